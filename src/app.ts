@@ -1,0 +1,56 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { requestId } from "hono/request-id";
+import { authRoutes, publicUser } from "./auth/routes";
+import type { AppEnv } from "./env";
+import { ApiError, handleError, handleNotFound } from "./errors";
+import { csrfGuard } from "./lib/csrf";
+import { requireSession } from "./sessions/middleware";
+import { sessionRoutes } from "./sessions/routes";
+import { userRoutes } from "./users/routes";
+
+export type AppOptions = {
+  /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
+  now?: () => number;
+};
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp(options: AppOptions = {}) {
+  const now = options.now ?? Date.now;
+
+  const api = new Hono<AppEnv>()
+    .use(
+      createMiddleware<AppEnv>(async function clock(c, next) {
+        c.set("now", now());
+        await next();
+      }),
+    )
+    .use(requestId())
+    .use(csrfGuard())
+    .use(
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+        },
+      }),
+    )
+    .route("/auth", authRoutes)
+    .use(requireSession())
+    .get("/me", (c) => c.json({ user: publicUser(c.get("user")), sessionId: c.get("session").id }))
+    .route("/security/sessions", sessionRoutes)
+    .route("/users", userRoutes);
+
+  const app = new Hono<AppEnv>()
+    // Health first: no middleware at all, for load balancers and benchmarks.
+    .get("/api/health", (c) => c.json({ ok: true }))
+    .route("/api", api);
+
+  app.onError(handleError);
+  api.onError(handleError);
+  app.notFound(handleNotFound);
+  api.notFound(handleNotFound);
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import type { AuditAction } from "./actions";
+import { recordAudit } from "./service";
+
+export type AuditedOptions = {
+  targetType?: string;
+  /** Route parameter holding the target's id, for FAIL rows. */
+  targetParam?: string;
+};
+
+/**
+ * Declares a route as sensitive. The handler writes its SUCCESS row with
+ * commitWithAudit; this wrapper guarantees a FAIL row for every refusal the route
+ * raises (validation, permission, not found, ...). A 428 step-up challenge is a
+ * question, not a failure, and is not written.
+ */
+export function audited(action: AuditAction, options: AuditedOptions = {}) {
+  return createMiddleware<AppEnv>(async function auditedRoute(c, next) {
+    c.set("auditAction", action);
+    await next();
+    const error = c.error;
+    if (error instanceof ApiError && error.status !== 428 && error.status < 500 && !error.audit.alreadyRecorded) {
+      const hint = error.audit;
+      await recordAudit(c, {
+        action,
+        outcome: "FAIL",
+        ...(hint.tenantId ? { tenantId: hint.tenantId } : {}),
+        ...(hint.actorUserId !== undefined ? { actorUserId: hint.actorUserId } : {}),
+        targetType: hint.targetType ?? options.targetType ?? null,
+        targetId: hint.targetId ?? targetFromParam(c, options.targetParam),
+        failureReason: error.code,
+      });
+    }
+  });
+}
+
+function targetFromParam(c: Context<AppEnv>, param: string | undefined): string | null {
+  if (!param) return null;
+  return c.req.param(param) ?? null;
+}

@@ -1,0 +1,47 @@
+import type { AuditAction } from "./audit/actions";
+import type { Role } from "./db/schema";
+
+export type Bindings = {
+  DB: D1Database;
+  SESSION_CACHE: KVNamespace;
+  ASSETS?: Fetcher;
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
+  SESSION_IDLE_TIMEOUT_SECONDS?: string;
+};
+
+/** The user as the edge check knows it: everything authorisation needs, cached in KV. */
+export type AuthUser = {
+  id: string;
+  tenantId: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  sessionVersion: number;
+  disabledAt: number | null;
+};
+
+/** The session as the edge check knows it (KV copy of the D1 row's security fields). */
+export type AuthSession = {
+  id: string;
+  tenantId: string;
+  userId: string;
+  tokenHash: string;
+  sessionVersion: number;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+};
+
+export type Variables = {
+  requestId: string;
+  /** Milliseconds since the epoch, read once per request from the app's clock. */
+  now: number;
+  user: AuthUser;
+  session: AuthSession;
+  /** Set by `audited(action)` on sensitive routes. */
+  auditAction: AuditAction;
+};
+
+export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Every error leaves the API as `{ error: CODE, message, ...details }`.
+ * Handlers throw ApiError; anything else becomes a generic 500 that leaks nothing.
+ */
+/** What the audit wrapper should record about a refusal; never sent to the client. */
+export type AuditHint = {
+  tenantId?: string;
+  actorUserId?: string | null;
+  targetType?: string;
+  targetId?: string | null;
+  /** The route already wrote this refusal's row (e.g. atomically with a counter). */
+  alreadyRecorded?: boolean;
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly audit: AuditHint = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const notFound = (what: string, code = "NOT_FOUND") => new ApiError(404, code, `${what} not found`);
+
+export function errorBody(code: string, message: string, details: Record<string, unknown> = {}) {
+  return { error: code, message, ...details };
+}
+
+export function handleError(err: Error, c: Context) {
+  if (err instanceof ApiError) {
+    return c.json(errorBody(err.code, err.message, err.details), err.status);
+  }
+  if (err instanceof HTTPException) {
+    // Raised by Hono itself: the JSON validator on malformed bodies, bodyLimit, etc.
+    const status = err.status;
+    const code = status === 400 ? "MALFORMED_JSON" : status === 413 ? "PAYLOAD_TOO_LARGE" : "HTTP_ERROR";
+    const message = status === 400 ? "Request body is not valid JSON" : err.message || "Request refused";
+    return c.json(errorBody(code, message), status as ContentfulStatusCode);
+  }
+  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), error: err.name, message: err.message }));
+  return c.json(errorBody("INTERNAL_ERROR", "Something went wrong"), 500);
+}
+
+export function handleNotFound(c: Context) {
+  return c.json(errorBody("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404);
+}

@@ -1,0 +1,25 @@
+import type { User } from "../db/schema";
+import type { AuthUser } from "../env";
+import { ApiError } from "../errors";
+import { hasPermission, type Permission, rankAbove } from "./permissions";
+
+/**
+ * May `actor` act on `target` (already loaded within the actor's tenant, so another
+ * tenant's user never reaches here: it was a 404)? Oneself always; others need
+ * `permission`, and nobody acts on a user who outranks them.
+ */
+export function assertMayActOn(actor: AuthUser, target: Pick<User, "id" | "role">, permission: Permission): void {
+  if (actor.id === target.id) return;
+  if (!hasPermission(actor.role, permission)) {
+    throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`, {}, { targetType: "user", targetId: target.id });
+  }
+  if (rankAbove(target.role, actor.role)) {
+    throw new ApiError(403, "FORBIDDEN", "You cannot act on a user with a higher role than yours", {}, { targetType: "user", targetId: target.id });
+  }
+}
+
+export function assertPermission(actor: AuthUser, permission: Permission): void {
+  if (!hasPermission(actor.role, permission)) {
+    throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`);
+  }
+}

@@ -1,0 +1,21 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import type { ZodType } from "zod";
+import { ApiError } from "../errors";
+
+/**
+ * zValidator with the one hook every route shares: a failed parse becomes
+ * 400 VALIDATION_FAILED with the issues, thrown so that the audit wrapper sees it.
+ */
+export function validate<T extends ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => ({
+        path: issue.path.map(String).join("."),
+        message: issue.message,
+      }));
+      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+      throw new ApiError(400, "VALIDATION_FAILED", `Invalid ${target}: ${summary}`, { issues });
+    }
+  });
+}

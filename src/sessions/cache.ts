@@ -1,0 +1,91 @@
+/**
+ * KV copy of what the per-request check needs: the session's security fields and
+ * its user's (role, session_version, disabled). One key per session, so a hot
+ * request costs one KV read and no D1 query.
+ *
+ * Consistency: writers change D1 first, then rewrite the KV entry, so revocation is
+ * seen on the next request at the same location; other locations see it once KV
+ * propagates (up to ~60 s). Entries live at most CACHE_TTL_SECONDS, which bounds
+ * how long a lost write race (a miss refill racing a revocation) can keep a stale
+ * entry; routes guarded by step-up re-check D1 regardless.
+ */
+import { and, eq, gt, gte, isNull, or } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { userSessions, users } from "../db/schema";
+import type { AuthSession, AuthUser } from "../env";
+
+export const CACHE_TTL_SECONDS = 300;
+const KV_MIN_TTL_SECONDS = 60; // KV rejects shorter expirationTtl values.
+
+export type AuthState = { session: AuthSession; user: AuthUser };
+
+const keyOf = (sessionId: string) => `session:${sessionId}`;
+
+export async function readCachedState(kv: KVNamespace, sessionId: string): Promise<AuthState | null> {
+  return kv.get<AuthState>(keyOf(sessionId), "json");
+}
+
+export async function writeCachedState(kv: KVNamespace, state: AuthState, nowMs: number): Promise<void> {
+  const untilExpiry = Math.ceil((state.session.expiresAt - nowMs) / 1000);
+  const ttl = Math.max(KV_MIN_TTL_SECONDS, Math.min(CACHE_TTL_SECONDS, untilExpiry));
+  await kv.put(keyOf(state.session.id), JSON.stringify(state), { expirationTtl: ttl });
+}
+
+export async function loadStateFromDb(db: Db, sessionId: string): Promise<AuthState | null> {
+  const rows = await db
+    .select({ session: userSessions, user: users })
+    .from(userSessions)
+    .innerJoin(users, eq(users.id, userSessions.userId))
+    .where(eq(userSessions.id, sessionId))
+    .limit(1);
+  const row = rows[0];
+  if (!row) return null;
+  return toAuthState(row.session, row.user);
+}
+
+export function toAuthState(session: typeof userSessions.$inferSelect, user: typeof users.$inferSelect): AuthState {
+  return {
+    session: {
+      id: session.id,
+      tenantId: session.tenantId,
+      userId: session.userId,
+      tokenHash: session.tokenHash,
+      sessionVersion: session.sessionVersion,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      expiresAt: session.expiresAt,
+      revokedAt: session.revokedAt,
+      revokeReason: session.revokeReason,
+    },
+    user: {
+      id: user.id,
+      tenantId: user.tenantId,
+      email: user.email,
+      displayName: user.displayName,
+      role: user.role,
+      sessionVersion: user.sessionVersion,
+      disabledAt: user.disabledAt,
+    },
+  };
+}
+
+/**
+ * Rewrites the KV entry of every live session of a user from D1, after a change to
+ * the user (role, session_version, disabled) or to their sessions was committed.
+ */
+export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId: string, nowMs: number): Promise<void> {
+  const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
+  if (!user) return;
+  const sessions = await db
+    .select()
+    .from(userSessions)
+    .where(
+      and(
+        eq(userSessions.userId, userId),
+        gt(userSessions.expiresAt, nowMs),
+        // Sessions revoked longer ago than an entry lives have no live entry to fix.
+        or(isNull(userSessions.revokedAt), gte(userSessions.revokedAt, nowMs - CACHE_TTL_SECONDS * 1000)),
+      ),
+    );
+  await Promise.all(sessions.map((s) => writeCachedState(kv, toAuthState(s, user), nowMs)));
+}

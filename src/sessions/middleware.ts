@@ -1,0 +1,85 @@
+/**
+ * The per-request check at the edge (seed 1.2, 1.3).
+ *
+ * Threat model: a stolen or revoked cookie must stop working on its next request at
+ * this location; a cache or database outage must never turn into "let everyone in".
+ * KV holds the session and its user's security state; D1 is read only on a KV miss.
+ * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../db/client";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
+import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } from "./cache";
+import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
+import { touchSession } from "./service";
+import { SESSION_COOKIE, parseSessionToken } from "./token";
+
+export type SessionFailure = "UNAUTHORIZED" | "SESSION_REVOKED" | "SESSION_INVALIDATED";
+
+/** Pure: decides whether a cached state admits a request at `nowMs`. */
+export function checkSessionState(
+  state: AuthState,
+  timeouts: { idleSeconds: number },
+  nowMs: number,
+): SessionFailure | null {
+  const { session, user } = state;
+  if (session.revokedAt !== null) return "SESSION_REVOKED";
+  if (session.expiresAt <= nowMs) return "SESSION_REVOKED";
+  if (nowMs - session.lastSeenAt > timeouts.idleSeconds * 1000) return "SESSION_REVOKED";
+  if (user.disabledAt !== null) return "SESSION_REVOKED";
+  if (session.sessionVersion !== user.sessionVersion) return "SESSION_INVALIDATED";
+  return null;
+}
+
+const FAILURE_MESSAGES: Record<SessionFailure, string> = {
+  UNAUTHORIZED: "Sign in to continue",
+  SESSION_REVOKED: "Your session was revoked or has expired",
+  SESSION_INVALIDATED: "Your sessions were signed out; sign in again",
+};
+
+function deny(c: Context<AppEnv>, code: SessionFailure): never {
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+  throw new ApiError(401, code, FAILURE_MESSAGES[code]);
+}
+
+async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthState | null> {
+  try {
+    const cached = await readCachedState(c.env.SESSION_CACHE, sessionId);
+    if (cached) return cached;
+    const fromDb = await loadStateFromDb(createDb(c.env.DB), sessionId);
+    if (fromDb) {
+      const now = c.get("now");
+      c.executionCtx.waitUntil(writeCachedState(c.env.SESSION_CACHE, fromDb, now).catch(() => undefined));
+    }
+    return fromDb;
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "auth state unavailable", requestId: c.get("requestId"), error: String(err) }));
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+  }
+}
+
+export const requireSession = () =>
+  createMiddleware<AppEnv>(async function requireSession(c, next) {
+    const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
+    if (!token) deny(c, "UNAUTHORIZED");
+
+    const state = await loadState(c, token.id);
+    if (!state) deny(c, "UNAUTHORIZED");
+    if (!timingSafeEqualString(await sha256Hex(token.secret), state.session.tokenHash)) deny(c, "UNAUTHORIZED");
+
+    const now = c.get("now");
+    const failure = checkSessionState(state, sessionTimeouts(c.env), now);
+    if (failure) deny(c, failure);
+
+    c.set("session", state.session);
+    c.set("user", state.user);
+    await next();
+
+    if (now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
+      c.executionCtx.waitUntil(touchSession(c.env, state, now));
+    }
+  });

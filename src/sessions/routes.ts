@@ -1,0 +1,96 @@
+import { Hono } from "hono";
+import { deleteCookie } from "hono/cookie";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import type { AppEnv } from "../env";
+import { ApiError, notFound } from "../errors";
+import { assertMayActOn } from "../lib/authorize";
+import { validate } from "../lib/validation";
+import { sessionTimeouts } from "./config";
+import { emptyBody, listSessionsQuery, sessionIdParam } from "./schemas";
+import {
+  findTenantSession,
+  findTenantUser,
+  listUserSessions,
+  revokeOtherSessionsStatement,
+  revokeSessionStatement,
+  syncRevocationToCache,
+  toSessionView,
+} from "./service";
+import { SESSION_COOKIE } from "./token";
+
+/** Mounted at /api/security/sessions, behind requireSession. */
+export const sessionRoutes = new Hono<AppEnv>()
+  .get("/", validate("query", listSessionsQuery), async (c) => {
+    const me = c.get("user");
+    const current = c.get("session");
+    const db = createDb(c.env.DB);
+    const userId = c.req.valid("query").userId ?? me.id;
+    const target = await findTenantUser(db, me.tenantId, userId);
+    if (!target) throw notFound("User", "USER_NOT_FOUND");
+    assertMayActOn(me, target, "SETTINGS_SECURITY_VIEW");
+
+    const now = c.get("now");
+    const { idleSeconds } = sessionTimeouts(c.env);
+    const rows = await listUserSessions(db, me.tenantId, target.id, now);
+    return c.json({ sessions: rows.map((s) => toSessionView(s, current.id, now, idleSeconds)), currentSessionId: current.id });
+  })
+  .post(
+    "/revoke-others",
+    audited("SESSION_REVOKE_ALL", { targetType: "user" }),
+    validate("json", emptyBody),
+    async (c) => {
+      const me = c.get("user");
+      const current = c.get("session");
+      const db = createDb(c.env.DB);
+      const now = c.get("now");
+      const live = await listUserSessions(db, me.tenantId, me.id, now);
+      const others = live.filter((s) => s.id !== current.id && s.revokedAt === null).map((s) => s.id);
+      await commitWithAudit(c, [revokeOtherSessionsStatement(db, me.id, current.id, now)], {
+        action: "SESSION_REVOKE_ALL",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: me.id,
+        metadata: { revokedSessionIds: others, keptSessionId: current.id },
+      });
+      await syncRevocationToCache(c, me.id);
+      return c.json({ success: true, revoked: others.length });
+    },
+  )
+  .post(
+    "/:sessionId/revoke",
+    audited("SESSION_REVOKED", { targetType: "session", targetParam: "sessionId" }),
+    validate("param", sessionIdParam),
+    async (c) => {
+      const me = c.get("user");
+      const current = c.get("session");
+      const db = createDb(c.env.DB);
+      const now = c.get("now");
+      const { sessionId } = c.req.valid("param");
+      const session = await findTenantSession(db, me.tenantId, sessionId);
+      if (!session) throw notFound("Session", "SESSION_NOT_FOUND");
+      const owner = await findTenantUser(db, me.tenantId, session.userId);
+      if (!owner) throw notFound("Session", "SESSION_NOT_FOUND");
+      assertMayActOn(me, owner, "SETTINGS_SECURITY_EDIT");
+      if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
+
+      const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";
+      await commitWithAudit(c, [revokeSessionStatement(db, session.id, reason, now)], {
+        action: "SESSION_REVOKED",
+        outcome: "SUCCESS",
+        targetType: "session",
+        targetId: session.id,
+        before: { revokedAt: null },
+        after: { revokedAt: new Date(now).toISOString(), revokeReason: reason },
+        metadata: { sessionUserId: owner.id },
+      });
+      await syncRevocationToCache(c, owner.id);
+
+      if (session.id === current.id) {
+        deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+        return c.json({ success: true, currentRevoked: true });
+      }
+      return c.json({ success: true });
+    },
+  );

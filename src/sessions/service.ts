@@ -1,0 +1,157 @@
+import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { createDb, type Db } from "../db/client";
+import { type User, type UserSession, userSessions, users } from "../db/schema";
+import type { AppEnv, Bindings } from "../env";
+import { ApiError } from "../errors";
+import { sha256Hex } from "../lib/crypto";
+import { deviceLabel, requestMeta } from "../lib/request-meta";
+import { type AuthState, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
+import { sessionTimeouts } from "./config";
+import { generateSessionToken } from "./token";
+
+export type RevokeReason = "LOGOUT" | "REVOKED" | "REVOKED_BY_ADMIN" | "REVOKE_ALL_OTHERS" | "FORCE_LOGOUT";
+
+/** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
+export async function prepareSession(c: Context<AppEnv>, user: User) {
+  const now = c.get("now");
+  const { id, token, tokenHash } = await generateSessionToken();
+  const meta = requestMeta(c);
+  const row: UserSession = {
+    id,
+    tenantId: user.tenantId,
+    userId: user.id,
+    tokenHash,
+    sessionVersion: user.sessionVersion,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + sessionTimeouts(c.env).absoluteSeconds * 1000,
+    ip: meta.ip,
+    country: meta.country,
+    city: meta.city,
+    userAgent: meta.userAgent,
+    deviceFingerprint: await deviceFingerprint(c),
+    revokedAt: null,
+    revokeReason: null,
+    metadata: null,
+  };
+  return { row, token, state: toAuthState(row, user) };
+}
+
+/**
+ * A coarse fingerprint of the client software, to tell devices apart in the list.
+ * Not an authenticator: every input is client-controlled.
+ */
+async function deviceFingerprint(c: Context<AppEnv>): Promise<string> {
+  const parts = ["user-agent", "accept-language", "sec-ch-ua-platform"].map((h) => c.req.header(h) ?? "");
+  return (await sha256Hex(parts.join("\n"))).slice(0, 32);
+}
+
+export type SessionView = {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  country: string | null;
+  city: string | null;
+  userAgent: string | null;
+  device: string;
+  revokedAt: string | null;
+  revokeReason: string | null;
+  active: boolean;
+  current: boolean;
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function toSessionView(s: UserSession, currentSessionId: string, nowMs: number, idleSeconds: number): SessionView {
+  const active = s.revokedAt === null && s.expiresAt > nowMs && nowMs - s.lastSeenAt <= idleSeconds * 1000;
+  return {
+    id: s.id,
+    createdAt: iso(s.createdAt),
+    lastSeenAt: iso(s.lastSeenAt),
+    expiresAt: iso(s.expiresAt),
+    ip: s.ip,
+    country: s.country,
+    city: s.city,
+    userAgent: s.userAgent,
+    device: deviceLabel(s.userAgent),
+    revokedAt: s.revokedAt === null ? null : iso(s.revokedAt),
+    revokeReason: s.revokeReason,
+    active,
+    current: s.id === currentSessionId,
+  };
+}
+
+/** Sessions of one user that can still matter: unexpired ones (revoked ones included, for the record). */
+export async function listUserSessions(db: Db, tenantId: string, userId: string, nowMs: number): Promise<UserSession[]> {
+  return db
+    .select()
+    .from(userSessions)
+    .where(and(eq(userSessions.tenantId, tenantId), eq(userSessions.userId, userId), gt(userSessions.expiresAt, nowMs)))
+    .orderBy(desc(userSessions.lastSeenAt))
+    .limit(200);
+}
+
+export async function findTenantUser(db: Db, tenantId: string, userId: string): Promise<User | undefined> {
+  return db.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.tenantId, tenantId)) });
+}
+
+export async function findTenantSession(db: Db, tenantId: string, sessionId: string): Promise<UserSession | undefined> {
+  return db.query.userSessions.findFirst({ where: and(eq(userSessions.id, sessionId), eq(userSessions.tenantId, tenantId)) });
+}
+
+export function revokeSessionStatement(db: Db, sessionId: string, reason: RevokeReason, nowMs: number) {
+  return db
+    .update(userSessions)
+    .set({ revokedAt: nowMs, revokeReason: reason })
+    .where(and(eq(userSessions.id, sessionId), isNull(userSessions.revokedAt)));
+}
+
+export function revokeOtherSessionsStatement(db: Db, userId: string, keepSessionId: string, nowMs: number) {
+  return db
+    .update(userSessions)
+    .set({ revokedAt: nowMs, revokeReason: "REVOKE_ALL_OTHERS" })
+    .where(and(eq(userSessions.userId, userId), ne(userSessions.id, keepSessionId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, nowMs)));
+}
+
+/** Bumps session_version and revokes every live session of the user. */
+export function forceLogoutStatements(db: Db, userId: string, nowMs: number) {
+  return [
+    db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, userId)),
+    db
+      .update(userSessions)
+      .set({ revokedAt: nowMs, revokeReason: "FORCE_LOGOUT" })
+      .where(and(eq(userSessions.userId, userId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, nowMs))),
+  ] as const;
+}
+
+/**
+ * After D1 committed a revocation, make KV agree. If KV cannot be written the
+ * revocation is still committed, but this location could keep admitting the session
+ * until its entry expires, so the caller gets 503 and is asked to retry.
+ */
+export async function syncRevocationToCache(c: Context<AppEnv>, userId: string): Promise<void> {
+  try {
+    await refreshUserSessionsInCache(createDb(c.env.DB), c.env.SESSION_CACHE, userId, c.get("now"));
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "cache sync failed", requestId: c.get("requestId"), error: String(err) }));
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");
+  }
+}
+
+/** Refreshes last_seen_at after the response; never resurrects a revoked session. */
+export async function touchSession(env: Bindings, state: AuthState, nowMs: number): Promise<void> {
+  try {
+    const db = createDb(env.DB);
+    await db
+      .update(userSessions)
+      .set({ lastSeenAt: nowMs })
+      .where(and(eq(userSessions.id, state.session.id), isNull(userSessions.revokedAt)));
+    const fresh = await loadStateFromDb(db, state.session.id);
+    if (fresh) await writeCachedState(env.SESSION_CACHE, fresh, nowMs);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "warn", msg: "last_seen refresh failed", error: String(err) }));
+  }
+}

@@ -1,0 +1,135 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createApp } from "../src/app";
+import { createDb } from "../src/db/client";
+import { type Role, tenants, users } from "../src/db/schema";
+import type { Bindings } from "../src/env";
+import { randomId } from "../src/lib/crypto";
+import { hashPassword } from "../src/lib/password";
+
+export const PASSWORD = "correct horse battery staple";
+export const START_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+/** A clock the test moves by hand: no real sleeps. */
+export class TestClock {
+  ms = START_MS;
+  readonly now = () => this.ms;
+  advanceSeconds(seconds: number) {
+    this.ms += seconds * 1000;
+  }
+}
+
+export type ErrorBody = { error: string; message: string; [key: string]: unknown };
+
+export type CallResult<T> = { status: number; body: T; headers: Headers; cookie: string | undefined };
+
+export type CallOptions = {
+  method?: string;
+  body?: unknown;
+  rawBody?: string;
+  cookie?: string;
+  headers?: Record<string, string>;
+  env?: Bindings;
+  ip?: string;
+};
+
+/** One app instance with its own clock; requests go through app.fetch inside workerd. */
+export class Harness {
+  readonly clock = new TestClock();
+  readonly app = createApp({ now: this.clock.now });
+
+  async call<T = ErrorBody>(path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+    const headers = new Headers(options.headers);
+    headers.set("cf-connecting-ip", options.ip ?? "203.0.113.10");
+    if (!headers.has("user-agent")) headers.set("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    if (options.cookie) headers.set("cookie", options.cookie);
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers.set("content-type", "application/json");
+    }
+    const method = options.method ?? (body === undefined ? "GET" : "POST");
+    const ctx = createExecutionContext();
+    const res = await this.app.fetch(new Request(`https://gatehouse.test${path}`, { method, headers, body }), options.env ?? env, ctx);
+    await waitOnExecutionContext(ctx);
+    const text = await res.text();
+    const setCookie = res.headers.get("set-cookie") ?? undefined;
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers, cookie: setCookie };
+  }
+
+  /** Signs in and returns the cookie header value to send back. */
+  async login(email: string, password = PASSWORD, extra: Record<string, unknown> = {}, options: CallOptions = {}) {
+    const res = await this.call<{ sessionId: string; user: { id: string } }>("/api/auth/login", { ...options, body: { email, password, ...extra } });
+    if (res.status !== 200 || !res.cookie) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { cookie: cookieHeader(res.cookie), sessionId: res.body.sessionId, userId: res.body.user.id };
+  }
+}
+
+export function cookieHeader(setCookie: string): string {
+  return setCookie.split(";")[0] ?? "";
+}
+
+let passwordHash: string | undefined;
+
+export type SeededUser = { id: string; email: string; role: Role };
+export type SeededTenant = { id: string; slug: string; owner: SeededUser; admin: SeededUser; member: SeededUser };
+
+/** A fresh tenant with one user per role, written straight to D1. Unique per call. */
+export async function seedTenant(label = "t"): Promise<SeededTenant> {
+  passwordHash ??= await hashPassword(PASSWORD);
+  const db = createDb(env.DB);
+  const id = randomId("ten_");
+  const slug = `${label}-${id.slice(4, 12)}`;
+  await db.insert(tenants).values({ id, name: label, slug, createdAt: START_MS });
+  const make = (role: Role): SeededUser => ({ id: randomId("usr_"), email: `${role}@${slug}.test`, role });
+  const owner = make("owner");
+  const admin = make("admin");
+  const member = make("member");
+  await db.insert(users).values(
+    [owner, admin, member].map((u) => ({
+      id: u.id,
+      tenantId: id,
+      email: u.email,
+      displayName: `${u.role} of ${label}`,
+      role: u.role,
+      passwordHash: passwordHash as string,
+      sessionVersion: 1,
+      createdAt: START_MS,
+    })),
+  );
+  return { id, slug, owner, admin, member };
+}
+
+/** A D1 binding that counts the statements prepared through it. */
+export function countingD1(inner: D1Database): { db: D1Database; count: () => number } {
+  let n = 0;
+  const db = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === "prepare" || prop === "exec") {
+        return (...args: unknown[]) => {
+          n++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, count: () => n };
+}
+
+/** A binding whose every method throws, to prove the app fails closed. */
+export function brokenBinding<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get() {
+      return () => {
+        throw new Error(`${name} is down`);
+      };
+    },
+  });
+}
+
+export function withEnv(overrides: Partial<Bindings>): Bindings {
+  return { ...env, ...overrides };
+}
