@@ -40,6 +40,8 @@ export type Variables = {
   now: number;
   user: AuthUser;
   session: AuthSession;
+  /** Who really acts: differs from `user` while an admin impersonates. */
+  actor: { realUserId: string | null; isImpersonating: boolean };
   /** Set by `audited(action)` on sensitive routes. */
   auditAction: AuditAction;
 };

@@ -3,14 +3,15 @@
  * batch (one transaction): either both land or neither does. Refusals are written
  * as FAIL rows on their own, since there is no change to pair them with.
  */
-import type { Context } from "hono";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
 import { createDb } from "../db/client";
 import { auditLogs } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import type { AuditAction, AuditOutcome } from "./actions";
+import { type ChainedFields, chainHead, isChainConflict, rowHash } from "./chain";
 
 export type AuditEvent = {
   action: AuditAction;
@@ -26,20 +27,21 @@ export type AuditEvent = {
   metadata?: Record<string, unknown>;
 };
 
-export type AuditRow = typeof auditLogs.$inferInsert;
+type UnchainedRow = Omit<ChainedFields, "seq" | "prevHash">;
 
-export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): AuditRow | null {
+export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedRow | null {
   const user: AuthUser | undefined = c.get("user");
   const tenantId = event.tenantId ?? user?.tenantId;
   // A row belongs to a tenant's log; a request no tenant can be named for has no log.
   if (!tenantId) return null;
   const meta = requestMeta(c);
+  const actor = c.get("actor");
   return {
     id: randomId("aud_"),
     tenantId,
     actorUserId: event.actorUserId === undefined ? (user?.id ?? null) : event.actorUserId,
-    realUserId: null,
-    isImpersonating: false,
+    realUserId: actor?.realUserId ?? null,
+    isImpersonating: actor?.isImpersonating ?? false,
     action: event.action,
     outcome: event.outcome,
     targetType: event.targetType ?? null,
@@ -59,6 +61,10 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): AuditRow |
 
 type Batchable = BatchItem<"sqlite">;
 
+// A lost race for the next seq aborts the whole batch (unique (tenant_id, seq));
+// retrying re-reads the head, so concurrent writers never fork the chain.
+const MAX_CHAIN_ATTEMPTS = 8;
+
 /** Runs `changes` and the audit rows of `events` as one D1 batch. */
 export async function commitWithAudit(
   c: Context<AppEnv>,
@@ -66,12 +72,35 @@ export async function commitWithAudit(
   events: AuditEvent | AuditEvent[],
 ): Promise<void> {
   const db = createDb(c.env.DB);
-  const rows = (Array.isArray(events) ? events : [events]).map((e) => buildAuditRow(c, e));
-  const inserts: Batchable[] = rows.filter((r): r is AuditRow => r !== null).map((r) => db.insert(auditLogs).values(r));
-  const statements = [...changes, ...inserts];
-  const [first, ...rest] = statements;
-  if (!first) return;
-  await db.batch([first, ...rest]);
+  const rows = (Array.isArray(events) ? events : [events])
+    .map((e) => buildAuditRow(c, e))
+    .filter((r): r is UnchainedRow => r !== null);
+
+  for (let attempt = 1; ; attempt++) {
+    const inserts = await chainRows(db, rows);
+    const [first, ...rest] = [...changes, ...inserts.map((r) => db.insert(auditLogs).values(r))];
+    if (!first) return;
+    try {
+      await db.batch([first, ...rest]);
+      return;
+    } catch (err) {
+      if (!isChainConflict(err) || attempt >= MAX_CHAIN_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+async function chainRows(db: ReturnType<typeof createDb>, rows: UnchainedRow[]) {
+  const heads = new Map<string, { seq: number; hash: string }>();
+  const chained: (typeof auditLogs.$inferInsert)[] = [];
+  for (const row of rows) {
+    const head = heads.get(row.tenantId) ?? (await chainHead(db, row.tenantId));
+    const fields: ChainedFields = { ...row, seq: head.seq + 1, prevHash: head.hash };
+    const hash = await rowHash(head.hash, fields);
+    chained.push({ ...fields, hash });
+    heads.set(row.tenantId, { seq: fields.seq, hash });
+  }
+  return chained;
 }
 
 /** Writes a FAIL (or standalone) row. A refusal stays a refusal even if this write fails. */

@@ -1,10 +1,12 @@
 
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are Unix epoch milliseconds. JSON columns hold small objects only.
 
 export const ROLES = ["owner", "admin", "member"] as const;
 export type Role = (typeof ROLES)[number];
+
+export type PermissionOverrides = { granted: string[]; revoked: string[] };
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -27,6 +29,14 @@ export const users = sqliteTable(
     sessionVersion: integer("session_version").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     disabledAt: integer("disabled_at"),
+    // TOTP (RFC 6238). Secrets are AES-GCM encrypted with the TOTP_ENCRYPTION_KEY secret.
+    totpSecretEnc: text("totp_secret_enc"),
+    totpPendingSecretEnc: text("totp_pending_secret_enc"),
+    totpEnabled: integer("totp_enabled", { mode: "boolean" }).notNull().default(false),
+    // Highest time step ever accepted: a code at or below it is a replay.
+    totpLastStep: integer("totp_last_step"),
+    // Permissions granted or revoked beyond the role's.
+    permissionOverrides: text("permission_overrides", { mode: "json" }).$type<PermissionOverrides>(),
   },
   (t) => [index("users_tenant_idx").on(t.tenantId, t.email)],
 );
@@ -55,11 +65,74 @@ export const userSessions = sqliteTable(
     revokedAt: integer("revoked_at"),
     revokeReason: text("revoke_reason"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    // Impersonation lives on the admin's own session: it ends with that session.
+    impersonatedUserId: text("impersonated_user_id"),
+    impersonationReason: text("impersonation_reason"),
+    impersonationStartedAt: integer("impersonation_started_at"),
+    impersonationExpiresAt: integer("impersonation_expires_at"),
   },
   (t) => [
     index("user_sessions_user_last_seen_idx").on(t.tenantId, t.userId, t.lastSeenAt),
   ],
 );
+
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    // SHA-256 of the code: codes have 80 bits of entropy, so a fast hash suffices.
+    codeHash: text("code_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("recovery_codes_user_idx").on(t.userId, t.codeHash)],
+);
+
+export const stepupChallenges = sqliteTable(
+  "stepup_challenges",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    sessionId: text("session_id").notNull(),
+    purpose: text("purpose").notNull(),
+    method: text("method").notNull(),
+    createdAt: integer("created_at").notNull(),
+    verifiedAt: integer("verified_at"),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("stepup_challenges_session_idx").on(t.sessionId, t.purpose, t.expiresAt)],
+);
+
+export const ipRules = sqliteTable(
+  "ip_rules",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    action: text("action", { enum: ["allow", "deny"] }).notNull(),
+    cidr: text("cidr").notNull(),
+    description: text("description"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [uniqueIndex("ip_rules_tenant_action_cidr_uq").on(t.tenantId, t.action, t.cidr)],
+);
+
+// Keys that must happen at most once per period (e.g. one IP_ACCESS_DENIED row per
+// tenant, address and minute): INSERT OR IGNORE tells the first writer apart.
+export const eventDedupe = sqliteTable("event_dedupe", {
+  key: text("key").primaryKey(),
+  expiresAt: integer("expires_at").notNull(),
+});
 
 export const auditLogs = sqliteTable(
   "audit_logs",
@@ -83,9 +156,27 @@ export const auditLogs = sqliteTable(
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
     requestId: text("request_id"),
     createdAt: integer("created_at").notNull(),
+    // Tamper evidence: per-tenant sequence and SHA-256 hash chain.
+    seq: integer("seq").notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
   },
-  (t) => [index("audit_logs_tenant_created_idx").on(t.tenantId, t.createdAt, t.id)],
+  (t) => [
+    uniqueIndex("audit_logs_tenant_seq_uq").on(t.tenantId, t.seq),
+    index("audit_logs_tenant_action_idx").on(t.tenantId, t.action, t.seq),
+    index("audit_logs_tenant_actor_idx").on(t.tenantId, t.actorUserId, t.seq),
+    index("audit_logs_tenant_target_idx").on(t.tenantId, t.targetType, t.targetId, t.seq),
+    index("audit_logs_tenant_created_idx").on(t.tenantId, t.createdAt),
+  ],
 );
+
+// Where verification starts after retention pruned the older rows.
+export const auditCheckpoints = sqliteTable("audit_checkpoints", {
+  tenantId: text("tenant_id").primaryKey(),
+  seq: integer("seq").notNull(),
+  hash: text("hash").notNull(),
+  prunedAt: integer("pruned_at").notNull(),
+});
 
 // Fixed-window failure counters for throttling (sign-in per email, OTP per user).
 export const attemptCounters = sqliteTable("attempt_counters", {
@@ -98,4 +189,6 @@ export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
 export type AuditLog = typeof auditLogs.$inferSelect;
+export type IpRule = typeof ipRules.$inferSelect;
+export type StepupChallenge = typeof stepupChallenges.$inferSelect;
 

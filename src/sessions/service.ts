@@ -34,6 +34,10 @@ export async function prepareSession(c: Context<AppEnv>, user: User) {
     revokedAt: null,
     revokeReason: null,
     metadata: null,
+    impersonatedUserId: null,
+    impersonationReason: null,
+    impersonationStartedAt: null,
+    impersonationExpiresAt: null,
   };
   return { row, token, state: toAuthState(row, user) };
 }

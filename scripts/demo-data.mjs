@@ -1,0 +1,57 @@
+// Demo data for local runs only (README: "Demo data"). Never used by a deploy.
+import { webcrypto as crypto } from "node:crypto";
+
+export const DEMO_PASSWORD = "gatehouse-demo-pass";
+// Local-only AES-GCM key for TOTP secrets: written to .dev.vars for `npm start`.
+export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
+
+export const DEMO_TENANTS = [
+  { id: "ten_acme", name: "Acme", slug: "acme" },
+  { id: "ten_globex", name: "Globex", slug: "globex" },
+];
+
+export const DEMO_USERS = [
+  { id: "usr_alice", tenantId: "ten_acme", email: "alice@acme.test", displayName: "Alice Owner", role: "owner", totp: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" },
+  { id: "usr_dave", tenantId: "ten_acme", email: "dave@acme.test", displayName: "Dave Admin", role: "admin", totp: "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF" },
+  { id: "usr_bob", tenantId: "ten_acme", email: "bob@acme.test", displayName: "Bob Member", role: "member", totp: null },
+  { id: "usr_carol", tenantId: "ten_globex", email: "carol@globex.test", displayName: "Carol Owner", role: "owner", totp: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" },
+];
+
+const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+
+/** Same format as src/lib/password.ts. */
+export async function hashPassword(password) {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 100000 }, key, 256);
+  return `pbkdf2_sha256$100000$${b64url(salt)}$${b64url(new Uint8Array(bits))}`;
+}
+
+/** Same format as src/stepup/secret-box.ts: v1.<iv>.<ciphertext>, AAD = user id. */
+export async function encryptTotpSecret(base32Secret, userId, keyB64url = LOCAL_TOTP_KEY) {
+  const key = await crypto.subtle.importKey("raw", Buffer.from(keyB64url, "base64url"), "AES-GCM", false, ["encrypt"]);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = new TextEncoder().encode(base32Secret);
+  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) }, key, data);
+  return `v1.${b64url(iv)}.${b64url(new Uint8Array(ct))}`;
+}
+
+const q = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
+
+/** Idempotent SQL: INSERT OR IGNORE keeps whatever a previous run (or the user) left. */
+export async function demoSeedSql(nowMs = Date.now()) {
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
+  const lines = [];
+  for (const t of DEMO_TENANTS) {
+    lines.push(`INSERT OR IGNORE INTO tenants (id, name, slug, created_at) VALUES (${q(t.id)}, ${q(t.name)}, ${q(t.slug)}, ${nowMs});`);
+  }
+  for (const u of DEMO_USERS) {
+    const secret = u.totp ? await encryptTotpSecret(u.totp, u.id) : null;
+    lines.push(
+      `INSERT OR IGNORE INTO users (id, tenant_id, email, display_name, role, password_hash, session_version, created_at, totp_secret_enc, totp_enabled) VALUES (${[
+        u.id, u.tenantId, u.email, u.displayName, u.role, passwordHash, 1, nowMs, secret, u.totp ? 1 : 0,
+      ].map(q).join(", ")});`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
