@@ -13,6 +13,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
+          // Local-only key (same as scripts/demo-data.mjs); deploys use `wrangler secret put`.
+          TOTP_ENCRYPTION_KEY: "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA",
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
         },
       },

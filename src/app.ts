@@ -8,6 +8,8 @@ import { ApiError, handleError, handleNotFound } from "./errors";
 import { csrfGuard } from "./lib/csrf";
 import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
+import { mfaRoutes } from "./stepup/mfa-routes";
+import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
 
 export type AppOptions = {
@@ -41,6 +43,8 @@ export function createApp(options: AppOptions = {}) {
     .use(requireSession())
     .get("/me", (c) => c.json({ user: publicUser(c.get("user")), sessionId: c.get("session").id }))
     .route("/security/sessions", sessionRoutes)
+    .route("/security/stepup", stepUpRoutes)
+    .route("/security/mfa", mfaRoutes)
     .route("/users", userRoutes);
 
   const app = new Hono<AppEnv>()

@@ -7,6 +7,8 @@ export type Bindings = {
   ASSETS?: Fetcher;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
+  /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
+  TOTP_ENCRYPTION_KEY?: string;
 };
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
@@ -18,6 +20,7 @@ export type AuthUser = {
   role: Role;
   sessionVersion: number;
   disabledAt: number | null;
+  totpEnabled: boolean;
 };
 
 /** The session as the edge check knows it (KV copy of the D1 row's security fields). */

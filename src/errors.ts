@@ -12,6 +12,8 @@ export type AuditHint = {
   actorUserId?: string | null;
   targetType?: string;
   targetId?: string | null;
+  /** Recorded instead of the error code when they differ (e.g. LOCKED_OUT for a 429). */
+  failureReason?: string;
   /** The route already wrote this refusal's row (e.g. atomically with a counter). */
   alreadyRecorded?: boolean;
 };
@@ -37,6 +39,8 @@ export function errorBody(code: string, message: string, details: Record<string,
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) {
+    const retryAfter = err.details.retryAfterSeconds;
+    if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(errorBody(err.code, err.message, err.details), err.status);
   }
   if (err instanceof HTTPException) {

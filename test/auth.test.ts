@@ -2,16 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
 
-type MeBody = { user: { id: string; email: string; role: string; permissions: string[]; tenantId: string }; sessionId: string };
+type MeBody = { user: { id: string; email: string; role: string; permissions: string[]; tenantId: string; totpEnabled: boolean }; sessionId: string };
 
 describe("sign-in", () => {
   it("signs in with the right password and sets a __Host- session cookie", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const res = await h.call<MeBody>("/api/auth/login", { body: { email: t.admin.email, password: PASSWORD } });
+    const res = await h.call<MeBody>("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
     expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ id: t.admin.id, role: "admin", tenantId: t.id });
-    expect(res.body.user.permissions).toContain("SETTINGS_SECURITY_EDIT");
+    expect(res.body.user).toMatchObject({ id: t.member.id, role: "member", tenantId: t.id, permissions: [] });
     expect(res.cookie).toMatch(/^__Host-gatehouse_session=[a-z0-9]+\.[A-Za-z0-9_-]{43};/);
     expect(res.cookie).toMatch(/HttpOnly/);
     expect(res.cookie).toMatch(/Secure/);
@@ -19,7 +18,14 @@ describe("sign-in", () => {
     expect(res.cookie).toMatch(/Path=\//);
   });
 
-  it("answers the same 401 for a wrong password and an unknown email", async () => {
+  it("matches emails case-insensitively", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email.toUpperCase(), password: PASSWORD } });
+    expect(res.status).toBe(200);
+  });
+
+  it("answers the same 401 for a wrong password and an unknown email (no enumeration)", async () => {
     const h = new Harness();
     const t = await seedTenant();
     const wrong = await h.call("/api/auth/login", { body: { email: t.member.email, password: "nope" } });
@@ -28,6 +34,23 @@ describe("sign-in", () => {
     expect(unknown.status).toBe(401);
     expect(wrong.body).toEqual(unknown.body);
     expect(wrong.body.error).toBe("INVALID_CREDENTIALS");
+  });
+
+  it("gives a new session id at every sign-in", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const a = await h.login(t.member.email);
+    const b = await h.login(t.member.email);
+    expect(a.sessionId).not.toBe(b.sessionId);
+  });
+
+  it("refuses a disabled user with the same 401", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await env.DB.prepare("UPDATE users SET disabled_at = 1 WHERE id = ?").bind(t.member.id).run();
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("INVALID_CREDENTIALS");
   });
 
   it("stores only the hash of the session secret", async () => {
@@ -40,6 +63,62 @@ describe("sign-in", () => {
     expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("records ip from CF-Connecting-IP, and the user agent, on the session", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { sessionId } = await h.login(t.member.email, PASSWORD, {}, { ip: "198.51.100.7", headers: { "x-forwarded-for": "6.6.6.6" } });
+    const row = await env.DB.prepare("SELECT ip, user_agent FROM user_sessions WHERE id = ?").bind(sessionId).first<{ ip: string; user_agent: string }>();
+    expect(row?.ip).toBe("198.51.100.7");
+    expect(row?.user_agent).toContain("Chrome");
+  });
+
+  it("audits successful and failed sign-ins in the user's tenant", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong" } });
+    await h.login(t.member.email);
+    const rows = await env.DB.prepare("SELECT action, outcome, failure_reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq")
+      .bind(t.id)
+      .all<{ action: string; outcome: string; failure_reason: string | null }>();
+    expect(rows.results).toEqual([
+      { action: "LOGIN_FAILED", outcome: "FAIL", failure_reason: "INVALID_PASSWORD" },
+      { action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", failure_reason: null },
+      { action: "SESSION_CREATED", outcome: "SUCCESS", failure_reason: null },
+    ]);
+  });
+});
+
+describe("sign-in throttling", () => {
+  it("answers 429 TOO_MANY_ATTEMPTS with retryAfterSeconds after 10 failures, even for the right password", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    for (let i = 0; i < 10; i++) {
+      const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: `wrong-${i}` } });
+      expect(res.status).toBe(401);
+    }
+    const locked = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
+    expect(locked.status).toBe(429);
+    expect(locked.body.error).toBe("TOO_MANY_ATTEMPTS");
+    expect(locked.body.retryAfterSeconds).toBeGreaterThan(0);
+    expect(locked.headers.get("retry-after")).toBe(String(locked.body.retryAfterSeconds));
+
+    h.clock.advanceSeconds(15 * 60 + 1);
+    const later = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
+    expect(later.status).toBe(200);
+  });
+
+  it("cannot be outrun by parallel guesses (Promise.all)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => h.call("/api/auth/login", { body: { email: t.member.email, password: `wrong-${i}` } })),
+    );
+    expect(results.filter((r) => r.status === 401)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+  });
+});
+
+describe("sign-out and /api/me", () => {
   it("GET /api/me answers with the signed-in user", async () => {
     const h = new Harness();
     const t = await seedTenant();
@@ -47,8 +126,29 @@ describe("sign-in", () => {
     const me = await h.call<MeBody>("/api/me", { cookie });
     expect(me.status).toBe(200);
     expect(me.body).toEqual({
-      user: { id: t.member.id, tenantId: t.id, email: t.member.email, displayName: expect.any(String), role: "member", permissions: [] },
+      user: { id: t.member.id, tenantId: t.id, email: t.member.email, displayName: expect.any(String), role: "member", permissions: [], totpEnabled: false },
       sessionId,
     });
+  });
+
+  it("logout revokes the session (reason LOGOUT) and clears the cookie", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    const out = await h.call("/api/auth/logout", { cookie, method: "POST" });
+    expect(out.status).toBe(200);
+    expect(out.cookie).toMatch(/Max-Age=0/);
+    const row = await env.DB.prepare("SELECT revoke_reason FROM user_sessions WHERE id = ?").bind(sessionId).first<{ revoke_reason: string }>();
+    expect(row?.revoke_reason).toBe("LOGOUT");
+    const after = await h.call("/api/me", { cookie });
+    expect(after.status).toBe(401);
+    expect(after.body.error).toBe("SESSION_REVOKED");
+  });
+
+  it("GET /api/health answers without any middleware", async () => {
+    const h = new Harness();
+    const res = await h.call("/api/health", { headers: { origin: "https://evil.test" } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
   });
 });

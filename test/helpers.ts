@@ -6,6 +6,9 @@ import { type Role, tenants, users } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { hashPassword } from "../src/lib/password";
+import type { StepUpPurpose } from "../src/stepup/policy";
+import { sealSecret } from "../src/stepup/secret-box";
+import { generateTotpSecret, totpCodeAt } from "../src/stepup/totp";
 
 export const PASSWORD = "correct horse battery staple";
 export const START_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -58,6 +61,34 @@ export class Harness {
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers, cookie: setCookie };
   }
 
+  /** The user's current TOTP code at this harness's clock. */
+  code(user: SeededUser): string {
+    if (!user.totpSecret) throw new Error(`${user.email} has no TOTP`);
+    return totpCodeAt(user.totpSecret, this.clock.ms);
+  }
+
+  /**
+   * Earns a step-up grant. TOTP users get a fresh time step first (codes are single
+   * use per user), others verify with their password.
+   */
+  async stepUp(cookie: string, purpose: StepUpPurpose, user: SeededUser) {
+    let factor: Record<string, string>;
+    if (user.totpSecret) {
+      this.clock.advanceSeconds(30);
+      factor = { code: this.code(user) };
+    } else factor = { password: PASSWORD };
+    const res = await this.call<{ success: boolean; expiresAt: string }>("/api/security/stepup/verify", { cookie, body: { purpose, ...factor } });
+    if (res.status !== 200) throw new Error(`step-up failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** Signs in (with the TOTP code when the user has one) and returns the cookie to send back. */
+  async signIn(user: SeededUser, options: CallOptions = {}) {
+    const extra: Record<string, string> = user.totpSecret ? { totpCode: this.code(user) } : {};
+    if (user.totpSecret) this.clock.advanceSeconds(30);
+    return this.login(user.email, PASSWORD, extra, options);
+  }
+
   /** Signs in and returns the cookie header value to send back. */
   async login(email: string, password = PASSWORD, extra: Record<string, unknown> = {}, options: CallOptions = {}) {
     const res = await this.call<{ sessionId: string; user: { id: string } }>("/api/auth/login", { ...options, body: { email, password, ...extra } });
@@ -72,22 +103,34 @@ export function cookieHeader(setCookie: string): string {
 
 let passwordHash: string | undefined;
 
-export type SeededUser = { id: string; email: string; role: Role };
+export type SeededUser = { id: string; email: string; role: Role; totpSecret: string | null };
 export type SeededTenant = { id: string; slug: string; owner: SeededUser; admin: SeededUser; member: SeededUser };
 
-/** A fresh tenant with one user per role, written straight to D1. Unique per call. */
-export async function seedTenant(label = "t"): Promise<SeededTenant> {
+/**
+ * A fresh tenant with one user per role, written straight to D1. Unique per call.
+ * Owner and admin have TOTP enabled (as in the demo data); the member has none.
+ */
+export async function seedTenant(label = "t", options: { totp?: boolean } = {}): Promise<SeededTenant> {
+  const withTotp = options.totp ?? true;
   passwordHash ??= await hashPassword(PASSWORD);
   const db = createDb(env.DB);
   const id = randomId("ten_");
   const slug = `${label}-${id.slice(4, 12)}`;
   await db.insert(tenants).values({ id, name: label, slug, createdAt: START_MS });
-  const make = (role: Role): SeededUser => ({ id: randomId("usr_"), email: `${role}@${slug}.test`, role });
+  const make = (role: Role): SeededUser => ({
+    id: randomId("usr_"),
+    email: `${role}@${slug}.test`,
+    role,
+    totpSecret: withTotp && role !== "member" ? generateTotpSecret() : null,
+  });
   const owner = make("owner");
   const admin = make("admin");
   const member = make("member");
+  const sealed = await Promise.all(
+    [owner, admin, member].map((u) => (u.totpSecret ? sealSecret(env.TOTP_ENCRYPTION_KEY, u.totpSecret, u.id) : null)),
+  );
   await db.insert(users).values(
-    [owner, admin, member].map((u) => ({
+    [owner, admin, member].map((u, i) => ({
       id: u.id,
       tenantId: id,
       email: u.email,
@@ -96,6 +139,8 @@ export async function seedTenant(label = "t"): Promise<SeededTenant> {
       passwordHash: passwordHash as string,
       sessionVersion: 1,
       createdAt: START_MS,
+      totpSecretEnc: sealed[i] ?? null,
+      totpEnabled: u.totpSecret !== null,
     })),
   );
   return { id, slug, owner, admin, member };

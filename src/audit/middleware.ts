@@ -31,7 +31,7 @@ export function audited(action: AuditAction, options: AuditedOptions = {}) {
         ...(hint.actorUserId !== undefined ? { actorUserId: hint.actorUserId } : {}),
         targetType: hint.targetType ?? options.targetType ?? null,
         targetId: hint.targetId ?? targetFromParam(c, options.targetParam),
-        failureReason: error.code,
+        failureReason: hint.failureReason ?? error.code,
       });
     }
   });

@@ -12,11 +12,12 @@ import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
-import { clearFailures, lockedForSeconds, recordFailure } from "../lib/throttle";
+import { clearAttempts, reserveAttempt } from "../lib/throttle";
+import { verifySecondFactor } from "../stepup/second-factor";
 import { validate } from "../lib/validation";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
@@ -28,42 +29,47 @@ import { LOGIN_THROTTLE, loginThrottleKey } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
   .post("/login", audited("LOGIN_FAILED", { targetType: "user" }), validate("json", loginSchema), async (c) => {
-    const { email, password } = c.req.valid("json");
+    const body = c.req.valid("json");
     const db = createDb(c.env.DB);
     const now = c.get("now");
-    const throttleKey = loginThrottleKey(email);
+    const throttleKey = loginThrottleKey(body.email);
 
-    const user = await db.query.users.findFirst({ where: eq(users.email, email) });
-    const retryAfterSeconds = await lockedForSeconds(db, throttleKey, LOGIN_THROTTLE, now);
+    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+    const knownUser = user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {};
+    // Counted before the password is checked, so parallel guesses cannot overshoot.
+    const retryAfterSeconds = await reserveAttempt(db, throttleKey, LOGIN_THROTTLE, now);
     if (retryAfterSeconds !== null) {
-      throw new ApiError(
-        429,
-        "TOO_MANY_ATTEMPTS",
-        "Too many failed sign-in attempts; try again later",
-        { retryAfterSeconds },
-        user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {},
-      );
+      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", { retryAfterSeconds }, knownUser);
     }
 
-    const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    // Same PBKDF2 work whether or not the email exists (no enumeration by timing).
+    const passwordOk = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !passwordOk || user.disabledAt !== null) {
       const reason = !user ? "UNKNOWN_EMAIL" : !passwordOk ? "INVALID_PASSWORD" : "USER_DISABLED";
-      await commitWithAudit(
-        c,
-        [recordFailure(db, throttleKey, LOGIN_THROTTLE, now)],
-        user ? { action: "LOGIN_FAILED", outcome: "FAIL", tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: reason } : [],
-      );
-      throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", {}, { alreadyRecorded: true });
+      throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", {}, { ...knownUser, failureReason: reason });
+    }
+
+    let usedRecoveryCode = false;
+    if (user.totpEnabled) {
+      if (body.totpCode === undefined && body.recoveryCode === undefined) {
+        // Not a failure: the password was right and the client must ask for the code.
+        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { alreadyRecorded: true });
+      }
+      const method = await verifySecondFactor(c, user, { code: body.totpCode, recoveryCode: body.recoveryCode }, ["totp", "recovery_code"]);
+      usedRecoveryCode = method === "recovery_code";
     }
 
     const { row, token, state } = await prepareSession(c, user);
     const actor = { tenantId: user.tenantId, actorUserId: user.id };
     await commitWithAudit(
       c,
-      [db.insert(userSessions).values(row), clearFailures(db, throttleKey)],
+      [db.insert(userSessions).values(row), clearAttempts(db, throttleKey)],
       [
-        { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id },
+        { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { secondFactor: user.totpEnabled } },
         { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
+        ...(usedRecoveryCode
+          ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED" as const, outcome: "SUCCESS" as const, targetType: "user", targetId: user.id, metadata: { path: "sign-in" } }]
+          : []),
       ],
     );
     await writeCachedState(c.env.SESSION_CACHE, state, now);
@@ -92,7 +98,7 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ success: true });
   });
 
-export function publicUser(user: { id: string; tenantId: string; email: string; displayName: string; role: "owner" | "admin" | "member" }) {
+export function publicUser(user: AuthUser) {
   return {
     id: user.id,
     tenantId: user.tenantId,
@@ -100,5 +106,6 @@ export function publicUser(user: { id: string; tenantId: string; email: string; 
     displayName: user.displayName,
     role: user.role,
     permissions: permissionsOf(user.role),
+    totpEnabled: user.totpEnabled,
   };
 }

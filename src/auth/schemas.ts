@@ -1,7 +1,13 @@
 import { z } from "zod";
 
-export const loginSchema = z.strictObject({
-  email: z.string().trim().toLowerCase().email().max(254),
-  // NIST SP 800-63B-4 §3.1.1.2: accept at least 64 characters; cap to bound PBKDF2 input.
-  password: z.string().min(1).max(256),
-});
+export const loginSchema = z
+  .strictObject({
+    email: z.string().trim().toLowerCase().email().max(254),
+    // NIST SP 800-63B-4 §3.1.1.2: accept at least 64 characters; cap to bound PBKDF2 input.
+    password: z.string().min(1).max(256),
+    totpCode: z.string().trim().max(10).optional(),
+    recoveryCode: z.string().trim().max(64).optional(),
+  })
+  .refine((b) => b.totpCode === undefined || b.recoveryCode === undefined, {
+    message: "Send either totpCode or recoveryCode, not both",
+  });

@@ -1,5 +1,6 @@
+import { createMiddleware } from "hono/factory";
 import type { User } from "../db/schema";
-import type { AuthUser } from "../env";
+import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { hasPermission, type Permission, rankAbove } from "./permissions";
 
@@ -23,3 +24,10 @@ export function assertPermission(actor: AuthUser, permission: Permission): void 
     throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`);
   }
 }
+
+/** Route-level permission gate, placed before step-up so nobody is asked to verify in vain. */
+export const requirePermission = (permission: Permission) =>
+  createMiddleware<AppEnv>(async function requirePermission(c, next) {
+    assertPermission(c.get("user"), permission);
+    await next();
+  });

@@ -65,6 +65,7 @@ export function toAuthState(session: typeof userSessions.$inferSelect, user: typ
       role: user.role,
       sessionVersion: user.sessionVersion,
       disabledAt: user.disabledAt,
+      totpEnabled: user.totpEnabled,
     },
   };
 }

@@ -7,6 +7,7 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { assertMayActOn } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
 import { emptyBody, listSessionsQuery, sessionIdParam } from "./schemas";
 import {
@@ -39,6 +40,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post(
     "/revoke-others",
     audited("SESSION_REVOKE_ALL", { targetType: "user" }),
+    requireStepUp("REVOKE_ALL_OTHER_SESSIONS"),
     validate("json", emptyBody),
     async (c) => {
       const me = c.get("user");
@@ -62,6 +64,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     "/:sessionId/revoke",
     audited("SESSION_REVOKED", { targetType: "session", targetParam: "sessionId" }),
     validate("param", sessionIdParam),
+    requireStepUp("REVOKE_SESSION"),
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");

@@ -4,8 +4,9 @@ import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { notFound } from "../errors";
-import { assertMayActOn, assertPermission } from "../lib/authorize";
+import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { requireStepUp } from "../stepup/middleware";
 import { emptyBody, userIdParam } from "../sessions/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache } from "../sessions/service";
 
@@ -15,9 +16,10 @@ export const userRoutes = new Hono<AppEnv>().post(
   audited("SESSION_INVALIDATED", { targetType: "user", targetParam: "id" }),
   validate("param", userIdParam),
   validate("json", emptyBody),
+  requirePermission("SETTINGS_SECURITY_EDIT"),
+  requireStepUp("FORCE_LOGOUT"),
   async (c) => {
     const me = c.get("user");
-    assertPermission(me, "SETTINGS_SECURITY_EDIT");
     const db = createDb(c.env.DB);
     const now = c.get("now");
     const target = await findTenantUser(db, me.tenantId, c.req.valid("param").id);

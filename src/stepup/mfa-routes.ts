@@ -1,0 +1,111 @@
+/**
+ * TOTP enrolment and management. Replacing or removing a factor, and minting new
+ * recovery codes, need a fresh step-up (MFA_CHANGE) with the existing factor, so a
+ * hijacked session cannot swap the victim's authenticator for the attacker's.
+ */
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { renderSVG } from "uqr";
+import { z } from "zod";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { recoveryCodes, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { validate } from "../lib/validation";
+import { syncRevocationToCache } from "../sessions/service";
+import { emptyBody } from "../sessions/schemas";
+import { requireStepUp } from "./middleware";
+import { newRecoveryCodes } from "./recovery-codes";
+import { verifySecondFactor } from "./second-factor";
+import { sealSecret } from "./secret-box";
+import { generateTotpSecret, otpauthUrl } from "./totp";
+
+const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
+
+async function loadSelf(c: Parameters<typeof syncRevocationToCache>[0]) {
+  const user = await createDb(c.env.DB).query.users.findFirst({ where: eq(users.id, c.get("user").id) });
+  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
+  return user;
+}
+
+/** Mounted at /api/security/mfa, behind requireSession. */
+export const mfaRoutes = new Hono<AppEnv>()
+  .post(
+    "/totp/enroll",
+    audited("MFA_ENROLLMENT_STARTED", { targetType: "user" }),
+    requireStepUp("MFA_CHANGE", { when: (c) => c.get("user").totpEnabled }),
+    validate("json", emptyBody),
+    async (c) => {
+      const user = await loadSelf(c);
+      const secret = generateTotpSecret();
+      const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY, secret, user.id);
+      const db = createDb(c.env.DB);
+      await commitWithAudit(c, [db.update(users).set({ totpPendingSecretEnc: sealed }).where(eq(users.id, user.id))], {
+        action: "MFA_ENROLLMENT_STARTED",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: user.id,
+        metadata: { replacing: user.totpEnabled },
+      });
+      const url = otpauthUrl(secret, user.email);
+      return c.json({ secret, otpauthUrl: url, qrSvg: renderSVG(url) });
+    },
+  )
+  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), async (c) => {
+    const user = await loadSelf(c);
+    if (!user.totpPendingSecretEnc) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first");
+    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], user.totpPendingSecretEnc);
+
+    const db = createDb(c.env.DB);
+    const now = c.get("now");
+    const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, now);
+    await commitWithAudit(
+      c,
+      [
+        db
+          .update(users)
+          .set({ totpSecretEnc: user.totpPendingSecretEnc, totpPendingSecretEnc: null, totpEnabled: true })
+          .where(eq(users.id, user.id)),
+        ...statements,
+      ],
+      { action: "MFA_ENROLLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: user.totpEnabled }, after: { totpEnabled: true } },
+    );
+    await syncRevocationToCache(c, user.id);
+    return c.json({ success: true, recoveryCodes: codes });
+  })
+  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
+    const user = await loadSelf(c);
+    if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+    const db = createDb(c.env.DB);
+    await commitWithAudit(
+      c,
+      [
+        db.update(users).set({ totpSecretEnc: null, totpPendingSecretEnc: null, totpEnabled: false }).where(eq(users.id, user.id)),
+        db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+      ],
+      { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },
+    );
+    await syncRevocationToCache(c, user.id);
+    return c.json({ success: true });
+  })
+  .post(
+    "/recovery-codes/regenerate",
+    audited("MFA_RECOVERY_CODES_REGENERATED", { targetType: "user" }),
+    requireStepUp("MFA_CHANGE"),
+    validate("json", emptyBody),
+    async (c) => {
+      const user = await loadSelf(c);
+      if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+      const db = createDb(c.env.DB);
+      const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, c.get("now"));
+      await commitWithAudit(c, [...statements], {
+        action: "MFA_RECOVERY_CODES_REGENERATED",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: user.id,
+      });
+      return c.json({ success: true, recoveryCodes: codes });
+    },
+  );

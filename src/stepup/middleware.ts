@@ -1,0 +1,84 @@
+/**
+ * requireStepUp(purpose): the action needs a fresh grant, earned by re-verifying
+ * within the purpose's window, bound to this session, this (real) user and this
+ * purpose. A grant from another session or for another purpose never counts.
+ *
+ * Guarded routes also re-read the session from D1, not only KV: a session revoked
+ * at another location (KV not yet propagated) cannot perform sensitive actions.
+ */
+import { and, desc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../db/client";
+import { stepupChallenges } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { loadStateFromDb } from "../sessions/cache";
+import { sessionTimeouts } from "../sessions/config";
+import { checkSessionState } from "../sessions/middleware";
+import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor } from "./policy";
+
+export type RequireStepUpOptions = {
+  /** Only demand step-up when this holds (e.g. replacing an enabled factor). */
+  when?: (c: Context<AppEnv>) => boolean;
+};
+
+export function requireStepUp(purpose: StepUpPurpose, options: RequireStepUpOptions = {}) {
+  const policy = STEP_UP_POLICIES[purpose];
+  if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
+
+  return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
+    if (options.when && !options.when(c)) return next();
+    const session = c.get("session");
+    const now = c.get("now");
+    const db = createDb(c.env.DB);
+
+    const fresh = await loadStateFromDb(db, session.id).catch(() => {
+      throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+    });
+    const failure = fresh ? checkSessionState(fresh, sessionTimeouts(c.env), now) : "SESSION_REVOKED";
+    if (!fresh || failure) throw new ApiError(401, failure ?? "SESSION_REVOKED", "Your session was revoked or has expired");
+
+    const [grant] = await db
+      .select()
+      .from(stepupChallenges)
+      .where(
+        and(
+          eq(stepupChallenges.sessionId, session.id),
+          eq(stepupChallenges.userId, session.userId),
+          eq(stepupChallenges.purpose, purpose),
+          isNotNull(stepupChallenges.verifiedAt),
+          gt(stepupChallenges.expiresAt, now),
+          policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
+        ),
+      )
+      .orderBy(desc(stepupChallenges.expiresAt))
+      .limit(1);
+
+    const challenge = () => {
+      const methods = methodsFor(purpose, fresh.user.totpEnabled);
+      return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
+        purpose,
+        methods,
+        ...(methods.length === 0 ? { enrollmentRequired: true } : {}),
+      });
+    };
+    if (!grant) throw challenge();
+
+    if (policy.singleUse) {
+      // Claim the grant before acting, so two concurrent requests cannot share it.
+      const claimed = await db
+        .update(stepupChallenges)
+        .set({ usedAt: now })
+        .where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt)));
+      if (claimed.meta.changes !== 1) throw challenge();
+    }
+
+    await next();
+
+    if (policy.singleUse && (c.error || c.res.status >= 400)) {
+      // The action did not happen: give the grant back rather than make the user re-verify.
+      await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
+    }
+  });
+}

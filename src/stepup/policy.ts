@@ -1,0 +1,48 @@
+/**
+ * Step-up policy: which purposes exist, how long a grant lasts, whether one grant
+ * covers one action or a window of them, and which methods may earn it.
+ *
+ * Admin purposes accept only a second factor: a user without TOTP is told to enrol
+ * (no silent downgrade to the password they just typed to sign in). Self-service
+ * purposes accept the password when there is no TOTP, so anyone can still cut off a
+ * stolen session.
+ */
+export const STEP_UP_PURPOSES = [
+  "REVOKE_SESSION",
+  "REVOKE_ALL_OTHER_SESSIONS",
+  "FORCE_LOGOUT",
+  "MFA_CHANGE",
+  "IP_RULE_CHANGE",
+  "IMPERSONATION",
+  "ROLE_CHANGE",
+] as const;
+export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
+
+export type StepUpMethod = "totp" | "recovery_code" | "password";
+
+export type StepUpPolicy = {
+  windowSeconds: number;
+  singleUse: boolean;
+  /** Admin purposes never accept a password. */
+  secondFactorOnly: boolean;
+};
+
+// Seed 2.2: a 10-minute re-verification window by default (OWASP ASVS 4.0 V3.7.1
+// asks for re-authentication before sensitive transactions).
+const TEN_MINUTES = 10 * 60;
+
+export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
+  REVOKE_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: false },
+  REVOKE_ALL_OTHER_SESSIONS: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: false },
+  FORCE_LOGOUT: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
+  IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
+  IMPERSONATION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
+  ROLE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+};
+
+/** The methods this user may use for this purpose: empty means "enrol TOTP first". */
+export function methodsFor(purpose: StepUpPurpose, totpEnabled: boolean): StepUpMethod[] {
+  if (totpEnabled) return ["totp", "recovery_code"];
+  return STEP_UP_POLICIES[purpose].secondFactorOnly ? [] : ["password"];
+}

@@ -1,0 +1,74 @@
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { audited } from "../audit/middleware";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { stepupChallenges, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { randomId } from "../lib/crypto";
+import { validate } from "../lib/validation";
+import { STEP_UP_POLICIES, STEP_UP_PURPOSES, methodsFor } from "./policy";
+import { verifySecondFactor } from "./second-factor";
+
+const verifySchema = z
+  .strictObject({
+    purpose: z.enum(STEP_UP_PURPOSES),
+    code: z.string().trim().max(10).optional(),
+    recoveryCode: z.string().trim().max(64).optional(),
+    password: z.string().min(1).max(256).optional(),
+  })
+  .refine((b) => [b.code, b.recoveryCode, b.password].filter((v) => v !== undefined).length === 1, {
+    message: "Send exactly one of code, recoveryCode or password",
+  });
+
+/** Mounted at /api/security/stepup, behind requireSession. */
+export const stepUpRoutes = new Hono<AppEnv>().post(
+  "/verify",
+  audited("STEP_UP_VERIFIED", { targetType: "session" }),
+  validate("json", verifySchema),
+  async (c) => {
+    const body = c.req.valid("json");
+    const session = c.get("session");
+    const db = createDb(c.env.DB);
+    const now = c.get("now");
+    // Always the session's own (real) user: during impersonation the admin verifies.
+    const user = await db.query.users.findFirst({ where: eq(users.id, session.userId) });
+    if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
+
+    const allowed = methodsFor(body.purpose, user.totpEnabled);
+    if (allowed.length === 0) {
+      throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { purpose: body.purpose });
+    }
+    const method = await verifySecondFactor(c, user, body, allowed);
+
+    const policy = STEP_UP_POLICIES[body.purpose];
+    const expiresAt = now + policy.windowSeconds * 1000;
+    const grantId = randomId("stp_");
+    const events: AuditEvent[] = [
+      { action: "STEP_UP_VERIFIED", outcome: "SUCCESS", actorUserId: user.id, targetType: "session", targetId: session.id, metadata: { purpose: body.purpose, method, grantId } },
+    ];
+    if (method === "recovery_code") {
+      events.push({ action: "MFA_RECOVERY_CODE_USED", outcome: "SUCCESS", actorUserId: user.id, targetType: "user", targetId: user.id, metadata: { path: "step-up" } });
+    }
+    await commitWithAudit(
+      c,
+      [
+        db.insert(stepupChallenges).values({
+          id: grantId,
+          tenantId: user.tenantId,
+          userId: user.id,
+          sessionId: session.id,
+          purpose: body.purpose,
+          method,
+          createdAt: now,
+          verifiedAt: now,
+          expiresAt,
+        }),
+      ],
+      events,
+    );
+    return c.json({ success: true, purpose: body.purpose, expiresAt: new Date(expiresAt).toISOString() });
+  },
+);
