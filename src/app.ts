@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
+import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
 import { csrfGuard } from "./lib/csrf";
 import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
@@ -41,10 +42,12 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/auth", authRoutes)
     .use(requireSession())
+    .use(enforceIpRules())
     .get("/me", (c) => c.json({ user: publicUser(c.get("user")), sessionId: c.get("session").id }))
     .route("/security/sessions", sessionRoutes)
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
+    .route("/security/ip-rules", ipRuleRoutes)
     .route("/users", userRoutes);
 
   const app = new Hono<AppEnv>()

@@ -14,6 +14,7 @@ import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
+import { assertIpAllowed } from "../ip-rules";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
 import { clearAttempts, reserveAttempt } from "../lib/throttle";
@@ -48,6 +49,10 @@ export const authRoutes = new Hono<AppEnv>()
       const reason = !user ? "UNKNOWN_EMAIL" : !passwordOk ? "INVALID_PASSWORD" : "USER_DISABLED";
       throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", {}, { ...knownUser, failureReason: reason });
     }
+
+    // The tenant is known now: its IP rules bind sign-in too (after the password
+    // check, so a blocked address learns nothing about which emails exist).
+    await assertIpAllowed(c, user.tenantId, user.id);
 
     let usedRecoveryCode = false;
     if (user.totpEnabled) {
