@@ -1,0 +1,116 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Harness, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+
+describe("the per-request check at the edge", () => {
+  it("makes zero D1 queries on a hot request (KV warm)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const counter = countingD1(env.DB);
+    const res = await h.call("/api/me", { cookie, env: withEnv({ DB: counter.db }) });
+    expect(res.status).toBe(200);
+    expect(counter.count()).toBe(0);
+  });
+
+  it("reads D1 on a KV miss, then fills KV so the next request needs none", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    const first = countingD1(env.DB);
+    expect((await h.call("/api/me", { cookie, env: withEnv({ DB: first.db }) })).status).toBe(200);
+    expect(first.count()).toBe(1);
+    const second = countingD1(env.DB);
+    expect((await h.call("/api/me", { cookie, env: withEnv({ DB: second.db }) })).status).toBe(200);
+    expect(second.count()).toBe(0);
+  });
+
+  it("fails closed with 503 AUTH_UNAVAILABLE when KV throws", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const res = await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: brokenBinding<KVNamespace>("KV") }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+  });
+
+  it("fails closed with 503 AUTH_UNAVAILABLE when KV misses and D1 throws", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    const res = await h.call("/api/me", { cookie, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+  });
+
+  it("rejects a cookie whose secret does not match the stored hash", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const forged = cookie.replace(/\.(.)/, (_m, ch: string) => `.${ch === "A" ? "B" : "A"}`);
+    const res = await h.call("/api/me", { cookie: forged });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("UNAUTHORIZED");
+  });
+
+  it("answers SESSION_REVOKED once the idle timeout passes", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    h.clock.advanceSeconds(60 * 60 + 1);
+    const res = await h.call("/api/me", { cookie });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("SESSION_REVOKED");
+  });
+
+  it("answers SESSION_REVOKED after the absolute timeout even for an active session", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    for (let elapsed = 0; elapsed < 24 * 60 * 60; elapsed += 50 * 60) {
+      h.clock.advanceSeconds(50 * 60);
+      const res = await h.call("/api/me", { cookie });
+      if (elapsed + 50 * 60 < 24 * 60 * 60) expect(res.status).toBe(200);
+      else expect(res.body.error).toBe("SESSION_REVOKED");
+    }
+  });
+
+  it("refreshes last_seen_at at most every 2 minutes, after the response", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    const lastSeen = async () =>
+      (await env.DB.prepare("SELECT last_seen_at FROM user_sessions WHERE id = ?").bind(sessionId).first<{ last_seen_at: number }>())?.last_seen_at;
+    const createdAt = await lastSeen();
+    h.clock.advanceSeconds(60);
+    await h.call("/api/me", { cookie });
+    expect(await lastSeen()).toBe(createdAt);
+    h.clock.advanceSeconds(61);
+    await h.call("/api/me", { cookie });
+    expect(await lastSeen()).toBe(h.clock.ms);
+  });
+
+  it("keeps a session alive across the idle limit while it is used", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    for (let i = 0; i < 4; i++) {
+      h.clock.advanceSeconds(40 * 60);
+      expect((await h.call("/api/me", { cookie })).status).toBe(200);
+    }
+  });
+
+  it("answers SESSION_INVALIDATED when the user's session_version moved on", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    // A version bump that only D1 knows about, as a partial write would leave it.
+    await env.DB.prepare("UPDATE users SET session_version = session_version + 1 WHERE id = ?").bind(t.member.id).run();
+    await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    const res = await h.call("/api/me", { cookie });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("SESSION_INVALIDATED");
+  });
+});
