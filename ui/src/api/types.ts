@@ -1,0 +1,119 @@
+/** The API contract the panel is built against (docs: issue 7 brief). Times are ISO 8601. */
+
+export type Role = "owner" | "admin" | "member";
+export type Permission = "SETTINGS_SECURITY_VIEW" | "SETTINGS_SECURITY_EDIT" | "SETTINGS_TEAM_VIEW";
+
+export type User = {
+  id: string;
+  tenantId: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  permissions: Permission[];
+  totpEnabled?: boolean;
+};
+
+export type Impersonation = {
+  realUser: { id: string; email: string; displayName: string };
+  reason: string;
+  startedAt: string;
+  expiresAt: string;
+};
+
+export type Me = { user: User; sessionId: string; impersonation?: Impersonation | null };
+
+export type Session = {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  country: string | null;
+  city: string | null;
+  userAgent: string | null;
+  device: string;
+  revokedAt: string | null;
+  revokeReason: string | null;
+  active: boolean;
+  current: boolean;
+};
+
+export type SessionList = { sessions: Session[]; currentSessionId: string };
+
+export type StepUpMethod = "totp" | "recovery_code" | "password";
+export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean };
+
+export type TotpEnrollment = { secret: string; otpauthUrl: string; qrSvg: string };
+export type RecoveryCodes = { recoveryCodes: string[] };
+
+export type IpRule = {
+  id: string;
+  action: "allow" | "deny";
+  cidr: string;
+  description: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string | null;
+};
+export type IpRuleInput = { action: "allow" | "deny"; cidr: string; description?: string | null; expiresAt?: string | null };
+export type IpCheck = { ip: string; allowed: boolean; matchedRule: IpRule | null };
+
+export type TeamMember = {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  totpEnabled: boolean;
+  createdAt: string;
+  disabledAt: string | null;
+};
+
+export type AuditOutcome = "SUCCESS" | "FAIL";
+export type AuditEntry = {
+  id: string;
+  seq: number;
+  actorUserId: string | null;
+  realUserId: string | null;
+  isImpersonating: boolean;
+  action: string;
+  outcome: AuditOutcome;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  country: string | null;
+  city: string | null;
+  failureReason: string | null;
+  before: unknown;
+  after: unknown;
+  metadata: unknown;
+  requestId: string | null;
+  createdAt: string;
+};
+export type AuditPage = { items: AuditEntry[]; nextCursor: string | null };
+export type AuditVerify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
+
+export const AUDIT_ACTIONS = [
+  "LOGIN_SUCCEEDED",
+  "LOGIN_FAILED",
+  "LOGOUT",
+  "SESSION_CREATED",
+  "SESSION_REVOKED",
+  "SESSION_REVOKE_ALL",
+  "SESSION_INVALIDATED",
+  "MFA_ENROLLMENT_STARTED",
+  "MFA_ENROLLED",
+  "MFA_DISABLED",
+  "MFA_RECOVERY_CODES_REGENERATED",
+  "MFA_RECOVERY_CODE_USED",
+  "STEP_UP_VERIFIED",
+  "IP_RULE_CREATED",
+  "IP_RULE_UPDATED",
+  "IP_RULE_DELETED",
+  "IP_ACCESS_DENIED",
+  "IMPERSONATION_STARTED",
+  "IMPERSONATION_ENDED",
+  "USER_ROLE_UPDATED",
+  "USER_PERMISSIONS_UPDATED",
+] as const;

@@ -1,0 +1,89 @@
+import { useSignal } from "@preact/signals";
+import type { AuditEntry } from "../api/types";
+import { place } from "../lib/agent";
+import { exact, RelativeTime } from "./Time";
+
+const humanAction = (a: string) => a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
+const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 2));
+
+export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string | null) => string }) {
+  const open = useSignal(false);
+  const detailId = `audit-detail-${entry.id}`;
+  const e = entry;
+  return (
+    <>
+      <tr class={open.value ? "audit-row audit-row-open" : "audit-row"} data-action={e.action} data-outcome={e.outcome}>
+        <td data-label="When">
+          <RelativeTime iso={e.createdAt} />
+        </td>
+        <td data-label="Actor">
+          {name(e.actorUserId)}
+          {e.isImpersonating && <span class="muted small"> via {name(e.realUserId)}</span>}
+        </td>
+        <td data-label="Action">{humanAction(e.action)}</td>
+        <td data-label="Outcome">
+          <span class={e.outcome === "SUCCESS" ? "badge badge-green" : "badge badge-red"}>{e.outcome}</span>
+        </td>
+        <td data-label="Target" class="small">
+          {e.targetType ? `${e.targetType} ${e.targetType === "user" ? name(e.targetId) : (e.targetId ?? "")}` : "—"}
+        </td>
+        <td class="cell-actions">
+          <button type="button" class="button button-small" aria-expanded={open.value} aria-controls={detailId} onClick={() => (open.value = !open.value)}>
+            {open.value ? "Hide" : "Details"}
+            <span class="visually-hidden"> for {humanAction(e.action)} #{e.seq}</span>
+          </button>
+        </td>
+      </tr>
+      {open.value && (
+        <tr class="audit-detail" id={detailId}>
+          <td colSpan={6}>
+            <dl class="detail-grid">
+              <dt>Sequence</dt>
+              <dd class="mono">#{e.seq}</dd>
+              <dt>Time</dt>
+              <dd>{exact(e.createdAt)}</dd>
+              <dt>Source</dt>
+              <dd>
+                <span class="mono">{e.ip ?? "unknown IP"}</span> · {place(e.city, e.country)}
+              </dd>
+              {e.failureReason && (
+                <>
+                  <dt>Failure</dt>
+                  <dd class="mono">{e.failureReason}</dd>
+                </>
+              )}
+              {e.isImpersonating && (
+                <>
+                  <dt>Impersonation</dt>
+                  <dd>
+                    {name(e.realUserId)} acting as {name(e.actorUserId)}
+                  </dd>
+                </>
+              )}
+              <dt>Request</dt>
+              <dd class="mono small">{e.requestId ?? "—"}</dd>
+              <dt>User agent</dt>
+              <dd class="small">{e.userAgent ?? "—"}</dd>
+            </dl>
+            <div class="diff">
+              <div>
+                <h3>Before</h3>
+                <pre>{json(e.before)}</pre>
+              </div>
+              <div>
+                <h3>After</h3>
+                <pre>{json(e.after)}</pre>
+              </div>
+              {e.metadata !== null && e.metadata !== undefined && (
+                <div>
+                  <h3>Metadata</h3>
+                  <pre>{json(e.metadata)}</pre>
+                </div>
+              )}
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,46 @@
+import type { ComponentChildren } from "preact";
+import { useSignal } from "@preact/signals";
+import { describeError, isCancelled } from "../lib/errors";
+import { Alert } from "./Alert";
+import { Modal } from "./Modal";
+
+type Props = {
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  danger?: boolean;
+  /** Runs the action; the dialog closes itself when it resolves. */
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+};
+
+export function ConfirmDialog({ title, children, confirmLabel, danger = false, onConfirm, onClose }: Props) {
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  async function confirm() {
+    busy.value = true;
+    error.value = null;
+    try {
+      await onConfirm();
+      onClose();
+    } catch (err) {
+      if (!isCancelled(err)) error.value = describeError(err);
+      busy.value = false;
+    }
+  }
+
+  return (
+    <Modal title={title} onClose={() => !busy.value && onClose()} description={children}>
+      <Alert>{error.value}</Alert>
+      <div class="modal-actions">
+        <button type="button" class="button" onClick={onClose} disabled={busy.value}>
+          Cancel
+        </button>
+        <button type="button" data-autofocus class={danger ? "button button-danger" : "button button-primary"} onClick={confirm} disabled={busy.value}>
+          {busy.value ? "Working…" : confirmLabel}
+        </button>
+      </div>
+    </Modal>
+  );
+}

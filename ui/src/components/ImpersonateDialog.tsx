@@ -1,0 +1,74 @@
+import { useSignal } from "@preact/signals";
+import { post } from "../api/client";
+import type { TeamMember } from "../api/types";
+import { describeError, isCancelled } from "../lib/errors";
+import { loadMe } from "../state/auth";
+import { navigate } from "../state/router";
+import { toast } from "../state/toast";
+import { Alert } from "./Alert";
+import { Modal } from "./Modal";
+
+const MIN = 3;
+const MAX = 500;
+
+/** Impersonation always states why: the reason is shown in the banner and kept in the audit log. */
+export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onClose: () => void }) {
+  const reason = useSignal("");
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  async function start(e: Event) {
+    e.preventDefault();
+    const r = reason.value.trim();
+    if (r.length < MIN) {
+      error.value = `Give a reason of at least ${MIN} characters, such as a support ticket number.`;
+      return;
+    }
+    busy.value = true;
+    error.value = null;
+    try {
+      await post(`/api/impersonate/${encodeURIComponent(member.id)}`, { reason: r });
+      await loadMe();
+      toast(`You are now acting as ${member.displayName}.`);
+      navigate("/security/sessions");
+    } catch (err) {
+      if (!isCancelled(err)) error.value = describeError(err);
+      busy.value = false;
+    }
+  }
+
+  return (
+    <Modal
+      title={`Act as ${member.displayName}`}
+      onClose={() => !busy.value && onClose()}
+      description={<p>You will see Gatehouse as {member.email} sees it. Every action is recorded with your name and this reason.</p>}
+    >
+      <form onSubmit={start} class="stack" noValidate>
+        <div class="field">
+          <label for="impersonate-reason">Reason</label>
+          <textarea
+            id="impersonate-reason"
+            rows={3}
+            maxLength={MAX}
+            value={reason.value}
+            onInput={(e) => (reason.value = e.currentTarget.value)}
+            aria-describedby="impersonate-count"
+            aria-invalid={error.value ? true : undefined}
+          />
+          <p id="impersonate-count" class="hint">
+            {reason.value.length}/{MAX} characters
+          </p>
+        </div>
+        <Alert>{error.value}</Alert>
+        <div class="modal-actions">
+          <button type="button" class="button" onClick={onClose} disabled={busy.value}>
+            Cancel
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy.value}>
+            {busy.value ? "Starting…" : "Start impersonating"}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

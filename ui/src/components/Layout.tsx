@@ -1,0 +1,73 @@
+import type { ComponentChildren } from "preact";
+import { canViewSecurity, canViewTeam, me, signOut } from "../state/auth";
+import { onLinkClick, pathname } from "../state/router";
+import { ImpersonationBanner } from "./ImpersonationBanner";
+
+type NavItem = { href: string; label: string; show: boolean };
+
+function NavLink({ href, label }: { href: string; label: string }) {
+  const current = pathname.value === href;
+  return (
+    <a href={href} onClick={onLinkClick} class={current ? "nav-link nav-link-on" : "nav-link"} aria-current={current ? "page" : undefined}>
+      {label}
+    </a>
+  );
+}
+
+export function Layout({ children }: { children: ComponentChildren }) {
+  const user = me.value?.user;
+  const security: NavItem[] = [
+    { href: "/security/sessions", label: "Active sessions", show: true },
+    { href: "/security/two-factor", label: "Two-factor", show: true },
+    { href: "/security/ip-rules", label: "IP rules", show: canViewSecurity.value },
+    { href: "/security/audit", label: "Audit log", show: canViewSecurity.value },
+  ];
+  return (
+    <div class="shell">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <ImpersonationBanner />
+      <header class="topbar">
+        <a class="brand" href="/security/sessions" onClick={onLinkClick}>
+          <img src="/favicon.svg" alt="" width={22} height={22} />
+          Gatehouse
+        </a>
+        {user && (
+          <div class="account">
+            <span class="account-name">
+              {user.displayName} <span class="badge badge-neutral">{user.role}</span>
+            </span>
+            <button type="button" class="button button-small" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      <div class="frame">
+        <nav class="sidenav" aria-label="Settings">
+          <p class="nav-heading">Security</p>
+          {security.filter((i) => i.show).map((i) => <NavLink key={i.href} href={i.href} label={i.label} />)}
+          {canViewTeam.value && (
+            <>
+              <p class="nav-heading">Organization</p>
+              <NavLink href="/team" label="Team" />
+            </>
+          )}
+        </nav>
+        <main id="main" class="content">
+          {children}
+        </main>
+      </div>
+    </div>
+  );
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
+  return (
+    <div class="page-header">
+      <h1 tabIndex={-1}>{title}</h1>
+      {children && <div class="page-lead">{children}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import { copyText, saveFile } from "../lib/download";
+import { toast } from "../state/toast";
+import { Alert } from "./Alert";
+
+/** Shown exactly once after enrolment or regeneration: the server never returns them again. */
+export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+  const text = `Gatehouse recovery codes\nEach code works once. Keep them somewhere safe.\n\n${codes.join("\n")}\n`;
+  return (
+    <section class="card recovery" aria-labelledby="recovery-heading">
+      <h2 id="recovery-heading">Save your recovery codes</h2>
+      <Alert tone="warning">
+        These codes are shown only once. If you lose your authenticator app, a recovery code is the only way to sign in. Each code works once.
+      </Alert>
+      <ol class="code-grid" aria-label="Recovery codes">
+        {codes.map((c) => (
+          <li key={c} class="mono">
+            {c}
+          </li>
+        ))}
+      </ol>
+      <div class="row">
+        <button
+          type="button"
+          class="button"
+          onClick={async () => toast((await copyText(codes.join("\n"))) ? "Recovery codes copied." : "Copy failed: select the codes and copy them by hand.", "success")}
+        >
+          Copy
+        </button>
+        <button type="button" class="button" onClick={() => saveFile("gatehouse-recovery-codes.txt", text)}>
+          Download
+        </button>
+        <button type="button" class="button button-primary" onClick={onDone}>
+          I have saved my codes
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,211 @@
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import { get, query, send } from "../api/client";
+import { AUDIT_ACTIONS, type AuditEntry, type AuditPage, type AuditVerify, type TeamMember } from "../api/types";
+import { Alert } from "../components/Alert";
+import { AuditRow } from "../components/AuditRow";
+import { PageHeader } from "../components/Layout";
+import { saveFile } from "../lib/download";
+import { describeError, isCancelled } from "../lib/errors";
+import { useLoad } from "../lib/useLoad";
+import { canViewTeam } from "../state/auth";
+
+type Filters = { action: string; outcome: string; actorUserId: string; targetType: string; from: string; to: string };
+const EMPTY: Filters = { action: "", outcome: "", actorUserId: "", targetType: "", from: "", to: "" };
+const PAGE_SIZE = 50;
+const iso = (local: string) => (local ? new Date(local).toISOString() : "");
+const params = (f: Filters) => ({ ...f, from: iso(f.from), to: iso(f.to) });
+
+function ChainStatus() {
+  const v = useLoad(() => get<AuditVerify>("/api/audit-logs/verify"));
+  const r = v.data.value;
+  if (v.error.value) return <Alert>Could not verify the log: {v.error.value}</Alert>;
+  if (!r) return <p class="chain chain-pending" role="status">Verifying the hash chain…</p>;
+  return r.ok ? (
+    <p class="chain chain-ok" role="status">
+      ✓ Hash chain intact: {r.checked} {r.checked === 1 ? "entry" : "entries"} verified.
+    </p>
+  ) : (
+    <p class="chain chain-broken" role="alert">
+      ✗ Hash chain broken at entry #{r.firstBrokenSeq}: the log was altered after it was written. {r.checked} entries checked.
+    </p>
+  );
+}
+
+export function AuditLogPage() {
+  const draft = useSignal<Filters>({ ...EMPTY });
+  const applied = useSignal<Filters>({ ...EMPTY });
+  const items = useSignal<AuditEntry[]>([]);
+  const cursor = useSignal<string | null>(null);
+  const loading = useSignal(false);
+  const error = useSignal<string | null>(null);
+  const members = useLoad(() => (canViewTeam.value ? get<{ users: TeamMember[] }>("/api/users") : Promise.resolve({ users: [] })));
+
+  const names = new Map((members.data.value?.users ?? []).map((u) => [u.id, u.displayName]));
+  const name = (id: string | null) => (id ? (names.get(id) ?? id) : "—");
+
+  async function load(more: boolean) {
+    loading.value = true;
+    error.value = null;
+    try {
+      const page = await get<AuditPage>(`/api/audit-logs${query({ ...params(applied.value), limit: PAGE_SIZE, cursor: more ? cursor.value : null })}`);
+      items.value = more ? [...items.value, ...page.items] : page.items;
+      cursor.value = page.nextCursor;
+    } catch (err) {
+      error.value = describeError(err);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  useEffect(() => {
+    void load(false);
+  }, [applied.value]);
+
+  async function exportAs(format: "csv" | "ndjson") {
+    try {
+      const res = await send("GET", `/api/audit-logs/export${query({ ...params(applied.value), format })}`);
+      saveFile(`gatehouse-audit.${format}`, await res.blob());
+    } catch (err) {
+      if (!isCancelled(err)) error.value = describeError(err);
+    }
+  }
+
+  const set = (k: keyof Filters) => (e: Event) => {
+    draft.value = { ...draft.value, [k]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value };
+  };
+  const d = draft.value;
+  return (
+    <>
+      <PageHeader title="Audit log">Every sign-in, session change and security setting change in your organization, tamper-evident.</PageHeader>
+      <ChainStatus />
+      <section class="card" aria-labelledby="filters-heading">
+        <h2 id="filters-heading" class="visually-hidden">
+          Filters
+        </h2>
+        <form
+          class="filters"
+          onSubmit={(e) => {
+            e.preventDefault();
+            applied.value = { ...draft.value };
+          }}
+        >
+          <div class="field">
+            <label for="f-action">Action</label>
+            <select id="f-action" value={d.action} onChange={set("action")}>
+              <option value="">All actions</option>
+              {AUDIT_ACTIONS.map((a) => (
+                <option key={a} value={a}>
+                  {a}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-outcome">Outcome</label>
+            <select id="f-outcome" value={d.outcome} onChange={set("outcome")}>
+              <option value="">Any</option>
+              <option value="SUCCESS">Success</option>
+              <option value="FAIL">Failure</option>
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-actor">Actor</label>
+            <select id="f-actor" value={d.actorUserId} onChange={set("actorUserId")}>
+              <option value="">Anyone</option>
+              {(members.data.value?.users ?? []).map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.displayName}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-target">Target type</label>
+            <select id="f-target" value={d.targetType} onChange={set("targetType")}>
+              <option value="">Any</option>
+              {["user", "session", "ip_rule", "tenant"].map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="f-from">From</label>
+            <input id="f-from" type="datetime-local" value={d.from} onInput={set("from")} />
+          </div>
+          <div class="field">
+            <label for="f-to">To</label>
+            <input id="f-to" type="datetime-local" value={d.to} onInput={set("to")} />
+          </div>
+          <div class="filters-actions">
+            <button type="submit" class="button button-primary">
+              Apply filters
+            </button>
+            <button
+              type="button"
+              class="button"
+              onClick={() => {
+                draft.value = { ...EMPTY };
+                applied.value = { ...EMPTY };
+              }}
+            >
+              Reset
+            </button>
+          </div>
+        </form>
+      </section>
+      <section class="card" aria-labelledby="events-heading">
+        <div class="card-head">
+          <h2 id="events-heading">Events</h2>
+          <div class="row">
+            <button type="button" class="button button-small" onClick={() => exportAs("csv")}>
+              Export CSV
+            </button>
+            <button type="button" class="button button-small" onClick={() => exportAs("ndjson")}>
+              Export NDJSON
+            </button>
+          </div>
+        </div>
+        <Alert>{error.value}</Alert>
+        {items.value.length === 0 && !loading.value ? (
+          <p class="empty">No events match these filters.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="table stack-on-mobile audit-table">
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Details</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.value.map((e) => (
+                  <AuditRow key={e.id} entry={e} name={name} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <div class="load-more">
+          {loading.value ? (
+            <p role="status">Loading…</p>
+          ) : (
+            cursor.value && (
+              <button type="button" class="button" onClick={() => load(true)}>
+                Load more
+              </button>
+            )
+          )}
+        </div>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,161 @@
+import { useSignal } from "@preact/signals";
+import { get, post } from "../api/client";
+import type { Session, SessionList } from "../api/types";
+import { Alert } from "../components/Alert";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { DeviceIcon } from "../components/Icons";
+import { PageHeader } from "../components/Layout";
+import { RelativeTime } from "../components/Time";
+import { parseAgent, place } from "../lib/agent";
+import { describeError, isCancelled } from "../lib/errors";
+import { useLoad } from "../lib/useLoad";
+import { sessionLost } from "../state/auth";
+import { toast } from "../state/toast";
+
+const REVOKE_REASONS: Record<string, string> = {
+  LOGOUT: "Signed out",
+  REVOKED: "Revoked by you",
+  REVOKED_BY_ADMIN: "Revoked by an administrator",
+  REVOKE_ALL_OTHERS: "Signed out from another session",
+  FORCE_LOGOUT: "Signed out everywhere by an administrator",
+};
+
+type Revoke = (s: Session) => Promise<void>;
+
+function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Session) => void }) {
+  const agent = parseAgent(session.userAgent);
+  const ended = !session.active;
+  return (
+    <li class={ended ? "session session-ended" : "session"} data-session-id={session.id}>
+      <DeviceIcon mobile={agent.mobile} />
+      <div class="session-main">
+        <p class="session-title">
+          <span>{session.device}</span>
+          {session.current && <span class="badge badge-green">This device</span>}
+        </p>
+        <p class="session-meta">
+          {agent.browser} · {agent.os}
+        </p>
+        <p class="session-meta">
+          {place(session.city, session.country)} · <span class="mono">{session.ip ?? "unknown IP"}</span>
+        </p>
+        <p class="session-meta">
+          {ended ? (
+            session.revokedAt ? (
+              <>
+                {REVOKE_REASONS[session.revokeReason ?? ""] ?? "Revoked"} <RelativeTime iso={session.revokedAt} />
+              </>
+            ) : (
+              <>
+                Expired after inactivity · last active <RelativeTime iso={session.lastSeenAt} />
+              </>
+            )
+          ) : (
+            <>
+              Last active <RelativeTime iso={session.lastSeenAt} /> · signed in <RelativeTime iso={session.createdAt} />
+            </>
+          )}
+        </p>
+      </div>
+      {onRevoke && (
+        <button type="button" class="button button-danger-outline" onClick={() => onRevoke(session)} aria-label={`Revoke ${session.device}${session.current ? " (this device)" : ""}`}>
+          Revoke
+        </button>
+      )}
+    </li>
+  );
+}
+
+export function SessionsPage() {
+  const list = useLoad(() => get<SessionList>("/api/security/sessions"));
+  const confirming = useSignal<"others" | Session | null>(null);
+  const actionError = useSignal<string | null>(null);
+
+  const sessions = list.data.value?.sessions ?? [];
+  const active = sessions.filter((s) => s.active).sort((a, b) => Number(b.current) - Number(a.current));
+  const ended = sessions.filter((s) => !s.active);
+  const others = active.filter((s) => !s.current);
+
+  const revoke: Revoke = async (s) => {
+    const res = await post<{ success: boolean; currentRevoked?: boolean }>(`/api/security/sessions/${encodeURIComponent(s.id)}/revoke`);
+    if (res.currentRevoked) {
+      sessionLost("SESSION_REVOKED");
+      return;
+    }
+    toast(`Signed out ${s.device}.`);
+    await list.reload();
+  };
+
+  async function revokeDirect(s: Session) {
+    actionError.value = null;
+    try {
+      await revoke(s);
+    } catch (err) {
+      if (!isCancelled(err)) actionError.value = describeError(err);
+    }
+  }
+
+  async function revokeOthers() {
+    const res = await post<{ success: boolean; revoked: number }>("/api/security/sessions/revoke-others");
+    toast(res.revoked === 1 ? "Signed out 1 other session." : `Signed out ${res.revoked} other sessions.`);
+    await list.reload();
+  }
+
+  const pending = confirming.value;
+  return (
+    <>
+      <PageHeader title="Active sessions">
+        These are the browsers and devices signed in to your account. Revoke any session you do not recognize; it stops working on its next request.
+      </PageHeader>
+      <Alert>{list.error.value ?? actionError.value}</Alert>
+
+      <section class="card" aria-labelledby="active-heading">
+        <div class="card-head">
+          <h2 id="active-heading">
+            Signed in <span class="count">{active.length}</span>
+          </h2>
+          <button type="button" class="button button-danger-outline" disabled={others.length === 0} onClick={() => (confirming.value = "others")}>
+            Sign out all other sessions
+          </button>
+        </div>
+        {list.loading.value && !list.data.value ? (
+          <p class="empty" role="status">Loading sessions…</p>
+        ) : (
+          <ul class="session-list">
+            {active.map((s) => (
+              <SessionRow key={s.id} session={s} onRevoke={(x) => (x.current ? (confirming.value = x) : void revokeDirect(x))} />
+            ))}
+          </ul>
+        )}
+      </section>
+
+      {ended.length > 0 && (
+        <section class="card" aria-labelledby="ended-heading">
+          <div class="card-head">
+            <h2 id="ended-heading">
+              Ended sessions <span class="count">{ended.length}</span>
+            </h2>
+          </div>
+          <ul class="session-list">
+            {ended.map((s) => (
+              <SessionRow key={s.id} session={s} />
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {pending === "others" && (
+        <ConfirmDialog title="Sign out all other sessions?" confirmLabel="Sign out others" danger onConfirm={revokeOthers} onClose={() => (confirming.value = null)}>
+          <p>
+            {others.length === 1 ? "1 other session" : `${others.length} other sessions`} will be signed out. This browser stays signed in.
+          </p>
+        </ConfirmDialog>
+      )}
+      {pending && pending !== "others" && (
+        <ConfirmDialog title="Sign out this device?" confirmLabel="Revoke and sign out" danger onConfirm={() => revoke(pending)} onClose={() => (confirming.value = null)}>
+          <p>This is the session you are using now. Revoking it signs you out of this browser immediately.</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

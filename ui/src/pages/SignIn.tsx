@@ -1,0 +1,143 @@
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import { ApiError, post } from "../api/client";
+import { Alert } from "../components/Alert";
+import { describeError } from "../lib/errors";
+import { loadMe, me, signInNotice } from "../state/auth";
+import { navigate, search } from "../state/router";
+
+/** Only same-site paths: `next` comes from the address bar, so never trust it as a URL. */
+function nextPath(): string {
+  const next = new URLSearchParams(search.value).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/sign-in") ? next : "/security/sessions";
+}
+
+export function SignInPage() {
+  const email = useSignal("");
+  const password = useSignal("");
+  const code = useSignal("");
+  const useRecovery = useSignal(false);
+  const step = useSignal<"password" | "totp">("password");
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  useEffect(() => {
+    if (me.value) navigate(nextPath(), { replace: true });
+  }, [me.value]);
+
+  useEffect(() => {
+    document.getElementById(step.value === "totp" ? "signin-code" : "signin-email")?.focus();
+  }, [step.value, useRecovery.value]);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    error.value = null;
+    if (step.value === "totp" && !code.value.trim()) {
+      error.value = useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.";
+      return;
+    }
+    busy.value = true;
+    const second =
+      step.value === "totp" ? (useRecovery.value ? { recoveryCode: code.value.trim() } : { totpCode: code.value.replace(/\s+/g, "") }) : {};
+    try {
+      await post("/api/auth/login", { email: email.value.trim(), password: password.value, ...second }, { ownUnauthorized: true });
+      signInNotice.value = null;
+      await loadMe();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
+        step.value = "totp";
+      } else {
+        error.value = err instanceof ApiError && err.code === "INVALID_CREDENTIALS" ? "Incorrect email or password." : describeError(err);
+        code.value = "";
+      }
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  return (
+    <div class="signin">
+      <main id="main" class="signin-card">
+        <div class="signin-brand">
+          <img src="/favicon.svg" alt="" width={36} height={36} />
+        </div>
+        <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
+        {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
+        <form onSubmit={submit} class="stack" noValidate>
+          {step.value === "password" ? (
+            <>
+              <div class="field">
+                <label for="signin-email">Email address</label>
+                <input
+                  id="signin-email"
+                  type="email"
+                  autoComplete="username"
+                  required
+                  value={email.value}
+                  onInput={(e) => (email.value = e.currentTarget.value)}
+                />
+              </div>
+              <div class="field">
+                <label for="signin-password">Password</label>
+                <input
+                  id="signin-password"
+                  type="password"
+                  autoComplete="current-password"
+                  required
+                  value={password.value}
+                  onInput={(e) => (password.value = e.currentTarget.value)}
+                />
+              </div>
+            </>
+          ) : (
+            <div class="field">
+              <label for="signin-code">{useRecovery.value ? "Recovery code" : "Authentication code"}</label>
+              <input
+                id="signin-code"
+                type="text"
+                inputMode={useRecovery.value ? undefined : "numeric"}
+                autoComplete={useRecovery.value ? "off" : "one-time-code"}
+                value={code.value}
+                onInput={(e) => (code.value = e.currentTarget.value)}
+                aria-describedby="signin-code-hint"
+              />
+              <p id="signin-code-hint" class="hint">
+                {useRecovery.value ? "Each recovery code works once." : `Open your authenticator app and enter the code for ${email.value}.`}
+              </p>
+            </div>
+          )}
+          <Alert>{error.value}</Alert>
+          <button type="submit" class="button button-primary button-block" disabled={busy.value}>
+            {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : "Sign in"}
+          </button>
+          {step.value === "totp" && (
+            <div class="signin-links">
+              <button
+                type="button"
+                class="link-button"
+                onClick={() => {
+                  useRecovery.value = !useRecovery.value;
+                  code.value = "";
+                  error.value = null;
+                }}
+              >
+                {useRecovery.value ? "Use your authenticator app" : "Use a recovery code"}
+              </button>
+              <button
+                type="button"
+                class="link-button"
+                onClick={() => {
+                  step.value = "password";
+                  code.value = "";
+                  error.value = null;
+                }}
+              >
+                Back
+              </button>
+            </div>
+          )}
+        </form>
+      </main>
+    </div>
+  );
+}

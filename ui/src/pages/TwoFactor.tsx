@@ -1,0 +1,193 @@
+import { useSignal } from "@preact/signals";
+import { post } from "../api/client";
+import type { RecoveryCodes as Codes, TotpEnrollment } from "../api/types";
+import { Alert } from "../components/Alert";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { PageHeader } from "../components/Layout";
+import { RecoveryCodes } from "../components/RecoveryCodes";
+import { describeError, isCancelled } from "../lib/errors";
+import { loadMe, me } from "../state/auth";
+import { toast } from "../state/toast";
+
+/** The server's SVG as an image: never parsed into our DOM, and allowed by img-src data:. */
+const svgDataUrl = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+const groupSecret = (s: string) => s.replace(/(.{4})/g, "$1 ").trim();
+
+function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; onConfirmed: (codes: string[]) => void }) {
+  const code = useSignal("");
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+
+  async function confirm(e: Event) {
+    e.preventDefault();
+    const c = code.value.replace(/\s+/g, "");
+    if (!/^\d{6}$/.test(c)) {
+      error.value = "Enter the 6-digit code your app shows for Gatehouse.";
+      return;
+    }
+    busy.value = true;
+    error.value = null;
+    try {
+      const res = await post<Codes>("/api/security/mfa/totp/confirm", { code: c });
+      onConfirmed(res.recoveryCodes);
+    } catch (err) {
+      if (!isCancelled(err)) error.value = describeError(err);
+      busy.value = false;
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="enrol-heading">
+      <h2 id="enrol-heading">Set up an authenticator app</h2>
+      <ol class="steps">
+        <li>
+          <p>Scan this QR code with an authenticator app such as 1Password, Google Authenticator or Authy.</p>
+          <img class="qr" src={svgDataUrl(enrollment.qrSvg)} alt="QR code for your authenticator app" width={180} height={180} />
+          <p class="hint">Can't scan it? Enter this key by hand:</p>
+          <p class="secret mono" aria-label="Setup key">
+            {groupSecret(enrollment.secret)}
+          </p>
+        </li>
+        <li>
+          <form onSubmit={confirm} class="stack narrow" noValidate>
+            <div class="field">
+              <label for="totp-confirm">Enter the 6-digit code from the app</label>
+              <input
+                id="totp-confirm"
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                maxLength={7}
+                value={code.value}
+                onInput={(e) => (code.value = e.currentTarget.value)}
+                aria-invalid={error.value ? true : undefined}
+              />
+            </div>
+            <Alert>{error.value}</Alert>
+            <div>
+              <button type="submit" class="button button-primary" disabled={busy.value}>
+                {busy.value ? "Checking…" : "Turn on two-factor"}
+              </button>
+            </div>
+          </form>
+        </li>
+      </ol>
+    </section>
+  );
+}
+
+export function TwoFactorPage() {
+  const enrollment = useSignal<TotpEnrollment | null>(null);
+  const codes = useSignal<string[] | null>(null);
+  const confirming = useSignal<"disable" | "regenerate" | null>(null);
+  const busy = useSignal(false);
+  const error = useSignal<string | null>(null);
+  const enabled = me.value?.user.totpEnabled === true;
+
+  async function startEnrollment() {
+    busy.value = true;
+    error.value = null;
+    try {
+      enrollment.value = await post<TotpEnrollment>("/api/security/mfa/totp/enroll");
+    } catch (err) {
+      if (!isCancelled(err)) error.value = describeError(err);
+    } finally {
+      busy.value = false;
+    }
+  }
+
+  if (codes.value) {
+    return (
+      <>
+        <PageHeader title="Two-factor authentication" />
+        <RecoveryCodes
+          codes={codes.value}
+          onDone={() => {
+            codes.value = null;
+            void loadMe();
+          }}
+        />
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageHeader title="Two-factor authentication">
+        Two-factor authentication asks for a code from your phone when you sign in and before sensitive changes, so a stolen password alone is not enough.
+      </PageHeader>
+      <Alert>{error.value}</Alert>
+      <section class="card" aria-labelledby="totp-heading">
+        <div class="card-head">
+          <div>
+            <h2 id="totp-heading">
+              Authenticator app{" "}
+              {enabled ? <span class="badge badge-green">Enabled</span> : <span class="badge badge-neutral">Not enabled</span>}
+            </h2>
+            <p class="muted">Time-based one-time codes (TOTP) from an app on your phone.</p>
+          </div>
+          {enabled ? (
+            <button type="button" class="button button-danger-outline" onClick={() => (confirming.value = "disable")}>
+              Disable
+            </button>
+          ) : (
+            !enrollment.value && (
+              <button type="button" class="button button-primary" onClick={startEnrollment} disabled={busy.value}>
+                {busy.value ? "Starting…" : "Set up"}
+              </button>
+            )
+          )}
+        </div>
+      </section>
+      {enrollment.value && !enabled && (
+        <Enrollment
+          enrollment={enrollment.value}
+          onConfirmed={(c) => {
+            enrollment.value = null;
+            codes.value = c;
+            toast("Two-factor authentication is on.");
+          }}
+        />
+      )}
+      {enabled && (
+        <section class="card" aria-labelledby="codes-heading">
+          <div class="card-head">
+            <div>
+              <h2 id="codes-heading">Recovery codes</h2>
+              <p class="muted">Single-use codes for when your phone is not at hand. Generating new codes invalidates the old ones.</p>
+            </div>
+            <button type="button" class="button" onClick={() => (confirming.value = "regenerate")}>
+              Generate new codes
+            </button>
+          </div>
+        </section>
+      )}
+      {confirming.value === "disable" && (
+        <ConfirmDialog
+          title="Disable two-factor authentication?"
+          confirmLabel="Disable two-factor"
+          danger
+          onClose={() => (confirming.value = null)}
+          onConfirm={async () => {
+            await post("/api/security/mfa/totp/disable");
+            await loadMe();
+            toast("Two-factor authentication is off.");
+          }}
+        >
+          <p>Your account will be protected by your password only, and your recovery codes stop working.</p>
+        </ConfirmDialog>
+      )}
+      {confirming.value === "regenerate" && (
+        <ConfirmDialog
+          title="Generate new recovery codes?"
+          confirmLabel="Generate new codes"
+          onClose={() => (confirming.value = null)}
+          onConfirm={async () => {
+            codes.value = (await post<Codes>("/api/security/mfa/recovery-codes/regenerate")).recoveryCodes;
+          }}
+        >
+          <p>Your current recovery codes stop working immediately.</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

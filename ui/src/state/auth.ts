@@ -1,0 +1,49 @@
+import { computed, signal } from "@preact/signals";
+import { ApiError, get, post, type SessionLossCode } from "../api/client";
+import type { Me, Permission } from "../api/types";
+import { navigate, pathname, search } from "./router";
+
+export const me = signal<Me | null>(null);
+/** False until the first /api/me answer: avoids flashing the sign-in page on reload. */
+export const authReady = signal(false);
+/** Shown once on the sign-in page, e.g. after a revocation. */
+export const signInNotice = signal<string | null>(null);
+
+export const can = (p: Permission) => computed(() => me.value?.user.permissions.includes(p) ?? false);
+export const canViewSecurity = can("SETTINGS_SECURITY_VIEW");
+export const canEditSecurity = can("SETTINGS_SECURITY_EDIT");
+export const canViewTeam = can("SETTINGS_TEAM_VIEW");
+
+export async function loadMe(): Promise<void> {
+  try {
+    me.value = await get<Me>("/api/me", { ownUnauthorized: true });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    me.value = null;
+  } finally {
+    authReady.value = true;
+  }
+}
+
+const LOSS_MESSAGES: Record<SessionLossCode, string> = {
+  SESSION_REVOKED: "Your session was revoked. Sign in again to continue.",
+  SESSION_INVALIDATED: "You were signed out everywhere by an administrator. Sign in again to continue.",
+  UNAUTHORIZED: "Your session has ended. Sign in again to continue.",
+};
+
+export function sessionLost(code: SessionLossCode): void {
+  me.value = null;
+  signInNotice.value = LOSS_MESSAGES[code];
+  const here = pathname.value + search.value;
+  navigate(here.startsWith("/sign-in") ? here : `/sign-in?next=${encodeURIComponent(here)}`, { replace: true });
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await post("/api/auth/logout", {}, { ownUnauthorized: true });
+  } finally {
+    me.value = null;
+    signInNotice.value = "You signed out.";
+    navigate("/sign-in", { replace: true });
+  }
+}
