@@ -1,17 +1,18 @@
-// Public surface of the IP rules feature (being built in this folder).
-import type { Context } from "hono";
-import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
-
-/** Mounted at /api/security/ip-rules, behind requireSession. */
-export const ipRuleRoutes = new Hono<AppEnv>();
-
-/** Runs right after requireSession on every authenticated request. */
-export const enforceIpRules = () =>
-  createMiddleware<AppEnv>(async function enforceIpRules(_c, next) {
-    await next();
-  });
-
-/** Called by sign-in once the user (so the tenant) is known and the password checked. */
-export async function assertIpAllowed(_c: Context<AppEnv>, _tenantId: string, _userId: string): Promise<void> {}
+/**
+ * Per-tenant IP allow/deny rules (issue 4): the feature's public surface.
+ *
+ * Threat model: a tenant restricts where its members may use their sessions from
+ * (office ranges, a VPN egress), so a stolen cookie or password is worth less from
+ * anywhere else, and known-bad ranges can be shut out. The attacker controls every
+ * request header except CF-Connecting-IP (set by Cloudflare's edge), so only that is
+ * read. An outage of KV or D1 must not disable the rules (fail closed, 503), and an
+ * admin must not be able to lock themselves out by mistake (409 WOULD_LOCK_OUT).
+ * Out of scope: an attacker who controls an allowed address (rules narrow where a
+ * credential works; they are not authentication), and requests not tied to a tenant.
+ *
+ * Layout: cidr.ts (strict parsing with ipaddr.js), ruleset.ts (pure compile/decide),
+ * cache.ts (KV copy of the compiled set), service.ts (guards, denial audit),
+ * middleware.ts (enforcement), routes.ts (API), schemas.ts (input).
+ */
+export { assertIpAllowed, enforceIpRules } from "./middleware";
+export { ipRuleRoutes } from "./routes";

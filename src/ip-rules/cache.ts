@@ -1,0 +1,84 @@
+/**
+ * KV copy of each tenant's compiled rule set (key `ip-rules:<tenantId>`), so the check
+ * on a hot request costs one KV read and no D1 query. A tenant without rules is
+ * cached too (an empty set), or every request of every such tenant would query D1.
+ *
+ * Consistency, as for sessions: writers change D1 first, then rewrite this entry, so a
+ * change is enforced on the next request at the same location and elsewhere once KV
+ * propagates (up to ~60 s). Entries live at most RULES_CACHE_TTL_SECONDS, which bounds
+ * how long a lost race (a miss refill racing a change) can keep a stale set.
+ * Expiry needs no invalidation: the decision checks expiresAt against the clock.
+ *
+ * Any KV or D1 error while loading denies with 503 AUTH_UNAVAILABLE: an outage must
+ * never turn into "no rules, let everyone in".
+ */
+import { asc, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { createDb, type Db } from "../db/client";
+import { ipRules } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { type CompiledRuleSet, compileRuleSet } from "./ruleset";
+
+export const RULES_CACHE_TTL_SECONDS = 300;
+
+const keyOf = (tenantId: string) => `ip-rules:${tenantId}`;
+
+export async function listTenantRules(db: Db, tenantId: string) {
+  return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
+}
+
+async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRuleSet | null> {
+  const cached = await kv.get<CompiledRuleSet>(keyOf(tenantId), "json");
+  // An entry of another format (an older deploy) is treated as a miss, not trusted.
+  return cached?.format === 1 ? cached : null;
+}
+
+async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
+  return compileRuleSet(await listTenantRules(createDb(c.env.DB), tenantId), c.get("now"));
+}
+
+const writeCached = (kv: KVNamespace, tenantId: string, set: CompiledRuleSet) =>
+  kv.put(keyOf(tenantId), JSON.stringify(set), { expirationTtl: RULES_CACHE_TTL_SECONDS });
+
+const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+
+/** The tenant's rule set for enforcement and the check endpoint: KV, else D1 (then refill KV). */
+export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
+  try {
+    const cached = await readCached(c.env.SESSION_CACHE, tenantId);
+    if (cached) return cached;
+    const set = await compileFromDb(c, tenantId);
+    // The decision is already made from D1; a failed refill only costs the next request a query.
+    c.executionCtx.waitUntil(writeCached(c.env.SESSION_CACHE, tenantId, set).catch(() => undefined));
+    return set;
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "ip rules unavailable", requestId: c.get("requestId"), error: String(err) }));
+    throw unavailable();
+  }
+}
+
+/**
+ * After a change was committed to D1, rewrite the KV entry from D1 (not from the
+ * request's in-memory view, which a concurrent change could have overtaken). If that
+ * fails, deleting the entry still makes the next request read D1. If KV refuses both,
+ * the change stands but this location may enforce the old set until the entry
+ * expires: the caller hears so (503, saved: true) rather than a plain success.
+ */
+export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Promise<void> {
+  try {
+    await writeCached(c.env.SESSION_CACHE, tenantId, await compileFromDb(c, tenantId));
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "ip rules cache sync failed", requestId: c.get("requestId"), error: String(err) }));
+    const deleted = await Promise.resolve()
+      .then(() => c.env.SESSION_CACHE.delete(keyOf(tenantId)))
+      .then(
+      () => true,
+      () => false,
+    );
+    if (deleted) return;
+    throw new ApiError(503, "AUTH_UNAVAILABLE", `The change was saved but may take up to ${RULES_CACHE_TTL_SECONDS / 60} minutes to be enforced; reload the rules to confirm`, {
+      saved: true,
+    });
+  }
+}

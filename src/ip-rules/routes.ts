@@ -1,0 +1,157 @@
+/**
+ * /api/security/ip-rules: list, check, create, update, delete.
+ *
+ * Every change: audited first (FAIL rows for refusals), then input, permission,
+ * step-up (IP_RULE_CHANGE, second factor only), then the handler, which re-reads the
+ * tenant's rules from D1, refuses duplicates, overflow and self-lockout, and writes
+ * the change with its SUCCESS row (before/after) in one batch, then rewrites KV.
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import { and, eq } from "drizzle-orm";
+import { Hono, type Context } from "hono";
+import { audited } from "../audit/middleware";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { type IpRule, ipRules } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError, notFound } from "../errors";
+import { requirePermission } from "../lib/authorize";
+import { requestMeta } from "../lib/request-meta";
+import { validate } from "../lib/validation";
+import { requireStepUp } from "../stepup/middleware";
+import { listTenantRules, loadRuleSet, refreshRuleCache } from "./cache";
+import { formatAddress, parseAddress } from "./cidr";
+import { decide, toRuleView } from "./ruleset";
+import { checkQuery, createRuleBody, ruleIdParam, updateRuleBody } from "./schemas";
+import {
+  assertFuture,
+  assertNoLockout,
+  assertNotDuplicate,
+  assertRoomForOneMore,
+  findTenantRule,
+  isDuplicateRuleError,
+} from "./service";
+import { randomId } from "../lib/crypto";
+
+const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
+
+/** The change and its audit row in one batch; a lost race on the unique index is a 409. */
+async function commitRuleChange(c: Context<AppEnv>, change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
+  try {
+    await commitWithAudit(c, [change], event);
+  } catch (err) {
+    if (isDuplicateRuleError(err)) throw new ApiError(409, "DUPLICATE_RULE", "An identical rule already exists");
+    throw err;
+  }
+  await refreshRuleCache(c, c.get("user").tenantId);
+}
+
+/** Mounted at /api/security/ip-rules, behind requireSession and enforceIpRules. */
+export const ipRuleRoutes = new Hono<AppEnv>()
+  .get("/", requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => {
+    const rules = await listTenantRules(createDb(c.env.DB), c.get("user").tenantId);
+    return c.json({ rules: rules.map(toRuleView) });
+  })
+  // Same path as enforcement (KV-cached set, clock of the request), so it says exactly
+  // what enforcement would do. Without ?ip= it checks the caller's own address.
+  .get("/check", requirePermission("SETTINGS_SECURITY_VIEW"), validate("query", checkQuery), async (c) => {
+    const set = await loadRuleSet(c, c.get("user").tenantId);
+    const raw = c.req.valid("query").ip ?? requestMeta(c).ip;
+    const parsed = raw === null ? null : parseAddress(raw);
+    const decision = decide(set, raw, c.get("now"));
+    const ip = parsed?.ok ? formatAddress(parsed.value) : raw;
+    return c.json({ ip, allowed: decision.allowed, matchedRule: decision.matchedRule, reason: decision.reason });
+  })
+  .post(
+    "/",
+    audited("IP_RULE_CREATED", { targetType: "ip_rule" }),
+    validate("json", createRuleBody),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("IP_RULE_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const now = c.get("now");
+      const body = c.req.valid("json");
+      assertFuture(body.expiresAt, now);
+      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      assertRoomForOneMore(rules);
+      const rule: IpRule = { id: randomId("ipr_"), tenantId: me.tenantId, ...body, createdBy: me.id, createdAt: now, updatedAt: now };
+      assertNotDuplicate(rules, rule);
+      assertNoLockout(c, [...rules, rule]);
+
+      await commitRuleChange(c, createDb(c.env.DB).insert(ipRules).values(rule), {
+        action: "IP_RULE_CREATED",
+        outcome: "SUCCESS",
+        targetType: "ip_rule",
+        targetId: rule.id,
+        before: null,
+        after: toRuleView(rule),
+      });
+      return c.json({ rule: toRuleView(rule) }, 201);
+    },
+  )
+  .patch(
+    "/:id",
+    audited("IP_RULE_UPDATED", { targetType: "ip_rule", targetParam: "id" }),
+    validate("param", ruleIdParam),
+    validate("json", updateRuleBody),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("IP_RULE_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const now = c.get("now");
+      const changes = c.req.valid("json");
+      const before = await findTenantRule(c, me.tenantId, c.req.valid("param").id);
+      if (!before) throw ruleNotFound();
+      assertFuture(changes.expiresAt, now);
+      const after: IpRule = {
+        ...before,
+        action: changes.action ?? before.action,
+        cidr: changes.cidr ?? before.cidr,
+        description: changes.description === undefined ? before.description : changes.description,
+        expiresAt: changes.expiresAt === undefined ? before.expiresAt : changes.expiresAt,
+        updatedAt: now,
+      };
+      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      assertNotDuplicate(rules, after);
+      assertNoLockout(c, [...rules.filter((r) => r.id !== before.id), after]);
+
+      const db = createDb(c.env.DB);
+      const { id: _id, tenantId: _tenant, createdBy: _by, createdAt: _at, ...fields } = after;
+      await commitRuleChange(c, db.update(ipRules).set(fields).where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId))), {
+        action: "IP_RULE_UPDATED",
+        outcome: "SUCCESS",
+        targetType: "ip_rule",
+        targetId: before.id,
+        before: toRuleView(before),
+        after: toRuleView(after),
+      });
+      return c.json({ rule: toRuleView(after) });
+    },
+  )
+  .delete(
+    "/:id",
+    audited("IP_RULE_DELETED", { targetType: "ip_rule", targetParam: "id" }),
+    validate("param", ruleIdParam),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("IP_RULE_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const rule = await findTenantRule(c, me.tenantId, c.req.valid("param").id);
+      if (!rule) throw ruleNotFound();
+      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      // Deleting can lock out too: the last allow rule covering the caller while others remain.
+      assertNoLockout(c, rules.filter((r) => r.id !== rule.id));
+
+      const db = createDb(c.env.DB);
+      await commitRuleChange(c, db.delete(ipRules).where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId))), {
+        action: "IP_RULE_DELETED",
+        outcome: "SUCCESS",
+        targetType: "ip_rule",
+        targetId: rule.id,
+        before: toRuleView(rule),
+        after: null,
+      });
+      return c.json({ success: true });
+    },
+  );

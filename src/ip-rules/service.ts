@@ -1,0 +1,123 @@
+/**
+ * What the routes and the enforcement share besides the cache: the lockout guard,
+ * duplicate and limit checks, and the deduplicated audit of refused requests.
+ */
+import { and, eq, gte, lt, lte } from "drizzle-orm";
+import type { Context } from "hono";
+import { recordAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { eventDedupe, type IpRule, ipRules } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { requestMeta } from "../lib/request-meta";
+import { formatAddress, parseAddress } from "./cidr";
+import { compileRuleSet, type Decision, decide, type RuleInput } from "./ruleset";
+import { MAX_RULES_PER_TENANT } from "./schemas";
+
+export async function findTenantRule(c: Context<AppEnv>, tenantId: string, id: string): Promise<IpRule | undefined> {
+  return createDb(c.env.DB).query.ipRules.findFirst({ where: and(eq(ipRules.id, id), eq(ipRules.tenantId, tenantId)) });
+}
+
+/** The client address as the edge reported it, canonical when it parses (for logs and keys). */
+export function clientAddress(c: Context<AppEnv>): string | null {
+  const raw = requestMeta(c).ip;
+  if (raw === null) return null;
+  const parsed = parseAddress(raw);
+  return parsed.ok ? formatAddress(parsed.value) : raw;
+}
+
+/**
+ * Lockout guard: the rule set as it would be after the change must still admit the
+ * caller's current address, now. Evaluated on the rules read from D1, not the cache.
+ * (A rule that lets the caller in only until it expires is allowed: that is what a
+ * temporary rule is for.)
+ */
+export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInput[]): void {
+  const now = c.get("now");
+  const ip = clientAddress(c);
+  const decision = decide(compileRuleSet(rulesAfter, now), ip, now);
+  if (!decision.allowed) {
+    throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"}); nothing was changed`, {
+      ip,
+      reason: decision.reason,
+      matchedRule: decision.matchedRule,
+    });
+  }
+}
+
+/** Same action and same network as another rule: 409 (the unique index is the backstop). */
+export function assertNotDuplicate(rules: readonly IpRule[], candidate: Pick<IpRule, "id" | "action" | "cidr">): void {
+  const twin = rules.find((r) => r.id !== candidate.id && r.action === candidate.action && r.cidr === candidate.cidr);
+  if (twin) {
+    throw new ApiError(409, "DUPLICATE_RULE", `A ${candidate.action} rule for ${candidate.cidr} already exists`, { existingRuleId: twin.id });
+  }
+}
+
+export function isDuplicateRuleError(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (/UNIQUE constraint failed: ip_rules\./.test(String((e as Error).message ?? e))) return true;
+  }
+  return false;
+}
+
+export function assertRoomForOneMore(rules: readonly IpRule[]): void {
+  if (rules.length >= MAX_RULES_PER_TENANT) {
+    throw new ApiError(400, "TOO_MANY_RULES", `A tenant can have at most ${MAX_RULES_PER_TENANT} IP rules; delete unused or expired ones first`, {
+      limit: MAX_RULES_PER_TENANT,
+    });
+  }
+}
+
+export function assertFuture(expiresAt: number | null | undefined, nowMs: number): void {
+  if (typeof expiresAt === "number" && expiresAt <= nowMs) {
+    throw new ApiError(400, "VALIDATION_FAILED", "Invalid json: expiresAt: must be in the future", {
+      issues: [{ path: "expiresAt", message: "must be in the future" }],
+    });
+  }
+}
+
+const DEDUPE_WINDOW_MS = 60_000;
+
+/**
+ * One IP_ACCESS_DENIED row per tenant, address and minute: a blocked client retrying
+ * in a loop must not flood (or, by volume, hide things in) the tenant's log. The first
+ * request of the minute wins the INSERT OR IGNORE on event_dedupe and writes the row.
+ * The same batch sweeps this tenant's expired keys (a key range on the primary key).
+ * A failure here is logged and the request is still refused.
+ */
+export async function recordDenial(
+  c: Context<AppEnv>,
+  who: { tenantId: string; userId: string; stage: "sign-in" | "request" },
+  decision: Decision,
+): Promise<void> {
+  const now = c.get("now");
+  const ip = clientAddress(c);
+  const minute = Math.floor(now / DEDUPE_WINDOW_MS);
+  const prefix = `ip-denied:${who.tenantId}:`;
+  try {
+    const db = createDb(c.env.DB);
+    const [, inserted] = await db.batch([
+      db
+        .delete(eventDedupe)
+        .where(and(gte(eventDedupe.key, prefix), lt(eventDedupe.key, `ip-denied:${who.tenantId};`), lte(eventDedupe.expiresAt, now))),
+      db
+        .insert(eventDedupe)
+        .values({ key: `${prefix}${ip ?? "unknown"}:${minute}`, expiresAt: (minute + 1) * DEDUPE_WINDOW_MS })
+        .onConflictDoNothing(),
+    ]);
+    if (inserted.meta.changes !== 1) return;
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "ip denial dedupe failed", requestId: c.get("requestId"), error: String(err) }));
+    return;
+  }
+  await recordAudit(c, {
+    action: "IP_ACCESS_DENIED",
+    outcome: "FAIL",
+    tenantId: who.tenantId,
+    actorUserId: who.userId,
+    targetType: "ip_address",
+    targetId: ip,
+    failureReason: decision.reason,
+    metadata: { stage: who.stage, matchedRuleId: decision.matchedRule?.id ?? null, method: c.req.method, path: c.req.path },
+  });
+}
