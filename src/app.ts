@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
+import { impersonationRoutes } from "./impersonation/routes";
 import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
 import { csrfGuard } from "./lib/csrf";
 import { requireSession } from "./sessions/middleware";
@@ -43,12 +44,30 @@ export function createApp(options: AppOptions = {}) {
     .route("/auth", authRoutes)
     .use(requireSession())
     .use(enforceIpRules())
-    .get("/me", (c) => c.json({ user: publicUser(c.get("user")), sessionId: c.get("session").id }))
+    .get("/me", (c) => {
+      const { impersonation } = c.get("session");
+      const real = c.get("realUser");
+      return c.json({
+        user: publicUser(c.get("user")),
+        sessionId: c.get("session").id,
+        ...(impersonation
+          ? {
+              impersonation: {
+                realUser: { id: real.id, email: real.email, displayName: real.displayName },
+                reason: impersonation.reason,
+                startedAt: new Date(impersonation.startedAt).toISOString(),
+                expiresAt: new Date(impersonation.expiresAt).toISOString(),
+              },
+            }
+          : {}),
+      });
+    })
     .route("/security/sessions", sessionRoutes)
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
-    .route("/users", userRoutes);
+    .route("/users", userRoutes)
+    .route("/impersonate", impersonationRoutes);
 
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks.

@@ -7,6 +7,8 @@ export type Bindings = {
   ASSETS?: Fetcher;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
+  /** Longest an impersonation lasts (default 1800). */
+  IMPERSONATION_MAX_SECONDS?: string;
   /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
   TOTP_ENCRYPTION_KEY?: string;
 };
@@ -35,14 +37,19 @@ export type AuthSession = {
   expiresAt: number;
   revokedAt: number | null;
   revokeReason: string | null;
+  /** Set while the session's user acts as another user of the tenant. */
+  impersonation: { userId: string; reason: string; startedAt: number; expiresAt: number } | null;
 };
 
 export type Variables = {
   requestId: string;
   /** Milliseconds since the epoch, read once per request from the app's clock. */
   now: number;
+  /** Whom the request acts as: the impersonated user while impersonating. */
   user: AuthUser;
   session: AuthSession;
+  /** The session's own user (the admin, while impersonating). */
+  realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */
   actor: { realUserId: string | null; isImpersonating: boolean };
   /** Set by `audited(action)` on sensitive routes. */

@@ -14,6 +14,7 @@ import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
+import { impersonationEndedEvent } from "../impersonation/service";
 import { assertIpAllowed } from "../ip-rules";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
@@ -92,12 +93,11 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/logout", requireSession(), audited("LOGOUT", { targetType: "session" }), async (c) => {
     const db = createDb(c.env.DB);
     const session = c.get("session");
-    await commitWithAudit(c, [revokeSessionStatement(db, session.id, "LOGOUT", c.get("now"))], {
-      action: "LOGOUT",
-      outcome: "SUCCESS",
-      targetType: "session",
-      targetId: session.id,
-    });
+    // Signing out while impersonating ends both: the impersonation lives on this session.
+    await commitWithAudit(c, [revokeSessionStatement(db, session.id, "LOGOUT", c.get("now"))], [
+      { action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id },
+      ...impersonationEndedEvent(session, "LOGOUT"),
+    ]);
     await syncRevocationToCache(c, session.userId);
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
     return c.json({ success: true });

@@ -11,13 +11,15 @@
  */
 import { and, eq, gt, gte, isNull, or } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { userSessions, users } from "../db/schema";
+import { alias } from "drizzle-orm/sqlite-core";
+import { type User, type UserSession, userSessions, users } from "../db/schema";
 import type { AuthSession, AuthUser } from "../env";
 
 export const CACHE_TTL_SECONDS = 300;
 const KV_MIN_TTL_SECONDS = 60; // KV rejects shorter expirationTtl values.
 
-export type AuthState = { session: AuthSession; user: AuthUser };
+/** `user` is the session's own (real) user; `impersonatedUser` whom they act as, if anyone. */
+export type AuthState = { session: AuthSession; user: AuthUser; impersonatedUser: AuthUser | null };
 
 const keyOf = (sessionId: string) => `session:${sessionId}`;
 
@@ -31,19 +33,45 @@ export async function writeCachedState(kv: KVNamespace, state: AuthState, nowMs:
   await kv.put(keyOf(state.session.id), JSON.stringify(state), { expirationTtl: ttl });
 }
 
+const impersonated = alias(users, "impersonated");
+
+/** One query: the session, its user, and the user it impersonates (if any). */
 export async function loadStateFromDb(db: Db, sessionId: string): Promise<AuthState | null> {
   const rows = await db
-    .select({ session: userSessions, user: users })
+    .select({ session: userSessions, user: users, impersonated })
     .from(userSessions)
     .innerJoin(users, eq(users.id, userSessions.userId))
+    .leftJoin(impersonated, eq(impersonated.id, userSessions.impersonatedUserId))
     .where(eq(userSessions.id, sessionId))
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  return toAuthState(row.session, row.user);
+  return toAuthState(row.session, row.user, row.impersonated);
 }
 
-export function toAuthState(session: typeof userSessions.$inferSelect, user: typeof users.$inferSelect): AuthState {
+function toAuthUser(user: User): AuthUser {
+  return {
+    id: user.id,
+    tenantId: user.tenantId,
+    email: user.email,
+    displayName: user.displayName,
+    role: user.role,
+    sessionVersion: user.sessionVersion,
+    disabledAt: user.disabledAt,
+    totpEnabled: user.totpEnabled,
+  };
+}
+
+export function toAuthState(session: UserSession, user: User, impersonatedUser: User | null = null): AuthState {
+  const impersonation =
+    session.impersonatedUserId && session.impersonationStartedAt !== null && session.impersonationExpiresAt !== null
+      ? {
+          userId: session.impersonatedUserId,
+          reason: session.impersonationReason ?? "",
+          startedAt: session.impersonationStartedAt,
+          expiresAt: session.impersonationExpiresAt,
+        }
+      : null;
   return {
     session: {
       id: session.id,
@@ -56,17 +84,10 @@ export function toAuthState(session: typeof userSessions.$inferSelect, user: typ
       expiresAt: session.expiresAt,
       revokedAt: session.revokedAt,
       revokeReason: session.revokeReason,
+      impersonation,
     },
-    user: {
-      id: user.id,
-      tenantId: user.tenantId,
-      email: user.email,
-      displayName: user.displayName,
-      role: user.role,
-      sessionVersion: user.sessionVersion,
-      disabledAt: user.disabledAt,
-      totpEnabled: user.totpEnabled,
-    },
+    user: toAuthUser(user),
+    impersonatedUser: impersonation && impersonatedUser ? toAuthUser(impersonatedUser) : null,
   };
 }
 
@@ -77,9 +98,10 @@ export function toAuthState(session: typeof userSessions.$inferSelect, user: typ
 export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId: string, nowMs: number): Promise<void> {
   const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
   if (!user) return;
-  const sessions = await db
-    .select()
+  const rows = await db
+    .select({ session: userSessions, impersonated })
     .from(userSessions)
+    .leftJoin(impersonated, eq(impersonated.id, userSessions.impersonatedUserId))
     .where(
       and(
         eq(userSessions.userId, userId),
@@ -88,5 +110,5 @@ export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId
         or(isNull(userSessions.revokedAt), gte(userSessions.revokedAt, nowMs - CACHE_TTL_SECONDS * 1000)),
       ),
     );
-  await Promise.all(sessions.map((s) => writeCachedState(kv, toAuthState(s, user), nowMs)));
+  await Promise.all(rows.map((r) => writeCachedState(kv, toAuthState(r.session, user, r.impersonated), nowMs)));
 }

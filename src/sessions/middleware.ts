@@ -15,6 +15,7 @@ import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } from "./cache";
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
+import { applyImpersonation } from "../impersonation/service";
 import { touchSession } from "./service";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 
@@ -76,7 +77,7 @@ export const requireSession = () =>
     if (failure) deny(c, failure);
 
     c.set("session", state.session);
-    c.set("user", state.user);
+    await applyImpersonation(c, state);
     await next();
 
     if (now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {

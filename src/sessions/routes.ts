@@ -7,6 +7,8 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { assertMayActOn } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { impersonationEndedEvent } from "../impersonation/service";
 import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
 import { emptyBody, listSessionsQuery, sessionIdParam } from "./schemas";
@@ -17,6 +19,7 @@ import {
   revokeOtherSessionsStatement,
   revokeSessionStatement,
   syncRevocationToCache,
+  toAuthSessionFields,
   toSessionView,
 } from "./service";
 import { SESSION_COOKIE } from "./token";
@@ -40,6 +43,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post(
     "/revoke-others",
     audited("SESSION_REVOKE_ALL", { targetType: "user" }),
+    forbidWhileImpersonating("Revoking sessions"),
     requireStepUp("REVOKE_ALL_OTHER_SESSIONS"),
     validate("json", emptyBody),
     async (c) => {
@@ -48,14 +52,17 @@ export const sessionRoutes = new Hono<AppEnv>()
       const db = createDb(c.env.DB);
       const now = c.get("now");
       const live = await listUserSessions(db, me.tenantId, me.id, now);
-      const others = live.filter((s) => s.id !== current.id && s.revokedAt === null).map((s) => s.id);
-      await commitWithAudit(c, [revokeOtherSessionsStatement(db, me.id, current.id, now)], {
-        action: "SESSION_REVOKE_ALL",
-        outcome: "SUCCESS",
-        targetType: "user",
-        targetId: me.id,
-        metadata: { revokedSessionIds: others, keptSessionId: current.id },
-      });
+      const others = live.filter((s) => s.id !== current.id && s.revokedAt === null);
+      await commitWithAudit(c, [revokeOtherSessionsStatement(db, me.id, current.id, now)], [
+        {
+          action: "SESSION_REVOKE_ALL",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: me.id,
+          metadata: { revokedSessionIds: others.map((s) => s.id), keptSessionId: current.id },
+        },
+        ...others.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
+      ]);
       await syncRevocationToCache(c, me.id);
       return c.json({ success: true, revoked: others.length });
     },
@@ -64,6 +71,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     "/:sessionId/revoke",
     audited("SESSION_REVOKED", { targetType: "session", targetParam: "sessionId" }),
     validate("param", sessionIdParam),
+    forbidWhileImpersonating("Revoking sessions"),
     requireStepUp("REVOKE_SESSION"),
     async (c) => {
       const me = c.get("user");
@@ -79,15 +87,18 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
 
       const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";
-      await commitWithAudit(c, [revokeSessionStatement(db, session.id, reason, now)], {
-        action: "SESSION_REVOKED",
-        outcome: "SUCCESS",
-        targetType: "session",
-        targetId: session.id,
-        before: { revokedAt: null },
-        after: { revokedAt: new Date(now).toISOString(), revokeReason: reason },
-        metadata: { sessionUserId: owner.id },
-      });
+      await commitWithAudit(c, [revokeSessionStatement(db, session.id, reason, now)], [
+        {
+          action: "SESSION_REVOKED",
+          outcome: "SUCCESS",
+          targetType: "session",
+          targetId: session.id,
+          before: { revokedAt: null },
+          after: { revokedAt: new Date(now).toISOString(), revokeReason: reason },
+          metadata: { sessionUserId: owner.id },
+        },
+        ...impersonationEndedEvent(toAuthSessionFields(session), "SESSION_REVOKED"),
+      ]);
       await syncRevocationToCache(c, owner.id);
 
       if (session.id === current.id) {

@@ -2,7 +2,7 @@ import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createDb, type Db } from "../db/client";
 import { type User, type UserSession, userSessions, users } from "../db/schema";
-import type { AppEnv, Bindings } from "../env";
+import type { AppEnv, AuthSession, Bindings } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
@@ -49,6 +49,15 @@ export async function prepareSession(c: Context<AppEnv>, user: User) {
 async function deviceFingerprint(c: Context<AppEnv>): Promise<string> {
   const parts = ["user-agent", "accept-language", "sec-ch-ua-platform"].map((h) => c.req.header(h) ?? "");
   return (await sha256Hex(parts.join("\n"))).slice(0, 32);
+}
+
+/** The fields impersonation bookkeeping needs, from a D1 row. */
+export function toAuthSessionFields(s: UserSession): Pick<AuthSession, "id" | "userId" | "impersonation"> {
+  const imp =
+    s.impersonatedUserId && s.impersonationStartedAt !== null && s.impersonationExpiresAt !== null
+      ? { userId: s.impersonatedUserId, reason: s.impersonationReason ?? "", startedAt: s.impersonationStartedAt, expiresAt: s.impersonationExpiresAt }
+      : null;
+  return { id: s.id, userId: s.userId, impersonation: imp };
 }
 
 export type SessionView = {

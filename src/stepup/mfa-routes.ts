@@ -16,6 +16,7 @@ import { ApiError } from "../errors";
 import { validate } from "../lib/validation";
 import { syncRevocationToCache } from "../sessions/service";
 import { emptyBody } from "../sessions/schemas";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requireStepUp } from "./middleware";
 import { newRecoveryCodes } from "./recovery-codes";
 import { verifySecondFactor } from "./second-factor";
@@ -35,6 +36,7 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post(
     "/totp/enroll",
     audited("MFA_ENROLLMENT_STARTED", { targetType: "user" }),
+    forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE", { when: (c) => c.get("user").totpEnabled }),
     validate("json", emptyBody),
     async (c) => {
@@ -53,7 +55,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       return c.json({ secret, otpauthUrl: url, qrSvg: renderSVG(url) });
     },
   )
-  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), async (c) => {
+  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), validate("json", confirmSchema), async (c) => {
     const user = await loadSelf(c);
     if (!user.totpPendingSecretEnc) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first");
     await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], user.totpPendingSecretEnc);
@@ -75,7 +77,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     await syncRevocationToCache(c, user.id);
     return c.json({ success: true, recoveryCodes: codes });
   })
-  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
+  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
     const user = await loadSelf(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
     const db = createDb(c.env.DB);
@@ -93,6 +95,7 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post(
     "/recovery-codes/regenerate",
     audited("MFA_RECOVERY_CODES_REGENERATED", { targetType: "user" }),
+    forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE"),
     validate("json", emptyBody),
     async (c) => {

@@ -31,6 +31,10 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const body = c.req.valid("json");
     const session = c.get("session");
+    // While impersonating, the admin may verify only to exit: never as the target.
+    if (c.get("actor").isImpersonating && body.purpose !== "IMPERSONATION") {
+      throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "Only exiting impersonation can be verified while impersonating");
+    }
     const db = createDb(c.env.DB);
     const now = c.get("now");
     // Always the session's own (real) user: during impersonation the admin verifies.

@@ -8,7 +8,9 @@ import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
 import { emptyBody, userIdParam } from "../sessions/schemas";
-import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache } from "../sessions/service";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { impersonationEndedEvent } from "../impersonation/service";
+import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
 
 /** Mounted at /api/users, behind requireSession. */
 export const userRoutes = new Hono<AppEnv>().post(
@@ -16,6 +18,7 @@ export const userRoutes = new Hono<AppEnv>().post(
   audited("SESSION_INVALIDATED", { targetType: "user", targetParam: "id" }),
   validate("param", userIdParam),
   validate("json", emptyBody),
+  forbidWhileImpersonating("Force logout"),
   requirePermission("SETTINGS_SECURITY_EDIT"),
   requireStepUp("FORCE_LOGOUT"),
   async (c) => {
@@ -27,15 +30,18 @@ export const userRoutes = new Hono<AppEnv>().post(
     assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
 
     const live = (await listUserSessions(db, me.tenantId, target.id, now)).filter((s) => s.revokedAt === null);
-    await commitWithAudit(c, [...forceLogoutStatements(db, target.id, now)], {
-      action: "SESSION_INVALIDATED",
-      outcome: "SUCCESS",
-      targetType: "user",
-      targetId: target.id,
-      before: { sessionVersion: target.sessionVersion },
-      after: { sessionVersion: target.sessionVersion + 1 },
-      metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: live.map((s) => s.id) },
-    });
+    await commitWithAudit(c, [...forceLogoutStatements(db, target.id, now)], [
+      {
+        action: "SESSION_INVALIDATED",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: target.id,
+        before: { sessionVersion: target.sessionVersion },
+        after: { sessionVersion: target.sessionVersion + 1 },
+        metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: live.map((s) => s.id) },
+      },
+      ...live.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
+    ]);
     await syncRevocationToCache(c, target.id);
     return c.json({ success: true, revoked: live.length });
   },

@@ -1,0 +1,82 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { userSessions } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError, notFound } from "../errors";
+import { requirePermission } from "../lib/authorize";
+import { rankAbove } from "../lib/permissions";
+import { validate } from "../lib/validation";
+import { emptyBody, userIdParam } from "../sessions/schemas";
+import { findTenantUser, syncRevocationToCache } from "../sessions/service";
+import { requireStepUp } from "../stepup/middleware";
+import { forbidWhileImpersonating } from "./middleware";
+import { endImpersonation, impersonationMaxSeconds } from "./service";
+
+const startBody = z.strictObject({ reason: z.string().trim().min(3).max(500) });
+
+const forbidden = (message: string) => new ApiError(403, "IMPERSONATION_FORBIDDEN", message);
+
+/** Mounted at /api/impersonate, behind requireSession. */
+export const impersonationRoutes = new Hono<AppEnv>()
+  .post("/exit", audited("IMPERSONATION_ENDED", { targetType: "user" }), validate("json", emptyBody), requireStepUp("IMPERSONATION"), async (c) => {
+    const session = c.get("session");
+    if (!session.impersonation) throw new ApiError(409, "NOT_IMPERSONATING", "You are not impersonating anyone");
+    await endImpersonation(c, session, "EXIT");
+    return c.json({ success: true });
+  })
+  .post(
+    "/:id",
+    audited("IMPERSONATION_STARTED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", startBody),
+    forbidWhileImpersonating("Starting another impersonation"),
+    requirePermission("SETTINGS_TEAM_VIEW"),
+    requireStepUp("IMPERSONATION"),
+    async (c) => {
+      const admin = c.get("realUser");
+      const session = c.get("session");
+      const now = c.get("now");
+      const db = createDb(c.env.DB);
+      const target = await findTenantUser(db, admin.tenantId, c.req.valid("param").id);
+      if (!target) throw notFound("User", "USER_NOT_FOUND");
+      if (target.id === admin.id) throw forbidden("You cannot impersonate yourself");
+      // Strictly lower rank only: an admin never becomes a peer admin or an owner.
+      if (!rankAbove(admin.role, target.role)) throw forbidden("You can only impersonate users with a lower role than yours");
+      if (target.disabledAt !== null) throw forbidden("This user is disabled");
+
+      const { reason } = c.req.valid("json");
+      const expiresAt = now + impersonationMaxSeconds(c.env) * 1000;
+      await commitWithAudit(
+        c,
+        [
+          db
+            .update(userSessions)
+            .set({ impersonatedUserId: target.id, impersonationReason: reason, impersonationStartedAt: now, impersonationExpiresAt: expiresAt })
+            .where(and(eq(userSessions.id, session.id), isNull(userSessions.revokedAt), isNull(userSessions.impersonatedUserId))),
+        ],
+        {
+          action: "IMPERSONATION_STARTED",
+          outcome: "SUCCESS",
+          actorUserId: admin.id,
+          targetType: "user",
+          targetId: target.id,
+          after: { impersonatedUserId: target.id, expiresAt: new Date(expiresAt).toISOString() },
+          metadata: { reason, sessionId: session.id },
+        },
+      );
+      await syncRevocationToCache(c, admin.id);
+      return c.json({
+        success: true,
+        impersonation: {
+          user: { id: target.id, email: target.email, displayName: target.displayName },
+          reason,
+          startedAt: new Date(now).toISOString(),
+          expiresAt: new Date(expiresAt).toISOString(),
+        },
+      });
+    },
+  );

@@ -1,0 +1,99 @@
+/**
+ * Impersonation: an admin acts as a lower-ranked user of the same tenant, for a
+ * bounded time, with every audit row naming the real admin.
+ *
+ * Threat model: an admin who uses impersonation to escalate (impersonating a peer or
+ * an owner, chaining into further impersonations, changing the target's credentials),
+ * impersonation outliving its purpose (time limit, ends with the admin's session),
+ * and logs that lose the real actor (the shared audit primitive reads `actor`).
+ * The state lives on the admin's own session row, so it dies with that session and
+ * never appears in the target's session list.
+ */
+import { and, eq, isNotNull } from "drizzle-orm";
+import type { Context } from "hono";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { createDb } from "../db/client";
+import { eventDedupe, userSessions } from "../db/schema";
+import type { AppEnv, AuthSession, Bindings } from "../env";
+import { ApiError } from "../errors";
+import type { AuthState } from "../sessions/cache";
+import { syncRevocationToCache } from "../sessions/service";
+
+const DEFAULT_MAX_SECONDS = 30 * 60;
+
+export function impersonationMaxSeconds(env: Bindings): number {
+  const raw = env.IMPERSONATION_MAX_SECONDS;
+  if (raw === undefined || raw === "") return DEFAULT_MAX_SECONDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`Invalid IMPERSONATION_MAX_SECONDS: ${raw}`);
+  return n;
+}
+
+export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE";
+
+/** The audit row that records the end of `session`'s impersonation, if it has one. */
+export function impersonationEndedEvent(session: Pick<AuthSession, "id" | "userId" | "impersonation">, reason: EndReason): AuditEvent[] {
+  if (!session.impersonation) return [];
+  return [
+    {
+      action: "IMPERSONATION_ENDED",
+      outcome: "SUCCESS",
+      actorUserId: session.userId,
+      targetType: "user",
+      targetId: session.impersonation.userId,
+      metadata: { reason, sessionId: session.id, startedAt: new Date(session.impersonation.startedAt).toISOString() },
+    },
+  ];
+}
+
+/**
+ * Ends the session's impersonation in one batch with its audit row. The dedupe key
+ * makes the end happen once: a concurrent second ender's batch fails as a whole.
+ */
+export async function endImpersonation(c: Context<AppEnv>, session: AuthSession, reason: EndReason): Promise<void> {
+  if (!session.impersonation) return;
+  const db = createDb(c.env.DB);
+  try {
+    await commitWithAudit(
+      c,
+      [
+        db.insert(eventDedupe).values({ key: `impersonation-end:${session.id}:${session.impersonation.startedAt}`, expiresAt: session.impersonation.expiresAt + 86_400_000 }),
+        db
+          .update(userSessions)
+          .set({ impersonatedUserId: null, impersonationReason: null, impersonationStartedAt: null, impersonationExpiresAt: null })
+          .where(and(eq(userSessions.id, session.id), isNotNull(userSessions.impersonatedUserId))),
+      ],
+      impersonationEndedEvent(session, reason),
+    );
+  } catch (err) {
+    if (!/UNIQUE constraint failed: event_dedupe/.test(String(err) + String((err as { cause?: unknown }).cause))) throw err;
+  }
+  await syncRevocationToCache(c, session.userId);
+}
+
+/**
+ * Decides whom the request acts as. Called by requireSession once the session
+ * itself passed. An expired impersonation (or one whose target is gone) is ended
+ * here, so the next request after the limit is back to the admin's own identity.
+ */
+export async function applyImpersonation(c: Context<AppEnv>, state: AuthState): Promise<void> {
+  c.set("realUser", state.user);
+  c.set("user", state.user);
+  c.set("actor", { realUserId: null, isImpersonating: false });
+  const imp = state.session.impersonation;
+  if (!imp) return;
+
+  const target = state.impersonatedUser;
+  const unavailable = !target || target.disabledAt !== null || target.tenantId !== state.user.tenantId;
+  if (imp.expiresAt <= c.get("now") || unavailable) {
+    try {
+      await endImpersonation(c, state.session, unavailable ? "TARGET_UNAVAILABLE" : "EXPIRED");
+    } catch {
+      throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+    }
+    c.set("session", { ...state.session, impersonation: null });
+    return;
+  }
+  c.set("user", target);
+  c.set("actor", { realUserId: state.user.id, isImpersonating: true });
+}
