@@ -23,6 +23,13 @@ const METHOD_LABELS: Record<StepUpMethod, string> = {
   password: "Password",
 };
 
+// Distinct from the method names so each input has a label of its own.
+const FIELD_LABELS: Record<StepUpMethod, string> = {
+  totp: "Authentication code",
+  recovery_code: "One of your recovery codes",
+  password: "Account password",
+};
+
 /** Renders the fetch layer's pending step-up; settles it with the user's answer. */
 export function StepUpModal() {
   const prompt = stepUpPrompt.value;
@@ -122,7 +129,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
           </div>
         )}
         <div class="field">
-          <label for="stepup-secret">{METHOD_LABELS[method.value]}</label>
+          <label for="stepup-secret">{FIELD_LABELS[method.value]}</label>
           <input
             id="stepup-secret"
             data-autofocus

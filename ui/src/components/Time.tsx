@@ -12,7 +12,8 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
 
 export function relative(ms: number, nowMs: number): string {
   const diff = (ms - nowMs) / 1000;
-  if (Math.abs(diff) < 45) return diff <= 0 ? "just now" : "in a moment";
+  // Server stamps can be a moment ahead of this tab's clock: never say "in a moment".
+  if (Math.abs(diff) < 45) return "just now";
   for (const [unit, secs] of UNITS) {
     if (Math.abs(diff) >= secs || unit === "minute") return rtf.format(Math.round(diff / secs), unit);
   }

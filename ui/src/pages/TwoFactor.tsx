@@ -1,4 +1,5 @@
 import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
 import { post } from "../api/client";
 import type { RecoveryCodes as Codes, TotpEnrollment } from "../api/types";
 import { Alert } from "../components/Alert";
@@ -82,6 +83,11 @@ export function TwoFactorPage() {
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
   const enabled = me.value?.user.totpEnabled === true;
+
+  useEffect(() => {
+    // Two-factor state may have changed in another tab or by an admin.
+    void loadMe();
+  }, []);
 
   async function startEnrollment() {
     busy.value = true;

@@ -14,9 +14,11 @@ export const canViewSecurity = can("SETTINGS_SECURITY_VIEW");
 export const canEditSecurity = can("SETTINGS_SECURITY_EDIT");
 export const canViewTeam = can("SETTINGS_TEAM_VIEW");
 
+/** Who am I? Quiet on the first probe (no session is normal then); a lost session later is news. */
 export async function loadMe(): Promise<void> {
+  const hadSession = me.value !== null;
   try {
-    me.value = await get<Me>("/api/me", { ownUnauthorized: true });
+    me.value = await get<Me>("/api/me", { ownUnauthorized: !hadSession });
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
     me.value = null;

@@ -1,0 +1,69 @@
+// Chromium via playwright-core, with the checks every scenario wants: no CSP
+// violations, no uncaught errors, and a screenshot of every page it visits.
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { BASE_URL, PASSWORD, SCREENSHOT_DIR, freshTotp } from "./env.mjs";
+
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const UA = {
+  mac: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36",
+  iphone: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
+  windows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:141.0) Gecko/20100101 Firefox/141.0",
+};
+
+export async function launch() {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ARGS, timeout: 30_000 });
+}
+
+/** A fresh cookie jar; `problems` collects CSP violations and page errors. */
+export async function newPage(browser, { userAgent = UA.mac, width = 1280, height = 860 } = {}) {
+  const context = await browser.newContext({ baseURL: BASE_URL, userAgent, viewport: { width, height }, acceptDownloads: true });
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(15_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (msg) => {
+    const text = msg.text();
+    if (/Content Security Policy|Refused to (load|apply|execute)/i.test(text)) problems.push(`CSP: ${text}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  return { context, page, problems };
+}
+
+export function assertClean(problems) {
+  assert.deepEqual(problems, [], "the page logged CSP violations or errors");
+}
+
+/** Full page by default; modals are shot as the viewport, where their backdrop is. */
+export async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage });
+}
+
+/** Signs in through the UI, answering the TOTP step when the account has one. */
+export async function signIn(page, user, { password = PASSWORD } = {}) {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email address").fill(user.email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (user.totp) {
+    await page.getByLabel("Authentication code").fill(await freshTotp(user.totp));
+    await page.getByRole("button", { name: "Verify" }).click();
+  }
+  await page.waitForURL("**/security/sessions");
+  await page.getByRole("heading", { level: 1, name: "Active sessions" }).waitFor();
+}
+
+/** Fills and submits the step-up modal the fetch layer opened. */
+export async function stepUp(page, user, { password = PASSWORD } = {}) {
+  const dialog = page.getByRole("dialog", { name: "Confirm it's you" });
+  await dialog.waitFor();
+  if (user.totp) await dialog.getByLabel("Authentication code").fill(await freshTotp(user.totp));
+  else await dialog.getByLabel("Account password").fill(password);
+  await dialog.getByRole("button", { name: "Verify" }).click();
+  await dialog.waitFor({ state: "detached" });
+}
+
+export async function gotoNav(page, name) {
+  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name }).click();
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+}

@@ -1,0 +1,57 @@
+// Sign-in: wrong password, the TOTP step, and unauthenticated access.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { assertClean, launch, newPage, shot } from "../lib/browser.mjs";
+import { PASSWORD, USERS, freshTotp } from "../lib/env.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("a signed-out visitor is sent to sign-in, and comes back after the TOTP step", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await page.goto("/security/sessions");
+  await page.waitForURL(/\/sign-in\?next=%2Fsecurity%2Fsessions/);
+  await shot(page, "sign-in");
+
+  await page.getByLabel("Email address").fill(USERS.alice.email);
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "Incorrect email or password" }).waitFor();
+  await shot(page, "sign-in-error");
+
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const code = page.getByLabel("Authentication code");
+  await code.waitFor();
+  assert.equal(await code.evaluate((el) => el === document.activeElement), true, "the code field takes focus");
+  await shot(page, "sign-in-totp");
+
+  await code.fill("000000");
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.getByRole("alert").filter({ hasText: /not valid|incorrect/i }).waitFor();
+
+  await code.fill(await freshTotp(USERS.alice.totp));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForURL("**/security/sessions");
+  await page.getByText("This device").waitFor();
+  assertClean(problems);
+  await context.close();
+});
+
+test("the sign-in page works with the keyboard alone at 375 px", async () => {
+  const { page, problems, context } = await newPage(browser, { width: 375, height: 740 });
+  await page.goto("/sign-in");
+  await page.getByLabel("Email address").waitFor();
+  // Email is focused on load; type, Tab to the password, Enter submits.
+  await page.keyboard.type(USERS.bob.email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await page.waitForURL("**/security/sessions");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `no horizontal scrolling at 375 px (page is ${width} px wide)`);
+  await shot(page, "sessions-375px");
+  assertClean(problems);
+  await context.close();
+});

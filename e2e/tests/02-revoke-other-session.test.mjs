@@ -1,0 +1,69 @@
+// Seed 1.5 + 2.4: revoking another session needs step-up; the modal verifies and the
+// revoke replays by itself; only the revoked browser dies, on its next API call.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { UA, assertClean, launch, newPage, shot, signIn } from "../lib/browser.mjs";
+import { PASSWORD, USERS } from "../lib/env.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("revoke another session: step-up modal, automatic retry, only that context is signed out", async () => {
+  const a = await newPage(browser, { userAgent: UA.mac });
+  const b = await newPage(browser, { userAgent: UA.iphone, width: 390, height: 844 });
+  await signIn(b.page, USERS.bob);
+  await signIn(a.page, USERS.bob);
+
+  // A member sees only their own security pages.
+  const nav = a.page.getByRole("navigation", { name: "Settings" });
+  assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
+
+  const bSessionId = await b.page.evaluate(async () => (await (await fetch("/api/me")).json()).sessionId);
+  const other = a.page.locator(`li.session[data-session-id="${bSessionId}"]`);
+  await other.waitFor();
+  assert.match(await other.innerText(), /Safari on iOS/);
+  assert.doesNotMatch(await other.innerText(), /This device/);
+  await shot(a.page, "sessions");
+  await a.page.screenshot({ path: new URL("../../ui/screenshot-sessions.png", import.meta.url).pathname });
+
+  const revokeButton = other.getByRole("button", { name: /Revoke/ });
+  await revokeButton.click();
+  const dialog = a.page.getByRole("dialog", { name: "Confirm it's you" });
+  await dialog.waitFor();
+  const field = dialog.getByLabel("Account password");
+  assert.equal(await field.evaluate((el) => el === document.activeElement), true, "focus moves into the modal");
+  // Focus stays in the modal: Shift+Tab from the first control wraps to the last.
+  await a.page.keyboard.press("Shift+Tab");
+  assert.equal(await a.page.evaluate(() => document.activeElement?.closest("dialog") !== null), true, "focus is trapped");
+  await field.focus();
+  await shot(a.page, "step-up-modal", { fullPage: false });
+
+  await field.fill("wrong-password");
+  await dialog.getByRole("button", { name: "Verify" }).click();
+  await dialog.getByRole("alert").waitFor();
+  await dialog.getByLabel("Account password").fill(PASSWORD);
+  await dialog.getByRole("button", { name: "Verify" }).click();
+  await dialog.waitFor({ state: "detached" });
+
+  // The original revoke ran again without another click: the row moved to "Ended".
+  await a.page.getByRole("status").filter({ hasText: /Signed out Safari/ }).or(a.page.getByText(/Signed out Safari/)).first().waitFor();
+  const ended = a.page.locator("section", { has: a.page.getByRole("heading", { name: /Ended sessions/ }) });
+  await ended.locator(`li[data-session-id="${bSessionId}"]`, { hasText: "Revoked by you" }).waitFor();
+  await shot(a.page, "sessions-after-revoke");
+
+  // B dies on its next API call and lands on sign-in with the reason.
+  await b.page.getByRole("link", { name: "Two-factor" }).click();
+  await b.page.waitForURL(/\/sign-in/);
+  await b.page.getByText("Your session was revoked").waitFor();
+  await shot(b.page, "sign-in-revoked");
+
+  // A is unaffected.
+  await a.page.getByRole("link", { name: "Two-factor" }).click();
+  await a.page.getByRole("heading", { level: 1, name: "Two-factor authentication" }).waitFor();
+  assert.match(a.page.url(), /\/security\/two-factor$/);
+  assertClean(a.problems);
+  assertClean(b.problems);
+  await a.context.close();
+  await b.context.close();
+});
