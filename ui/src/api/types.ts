@@ -57,7 +57,7 @@ export type IpRule = {
   expiresAt: string | null;
 };
 export type IpRuleInput = { action: "allow" | "deny"; cidr: string; description?: string | null; expiresAt?: string | null };
-export type IpCheck = { ip: string; allowed: boolean; matchedRule: IpRule | null };
+export type IpCheck = { ip: string | null; allowed: boolean; matchedRule: IpRule | null; reason?: string };
 
 export type TeamMember = {
   id: string;

@@ -60,7 +60,8 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
       if (isCancelled(err)) return;
       const issues = err instanceof ApiError && Array.isArray(err.details.issues) ? (err.details.issues as { path?: string; message?: string }[]) : [];
       const byField: Record<string, string> = {};
-      for (const i of issues) if (i.path && i.message) byField[i.path] = i.message;
+      // The API words issues as fragments ("prefix length /33 is out of range"): make them sentences.
+      for (const i of issues) if (i.path && i.message) byField[i.path] = i.message.charAt(0).toUpperCase() + i.message.slice(1);
       fieldErrors.value = err instanceof ApiError && err.code === "DUPLICATE_RULE" ? { cidr: describeError(err) } : byField;
       if (Object.keys(fieldErrors.value).length === 0) error.value = describeError(err);
     } finally {
@@ -78,7 +79,7 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
           <option value="deny">Deny</option>
         </select>
       </div>
-      <div class="field field-grow">
+      <div class="field">
         <label for={`${id}-cidr`}>IP address or CIDR range</label>
         <input
           id={`${id}-cidr`}
@@ -95,7 +96,7 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
           </p>
         )}
       </div>
-      <div class="field field-grow">
+      <div class="field">
         <label for={`${id}-desc`}>Description (optional)</label>
         <input id={`${id}-desc`} maxLength={200} value={description.value} onInput={(e) => (description.value = e.currentTarget.value)} />
         {fe.description && <p class="field-error">{fe.description}</p>}

@@ -13,8 +13,10 @@ export function describeError(err: unknown): string {
       const s = Number(err.details.retryAfterSeconds);
       return Number.isFinite(s) && s > 0 ? `Too many attempts. Try again in ${minutes(s)}.` : "Too many attempts. Try again later.";
     }
-    case "WOULD_LOCK_OUT":
-      return "This change would block the address you are using right now, so you would lock yourself out. Add an allow rule for your current address first, or make the change from another network.";
+    case "WOULD_LOCK_OUT": {
+      const ip = typeof err.details.ip === "string" ? ` (${err.details.ip})` : "";
+      return `Nothing was changed: this rule would block the address you are using right now${ip}, so you would lock yourself out. Add an allow rule that covers your current address first, or make the change from another network.`;
+    }
     case "DUPLICATE_RULE":
       return "A rule for this address range already exists. Edit that rule instead.";
     case "INVALID_OTP":

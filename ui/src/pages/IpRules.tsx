@@ -14,6 +14,13 @@ import { toast } from "../state/toast";
 
 const rulePath = (id: string) => `/api/security/ip-rules/${encodeURIComponent(id)}`;
 
+const CHECK_REASONS: Record<string, string> = {
+  NO_RULES_IN_EFFECT: "no rules are in effect, so every address is allowed",
+  NO_MATCHING_RULE: "no rule matches it and there is no allow list",
+  NOT_IN_ALLOW_LIST: "allow rules are in effect and none of them matches it",
+  UNKNOWN_ADDRESS: "the address could not be determined",
+};
+
 function CheckAddress() {
   const ip = useSignal("");
   const result = useSignal<IpCheck | null>(null);
@@ -23,11 +30,8 @@ function CheckAddress() {
     e.preventDefault();
     result.value = null;
     error.value = null;
-    if (!ip.value.trim()) {
-      error.value = "Enter an IP address to check.";
-      return;
-    }
     try {
+      // Without an address the API checks the caller's own.
       result.value = await get<IpCheck>(`/api/security/ip-rules/check${query({ ip: ip.value.trim() })}`);
     } catch (err) {
       error.value = describeError(err);
@@ -35,13 +39,24 @@ function CheckAddress() {
   }
 
   const r = result.value;
+  const m = r?.matchedRule;
   return (
     <section class="card" aria-labelledby="check-heading">
       <h2 id="check-heading">Check an address</h2>
       <form onSubmit={check} class="inline-form" noValidate>
         <div class="field field-grow">
           <label for="check-ip">IP address</label>
-          <input id="check-ip" class="mono" placeholder="198.51.100.7" value={ip.value} onInput={(e) => (ip.value = e.currentTarget.value)} />
+          <input
+            id="check-ip"
+            class="mono"
+            placeholder="198.51.100.7"
+            value={ip.value}
+            onInput={(e) => (ip.value = e.currentTarget.value)}
+            aria-describedby="check-ip-hint"
+          />
+          <p id="check-ip-hint" class="hint">
+            Leave empty to check the address you are using now.
+          </p>
         </div>
         <button type="submit" class="button">
           Check
@@ -50,15 +65,15 @@ function CheckAddress() {
       <Alert>{error.value}</Alert>
       {r && (
         <Alert tone={r.allowed ? "success" : "error"}>
-          <strong class="mono">{r.ip}</strong> {r.allowed ? "would be allowed" : "would be blocked"}
-          {r.matchedRule ? (
+          <strong class="mono">{r.ip ?? "Your address"}</strong> {r.allowed ? "would be allowed" : "would be blocked"}
+          {m ? (
             <>
               {" "}
-              by the {r.matchedRule.action} rule <span class="mono">{r.matchedRule.cidr}</span>
-              {r.matchedRule.description ? ` (${r.matchedRule.description})` : ""}.
+              by the {m.action} rule <span class="mono">{m.cidr}</span>
+              {m.description ? ` (${m.description})` : ""}.
             </>
           ) : (
-            ": no rule matches it."
+            `: ${CHECK_REASONS[r.reason ?? ""] ?? "no rule matches it"}.`
           )}
         </Alert>
       )}

@@ -80,9 +80,11 @@ export function TeamPage() {
                           </option>
                         ))}
                       </select>
-                      <button type="button" class="button button-small" onClick={() => (pending.value = { kind: "impersonate", member: m })}>
-                        Impersonate
-                      </button>
+                      {self && RANK[self.role] > RANK[m.role] && (
+                        <button type="button" class="button button-small" onClick={() => (pending.value = { kind: "impersonate", member: m })}>
+                          Impersonate
+                        </button>
+                      )}
                       <button type="button" class="button button-small button-danger-outline" onClick={() => (pending.value = { kind: "logout", member: m })}>
                         Force logout
                       </button>
