@@ -1,0 +1,58 @@
+// Impersonation: start asks for a reason and step-up, a banner shows on every page,
+// exit is guarded too, and both ends appear in the audit page.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { USERS } from "../lib/env.mjs";
+import { auditRows } from "../lib/audit.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+const REASON = "Support ticket 1234: cannot see sessions";
+
+test("impersonation start and exit need step-up and are audited", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.alice);
+  await gotoNav(page, "Team");
+  const bob = page.locator("li.member", { hasText: USERS.bob.email });
+  await bob.waitFor();
+  await shot(page, "team");
+
+  await bob.getByRole("button", { name: "Impersonate" }).click();
+  const dialog = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
+  await dialog.getByLabel("Reason").fill("no");
+  await dialog.getByRole("button", { name: "Start impersonating" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "at least 3 characters" }).waitFor();
+  await dialog.getByLabel("Reason").fill(REASON);
+  await shot(page, "impersonate-reason", { fullPage: false });
+  await dialog.getByRole("button", { name: "Start impersonating" }).click();
+  await stepUp(page, USERS.alice);
+
+  const banner = page.getByRole("region", { name: "Impersonation" });
+  await banner.waitFor();
+  assert.match(await banner.innerText(), new RegExp(`You are acting as ${USERS.bob.name} \\(${REASON}\\)`));
+  assert.match(await banner.innerText(), /\d+:\d\d left|\d+h \d\dm left/);
+  // The panel is now Bob's: a member's navigation, Bob's name in the header.
+  assert.deepEqual(await page.getByRole("navigation", { name: "Settings" }).getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
+  await shot(page, "impersonation-banner");
+  await gotoNav(page, "Two-factor");
+  await banner.waitFor();
+
+  await banner.getByRole("button", { name: "Exit" }).click();
+  // Exit is guarded by the same purpose; a grant from the start may still cover it.
+  const modal = page.getByRole("dialog", { name: "Confirm it's you" });
+  await Promise.race([modal.waitFor().then(() => stepUp(page, USERS.alice)), banner.waitFor({ state: "detached" })]);
+  await banner.waitFor({ state: "detached" });
+  await page.getByRole("heading", { level: 1, name: "Team" }).waitFor();
+
+  const started = await auditRows(page, { action: "IMPERSONATION_STARTED" });
+  assert.ok(started.some((r) => r.outcome === "SUCCESS" && /Alice Owner/.test(r.actor) && /Bob Member/.test(r.target)), "start is audited");
+  const ended = await auditRows(page, { action: "IMPERSONATION_ENDED" });
+  assert.ok(ended.some((r) => r.outcome === "SUCCESS"), "exit is audited");
+  await page.locator("tr.audit-row", { hasText: "Impersonation ended" }).first().getByRole("button", { name: /Details/ }).click();
+  await shot(page, "audit-impersonation");
+  assertClean(problems);
+  await context.close();
+});

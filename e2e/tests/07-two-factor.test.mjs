@@ -1,0 +1,65 @@
+// Two-factor: enrol with QR and manual key, recovery codes once, regenerate, and
+// disable with a recovery code as the step-up. Runs last: it changes Bob's sign-in.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, test } from "node:test";
+import * as OTPAuth from "otpauth";
+import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
+import { USERS, freshTotp } from "../lib/env.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("enrol TOTP, save recovery codes, regenerate them, disable with a recovery code", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await gotoNav(page, "Two-factor");
+  await page.getByText("Not enabled").waitFor();
+  await page.getByRole("button", { name: "Set up" }).click();
+
+  const qr = page.getByRole("img", { name: "QR code for your authenticator app" });
+  await qr.waitFor();
+  assert.ok((await qr.evaluate((img) => img.naturalWidth)) > 0, "the QR code renders under the CSP");
+  const secret = (await page.getByLabel("Setup key").innerText()).replace(/\s+/g, "");
+  assert.match(secret, /^[A-Z2-7]{16,}$/);
+  await shot(page, "two-factor-enrol");
+
+  const code = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) }).generate();
+  await page.getByLabel("Enter the 6-digit code from the app").fill(code);
+  await page.getByRole("button", { name: "Turn on two-factor" }).click();
+  const codes = page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+  await codes.first().waitFor();
+  assert.equal(await codes.count(), 10);
+  const first = await codes.allInnerTexts();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+  assert.ok((await readFile(await download.path(), "utf8")).includes(first[0]));
+  await shot(page, "two-factor-recovery-codes");
+  await page.getByRole("button", { name: "I have saved my codes" }).click();
+  await page.getByText("Enabled", { exact: true }).waitFor();
+  await shot(page, "two-factor");
+
+  // Regenerate: step-up with the new authenticator; the mark of the last step used is
+  // the enrolment code, so ask the shared helper for a fresh one.
+  await freshTotp(secret);
+  await page.getByRole("button", { name: "Generate new codes" }).click();
+  await page.getByRole("dialog", { name: "Generate new recovery codes?" }).getByRole("button", { name: "Generate new codes" }).click();
+  const modal = page.getByRole("dialog", { name: "Confirm it's you" });
+  await modal.getByLabel("Authentication code").fill(await freshTotp(secret));
+  await modal.getByRole("button", { name: "Verify" }).click();
+  await codes.first().waitFor();
+  const second = await codes.allInnerTexts();
+  assert.equal(second.length, 10);
+  assert.notDeepEqual(second, first, "new codes replace the old ones");
+  await page.getByRole("button", { name: "I have saved my codes" }).click();
+
+  // Disable, verifying with one of the new recovery codes this time.
+  await page.getByRole("button", { name: "Disable" }).click();
+  await page.getByRole("dialog", { name: /Disable two-factor/ }).getByRole("button", { name: "Disable two-factor" }).click();
+  await modal.getByRole("radio", { name: "Recovery code" }).check();
+  await modal.getByLabel("One of your recovery codes").fill(second[0]);
+  await modal.getByRole("button", { name: "Verify" }).click();
+  await page.getByText("Not enabled").waitFor();
+  assertClean(problems);
+  await context.close();
+});
