@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
+import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
@@ -67,7 +68,8 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
     .route("/users", userRoutes)
-    .route("/impersonate", impersonationRoutes);
+    .route("/impersonate", impersonationRoutes)
+    .route("/audit-logs", auditRoutes);
 
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks.

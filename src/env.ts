@@ -1,5 +1,5 @@
 import type { AuditAction } from "./audit/actions";
-import type { Role } from "./db/schema";
+import type { PermissionOverrides, Role } from "./db/schema";
 
 export type Bindings = {
   DB: D1Database;
@@ -7,6 +7,8 @@ export type Bindings = {
   ASSETS?: Fetcher;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
+  /** Days of audit history kept by the retention cron (default 400). */
+  AUDIT_RETENTION_DAYS?: string;
   /** Longest an impersonation lasts (default 1800). */
   IMPERSONATION_MAX_SECONDS?: string;
   /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
@@ -23,6 +25,7 @@ export type AuthUser = {
   sessionVersion: number;
   disabledAt: number | null;
   totpEnabled: boolean;
+  permissionOverrides: PermissionOverrides | null;
 };
 
 /** The session as the edge check knows it (KV copy of the D1 row's security fields). */

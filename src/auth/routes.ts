@@ -110,7 +110,7 @@ export function publicUser(user: AuthUser) {
     email: user.email,
     displayName: user.displayName,
     role: user.role,
-    permissions: permissionsOf(user.role),
+    permissions: permissionsOf(user),
     totpEnabled: user.totpEnabled,
   };
 }

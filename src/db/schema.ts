@@ -1,12 +1,14 @@
 
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are Unix epoch milliseconds. JSON columns hold small objects only.
 
 export const ROLES = ["owner", "admin", "member"] as const;
 export type Role = (typeof ROLES)[number];
 
-export type PermissionOverrides = { granted: string[]; revoked: string[] };
+export type { PermissionOverrides } from "../lib/permissions";
+import type { PermissionOverrides } from "../lib/permissions";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -184,6 +186,21 @@ export const attemptCounters = sqliteTable("attempt_counters", {
   failures: integer("failures").notNull(),
   windowStartedAt: integer("window_started_at").notNull(),
 });
+
+/**
+ * Lets a D1 batch assert a cross-row invariant: insert `(condition)` here and the
+ * CHECK aborts the whole batch (and so its change) when the condition is false.
+ * The row is deleted again in the same batch; the table stays empty.
+ */
+export const invariantGuard = sqliteTable(
+  "invariant_guard",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    invariant: text("invariant").notNull(),
+    ok: integer("ok").notNull(),
+  },
+  (t) => [check("invariant_guard_ok", sql`${t.ok} = 1`)],
+);
 
 export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;

@@ -11,7 +11,7 @@ import { hasPermission, type Permission, rankAbove } from "./permissions";
  */
 export function assertMayActOn(actor: AuthUser, target: Pick<User, "id" | "role">, permission: Permission): void {
   if (actor.id === target.id) return;
-  if (!hasPermission(actor.role, permission)) {
+  if (!hasPermission(actor, permission)) {
     throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`, {}, { targetType: "user", targetId: target.id });
   }
   if (rankAbove(target.role, actor.role)) {
@@ -20,7 +20,7 @@ export function assertMayActOn(actor: AuthUser, target: Pick<User, "id" | "role"
 }
 
 export function assertPermission(actor: AuthUser, permission: Permission): void {
-  if (!hasPermission(actor.role, permission)) {
+  if (!hasPermission(actor, permission)) {
     throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`);
   }
 }

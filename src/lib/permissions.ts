@@ -3,6 +3,9 @@ import type { Role } from "../db/schema";
 export const PERMISSIONS = ["SETTINGS_SECURITY_VIEW", "SETTINGS_SECURITY_EDIT", "SETTINGS_TEAM_VIEW"] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** Per-user changes on top of the role's permissions. */
+export type PermissionOverrides = { granted: Permission[]; revoked: Permission[] };
+
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   owner: PERMISSIONS,
   admin: PERMISSIONS,
@@ -11,17 +14,17 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
 
 const ROLE_RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
 
-export function permissionsOf(role: Role): Permission[] {
-  return [...ROLE_PERMISSIONS[role]];
+export type Principal = { role: Role; permissionOverrides: PermissionOverrides | null };
+
+/** The role's permissions, plus per-user grants, minus per-user revocations. */
+export function permissionsOf(user: Principal): Permission[] {
+  const granted = new Set(user.permissionOverrides?.granted ?? []);
+  const revoked = new Set(user.permissionOverrides?.revoked ?? []);
+  return PERMISSIONS.filter((p) => (ROLE_PERMISSIONS[user.role].includes(p) || granted.has(p)) && !revoked.has(p));
 }
 
-export function hasPermission(role: Role, permission: Permission): boolean {
-  return ROLE_PERMISSIONS[role].includes(permission);
-}
-
-/** True when `actor` outranks or equals `target` (owner > admin > member). */
-export function rankAtLeast(actor: Role, target: Role): boolean {
-  return ROLE_RANK[actor] >= ROLE_RANK[target];
+export function hasPermission(user: Principal, permission: Permission): boolean {
+  return permissionsOf(user).includes(permission);
 }
 
 export function rankAbove(actor: Role, target: Role): boolean {

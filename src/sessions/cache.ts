@@ -59,6 +59,7 @@ function toAuthUser(user: User): AuthUser {
     sessionVersion: user.sessionVersion,
     disabledAt: user.disabledAt,
     totpEnabled: user.totpEnabled,
+    permissionOverrides: user.permissionOverrides,
   };
 }
 

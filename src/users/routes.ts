@@ -1,48 +1,130 @@
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
-import type { AppEnv } from "../env";
-import { notFound } from "../errors";
-import { assertMayActOn, requirePermission } from "../lib/authorize";
-import { validate } from "../lib/validation";
-import { requireStepUp } from "../stepup/middleware";
-import { emptyBody, userIdParam } from "../sessions/schemas";
+import { type PermissionOverrides, type User, users } from "../db/schema";
+import type { AppEnv, AuthUser } from "../env";
+import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { impersonationEndedEvent } from "../impersonation/service";
+import { assertMayActOn, requirePermission } from "../lib/authorize";
+import { permissionsOf } from "../lib/permissions";
+import { validate } from "../lib/validation";
+import { emptyBody, userIdParam } from "../sessions/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
+import { requireStepUp } from "../stepup/middleware";
+import { permissionsBody, roleBody } from "./schemas";
+import { assertTenantKeepsAnOwner, isInvariantViolation, listTenantUsers, toUserView } from "./service";
+
+/** Loads a user of the caller's tenant that the caller may manage (not oneself). */
+async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: string): Promise<User> {
+  const target = await findTenantUser(createDb(c.env.DB), me.tenantId, id);
+  if (!target) throw notFound("User", "USER_NOT_FOUND");
+  if (target.id === me.id) throw new ApiError(403, "CANNOT_CHANGE_OWN_ACCESS", "Nobody changes their own role or permissions");
+  assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
+  return target;
+}
 
 /** Mounted at /api/users, behind requireSession. */
-export const userRoutes = new Hono<AppEnv>().post(
-  "/:id/force-logout",
-  audited("SESSION_INVALIDATED", { targetType: "user", targetParam: "id" }),
-  validate("param", userIdParam),
-  validate("json", emptyBody),
-  forbidWhileImpersonating("Force logout"),
-  requirePermission("SETTINGS_SECURITY_EDIT"),
-  requireStepUp("FORCE_LOGOUT"),
-  async (c) => {
-    const me = c.get("user");
-    const db = createDb(c.env.DB);
-    const now = c.get("now");
-    const target = await findTenantUser(db, me.tenantId, c.req.valid("param").id);
-    if (!target) throw notFound("User", "USER_NOT_FOUND");
-    assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
+export const userRoutes = new Hono<AppEnv>()
+  .get("/", requirePermission("SETTINGS_TEAM_VIEW"), async (c) => {
+    const rows = await listTenantUsers(createDb(c.env.DB), c.get("user").tenantId);
+    return c.json({ users: rows.map(toUserView) });
+  })
+  .post(
+    "/:id/force-logout",
+    audited("SESSION_INVALIDATED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", emptyBody),
+    forbidWhileImpersonating("Force logout"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("FORCE_LOGOUT"),
+    async (c) => {
+      const me = c.get("user");
+      const db = createDb(c.env.DB);
+      const now = c.get("now");
+      const target = await findTenantUser(db, me.tenantId, c.req.valid("param").id);
+      if (!target) throw notFound("User", "USER_NOT_FOUND");
+      assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
 
-    const live = (await listUserSessions(db, me.tenantId, target.id, now)).filter((s) => s.revokedAt === null);
-    await commitWithAudit(c, [...forceLogoutStatements(db, target.id, now)], [
-      {
-        action: "SESSION_INVALIDATED",
+      const live = (await listUserSessions(db, me.tenantId, target.id, now)).filter((s) => s.revokedAt === null);
+      await commitWithAudit(c, [...forceLogoutStatements(db, target.id, now)], [
+        {
+          action: "SESSION_INVALIDATED",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: target.id,
+          before: { sessionVersion: target.sessionVersion },
+          after: { sessionVersion: target.sessionVersion + 1 },
+          metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: live.map((s) => s.id) },
+        },
+        ...live.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
+      ]);
+      await syncRevocationToCache(c, target.id);
+      return c.json({ success: true, revoked: live.length });
+    },
+  )
+  .patch(
+    "/:id/role",
+    audited("USER_ROLE_UPDATED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", roleBody),
+    forbidWhileImpersonating("Changing roles"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("ROLE_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      const { role } = c.req.valid("json");
+      if (role === "owner" && me.role !== "owner") throw new ApiError(403, "FORBIDDEN", "Only an owner can make someone an owner");
+      if (role === target.role) return c.json({ user: toUserView(target) });
+
+      const db = createDb(c.env.DB);
+      try {
+        await commitWithAudit(c, [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId)], {
+          action: "USER_ROLE_UPDATED",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: target.id,
+          before: { role: target.role, permissions: permissionsOf(target) },
+          after: { role, permissions: permissionsOf({ ...target, role }) },
+        });
+      } catch (err) {
+        if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
+        throw err;
+      }
+      await syncRevocationToCache(c, target.id);
+      return c.json({ user: toUserView({ ...target, role }) });
+    },
+  )
+  .patch(
+    "/:id/permissions",
+    audited("USER_PERMISSIONS_UPDATED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", permissionsBody),
+    forbidWhileImpersonating("Changing permissions"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("ROLE_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      const { grant, revoke } = c.req.valid("json");
+      const current = target.permissionOverrides ?? { granted: [], revoked: [] };
+      const next: PermissionOverrides = {
+        granted: [...new Set([...current.granted.filter((p) => !revoke.includes(p)), ...grant])].sort(),
+        revoked: [...new Set([...current.revoked.filter((p) => !grant.includes(p)), ...revoke])].sort(),
+      };
+      const db = createDb(c.env.DB);
+      await commitWithAudit(c, [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id))], {
+        action: "USER_PERMISSIONS_UPDATED",
         outcome: "SUCCESS",
         targetType: "user",
         targetId: target.id,
-        before: { sessionVersion: target.sessionVersion },
-        after: { sessionVersion: target.sessionVersion + 1 },
-        metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: live.map((s) => s.id) },
-      },
-      ...live.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
-    ]);
-    await syncRevocationToCache(c, target.id);
-    return c.json({ success: true, revoked: live.length });
-  },
-);
+        before: { overrides: current, permissions: permissionsOf(target) },
+        after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
+      });
+      await syncRevocationToCache(c, target.id);
+      return c.json({ user: toUserView({ ...target, permissionOverrides: next }) });
+    },
+  );

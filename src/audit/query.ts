@@ -1,0 +1,103 @@
+import { type SQL, and, asc, desc, eq, gt, gte, lt, lte } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { type AuditLog, auditLogs } from "../db/schema";
+import { fromBase64Url, toBase64Url } from "../lib/crypto";
+import { AUDIT_ACTIONS } from "./actions";
+
+const id = z.string().regex(/^[a-z0-9_]{1,64}$/, "must be an id");
+
+export const auditFilterSchema = z.strictObject({
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  outcome: z.enum(["SUCCESS", "FAIL"]).optional(),
+  actorUserId: id.optional(),
+  targetType: z.string().regex(/^[a-z_]{1,32}$/).optional(),
+  targetId: z.string().min(1).max(128).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const auditSearchSchema = auditFilterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional(),
+});
+
+export const auditExportSchema = auditFilterSchema.extend({ format: z.enum(["ndjson", "csv"]).default("ndjson") });
+
+export type AuditFilter = z.infer<typeof auditFilterSchema>;
+
+/** Keyset cursors carry the last seq seen: new rows get larger seqs, so pages stay stable. */
+export function encodeCursor(seq: number): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify({ seq })));
+}
+
+export function decodeCursor(cursor: string): number | null {
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
+    const seq = (parsed as { seq?: unknown }).seq;
+    return typeof seq === "number" && Number.isInteger(seq) && seq > 0 ? seq : null;
+  } catch {
+    return null;
+  }
+}
+
+export function filterConditions(tenantId: string, f: AuditFilter): SQL[] {
+  const conds: (SQL | undefined)[] = [
+    eq(auditLogs.tenantId, tenantId),
+    f.action ? eq(auditLogs.action, f.action) : undefined,
+    f.outcome ? eq(auditLogs.outcome, f.outcome) : undefined,
+    f.actorUserId ? eq(auditLogs.actorUserId, f.actorUserId) : undefined,
+    f.targetType ? eq(auditLogs.targetType, f.targetType) : undefined,
+    f.targetId ? eq(auditLogs.targetId, f.targetId) : undefined,
+    f.from ? gte(auditLogs.createdAt, Date.parse(f.from)) : undefined,
+    f.to ? lte(auditLogs.createdAt, Date.parse(f.to)) : undefined,
+  ];
+  return conds.filter((c): c is SQL => c !== undefined);
+}
+
+/** Newest first, `limit` rows older than `beforeSeq`. */
+export function searchPage(db: Db, tenantId: string, f: AuditFilter, limit: number, beforeSeq: number | null) {
+  const conds = filterConditions(tenantId, f);
+  if (beforeSeq !== null) conds.push(lt(auditLogs.seq, beforeSeq));
+  return db.select().from(auditLogs).where(and(...conds)).orderBy(desc(auditLogs.seq)).limit(limit);
+}
+
+/** Oldest first, `limit` rows after `afterSeq` (exports and verification). */
+export function ascendingPage(db: Db, tenantId: string, f: AuditFilter, limit: number, afterSeq: number) {
+  return db
+    .select()
+    .from(auditLogs)
+    .where(and(...filterConditions(tenantId, f), gt(auditLogs.seq, afterSeq)))
+    .orderBy(asc(auditLogs.seq))
+    .limit(limit);
+}
+
+/** The seed's camelCase payload; the chain fields let anyone re-verify an export. */
+export function toAuditView(r: AuditLog) {
+  return {
+    id: r.id,
+    seq: r.seq,
+    tenantId: r.tenantId,
+    actorUserId: r.actorUserId,
+    realUserId: r.realUserId,
+    isImpersonating: r.isImpersonating,
+    action: r.action,
+    outcome: r.outcome,
+    targetType: r.targetType,
+    targetId: r.targetId,
+    ip: r.ip,
+    userAgent: r.userAgent,
+    country: r.country,
+    city: r.city,
+    failureReason: r.failureReason,
+    before: r.before,
+    after: r.after,
+    metadata: r.metadata,
+    requestId: r.requestId,
+    createdAt: new Date(r.createdAt).toISOString(),
+    prevHash: r.prevHash,
+    hash: r.hash,
+  };
+}
+
+export type AuditView = ReturnType<typeof toAuditView>;

@@ -1,0 +1,63 @@
+import { Hono } from "hono";
+import { createDb } from "../db/client";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { requirePermission } from "../lib/authorize";
+import { validate } from "../lib/validation";
+import { csvRow } from "./csv";
+import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, searchPage, toAuditView } from "./query";
+import { verifyChain } from "./verify";
+
+const EXPORT_PAGE = 500;
+const CSV_COLUMNS: (keyof AuditView)[] = [
+  "seq", "id", "createdAt", "action", "outcome", "actorUserId", "realUserId", "isImpersonating", "targetType", "targetId",
+  "failureReason", "ip", "country", "city", "userAgent", "requestId", "before", "after", "metadata", "prevHash", "hash",
+];
+
+/** Mounted at /api/audit-logs, behind requireSession: own tenant only, always. */
+export const auditRoutes = new Hono<AppEnv>()
+  .use(requirePermission("SETTINGS_SECURITY_VIEW"))
+  .get("/", validate("query", auditSearchSchema), async (c) => {
+    const { limit, cursor, ...filter } = c.req.valid("query");
+    const beforeSeq = cursor === undefined ? null : decodeCursor(cursor);
+    if (cursor !== undefined && beforeSeq === null) throw new ApiError(400, "VALIDATION_FAILED", "Invalid query: cursor is not one this API issued");
+    const rows = await searchPage(createDb(c.env.DB), c.get("user").tenantId, filter, limit + 1, beforeSeq);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
+  })
+  .get("/verify", async (c) => c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId)))
+  .get("/export", validate("query", auditExportSchema), async (c) => {
+    const { format, ...filter } = c.req.valid("query");
+    const db = createDb(c.env.DB);
+    const tenantId = c.get("user").tenantId;
+    const encoder = new TextEncoder();
+    let afterSeq = 0;
+    let headerSent = false;
+    // Pulled page by page as the client reads: the table is never buffered whole.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (format === "csv" && !headerSent) {
+          headerSent = true;
+          controller.enqueue(encoder.encode(csvRow(CSV_COLUMNS)));
+        }
+        const rows = await ascendingPage(db, tenantId, filter, EXPORT_PAGE, afterSeq);
+        const text = rows
+          .map(toAuditView)
+          .map((r) => (format === "csv" ? csvRow(CSV_COLUMNS.map((k) => r[k])) : `${JSON.stringify(r)}\n`))
+          .join("");
+        if (text) controller.enqueue(encoder.encode(text));
+        const last = rows[rows.length - 1];
+        if (!last || rows.length < EXPORT_PAGE) controller.close();
+        else afterSeq = last.seq;
+      },
+    });
+    const stamp = new Date(c.get("now")).toISOString().replace(/[:.]/g, "-");
+    return new Response(body, {
+      headers: {
+        "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+        "content-disposition": `attachment; filename="audit-${stamp}.${format === "csv" ? "csv" : "ndjson"}"`,
+        "cache-control": "no-store",
+      },
+    });
+  });

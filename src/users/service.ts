@@ -1,0 +1,43 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { type User, invariantGuard, users } from "../db/schema";
+import { permissionsOf } from "../lib/permissions";
+
+export function toUserView(u: User) {
+  return {
+    id: u.id,
+    email: u.email,
+    displayName: u.displayName,
+    role: u.role,
+    permissions: permissionsOf(u),
+    permissionOverrides: u.permissionOverrides ?? { granted: [], revoked: [] },
+    totpEnabled: u.totpEnabled,
+    createdAt: new Date(u.createdAt).toISOString(),
+    disabledAt: u.disabledAt === null ? null : new Date(u.disabledAt).toISOString(),
+  };
+}
+
+export function listTenantUsers(db: Db, tenantId: string) {
+  return db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.email)).limit(1000);
+}
+
+/**
+ * Batch items asserting that the tenant still has an owner after the batch's other
+ * statements ran. Concurrent demotions of the last two owners cannot both commit:
+ * D1 runs batches one at a time, and the later one sees no owner left and aborts.
+ */
+export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
+  return [
+    db.run(
+      sql`INSERT INTO ${invariantGuard} (invariant, ok) SELECT 'TENANT_HAS_OWNER', (SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`,
+    ),
+    db.delete(invariantGuard).where(and(eq(invariantGuard.invariant, "TENANT_HAS_OWNER"))),
+  ] as const;
+}
+
+export function isInvariantViolation(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (/CHECK constraint failed: invariant_guard_ok/.test(String((e as Error).message ?? e))) return true;
+  }
+  return false;
+}
