@@ -55,7 +55,7 @@ export const auditRoutes = new Hono<AppEnv>()
     const stamp = new Date(c.get("now")).toISOString().replace(/[:.]/g, "-");
     return new Response(body, {
       headers: {
-        "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+        "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
         "content-disposition": `attachment; filename="audit-${stamp}.${format === "csv" ? "csv" : "ndjson"}"`,
         "cache-control": "no-store",
       },

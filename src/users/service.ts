@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type User, invariantGuard, users } from "../db/schema";
+import { type User, invariantGuard, tenants, users } from "../db/schema";
 import { permissionsOf } from "../lib/permissions";
 
 export function toUserView(u: User) {
@@ -28,8 +28,15 @@ export function listTenantUsers(db: Db, tenantId: string) {
  */
 export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
   return [
-    db.run(
-      sql`INSERT INTO ${invariantGuard} (invariant, ok) SELECT 'TENANT_HAS_OWNER', (SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`,
+    db.insert(invariantGuard).select(
+      db
+        .select({
+          id: sql<number>`NULL`.as("id"),
+          invariant: sql<string>`'TENANT_HAS_OWNER'`.as("invariant"),
+          ok: sql<number>`(SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`.as("ok"),
+        })
+        .from(tenants)
+        .where(eq(tenants.id, tenantId)),
     ),
     db.delete(invariantGuard).where(and(eq(invariantGuard.invariant, "TENANT_HAS_OWNER"))),
   ] as const;

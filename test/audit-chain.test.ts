@@ -1,0 +1,64 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Harness, seedTenant } from "./helpers";
+
+type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
+
+async function tenantWithHistory() {
+  const h = new Harness();
+  const t = await seedTenant();
+  for (let i = 0; i < 3; i++) await h.login(t.member.email); // 2 rows each
+  const owner = await h.signIn(t.owner);
+  return { h, t, owner };
+}
+
+describe("tamper evidence: the per-tenant hash chain", () => {
+  it("verify is ok over an untouched log and checks every row", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.status).toBe(200);
+    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+    expect(res.body).toMatchObject({ ok: true, checked: count?.n, firstBrokenSeq: null });
+  });
+
+  it("detects and locates a row edited directly in D1", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    await env.DB.prepare("UPDATE audit_logs SET outcome = 'FAIL' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3 });
+  });
+
+  it("detects and locates a row deleted directly in D1", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    await env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq = 2").bind(t.id).run();
+    const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 2 });
+  });
+
+  it("detects a row whose hash was recomputed but whose successor still links the old one", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    await env.DB.prepare("UPDATE audit_logs SET hash = ? WHERE tenant_id = ? AND seq = 4").bind("f".repeat(64), t.id).run();
+    const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 4 });
+  });
+
+  it("race: concurrent writers in one tenant never fork the chain (Promise.all)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await Promise.all(Array.from({ length: 8 }, () => h.login(t.member.email)));
+    const seqs = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    expect(seqs.results.map((r) => r.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    const owner = await h.signIn(t.owner);
+    expect((await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie })).body.ok).toBe(true);
+  });
+
+  it("isolation: each tenant has its own sequence starting at 1", async () => {
+    const h = new Harness();
+    const a = await seedTenant("a");
+    const b = await seedTenant("b");
+    await h.login(a.member.email);
+    await h.login(b.member.email);
+    const rows = await env.DB.prepare("SELECT tenant_id, MIN(seq) AS first FROM audit_logs WHERE tenant_id IN (?, ?) GROUP BY tenant_id").bind(a.id, b.id).all<{ first: number }>();
+    expect(rows.results.map((r) => r.first)).toEqual([1, 1]);
+  });
+});
