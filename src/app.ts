@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
@@ -33,6 +34,21 @@ export function createApp(options: AppOptions = {}) {
       }),
     )
     .use(requestId())
+    .use(
+      // API answers are data, never documents: nothing to frame, sniff or cache.
+      secureHeaders({
+        contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+        xFrameOptions: "DENY",
+        referrerPolicy: "no-referrer",
+        strictTransportSecurity: "max-age=63072000; includeSubDomains",
+      }),
+    )
+    .use(
+      createMiddleware<AppEnv>(async function noStore(c, next) {
+        await next();
+        if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
+      }),
+    )
     .use(csrfGuard())
     .use(
       bodyLimit({

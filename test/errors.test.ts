@@ -83,4 +83,15 @@ describe("bad input gets one JSON error shape and changes nothing", () => {
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: "INTERNAL_ERROR", message: "Something went wrong" });
   });
+
+  it("API responses carry no-store and anti-framing, anti-sniffing headers", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const res = await h.call("/api/me", { cookie });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  });
 });
