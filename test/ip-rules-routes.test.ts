@@ -31,9 +31,10 @@ async function seedRules(tenantId: string, rules: { action: "allow" | "deny"; ci
   return ids;
 }
 
+/** The tenant's rules as "action cidr", sorted (rules created in the same ms have no order). */
 async function storedCidrs(tenantId: string) {
   const rows = await env.DB.prepare("SELECT action, cidr FROM ip_rules WHERE tenant_id = ? ORDER BY created_at, id").bind(tenantId).all<{ action: string; cidr: string }>();
-  return rows.results.map((r) => `${r.action} ${r.cidr}`);
+  return rows.results.map((r) => `${r.action} ${r.cidr}`).sort();
 }
 
 type AuditRow = { action: string; outcome: string; target_id: string | null; failure_reason: string | null; before: string | null; after: string | null };

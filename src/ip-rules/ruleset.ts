@@ -45,7 +45,12 @@ export type RuleInput = {
   expiresAt: number | null;
 };
 
-type Entry = { action: RuleAction; expiresAt: number | null; rule: RuleView };
+/** The rule that decided, as the check reports it (the list has the rest, by id). */
+export type MatchedRule = { id: string; action: RuleAction; cidr: string; expiresAt: string | null };
+
+// [action, rule id, expiresAt ms]: a tuple, not an object, because this JSON is parsed
+// on every request and its size is the hot path's only cost that grows with the rules.
+type Entry = [action: RuleAction, id: string, expiresAt: number | null];
 type FamilyIndex = { prefixes: number[]; networks: Record<string, Entry[]> };
 
 export type CompiledRuleSet = {
@@ -71,7 +76,7 @@ export type DecisionReason =
 export type Decision = {
   allowed: boolean;
   /** The most specific rule that decided, if a rule did. */
-  matchedRule: RuleView | null;
+  matchedRule: MatchedRule | null;
   reason: DecisionReason;
 };
 
@@ -114,7 +119,7 @@ export function compileRuleSet(rules: readonly RuleInput[], nowMs: number): Comp
     const index = set[network.value.family];
     const key = network.value.cidr;
     const entries = index.networks[key] ?? [];
-    entries.push({ action: rule.action, expiresAt: rule.expiresAt, rule: toRuleView(rule) });
+    entries.push([rule.action, rule.id, rule.expiresAt]);
     index.networks[key] = entries;
     if (!index.prefixes.includes(network.value.prefix)) index.prefixes.push(network.value.prefix);
     const until = rule.expiresAt ?? FOREVER;
@@ -132,14 +137,14 @@ export function compileRuleSet(rules: readonly RuleInput[], nowMs: number): Comp
 export function decideAddress(set: CompiledRuleSet, address: Address, nowMs: number): Decision {
   const family: Family = address.kind() === "ipv6" ? "ipv6" : "ipv4";
   const index = set[family];
-  let allowMatch: RuleView | null = null;
+  let allowMatch: MatchedRule | null = null;
   for (const prefix of index.prefixes) {
-    const entries = index.networks[networkKey(address, prefix)];
-    if (!entries) continue;
-    for (const entry of entries) {
-      if (!isInEffect(entry.expiresAt, nowMs)) continue;
-      if (entry.action === "deny") return { allowed: false, matchedRule: entry.rule, reason: "DENY_RULE" };
-      allowMatch ??= entry.rule;
+    const cidr = networkKey(address, prefix);
+    for (const [action, id, expiresAt] of index.networks[cidr] ?? []) {
+      if (!isInEffect(expiresAt, nowMs)) continue;
+      const rule: MatchedRule = { id, action, cidr, expiresAt: expiresAt === null ? null : iso(expiresAt) };
+      if (action === "deny") return { allowed: false, matchedRule: rule, reason: "DENY_RULE" };
+      allowMatch ??= rule;
     }
   }
   if (allowMatch) return { allowed: true, matchedRule: allowMatch, reason: "ALLOW_RULE" };
