@@ -37,18 +37,23 @@ export function errorBody(code: string, message: string, details: Record<string,
   return { error: code, message, ...details };
 }
 
-export function handleError(err: Error, c: Context) {
-  if (err instanceof ApiError) {
-    const retryAfter = err.details.retryAfterSeconds;
-    if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
-    return c.json(errorBody(err.code, err.message, err.details), err.status);
+/** Hono's own refusals (malformed JSON from the validator, ...) in our error shape. */
+export function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException && err.status < 500) {
+    return err.status === 400
+      ? new ApiError(400, "MALFORMED_JSON", "Request body is not valid JSON")
+      : new ApiError(err.status as ContentfulStatusCode, "HTTP_ERROR", err.message || "Request refused");
   }
-  if (err instanceof HTTPException) {
-    // Raised by Hono itself: the JSON validator on malformed bodies, bodyLimit, etc.
-    const status = err.status;
-    const code = status === 400 ? "MALFORMED_JSON" : status === 413 ? "PAYLOAD_TOO_LARGE" : "HTTP_ERROR";
-    const message = status === 400 ? "Request body is not valid JSON" : err.message || "Request refused";
-    return c.json(errorBody(code, message), status as ContentfulStatusCode);
+  return null;
+}
+
+export function handleError(err: Error, c: Context) {
+  const known = toApiError(err);
+  if (known) {
+    const retryAfter = known.details.retryAfterSeconds;
+    if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
+    return c.json(errorBody(known.code, known.message, known.details), known.status);
   }
   console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), error: err.name, message: err.message }));
   return c.json(errorBody("INTERNAL_ERROR", "Something went wrong"), 500);

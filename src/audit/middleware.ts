@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { toApiError } from "../errors";
 import type { AuditAction } from "./actions";
 import { recordAudit } from "./service";
 
@@ -24,8 +24,8 @@ export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     c.set("auditAction", action);
     await next();
-    const error = c.error;
-    if (error instanceof ApiError && error.status !== 428 && error.status < 500 && !error.audit.alreadyRecorded) {
+    const error = toApiError(c.error);
+    if (error && error.status !== 428 && error.status < 500 && !error.audit.alreadyRecorded) {
       const hint = error.audit;
       await recordAudit(c, {
         action,
