@@ -201,6 +201,32 @@ describe("lockout guard: a change that would block the caller's own address is 4
     expect((await h.call(`${BASE}/${mine}`, { cookie, method: "DELETE" })).status).toBe(200);
   });
 
+  it("two admins each deleting the other's allow rule cannot both commit (the later batch aborts: 409 IP_RULES_CHANGED)", async () => {
+    const { h, t, cookie } = await setup();
+    const [mine, theirs] = await seedRules(t.id, [
+      { action: "allow", cidr: "203.0.113.0/24" },
+      { action: "allow", cidr: "203.0.113.10/32" },
+    ]);
+    // The other admin's delete of `mine` commits between our checks and our batch.
+    const racing: D1Database = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (stmts: D1PreparedStatement[]) => {
+            await target.prepare("DELETE FROM ip_rules WHERE id = ?").bind(mine).run();
+            return target.batch(stmts);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call(`${BASE}/${theirs}`, { cookie, method: "DELETE", env: withEnv({ DB: racing }) });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe("IP_RULES_CHANGED");
+    expect(await storedCidrs(t.id)).toEqual(["allow 203.0.113.10/32"]);
+    expect((await h.call("/api/me", { cookie })).status).toBe(200);
+  });
+
   it("the refusal is audited as a FAIL row with the reason", async () => {
     const { h, t, cookie } = await setup();
     await h.call(BASE, { cookie, body: { action: "deny", cidr: `${HOME}/32` } });

@@ -28,22 +28,32 @@ import {
   assertNoLockout,
   assertNotDuplicate,
   assertRoomForOneMore,
-  findTenantRule,
   isDuplicateRuleError,
+  ruleSetFingerprint,
+  ruleSetUnchanged,
 } from "./service";
+import { isInvariantViolation } from "../users/service";
 import { randomId } from "../lib/crypto";
 
 const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
 
-/** The change and its audit row in one batch; a lost race on the unique index is a 409. */
-async function commitRuleChange(c: Context<AppEnv>, change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
+/**
+ * The change and its audit row in one batch, guarded by the snapshot of the rules the
+ * checks ran on (a concurrent change in between is a 409, nothing written); then KV.
+ */
+async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
+  const db = createDb(c.env.DB);
+  const tenantId = c.get("user").tenantId;
   try {
-    await commitWithAudit(c, [change], event);
+    await commitWithAudit(c, [...ruleSetUnchanged(db, tenantId, ruleSetFingerprint(checked)), change], event);
   } catch (err) {
     if (isDuplicateRuleError(err)) throw new ApiError(409, "DUPLICATE_RULE", "An identical rule already exists");
+    if (isInvariantViolation(err)) {
+      throw new ApiError(409, "IP_RULES_CHANGED", "The IP rules changed while this change was being checked; reload them and try again");
+    }
     throw err;
   }
-  await refreshRuleCache(c, c.get("user").tenantId);
+  await refreshRuleCache(c, tenantId);
 }
 
 /** Mounted at /api/security/ip-rules, behind requireSession and enforceIpRules. */
@@ -79,7 +89,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       assertNotDuplicate(rules, rule);
       assertNoLockout(c, [...rules, rule]);
 
-      await commitRuleChange(c, createDb(c.env.DB).insert(ipRules).values(rule), {
+      await commitRuleChange(c, rules, createDb(c.env.DB).insert(ipRules).values(rule), {
         action: "IP_RULE_CREATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -101,7 +111,9 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const now = c.get("now");
       const changes = c.req.valid("json");
-      const before = await findTenantRule(c, me.tenantId, c.req.valid("param").id);
+      // One read: the rule and the snapshot the guards run on cannot disagree.
+      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      const before = rules.find((r) => r.id === c.req.valid("param").id);
       if (!before) throw ruleNotFound();
       assertFuture(changes.expiresAt, now);
       const after: IpRule = {
@@ -112,13 +124,12 @@ export const ipRuleRoutes = new Hono<AppEnv>()
         expiresAt: changes.expiresAt === undefined ? before.expiresAt : changes.expiresAt,
         updatedAt: now,
       };
-      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
       assertNotDuplicate(rules, after);
       assertNoLockout(c, [...rules.filter((r) => r.id !== before.id), after]);
 
       const db = createDb(c.env.DB);
       const { id: _id, tenantId: _tenant, createdBy: _by, createdAt: _at, ...fields } = after;
-      await commitRuleChange(c, db.update(ipRules).set(fields).where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId))), {
+      await commitRuleChange(c, rules, db.update(ipRules).set(fields).where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId))), {
         action: "IP_RULE_UPDATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -137,14 +148,14 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     requireStepUp("IP_RULE_CHANGE"),
     async (c) => {
       const me = c.get("user");
-      const rule = await findTenantRule(c, me.tenantId, c.req.valid("param").id);
-      if (!rule) throw ruleNotFound();
       const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      const rule = rules.find((r) => r.id === c.req.valid("param").id);
+      if (!rule) throw ruleNotFound();
       // Deleting can lock out too: the last allow rule covering the caller while others remain.
       assertNoLockout(c, rules.filter((r) => r.id !== rule.id));
 
       const db = createDb(c.env.DB);
-      await commitRuleChange(c, db.delete(ipRules).where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId))), {
+      await commitRuleChange(c, rules, db.delete(ipRules).where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId))), {
         action: "IP_RULE_DELETED",
         outcome: "SUCCESS",
         targetType: "ip_rule",

@@ -2,21 +2,17 @@
  * What the routes and the enforcement share besides the cache: the lockout guard,
  * duplicate and limit checks, and the deduplicated audit of refused requests.
  */
-import { and, eq, gte, lt, lte } from "drizzle-orm";
+import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordAudit } from "../audit/service";
-import { createDb } from "../db/client";
-import { eventDedupe, type IpRule, ipRules } from "../db/schema";
+import { type Db, createDb } from "../db/client";
+import { eventDedupe, type IpRule, invariantGuard, ipRules, tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { formatAddress, parseAddress } from "./cidr";
 import { compileRuleSet, type Decision, decide, type RuleInput } from "./ruleset";
 import { MAX_RULES_PER_TENANT } from "./schemas";
-
-export async function findTenantRule(c: Context<AppEnv>, tenantId: string, id: string): Promise<IpRule | undefined> {
-  return createDb(c.env.DB).query.ipRules.findFirst({ where: and(eq(ipRules.id, id), eq(ipRules.tenantId, tenantId)) });
-}
 
 /** The client address as the edge reported it, canonical when it parses (for logs and keys). */
 export function clientAddress(c: Context<AppEnv>): string | null {
@@ -51,6 +47,43 @@ export function assertNotDuplicate(rules: readonly IpRule[], candidate: Pick<IpR
   if (twin) {
     throw new ApiError(409, "DUPLICATE_RULE", `A ${candidate.action} rule for ${candidate.cidr} already exists`, { existingRuleId: twin.id });
   }
+}
+
+/**
+ * The text the guards above depend on: every rule's id, action, network and expiry,
+ * ordered by id. ruleSetUnchanged() has SQLite compute the same text inside the
+ * change's batch.
+ */
+export function ruleSetFingerprint(rules: readonly IpRule[]): string | null {
+  if (rules.length === 0) return null; // group_concat over no rows is NULL
+  return rules
+    .map((r) => `${r.id}:${r.action}:${r.cidr}:${r.expiresAt ?? ""}`)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .join(",");
+}
+
+/**
+ * Batch items, placed before the change, asserting that the tenant's rules are still
+ * those the lockout guard, the limit and the duplicate check were run on. D1 runs
+ * batches one at a time, so two admins each removing "the other" allow rule cannot
+ * both commit and lock everyone out: the later batch aborts on the CHECK
+ * (invariant_guard, as for the last owner) and nothing of it is written.
+ */
+export function ruleSetUnchanged(db: Db, tenantId: string, fingerprint: string | null) {
+  const current = sql`(SELECT group_concat(${ipRules.id} || ':' || ${ipRules.action} || ':' || ${ipRules.cidr} || ':' || ifnull(${ipRules.expiresAt}, ''), ',' ORDER BY ${ipRules.id}) FROM ${ipRules} WHERE ${ipRules.tenantId} = ${tenantId})`;
+  return [
+    db.insert(invariantGuard).select(
+      db
+        .select({
+          id: sql<number>`NULL`.as("id"),
+          invariant: sql<string>`'IP_RULES_UNCHANGED'`.as("invariant"),
+          ok: sql<number>`${current} IS ${fingerprint}`.as("ok"),
+        })
+        .from(tenants)
+        .where(eq(tenants.id, tenantId)),
+    ),
+    db.delete(invariantGuard).where(eq(invariantGuard.invariant, "IP_RULES_UNCHANGED")),
+  ] as const;
 }
 
 export function isDuplicateRuleError(err: unknown): boolean {
