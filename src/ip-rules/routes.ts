@@ -2,13 +2,14 @@
  * /api/security/ip-rules: list, check, create, update, delete.
  *
  * Every change: audited first (FAIL rows for refusals), then input, permission,
- * step-up (IP_RULE_CHANGE, second factor only), then the handler, which re-reads the
- * tenant's rules from D1, refuses duplicates, overflow and self-lockout, and writes
- * the change with its SUCCESS row (before/after) in one batch, then rewrites KV.
+ * step-up (IP_RULE_CHANGE, second factor only), then the handler. The handler reads
+ * the tenant's rules from D1 once, refuses duplicates, overflow and self-lockout on
+ * that snapshot, and commits the change with its SUCCESS row (before/after) in one
+ * batch guarded by the snapshot; then it rewrites the KV copy.
  */
-import type { BatchItem } from "drizzle-orm/batch";
 import { and, eq } from "drizzle-orm";
-import { Hono, type Context } from "hono";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
@@ -16,9 +17,11 @@ import { type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { requirePermission } from "../lib/authorize";
+import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
+import { isInvariantViolation } from "../users/service";
 import { listTenantRules, loadRuleSet, refreshRuleCache } from "./cache";
 import { formatAddress, parseAddress } from "./cidr";
 import { decide, toRuleView } from "./ruleset";
@@ -32,8 +35,6 @@ import {
   ruleSetFingerprint,
   ruleSetUnchanged,
 } from "./service";
-import { isInvariantViolation } from "../users/service";
-import { randomId } from "../lib/crypto";
 
 const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
 
@@ -127,9 +128,12 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       assertNotDuplicate(rules, after);
       assertNoLockout(c, [...rules.filter((r) => r.id !== before.id), after]);
 
-      const db = createDb(c.env.DB);
-      const { id: _id, tenantId: _tenant, createdBy: _by, createdAt: _at, ...fields } = after;
-      await commitRuleChange(c, rules, db.update(ipRules).set(fields).where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId))), {
+      const { action, cidr, description, expiresAt, updatedAt } = after;
+      const update = createDb(c.env.DB)
+        .update(ipRules)
+        .set({ action, cidr, description, expiresAt, updatedAt })
+        .where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId)));
+      await commitRuleChange(c, rules, update, {
         action: "IP_RULE_UPDATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -154,8 +158,10 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       // Deleting can lock out too: the last allow rule covering the caller while others remain.
       assertNoLockout(c, rules.filter((r) => r.id !== rule.id));
 
-      const db = createDb(c.env.DB);
-      await commitRuleChange(c, rules, db.delete(ipRules).where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId))), {
+      const remove = createDb(c.env.DB)
+        .delete(ipRules)
+        .where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId)));
+      await commitRuleChange(c, rules, remove, {
         action: "IP_RULE_DELETED",
         outcome: "SUCCESS",
         targetType: "ip_rule",

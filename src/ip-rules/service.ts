@@ -19,7 +19,7 @@ export function clientAddress(c: Context<AppEnv>): string | null {
   const raw = requestMeta(c).ip;
   if (raw === null) return null;
   const parsed = parseAddress(raw);
-  return parsed.ok ? formatAddress(parsed.value) : raw;
+  return parsed.ok ? formatAddress(parsed.value) : raw.slice(0, 64);
 }
 
 /**
