@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// No network beyond loopback here: skip fetching a live Request.cf sample.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 const port = process.env.PORT ?? "8787";
 const persistTo = process.env.GATEHOUSE_PERSIST_TO; // bench and e2e use a throwaway state dir
 const persistArgs = persistTo ? ["--persist-to", persistTo] : [];
