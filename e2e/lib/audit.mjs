@@ -5,7 +5,12 @@ export async function auditRows(page, { action = "", outcome = "" } = {}) {
   await gotoNav(page, "Audit log");
   await page.getByLabel("Action").selectOption(action);
   await page.getByLabel("Outcome").selectOption(outcome);
-  await page.getByRole("button", { name: "Apply filters" }).click();
+  // Wait for this query's answer: rows from the previous filter are still on screen until then.
+  await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/audit-logs" && r.ok(), { timeout: 10_000 }),
+    page.getByRole("button", { name: "Apply filters" }).click(),
+  ]);
+  await page.getByRole("status").filter({ hasText: "Loading…" }).waitFor({ state: "detached" });
   const table = page.locator("table.audit-table tbody tr.audit-row");
   await table.first().waitFor({ timeout: 10_000 });
   return table.evaluateAll((trs) =>

@@ -6,15 +6,23 @@ import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../
 import { USERS } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
+// One signed-in admin for the whole file: each extra sign-in costs a TOTP step.
 let browser;
-before(async () => (browser = await launch()));
-after(async () => browser?.close());
+let page;
+let problems;
+before(async () => {
+  browser = await launch();
+  ({ page, problems } = await newPage(browser));
+  await signIn(page, USERS.alice);
+});
+after(async () => {
+  assertClean(problems);
+  await browser?.close();
+});
 
 const REASON = "Support ticket 1234: cannot see sessions";
 
 test("impersonation start and exit need step-up and are audited", async () => {
-  const { page, problems, context } = await newPage(browser);
-  await signIn(page, USERS.alice);
   await gotoNav(page, "Team");
   const bob = page.locator("li.member", { hasText: USERS.bob.email });
   await bob.waitFor();
@@ -53,6 +61,40 @@ test("impersonation start and exit need step-up and are audited", async () => {
   assert.ok(ended.some((r) => r.outcome === "SUCCESS"), "exit is audited");
   await page.locator("tr.audit-row", { hasText: "Impersonation ended" }).first().getByRole("button", { name: /Details/ }).click();
   await shot(page, "audit-impersonation");
-  assertClean(problems);
-  await context.close();
+});
+
+test("the audit list pages with load more, without gaps or repeats", async () => {
+  await gotoNav(page, "Audit log");
+  await page.getByRole("button", { name: "Reset" }).click();
+  await page.getByLabel("Per page").selectOption("10");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  const rows = page.locator("tr.audit-row");
+  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length === 10);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length > 10);
+  const seqs = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-seq"))));
+  assert.equal(new Set(seqs).size, seqs.length, "no row twice");
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first across pages");
+  assert.equal(seqs[0] - seqs[seqs.length - 1], seqs.length - 1, "no gap between pages");
+});
+
+test("changing a role needs step-up and records before and after", async () => {
+  await gotoNav(page, "Team");
+  const bob = page.locator("li.member", { hasText: USERS.bob.email });
+  await bob.getByLabel(`Role of ${USERS.bob.name}`).selectOption("admin");
+  const confirm = page.getByRole("dialog", { name: `Make ${USERS.bob.name} an admin?` });
+  await confirm.getByRole("button", { name: "Change role" }).click();
+  await stepUp(page, USERS.alice);
+  await confirm.waitFor({ state: "detached" });
+  await page.waitForFunction((email) => {
+    const row = [...document.querySelectorAll("li.member")].find((li) => li.textContent?.includes(email));
+    return row?.querySelector("select")?.value === "admin";
+  }, USERS.bob.email);
+
+  await auditRows(page, { action: "USER_ROLE_UPDATED" });
+  await page.locator("tr.audit-row").first().getByRole("button", { name: /Details/ }).click();
+  const detail = page.locator("tr.audit-detail").first();
+  assert.match(await detail.locator("pre").nth(0).innerText(), /"role": "member"/);
+  assert.match(await detail.locator("pre").nth(1).innerText(), /"role": "admin"/);
+  await shot(page, "audit-role-change");
 });

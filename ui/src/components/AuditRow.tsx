@@ -12,7 +12,7 @@ export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string
   const e = entry;
   return (
     <>
-      <tr class={open.value ? "audit-row audit-row-open" : "audit-row"} data-action={e.action} data-outcome={e.outcome}>
+      <tr class={open.value ? "audit-row audit-row-open" : "audit-row"} data-action={e.action} data-outcome={e.outcome} data-seq={e.seq}>
         <td data-label="When">
           <RelativeTime iso={e.createdAt} />
         </td>

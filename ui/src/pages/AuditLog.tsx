@@ -10,11 +10,12 @@ import { describeError, isCancelled } from "../lib/errors";
 import { useLoad } from "../lib/useLoad";
 import { canViewTeam } from "../state/auth";
 
-type Filters = { action: string; outcome: string; actorUserId: string; targetType: string; from: string; to: string };
-const EMPTY: Filters = { action: "", outcome: "", actorUserId: "", targetType: "", from: "", to: "" };
-const PAGE_SIZE = 50;
+type Filters = { action: string; outcome: string; actorUserId: string; targetType: string; from: string; to: string; limit: string };
+const EMPTY: Filters = { action: "", outcome: "", actorUserId: "", targetType: "", from: "", to: "", limit: "50" };
+const PAGE_SIZES = ["10", "25", "50", "100"];
 const iso = (local: string) => (local ? new Date(local).toISOString() : "");
-const params = (f: Filters) => ({ ...f, from: iso(f.from), to: iso(f.to) });
+// The export takes the same filters but has no pages.
+const params = ({ limit: _limit, ...f }: Filters) => ({ ...f, from: iso(f.from), to: iso(f.to) });
 
 function ChainStatus() {
   const v = useLoad(() => get<AuditVerify>("/api/audit-logs/verify"));
@@ -48,7 +49,7 @@ export function AuditLogPage() {
     loading.value = true;
     error.value = null;
     try {
-      const page = await get<AuditPage>(`/api/audit-logs${query({ ...params(applied.value), limit: PAGE_SIZE, cursor: more ? cursor.value : null })}`);
+      const page = await get<AuditPage>(`/api/audit-logs${query({ ...params(applied.value), limit: applied.value.limit, cursor: more ? cursor.value : null })}`);
       items.value = more ? [...items.value, ...page.items] : page.items;
       cursor.value = page.nextCursor;
     } catch (err) {
@@ -138,6 +139,16 @@ export function AuditLogPage() {
           <div class="field">
             <label for="f-to">To</label>
             <input id="f-to" type="datetime-local" value={d.to} onInput={set("to")} />
+          </div>
+          <div class="field">
+            <label for="f-limit">Per page</label>
+            <select id="f-limit" value={d.limit} onChange={set("limit")}>
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
           </div>
           <div class="filters-actions">
             <button type="submit" class="button button-primary">

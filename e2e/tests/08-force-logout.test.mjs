@@ -1,0 +1,38 @@
+// Force logout: an admin signs a member out everywhere; the member's browser learns
+// it on its next API call and says why.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { USERS } from "../lib/env.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("force logout ends every session of the member, not the admin's", async () => {
+  const member = await newPage(browser, { userAgent: UA.iphone, width: 390, height: 844 });
+  const admin = await newPage(browser);
+  await signIn(member.page, USERS.bob);
+  await signIn(admin.page, USERS.dave);
+
+  await gotoNav(admin.page, "Team");
+  await admin.page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Force logout" }).click();
+  const confirm = admin.page.getByRole("dialog", { name: `Sign ${USERS.bob.name} out everywhere?` });
+  await confirm.getByRole("button", { name: "Force logout" }).click();
+  await stepUp(admin.page, USERS.dave);
+  await admin.page.getByText(new RegExp(`Signed ${USERS.bob.name} out of [1-9]\\d* session`)).waitFor();
+  await shot(admin.page, "team-force-logout");
+
+  await member.page.getByRole("link", { name: "Two-factor" }).click();
+  await member.page.waitForURL(/\/sign-in/);
+  // Force logout revokes the sessions, so the API may say "revoked" or "invalidated".
+  await member.page.getByRole("alert").or(member.page.getByRole("status")).filter({ hasText: /session was revoked|signed out everywhere/i }).first().waitFor();
+  await shot(member.page, "sign-in-force-logout");
+
+  await gotoNav(admin.page, "Active sessions");
+  assert.match(admin.page.url(), /\/security\/sessions$/);
+  assertClean(member.problems);
+  assertClean(admin.problems);
+  await member.context.close();
+  await admin.context.close();
+});
