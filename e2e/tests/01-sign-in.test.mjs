@@ -49,6 +49,7 @@ test("the sign-in page works with the keyboard alone at 375 px", async () => {
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press("Enter");
   await page.waitForURL("**/security/sessions");
+  await page.getByText("This device").waitFor();
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 375, `no horizontal scrolling at 375 px (page is ${width} px wide)`);
   await shot(page, "sessions-375px");

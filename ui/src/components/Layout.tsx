@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import { canViewSecurity, canViewTeam, me, signOut } from "../state/auth";
 import { onLinkClick, pathname } from "../state/router";
 import { ImpersonationBanner } from "./ImpersonationBanner";
@@ -7,8 +8,13 @@ type NavItem = { href: string; label: string; show: boolean };
 
 function NavLink({ href, label }: { href: string; label: string }) {
   const current = pathname.value === href;
+  const ref = useRef<HTMLAnchorElement>(null);
+  useEffect(() => {
+    // On narrow screens the nav scrolls sideways: keep the current page's tab in view.
+    if (current) ref.current?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [current]);
   return (
-    <a href={href} onClick={onLinkClick} class={current ? "nav-link nav-link-on" : "nav-link"} aria-current={current ? "page" : undefined}>
+    <a ref={ref} href={href} onClick={onLinkClick} class={current ? "nav-link nav-link-on" : "nav-link"} aria-current={current ? "page" : undefined}>
       {label}
     </a>
   );

@@ -166,7 +166,7 @@ export function IpRulesPage() {
       )}
       <section class="card" aria-labelledby="rules-heading">
         <h2 id="rules-heading">
-          Rules <span class="count">{list.data.value?.rules.length ?? 0}</span>
+          Rules {list.data.value && <span class="count">{list.data.value.rules.length}</span>}
         </h2>
         {list.loading.value && !list.data.value ? (
           <p class="empty" role="status">Loading rules…</p>

@@ -112,7 +112,7 @@ export function SessionsPage() {
       <section class="card" aria-labelledby="active-heading">
         <div class="card-head">
           <h2 id="active-heading">
-            Signed in <span class="count">{active.length}</span>
+            Signed in {list.data.value && <span class="count">{active.length}</span>}
           </h2>
           <button type="button" class="button button-danger-outline" disabled={others.length === 0} onClick={() => (confirming.value = "others")}>
             Sign out all other sessions

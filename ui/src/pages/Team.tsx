@@ -36,7 +36,7 @@ export function TeamPage() {
       <Alert>{list.error.value}</Alert>
       <section class="card" aria-labelledby="members-heading">
         <h2 id="members-heading">
-          Members <span class="count">{list.data.value?.users.length ?? 0}</span>
+          Members {list.data.value && <span class="count">{list.data.value.users.length}</span>}
         </h2>
         {list.loading.value && !list.data.value ? (
           <p class="empty" role="status">Loading members…</p>
