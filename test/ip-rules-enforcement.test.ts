@@ -204,15 +204,19 @@ describe("the KV fast path", () => {
     expect(counter.count()).toBe(0);
   });
 
-  it("the check endpoint on a warm cache needs zero D1 queries too", async () => {
+  it("the check endpoint decides from the warm cache: no D1 query, one only to describe a matched rule", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
     const { cookie } = await h.signIn(t.admin);
-    const counter = countingD1(env.DB);
-    const res = await h.call(`/api/security/ip-rules/check?ip=${BLOCKED}`, { cookie, env: withEnv({ DB: counter.db }) });
-    expect(res.body).toMatchObject({ allowed: false });
-    expect(counter.count()).toBe(0);
+    const unmatched = countingD1(env.DB);
+    const res = await h.call("/api/security/ip-rules/check?ip=192.0.2.1", { cookie, env: withEnv({ DB: unmatched.db }) });
+    expect(res.body).toMatchObject({ allowed: true, matchedRule: null });
+    expect(unmatched.count()).toBe(0);
+    const matched = countingD1(env.DB);
+    const blocked = await h.call(`/api/security/ip-rules/check?ip=${BLOCKED}`, { cookie, env: withEnv({ DB: matched.db }) });
+    expect(blocked.body).toMatchObject({ allowed: false, matchedRule: { cidr: "198.51.100.0/24", createdAt: expect.any(String) } });
+    expect(matched.count()).toBe(1);
   });
 
   it("a cold cache is filled from D1 once", async () => {

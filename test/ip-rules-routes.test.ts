@@ -334,7 +334,9 @@ describe("GET /check: what the rules decide for an address, before saving anythi
     const [id] = await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
     const res = await h.call<{ ip: string; allowed: boolean; matchedRule: Rule | null }>(`${BASE}/check?ip=${encodeURIComponent("::ffff:198.51.100.7")}`, { cookie });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ ip: "198.51.100.7", allowed: false, matchedRule: { id, action: "deny", cidr: "198.51.100.0/24" } });
+    const list = await h.call<{ rules: Rule[] }>(BASE, { cookie });
+    expect(res.body).toMatchObject({ ip: "198.51.100.7", allowed: false, reason: "DENY_RULE" });
+    expect(res.body.matchedRule).toEqual(list.body.rules.find((r) => r.id === id)); // the same view as the list
     const other = await h.call(`${BASE}/check?ip=192.0.2.1`, { cookie });
     expect(other.body).toMatchObject({ ip: "192.0.2.1", allowed: true, matchedRule: null });
   });

@@ -31,6 +31,7 @@ import {
   assertNoLockout,
   assertNotDuplicate,
   assertRoomForOneMore,
+  describeMatch,
   isDuplicateRuleError,
   ruleSetFingerprint,
   ruleSetUnchanged,
@@ -66,12 +67,14 @@ export const ipRuleRoutes = new Hono<AppEnv>()
   // Same path as enforcement (KV-cached set, clock of the request), so it says exactly
   // what enforcement would do. Without ?ip= it checks the caller's own address.
   .get("/check", requirePermission("SETTINGS_SECURITY_VIEW"), validate("query", checkQuery), async (c) => {
-    const set = await loadRuleSet(c, c.get("user").tenantId);
+    const tenantId = c.get("user").tenantId;
+    const set = await loadRuleSet(c, tenantId);
     const raw = c.req.valid("query").ip ?? requestMeta(c).ip;
     const parsed = raw === null ? null : parseAddress(raw);
     const decision = decide(set, raw, c.get("now"));
     const ip = parsed?.ok ? formatAddress(parsed.value) : raw;
-    return c.json({ ip, allowed: decision.allowed, matchedRule: decision.matchedRule, reason: decision.reason });
+    const matchedRule = decision.matchedRule ? await describeMatch(c, tenantId, decision.matchedRule) : null;
+    return c.json({ ip, allowed: decision.allowed, matchedRule, reason: decision.reason });
   })
   .post(
     "/",

@@ -11,7 +11,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { formatAddress, parseAddress } from "./cidr";
-import { compileRuleSet, type Decision, decide, type RuleInput } from "./ruleset";
+import { compileRuleSet, type Decision, decide, type MatchedRule, type RuleInput, type RuleView, toRuleView } from "./ruleset";
 import { MAX_RULES_PER_TENANT } from "./schemas";
 
 /** The client address as the edge reported it, canonical when it parses (for logs and keys). */
@@ -33,11 +33,28 @@ export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInp
   const ip = clientAddress(c);
   const decision = decide(compileRuleSet(rulesAfter, now), ip, now);
   if (!decision.allowed) {
+    const matched = rulesAfter.find((r) => r.id === decision.matchedRule?.id);
     throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"}); nothing was changed`, {
       ip,
       reason: decision.reason,
-      matchedRule: decision.matchedRule,
+      matchedRule: matched ? toRuleView(matched) : null,
     });
+  }
+}
+
+/**
+ * The full view of the rule a decision matched. The cached set carries only what
+ * enforcement needs (kept small: it is parsed on every request), so the admin-facing
+ * check reads the rest by primary key, only when a rule matched. A rule deleted since
+ * the set was cached is shown as the set knew it.
+ */
+export async function describeMatch(c: Context<AppEnv>, tenantId: string, match: MatchedRule): Promise<RuleView | MatchedRule> {
+  try {
+    const row = await createDb(c.env.DB).query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
+    return row ? toRuleView(row) : match;
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "ip rule lookup failed", requestId: c.get("requestId"), error: String(err) }));
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
   }
 }
 
