@@ -34,6 +34,8 @@ describe("parseNetwork: bad input is refused with a message that says what is wr
     ["10.0.0.0/-1", /not a prefix length/],
     ["10.0.0.0/8/8", /not a prefix length/],
     ["fe80::1%eth0", /zone id/],
+    ["::1.2.3.4", /deprecated IPv4-compatible form; write 1\.2\.3\.4 or ::ffff:1\.2\.3\.4/],
+    ["::ffff:010.0.0.1", /embeds an invalid IPv4 address/],
     ["::ffff:10.0.0.0/64", /beyond the IPv4-mapped range/],
     ["example.com", /not a valid IPv4 address/],
   ])("%j is refused", (input, message) => {
@@ -54,6 +56,7 @@ describe("parseNetwork: accepted input is stored in one canonical form", () => {
     ["::ffff:1.2.3.4", "1.2.3.4/32"],
     ["::ffff:10.0.0.0/104", "10.0.0.0/8"],
     ["::ffff:0a00:0000/104", "10.0.0.0/8"],
+    ["64:ff9b::192.0.2.33", "64:ff9b::c000:221/128"],
   ])("%j → %j", (input, canonical) => {
     const result = parseNetwork(input);
     expect(result).toMatchObject({ ok: true, value: { cidr: canonical } });

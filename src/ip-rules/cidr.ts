@@ -42,14 +42,24 @@ export function parseAddress(input: string): ParseResult<Address> {
   if (text.includes(":")) {
     if (text.includes("%")) return fail(`"${text}" has a zone id; rules apply to global addresses`);
     if (!ipaddr.IPv6.isValid(text)) return fail(`"${text}" is not a valid IPv6 address`);
+    if (text.includes(".")) {
+      // Embedded dotted quads get the same strictness as IPv4. ipaddr.js reads the
+      // deprecated IPv4-compatible form ::a.b.c.d (RFC 4291 §2.5.5.1) as ::ffff:a.b.c.d;
+      // refuse it rather than guess.
+      const quad = text.slice(text.lastIndexOf(":") + 1);
+      if (!isDottedQuad(quad)) return fail(`"${text}" embeds an invalid IPv4 address (four decimal numbers 0-255, no leading zeros)`);
+      if (text === `::${quad}`) return fail(`"${text}" is the deprecated IPv4-compatible form; write ${quad} or ::ffff:${quad}`);
+    }
     const v6 = ipaddr.IPv6.parse(text);
     return { ok: true, value: v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6 };
   }
-  const octets = text.split(".");
-  if (octets.length !== 4 || !octets.every((o) => DECIMAL_OCTET.test(o)) || !ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    return fail(`"${text}" is not a valid IPv4 address (four decimal numbers 0-255, no leading zeros)`);
-  }
+  if (!isDottedQuad(text)) return fail(`"${text}" is not a valid IPv4 address (four decimal numbers 0-255, no leading zeros)`);
   return { ok: true, value: ipaddr.IPv4.parse(text) };
+}
+
+function isDottedQuad(text: string): boolean {
+  const octets = text.split(".");
+  return octets.length === 4 && octets.every((o) => DECIMAL_OCTET.test(o)) && ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
 /** The network `address/prefix` starts at, computed by ipaddr.js. */
