@@ -18,6 +18,7 @@ describe("the per-request check at the edge", () => {
     const t = await seedTenant();
     const { cookie, sessionId } = await h.login(t.member.email);
     await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    h.clock.advanceSeconds(2); // past the in-isolate copy's staleness bound
     const first = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: first.db }) })).status).toBe(200);
     expect(first.count()).toBe(1);
@@ -30,6 +31,7 @@ describe("the per-request check at the edge", () => {
     const h = new Harness();
     const t = await seedTenant();
     const { cookie } = await h.login(t.member.email);
+    h.clock.advanceSeconds(2); // past the in-isolate copy's staleness bound
     const res = await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: brokenBinding<KVNamespace>("KV") }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
@@ -40,6 +42,7 @@ describe("the per-request check at the edge", () => {
     const t = await seedTenant();
     const { cookie, sessionId } = await h.login(t.member.email);
     await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    h.clock.advanceSeconds(2);
     const res = await h.call("/api/me", { cookie, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
@@ -109,8 +112,48 @@ describe("the per-request check at the edge", () => {
     // A version bump that only D1 knows about, as a partial write would leave it.
     await env.DB.prepare("UPDATE users SET session_version = session_version + 1 WHERE id = ?").bind(t.member.id).run();
     await env.SESSION_CACHE.delete(`session:${sessionId}`);
+    h.clock.advanceSeconds(2);
     const res = await h.call("/api/me", { cookie });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("SESSION_INVALIDATED");
+  });
+
+  it("staleness bound: a revocation written by another isolate is seen within 1 second", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    expect((await h.call("/api/me", { cookie })).status).toBe(200);
+    // Another isolate revoked the session: D1 and KV say so, this isolate's copy does not yet.
+    await env.DB.prepare("UPDATE user_sessions SET revoked_at = ?, revoke_reason = 'REVOKED' WHERE id = ?").bind(h.clock.ms, sessionId).run();
+    const entry = await env.SESSION_CACHE.get<{ session: { revokedAt: number | null } }>(`session:${sessionId}`, "json");
+    if (!entry) throw new Error("expected a KV entry");
+    entry.session.revokedAt = h.clock.ms;
+    await env.SESSION_CACHE.put(`session:${sessionId}`, JSON.stringify(entry));
+    h.clock.advanceSeconds(1);
+    const res = await h.call("/api/me", { cookie });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("SESSION_REVOKED");
+  });
+
+  it("a hot request in a busy isolate makes no KV read either (in-isolate copy)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    await h.call("/api/me", { cookie });
+    let sessionReads = 0;
+    const kv = new Proxy(env.SESSION_CACHE, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === "get") {
+          return (key: string, ...rest: unknown[]) => {
+            if (key === `session:${sessionId}`) sessionReads++;
+            return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    expect((await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: kv }) })).status).toBe(200);
+    expect(sessionReads).toBe(0);
   });
 });

@@ -18,18 +18,41 @@ import type { AuthSession, AuthUser } from "../env";
 export const CACHE_TTL_SECONDS = 300;
 const KV_MIN_TTL_SECONDS = 60; // KV rejects shorter expirationTtl values.
 
+/**
+ * In-isolate copy of recently read entries, so a busy isolate does not pay a KV read
+ * per request. Staleness bound: an entry is trusted for at most LOCAL_CACHE_MS after
+ * it was read or written. A revocation handled by this isolate updates the copy at
+ * once; one handled by another isolate at this location is seen within a second.
+ */
+export const LOCAL_CACHE_MS = 1000;
+const LOCAL_CACHE_MAX_ENTRIES = 10_000;
+const local = new Map<string, { state: AuthState; storedAt: number }>();
+
+function remember(state: AuthState, nowMs: number): void {
+  if (local.size >= LOCAL_CACHE_MAX_ENTRIES) local.delete(local.keys().next().value as string);
+  local.delete(state.session.id); // re-insert: Map order is the eviction order
+  local.set(state.session.id, { state, storedAt: nowMs });
+}
+
 /** `user` is the session's own (real) user; `impersonatedUser` whom they act as, if anyone. */
 export type AuthState = { session: AuthSession; user: AuthUser; impersonatedUser: AuthUser | null };
 
 const keyOf = (sessionId: string) => `session:${sessionId}`;
 
-export async function readCachedState(kv: KVNamespace, sessionId: string): Promise<AuthState | null> {
-  return kv.get<AuthState>(keyOf(sessionId), "json");
+export async function readCachedState(kv: KVNamespace, sessionId: string, nowMs: number): Promise<AuthState | null> {
+  const hit = local.get(sessionId);
+  const age = hit ? nowMs - hit.storedAt : Number.POSITIVE_INFINITY;
+  if (hit && age >= 0 && age < LOCAL_CACHE_MS) return hit.state;
+  const state = await kv.get<AuthState>(keyOf(sessionId), "json");
+  if (state) remember(state, nowMs);
+  else local.delete(sessionId);
+  return state;
 }
 
 export async function writeCachedState(kv: KVNamespace, state: AuthState, nowMs: number): Promise<void> {
   const untilExpiry = Math.ceil((state.session.expiresAt - nowMs) / 1000);
   const ttl = Math.max(KV_MIN_TTL_SECONDS, Math.min(CACHE_TTL_SECONDS, untilExpiry));
+  remember(state, nowMs);
   await kv.put(keyOf(state.session.id), JSON.stringify(state), { expirationTtl: ttl });
 }
 

@@ -49,7 +49,7 @@ function deny(c: Context<AppEnv>, code: SessionFailure): never {
 
 async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthState | null> {
   try {
-    const cached = await readCachedState(c.env.SESSION_CACHE, sessionId);
+    const cached = await readCachedState(c.env.SESSION_CACHE, sessionId, c.get("now"));
     if (cached) return cached;
     const fromDb = await loadStateFromDb(createDb(c.env.DB), sessionId);
     if (fromDb) {
