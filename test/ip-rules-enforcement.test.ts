@@ -230,6 +230,13 @@ describe("the KV fast path", () => {
     expect(warm.count()).toBe(0);
   });
 
+  it("an entry cached in another format (an older deploy) is ignored and refilled from D1", async () => {
+    const { h, t, cookie } = await blockedNetworkTenant();
+    const stale = { format: 1, count: 0, allowListUntil: 0, anyRuleUntil: 0, ipv4: { prefixes: [], networks: {} }, ipv6: { prefixes: [], networks: {} } };
+    await env.SESSION_CACHE.put(`ip-rules:${t.id}`, JSON.stringify(stale));
+    expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403);
+  });
+
   it("a change through the API is enforced on the next request (KV rewritten after D1)", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");

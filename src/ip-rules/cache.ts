@@ -18,7 +18,7 @@ import { createDb, type Db } from "../db/client";
 import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { type CompiledRuleSet, compileRuleSet } from "./ruleset";
+import { type CompiledRuleSet, compileRuleSet, RULE_SET_FORMAT } from "./ruleset";
 
 export const RULES_CACHE_TTL_SECONDS = 300;
 
@@ -31,7 +31,7 @@ export async function listTenantRules(db: Db, tenantId: string) {
 async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRuleSet | null> {
   const cached = await kv.get<CompiledRuleSet>(keyOf(tenantId), "json");
   // An entry of another format (an older deploy) is treated as a miss, not trusted.
-  return cached?.format === 1 ? cached : null;
+  return cached?.format === RULE_SET_FORMAT ? cached : null;
 }
 
 async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {

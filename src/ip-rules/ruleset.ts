@@ -54,7 +54,8 @@ type Entry = [action: RuleAction, id: string, expiresAt: number | null];
 type FamilyIndex = { prefixes: number[]; networks: Record<string, Entry[]> };
 
 export type CompiledRuleSet = {
-  format: 1;
+  /** Bumped whenever this shape changes, so entries cached by an older deploy are ignored. */
+  format: typeof RULE_SET_FORMAT;
   /** Number of rules compiled in (not yet expired at compile time). */
   count: number;
   /** Allow-list mode holds while now < allowListUntil (0: never; MAX_SAFE_INTEGER: no expiry). */
@@ -81,6 +82,7 @@ export type Decision = {
 };
 
 const FOREVER = Number.MAX_SAFE_INTEGER;
+export const RULE_SET_FORMAT = 2;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function toRuleView(rule: RuleInput): RuleView {
@@ -100,7 +102,7 @@ export const isInEffect = (expiresAt: number | null, nowMs: number) => expiresAt
 
 export function compileRuleSet(rules: readonly RuleInput[], nowMs: number): CompiledRuleSet {
   const set: CompiledRuleSet = {
-    format: 1,
+    format: RULE_SET_FORMAT,
     count: 0,
     allowListUntil: 0,
     anyRuleUntil: 0,
