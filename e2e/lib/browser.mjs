@@ -60,7 +60,13 @@ export async function stepUp(page, user, { password = PASSWORD } = {}) {
   if (user.totp) await dialog.getByLabel("Authentication code").fill(await freshTotp(user.totp));
   else await dialog.getByLabel("Account password").fill(password);
   await dialog.getByRole("button", { name: "Verify" }).click();
-  await dialog.waitFor({ state: "detached" });
+  try {
+    await dialog.waitFor({ state: "detached" });
+  } catch (err) {
+    // Say what the modal said (a refused code, a lockout) instead of only "timeout".
+    const said = await dialog.getByRole("alert").allInnerTexts().catch(() => []);
+    throw new Error(`step-up modal stayed open: ${said.join(" / ") || "no message"}`, { cause: err });
+  }
 }
 
 export async function gotoNav(page, name) {

@@ -56,3 +56,25 @@ test("the sign-in page works with the keyboard alone at 375 px", async () => {
   assertClean(problems);
   await context.close();
 });
+
+test("the panel's CSP is live: an injected inline script is refused and reported", async () => {
+  const { page, problems, context } = await newPage(browser);
+  const res = await page.goto("/sign-in");
+  const csp = res?.headers()["content-security-policy"] ?? "";
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(res?.headers()["x-frame-options"], "DENY");
+  await page.getByLabel("Email address").waitFor();
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement("script");
+    s.textContent = "window.__injected = true";
+    document.body.append(s);
+    await new Promise((r) => setTimeout(r, 100));
+    return "__injected" in window;
+  });
+  assert.equal(ran, false, "inline script must not run");
+  // Proves the CSP detector every other scenario relies on can fire.
+  await page.waitForTimeout(200);
+  assert.ok(problems.some((p) => p.startsWith("CSP:")), "the violation reached the console");
+  await context.close();
+});

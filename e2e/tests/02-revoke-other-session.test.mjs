@@ -2,7 +2,7 @@
 // revoke replays by itself; only the revoked browser dies, on its next API call.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, launch, newPage, shot, signIn } from "../lib/browser.mjs";
+import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
 import { PASSWORD, USERS } from "../lib/env.mjs";
 
 let browser;
@@ -63,6 +63,24 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   await a.page.getByRole("link", { name: "Two-factor" }).click();
   await a.page.getByRole("heading", { level: 1, name: "Two-factor authentication" }).waitFor();
   assert.match(a.page.url(), /\/security\/two-factor$/);
+  // Sign out all others: confirm first, then a fresh step-up (that grant is single-use).
+  const c = await newPage(browser, { userAgent: UA.windows });
+  await signIn(c.page, USERS.bob);
+  await gotoNav(a.page, "Active sessions");
+  await a.page.getByRole("button", { name: "Sign out all other sessions" }).click();
+  const confirm = a.page.getByRole("dialog", { name: "Sign out all other sessions?" });
+  await shot(a.page, "sessions-revoke-others-confirm", { fullPage: false });
+  await confirm.getByRole("button", { name: "Sign out others" }).click();
+  await stepUp(a.page, USERS.bob);
+  await a.page.getByText(/Signed out [1-9]\d* other sessions?\./).waitFor();
+  const signedIn = a.page.locator("section", { has: a.page.getByRole("heading", { name: /Signed in/ }) });
+  // The list reloads after the toast: wait for it to settle on this device alone.
+  await signedIn.locator("li.session").nth(1).waitFor({ state: "detached" });
+  assert.equal(await signedIn.locator("li.session").count(), 1, "only this device is left");
+  await c.page.reload();
+  await c.page.waitForURL(/\/sign-in/);
+  await c.context.close();
+
   assertClean(a.problems);
   assertClean(b.problems);
   await a.context.close();

@@ -50,8 +50,11 @@ test("impersonation start and exit need step-up and are audited", async () => {
 
   await banner.getByRole("button", { name: "Exit" }).click();
   // Exit is guarded by the same purpose; a grant from the start may still cover it.
-  const modal = page.getByRole("dialog", { name: "Confirm it's you" });
-  await Promise.race([modal.waitFor().then(() => stepUp(page, USERS.alice)), banner.waitFor({ state: "detached" })]);
+  const outcome = await page.waitForFunction(() => {
+    if (document.querySelector("dialog[open]")) return "step-up";
+    return document.querySelector(".impersonation-banner") ? null : "exited";
+  });
+  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.alice);
   await banner.waitFor({ state: "detached" });
   await page.getByRole("heading", { level: 1, name: "Team" }).waitFor();
 
@@ -61,21 +64,6 @@ test("impersonation start and exit need step-up and are audited", async () => {
   assert.ok(ended.some((r) => r.outcome === "SUCCESS"), "exit is audited");
   await page.locator("tr.audit-row", { hasText: "Impersonation ended" }).first().getByRole("button", { name: /Details/ }).click();
   await shot(page, "audit-impersonation");
-});
-
-test("the audit list pages with load more, without gaps or repeats", async () => {
-  await gotoNav(page, "Audit log");
-  await page.getByRole("button", { name: "Reset" }).click();
-  await page.getByLabel("Per page").selectOption("10");
-  await page.getByRole("button", { name: "Apply filters" }).click();
-  const rows = page.locator("tr.audit-row");
-  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length === 10);
-  await page.getByRole("button", { name: "Load more" }).click();
-  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length > 10);
-  const seqs = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-seq"))));
-  assert.equal(new Set(seqs).size, seqs.length, "no row twice");
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first across pages");
-  assert.equal(seqs[0] - seqs[seqs.length - 1], seqs.length - 1, "no gap between pages");
 });
 
 test("changing a role needs step-up and records before and after", async () => {
@@ -97,4 +85,37 @@ test("changing a role needs step-up and records before and after", async () => {
   assert.match(await detail.locator("pre").nth(0).innerText(), /"role": "member"/);
   assert.match(await detail.locator("pre").nth(1).innerText(), /"role": "admin"/);
   await shot(page, "audit-role-change");
+});
+
+test("an admin without two-factor is sent to set it up before a guarded change", async () => {
+  // Bob became an admin in the previous test, and has no authenticator.
+  const bob = await newPage(browser);
+  await signIn(bob.page, USERS.bob);
+  await gotoNav(bob.page, "IP rules");
+  const add = bob.page.locator("section", { has: bob.page.getByRole("heading", { name: "Add a rule" }) });
+  await add.getByLabel("IP address or CIDR range").fill("192.0.2.0/24");
+  await add.getByRole("button", { name: "Add rule" }).click();
+  const dialog = bob.page.getByRole("dialog", { name: "Set up two-factor first" });
+  await dialog.waitFor();
+  await shot(bob.page, "step-up-enrollment-required", { fullPage: false });
+  await dialog.getByRole("link", { name: "Set up two-factor" }).click();
+  await bob.page.getByRole("heading", { level: 1, name: "Two-factor authentication" }).waitFor();
+  assert.equal(await add.count(), 0);
+  assertClean(bob.problems);
+  await bob.context.close();
+});
+
+test("the audit list pages with load more, without gaps or repeats", async () => {
+  await gotoNav(page, "Audit log");
+  await page.getByRole("button", { name: "Reset" }).click();
+  await page.getByLabel("Per page").selectOption("10");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  const rows = page.locator("tr.audit-row");
+  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length === 10);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("tr.audit-row").length > 10);
+  const seqs = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-seq"))));
+  assert.equal(new Set(seqs).size, seqs.length, "no row twice");
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first across pages");
+  assert.equal(seqs[0] - seqs[seqs.length - 1], seqs.length - 1, "no gap between pages");
 });

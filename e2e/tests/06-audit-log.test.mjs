@@ -32,6 +32,7 @@ test("the audit page shows SUCCESS and FAIL rows with details, exports and chain
   await modal.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
   await modal.getByRole("button", { name: "Cancel" }).click();
   await modal.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Add rule", "focus returns to the button that asked");
   assert.equal(await page.locator("tr", { hasText: "198.51.100.0/24" }).count(), 0);
   assert.equal(await add.getByRole("alert").count(), 0, "cancelling is not an error");
 

@@ -19,6 +19,7 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = false, o
   const error = useSignal<string | null>(null);
 
   async function confirm() {
+    if (busy.value) return;
     busy.value = true;
     error.value = null;
     try {
@@ -34,10 +35,10 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = false, o
     <Modal title={title} onClose={() => !busy.value && onClose()} description={children}>
       <Alert>{error.value}</Alert>
       <div class="modal-actions">
-        <button type="button" class="button" onClick={onClose} disabled={busy.value}>
+        <button type="button" class="button" onClick={() => !busy.value && onClose()} aria-disabled={busy.value}>
           Cancel
         </button>
-        <button type="button" data-autofocus class={danger ? "button button-danger" : "button button-primary"} onClick={confirm} disabled={busy.value}>
+        <button type="button" data-autofocus class={danger ? "button button-danger" : "button button-primary"} onClick={confirm} aria-disabled={busy.value}>
           {busy.value ? "Working…" : confirmLabel}
         </button>
       </div>

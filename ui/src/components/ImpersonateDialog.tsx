@@ -19,6 +19,7 @@ export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onC
 
   async function start(e: Event) {
     e.preventDefault();
+    if (busy.value) return;
     const r = reason.value.trim();
     if (r.length < MIN) {
       error.value = `Give a reason of at least ${MIN} characters, such as a support ticket number.`;
@@ -61,10 +62,10 @@ export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onC
         </div>
         <Alert>{error.value}</Alert>
         <div class="modal-actions">
-          <button type="button" class="button" onClick={onClose} disabled={busy.value}>
+          <button type="button" class="button" onClick={() => !busy.value && onClose()} aria-disabled={busy.value}>
             Cancel
           </button>
-          <button type="submit" class="button button-primary" disabled={busy.value}>
+          <button type="submit" class="button button-primary" aria-disabled={busy.value}>
             {busy.value ? "Starting…" : "Start impersonating"}
           </button>
         </div>

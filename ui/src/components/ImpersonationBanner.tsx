@@ -24,6 +24,7 @@ export function ImpersonationBanner() {
   if (!info || !me.value) return null;
 
   async function exit() {
+    if (busy.value) return;
     busy.value = true;
     try {
       await post("/api/impersonate/exit");
@@ -45,7 +46,7 @@ export function ImpersonationBanner() {
           {expired ? "ending…" : `${formatDuration(left)} left`} · signed in as {info.realUser.displayName}
         </span>
       </p>
-      <button type="button" class="button button-small" onClick={exit} disabled={busy.value}>
+      <button type="button" class="button button-small" onClick={exit} aria-disabled={busy.value}>
         {busy.value ? "Exiting…" : "Exit"}
       </button>
     </div>

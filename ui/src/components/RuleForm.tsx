@@ -34,6 +34,7 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    if (busy.value) return;
     error.value = null;
     const value = cidr.value.trim();
     const local: Record<string, string> = {};
@@ -118,7 +119,7 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
             Cancel
           </button>
         )}
-        <button type="submit" class="button button-primary" disabled={busy.value}>
+        <button type="submit" class="button button-primary" aria-disabled={busy.value}>
           {busy.value ? "Saving…" : submitLabel}
         </button>
       </div>

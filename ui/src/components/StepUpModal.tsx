@@ -48,6 +48,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
 
   async function verify(e: Event) {
     e.preventDefault();
+    if (busy.value) return;
     const v = value.value.trim();
     if (!v) {
       error.value = method.value === "password" ? "Enter your password." : "Enter a code.";
@@ -144,10 +145,10 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
         </div>
         <Alert>{error.value}</Alert>
         <div class="modal-actions">
-          <button type="button" class="button" onClick={() => settle(false)} disabled={busy.value}>
+          <button type="button" class="button" onClick={() => !busy.value && settle(false)} aria-disabled={busy.value}>
             Cancel
           </button>
-          <button type="submit" class="button button-primary" disabled={busy.value}>
+          <button type="submit" class="button button-primary" aria-disabled={busy.value}>
             {busy.value ? "Verifying…" : "Verify"}
           </button>
         </div>

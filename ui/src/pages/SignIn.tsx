@@ -31,6 +31,7 @@ export function SignInPage() {
 
   async function submit(e: Event) {
     e.preventDefault();
+    if (busy.value) return;
     error.value = null;
     if (step.value === "totp" && !code.value.trim()) {
       error.value = useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.";
@@ -107,7 +108,7 @@ export function SignInPage() {
             </div>
           )}
           <Alert>{error.value}</Alert>
-          <button type="submit" class="button button-primary button-block" disabled={busy.value}>
+          <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
             {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : "Sign in"}
           </button>
           {step.value === "totp" && (

@@ -21,6 +21,7 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
 
   async function confirm(e: Event) {
     e.preventDefault();
+    if (busy.value) return;
     const c = code.value.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(c)) {
       error.value = "Enter the 6-digit code your app shows for Gatehouse.";
@@ -65,7 +66,7 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
             </div>
             <Alert>{error.value}</Alert>
             <div>
-              <button type="submit" class="button button-primary" disabled={busy.value}>
+              <button type="submit" class="button button-primary" aria-disabled={busy.value}>
                 {busy.value ? "Checking…" : "Turn on two-factor"}
               </button>
             </div>
@@ -90,6 +91,7 @@ export function TwoFactorPage() {
   }, []);
 
   async function startEnrollment() {
+    if (busy.value) return;
     busy.value = true;
     error.value = null;
     try {
@@ -137,7 +139,7 @@ export function TwoFactorPage() {
             </button>
           ) : (
             !enrollment.value && (
-              <button type="button" class="button button-primary" onClick={startEnrollment} disabled={busy.value}>
+              <button type="button" class="button button-primary" onClick={startEnrollment} aria-disabled={busy.value}>
                 {busy.value ? "Starting…" : "Set up"}
               </button>
             )
