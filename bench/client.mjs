@@ -1,0 +1,25 @@
+// Signs a demo user in over HTTP, as the panel does, and returns the cookie to replay.
+import * as OTPAuth from "otpauth";
+import { DEMO_PASSWORD, DEMO_USERS } from "../scripts/demo-data.mjs";
+
+/** Each bench phase has fresh state, so one TOTP code per phase is never a replay. */
+export async function signIn(baseUrl, email) {
+  const user = DEMO_USERS.find((u) => u.email === email);
+  const totpCode = user.totp ? new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(user.totp) }).generate() : undefined;
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: DEMO_PASSWORD, totpCode }),
+  });
+  const setCookie = res.headers.get("set-cookie");
+  if (res.status !== 200 || !setCookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
+  return setCookie.split(";")[0];
+}
+
+/** GET that must answer 200 (the bench measures working requests only). */
+export async function getOk(baseUrl, path, cookie) {
+  const res = await fetch(`${baseUrl}${path}`, { headers: { cookie } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body}`);
+  return JSON.parse(body);
+}

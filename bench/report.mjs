@@ -1,0 +1,110 @@
+// The one table: every figure with its goal, side by side, ratios printed.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+
+// trimEnd only: `git status --porcelain` lines start with a meaningful space.
+const sh = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" }).stdout?.trimEnd() ?? "";
+const version = (pkg) => JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")).version;
+
+/** What the numbers were measured on, and on which code (the checkout is shared). */
+export function machine() {
+  return {
+    date: new Date().toISOString(),
+    nproc: sh("nproc", []),
+    cpu: cpus()[0]?.model ?? "unknown",
+    memory: sh("free", ["-h"]).split("\n").find((l) => l.startsWith("Mem:"))?.replace(/\s+/g, " ") ?? "",
+    loadavg: loadavg().map((x) => x.toFixed(2)).join(" "),
+    node: process.version,
+    workerd: version("workerd"),
+    wrangler: version("wrangler"),
+    autocannon: version("autocannon"),
+    commit: sh("git", ["rev-parse", "--short", "HEAD"]),
+    // Benchmarks run the working tree; say so when src/ differs from the commit.
+    uncommittedSrc: sh("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"]).split("\n").filter(Boolean),
+  };
+}
+
+const int = (n) => Math.round(n).toLocaleString("en-US");
+const ms = (n) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+const kb = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
+const x = (r) => `${r.toFixed(2)}x`;
+const verdict = (ok) => (ok ? "met" : "**missed**");
+const row = (cells) => `| ${cells.join(" | ")} |`;
+
+export function renderMarkdown(r) {
+  const { edge, growth, workerd: w, sizes, config, machine: m } = r;
+  const hot = w.hotMe;
+  const edgeRatio = edge.me.rps / edge.health.rps;
+  const g = (page) => ({ s: growth[`${page}@small`], l: growth[`${page}@large`] });
+  const grow = (page) => g(page).l.p50 / g(page).s.p50;
+  const { small, large } = config;
+  const sizeNote = (a, b, what) => `${int(a[what])} → ${int(b[what])}`;
+
+  const rows = [
+    row(["#", "Figure", "A", "B", "B / A", "Goal", "Status"]),
+    row(["-", "-", "-", "-", "-", "-", "-"]),
+    row([
+      "1",
+      `Edge check, same process: A = GET /api/health (no middleware), B = GET /api/me (valid session, ${small.ipRules} IP rules); req/s, ${config.throughput.connections} connections, median of ${config.throughput.rounds} × ${config.throughput.seconds} s`,
+      `${int(edge.health.rps)} req/s`,
+      `${int(edge.me.rps)} req/s`,
+      x(edgeRatio),
+      "≥ 0.80x",
+      verdict(edgeRatio >= 0.8),
+    ]),
+    row(["1", "… latency p50 / p99 under that load", `${ms(edge.health.p50)} / ${ms(edge.health.p99)}`, `${ms(edge.me.p50)} / ${ms(edge.me.p99)}`, x(edge.me.p50 / Math.max(edge.health.p50, 0.01)), "", ""]),
+    row([
+      "2",
+      "D1 queries per hot GET /api/me, counted: A = right after the session's previous request, B = 2 s later",
+      String(hot.immediate.d1Queries),
+      String(hot.after2s.d1Queries),
+      "",
+      "0",
+      verdict(hot.immediate.d1Queries === 0 && hot.after2s.d1Queries === 0),
+    ]),
+    row([
+      "2",
+      `KV reads per hot GET /api/me, counted (A: ${hot.immediate.kvKeys.join(", ") || "none"}; B: ${hot.after2s.kvKeys.join(", ") || "none"})`,
+      String(hot.immediate.kvReads),
+      String(hot.after2s.kvReads),
+      "",
+      "1",
+      verdict(hot.immediate.kvReads <= 1 && hot.after2s.kvReads <= 1),
+    ]),
+    ...[
+      ["sessions", "GET /api/security/sessions", `sessions ${sizeNote(small, large, "sessions")}`],
+      ["audit", "first audit page (GET /api/audit-logs, 50 rows)", `audit rows ${sizeNote(small, large, "auditRows")}`],
+      ["auditByAction", "first audit page filtered by action", `audit rows ${sizeNote(small, large, "auditRows")}`],
+    ].map(([page, label, what]) =>
+      row([
+        "3",
+        `${label}, p50 (p99), A = small, B = large: ${what}`,
+        `${ms(g(page).s.p50)} (${ms(g(page).s.p99)})`,
+        `${ms(g(page).l.p50)} (${ms(g(page).l.p99)})`,
+        x(grow(page)),
+        "≤ 1.50x",
+        verdict(grow(page) <= 1.5),
+      ]),
+    ),
+    row(["3", "control: GET /api/health on each copy, p50 (p99)", `${ms(g("health").s.p50)} (${ms(g("health").s.p99)})`, `${ms(g("health").l.p50)} (${ms(g("health").l.p99)})`, x(grow("health")), "≈ 1x", ""]),
+    row(["3", "query plan tests (index walk, no scan, no sort)", `${w.plans.passed} of ${w.plans.total} pass`, "", "", "all", verdict(w.plans.total > 0 && w.plans.passed === w.plans.total)]),
+    row(["4", `worker bundle gzip (wrangler deploy --dry-run; wrangler says ${sizes.worker.wranglerGzipKiB} KiB)`, kb(sizes.worker.bytes), "", "", "≤ 250 kB", verdict(sizes.worker.bytes <= 250_000)]),
+    row(["4", `panel JavaScript gzip (${sizes.panel.files} file${sizes.panel.files === 1 ? "" : "s"})`, kb(sizes.panel.bytes), "", "", "≤ 30 kB", verdict(sizes.panel.bytes <= 30_000)]),
+    row(["5", `password verification (PBKDF2-SHA256, 100,000 iterations) in workerd, mean of ${w.signIn.pbkdf2Runs}; B = share of 10 ms`, ms(w.signIn.passwordMs), "", x(w.signIn.passwordMs / 10), "≤ 10 ms CPU (free plan)", verdict(w.signIn.passwordMs <= 10)]),
+    row(["5", `TOTP verification (matchTotpStep, ±1 step) in workerd, mean of ${int(w.signIn.totpRuns)}: A = right code, B = wrong code (3 steps)`, ms(w.signIn.totpOkMs), ms(w.signIn.totpWrongMs), "", "≤ 10 ms CPU (free plan)", verdict(w.signIn.totpWrongMs <= 10)]),
+  ];
+
+  const findings = existsSync("bench/FINDINGS.md") ? `\n${readFileSync("bench/FINDINGS.md", "utf8")}` : "";
+  return `# Gatehouse benchmark${r.quick ? " (quick mode: smaller sizes, shorter runs)" : ""}
+
+\`npm run bench${r.quick ? " -- --quick" : ""}\`, ${m.date}, ${r.seconds.toFixed(0)} s in all.
+
+Machine: ${m.nproc} cores (${m.cpu}), memory \`${m.memory}\`, load average at start ${m.loadavg}; Node ${m.node}, workerd ${m.workerd}, wrangler ${m.wrangler}, autocannon ${m.autocannon}. Code: commit ${m.commit}${
+    m.uncommittedSrc.length ? ` plus uncommitted changes in ${m.uncommittedSrc.map((l) => `\`${l.slice(3)}\``).join(", ")} (the checkout is shared; the bench runs the working tree)` : ""
+  }.
+Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).
+
+${rows.join("\n")}
+${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${findings}`;
+}

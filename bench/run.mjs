@@ -1,0 +1,125 @@
+// `npm run bench [-- --quick]`: the figures of issue 8, as one table, printed and
+// written to bench/results/latest.md (raw numbers in bench/results/latest.json).
+//
+// Two copies of the app run side by side on loopback, each `npm start` on its own
+// throwaway state: one seeded small, one large. Latency of the pages whose tables grow
+// is measured on both in alternating rounds, so machine noise hits both alike; the
+// edge check is measured against /api/health in the same process (the small one).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { signIn, getOk } from "./client.mjs";
+import { interleaved } from "./load.mjs";
+import { machine, renderMarkdown } from "./report.mjs";
+import { seedState } from "./seed.mjs";
+import { startServer, stopAll } from "./server.mjs";
+import { panelJsGzip, workerGzip } from "./sizes.mjs";
+import { workerdFigures } from "./workerd-figures.mjs";
+
+const quick = process.argv.includes("--quick");
+const CONFIG = quick
+  ? {
+      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50 },
+      large: { sessions: 10_000, auditRows: 100_000, ipRules: 50 },
+      throughput: { rounds: 2, seconds: 3, connections: 10, maxRequests: 50_000 },
+      latency: { rounds: 2, seconds: 2, connections: 1, maxRequests: 2_000 },
+    }
+  : {
+      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50 },
+      large: { sessions: 100_000, auditRows: 1_000_000, ipRules: 50 },
+      throughput: { rounds: 3, seconds: 10, connections: 10, maxRequests: 200_000 },
+      latency: { rounds: 3, seconds: 4, connections: 1, maxRequests: 5_000 },
+    };
+const OVERALL_LIMIT_MS = 20 * 60_000;
+
+const log = (msg) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const stateDirs = [];
+
+async function cleanup() {
+  await stopAll();
+  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+}
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    await cleanup();
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(async () => {
+  console.error(`bench: over ${OVERALL_LIMIT_MS / 60_000} minutes; stopping everything.`);
+  await cleanup();
+  process.exit(1);
+}, OVERALL_LIMIT_MS);
+
+/** Seeds fresh state of one size, starts the app on it, signs alice (owner) in. */
+async function startSized(label, size) {
+  const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${label}-`));
+  stateDirs.push(dir);
+  const seedSeconds = await seedState(dir, size);
+  log(`${label}: seeded ${size.sessions} sessions, ${size.auditRows} audit rows, ${size.ipRules} IP rules in ${seedSeconds.toFixed(1)} s; starting`);
+  const server = await startServer(dir);
+  const cookie = await signIn(server.url, "alice@acme.test");
+  // Every measured page must answer 200 with real content before we time it.
+  const me = await getOk(server.url, "/api/me", cookie);
+  const sessions = await getOk(server.url, "/api/security/sessions", cookie);
+  const audit = await getOk(server.url, "/api/audit-logs", cookie);
+  if (me.user.id !== "usr_alice" || sessions.sessions.length < 20 || audit.items.length !== 50) {
+    throw new Error(`${label}: unexpected pages (${sessions.sessions.length} sessions, ${audit.items.length} audit rows)`);
+  }
+  return { ...server, cookie, seedSeconds };
+}
+
+async function main() {
+  const started = Date.now();
+  const results = { quick, config: CONFIG, machine: machine(), started: new Date().toISOString() };
+
+  log("sizes: building the panel and bundling the worker");
+  results.sizes = { panel: panelJsGzip(), worker: workerGzip() };
+
+  log("in workerd: counting work per hot request, timing sign-in, checking query plans");
+  results.workerd = await workerdFigures({ quick });
+
+  const small = await startSized("small", CONFIG.small);
+  const large = await startSized("large", CONFIG.large);
+  results.seedSeconds = { small: small.seedSeconds, large: large.seedSeconds };
+
+  const t = CONFIG.throughput;
+  log(`edge check: /api/health vs /api/me, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
+  results.edge = await interleaved(
+    {
+      health: { url: `${small.url}/api/health` },
+      me: { url: `${small.url}/api/me`, cookie: small.cookie },
+    },
+    t.rounds,
+    t,
+  );
+
+  const l = CONFIG.latency;
+  log(`growth: small vs large, ${l.rounds} rounds × ${l.seconds} s per page, ${l.connections} connection`);
+  const pages = { health: "/api/health", sessions: "/api/security/sessions", audit: "/api/audit-logs", auditByAction: "/api/audit-logs?action=LOGIN_FAILED" };
+  const targets = {};
+  for (const [name, path] of Object.entries(pages)) {
+    for (const [label, s] of Object.entries({ small, large })) targets[`${name}@${label}`] = { url: `${s.url}${path}`, cookie: s.cookie };
+  }
+  results.growth = await interleaved(targets, l.rounds, l);
+
+  results.seconds = (Date.now() - started) / 1000;
+  const markdown = renderMarkdown(results);
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync("bench/results/latest.json", JSON.stringify(results, null, 2) + "\n");
+  writeFileSync("bench/results/latest.md", markdown);
+  console.log(`\n${markdown}`);
+  log(`done in ${results.seconds.toFixed(0)} s; written to bench/results/latest.md`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  console.error(`\nbench failed: ${err.stack ?? err}`);
+  exitCode = 1;
+} finally {
+  clearTimeout(watchdog);
+  await cleanup();
+}
+process.exit(exitCode);

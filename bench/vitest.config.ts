@@ -1,0 +1,30 @@
+// Vitest for the bench's in-workerd parts (work counted per request, sign-in cost,
+// query plans): the same Workers pool as ./vitest.config.ts, but only bench/*.test.ts,
+// so none of it runs under `npm test` (whose config includes test/** only).
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+export default defineConfig({
+  root: root(""),
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          // Local-only key (same as scripts/demo-data.mjs and ./vitest.config.ts).
+          TOTP_ENCRYPTION_KEY: "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA",
+          TEST_MIGRATIONS: await readD1Migrations(root("migrations")),
+          // `npm run bench -- --quick`: fewer timed runs.
+          BENCH_QUICK: process.env.BENCH_QUICK ?? "0",
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["bench/**/*.test.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+  },
+});
