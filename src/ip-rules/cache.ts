@@ -18,7 +18,8 @@ import { createDb, type Db } from "../db/client";
 import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { type CompiledRuleSet, compileRuleSet, RULE_SET_FORMAT } from "./ruleset";
+import { parseRuleSetText } from "./parsed-memo";
+import { type CompiledRuleSet, compileRuleSet } from "./ruleset";
 
 export const RULES_CACHE_TTL_SECONDS = 300;
 
@@ -29,9 +30,9 @@ export async function listTenantRules(db: Db, tenantId: string) {
 }
 
 async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRuleSet | null> {
-  const cached = await kv.get<CompiledRuleSet>(keyOf(tenantId), "json");
-  // An entry of another format (an older deploy) is treated as a miss, not trusted.
-  return cached?.format === RULE_SET_FORMAT ? cached : null;
+  const text = await kv.get(keyOf(tenantId), "text");
+  // An entry of another format (an older deploy) comes back null: a miss, not trusted.
+  return text === null ? null : parseRuleSetText(tenantId, text);
 }
 
 async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
