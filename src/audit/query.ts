@@ -1,5 +1,5 @@
 import { type SQL, and, asc, desc, eq, gt, gte, lt, lte } from "drizzle-orm";
-import { z } from "zod";
+import { type Infer, z } from "../lib/zod";
 import type { Db } from "../db/client";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
@@ -24,7 +24,7 @@ export const auditSearchSchema = auditFilterSchema.extend({
 
 export const auditExportSchema = auditFilterSchema.extend({ format: z.enum(["ndjson", "csv"]).default("ndjson") });
 
-export type AuditFilter = z.infer<typeof auditFilterSchema>;
+export type AuditFilter = Infer<typeof auditFilterSchema>;
 
 /** Keyset cursors carry the last seq seen: new rows get larger seqs, so pages stay stable. */
 export function encodeCursor(seq: number): string {

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "../lib/zod";
 
 const id = z.string().regex(/^[a-z0-9_]{1,64}$/, "must be an id");
 
