@@ -48,8 +48,9 @@ export type RuleInput = {
 /** The rule that decided, as the check reports it (the list has the rest, by id). */
 export type MatchedRule = { id: string; action: RuleAction; cidr: string; expiresAt: string | null };
 
-// [action, rule id, expiresAt ms]: a tuple, not an object, because this JSON is parsed
-// on every request and its size is the hot path's only cost that grows with the rules.
+// [action, rule id, expiresAt ms]: a tuple, not an object, because this JSON is read on
+// every request (and parsed whenever it changed): its size is the part of the hot path
+// that grows with the rules.
 type Entry = [action: RuleAction, id: string, expiresAt: number | null];
 type FamilyIndex = { prefixes: number[]; networks: Record<string, Entry[]> };
 
