@@ -12,8 +12,25 @@ test("revoke the current session: confirm, step-up, land on sign-in", async () =
   const { page, problems, context } = await newPage(browser, { userAgent: UA.windows });
   await signIn(page, USERS.bob);
   const current = page.locator("li.session", { hasText: "This device" });
-  await current.getByRole("button", { name: /Revoke/ }).click();
+  const revoke = current.getByRole("button", { name: /Revoke/ });
+  await revoke.waitFor();
+
+  // Keyboard only: Tab to the button, Enter opens the dialog, Escape closes it and
+  // focus goes back to the button.
+  let reached = false;
+  for (let i = 0; i < 25 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await revoke.evaluate((el) => el === document.activeElement);
+  }
+  assert.ok(reached, "the Revoke button is reachable with Tab");
+  await page.keyboard.press("Enter");
   const confirm = page.getByRole("dialog", { name: "Sign out this device?" });
+  await confirm.waitFor();
+  await page.keyboard.press("Escape");
+  await confirm.waitFor({ state: "detached" });
+  assert.equal(await revoke.evaluate((el) => el === document.activeElement), true, "focus returns to Revoke");
+
+  await page.keyboard.press("Enter");
   await confirm.waitFor();
   await shot(page, "revoke-current-confirm", { fullPage: false });
   await confirm.getByRole("button", { name: "Revoke and sign out" }).click();

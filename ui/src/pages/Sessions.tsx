@@ -25,12 +25,14 @@ type Revoke = (s: Session) => Promise<void>;
 function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Session) => void }) {
   const agent = parseAgent(session.userAgent);
   const ended = !session.active;
+  // The API sends "" when it cannot name the device (e.g. curl).
+  const device = session.device || "Unknown device";
   return (
     <li class={ended ? "session session-ended" : "session"} data-session-id={session.id}>
       <DeviceIcon mobile={agent.mobile} />
       <div class="session-main">
         <p class="session-title">
-          <span>{session.device}</span>
+          <span>{device}</span>
           {session.current && <span class="badge badge-green">This device</span>}
         </p>
         <p class="session-meta">
@@ -58,7 +60,7 @@ function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Se
         </p>
       </div>
       {onRevoke && (
-        <button type="button" class="button button-danger-outline" onClick={() => onRevoke(session)} aria-label={`Revoke ${session.device}${session.current ? " (this device)" : ""}`}>
+        <button type="button" class="button button-danger-outline" onClick={() => onRevoke(session)} aria-label={`Revoke ${device}${session.current ? " (this device)" : ""}`}>
           Revoke
         </button>
       )}
@@ -82,7 +84,7 @@ export function SessionsPage() {
       sessionLost("SESSION_REVOKED");
       return;
     }
-    toast(`Signed out ${s.device}.`);
+    toast(`Signed out ${s.device || "the session"}.`);
     await list.reload();
   };
 
