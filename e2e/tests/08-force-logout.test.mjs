@@ -29,6 +29,14 @@ test("force logout ends every session of the member, not the admin's", async () 
   await member.page.getByRole("alert").or(member.page.getByRole("status")).filter({ hasText: /session was revoked|signed out everywhere/i }).first().waitFor();
   await shot(member.page, "sign-in-force-logout");
 
+  // The admin sees why the member's sessions ended.
+  await admin.page.locator("li.member", { hasText: USERS.bob.email }).getByRole("link", { name: "Sessions" }).click();
+  await admin.page.getByRole("heading", { level: 1, name: `Sessions of ${USERS.bob.name}` }).waitFor();
+  const ended = admin.page.locator("section", { has: admin.page.getByRole("heading", { name: /Ended sessions/ }) });
+  await ended.getByText("Signed out everywhere by an administrator").first().waitFor();
+  assert.equal(await admin.page.getByRole("button", { name: "Sign out all other sessions" }).count(), 0, "revoke-others is for one's own sessions");
+  await shot(admin.page, "member-sessions");
+
   await gotoNav(admin.page, "Active sessions");
   assert.match(admin.page.url(), /\/security\/sessions$/);
   assertClean(member.problems);

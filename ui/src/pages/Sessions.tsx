@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
-import { get, post } from "../api/client";
-import type { Session, SessionList } from "../api/types";
+import { get, post, query } from "../api/client";
+import type { Session, SessionList, TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DeviceIcon } from "../components/Icons";
@@ -9,7 +9,8 @@ import { RelativeTime } from "../components/Time";
 import { parseAgent, place } from "../lib/agent";
 import { describeError, isCancelled } from "../lib/errors";
 import { useLoad } from "../lib/useLoad";
-import { sessionLost } from "../state/auth";
+import { me, sessionLost } from "../state/auth";
+import { onLinkClick, search } from "../state/router";
 import { toast } from "../state/toast";
 
 const REVOKE_REASONS: Record<string, string> = {
@@ -22,7 +23,7 @@ const REVOKE_REASONS: Record<string, string> = {
 
 type Revoke = (s: Session) => Promise<void>;
 
-function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Session) => void }) {
+function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (s: Session) => void; own: boolean }) {
   const agent = parseAgent(session.userAgent);
   const ended = !session.active;
   // The API sends "" when it cannot name the device (e.g. curl).
@@ -45,7 +46,8 @@ function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Se
           {ended ? (
             session.revokedAt ? (
               <>
-                {REVOKE_REASONS[session.revokeReason ?? ""] ?? "Revoked"} <RelativeTime iso={session.revokedAt} />
+                {session.revokeReason === "REVOKED" && !own ? "Revoked by its owner" : (REVOKE_REASONS[session.revokeReason ?? ""] ?? "Revoked")}{" "}
+                <RelativeTime iso={session.revokedAt} />
               </>
             ) : (
               <>
@@ -69,13 +71,22 @@ function SessionRow({ session, onRevoke }: { session: Session; onRevoke?: (s: Se
 }
 
 export function SessionsPage() {
-  const list = useLoad(() => get<SessionList>("/api/security/sessions"));
+  // Admins reach a member's sessions from the Team page (?userId=); everyone else sees their own.
+  const requested = new URLSearchParams(search.value).get("userId");
+  const userId = requested && requested !== me.value?.user.id ? requested : null;
+  const list = useLoad(() => get<SessionList>(`/api/security/sessions${query({ userId })}`), [userId]);
+  const member = useLoad(
+    () => (userId ? get<{ users: TeamMember[] }>("/api/users").then((r) => r.users.find((u) => u.id === userId) ?? null) : Promise.resolve(null)),
+    [userId],
+  );
   const confirming = useSignal<"others" | Session | null>(null);
   const actionError = useSignal<string | null>(null);
 
   const sessions = list.data.value?.sessions ?? [];
   const active = sessions.filter((s) => s.active).sort((a, b) => Number(b.current) - Number(a.current));
-  const ended = sessions.filter((s) => !s.active);
+  // Most recently ended first: that is what someone checking "did it work?" looks for.
+  const endedAt = (s: Session) => Date.parse(s.revokedAt ?? s.lastSeenAt);
+  const ended = sessions.filter((s) => !s.active).sort((a, b) => endedAt(b) - endedAt(a));
   const others = active.filter((s) => !s.current);
 
   const revoke: Revoke = async (s) => {
@@ -104,11 +115,21 @@ export function SessionsPage() {
   }
 
   const pending = confirming.value;
+  const who = member.data.value;
   return (
     <>
-      <PageHeader title="Active sessions">
-        These are the browsers and devices signed in to your account. Revoke any session you do not recognize; it stops working on its next request.
-      </PageHeader>
+      {userId ? (
+        <PageHeader title={who ? `Sessions of ${who.displayName}` : "Member sessions"}>
+          {who ? `${who.email}: ` : ""}revoking a session signs that browser out on its next request.{" "}
+          <a href="/team" onClick={onLinkClick}>
+            Back to Team
+          </a>
+        </PageHeader>
+      ) : (
+        <PageHeader title="Active sessions">
+          These are the browsers and devices signed in to your account. Revoke any session you do not recognize; it stops working on its next request.
+        </PageHeader>
+      )}
       <Alert>{list.error.value ?? actionError.value}</Alert>
 
       <section class="card" aria-labelledby="active-heading">
@@ -116,17 +137,20 @@ export function SessionsPage() {
           <h2 id="active-heading">
             Signed in {list.data.value && <span class="count">{active.length}</span>}
           </h2>
-          <button type="button" class="button button-danger-outline" disabled={others.length === 0} onClick={() => (confirming.value = "others")}>
-            Sign out all other sessions
-          </button>
+          {!userId && (
+            <button type="button" class="button button-danger-outline" disabled={others.length === 0} onClick={() => (confirming.value = "others")}>
+              Sign out all other sessions
+            </button>
+          )}
         </div>
         {list.loading.value && !list.data.value ? (
           <p class="empty" role="status">Loading sessions…</p>
         ) : (
           <ul class="session-list">
             {active.map((s) => (
-              <SessionRow key={s.id} session={s} onRevoke={(x) => (x.current ? (confirming.value = x) : void revokeDirect(x))} />
+              <SessionRow key={s.id} session={s} own={!userId} onRevoke={(x) => (x.current ? (confirming.value = x) : void revokeDirect(x))} />
             ))}
+            {active.length === 0 && <li class="empty">No active sessions.</li>}
           </ul>
         )}
       </section>
@@ -140,7 +164,7 @@ export function SessionsPage() {
           </div>
           <ul class="session-list">
             {ended.map((s) => (
-              <SessionRow key={s.id} session={s} />
+              <SessionRow key={s.id} session={s} own={!userId} />
             ))}
           </ul>
         </section>

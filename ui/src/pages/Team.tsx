@@ -7,7 +7,8 @@ import { ImpersonateDialog } from "../components/ImpersonateDialog";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { useLoad } from "../lib/useLoad";
-import { canEditSecurity, me } from "../state/auth";
+import { canEditSecurity, canViewSecurity, me } from "../state/auth";
+import { onLinkClick } from "../state/router";
 import { toast } from "../state/toast";
 
 const ROLES: Role[] = ["owner", "admin", "member"];
@@ -59,6 +60,11 @@ export function TeamPage() {
                   </p>
                 </div>
                 <div class="member-actions">
+                  {canViewSecurity.value && !!self && m.id !== self.id && RANK[self.role] >= RANK[m.role] && (
+                    <a class="button button-small" href={`/security/sessions?userId=${encodeURIComponent(m.id)}`} onClick={onLinkClick}>
+                      Sessions
+                    </a>
+                  )}
                   {mayManage(m) ? (
                     <>
                       <label class="visually-hidden" for={`role-${m.id}`}>
