@@ -201,6 +201,21 @@ describe("lockout guard: a change that would block the caller's own address is 4
     expect((await h.call(`${BASE}/${mine}`, { cookie, method: "DELETE" })).status).toBe(200);
   });
 
+  it("applies to IPv6 callers too", async () => {
+    const { h, t, cookie } = await setup();
+    const res = await h.call(BASE, { cookie, ip: "2001:db8:10::5", body: { action: "deny", cidr: "2001:db8::/32" } });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: "WOULD_LOCK_OUT", ip: "2001:db8:10::5", reason: "DENY_RULE", matchedRule: { action: "deny", cidr: "2001:db8::/32" } });
+    expect(await storedCidrs(t.id)).toEqual([]);
+  });
+
+  it("a temporary allow rule for the caller's own address is not a lockout (it is what expiry is for)", async () => {
+    const { h, cookie } = await setup();
+    const expiresAt = new Date(h.clock.ms + 3600_000).toISOString();
+    const res = await h.call(BASE, { cookie, body: { action: "allow", cidr: `${HOME}/32`, expiresAt } });
+    expect(res.status).toBe(201);
+  });
+
   it("two admins each deleting the other's allow rule cannot both commit (the later batch aborts: 409 IP_RULES_CHANGED)", async () => {
     const { h, t, cookie } = await setup();
     const [mine, theirs] = await seedRules(t.id, [
