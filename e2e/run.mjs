@@ -15,7 +15,7 @@ function ensureChromium() {
   if (existsSync("/usr/bin/chromium")) return;
   console.log("Installing chromium (apt-get)…");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
+  for (const args of [["update"], ["install", "-y", "chromium"]]) {
     const res = spawnSync("apt-get", args, { stdio: "inherit", env, timeout: 600_000 });
     if (res.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed`);
   }
@@ -67,15 +67,17 @@ async function stop(child) {
   clearTimeout(timer);
 }
 
+let tests = null;
+
 function runTests(env) {
   const files = readdirSync(TESTS).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(TESTS, f));
   // One file at a time: the scenarios share one database and TOTP steps are single-use.
-  const child = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=150000", ...files], {
+  const child = (tests = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=150000", ...files], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: "inherit",
     detached: true,
-  });
+  }));
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       console.error(`\nE2E run exceeded ${RUN_TIMEOUT_MS / 1000}s; stopping it.`);
@@ -98,6 +100,7 @@ const logFile = join(stateDir, "server.log");
 let exitCode = 1;
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, async () => {
+    await stop(tests);
     await stop(server);
     process.exit(130);
   });

@@ -12,8 +12,10 @@ let open: { purpose: string; done: Promise<void> } | null = null;
  * Called by the fetch layer on 428. Concurrent requests for the same purpose share
  * one modal, so the user verifies once and all of them replay.
  */
-export function requestStepUp(challenge: StepUpChallenge): Promise<void> {
-  if (open && open.purpose === challenge.purpose) return open.done;
+export async function requestStepUp(challenge: StepUpChallenge): Promise<void> {
+  // A different purpose waits its turn: one modal at a time, and no promise left unsettled.
+  while (open && open.purpose !== challenge.purpose) await open.done.catch(() => undefined);
+  if (open) return open.done;
   const done = new Promise<void>((resolve, reject) => {
     stepUpPrompt.value = {
       challenge,
