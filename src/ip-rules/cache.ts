@@ -22,8 +22,7 @@ import { parseRuleSetText } from "./parsed-memo";
 import { type CompiledRuleSet, compileRuleSet } from "./ruleset";
 
 // As for sessions (src/sessions/cache.ts): the longest a stale set can outlive a lost
-// race, and the most a miss costs is one D1 read per tenant per location per 5 minutes.
-// (KV refuses TTLs under 60 s.)
+// race; the price is one D1 read per tenant every 5 minutes (KV refuses TTLs under 60 s).
 export const RULES_CACHE_TTL_SECONDS = 300;
 
 const keyOf = (tenantId: string) => `ip-rules:${tenantId}`;
