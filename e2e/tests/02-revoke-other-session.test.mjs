@@ -25,8 +25,6 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   assert.match(await other.innerText(), /Safari on iOS/);
   assert.doesNotMatch(await other.innerText(), /This device/);
   await shot(a.page, "sessions");
-  // The README's picture; refreshed only on request so a test run leaves tracked files alone.
-  if (process.env.E2E_README_SCREENSHOT === "1") await a.page.screenshot({ path: new URL("../../ui/screenshot-sessions.png", import.meta.url).pathname });
 
   const revokeButton = other.getByRole("button", { name: /Revoke/ });
   await revokeButton.click();
@@ -52,6 +50,12 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   const ended = a.page.locator("section", { has: a.page.getByRole("heading", { name: /Ended sessions/ }) });
   await ended.locator(`li[data-session-id="${bSessionId}"]`, { hasText: "Revoked by you" }).waitFor();
   await shot(a.page, "sessions-after-revoke");
+  // The README's picture (active and ended sessions); refreshed only on request so a
+  // test run leaves tracked files alone.
+  if (process.env.E2E_README_SCREENSHOT === "1") {
+    for (const dismiss of await a.page.getByRole("button", { name: "Dismiss" }).all()) await dismiss.click();
+    await a.page.screenshot({ path: new URL("../../ui/screenshot-sessions.png", import.meta.url).pathname, fullPage: true });
+  }
 
   // B dies on its next API call and lands on sign-in with the reason.
   await b.page.getByRole("link", { name: "Two-factor" }).click();
