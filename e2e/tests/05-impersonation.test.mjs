@@ -119,3 +119,22 @@ test("the audit list pages with load more, without gaps or repeats", async () =>
   assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first across pages");
   assert.equal(seqs[0] - seqs[seqs.length - 1], seqs.length - 1, "no gap between pages");
 });
+
+test("every page fits a 375 px phone without sideways scrolling", async () => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  const pages = [
+    ["Active sessions", "sessions"],
+    ["Two-factor", "two-factor"],
+    ["IP rules", "ip-rules"],
+    ["Audit log", "audit"],
+    ["Team", "team"],
+  ];
+  for (const [link, name] of pages) {
+    await gotoNav(page, link);
+    await page.locator(".empty[role=status]").waitFor({ state: "detached" });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `${link} is ${width} px wide at 375 px`);
+    await shot(page, `${name}-375px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 860 });
+});

@@ -3,7 +3,7 @@ import type { AuditEntry } from "../api/types";
 import { place } from "../lib/agent";
 import { exact, RelativeTime } from "./Time";
 
-const humanAction = (a: string) => a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
+export const humanAction = (a: string) => a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
 const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 2));
 
 export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string | null) => string }) {

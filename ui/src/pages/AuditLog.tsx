@@ -3,7 +3,7 @@ import { useEffect } from "preact/hooks";
 import { get, query, send } from "../api/client";
 import { AUDIT_ACTIONS, type AuditEntry, type AuditPage, type AuditVerify, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
-import { AuditRow } from "../components/AuditRow";
+import { AuditRow, humanAction } from "../components/AuditRow";
 import { PageHeader } from "../components/Layout";
 import { saveFile } from "../lib/download";
 import { describeError, isCancelled } from "../lib/errors";
@@ -97,7 +97,7 @@ export function AuditLogPage() {
               <option value="">All actions</option>
               {AUDIT_ACTIONS.map((a) => (
                 <option key={a} value={a}>
-                  {a}
+                  {humanAction(a)}
                 </option>
               ))}
             </select>
@@ -132,11 +132,11 @@ export function AuditLogPage() {
               ))}
             </select>
           </div>
-          <div class="field">
+          <div class="field field-wide">
             <label for="f-from">From</label>
             <input id="f-from" type="datetime-local" value={d.from} onInput={set("from")} />
           </div>
-          <div class="field">
+          <div class="field field-wide">
             <label for="f-to">To</label>
             <input id="f-to" type="datetime-local" value={d.to} onInput={set("to")} />
           </div>
