@@ -174,6 +174,16 @@ describe("sign-in from a blocked address", () => {
     expect(sessions?.n).toBe(0);
   });
 
+  it("answers the same for a right and a wrong password (no password oracle for blocked addresses)", async () => {
+    const h = new Harness();
+    const t = await seedTenant("enf");
+    await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
+    const right = await h.call("/api/auth/login", { ip: BLOCKED, body: { email: t.member.email, password: PASSWORD } });
+    const wrong = await h.call("/api/auth/login", { ip: BLOCKED, body: { email: t.member.email, password: "not-it" } });
+    expect(right.status).toBe(403);
+    expect(wrong.body).toEqual(right.body);
+  });
+
   it("is audited as LOGIN_FAILED (IP_BLOCKED) and IP_ACCESS_DENIED in the user's tenant", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");

@@ -46,14 +46,14 @@ export const authRoutes = new Hono<AppEnv>()
 
     // Same PBKDF2 work whether or not the email exists (no enumeration by timing).
     const passwordOk = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash()));
+    // The tenant is known now and its IP rules bind sign-in too. They are applied
+    // whatever the password, so a blocked address never learns whether it was right
+    // (it does learn that the email belongs to a tenant that restricts addresses).
+    if (user) await assertIpAllowed(c, user.tenantId, user.id);
     if (!user || !passwordOk || user.disabledAt !== null) {
       const reason = !user ? "UNKNOWN_EMAIL" : !passwordOk ? "INVALID_PASSWORD" : "USER_DISABLED";
       throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", {}, { ...knownUser, failureReason: reason });
     }
-
-    // The tenant is known now: its IP rules bind sign-in too (after the password
-    // check, so a blocked address learns nothing about which emails exist).
-    await assertIpAllowed(c, user.tenantId, user.id);
 
     let usedRecoveryCode = false;
     if (user.totpEnabled) {

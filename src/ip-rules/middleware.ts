@@ -41,8 +41,9 @@ export const enforceIpRules = () =>
   });
 
 /**
- * Called by sign-in once the user (so the tenant) is known and the password checked:
- * a refused address gets 403 IP_BLOCKED before any session exists.
+ * Called by sign-in once the user (so the tenant) is known, whatever the password:
+ * a refused address gets 403 IP_BLOCKED before any session exists, and never learns
+ * whether the password was right.
  */
 export async function assertIpAllowed(c: Context<AppEnv>, tenantId: string, userId: string): Promise<void> {
   await enforce(c, tenantId, userId, "sign-in");

@@ -13,15 +13,16 @@ import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import { isInvariantViolation } from "../db/invariants";
 import { type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requirePermission } from "../lib/authorize";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
-import { isInvariantViolation } from "../users/service";
 import { listTenantRules, loadRuleSet, refreshRuleCache } from "./cache";
 import { formatAddress, parseAddress } from "./cidr";
 import { decide, toRuleView } from "./ruleset";
@@ -80,6 +81,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     "/",
     audited("IP_RULE_CREATED", { targetType: "ip_rule" }),
     validate("json", createRuleBody),
+    forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
     async (c) => {
@@ -109,6 +111,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     audited("IP_RULE_UPDATED", { targetType: "ip_rule", targetParam: "id" }),
     validate("param", ruleIdParam),
     validate("json", updateRuleBody),
+    forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
     async (c) => {
@@ -151,6 +154,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     "/:id",
     audited("IP_RULE_DELETED", { targetType: "ip_rule", targetParam: "id" }),
     validate("param", ruleIdParam),
+    forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
     async (c) => {

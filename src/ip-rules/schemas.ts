@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { type Infer, z } from "../lib/zod";
 import { parseAddress, parseNetwork } from "./cidr";
 
 /**
@@ -74,5 +74,5 @@ export const checkQuery = z.strictObject({
     .optional(),
 });
 
-export type CreateRuleBody = z.output<typeof createRuleBody>;
-export type UpdateRuleBody = z.output<typeof updateRuleBody>;
+export type CreateRuleBody = Infer<typeof createRuleBody>;
+export type UpdateRuleBody = Infer<typeof updateRuleBody>;

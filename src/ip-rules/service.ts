@@ -6,7 +6,8 @@ import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordAudit } from "../audit/service";
 import { type Db, createDb } from "../db/client";
-import { eventDedupe, type IpRule, invariantGuard, ipRules, tenants } from "../db/schema";
+import { assertInBatch } from "../db/invariants";
+import { eventDedupe, type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
@@ -88,19 +89,7 @@ export function ruleSetFingerprint(rules: readonly IpRule[]): string | null {
  */
 export function ruleSetUnchanged(db: Db, tenantId: string, fingerprint: string | null) {
   const current = sql`(SELECT group_concat(${ipRules.id} || ':' || ${ipRules.action} || ':' || ${ipRules.cidr} || ':' || ifnull(${ipRules.expiresAt}, ''), ',' ORDER BY ${ipRules.id}) FROM ${ipRules} WHERE ${ipRules.tenantId} = ${tenantId})`;
-  return [
-    db.insert(invariantGuard).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as("id"),
-          invariant: sql<string>`'IP_RULES_UNCHANGED'`.as("invariant"),
-          ok: sql<number>`${current} IS ${fingerprint}`.as("ok"),
-        })
-        .from(tenants)
-        .where(eq(tenants.id, tenantId)),
-    ),
-    db.delete(invariantGuard).where(eq(invariantGuard.invariant, "IP_RULES_UNCHANGED")),
-  ] as const;
+  return assertInBatch(db, tenantId, "IP_RULES_UNCHANGED", sql`${current} IS ${fingerprint}`);
 }
 
 export function isDuplicateRuleError(err: unknown): boolean {

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import { isInvariantViolation } from "../db/invariants";
 import { type PermissionOverrides, type User, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -15,7 +16,7 @@ import { emptyBody, userIdParam } from "../sessions/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
-import { assertTenantKeepsAnOwner, isInvariantViolation, listTenantUsers, toUserView } from "./service";
+import { assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
 async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: string): Promise<User> {

@@ -1,6 +1,7 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type User, invariantGuard, tenants, users } from "../db/schema";
+import { assertInBatch } from "../db/invariants";
+import { type User, users } from "../db/schema";
 import { permissionsOf } from "../lib/permissions";
 
 export function toUserView(u: User) {
@@ -22,29 +23,14 @@ export function listTenantUsers(db: Db, tenantId: string) {
 }
 
 /**
- * Batch items asserting that the tenant still has an owner after the batch's other
- * statements ran. Concurrent demotions of the last two owners cannot both commit:
- * D1 runs batches one at a time, and the later one sees no owner left and aborts.
+ * Batch items asserting that the tenant still has an active owner after the batch's
+ * other statements ran: concurrent demotions of the last two owners cannot both commit.
  */
 export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
-  return [
-    db.insert(invariantGuard).select(
-      db
-        .select({
-          id: sql<number>`NULL`.as("id"),
-          invariant: sql<string>`'TENANT_HAS_OWNER'`.as("invariant"),
-          ok: sql<number>`(SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`.as("ok"),
-        })
-        .from(tenants)
-        .where(eq(tenants.id, tenantId)),
-    ),
-    db.delete(invariantGuard).where(and(eq(invariantGuard.invariant, "TENANT_HAS_OWNER"))),
-  ] as const;
-}
-
-export function isInvariantViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (/CHECK constraint failed: invariant_guard_ok/.test(String((e as Error).message ?? e))) return true;
-  }
-  return false;
+  return assertInBatch(
+    db,
+    tenantId,
+    "TENANT_HAS_OWNER",
+    sql`(SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`,
+  );
 }
