@@ -117,6 +117,7 @@ describe("while impersonating", () => {
     ["POST", "/api/security/mfa/recovery-codes/regenerate", undefined],
     ["POST", "/api/security/mfa/totp/confirm", { code: "123456" }],
     ["POST", "/api/security/stepup/verify", { purpose: "MFA_CHANGE", code: "123456" }],
+    ["POST", "/api/security/ip-rules", { action: "deny", cidr: "192.0.2.0/24" }],
   ])("forbids %s %s with 403 IMPERSONATION_FORBIDDEN", async (method, path, body) => {
     const h = new Harness();
     const t = await seedTenant();
@@ -136,6 +137,23 @@ describe("while impersonating", () => {
     const force = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, method: "POST" });
     expect(force.body.error).toBe("IMPERSONATION_FORBIDDEN");
     expect((await h.call("/api/me", { cookie: target.cookie })).status).toBe(200);
+  });
+
+  it("forbids IP rule edits and deletes, and role and permission changes (owner impersonating an admin)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const ruleId = "ipr_existing";
+    await env.DB.prepare("INSERT INTO ip_rules (id, tenant_id, action, cidr, created_at, updated_at) VALUES (?, ?, 'deny', '192.0.2.0/24', 0, 0)").bind(ruleId, t.id).run();
+    const owner = await startAs(h, t, t.admin.id, t.owner);
+    const attempts = [
+      h.call(`/api/security/ip-rules/${ruleId}`, { cookie: owner.cookie, method: "PATCH", body: { description: "x" } }),
+      h.call(`/api/security/ip-rules/${ruleId}`, { cookie: owner.cookie, method: "DELETE" }),
+      h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "admin" } }),
+      h.call(`/api/users/${t.member.id}/permissions`, { cookie: owner.cookie, method: "PATCH", body: { grant: ["SETTINGS_TEAM_VIEW"] } }),
+    ];
+    for (const res of await Promise.all(attempts)) expect(res.body.error).toBe("IMPERSONATION_FORBIDDEN");
+    const rule = await env.DB.prepare("SELECT id FROM ip_rules WHERE id = ?").bind(ruleId).first();
+    expect(rule).not.toBeNull();
   });
 
   it("leaves the target's own sessions untouched and adds none to their list", async () => {
