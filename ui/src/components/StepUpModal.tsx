@@ -2,6 +2,7 @@ import { useSignal } from "@preact/signals";
 import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
 import type { StepUpChallenge, StepUpMethod } from "../api/types";
 import { describeError } from "../lib/errors";
+import { me } from "../state/auth";
 import { navigate } from "../state/router";
 import { stepUpPrompt } from "../state/stepup";
 import { Alert } from "./Alert";
@@ -45,6 +46,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
   const action = PURPOSES[challenge.purpose] ?? "continue";
+  const realUser = me.value?.impersonation?.realUser;
 
   async function verify(e: Event) {
     e.preventDefault();
@@ -107,7 +109,17 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
         : "Enter your account password.";
 
   return (
-    <Modal title="Confirm it's you" onClose={() => !busy.value && settle(false)} description={<p>To {action}, verify your identity. {hint}</p>}>
+    <Modal
+      title="Confirm it's you"
+      onClose={() => !busy.value && settle(false)}
+      description={
+        <p>
+          To {action}, verify your identity. {hint}
+          {/* The API checks the real admin's factor, not the impersonated user's. */}
+          {realUser && ` You are verifying as ${realUser.displayName}, not as ${me.value?.user.displayName ?? "the member"}.`}
+        </p>
+      }
+    >
       <form onSubmit={verify} class="stack">
         {usable.length > 1 && (
           <div class="segmented" role="radiogroup" aria-label="Verification method">
