@@ -123,11 +123,14 @@ try {
   exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
 } catch (err) {
   console.error(`\nE2E setup failed: ${err.message}`);
-  if (existsSync(logFile)) console.error(readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n"));
 } finally {
   await stop(server);
   if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
-  else console.error(`Kept ${stateDir} (server.log) for inspection.`);
+  else {
+    // CI has no shell to look around in: show the server's last words right here.
+    if (existsSync(logFile)) console.error(`\n--- last lines of ${logFile} ---\n${readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}`);
+    console.error(`Kept ${stateDir} for inspection.`);
+  }
 }
 console.log(exitCode === 0 ? "\nE2E: all scenarios passed." : "\nE2E: FAILED.");
 process.exit(exitCode);
