@@ -33,11 +33,16 @@ test("IP rule changes need step-up, explain refusals, and are audited", async ()
   await add.getByLabel("Action").selectOption("deny");
   await cidr.fill("203.0.113.0/24");
   await add.getByLabel("Description (optional)").fill("Known scanner range");
+  // datetime-local is local time without a zone; the panel must send an instant.
+  const inTwoDays = new Date(Date.now() + 2 * 86_400_000 + 3_600_000);
+  const local = new Date(inTwoDays.getTime() - inTwoDays.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await add.getByLabel("Expires (optional)").fill(local);
   await add.getByRole("button", { name: "Add rule" }).click();
   await stepUp(page, USERS.dave);
   const row = page.locator("tr", { hasText: "203.0.113.0/24" });
   await row.waitFor();
   assert.match(await row.innerText(), /deny/);
+  assert.match(await row.locator("td[data-label=Expires]").innerText(), /in 2 days/);
 
   // An allow list that leaves out our own address is refused, in words.
   await add.getByLabel("Action").selectOption("allow");

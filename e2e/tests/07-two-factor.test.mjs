@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import * as OTPAuth from "otpauth";
 import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
-import { USERS, freshTotp } from "../lib/env.mjs";
+import { PASSWORD, USERS, freshTotp } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -52,6 +52,18 @@ test("enrol TOTP, save recovery codes, regenerate them, disable with a recovery 
   assert.equal(second.length, 10);
   assert.notDeepEqual(second, first, "new codes replace the old ones");
   await page.getByRole("button", { name: "I have saved my codes" }).click();
+
+  // A recovery code signs in when the phone is not at hand, once.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email address").fill(USERS.bob.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Use a recovery code" }).click();
+  await page.getByLabel("Recovery code").fill(second[1]);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForURL("**/security/sessions");
+  await gotoNav(page, "Two-factor");
+  await page.getByText("Enabled", { exact: true }).waitFor();
 
   // Disable, verifying with one of the new recovery codes this time.
   await page.getByRole("button", { name: "Disable" }).click();
