@@ -3,7 +3,32 @@ import type { AuditEntry } from "../api/types";
 import { place } from "../lib/agent";
 import { exact, RelativeTime } from "./Time";
 
-export const humanAction = (a: string) => a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
+const ACTION_LABELS: Record<string, string> = {
+  LOGIN_SUCCEEDED: "Signed in",
+  LOGIN_FAILED: "Sign-in failed",
+  LOGOUT: "Signed out",
+  SESSION_CREATED: "Session created",
+  SESSION_REVOKED: "Session revoked",
+  SESSION_REVOKE_ALL: "Other sessions signed out",
+  SESSION_INVALIDATED: "Signed out everywhere",
+  MFA_ENROLLMENT_STARTED: "Two-factor setup started",
+  MFA_ENROLLED: "Two-factor turned on",
+  MFA_DISABLED: "Two-factor turned off",
+  MFA_RECOVERY_CODES_REGENERATED: "Recovery codes regenerated",
+  MFA_RECOVERY_CODE_USED: "Recovery code used",
+  STEP_UP_VERIFIED: "Step-up verification",
+  IP_RULE_CREATED: "IP rule added",
+  IP_RULE_UPDATED: "IP rule changed",
+  IP_RULE_DELETED: "IP rule deleted",
+  IP_ACCESS_DENIED: "Blocked by IP rules",
+  IMPERSONATION_STARTED: "Impersonation started",
+  IMPERSONATION_ENDED: "Impersonation ended",
+  USER_ROLE_UPDATED: "Role changed",
+  USER_PERMISSIONS_UPDATED: "Permissions changed",
+};
+
+// Unknown actions (a newer API) still read as words.
+export const humanAction = (a: string) => ACTION_LABELS[a] ?? a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
 const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 2));
 
 export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string | null) => string }) {
