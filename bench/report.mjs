@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { median } from "./load.mjs";
 
 // trimEnd only: `git status --porcelain` lines start with a meaningful space.
 const sh = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" }).stdout?.trimEnd() ?? "";
@@ -30,12 +31,21 @@ const ms = (n) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
 const kb = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
 const x = (r) => `${r.toFixed(2)}x`;
 const verdict = (ok) => (ok ? "met" : "**missed**");
+/**
+ * B / A per round (the two ran within the same round, close in time), then the median
+ * over rounds, with the range: what noise on a shared machine does to the ratio shows.
+ */
+function pairRatio(a, b, key) {
+  const rs = a.rounds.map((ra, i) => b.rounds[i][key] / ra[key]);
+  return { median: median(rs), text: `${x(median(rs))} (${rs.length} rounds: ${x(Math.min(...rs))}–${x(Math.max(...rs))})` };
+}
+const kvVerdict = (a, b) => (a === b ? verdict(a) : `A ${verdict(a)}, B ${verdict(b)}`);
 const row = (cells) => `| ${cells.join(" | ")} |`;
 
 export function renderMarkdown(r) {
   const { edge, growth, workerd: w, sizes, config, machine: m } = r;
   const hot = w.hotMe;
-  const edgeRatio = edge.me.rps / edge.health.rps;
+  const tp = config.throughput;
   const g = (page) => ({ s: growth[`${page}@small`], l: growth[`${page}@large`] });
   const grow = (page) => g(page).l.p50 / g(page).s.p50;
   const { small, large } = config;
@@ -44,16 +54,38 @@ export function renderMarkdown(r) {
   const rows = [
     row(["#", "Figure", "A", "B", "B / A", "Goal", "Status"]),
     row(["-", "-", "-", "-", "-", "-", "-"]),
-    row([
-      "1",
-      `Edge check, same process: A = GET /api/health (no middleware), B = GET /api/me (valid session, ${small.ipRules} IP rules); req/s, ${config.throughput.connections} connections, median of ${config.throughput.rounds} × ${config.throughput.seconds} s`,
-      `${int(edge.health.rps)} req/s`,
-      `${int(edge.me.rps)} req/s`,
-      x(edgeRatio),
-      "≥ 0.80x",
-      verdict(edgeRatio >= 0.8),
-    ]),
-    row(["1", "… latency p50 / p99 under that load", `${ms(edge.health.p50)} / ${ms(edge.health.p99)}`, `${ms(edge.me.p50)} / ${ms(edge.me.p99)}`, x(edge.me.p50 / Math.max(edge.health.p50, 0.01)), "", ""]),
+    ...[
+      ["me", "one session (its requests seconds apart at most, as in a page load)"],
+      ["meMany", `${int(small.bobSessions)} distinct sessions of the tenant in turn (each seen again only after several seconds)`],
+    ].map(([name, what]) => {
+      const rps = pairRatio(edge.health, edge[name], "rps");
+      const cpu = pairRatio(edge.health, edge[name], "cpuMs");
+      return row([
+        "1",
+        `Edge check, same process, req/s at ${tp.connections} connections (median of ${tp.rounds} × ${tp.seconds} s; server CPU per request in brackets): A = GET /api/health (no middleware), B = GET /api/me with a valid session and ${small.ipRules} IP rules, ${what}`,
+        `${int(edge.health.rps)} req/s (${ms(edge.health.cpuMs)})`,
+        `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
+        `req/s ${rps.text}; CPU ${cpu.text}`,
+        "≥ 0.80x (req/s)",
+        verdict(rps.median >= 0.8),
+      ]);
+    }),
+    row(["1", "… latency p50 / p99 under that load (B = one session)", `${ms(edge.health.p50)} / ${ms(edge.health.p99)}`, `${ms(edge.me.p50)} / ${ms(edge.me.p99)}`, x(edge.me.p50 / edge.health.p50), "", ""]),
+    ...[
+      ["kv1", "one KV read (a session-sized entry)"],
+      ["kv2", "two KV reads (session-sized, then a 50-rule set)"],
+      ["d1", "one D1 read by primary key"],
+    ].map(([name, what]) =>
+      row([
+        "1",
+        `reference Worker (bench/reference), same rounds and load: A = bare route, B = ${what}`,
+        `${int(edge.bare.rps)} req/s (${ms(edge.bare.cpuMs)})`,
+        `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
+        `req/s ${pairRatio(edge.bare, edge[name], "rps").text}; CPU ${pairRatio(edge.bare, edge[name], "cpuMs").text}`,
+        "",
+        "",
+      ]),
+    ),
     row([
       "2",
       "D1 queries per hot GET /api/me, counted: A = right after the session's previous request, B = 2 s later",
@@ -70,7 +102,7 @@ export function renderMarkdown(r) {
       String(hot.after2s.kvReads),
       "",
       "1",
-      verdict(hot.immediate.kvReads <= 1 && hot.after2s.kvReads <= 1),
+      kvVerdict(hot.immediate.kvReads <= 1, hot.after2s.kvReads <= 1),
     ]),
     ...[
       ["sessions", "GET /api/security/sessions", `sessions ${sizeNote(small, large, "sessions")}`],
@@ -91,7 +123,15 @@ export function renderMarkdown(r) {
     row(["3", "query plan tests (index walk, no scan, no sort)", `${w.plans.passed} of ${w.plans.total} pass`, "", "", "all", verdict(w.plans.total > 0 && w.plans.passed === w.plans.total)]),
     row(["4", `worker bundle gzip (wrangler deploy --dry-run; wrangler says ${sizes.worker.wranglerGzipKiB} KiB)`, kb(sizes.worker.bytes), "", "", "≤ 250 kB", verdict(sizes.worker.bytes <= 250_000)]),
     row(["4", `panel JavaScript gzip (${sizes.panel.files} file${sizes.panel.files === 1 ? "" : "s"})`, kb(sizes.panel.bytes), "", "", "≤ 30 kB", verdict(sizes.panel.bytes <= 30_000)]),
-    row(["5", `password verification (PBKDF2-SHA256, 100,000 iterations) in workerd, mean of ${w.signIn.pbkdf2Runs}; B = share of 10 ms`, ms(w.signIn.passwordMs), "", x(w.signIn.passwordMs / 10), "≤ 10 ms CPU (free plan)", verdict(w.signIn.passwordMs <= 10)]),
+    row([
+      "5",
+      `password verification (PBKDF2-SHA256, 100,000 iterations) in workerd: A = mean of ${w.signIn.pbkdf2Runs} runs (least disturbed run ${ms(w.signIn.passwordMinMs)}), B / A = share of the 10 ms`,
+      ms(w.signIn.passwordMs),
+      "",
+      x(w.signIn.passwordMs / 10),
+      "≤ 10 ms CPU (free plan)",
+      w.signIn.passwordMs <= 10 ? "met" : w.signIn.passwordMinMs <= 10 ? "**borderline** (mean over, best run under)" : "**missed**",
+    ]),
     row(["5", `TOTP verification (matchTotpStep, ±1 step) in workerd, mean of ${int(w.signIn.totpRuns)}: A = right code, B = wrong code (3 steps)`, ms(w.signIn.totpOkMs), ms(w.signIn.totpWrongMs), "", "≤ 10 ms CPU (free plan)", verdict(w.signIn.totpWrongMs <= 10)]),
   ];
 

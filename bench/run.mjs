@@ -12,22 +12,23 @@ import { signIn, getOk } from "./client.mjs";
 import { interleaved } from "./load.mjs";
 import { machine, renderMarkdown } from "./report.mjs";
 import { seedState } from "./seed.mjs";
-import { startServer, stopAll } from "./server.mjs";
+import { startReference, startServer, stopAll } from "./server.mjs";
+import { snapshotApp } from "./snapshot.mjs";
 import { panelJsGzip, workerGzip } from "./sizes.mjs";
 import { workerdFigures } from "./workerd-figures.mjs";
 
 const quick = process.argv.includes("--quick");
 const CONFIG = quick
   ? {
-      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50 },
+      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50, bobSessions: 1_000 },
       large: { sessions: 10_000, auditRows: 100_000, ipRules: 50 },
       throughput: { rounds: 2, seconds: 3, connections: 10, maxRequests: 50_000 },
       latency: { rounds: 2, seconds: 2, connections: 1, maxRequests: 2_000 },
     }
   : {
-      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50 },
+      small: { sessions: 1_000, auditRows: 10_000, ipRules: 50, bobSessions: 1_000 },
       large: { sessions: 100_000, auditRows: 1_000_000, ipRules: 50 },
-      throughput: { rounds: 3, seconds: 10, connections: 10, maxRequests: 200_000 },
+      throughput: { rounds: 5, seconds: 6, connections: 10, maxRequests: 100_000 },
       latency: { rounds: 3, seconds: 4, connections: 1, maxRequests: 5_000 },
     };
 const OVERALL_LIMIT_MS = 20 * 60_000;
@@ -52,12 +53,12 @@ const watchdog = setTimeout(async () => {
 }, OVERALL_LIMIT_MS);
 
 /** Seeds fresh state of one size, starts the app on it, signs alice (owner) in. */
-async function startSized(label, size) {
+async function startSized(appDir, label, size) {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${label}-`));
   stateDirs.push(dir);
-  const seedSeconds = await seedState(dir, size);
+  const { seconds: seedSeconds, cookies: bobCookies } = await seedState(appDir, dir, size);
   log(`${label}: seeded ${size.sessions} sessions, ${size.auditRows} audit rows, ${size.ipRules} IP rules in ${seedSeconds.toFixed(1)} s; starting`);
-  const server = await startServer(dir);
+  const server = await startServer(appDir, dir);
   const cookie = await signIn(server.url, "alice@acme.test");
   // Every measured page must answer 200 with real content before we time it.
   const me = await getOk(server.url, "/api/me", cookie);
@@ -66,7 +67,7 @@ async function startSized(label, size) {
   if (me.user.id !== "usr_alice" || sessions.sessions.length < 20 || audit.items.length !== 50) {
     throw new Error(`${label}: unexpected pages (${sessions.sessions.length} sessions, ${audit.items.length} audit rows)`);
   }
-  return { ...server, cookie, seedSeconds };
+  return { ...server, cookie, bobCookies, seedSeconds };
 }
 
 async function main() {
@@ -76,30 +77,49 @@ async function main() {
   log("sizes: building the panel and bundling the worker");
   results.sizes = { panel: panelJsGzip(), worker: workerGzip() };
 
-  log("in workerd: counting work per hot request, timing sign-in, checking query plans");
-  results.workerd = await workerdFigures({ quick });
+  const appDir = snapshotApp(); // right after the panel build, with machine() naming the code
+  stateDirs.push(appDir);
 
-  const small = await startSized("small", CONFIG.small);
-  const large = await startSized("large", CONFIG.large);
+  log("in workerd: counting work per hot request, timing sign-in, checking query plans");
+  results.workerd = await workerdFigures({ quick, cwd: appDir });
+
+  const small = await startSized(appDir, "small", CONFIG.small);
+  const large = await startSized(appDir, "large", CONFIG.large);
   results.seedSeconds = { small: small.seedSeconds, large: large.seedSeconds };
+  const refDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-reference-"));
+  stateDirs.push(refDir);
+  const ref = await startReference(refDir);
 
   const t = CONFIG.throughput;
-  log(`edge check: /api/health vs /api/me, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
+  log(`edge check: /api/health vs /api/me, and the reference Worker's floor costs, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
+  const on = (server, path, cookie) => ({ url: `${server.url}${path}`, cookie, cpuSeconds: server.cpuSeconds });
+  // Before each run over bob's sessions, touch every one of them, unmeasured: KV then holds
+  // each entry (a miss reads D1 once and refills KV), and no session is due its 120 s
+  // last_seen refresh (a D1 write) during the run. So the run is hot, like the others.
+  const warmBob = async () => {
+    for (const cookie of small.bobCookies) await getOk(small.url, "/api/me", cookie);
+  };
   results.edge = await interleaved(
     {
-      health: { url: `${small.url}/api/health` },
-      me: { url: `${small.url}/api/me`, cookie: small.cookie },
+      health: on(small, "/api/health"),
+      me: on(small, "/api/me", small.cookie),
+      meMany: { ...on(small, "/api/me"), cookies: small.bobCookies, before: warmBob },
+      bare: on(ref, "/bare"),
+      kv1: on(ref, "/kv1"),
+      kv2: on(ref, "/kv2"),
+      d1: on(ref, "/d1"),
     },
     t.rounds,
     t,
   );
+  await ref.stop();
 
   const l = CONFIG.latency;
   log(`growth: small vs large, ${l.rounds} rounds × ${l.seconds} s per page, ${l.connections} connection`);
   const pages = { health: "/api/health", sessions: "/api/security/sessions", audit: "/api/audit-logs", auditByAction: "/api/audit-logs?action=LOGIN_FAILED" };
   const targets = {};
   for (const [name, path] of Object.entries(pages)) {
-    for (const [label, s] of Object.entries({ small, large })) targets[`${name}@${label}`] = { url: `${s.url}${path}`, cookie: s.cookie };
+    for (const [label, s] of Object.entries({ small, large })) targets[`${name}@${label}`] = on(s, path, s.cookie);
   }
   results.growth = await interleaved(targets, l.rounds, l);
 

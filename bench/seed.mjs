@@ -3,6 +3,7 @@
 // Rows are generated inside SQLite by recursive CTEs, so the SQL file stays tiny and a
 // million rows is one statement instead of a million literals.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { demoSeedSql } from "../scripts/demo-data.mjs";
@@ -64,22 +65,48 @@ export function bulkSeedSql({ sessions, auditRows, ipRules, now }) {
   ].join("\n");
 }
 
-function wrangler(args) {
-  const res = spawnSync("npx", ["wrangler", ...args], { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+/**
+ * `count` live sessions of bob (member of the same tenant, so the same 50 rules apply),
+ * with cookies the bench can replay: many distinct sessions is what a busy isolate
+ * sees, and what an in-isolate cache of one session cannot make cheap.
+ * Tokens as src/sessions/token.ts makes them: `<id>.<43-char secret>`, D1 keeps SHA-256 hex of the secret.
+ */
+export function bobSessions(count, now) {
+  const cookies = [];
+  const rows = [];
+  for (let i = 0; i < count; i++) {
+    const id = `sbbob${String(i).padStart(6, "0")}`;
+    const secret = createHash("sha256").update(`gatehouse-bench-${i}`).digest("base64url");
+    const tokenHash = createHash("sha256").update(secret).digest("hex");
+    cookies.push(`__Host-gatehouse_session=${id}.${secret}`);
+    rows.push(`('${id}', '${TENANT}', 'usr_bob', '${tokenHash}', 1, ${now}, ${now}, ${now + 20 * HOUR}, '203.0.113.7', '${UA}')`);
+  }
+  const inserts = [];
+  // D1 refuses statements over 100 kB: 200 rows (~60 kB) per INSERT.
+  for (let i = 0; i < rows.length; i += 200) {
+    inserts.push(`INSERT INTO user_sessions (id, tenant_id, user_id, token_hash, session_version, created_at, last_seen_at, expires_at, ip, user_agent) VALUES\n${rows.slice(i, i + 200).join(",\n")};`);
+  }
+  return { sql: inserts.join("\n"), cookies };
+}
+
+function wrangler(cwd, args) {
+  const res = spawnSync("npx", ["wrangler", ...args], { cwd, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   if (res.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`);
 }
 
 /**
- * Fresh local state in `persistTo`: migrations, the demo data (the same SQL `npm start`
+ * Fresh local state in `persistTo` for the app in `appDir`: migrations, the demo data (the same SQL `npm start`
  * runs; it is idempotent, so its second run there is a no-op), then the bulk rows.
- * Returns the seconds the bulk insert took.
+ * Returns the seconds the bulk insert took and the cookies of bob's `bobSessions` sessions.
  */
-export async function seedState(persistTo, size) {
+export async function seedState(appDir, persistTo, size) {
   const persist = ["--local", "--persist-to", persistTo];
-  wrangler(["d1", "migrations", "apply", "DB", ...persist]);
+  wrangler(appDir, ["d1", "migrations", "apply", "DB", ...persist]);
+  const now = Date.now();
+  const bob = bobSessions(size.bobSessions ?? 0, now);
   const file = join(persistTo, "bench-seed.sql");
-  writeFileSync(file, (await demoSeedSql()) + bulkSeedSql({ ...size, now: Date.now() }) + "\n");
+  writeFileSync(file, `${await demoSeedSql()}${bulkSeedSql({ ...size, now })}\n${bob.sql}\n`);
   const started = performance.now();
-  wrangler(["d1", "execute", "DB", ...persist, "--file", file]);
-  return (performance.now() - started) / 1000;
+  wrangler(appDir, ["d1", "execute", "DB", ...persist, "--file", file]);
+  return { seconds: (performance.now() - started) / 1000, cookies: bob.cookies };
 }

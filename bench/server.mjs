@@ -1,12 +1,14 @@
 // Starts Gatehouse the way the README does (`npm start`: local workerd, D1 and KV) on a
-// free loopback port with throwaway state and request logging off, and stops the whole
-// process group it started (npm → start.mjs → wrangler → workerd), even on failure.
+// free loopback port with throwaway state and request logging off (and the reference
+// Worker of bench/reference likewise), and stops the whole process group it started
+// (npm → start.mjs → wrangler → workerd), even on failure.
 import { spawn } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { openSync, readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
 const START_TIMEOUT_MS = 180_000;
+const CLOCK_TICKS = 100; // USER_HZ on Linux: the unit of utime/stime in /proc/<pid>/stat
 const running = new Set();
 
 function freePort() {
@@ -20,48 +22,95 @@ function freePort() {
   });
 }
 
-async function waitForHealth(url, child, logFile) {
+const tail = (file) => readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
+
+async function waitFor(url, child, logFile) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`npm start exited early (code ${child.exitCode}):\n${tail(logFile)}`);
+    if (child.exitCode !== null) throw new Error(`server exited early (code ${child.exitCode}):\n${tail(logFile)}`);
     try {
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
     } catch {
       // Not listening yet.
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`no /api/health answer within ${START_TIMEOUT_MS / 1000}s:\n${tail(logFile)}`);
+  throw new Error(`no answer from ${url} within ${START_TIMEOUT_MS / 1000}s:\n${tail(logFile)}`);
 }
 
-const tail = (file) => readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
+/** CPU seconds used so far by every process of the group (wrangler, workerd, …), from /proc. */
+function groupCpuSeconds(pgid) {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // After "(comm) ": state ppid pgrp … utime stime cutime cstime (fields 3, 4, 5 … 14–17 of
+    // proc(5)). cutime/cstime keep the CPU of children that exited and were reaped (a
+    // bundler run, a restarted workerd), so the sum never goes backwards.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return ticks / CLOCK_TICKS;
+}
 
-/** `npm start` on state already seeded in `persistTo`; resolves once /api/health answers. */
-export async function startServer(persistTo) {
+/** Spawns a server in its own process group, logging to <persistTo>/server.log, and waits for readyPath. */
+async function launch(cwd, persistTo, command, args, env, readyPath) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(persistTo, "server.log");
-  const log = openSync(logFile, "a");
-  const child = spawn("npm", ["start"], {
-    env: {
-      ...process.env,
+  const child = spawn(command, args(port), {
+    cwd,
+    env: { ...process.env, ...env(port), WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")],
+    detached: true, // its own process group, so stop() reaches workerd too
+  });
+  running.add(child);
+  const server = { url, stop: () => stop(child), cpuSeconds: () => groupCpuSeconds(child.pid) };
+  try {
+    await waitFor(`${url}${readyPath}`, child, logFile);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+/** `npm start` in `appDir` on state already seeded in `persistTo`; resolves once /api/health answers. */
+export function startServer(appDir, persistTo) {
+  return launch(
+    appDir,
+    persistTo,
+    "npm",
+    () => ["start"],
+    (port) => ({
       PORT: String(port),
       GATEHOUSE_PERSIST_TO: persistTo,
       GATEHOUSE_QUIET: "1",
       GATEHOUSE_SKIP_UI_BUILD: "1", // run.mjs builds the panel once, up front
-      WRANGLER_SEND_METRICS: "false",
-    },
-    stdio: ["ignore", log, log],
-    detached: true, // its own process group, so stop() reaches workerd too
-  });
-  running.add(child);
-  const server = { url, stop: () => stop(child) };
-  try {
-    await waitForHealth(url, child, logFile);
-  } catch (err) {
+    }),
+    "/api/health",
+  );
+}
+
+/** The reference Worker (bench/reference: floor costs of local KV and D1), set up. */
+export async function startReference(persistTo) {
+  const server = await launch(
+    process.cwd(),
+    persistTo,
+    "npx",
+    (port) => ["wrangler", "dev", "--config", "bench/reference/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--log-level", "error"],
+    () => ({}),
+    "/bare",
+  );
+  const res = await fetch(`${server.url}/setup`);
+  if (!res.ok) {
     await server.stop();
-    throw err;
+    throw new Error(`reference /setup answered ${res.status}`);
   }
   return server;
 }

@@ -5,9 +5,10 @@ import { spawn } from "node:child_process";
 
 const TIMEOUT_MS = 180_000;
 
-export function workerdFigures({ quick }) {
+export function workerdFigures({ quick, cwd }) {
   return new Promise((resolve, reject) => {
     const child = spawn("npx", ["vitest", "run", "--config", "bench/vitest.config.ts", "--reporter", "verbose", "--no-color"], {
+      cwd,
       env: { ...process.env, BENCH_QUICK: quick ? "1" : "0", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,

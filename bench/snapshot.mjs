@@ -1,0 +1,17 @@
+// The app under test is a copy of the working tree taken when the bench starts.
+// The checkout is shared and edited while the bench runs; `wrangler dev` watches its
+// sources and would reload the Worker mid-measurement (new isolate, cold caches, failed
+// requests). A copy runs the same code, `npm start` and all, without that.
+import { cpSync, existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+// What `npm start` needs, plus what the bench's in-workerd tests import (bench/, test/).
+const PARTS = ["package.json", "wrangler.toml", "tsconfig.json", ".dev.vars", "src", "migrations", "scripts", "dist/panel", "test", "bench"];
+
+export function snapshotApp() {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-app-"));
+  for (const part of PARTS) if (existsSync(part)) cpSync(part, join(dir, part), { recursive: true });
+  symlinkSync(resolve("node_modules"), join(dir, "node_modules"));
+  return dir;
+}
