@@ -152,3 +152,12 @@ describe("sign-out and /api/me", () => {
     expect(res.body).toEqual({ ok: true });
   });
 });
+
+describe("device labels", () => {
+  it("names unknown agents 'Unknown device' rather than an empty string", async () => {
+    const { deviceLabel } = await import("../src/lib/request-meta");
+    expect(deviceLabel("curl/8.5.0")).toBe("Unknown device");
+    expect(deviceLabel(null)).toBe("Unknown device");
+    expect(deviceLabel("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1")).toBe("Safari on iOS");
+  });
+});

@@ -73,6 +73,7 @@ export const impersonationRoutes = new Hono<AppEnv>()
         success: true,
         impersonation: {
           user: { id: target.id, email: target.email, displayName: target.displayName },
+          realUser: { id: admin.id, email: admin.email, displayName: admin.displayName },
           reason,
           startedAt: new Date(now).toISOString(),
           expiresAt: new Date(expiresAt).toISOString(),

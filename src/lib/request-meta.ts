@@ -27,8 +27,9 @@ export function requestMeta(c: Context): RequestMeta {
 export function deviceLabel(userAgent: string | null): string {
   if (!userAgent) return "Unknown device";
   const parsed = Bowser.parse(userAgent);
-  const browser = parsed.browser.name;
-  const os = parsed.os.name;
+  // bowser answers "" (not undefined) for agents it cannot name, such as curl.
+  const browser = parsed.browser.name || "";
+  const os = parsed.os.name || "";
   if (browser && os) return `${browser} on ${os}`;
-  return browser ?? os ?? "Unknown device";
+  return browser || os || "Unknown device";
 }

@@ -28,11 +28,12 @@ export function checkSessionState(
   nowMs: number,
 ): SessionFailure | null {
   const { session, user } = state;
+  // First: a force logout both bumps the version and revokes, and should say so.
+  if (session.sessionVersion !== user.sessionVersion) return "SESSION_INVALIDATED";
   if (session.revokedAt !== null) return "SESSION_REVOKED";
   if (session.expiresAt <= nowMs) return "SESSION_REVOKED";
   if (nowMs - session.lastSeenAt > timeouts.idleSeconds * 1000) return "SESSION_REVOKED";
   if (user.disabledAt !== null) return "SESSION_REVOKED";
-  if (session.sessionVersion !== user.sessionVersion) return "SESSION_INVALIDATED";
   return null;
 }
 
