@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { Harness } from "./helpers";
+
+/** Routes that answer without a session, each with its reason. */
+const PUBLIC: Record<string, string> = {
+  "GET /api/health": "load balancers and benchmarks",
+  "POST /api/auth/login": "it is how a session is made",
+};
+
+describe("isolation: no /api route is reachable without a session", () => {
+  it("walks the route table: every other route answers 401 UNAUTHORIZED without a cookie", async () => {
+    const routes = new Set(
+      createApp()
+        .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/") && !r.path.includes("*"))
+        .map((r) => `${r.method} ${r.path}`),
+    );
+    expect(routes.size).toBeGreaterThan(20);
+    const h = new Harness();
+    for (const route of routes) {
+      if (route in PUBLIC) continue;
+      const [method, path] = route.split(" ") as [string, string];
+      const concrete = path.replace(/:[A-Za-z]+/g, "abc123");
+      const res = await h.call(concrete, { method, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
+      expect(res.status, route).toBe(401);
+      expect(res.body.error, route).toBe("UNAUTHORIZED");
+    }
+  });
+});
