@@ -3,28 +3,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomId } from "../src/lib/crypto";
 import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { HOME, seedRules } from "./ip-rules-fixtures";
 
-const HOME = "203.0.113.10"; // the harness's default CF-Connecting-IP
 const BLOCKED = "198.51.100.7";
-
-async function seedRules(tenantId: string, rules: { action: "allow" | "deny"; cidr: string; expiresAt?: number }[]) {
-  await env.DB.batch(
-    rules.map((r) =>
-      env.DB.prepare("INSERT INTO ip_rules (id, tenant_id, action, cidr, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)").bind(
-        randomId("ipr_"),
-        tenantId,
-        r.action,
-        r.cidr,
-        START_MS,
-        START_MS,
-        r.expiresAt ?? null,
-      ),
-    ),
-  );
-  await env.SESSION_CACHE.delete(`ip-rules:${tenantId}`);
-}
 
 /** A tenant whose rules deny 198.51.100.0/24, and a signed-in member (from HOME). */
 async function blockedNetworkTenant() {

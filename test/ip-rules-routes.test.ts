@@ -1,55 +1,10 @@
-// The IP rules API: shapes, validation, duplicates, limits, lockout guard, tenancy,
-// permission, step-up and audit. Enforcement is in ip-rules-enforcement.test.ts.
+// The IP rules API: shapes, validation, duplicates, limits, tenancy, permission,
+// step-up and audit. The lockout guard is in ip-rules-lockout.test.ts, enforcement in
+// ip-rules-enforcement.test.ts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomId } from "../src/lib/crypto";
-import { type Harness as HarnessType, Harness, START_MS, type SeededTenant, type SeededUser, seedTenant, withEnv } from "./helpers";
-
-const BASE = "/api/security/ip-rules";
-const HOME = "203.0.113.10"; // the harness's default CF-Connecting-IP
-
-type Rule = { id: string; action: "allow" | "deny"; cidr: string; description: string | null; createdBy: string | null; createdAt: string; updatedAt: string; expiresAt: string | null };
-
-/** Signs in and earns the IP_RULE_CHANGE grant (one grant covers the 10-minute window). */
-async function editor(h: HarnessType, user: SeededUser) {
-  const { cookie } = await h.signIn(user);
-  await h.stepUp(cookie, "IP_RULE_CHANGE", user);
-  return cookie;
-}
-
-/** Rules written straight to D1 (as an operator would), with the tenant's KV entry dropped. */
-async function seedRules(tenantId: string, rules: { action: "allow" | "deny"; cidr: string }[]) {
-  const ids = rules.map(() => randomId("ipr_"));
-  if (rules.length > 0) {
-    await env.DB.batch(
-      rules.map((r, i) =>
-        env.DB.prepare("INSERT INTO ip_rules (id, tenant_id, action, cidr, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").bind(ids[i], tenantId, r.action, r.cidr, START_MS, START_MS),
-      ),
-    );
-  }
-  await env.SESSION_CACHE.delete(`ip-rules:${tenantId}`);
-  return ids;
-}
-
-/** The tenant's rules as "action cidr", sorted (rules created in the same ms have no order). */
-async function storedCidrs(tenantId: string) {
-  const rows = await env.DB.prepare("SELECT action, cidr FROM ip_rules WHERE tenant_id = ? ORDER BY created_at, id").bind(tenantId).all<{ action: string; cidr: string }>();
-  return rows.results.map((r) => `${r.action} ${r.cidr}`).sort();
-}
-
-type AuditRow = { action: string; outcome: string; target_id: string | null; failure_reason: string | null; before: string | null; after: string | null };
-async function auditRows(tenantId: string, prefix = "IP_RULE_") {
-  const rows = await env.DB.prepare("SELECT action, outcome, target_id, failure_reason, before, after FROM audit_logs WHERE tenant_id = ? AND action LIKE ? ORDER BY seq")
-    .bind(tenantId, `${prefix}%`)
-    .all<AuditRow>();
-  return rows.results;
-}
-
-async function setup(): Promise<{ h: HarnessType; t: SeededTenant; cookie: string }> {
-  const h = new Harness();
-  const t = await seedTenant("ipr");
-  return { h, t, cookie: await editor(h, t.admin) };
-}
+import { BASE, HOME, type Rule, auditRows, seedRules, setup, storedCidrs } from "./ip-rules-fixtures";
+import { Harness, seedTenant, withEnv } from "./helpers";
 
 describe("IP rules API: create, list, update, delete", () => {
   it("create answers 201 { rule } with the network stored in canonical form", async () => {
@@ -151,101 +106,6 @@ describe("bad input gets 400 with a clear message and changes nothing", () => {
     const dupByUpdate = await h.call(`${BASE}/${other.body.rule.id}`, { cookie, method: "PATCH", body: { cidr: "198.51.100.0/24" } });
     expect(dupByUpdate.status).toBe(409);
     expect(await storedCidrs(t.id)).toEqual(["deny 198.51.100.0/24", "deny 198.51.101.0/24"]);
-  });
-});
-
-describe("lockout guard: a change that would block the caller's own address is 409 WOULD_LOCK_OUT", () => {
-  it("create: a deny rule covering the caller", async () => {
-    const { h, t, cookie } = await setup();
-    const res = await h.call(BASE, { cookie, body: { action: "deny", cidr: "203.0.113.0/24" } });
-    expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ error: "WOULD_LOCK_OUT", ip: HOME, reason: "DENY_RULE" });
-    expect(await storedCidrs(t.id)).toEqual([]);
-  });
-
-  it("create: a first allow rule that does not cover the caller (allow-list mode)", async () => {
-    const { h, t, cookie } = await setup();
-    const res = await h.call(BASE, { cookie, body: { action: "allow", cidr: "198.51.100.0/24" } });
-    expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ error: "WOULD_LOCK_OUT", reason: "NOT_IN_ALLOW_LIST" });
-    expect(await storedCidrs(t.id)).toEqual([]);
-    const covered = await h.call(BASE, { cookie, body: { action: "allow", cidr: "203.0.113.0/24" } });
-    expect(covered.status).toBe(201);
-    const more = await h.call(BASE, { cookie, body: { action: "allow", cidr: "198.51.100.0/24" } });
-    expect(more.status).toBe(201);
-  });
-
-  it("update: moving or flipping the allow rule that covers the caller", async () => {
-    const { h, t, cookie } = await setup();
-    const [mine] = await seedRules(t.id, [{ action: "allow", cidr: "203.0.113.0/24" }]);
-    for (const body of [{ cidr: "198.51.100.0/24" }, { action: "deny" }]) {
-      const res = await h.call(`${BASE}/${mine}`, { cookie, method: "PATCH", body });
-      expect(res.status).toBe(409);
-      expect(res.body.error).toBe("WOULD_LOCK_OUT");
-    }
-    expect(await storedCidrs(t.id)).toEqual(["allow 203.0.113.0/24"]);
-  });
-
-  it("delete: the allow rule covering the caller while other allow rules remain", async () => {
-    const { h, t, cookie } = await setup();
-    const [mine, office] = await seedRules(t.id, [
-      { action: "allow", cidr: "203.0.113.0/24" },
-      { action: "allow", cidr: "198.51.100.0/24" },
-    ]);
-    const res = await h.call(`${BASE}/${mine}`, { cookie, method: "DELETE" });
-    expect(res.status).toBe(409);
-    expect(res.body.error).toBe("WOULD_LOCK_OUT");
-    expect(await storedCidrs(t.id)).toHaveLength(2);
-    // Deleting the other allow rule first, then the last one (no rules: everyone in), is fine.
-    expect((await h.call(`${BASE}/${office}`, { cookie, method: "DELETE" })).status).toBe(200);
-    expect((await h.call(`${BASE}/${mine}`, { cookie, method: "DELETE" })).status).toBe(200);
-  });
-
-  it("applies to IPv6 callers too", async () => {
-    const { h, t, cookie } = await setup();
-    const res = await h.call(BASE, { cookie, ip: "2001:db8:10::5", body: { action: "deny", cidr: "2001:db8::/32" } });
-    expect(res.status).toBe(409);
-    expect(res.body).toMatchObject({ error: "WOULD_LOCK_OUT", ip: "2001:db8:10::5", reason: "DENY_RULE", matchedRule: { action: "deny", cidr: "2001:db8::/32" } });
-    expect(await storedCidrs(t.id)).toEqual([]);
-  });
-
-  it("a temporary allow rule for the caller's own address is not a lockout (it is what expiry is for)", async () => {
-    const { h, cookie } = await setup();
-    const expiresAt = new Date(h.clock.ms + 3600_000).toISOString();
-    const res = await h.call(BASE, { cookie, body: { action: "allow", cidr: `${HOME}/32`, expiresAt } });
-    expect(res.status).toBe(201);
-  });
-
-  it("two admins each deleting the other's allow rule cannot both commit (the later batch aborts: 409 IP_RULES_CHANGED)", async () => {
-    const { h, t, cookie } = await setup();
-    const [mine, theirs] = await seedRules(t.id, [
-      { action: "allow", cidr: "203.0.113.0/24" },
-      { action: "allow", cidr: "203.0.113.10/32" },
-    ]);
-    // The other admin's delete of `mine` commits between our checks and our batch.
-    const racing: D1Database = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (stmts: D1PreparedStatement[]) => {
-            await target.prepare("DELETE FROM ip_rules WHERE id = ?").bind(mine).run();
-            return target.batch(stmts);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const res = await h.call(`${BASE}/${theirs}`, { cookie, method: "DELETE", env: withEnv({ DB: racing }) });
-    expect(res.status).toBe(409);
-    expect(res.body.error).toBe("IP_RULES_CHANGED");
-    expect(await storedCidrs(t.id)).toEqual(["allow 203.0.113.10/32"]);
-    expect((await h.call("/api/me", { cookie })).status).toBe(200);
-  });
-
-  it("the refusal is audited as a FAIL row with the reason", async () => {
-    const { h, t, cookie } = await setup();
-    await h.call(BASE, { cookie, body: { action: "deny", cidr: `${HOME}/32` } });
-    expect(await auditRows(t.id)).toEqual([expect.objectContaining({ action: "IP_RULE_CREATED", outcome: "FAIL", failure_reason: "WOULD_LOCK_OUT" })]);
   });
 });
 
