@@ -6,14 +6,14 @@ import autocannon from "autocannon";
  * Throws if any answer was not 2xx: the bench measures working requests only
  * (a 401 or 403 is far cheaper than the real thing and would flatter the result).
  */
-export async function measure(url, { cookie, cookies, cpuSeconds, connections, seconds, maxRequests }) {
+export async function measure(url, { cookie, cookies, cpuSeconds, connections, seconds, maxRequests, warmUp = true }) {
   const base = { url, headers: cookie ? { cookie } : {}, connections, pipelining: 1 };
   if (cookies) {
     // One session after another, round robin: each is seen again only after all the others.
     let next = 0;
     base.requests = [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[next++ % cookies.length] } }) }];
   }
-  await run({ ...base, duration: 1, maxOverallRequests: Math.max(connections, Math.ceil(maxRequests / 10)) });
+  if (warmUp) await run({ ...base, duration: 1, maxOverallRequests: Math.max(connections, Math.ceil(maxRequests / 10)) });
   const cpuBefore = cpuSeconds();
   const r = await run({ ...base, duration: seconds, maxOverallRequests: maxRequests });
   // Server-side CPU (all of its processes) per request: a profile that noise in wall time barely touches.

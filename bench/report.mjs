@@ -86,6 +86,24 @@ export function renderMarkdown(r) {
         "",
       ]),
     ),
+    ...(edge.meOption
+      ? [
+          ["meOption", "one session"],
+          ["meManyOption", `${int(small.bobSessions)} distinct sessions in turn`],
+        ].map(([name, what]) => {
+          const rps = pairRatio(edge.healthOption, edge[name], "rps");
+          const cpu = pairRatio(edge.healthOption, edge[name], "cpuMs");
+          return row([
+            "1",
+            `option, measured on a patched copy of the app (\`${r.option.patch}\`: each tenant's rule set kept in the isolate for at most 1 s): A = GET /api/health, B = GET /api/me, ${what}`,
+            `${int(edge.healthOption.rps)} req/s (${ms(edge.healthOption.cpuMs)})`,
+            `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
+            `req/s ${rps.text}; CPU ${cpu.text}`,
+            "≥ 0.80x (req/s)",
+            `${rps.median >= 0.8 ? "would be met" : "**still missed**"} with the option`,
+          ]);
+        })
+      : [row(["1", `option not measured: ${r.option?.reason ?? "not run"}`, "", "", "", "", ""])]),
     row([
       "2",
       "D1 queries per hot GET /api/me, counted: A = right after the session's previous request, B = 2 s later",
@@ -135,6 +153,20 @@ export function renderMarkdown(r) {
     row(["5", `TOTP verification (matchTotpStep, ±1 step) in workerd, mean of ${int(w.signIn.totpRuns)}: A = right code, B = wrong code (3 steps)`, ms(w.signIn.totpOkMs), ms(w.signIn.totpWrongMs), "", "≤ 10 ms CPU (free plan)", verdict(w.signIn.totpWrongMs <= 10)]),
   ];
 
+  const p = r.profile;
+  const profileSection = p
+    ? `
+### Profile: the Worker's own JavaScript under the same load (V8 sampling profiler, one ${tp.seconds} s run each)
+
+Isolate busy time per request (JavaScript and the runtime calls it makes; the local KV and D1 storage work outside it): GET /api/health ${ms(p.health.busyMsPerRequest)}, GET /api/me ${ms(p.me.busyMsPerRequest)} (${x(p.me.busyMsPerRequest / p.health.busyMsPerRequest)})${
+        p.meOption ? `, GET /api/me with the option ${ms(p.meOption.busyMsPerRequest)} (${x(p.meOption.busyMsPerRequest / p.health.busyMsPerRequest)})` : ""
+      }. Functions by self time, GET /api/me (built-ins named with their caller; line numbers are in the bundle \`wrangler dev\` builds):
+
+| share of busy time | function |
+| - | - |
+${p.me.top.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.fn}\` |`).join("\n")}
+`
+    : "";
   const findings = existsSync("bench/FINDINGS.md") ? `\n${readFileSync("bench/FINDINGS.md", "utf8")}` : "";
   return `# Gatehouse benchmark${r.quick ? " (quick mode: smaller sizes, shorter runs)" : ""}
 
@@ -146,5 +178,5 @@ Machine: ${m.nproc} cores (${m.cpu}), memory \`${m.memory}\`, load average at st
 Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).
 
 ${rows.join("\n")}
-${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${findings}`;
+${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${findings}`;
 }

@@ -5,15 +5,16 @@
 // throwaway state: one seeded small, one large. Latency of the pages whose tables grow
 // is measured on both in alternating rounds, so machine noise hits both alike; the
 // edge check is measured against /api/health in the same process (the small one).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signIn, getOk } from "./client.mjs";
-import { interleaved } from "./load.mjs";
+import { interleaved, measure } from "./load.mjs";
+import { profileWhile } from "./profile.mjs";
 import { machine, renderMarkdown } from "./report.mjs";
 import { seedState } from "./seed.mjs";
 import { startReference, startServer, stopAll } from "./server.mjs";
-import { snapshotApp } from "./snapshot.mjs";
+import { patchedCopy, snapshotApp } from "./snapshot.mjs";
 import { panelJsGzip, workerGzip } from "./sizes.mjs";
 import { workerdFigures } from "./workerd-figures.mjs";
 
@@ -28,10 +29,12 @@ const CONFIG = quick
   : {
       small: { sessions: 1_000, auditRows: 10_000, ipRules: 50, bobSessions: 1_000 },
       large: { sessions: 100_000, auditRows: 1_000_000, ipRules: 50 },
-      throughput: { rounds: 5, seconds: 6, connections: 10, maxRequests: 100_000 },
+      throughput: { rounds: 4, seconds: 6, connections: 10, maxRequests: 100_000 },
       latency: { rounds: 3, seconds: 4, connections: 1, maxRequests: 5_000 },
     };
 const OVERALL_LIMIT_MS = 20 * 60_000;
+// The option measured for the edge check's missed ratio (see bench/FINDINGS.md).
+const OPTION_PATCH = "bench/experiments/ip-rules-isolate-cache.patch";
 
 const log = (msg) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const stateDirs = [];
@@ -86,6 +89,13 @@ async function main() {
   const small = await startSized(appDir, "small", CONFIG.small);
   const large = await startSized(appDir, "large", CONFIG.large);
   results.seedSeconds = { small: small.seedSeconds, large: large.seedSeconds };
+  const option = patchedCopy(appDir, OPTION_PATCH);
+  results.option = { patch: OPTION_PATCH, applied: option.dir !== null, reason: option.reason ?? null };
+  let opt = null;
+  if (option.dir) {
+    stateDirs.push(option.dir);
+    opt = await startSized(option.dir, "option", CONFIG.small);
+  } else log(`option not measured: ${option.reason}`);
   const refDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-reference-"));
   stateDirs.push(refDir);
   const ref = await startReference(refDir);
@@ -96,23 +106,38 @@ async function main() {
   // Before each run over bob's sessions, touch every one of them, unmeasured: KV then holds
   // each entry (a miss reads D1 once and refills KV), and no session is due its 120 s
   // last_seen refresh (a D1 write) during the run. So the run is hot, like the others.
-  const warmBob = async () => {
-    for (const cookie of small.bobCookies) await getOk(small.url, "/api/me", cookie);
+  const warmBob = (server) => async () => {
+    for (const cookie of server.bobCookies) await getOk(server.url, "/api/me", cookie);
   };
   results.edge = await interleaved(
     {
       health: on(small, "/api/health"),
       me: on(small, "/api/me", small.cookie),
-      meMany: { ...on(small, "/api/me"), cookies: small.bobCookies, before: warmBob },
+      meMany: { ...on(small, "/api/me"), cookies: small.bobCookies, before: warmBob(small) },
       bare: on(ref, "/bare"),
       kv1: on(ref, "/kv1"),
       kv2: on(ref, "/kv2"),
       d1: on(ref, "/d1"),
+      ...(opt && {
+        healthOption: on(opt, "/api/health"),
+        meOption: on(opt, "/api/me", opt.cookie),
+        meManyOption: { ...on(opt, "/api/me"), cookies: opt.bobCookies, before: warmBob(opt) },
+      }),
     },
     t.rounds,
     t,
   );
   await ref.stop();
+
+  log("profile: V8 sampling of the Worker's isolate under the same load");
+  const profile = (server, path, cookie) =>
+    profileWhile(server.pgid, "gatehouse", () => measure(`${server.url}${path}`, { ...t, cookie, cpuSeconds: server.cpuSeconds, warmUp: false }));
+  results.profile = {
+    health: await profile(small, "/api/health"),
+    me: await profile(small, "/api/me", small.cookie),
+    ...(opt && { meOption: await profile(opt, "/api/me", opt.cookie) }),
+  };
+  await opt?.stop();
 
   const l = CONFIG.latency;
   log(`growth: small vs large, ${l.rounds} rounds × ${l.seconds} s per page, ${l.connections} connection`);
@@ -130,6 +155,12 @@ async function main() {
   writeFileSync("bench/results/latest.md", markdown);
   console.log(`\n${markdown}`);
   log(`done in ${results.seconds.toFixed(0)} s; written to bench/results/latest.md`);
+}
+
+// `node bench/run.mjs --render`: rewrite latest.md from latest.json (after editing FINDINGS.md).
+if (process.argv.includes("--render")) {
+  writeFileSync("bench/results/latest.md", renderMarkdown(JSON.parse(readFileSync("bench/results/latest.json", "utf8"))));
+  process.exit(0);
 }
 
 let exitCode = 0;

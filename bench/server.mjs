@@ -70,7 +70,7 @@ async function launch(cwd, persistTo, command, args, env, readyPath) {
     detached: true, // its own process group, so stop() reaches workerd too
   });
   running.add(child);
-  const server = { url, stop: () => stop(child), cpuSeconds: () => groupCpuSeconds(child.pid) };
+  const server = { url, pgid: child.pid, stop: () => stop(child), cpuSeconds: () => groupCpuSeconds(child.pid) };
   try {
     await waitFor(`${url}${readyPath}`, child, logFile);
   } catch (err) {
