@@ -1,7 +1,7 @@
 // A V8 sampling profile of the Worker while it serves load: where its own JavaScript
-// CPU goes, by function. workerd (started by wrangler dev) listens for the DevTools
-// protocol on a port it picks itself; we find that port through /proc (the listening
-// sockets of the server's workerd process) and ask it for the Worker's target.
+// CPU goes, by function. `wrangler dev` serves the DevTools protocol through its
+// inspector proxy on a port of its choosing (9229 unless taken); we find it through /proc
+// (the listening sockets of the server's process group) and ask it for the Worker.
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 const procs = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d));

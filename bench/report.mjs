@@ -154,7 +154,9 @@ export function renderMarkdown(r) {
   ];
 
   const p = r.profile;
-  const profileSection = p
+  const profileSection = p?.error
+    ? `\nProfile not taken: ${p.error}\n`
+    : p
     ? `
 ### Profile: the Worker's own JavaScript under the same load (V8 sampling profiler, one ${tp.seconds} s run each)
 
