@@ -2,6 +2,8 @@
 import * as OTPAuth from "otpauth";
 import { DEMO_PASSWORD, DEMO_USERS } from "../scripts/demo-data.mjs";
 
+const TIMEOUT_MS = 10_000; // a request that hangs fails the run instead of stalling it
+
 /** Each bench phase has fresh state, so one TOTP code per phase is never a replay. */
 export async function signIn(baseUrl, email) {
   const user = DEMO_USERS.find((u) => u.email === email);
@@ -10,6 +12,7 @@ export async function signIn(baseUrl, email) {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ email, password: DEMO_PASSWORD, totpCode }),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   const setCookie = res.headers.get("set-cookie");
   if (res.status !== 200 || !setCookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
@@ -18,7 +21,7 @@ export async function signIn(baseUrl, email) {
 
 /** GET that must answer 200 (the bench measures working requests only). */
 export async function getOk(baseUrl, path, cookie) {
-  const res = await fetch(`${baseUrl}${path}`, { headers: { cookie } });
+  const res = await fetch(`${baseUrl}${path}`, { headers: { cookie }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body}`);
   return JSON.parse(body);

@@ -112,9 +112,8 @@ async function main() {
   const t = CONFIG.throughput;
   log(`edge check: /api/health vs /api/me, and the reference Worker's floor costs, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
   const on = (server, path, cookie) => ({ url: `${server.url}${path}`, cookie, cpuSeconds: server.cpuSeconds });
-  // Before each run over bob's sessions, touch every one of them, unmeasured: KV then holds
-  // each entry (a miss reads D1 once and refills KV), and no session is due its 120 s
-  // last_seen refresh (a D1 write) during the run. So the run is hot, like the others.
+  // Before each run over bob's sessions, request every one of them once, unmeasured, so KV
+  // holds each entry (a miss reads D1 once and refills KV): the run is hot, like the others.
   const warmBob = (server) => async () => {
     for (const cookie of server.bobCookies) await getOk(server.url, "/api/me", cookie);
   };

@@ -14,6 +14,7 @@ const BENCH_USERS = 1000; // fixed, so between sizes only the sessions table gro
 const ALICE_SESSIONS = 20; // what alice's session list shows, the same at every size
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const HOUR = 3_600_000;
+const LAST_SEEN_REFRESH_S = 120; // LAST_SEEN_REFRESH_SECONDS in src/sessions/config.ts
 
 /** `WITH RECURSIVE n(i)` counting 1..count: the row source of every bulk INSERT below. */
 const upTo = (count) => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})`;
@@ -79,7 +80,10 @@ export function bobSessions(count, now) {
     const secret = createHash("sha256").update(`gatehouse-bench-${i}`).digest("base64url");
     const tokenHash = createHash("sha256").update(secret).digest("hex");
     cookies.push(`__Host-gatehouse_session=${id}.${secret}`);
-    rows.push(`('${id}', '${TENANT}', 'usr_bob', '${tokenHash}', 1, ${now}, ${now}, ${now + 20 * HOUR}, '203.0.113.7', '${UA}')`);
+    // last_seen_at spread over the 120 s refresh period: the refreshes (a D1 write each) then
+    // come at the steady rate of sessions in constant use, not all at once mid-run.
+    const lastSeen = now - (i % LAST_SEEN_REFRESH_S) * 1000;
+    rows.push(`('${id}', '${TENANT}', 'usr_bob', '${tokenHash}', 1, ${now}, ${lastSeen}, ${now + 20 * HOUR}, '203.0.113.7', '${UA}')`);
   }
   const inserts = [];
   // D1 refuses statements over 100 kB: 200 rows (~60 kB) per INSERT.
