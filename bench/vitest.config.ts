@@ -1,6 +1,6 @@
 // Vitest for the bench's in-workerd parts (work counted per request, sign-in cost,
-// query plans): the same Workers pool as ./vitest.config.ts, but only bench/*.test.ts,
-// so none of it runs under `npm test` (whose config includes test/** only).
+// query plans): the same Workers pool as ./vitest.config.ts; bench/*.test.ts never run
+// under `npm test` (whose config includes test/** only).
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -24,7 +24,8 @@ export default defineConfig({
     })),
   ],
   test: {
-    include: ["bench/**/*.test.ts"],
+    // The query-plan tests live with the suite (npm test) and are reported here too.
+    include: ["bench/**/*.test.ts", "test/query-plans.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
   },
 });

@@ -32,8 +32,8 @@ export function workerdFigures({ quick, cwd }) {
         figures[name] = value;
       }
       if (!figures.hotMe || !figures.signIn) return reject(new Error(`bench vitest printed no figures (exit ${code}):\n${out.slice(-3000)}`));
-      // Verbose reporter lines: "✓ bench/query-plans.test.ts > … > name" (or ×/✗ when failed).
-      const planLines = out.split("\n").filter((l) => /^\s*[✓×✗]\s+bench\/query-plans\.test\.ts >/.test(l));
+      // Verbose reporter lines: "✓ test/query-plans.test.ts > … > name" (or ×/✗ when failed).
+      const planLines = out.split("\n").filter((l) => /^\s*[✓×✗]\s+test\/query-plans\.test\.ts >/.test(l));
       const plans = {
         passed: planLines.filter((l) => /✓/.test(l)).length,
         total: planLines.length,

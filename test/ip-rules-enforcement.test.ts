@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
+import { LOCAL_RULES_MS } from "../src/ip-rules/cache";
 
 const BLOCKED = "198.51.100.7";
 
@@ -211,9 +212,22 @@ describe("the KV fast path", () => {
     expect(matched.count()).toBe(1);
   });
 
+  it("a rule added through another isolate is enforced here within LOCAL_RULES_MS (1 s), not later", async () => {
+    const h = new Harness();
+    const t = await seedTenant("enf");
+    const { cookie } = await h.signIn(t.member);
+    expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200); // this isolate now holds the empty set
+    await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]); // D1 and KV change; this isolate's copy does not
+    h.clock.ms += LOCAL_RULES_MS - 1;
+    expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200); // within the bound: the copy
+    h.clock.ms += 1;
+    expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403); // at the bound: read again
+  });
+
   it("a cold cache is filled from D1 once", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
     await env.SESSION_CACHE.delete(`ip-rules:${t.id}`);
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
     const cold = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: cold.db }) })).status).toBe(200);
     expect(cold.count()).toBe(1);
@@ -259,6 +273,7 @@ describe("the KV fast path", () => {
 describe("fail closed", () => {
   it("KV throwing while reading the rule set → 503 AUTH_UNAVAILABLE", async () => {
     const { h, cookie } = await blockedNetworkTenant();
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
     const res = await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: kvDownForIpRules() }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
@@ -267,6 +282,7 @@ describe("fail closed", () => {
   it("KV missing the rule set and D1 throwing → 503 AUTH_UNAVAILABLE", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
     await env.SESSION_CACHE.delete(`ip-rules:${t.id}`);
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
     const res = await h.call("/api/me", { cookie, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");

@@ -27,6 +27,23 @@ export const RULES_CACHE_TTL_SECONDS = 300;
 
 const keyOf = (tenantId: string) => `ip-rules:${tenantId}`;
 
+/**
+ * In-isolate copy of each tenant's set, as for sessions (src/sessions/cache.ts), so a
+ * busy isolate does not pay a KV read per request. Staleness bound: a copy is trusted
+ * for at most LOCAL_RULES_MS after it was read or written. A change made through this
+ * isolate replaces the copy at once; one made through another isolate at this location
+ * is enforced here within a second.
+ */
+export const LOCAL_RULES_MS = 1000;
+const LOCAL_MAX_TENANTS = 1000;
+const local = new Map<string, { set: CompiledRuleSet; storedAt: number }>();
+
+function remember(tenantId: string, set: CompiledRuleSet, nowMs: number): void {
+  if (local.size >= LOCAL_MAX_TENANTS) local.delete(local.keys().next().value as string);
+  local.delete(tenantId); // re-insert: Map order is the eviction order
+  local.set(tenantId, { set, storedAt: nowMs });
+}
+
 export async function listTenantRules(db: Db, tenantId: string) {
   return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
 }
@@ -49,9 +66,17 @@ const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication 
 /** The tenant's rule set for enforcement and the check endpoint: KV, else D1 (then refill KV). */
 export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
   try {
+    const now = c.get("now");
+    const hit = local.get(tenantId);
+    const age = hit ? now - hit.storedAt : Number.POSITIVE_INFINITY;
+    if (hit && age >= 0 && age < LOCAL_RULES_MS) return hit.set;
     const cached = await readCached(c.env.SESSION_CACHE, tenantId);
-    if (cached) return cached;
+    if (cached) {
+      remember(tenantId, cached, now);
+      return cached;
+    }
     const set = await compileFromDb(c, tenantId);
+    remember(tenantId, set, now);
     // The decision is already made from D1; a failed refill only costs the next request a query.
     c.executionCtx.waitUntil(writeCached(c.env.SESSION_CACHE, tenantId, set).catch(() => undefined));
     return set;
@@ -70,8 +95,11 @@ export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise
  */
 export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Promise<void> {
   try {
-    await writeCached(c.env.SESSION_CACHE, tenantId, await compileFromDb(c, tenantId));
+    const set = await compileFromDb(c, tenantId);
+    remember(tenantId, set, c.get("now"));
+    await writeCached(c.env.SESSION_CACHE, tenantId, set);
   } catch (err) {
+    local.delete(tenantId);
     console.error(JSON.stringify({ level: "error", msg: "ip rules cache sync failed", requestId: c.get("requestId"), error: String(err) }));
     const deleted = await Promise.resolve()
       .then(() => c.env.SESSION_CACHE.delete(keyOf(tenantId)))

@@ -11,14 +11,14 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { requestMeta } from "../lib/request-meta";
+import { clientIp } from "../lib/request-meta";
 import { loadRuleSet } from "./cache";
 import { decide } from "./ruleset";
 import { recordDenial } from "./service";
 
 async function enforce(c: Context<AppEnv>, tenantId: string, userId: string, stage: "sign-in" | "request"): Promise<void> {
   const set = await loadRuleSet(c, tenantId);
-  const decision = decide(set, requestMeta(c).ip, c.get("now"));
+  const decision = decide(set, clientIp(c), c.get("now"));
   if (decision.allowed) return;
   await recordDenial(c, { tenantId, userId, stage }, decision);
   // Which rule matched is not told to the blocked client; admins see it in the audit row.

@@ -13,10 +13,15 @@ export type RequestMeta = {
   userAgent: string | null;
 };
 
+/** Just the address, for the per-request IP check (requestMeta also reads cf and the UA). */
+export function clientIp(c: Context): string | null {
+  return c.req.header("cf-connecting-ip") ?? null;
+}
+
 export function requestMeta(c: Context): RequestMeta {
   const cf = c.req.raw.cf as { country?: unknown; city?: unknown } | undefined;
   return {
-    ip: c.req.header("cf-connecting-ip") ?? null,
+    ip: clientIp(c),
     country: typeof cf?.country === "string" ? cf.country : null,
     city: typeof cf?.city === "string" ? cf.city : null,
     userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,

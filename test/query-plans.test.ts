@@ -2,13 +2,12 @@
  * The queries behind the pages the bench grows the tables for must walk an index in
  * order: no full table scan and no sort of the matching rows, or their cost grows
  * with the table instead of staying flat. The SQL is captured from the real routes
- * (not rebuilt here), then explained with the same parameters.
- * (Lives in bench/ because bench/ is what this issue owns; it has no bench-only
- * imports, so it can move to test/ unchanged.)
+ * (not rebuilt here), then explained with the same parameters. `npm run bench` runs
+ * this file too and reports it beside the timings.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant, withEnv } from "../test/helpers";
+import { Harness, seedTenant, withEnv } from "./helpers";
 
 type Captured = { sql: string; params: unknown[] };
 
