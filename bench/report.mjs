@@ -95,7 +95,7 @@ export function renderMarkdown(r) {
           const cpu = pairRatio(edge.healthOption, edge[name], "cpuMs");
           return row([
             "1",
-            `option, measured on a patched copy of the app (\`${r.option.patch}\`: each tenant's rule set kept in the isolate for at most 1 s): A = GET /api/health, B = GET /api/me, ${what}`,
+            `option, measured on a patched copy of the app (\`${r.option.patch}\`): A = GET /api/health, B = GET /api/me, ${what}`,
             `${int(edge.healthOption.rps)} req/s (${ms(edge.healthOption.cpuMs)})`,
             `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
             `req/s ${rps.text}; CPU ${cpu.text}`,
@@ -103,7 +103,9 @@ export function renderMarkdown(r) {
             `${rps.median >= 0.8 ? "would be met" : "**still missed**"} with the option`,
           ]);
         })
-      : [row(["1", `option not measured: ${r.option?.reason ?? "not run"}`, "", "", "", "", ""])]),
+      : r.option
+        ? [row(["1", `option not measured: ${r.option.reason}`, "", "", "", "", ""])]
+        : []),
     row([
       "2",
       "D1 queries per hot GET /api/me, counted: A = right after the session's previous request, B = 2 s later",

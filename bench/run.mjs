@@ -2,8 +2,8 @@
 // written to bench/results/latest.md (raw numbers in bench/results/latest.json).
 //
 // Copies of the app run side by side on loopback, each `npm start` on its own throwaway
-// state: one seeded small, one large, and one small with the option of bench/FINDINGS.md
-// applied; next to them the reference Worker (bench/reference: the floor cost of local
+// state: one seeded small, one large, and (with `-- --option <file.patch>`) one small
+// with a proposed change applied, to measure it before adopting it; next to them the reference Worker (bench/reference: the floor cost of local
 // KV and D1). The edge check is measured against /api/health in the same process, in
 // rounds alternating with the reference's routes; the latency of the pages whose tables
 // grow on the small and the large copy in alternating rounds, so that noise hits both.
@@ -42,8 +42,9 @@ if (process.argv.includes("--render")) {
 }
 
 const OVERALL_LIMIT_MS = 20 * 60_000;
-// The option measured for the edge check's missed ratio (see bench/FINDINGS.md).
-const OPTION_PATCH = "bench/experiments/ip-rules-isolate-cache.patch";
+// `-- --option <file.patch>`: also measure a copy of the app with that patch applied.
+const optionAt = process.argv.indexOf("--option");
+const OPTION_PATCH = optionAt > 0 ? process.argv[optionAt + 1] : undefined;
 
 const log = (msg) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const stateDirs = [];
@@ -98,13 +99,15 @@ async function main() {
   const small = await startSized(appDir, "small", CONFIG.small);
   const large = await startSized(appDir, "large", CONFIG.large);
   results.seedSeconds = { small: small.seedSeconds, large: large.seedSeconds };
-  const option = patchedCopy(appDir, OPTION_PATCH);
-  results.option = { patch: OPTION_PATCH, applied: option.dir !== null, reason: option.reason ?? null };
   let opt = null;
-  if (option.dir) {
-    stateDirs.push(option.dir);
-    opt = await startSized(option.dir, "option", CONFIG.small);
-  } else log(`option not measured: ${option.reason}`);
+  if (OPTION_PATCH) {
+    const option = patchedCopy(appDir, OPTION_PATCH);
+    results.option = { patch: OPTION_PATCH, applied: option.dir !== null, reason: option.reason ?? null };
+    if (option.dir) {
+      stateDirs.push(option.dir);
+      opt = await startSized(option.dir, "option", CONFIG.small);
+    } else log(`option not measured: ${option.reason}`);
+  }
   const refDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-reference-"));
   stateDirs.push(refDir);
   const ref = await startReference(refDir);

@@ -4,39 +4,21 @@
 // (npm → start.mjs → wrangler → workerd), even on failure.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 
 const START_TIMEOUT_MS = 180_000;
 const CLOCK_TICKS = 100; // USER_HZ on Linux: the unit of utime/stime in /proc/<pid>/stat
 const running = new Set();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const tail = (file) => readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
 
 async function waitFor(url, child, logFile) {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited early (code ${child.exitCode}):\n${tail(logFile)}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  try {
+    await waitForUrl(url, child, START_TIMEOUT_MS);
+  } catch (err) {
+    throw new Error(`${err.message}:\n${tail(logFile)}`);
   }
-  throw new Error(`no answer from ${url} within ${START_TIMEOUT_MS / 1000}s:\n${tail(logFile)}`);
 }
 
 /** CPU seconds used so far by every process of the group (wrangler, workerd, …), from /proc. */
@@ -117,21 +99,7 @@ export async function startReference(persistTo) {
 
 async function stop(child) {
   running.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  const kill = (sig) => {
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // Already gone.
-    }
-  };
-  kill("SIGTERM");
-  const timer = setTimeout(() => kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-  // workerd may outlive its parent by a moment; make sure the group is gone.
-  kill("SIGKILL");
+  await stopGroup(child);
 }
 
 /** Stops every server still running (for signal handlers and fatal errors). */

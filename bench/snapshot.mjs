@@ -18,7 +18,7 @@ export function snapshotApp() {
 }
 
 /**
- * A second copy with a proposed change applied (bench/experiments/*.patch), to measure
+ * A second copy with a proposed change applied (`npm run bench -- --option x.patch`), to measure
  * an option for a missed goal without touching src/. Returns null, with the reason,
  * when the patch no longer applies (the code it was written against moved on).
  */

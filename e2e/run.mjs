@@ -2,9 +2,9 @@
 // port with throwaway state, run every browser scenario against it, stop it.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TESTS = new URL("./tests/", import.meta.url).pathname;
@@ -19,52 +19,6 @@ function ensureChromium() {
     const res = spawnSync("apt-get", args, { stdio: "inherit", env, timeout: 600_000 });
     if (res.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed`);
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url, server) {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`npm start exited early (code ${server.exitCode})`);
-    try {
-      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`no /api/health answer within ${START_TIMEOUT_MS / 1000}s`);
-}
-
-/** Stops the whole process group we started (npm → start.mjs → wrangler → workerd). */
-async function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 let tests = null;
@@ -100,8 +54,8 @@ const logFile = join(stateDir, "server.log");
 let exitCode = 1;
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, async () => {
-    await stop(tests);
-    await stop(server);
+    await stopGroup(tests);
+    await stopGroup(server);
     process.exit(130);
   });
 }
@@ -118,13 +72,13 @@ try {
     stdio: ["ignore", log, log],
     detached: true,
   });
-  await waitForHealth(baseUrl, server);
+  await waitForUrl(`${baseUrl}/api/health`, server, START_TIMEOUT_MS);
   console.log("Gatehouse is up; running browser scenarios.\n");
   exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
 } catch (err) {
   console.error(`\nE2E setup failed: ${err.message}`);
 } finally {
-  await stop(server);
+  await stopGroup(server);
   if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
   else {
     // CI has no shell to look around in: show the server's last words right here.
