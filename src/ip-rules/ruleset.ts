@@ -18,20 +18,9 @@
  * 1,000 (see bench/ip-rules-check.mjs). No Workers-only imports.
  */
 import { type Address, type Family, networkKey, parseAddress, parseNetwork } from "./cidr";
+import type { RuleAction, RuleView } from "./views";
 
-export type RuleAction = "allow" | "deny";
-
-/** A rule as the API shows it (and as the check reports the rule that decided). */
-export type RuleView = {
-  id: string;
-  action: RuleAction;
-  cidr: string;
-  description: string | null;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  expiresAt: string | null;
-};
+export type { RuleAction, RuleView } from "./views";
 
 /** What compiling needs from a stored rule (times in epoch ms). */
 export type RuleInput = {

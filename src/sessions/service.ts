@@ -9,6 +9,7 @@ import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { sessionTimeouts } from "./config";
 import { generateSessionToken } from "./token";
+import type { SessionView } from "./views";
 
 export type RevokeReason = "LOGOUT" | "REVOKED" | "REVOKED_BY_ADMIN" | "REVOKE_ALL_OTHERS" | "FORCE_LOGOUT";
 
@@ -59,22 +60,6 @@ export function toAuthSessionFields(s: UserSession): Pick<AuthSession, "id" | "u
       : null;
   return { id: s.id, userId: s.userId, impersonation: imp };
 }
-
-export type SessionView = {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  ip: string | null;
-  country: string | null;
-  city: string | null;
-  userAgent: string | null;
-  device: string;
-  revokedAt: string | null;
-  revokeReason: string | null;
-  active: boolean;
-  current: boolean;
-};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,4 +1,10 @@
 /** The API contract the panel is built against (docs: issue 7 brief). Times are ISO 8601. */
+// Shapes the server defines in import-free view modules are shared, not copied.
+import type { SessionView as Session } from "../../../src/sessions/views";
+import type { RuleView as IpRule } from "../../../src/ip-rules/views";
+
+export type { SessionView as Session } from "../../../src/sessions/views";
+export type { RuleView as IpRule } from "../../../src/ip-rules/views";
 
 export type Role = "owner" | "admin" | "member";
 export type Permission = "SETTINGS_SECURITY_VIEW" | "SETTINGS_SECURITY_EDIT" | "SETTINGS_TEAM_VIEW";
@@ -22,21 +28,6 @@ export type Impersonation = {
 
 export type Me = { user: User; sessionId: string; impersonation?: Impersonation | null };
 
-export type Session = {
-  id: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  ip: string | null;
-  country: string | null;
-  city: string | null;
-  userAgent: string | null;
-  device: string;
-  revokedAt: string | null;
-  revokeReason: string | null;
-  active: boolean;
-  current: boolean;
-};
 
 export type SessionList = { sessions: Session[]; currentSessionId: string };
 
@@ -46,16 +37,6 @@ export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enroll
 export type TotpEnrollment = { secret: string; otpauthUrl: string; qrSvg: string };
 export type RecoveryCodes = { recoveryCodes: string[] };
 
-export type IpRule = {
-  id: string;
-  action: "allow" | "deny";
-  cidr: string;
-  description: string | null;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  expiresAt: string | null;
-};
 export type IpRuleInput = { action: "allow" | "deny"; cidr: string; description?: string | null; expiresAt?: string | null };
 export type IpCheck = { ip: string | null; allowed: boolean; matchedRule: IpRule | null; reason?: string };
 
