@@ -88,6 +88,23 @@ describe("starting impersonation", () => {
   });
 });
 
+describe("race: concurrent starts on one session (Promise.all)", () => {
+  it("at most one begins, and only it is audited as started", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.signIn(t.owner);
+    await h.stepUp(owner.cookie, "IMPERSONATION", t.owner);
+    const results = await Promise.all(
+      [t.admin.id, t.member.id].map((id) => h.call(`/api/impersonate/${id}`, { cookie: owner.cookie, body: { reason: "two tabs at once" } })),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    const started = (await auditRows(t.id)).filter((r) => r.action === "IMPERSONATION_STARTED" && r.outcome === "SUCCESS");
+    expect(started).toHaveLength(1);
+    const me = await h.call<MeBody>("/api/me", { cookie: owner.cookie });
+    expect(me.body.user.id).toBe(started[0]?.target_id);
+  });
+});
+
 describe("while impersonating", () => {
   it("/api/me answers as the target and names the real user", async () => {
     const h = new Harness();

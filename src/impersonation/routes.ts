@@ -1,9 +1,10 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -50,24 +51,39 @@ export const impersonationRoutes = new Hono<AppEnv>()
 
       const { reason } = c.req.valid("json");
       const expiresAt = now + impersonationMaxSeconds(c.env) * 1000;
-      await commitWithAudit(
-        c,
-        [
-          db
-            .update(userSessions)
-            .set({ impersonatedUserId: target.id, impersonationReason: reason, impersonationStartedAt: now, impersonationExpiresAt: expiresAt })
-            .where(and(eq(userSessions.id, session.id), isNull(userSessions.revokedAt), isNull(userSessions.impersonatedUserId))),
-        ],
-        {
-          action: "IMPERSONATION_STARTED",
-          outcome: "SUCCESS",
-          actorUserId: admin.id,
-          targetType: "user",
-          targetId: target.id,
-          after: { impersonatedUserId: target.id, expiresAt: new Date(expiresAt).toISOString() },
-          metadata: { reason, sessionId: session.id },
-        },
-      );
+      const startStatements = [
+        db
+          .update(userSessions)
+          .set({ impersonatedUserId: target.id, impersonationReason: reason, impersonationStartedAt: now, impersonationExpiresAt: expiresAt })
+          .where(and(eq(userSessions.id, session.id), isNull(userSessions.revokedAt), isNull(userSessions.impersonatedUserId))),
+        // A concurrent start on the same session matched no row: abort, so that no
+        // audit row claims an impersonation that did not begin.
+        ...assertInBatch(
+          db,
+          admin.tenantId,
+          "IMPERSONATION_BEGAN",
+          // changes(): rows changed by the statement just before, the UPDATE above.
+          sql`changes() = 1`,
+        ),
+      ];
+      try {
+        await commitWithAudit(
+          c,
+          startStatements,
+          {
+            action: "IMPERSONATION_STARTED",
+            outcome: "SUCCESS",
+            actorUserId: admin.id,
+            targetType: "user",
+            targetId: target.id,
+            after: { impersonatedUserId: target.id, expiresAt: new Date(expiresAt).toISOString() },
+            metadata: { reason, sessionId: session.id },
+          },
+        );
+      } catch (err) {
+        if (isInvariantViolation(err)) throw new ApiError(409, "IMPERSONATION_CONFLICT", "Another impersonation started on this session at the same time");
+        throw err;
+      }
       await syncRevocationToCache(c, admin.id);
       return c.json({
         success: true,
