@@ -1,4 +1,3 @@
-import type { AuditAction } from "./audit/actions";
 import type { PermissionOverrides, Role } from "./db/schema";
 
 export type Bindings = {
@@ -55,8 +54,6 @@ export type Variables = {
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */
   actor: { realUserId: string | null; isImpersonating: boolean };
-  /** Set by `audited(action)` on sensitive routes. */
-  auditAction: AuditAction;
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -14,8 +14,8 @@ export type AuditHint = {
   targetId?: string | null;
   /** Recorded instead of the error code when they differ (e.g. LOCKED_OUT for a 429). */
   failureReason?: string;
-  /** The route already wrote this refusal's row (e.g. atomically with a counter). */
-  alreadyRecorded?: boolean;
+  /** Not a refusal but a question to the client (like a 428): no FAIL row. */
+  question?: boolean;
 };
 
 export class ApiError extends Error {

@@ -156,4 +156,46 @@ describe("the per-request check at the edge", () => {
     expect((await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: kv }) })).status).toBe(200);
     expect(sessionReads).toBe(0);
   });
+
+  it("a last_seen refresh racing a revocation never resurrects the session", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    h.clock.advanceSeconds(121); // so the logout request itself schedules a last_seen refresh
+    expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
+    expect((await h.call("/api/me", { cookie })).body.error).toBe("SESSION_REVOKED");
+    h.clock.advanceSeconds(2); // past the in-isolate copy: KV must say revoked too
+    expect((await h.call("/api/me", { cookie })).body.error).toBe("SESSION_REVOKED");
+  });
+
+  it("fail closed: when KV cannot take a committed revocation, the caller gets 503 and D1 keeps it", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const me = await h.login(t.member.email);
+    const other = await h.login(t.member.email);
+    await h.stepUp(me.cookie, "REVOKE_SESSION", t.member);
+    const kv = new Proxy(env.SESSION_CACHE, {
+      get(target, prop, receiver) {
+        if (prop === "put") return () => Promise.reject(new Error("KV write refused"));
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: me.cookie, method: "POST", env: withEnv({ SESSION_CACHE: kv }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    const row = await env.DB.prepare("SELECT revoke_reason FROM user_sessions WHERE id = ?").bind(other.sessionId).first<{ revoke_reason: string }>();
+    expect(row?.revoke_reason).toBe("REVOKED");
+  });
+
+  it("fail closed: a step-up guarded route whose D1 re-check errors answers 503, never runs", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await h.signIn(t.admin);
+    await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
+    const member = await h.login(t.member.email);
+    const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST", env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
+    expect(res.status).toBe(503);
+    expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(200);
+  });
 });

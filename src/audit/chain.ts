@@ -10,6 +10,7 @@
  */
 import { desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { failedWith } from "../db/errors";
 import { auditCheckpoints, auditLogs } from "../db/schema";
 import { sha256Hex } from "../lib/crypto";
 
@@ -48,9 +49,4 @@ export async function chainHead(db: Db, tenantId: string): Promise<ChainHead> {
   return checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
-export function isChainConflict(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (/UNIQUE constraint failed: audit_logs\.tenant_id, audit_logs\.seq/.test(String((e as Error).message ?? e))) return true;
-  }
-  return false;
-}
+export const isChainConflict = (err: unknown) => failedWith(err, /UNIQUE constraint failed: audit_logs\.tenant_id, audit_logs\.seq/);

@@ -22,10 +22,9 @@ export const AUDITED = Symbol.for("gatehouse.audited");
 
 export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
-    c.set("auditAction", action);
     await next();
     const error = toApiError(c.error);
-    if (error && error.status !== 428 && error.status < 500 && !error.audit.alreadyRecorded) {
+    if (error && error.status !== 428 && error.status < 500 && !error.audit.question) {
       const hint = error.audit;
       await recordAudit(c, {
         action,

@@ -1,11 +1,11 @@
 import { type SQL, and, asc, desc, eq, gt, gte, lt, lte } from "drizzle-orm";
+import { idSchema as id } from "../lib/schemas";
 import { type Infer, z } from "../lib/zod";
 import type { Db } from "../db/client";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { AUDIT_ACTIONS } from "./actions";
 
-const id = z.string().regex(/^[a-z0-9_]{1,64}$/, "must be an id");
 
 export const auditFilterSchema = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),

@@ -58,8 +58,8 @@ export const authRoutes = new Hono<AppEnv>()
     let usedRecoveryCode = false;
     if (user.totpEnabled) {
       if (body.totpCode === undefined && body.recoveryCode === undefined) {
-        // Not a failure: the password was right and the client must ask for the code.
-        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { alreadyRecorded: true });
+        // A question, not a failure: the password was right and the client must ask for the code.
+        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { question: true });
       }
       const method = await verifySecondFactor(c, user, { code: body.totpCode, recoveryCode: body.recoveryCode }, ["totp", "recovery_code"]);
       usedRecoveryCode = method === "recovery_code";

@@ -7,6 +7,7 @@
  */
 import { type SQL, eq, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { failedWith } from "./errors";
 import { invariantGuard, tenants } from "./schema";
 
 export function assertInBatch(db: Db, tenantId: string, invariant: string, holds: SQL) {
@@ -25,9 +26,4 @@ export function assertInBatch(db: Db, tenantId: string, invariant: string, holds
   ] as const;
 }
 
-export function isInvariantViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (/CHECK constraint failed: invariant_guard_ok/.test(String((e as Error).message ?? e))) return true;
-  }
-  return false;
-}
+export const isInvariantViolation = (err: unknown) => failedWith(err, /CHECK constraint failed: invariant_guard_ok/);

@@ -11,7 +11,7 @@ import { ApiError, notFound } from "../errors";
 import { requirePermission } from "../lib/authorize";
 import { rankAbove } from "../lib/permissions";
 import { validate } from "../lib/validation";
-import { emptyBody, userIdParam } from "../sessions/schemas";
+import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, syncRevocationToCache } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { forbidWhileImpersonating } from "./middleware";

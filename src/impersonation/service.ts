@@ -13,6 +13,7 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import { failedWith } from "../db/errors";
 import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
 import { ApiError } from "../errors";
@@ -66,7 +67,8 @@ export async function endImpersonation(c: Context<AppEnv>, session: AuthSession,
       impersonationEndedEvent(session, reason),
     );
   } catch (err) {
-    if (!/UNIQUE constraint failed: event_dedupe/.test(String(err) + String((err as { cause?: unknown }).cause))) throw err;
+    // Another request ended it first (the dedupe key exists): ended once, as it should be.
+    if (!failedWith(err, /UNIQUE constraint failed: event_dedupe/)) throw err;
   }
   await syncRevocationToCache(c, session.userId);
 }

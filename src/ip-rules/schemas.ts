@@ -1,3 +1,4 @@
+import { idSchema as id } from "../lib/schemas";
 import { type Infer, z } from "../lib/zod";
 import { parseAddress, parseNetwork } from "./cidr";
 
@@ -12,7 +13,6 @@ export const MAX_RULES_PER_TENANT = 1000;
 
 export const MAX_DESCRIPTION_LENGTH = 200;
 
-const id = z.string().regex(/^[a-z0-9_]{1,64}$/, "must be an id");
 
 /** A network as typed → its canonical text, or one clear issue saying what is wrong. */
 const cidr = z

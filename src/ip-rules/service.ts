@@ -6,6 +6,7 @@ import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordAudit } from "../audit/service";
 import { type Db, createDb } from "../db/client";
+import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
 import { eventDedupe, type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -92,12 +93,7 @@ export function ruleSetUnchanged(db: Db, tenantId: string, fingerprint: string |
   return assertInBatch(db, tenantId, "IP_RULES_UNCHANGED", sql`${current} IS ${fingerprint}`);
 }
 
-export function isDuplicateRuleError(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (/UNIQUE constraint failed: ip_rules\./.test(String((e as Error).message ?? e))) return true;
-  }
-  return false;
-}
+export const isDuplicateRuleError = (err: unknown) => failedWith(err, /UNIQUE constraint failed: ip_rules\./);
 
 export function assertRoomForOneMore(rules: readonly IpRule[]): void {
   if (rules.length >= MAX_RULES_PER_TENANT) {

@@ -11,7 +11,8 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
-import { emptyBody, listSessionsQuery, sessionIdParam } from "./schemas";
+import { emptyBody } from "../lib/schemas";
+import { listSessionsQuery, sessionIdParam } from "./schemas";
 import {
   findTenantSession,
   findTenantUser,

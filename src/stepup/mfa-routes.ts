@@ -15,7 +15,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { validate } from "../lib/validation";
 import { syncRevocationToCache } from "../sessions/service";
-import { emptyBody } from "../sessions/schemas";
+import { emptyBody } from "../lib/schemas";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requireStepUp } from "./middleware";
 import { newRecoveryCodes } from "./recovery-codes";

@@ -12,7 +12,7 @@ import { impersonationEndedEvent } from "../impersonation/service";
 import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
 import { validate } from "../lib/validation";
-import { emptyBody, userIdParam } from "../sessions/schemas";
+import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
