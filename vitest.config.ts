@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
 
 // wrangler.toml points [assets] at the built panel; the API tests do not need
 // it built, but wrangler refuses a missing directory.
@@ -13,8 +14,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
-          // Local-only key (same as scripts/demo-data.mjs); deploys use `wrangler secret put`.
-          TOTP_ENCRYPTION_KEY: "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA",
+          // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
+          TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
         },
       },

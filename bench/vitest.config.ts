@@ -4,6 +4,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { LOCAL_TOTP_KEY } from "../scripts/demo-data.mjs";
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -14,8 +15,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
-          // Local-only key (same as scripts/demo-data.mjs and ./vitest.config.ts).
-          TOTP_ENCRYPTION_KEY: "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA",
+          // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
+          TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           TEST_MIGRATIONS: await readD1Migrations(root("migrations")),
           // `npm run bench -- --quick`: fewer timed runs.
           BENCH_QUICK: process.env.BENCH_QUICK ?? "0",
