@@ -73,3 +73,19 @@ export async function gotoNav(page, name) {
   await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name }).click();
   await page.getByRole("heading", { level: 1 }).first().waitFor();
 }
+
+/**
+ * Waits until `locator`'s element has focus. Autofocus and focus return run in effects
+ * after a render, so a keystroke sent before this lands somewhere else.
+ */
+export async function waitForFocus(locator, what) {
+  const element = await locator.elementHandle();
+  try {
+    await locator.page().waitForFunction((el) => el === document.activeElement, element);
+  } catch (err) {
+    const actual = await locator.page().evaluate(() => document.activeElement?.outerHTML.slice(0, 120) ?? "nothing");
+    throw new Error(`${what}: focus never arrived (focused: ${actual})`, { cause: err });
+  } finally {
+    await element?.dispose();
+  }
+}

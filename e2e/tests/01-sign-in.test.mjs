@@ -1,7 +1,7 @@
 // Sign-in: wrong password, the TOTP step, and unauthenticated access.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { assertClean, launch, newPage, shot } from "../lib/browser.mjs";
+import { assertClean, launch, newPage, shot, waitForFocus } from "../lib/browser.mjs";
 import { PASSWORD, USERS, freshTotp } from "../lib/env.mjs";
 
 let browser;
@@ -23,8 +23,7 @@ test("a signed-out visitor is sent to sign-in, and comes back after the TOTP ste
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   const code = page.getByLabel("Authentication code");
-  await code.waitFor();
-  assert.equal(await code.evaluate((el) => el === document.activeElement), true, "the code field takes focus");
+  await waitForFocus(code, "the code field takes focus");
   await shot(page, "sign-in-totp");
 
   await code.fill("000000");
@@ -42,10 +41,11 @@ test("a signed-out visitor is sent to sign-in, and comes back after the TOTP ste
 test("the sign-in page works with the keyboard alone at 375 px", async () => {
   const { page, problems, context } = await newPage(browser, { width: 375, height: 740 });
   await page.goto("/sign-in");
-  await page.getByLabel("Email address").waitFor();
-  // Email is focused on load; type, Tab to the password, Enter submits.
+  // Email takes focus on load (after the first render); type, Tab to the password, Enter submits.
+  await waitForFocus(page.getByLabel("Email address"), "the email field takes focus on load");
   await page.keyboard.type(USERS.bob.email);
   await page.keyboard.press("Tab");
+  await waitForFocus(page.getByLabel("Password"), "Tab moves to the password");
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press("Enter");
   await page.waitForURL("**/security/sessions");

@@ -2,7 +2,7 @@
 // revoke replays by itself; only the revoked browser dies, on its next API call.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
 import { PASSWORD, USERS } from "../lib/env.mjs";
 
 let browser;
@@ -31,7 +31,7 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   const dialog = a.page.getByRole("dialog", { name: "Confirm it's you" });
   await dialog.waitFor();
   const field = dialog.getByLabel("Account password");
-  assert.equal(await field.evaluate((el) => el === document.activeElement), true, "focus moves into the modal");
+  await waitForFocus(field, "focus moves into the modal");
   // Focus stays in the modal: Shift+Tab from the first control wraps to the last.
   await a.page.keyboard.press("Shift+Tab");
   assert.equal(await a.page.evaluate(() => document.activeElement?.closest("dialog") !== null), true, "focus is trapped");

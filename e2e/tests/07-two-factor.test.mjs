@@ -1,5 +1,6 @@
 // Two-factor: enrol with QR and manual key, recovery codes once, regenerate, and
-// disable with a recovery code as the step-up. Runs last: it changes Bob's sign-in.
+// disable with a recovery code as the step-up. Bob ends without two-factor again, as
+// the scenarios after this one expect.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";

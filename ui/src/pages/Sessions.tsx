@@ -26,8 +26,8 @@ type Revoke = (s: Session) => Promise<void>;
 function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (s: Session) => void; own: boolean }) {
   const agent = parseAgent(session.userAgent);
   const ended = !session.active;
-  // The API sends "" when it cannot name the device (e.g. curl).
-  const device = session.device || "Unknown device";
+  // The API always names the device ("Unknown device" for agents such as curl).
+  const device = session.device;
   return (
     <li class={ended ? "session session-ended" : "session"} data-session-id={session.id}>
       <DeviceIcon mobile={agent.mobile} />
