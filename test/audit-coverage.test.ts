@@ -21,4 +21,17 @@ describe("coverage: every state-changing /api route is declared through audited(
     const missing = [...byRoute].filter(([key, ok]) => !ok && !(key in EXEMPT)).map(([key]) => key);
     expect(missing).toEqual([]);
   });
+
+  it("audited() is the first route-level handler, so no refusal happens before its FAIL row is set up", () => {
+    const app = createApp();
+    const first = new Map<string, boolean>();
+    for (const r of app.routes) {
+      // app.use() middleware is registered as ALL; route-level handlers carry the route's method.
+      if (!STATE_CHANGING.has(r.method) || !r.path.startsWith("/api/")) continue;
+      const key = `${r.method} ${r.path}`;
+      if (!first.has(key)) first.set(key, typeof r.handler === "function" && AUDITED in r.handler);
+    }
+    const late = [...first].filter(([key, ok]) => !ok && !(key in EXEMPT)).map(([key]) => key);
+    expect(late).toEqual([]);
+  });
 });

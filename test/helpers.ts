@@ -178,3 +178,17 @@ export function brokenBinding<T extends object>(name: string): T {
 export function withEnv(overrides: Partial<Bindings>): Bindings {
   return { ...env, ...overrides };
 }
+
+/** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
+export function d1WithBrokenAudit(inner: D1Database): D1Database {
+  const auditInsert = /insert\s+into\s+"?audit_logs"?/i;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === "prepare") {
+        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_logs"?/i, '"audit_logs_unwritable"') : query);
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
