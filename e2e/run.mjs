@@ -4,6 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -85,7 +86,7 @@ async function round() {
       stdio: ["ignore", log, log],
       detached: true,
     });
-    await waitForUrl(`${baseUrl}/api/health`, server, START_TIMEOUT_MS);
+    await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
     console.log("Gatehouse is up; running browser scenarios.\n");
     exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
   } catch (err) {

@@ -9,7 +9,9 @@ import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
+import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { csrfGuard } from "./lib/csrf";
+import { servePanel } from "./panel/serve";
 import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
@@ -19,12 +21,15 @@ import { userRoutes } from "./users/routes";
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
   now?: () => number;
+  /** Where Gatehouse's own surface lives (GATEHOUSE_PATH, validated by src/config.ts). */
+  basePath?: string;
 };
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp(options: AppOptions = {}) {
   const now = options.now ?? Date.now;
+  const base = options.basePath ?? DEFAULT_GATEHOUSE_PATH;
 
   const api = new Hono<AppEnv>()
     .use(
@@ -89,8 +94,14 @@ export function createApp(options: AppOptions = {}) {
 
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks.
-    .get("/api/health", (c) => c.json({ ok: true }))
-    .route("/api", api);
+    .get(`${base}/api/health`, (c) => c.json({ ok: true }))
+    .route(`${base}/api`, api)
+    // An unknown API path is a JSON 404, never the panel's HTML.
+    .all(`${base}/api/*`, handleNotFound)
+    .get(base, (c) => c.redirect(`${base}/`, 308))
+    .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
+    // Standalone (no product behind Gatehouse): the host's root leads to the panel.
+    .get("/", (c) => c.redirect(`${base}/`, 302));
 
   app.onError(handleError);
   api.onError(handleError);

@@ -4,6 +4,8 @@ export type Bindings = {
   DB: D1Database;
   SESSION_CACHE: KVNamespace;
   ASSETS?: Fetcher;
+  /** Where Gatehouse's API, panel and JWKS live on the host (default /_gatehouse). */
+  GATEHOUSE_PATH?: string;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
   /** Days of audit history kept by the retention cron (default 400). */

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { csvCell, csvRow } from "../src/audit/csv";
-import { Harness, seedTenant } from "./helpers";
+import { Harness, gatehouseUrl, seedTenant } from "./helpers";
 
 async function raw(h: Harness, path: string, cookie: string) {
-  const res = await h.app.request(path, { headers: { cookie, "cf-connecting-ip": "203.0.113.10" } }, (await import("cloudflare:workers")).env);
+  const res = await h.app.request(gatehouseUrl(path), { headers: { cookie, "cf-connecting-ip": "203.0.113.10" } }, (await import("cloudflare:workers")).env);
   return { status: res.status, type: res.headers.get("content-type"), disposition: res.headers.get("content-disposition"), text: await res.text() };
 }
 

@@ -2,7 +2,7 @@
 // violations, no uncaught errors, and a screenshot of every page it visits.
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { BASE_URL, PASSWORD, SCREENSHOT_DIR, freshTotp } from "./env.mjs";
+import { BASE_URL, freshTotp, panel, PASSWORD, SCREENSHOT_DIR } from "./env.mjs";
 
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 export const UA = {
@@ -41,7 +41,7 @@ export async function shot(page, name, { fullPage = true } = {}) {
 
 /** Signs in through the UI, answering the TOTP step when the account has one. */
 export async function signIn(page, user, { password = PASSWORD } = {}) {
-  await page.goto("/sign-in");
+  await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(user.email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();

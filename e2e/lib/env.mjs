@@ -3,8 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as OTPAuth from "otpauth";
 import { DEMO_PASSWORD, DEMO_USERS } from "../../scripts/demo-data.mjs";
+import { gatehousePath } from "../../scripts/gatehouse-path.mjs";
 
 export const BASE_URL = process.env.E2E_BASE_URL ?? "http://localhost:8787";
+/** A path of Gatehouse's own surface (panel page or API) on the host: `panel("/sign-in")`. */
+export const panel = (path) => `${gatehousePath()}${path}`;
 const STATE_DIR = process.env.E2E_STATE_DIR ?? "/tmp";
 export const SCREENSHOT_DIR = new URL("../screenshots/", import.meta.url).pathname;
 mkdirSync(SCREENSHOT_DIR, { recursive: true });

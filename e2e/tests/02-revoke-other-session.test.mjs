@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
-import { PASSWORD, USERS } from "../lib/env.mjs";
+import { panel, PASSWORD, USERS } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -19,7 +19,7 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   const nav = a.page.getByRole("navigation", { name: "Settings" });
   assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
 
-  const bSessionId = await b.page.evaluate(async () => (await (await fetch("/api/me")).json()).sessionId);
+  const bSessionId = await b.page.evaluate(async (url) => (await (await fetch(url)).json()).sessionId, panel("/api/me"));
   const other = a.page.locator(`li.session[data-session-id="${bSessionId}"]`);
   await other.waitFor();
   assert.match(await other.innerText(), /Safari on iOS/);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
-import { USERS } from "../lib/env.mjs";
+import { panel, USERS } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -39,7 +39,7 @@ test("revoke the current session: confirm, step-up, land on sign-in", async () =
   await page.getByText("Your session was revoked").waitFor();
 
   // The cookie is gone server-side too: the API refuses this browser now.
-  const status = await page.evaluate(async () => (await fetch("/api/me")).status);
+  const status = await page.evaluate(async (url) => (await fetch(url)).status, panel("/api/me"));
   assert.equal(status, 401);
   assertClean(problems);
   await context.close();

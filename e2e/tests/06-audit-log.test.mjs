@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { assertClean, gotoNav, launch, newPage, shot, signIn, waitForFocus } from "../lib/browser.mjs";
-import { USERS } from "../lib/env.mjs";
+import { panel, USERS } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
 let browser;
@@ -14,7 +14,7 @@ after(async () => browser?.close());
 test("the audit page shows SUCCESS and FAIL rows with details, exports and chain status", async () => {
   const { page, problems, context } = await newPage(browser);
   // A failed sign-in first, so this tenant has a FAIL row of its own.
-  await page.goto("/sign-in");
+  await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(USERS.carol.email);
   await page.getByLabel("Password").fill("wrong-password");
   await page.getByRole("button", { name: "Sign in" }).click();

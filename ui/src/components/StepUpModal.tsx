@@ -3,7 +3,7 @@ import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
 import type { StepUpChallenge, StepUpMethod } from "../api/types";
 import { describeError } from "../lib/errors";
 import { me } from "../state/auth";
-import { navigate } from "../state/router";
+import { appUrl, navigate } from "../state/router";
 import { stepUpPrompt } from "../state/stepup";
 import { Alert } from "./Alert";
 import { Modal } from "./Modal";
@@ -87,7 +87,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
           </button>
           <a
             class="button button-primary"
-            href="/security/two-factor"
+            href={appUrl("/security/two-factor")}
             onClick={(e) => {
               e.preventDefault();
               settle(false);

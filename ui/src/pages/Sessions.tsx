@@ -10,7 +10,7 @@ import { parseAgent, place } from "../lib/agent";
 import { describeError, isCancelled } from "../lib/errors";
 import { useLoad } from "../lib/useLoad";
 import { me, sessionLost } from "../state/auth";
-import { onLinkClick, search } from "../state/router";
+import { appUrl, onLinkClick, search } from "../state/router";
 import { toast } from "../state/toast";
 
 const REVOKE_REASONS: Record<string, string> = {
@@ -121,7 +121,7 @@ export function SessionsPage() {
       {userId ? (
         <PageHeader title={who ? `Sessions of ${who.displayName}` : "Member sessions"}>
           {who ? `${who.email}: ` : ""}revoking a session signs that browser out on its next request.{" "}
-          <a href="/team" onClick={onLinkClick}>
+          <a href={appUrl("/team")} onClick={onLinkClick}>
             Back to Team
           </a>
         </PageHeader>

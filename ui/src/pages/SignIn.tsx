@@ -5,7 +5,7 @@ import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
-import { navigate, search } from "../state/router";
+import { appUrl, navigate, search } from "../state/router";
 
 /** Only same-site paths: `next` comes from the address bar, so never trust it as a URL. */
 function nextPath(): string {
@@ -69,7 +69,7 @@ export function SignInPage() {
     <div class="signin">
       <main id="main" class="signin-card">
         <div class="signin-brand">
-          <img src="/favicon.svg" alt="" width={36} height={36} />
+          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
         </div>
         <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
