@@ -16,7 +16,7 @@ import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
-import { assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
+import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
 async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: string): Promise<User> {
@@ -78,7 +78,7 @@ export const userRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       const { role } = c.req.valid("json");
-      if (role === "owner" && me.role !== "owner") throw new ApiError(403, "FORBIDDEN", "Only an owner can make someone an owner");
+      assertMayAssign(me, target, { role });
       if (role === target.role) return c.json({ user: toUserView(target) });
 
       const db = createDb(c.env.DB);
@@ -111,6 +111,7 @@ export const userRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       const { grant, revoke } = c.req.valid("json");
+      assertMayAssign(me, target, { grant });
       const current = target.permissionOverrides ?? { granted: [], revoked: [] };
       const next: PermissionOverrides = {
         granted: [...new Set([...current.granted.filter((p) => !revoke.includes(p)), ...grant])].sort(),
