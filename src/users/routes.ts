@@ -8,6 +8,7 @@ import { type PermissionOverrides, type User, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { endImpersonationsInvolving } from "../impersonation/access-change";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
@@ -82,20 +83,30 @@ export const userRoutes = new Hono<AppEnv>()
       if (role === target.role) return c.json({ user: toUserView(target) });
 
       const db = createDb(c.env.DB);
+      const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
       try {
-        await commitWithAudit(c, [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId)], {
-          action: "USER_ROLE_UPDATED",
-          outcome: "SUCCESS",
-          targetType: "user",
-          targetId: target.id,
-          before: { role: target.role, permissions: permissionsOf(target) },
-          after: { role, permissions: permissionsOf({ ...target, role }) },
-        });
+        await commitWithAudit(
+          c,
+          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
+          [
+            {
+              action: "USER_ROLE_UPDATED",
+              outcome: "SUCCESS",
+              targetType: "user",
+              targetId: target.id,
+              before: { role: target.role, permissions: permissionsOf(target) },
+              after: { role, permissions: permissionsOf({ ...target, role }) },
+            },
+            ...ending.events,
+          ],
+        );
       } catch (err) {
+        const conflict = await ending.conflict(err);
+        if (conflict) throw conflict;
         if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
         throw err;
       }
-      await syncRevocationToCache(c, target.id);
+      await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, role }) });
     },
   )
@@ -118,15 +129,27 @@ export const userRoutes = new Hono<AppEnv>()
         revoked: [...new Set([...current.revoked.filter((p) => !grant.includes(p)), ...revoke])].sort(),
       };
       const db = createDb(c.env.DB);
-      await commitWithAudit(c, [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id))], {
-        action: "USER_PERMISSIONS_UPDATED",
-        outcome: "SUCCESS",
-        targetType: "user",
-        targetId: target.id,
-        before: { overrides: current, permissions: permissionsOf(target) },
-        after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
-      });
-      await syncRevocationToCache(c, target.id);
+      const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
+      try {
+        await commitWithAudit(
+          c,
+          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...ending.statements],
+          [
+            {
+              action: "USER_PERMISSIONS_UPDATED",
+              outcome: "SUCCESS",
+              targetType: "user",
+              targetId: target.id,
+              before: { overrides: current, permissions: permissionsOf(target) },
+              after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
+            },
+            ...ending.events,
+          ],
+        );
+      } catch (err) {
+        throw (await ending.conflict(err)) ?? err;
+      }
+      await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, permissionOverrides: next }) });
     },
   );
