@@ -1,7 +1,9 @@
 /**
  * requireStepUp(purpose): the action needs a fresh grant, earned by re-verifying
  * within the purpose's window, bound to this session, this (real) user and this
- * purpose. A grant from another session or for another purpose never counts.
+ * purpose. A grant from another session or for another purpose never counts. Where
+ * the purpose depends on the account or the target (first enrolment or replacement,
+ * one's own session or someone else's), a resolver decides it per request.
  *
  * Guarded routes also re-read the session from D1, not only KV: a session revoked
  * at another location (KV not yet propagated) cannot perform sensitive actions.
