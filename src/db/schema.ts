@@ -34,6 +34,8 @@ export const users = sqliteTable(
     // TOTP (RFC 6238). Secrets are AES-GCM encrypted with the TOTP_ENCRYPTION_KEY secret.
     totpSecretEnc: text("totp_secret_enc"),
     totpPendingSecretEnc: text("totp_pending_secret_enc"),
+    // The session that started the pending enrolment: only it may confirm.
+    totpPendingSessionId: text("totp_pending_session_id"),
     totpEnabled: integer("totp_enabled", { mode: "boolean" }).notNull().default(false),
     // Highest time step ever accepted: a code at or below it is a replay.
     totpLastStep: integer("totp_last_step"),

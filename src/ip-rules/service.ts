@@ -25,21 +25,28 @@ export function clientAddress(c: Context<AppEnv>): string | null {
 }
 
 /**
- * Lockout guard: the rule set as it would be after the change must still admit the
- * caller's current address, now. Evaluated on the rules read from D1, not the cache.
- * (A rule that lets the caller in only until it expires is allowed: that is what a
- * temporary rule is for.)
+ * Lockout guard: the rule set as it would be after the change must admit the caller's
+ * current address now and at every instant a pending expiry changes it (a set changes
+ * only when a rule expires), so a change is refused if the caller would be locked out
+ * later, e.g. when a temporary allow rule covering them lapses while a permanent allow
+ * for another network remains. A temporary rule that leaves no allow rule behind when it
+ * lapses is fine. Evaluated on the rules read from D1, not the cache; the batch then
+ * asserts those rules (expiry included) are still the ones checked (ruleSetUnchanged).
  */
 export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInput[]): void {
   const now = c.get("now");
   const ip = clientAddress(c);
-  const decision = decide(compileRuleSet(rulesAfter, now), ip, now);
-  if (!decision.allowed) {
+  const expiries = rulesAfter.map((r) => r.expiresAt).filter((at): at is number => at !== null && at > now);
+  for (const at of [now, ...new Set(expiries)].sort((a, b) => a - b)) {
+    const decision = decide(compileRuleSet(rulesAfter, at), ip, at);
+    if (decision.allowed) continue;
     const matched = rulesAfter.find((r) => r.id === decision.matchedRule?.id);
-    throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"}); nothing was changed`, {
+    const when = at === now ? "" : ` from ${new Date(at).toISOString()}, when a temporary rule expires`;
+    throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"})${when}; nothing was changed`, {
       ip,
       reason: decision.reason,
       matchedRule: matched ? toRuleView(matched) : null,
+      ...(at === now ? {} : { blockedFrom: new Date(at).toISOString() }),
     });
   }
 }

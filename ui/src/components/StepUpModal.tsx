@@ -10,8 +10,10 @@ import { Modal } from "./Modal";
 
 const PURPOSES: Record<string, string> = {
   REVOKE_SESSION: "sign out a session",
+  REVOKE_USER_SESSION: "sign out another member's session",
   REVOKE_ALL_OTHER_SESSIONS: "sign out all your other sessions",
   FORCE_LOGOUT: "sign a member out everywhere",
+  MFA_ENROLL: "set up two-factor authentication",
   MFA_CHANGE: "change two-factor settings",
   IP_RULE_CHANGE: "change IP rules",
   IMPERSONATION: "act as another member",
