@@ -94,7 +94,10 @@ export const requireSession = () =>
     await applyImpersonation(c, state);
     await next();
 
-    if (now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
+    // Only a request that passed every later check too (IP rules, permission,
+    // validation, ...) is activity: a refused one must not keep an idle session alive.
+    const accepted = !c.error && c.res.status < 400;
+    if (accepted && now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
       c.executionCtx.waitUntil(touchSession(c.env, state, now));
     }
   });
