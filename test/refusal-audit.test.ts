@@ -3,6 +3,7 @@
 // per user, reason and minute, with the count; questions (428, TOTP_REQUIRED) are not.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { runRetention } from "../src/audit/retention";
 import { randomBytes, toBase64Url } from "../src/lib/crypto";
 import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
@@ -121,6 +122,15 @@ describe("refusal floods: one row per user, reason and minute, with the count", 
     expect(written.map((r) => r.failure_reason)).toEqual(["FORBIDDEN", "CSRF", "FORBIDDEN"]);
     expect(written[2]?.metadata?.previousMinutes).toEqual([{ startedAt: firstMinute, count: 3 }]);
     expect(written[1]?.metadata?.previousMinutes).toBeUndefined();
+  });
+
+  it("the daily cleanup keeps a minute's count until the stream's next row reports it", async () => {
+    const { h, t, cookie } = await memberOf();
+    for (let i = 0; i < 2; i++) await h.call("/api/users", { cookie });
+    h.clock.advanceSeconds(10 * 60); // the minute is long over (and the session not yet idle)
+    await runRetention(env, h.clock.ms);
+    await h.call("/api/users", { cookie });
+    expect((await rows(t.id))[1]?.metadata?.previousMinutes).toMatchObject([{ count: 2 }]);
   });
 
   it("parallel refusals of one user still write one row", async () => {
