@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { recordRefusals } from "./audit/refusal-recorder";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
@@ -54,6 +55,8 @@ export function createApp(options: AppOptions = {}) {
         if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
       }),
     )
+    // Outside every check below, so it sees each refusal they raise.
+    .use(recordRefusals())
     .use(csrfGuard())
     .use(
       bodyLimit({

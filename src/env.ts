@@ -1,4 +1,5 @@
 import type { PermissionOverrides, Role } from "./db/schema";
+import type { AuthState } from "./sessions/cache";
 
 export type Bindings = {
   DB: D1Database;
@@ -56,6 +57,10 @@ export type Variables = {
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */
   actor: { realUserId: string | null; isImpersonating: boolean };
+  /** What the session cookie identifies (secret verified), whatever the session's state; see identifySession. */
+  identifiedSession?: AuthState | null;
+  /** Set once this request's refusal has its FAIL row (written or counted); see src/audit/refusal.ts. */
+  refusalRecorded?: boolean;
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -132,10 +132,12 @@ export const ipRules = sqliteTable(
 );
 
 // Keys that must happen at most once per period (e.g. one IP_ACCESS_DENIED row per
-// tenant, address and minute): INSERT OR IGNORE tells the first writer apart.
+// tenant, address and minute): the INSERT that creates the key tells the first writer
+// apart; `count` is how many events the key stood for (src/audit/dedupe.ts).
 export const eventDedupe = sqliteTable("event_dedupe", {
   key: text("key").primaryKey(),
   expiresAt: integer("expires_at").notNull(),
+  count: integer("count").notNull().default(1),
 });
 
 export const auditLogs = sqliteTable(
