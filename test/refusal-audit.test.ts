@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runRetention } from "../src/audit/retention";
 import { randomBytes, toBase64Url } from "../src/lib/crypto";
+import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 
@@ -39,7 +40,7 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
       h.clock.advanceSeconds(60); // past the per-minute deduplication
     }
     const written = await rows(t.id);
-    expect(written.map((r) => r.metadata?.path)).toEqual(["/api/audit-logs", "/api/audit-logs/export", "/api/users", "/api/security/sessions"]);
+    expect(written.map((r) => r.metadata?.path)).toEqual(["/api/audit-logs", "/api/audit-logs/export", "/api/users", "/api/security/sessions"].map((p) => `${DEFAULT_GATEHOUSE_PATH}${p}`));
     for (const r of written) expect(r).toMatchObject({ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "FORBIDDEN" });
     expect(written[3]?.target_id).toBe(t.admin.id);
   });
@@ -55,7 +56,7 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
     const { h, t, cookie } = await memberOf();
     const res = await h.call("/api/auth/logout", { cookie, method: "POST", headers: { origin: "https://evil.test", "sec-fetch-site": "cross-site" } });
     expect(res.status).toBe(403);
-    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "CSRF", metadata: { path: "/api/auth/logout" } }]);
+    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "CSRF", metadata: { path: `${DEFAULT_GATEHOUSE_PATH}/api/auth/logout` } }]);
   });
 
   it("a revoked session's cookie (secret matching its row) writes a FAIL row in its tenant", async () => {
