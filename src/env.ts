@@ -1,3 +1,4 @@
+import type { Db } from "./db/client";
 import type { PermissionOverrides, Role } from "./db/schema";
 import type { AuthState } from "./sessions/cache";
 
@@ -47,6 +48,8 @@ export type AuthSession = {
 };
 
 export type Variables = {
+  /** Drizzle over this request's DB binding. */
+  db: Db;
   requestId: string;
   /** Milliseconds since the epoch, read once per request from the app's clock. */
   now: number;

@@ -14,7 +14,6 @@ import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
-import { impersonationEndedEvent } from "../impersonation/service";
 import { assertIpAllowed } from "../ip-rules";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
@@ -24,7 +23,8 @@ import { validate } from "../lib/validation";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { requireSession } from "../sessions/middleware";
-import { prepareSession, revokeSessionStatement, syncRevocationToCache } from "../sessions/service";
+import { endSessions } from "../sessions/revoke";
+import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
 import { loginSchema } from "./schemas";
 import { LOGIN_THROTTLE, loginThrottleKey } from "./throttle";
@@ -91,14 +91,15 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   })
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), async (c) => {
-    const db = createDb(c.env.DB);
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
-    await commitWithAudit(c, [revokeSessionStatement(db, session.id, "LOGOUT", c.get("now"))], [
-      { action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id },
-      ...impersonationEndedEvent(session, "LOGOUT"),
-    ]);
-    await syncRevocationToCache(c, session.userId);
+    await endSessions(c, {
+      tenantId: session.tenantId,
+      userId: session.userId,
+      which: { session },
+      reason: "LOGOUT",
+      event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
+    });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
     return c.json({ success: true });
   });
