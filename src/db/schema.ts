@@ -129,11 +129,12 @@ export const ipRules = sqliteTable(
   (t) => [uniqueIndex("ip_rules_tenant_action_cidr_uq").on(t.tenantId, t.action, t.cidr)],
 );
 
-// Keys that must happen at most once per period (e.g. one IP_ACCESS_DENIED row per
-// tenant, address and minute): INSERT OR IGNORE tells the first writer apart.
+// Occurrences of a repeated event per period (e.g. IP_ACCESS_DENIED per tenant, address
+// and minute): an upsert counts them, so the first writer and the running count are known.
 export const eventDedupe = sqliteTable("event_dedupe", {
   key: text("key").primaryKey(),
   expiresAt: integer("expires_at").notNull(),
+  count: integer("count").notNull().default(1),
 });
 
 export const auditLogs = sqliteTable(

@@ -2,13 +2,14 @@
  * What the routes and the enforcement share besides the cache: the lockout guard,
  * duplicate and limit checks, and the deduplicated audit of refused requests.
  */
-import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { countOccurrence } from "../audit/dedupe";
 import { recordAudit } from "../audit/service";
 import { type Db, createDb } from "../db/client";
 import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
-import { eventDedupe, type IpRule, ipRules } from "../db/schema";
+import { type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
@@ -111,40 +112,20 @@ export function assertFuture(expiresAt: number | null | undefined, nowMs: number
   }
 }
 
-const DEDUPE_WINDOW_MS = 60_000;
-
 /**
  * One IP_ACCESS_DENIED row per tenant, address and minute: a blocked client retrying
  * in a loop must not flood (or, by volume, hide things in) the tenant's log. The first
- * request of the minute wins the INSERT OR IGNORE on event_dedupe and writes the row.
- * The same batch sweeps this tenant's expired keys (a key range on the primary key).
- * A failure here is logged and the request is still refused.
+ * request of the minute (the shared occurrence counter answers 1) writes the row. A
+ * failure of the counter is logged and the request is still refused.
  */
 export async function recordDenial(
   c: Context<AppEnv>,
   who: { tenantId: string; userId: string; stage: "sign-in" | "request" },
   decision: Decision,
 ): Promise<void> {
-  const now = c.get("now");
   const ip = clientAddress(c);
-  const minute = Math.floor(now / DEDUPE_WINDOW_MS);
-  const prefix = `ip-denied:${who.tenantId}:`;
-  try {
-    const db = createDb(c.env.DB);
-    const [, inserted] = await db.batch([
-      db
-        .delete(eventDedupe)
-        .where(and(gte(eventDedupe.key, prefix), lt(eventDedupe.key, `ip-denied:${who.tenantId};`), lte(eventDedupe.expiresAt, now))),
-      db
-        .insert(eventDedupe)
-        .values({ key: `${prefix}${ip ?? "unknown"}:${minute}`, expiresAt: (minute + 1) * DEDUPE_WINDOW_MS })
-        .onConflictDoNothing(),
-    ]);
-    if (inserted.meta.changes !== 1) return;
-  } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "ip denial dedupe failed", requestId: c.get("requestId"), error: String(err) }));
-    return;
-  }
+  const count = await countOccurrence(c, { kind: "ip-denied", tenantId: who.tenantId, subject: ip ?? "unknown" });
+  if (count !== 1) return;
   await recordAudit(c, {
     action: "IP_ACCESS_DENIED",
     outcome: "FAIL",
