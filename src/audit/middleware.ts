@@ -31,7 +31,7 @@ export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();
     const error = toApiError(c.error);
-    if (error && error.status !== 428 && error.status < 500 && !error.audit.question) {
+    if (error && error.status !== 428 && error.status < 500) {
       const write = recordRefusal(c, action, error.code, error.audit, options);
       if (options.afterResponse) c.executionCtx.waitUntil(write);
       else await write;
