@@ -110,6 +110,41 @@ describe("the per-address limit", () => {
   });
 });
 
+describe("failing closed", () => {
+  /** D1 that throws for the attempt counters only, so the user lookup still works. */
+  function countersDown(): D1Database {
+    return new Proxy(env.DB, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (prop === "prepare") {
+          return (sql: string) => {
+            if (sql.includes("attempt_counters")) throw new Error("D1 is down");
+            return target.prepare(sql);
+          };
+        }
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  it("sign-in answers 503, never a pass, when its attempt counters cannot be written", async () => {
+    const h = new Harness();
+    const t = await seedTenant("d1down");
+    const res = await login(h, t.member.email, PASSWORD, { ip: freshIp(), env: withEnv({ DB: countersDown() }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    expect(res.cookie).toBeUndefined();
+  });
+
+  it("sign-in answers 503 AUTH_UNAVAILABLE, not 500, when D1 is down", async () => {
+    const h = new Harness();
+    const t = await seedTenant("dbdown");
+    const res = await login(h, t.member.email, PASSWORD, { ip: freshIp(), env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+  });
+});
+
 describe("the per-account ceiling", () => {
   it("guesses spread over many addresses meet the per-account ceiling of 100 per 15 minutes", async () => {
     const h = new Harness();

@@ -29,7 +29,7 @@ import { prepareSession, revokeSessionStatement, syncRevocationToCache } from ".
 import { SESSION_COOKIE } from "../sessions/token";
 import { loginSchema } from "./schemas";
 import { deviceCookieKey, issueDevice, readDevice } from "./device";
-import { clearSignInAttempts, reserveSignIn, throttleAddress } from "./throttle";
+import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
   // Refusals are written after the response: a known email's FAIL row must not make its
@@ -40,7 +40,9 @@ export const authRoutes = new Hono<AppEnv>()
     const now = c.get("now");
     const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
 
-    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
+      throw signInUnavailable(c, "sign-in user lookup", err);
+    });
     const knownUser = user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {};
     const deviceId = await readDevice(c, deviceKey, body.email);
     // Counted before the password is checked, so parallel guesses cannot overshoot.

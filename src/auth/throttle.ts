@@ -70,6 +70,12 @@ async function edgeAdmits(c: Context<AppEnv>, address: string): Promise<boolean 
   }
 }
 
+/** Sign-in fails closed: a D1 error before the password check is a 503, never a pass or a 500. */
+export function signInUnavailable(c: Context<AppEnv>, what: string, err: unknown): ApiError {
+  console.error(JSON.stringify({ level: "error", msg: `${what} failed`, requestId: c.get("requestId"), error: String(err) }));
+  return new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+}
+
 async function reserve(c: Context<AppEnv>, items: [ThrottleScope, Reservation][]): Promise<ThrottleRefusal | null> {
   const [first, ...rest] = items.map(([, r]) => r);
   if (!first) return null;
@@ -77,8 +83,7 @@ async function reserve(c: Context<AppEnv>, items: [ThrottleScope, Reservation][]
   try {
     waits = await reserveAttempts(createDb(c.env.DB), [first, ...rest], c.get("now"));
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "sign-in throttle unavailable", requestId: c.get("requestId"), error: String(err) }));
-    throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+    throw signInUnavailable(c, "sign-in throttle", err);
   }
   let refusal: ThrottleRefusal | null = null;
   waits.forEach((wait, i) => {
