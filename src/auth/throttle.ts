@@ -85,13 +85,14 @@ async function reserve(c: Context<AppEnv>, items: [ThrottleScope, Reservation][]
   } catch (err) {
     throw signInUnavailable(c, "sign-in throttle", err);
   }
+  // The first counter over its limit names the refusal; the longest wait is the answer.
   let refusal: ThrottleRefusal | null = null;
-  waits.forEach((wait, i) => {
-    if (wait === null) return;
-    const scope = (items[i] as [ThrottleScope, Reservation])[0];
+  for (const [i, wait] of waits.entries()) {
+    const scope = items[i]?.[0];
+    if (wait === null || !scope) continue;
     if (!refusal) refusal = { scope, retryAfterSeconds: wait };
     else refusal.retryAfterSeconds = Math.max(refusal.retryAfterSeconds, wait);
-  });
+  }
   return refusal;
 }
 
