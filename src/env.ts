@@ -14,8 +14,13 @@ export type Bindings = {
   AUDIT_RETENTION_DAYS?: string;
   /** Longest an impersonation lasts (default 1800). */
   IMPERSONATION_MAX_SECONDS?: string;
-  /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
+  /**
+   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
+   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
+   */
   TOTP_ENCRYPTION_KEY?: string;
+  /** Sign-in attempts per client address (`[[ratelimits]]`); D1 counts them without it. */
+  LOGIN_ADDRESS_LIMITER?: RateLimit;
 };
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */

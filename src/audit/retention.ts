@@ -4,11 +4,10 @@
  * records the last pruned row's (seq, hash) as the tenant's checkpoint, in the same
  * batch, so verification continues from there and the chain stays checkable.
  */
-import { and, eq, lt, lte, max, or, sql } from "drizzle-orm";
+import { and, eq, lt, lte, max, sql } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, tenants } from "../db/schema";
 import type { Bindings } from "../env";
-import { DEDUPE_COUNT_KEPT_MS } from "./dedupe";
 
 // SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
 const DEFAULT_RETENTION_DAYS = 400;
@@ -51,8 +50,7 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
   }
   await db.batch([
     db.delete(stepupChallenges).where(lt(stepupChallenges.expiresAt, nowMs - DAY_MS)),
-    // A key that counted repeats waits (a while) for its stream's next row to report them.
-    db.delete(eventDedupe).where(and(lt(eventDedupe.expiresAt, nowMs), or(eq(eventDedupe.count, 1), lt(eventDedupe.expiresAt, nowMs - DEDUPE_COUNT_KEPT_MS)))),
+    db.delete(eventDedupe).where(lt(eventDedupe.expiresAt, nowMs)),
     db.delete(attemptCounters).where(lt(attemptCounters.windowStartedAt, nowMs - DAY_MS)),
   ]);
   return { pruned };
