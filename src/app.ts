@@ -9,12 +9,12 @@ import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
-import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
+import { ipRuleRoutes } from "./ip-rules";
 import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
+import { edgeCheck } from "./edge-check";
 import { csrfGuard } from "./lib/csrf";
 import { servePanel } from "./panel/serve";
-import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
 import { stepUpRoutes } from "./stepup/routes";
@@ -69,8 +69,7 @@ export function createApp(options: AppOptions = {}) {
       }),
     )
     .route("/auth", authRoutes)
-    .use(requireSession())
-    .use(enforceIpRules())
+    .use(edgeCheck())
     .get("/me", (c) => {
       const { impersonation } = c.get("session");
       const real = c.get("realUser");

@@ -61,6 +61,8 @@ export type Variables = {
   /** Whom the request acts as: the impersonated user while impersonating. */
   user: AuthUser;
   session: AuthSession;
+  /** The session's state as the session check admitted it (src/sessions/middleware.ts). */
+  authState: AuthState;
   /** The session's own user (the admin, while impersonating). */
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */

@@ -24,6 +24,7 @@ import { validate } from "../lib/validation";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { requireSession } from "../sessions/middleware";
+import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
@@ -105,7 +106,8 @@ export const authRoutes = new Hono<AppEnv>()
     await issueDevice(c, deviceKey, body.email, deviceId);
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   })
-  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), async (c) => {
+  // Not the whole edge check: signing out works from any address.
+  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation(), async (c) => {
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
     await endSessions(c, {

@@ -1,6 +1,36 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { endImpersonation } from "./service";
+
+/**
+ * The edge check's second step (src/edge-check.ts), after the session check: whom the
+ * request acts as. The session check set the session's own user; while its session
+ * impersonates, the request acts as the impersonated user and every audit row names
+ * the real admin (`actor`). An expired impersonation (or one whose target is gone) is
+ * ended here, so the next request after the limit is back to the admin's own identity.
+ */
+export const resolveImpersonation = () =>
+  createMiddleware<AppEnv>(async function resolveImpersonation(c, next) {
+    const state = c.get("authState");
+    const imp = state.session.impersonation;
+    if (imp) {
+      const target = state.impersonatedUser;
+      const unavailable = !target || target.disabledAt !== null || target.tenantId !== state.user.tenantId;
+      if (!target || unavailable || imp.expiresAt <= c.get("now")) {
+        try {
+          await endImpersonation(c, state.session, unavailable ? "TARGET_UNAVAILABLE" : "EXPIRED");
+        } catch {
+          throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+        }
+        c.set("session", { ...state.session, impersonation: null });
+      } else {
+        c.set("user", target);
+        c.set("actor", { realUserId: state.user.id, isImpersonating: true });
+      }
+    }
+    await next();
+  });
 
 /**
  * Guard for actions that change the impersonated user's credentials or security,

@@ -16,8 +16,6 @@ import { createDb } from "../db/client";
 import { failedWith } from "../db/errors";
 import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
-import { ApiError } from "../errors";
-import type { AuthState } from "../sessions/cache";
 import { refreshCachedSessions } from "../sessions/service";
 
 const DEFAULT_MAX_SECONDS = 30 * 60;
@@ -78,31 +76,4 @@ export async function endImpersonation(c: Context<AppEnv>, session: AuthSession,
     if (!failedWith(err, /UNIQUE constraint failed: event_dedupe/)) throw err;
   }
   await refreshCachedSessions(c, session.userId);
-}
-
-/**
- * Decides whom the request acts as. Called by requireSession once the session
- * itself passed. An expired impersonation (or one whose target is gone) is ended
- * here, so the next request after the limit is back to the admin's own identity.
- */
-export async function applyImpersonation(c: Context<AppEnv>, state: AuthState): Promise<void> {
-  c.set("realUser", state.user);
-  c.set("user", state.user);
-  c.set("actor", { realUserId: null, isImpersonating: false });
-  const imp = state.session.impersonation;
-  if (!imp) return;
-
-  const target = state.impersonatedUser;
-  const unavailable = !target || target.disabledAt !== null || target.tenantId !== state.user.tenantId;
-  if (imp.expiresAt <= c.get("now") || unavailable) {
-    try {
-      await endImpersonation(c, state.session, unavailable ? "TARGET_UNAVAILABLE" : "EXPIRED");
-    } catch {
-      throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
-    }
-    c.set("session", { ...state.session, impersonation: null });
-    return;
-  }
-  c.set("user", target);
-  c.set("actor", { realUserId: state.user.id, isImpersonating: true });
 }

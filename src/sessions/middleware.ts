@@ -15,7 +15,6 @@ import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } from "./cache";
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
-import { applyImpersonation } from "../impersonation/service";
 import { touchSession } from "./service";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 
@@ -90,8 +89,12 @@ export const requireSession = () =>
     const failure = checkSessionState(state, sessionTimeouts(c.env), now);
     if (failure) deny(c, failure);
 
+    // The session's own identity; the next step (resolveImpersonation) may act as another.
+    c.set("authState", state);
     c.set("session", state.session);
-    await applyImpersonation(c, state);
+    c.set("realUser", state.user);
+    c.set("user", state.user);
+    c.set("actor", { realUserId: null, isImpersonating: false });
     await next();
 
     // Only a request that passed every later check too (IP rules, permission,

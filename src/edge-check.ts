@@ -1,0 +1,19 @@
+/**
+ * The edge check: what every authenticated request passes, as one unit that any entry
+ * point (the API, and whatever fronts a product next) mounts the same way. Three small
+ * steps, in this order:
+ *
+ *   1. requireSession       the cookie names a live session (KV first, D1 on a miss;
+ *                           fail closed with 503); sets the session's own user.
+ *   2. resolveImpersonation whom the request acts as while an admin impersonates.
+ *   3. enforceIpRules       the tenant's IP rules for the client address.
+ *
+ * A hot request makes no D1 query (tested). Only a request that passes every check,
+ * and is not refused further on, counts as the session's activity.
+ */
+import { every } from "hono/combine";
+import { resolveImpersonation } from "./impersonation/middleware";
+import { enforceIpRules } from "./ip-rules";
+import { requireSession } from "./sessions/middleware";
+
+export const edgeCheck = () => every(requireSession(), resolveImpersonation(), enforceIpRules());
