@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AuditTargetType } from "./audit/actions";
 
 /**
  * Every error leaves the API as `{ error: CODE, message, ...details }`.
@@ -10,7 +11,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export type AuditHint = {
   tenantId?: string;
   actorUserId?: string | null;
-  targetType?: string;
+  targetType?: AuditTargetType;
   targetId?: string | null;
   /** Recorded instead of the error code when they differ (e.g. LOCKED_OUT for a 429). */
   failureReason?: string;

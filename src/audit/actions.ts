@@ -1,4 +1,7 @@
-/** The one audit taxonomy. Every row's `action` is one of these. */
+/**
+ * The one audit taxonomy, shared with the panel (import-free). Every row's `action` is
+ * one of these, and its `targetType` one of AUDIT_TARGET_TYPES.
+ */
 export const AUDIT_ACTIONS = [
   // Sign-in
   "LOGIN_SUCCEEDED",
@@ -33,3 +36,7 @@ export const AUDIT_ACTIONS = [
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
+
+/** What a row's `targetId` names. */
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address"] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];

@@ -2,13 +2,13 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import type { ApiError } from "../errors";
-import type { AuditAction } from "./actions";
+import type { AuditAction, AuditTargetType } from "./actions";
 import { recordRepeatedRefusal } from "./dedupe";
 import { markRefusalRecorded, refusalOf } from "./refusal";
 import { type AuditEvent, recordAudit } from "./service";
 
 export type AuditedOptions = {
-  targetType?: string;
+  targetType?: AuditTargetType;
   /** Route parameter holding the target's id, for FAIL rows. */
   targetParam?: string;
   /**

@@ -4,14 +4,14 @@ import { type Infer, z } from "../lib/zod";
 import type { Db } from "../db/client";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { AUDIT_ACTIONS } from "./actions";
+import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "./actions";
 
 
 export const auditFilterSchema = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   outcome: z.enum(["SUCCESS", "FAIL"]).optional(),
   actorUserId: id.optional(),
-  targetType: z.string().regex(/^[a-z_]{1,32}$/).optional(),
+  targetType: z.enum(AUDIT_TARGET_TYPES).optional(),
   targetId: z.string().min(1).max(128).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),

@@ -10,7 +10,7 @@ import { auditLogs } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
-import type { AuditAction, AuditOutcome } from "./actions";
+import type { AuditAction, AuditOutcome, AuditTargetType } from "./actions";
 import { type ChainedFields, chainHead, isChainConflict, rowHash } from "./chain";
 
 export type AuditEvent = {
@@ -19,7 +19,7 @@ export type AuditEvent = {
   /** Defaults to the signed-in user's tenant and id; sign-in passes them explicitly. */
   tenantId?: string;
   actorUserId?: string | null;
-  targetType?: string | null;
+  targetType?: AuditTargetType | null;
   targetId?: string | null;
   failureReason?: string | null;
   before?: unknown;

@@ -89,7 +89,7 @@ export const authRoutes = new Hono<AppEnv>()
         { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { secondFactor: user.totpEnabled, knownDevice: deviceId !== null } },
         { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
         ...(usedRecoveryCode
-          ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED" as const, outcome: "SUCCESS" as const, targetType: "user", targetId: user.id, metadata: { path: "sign-in" } }]
+          ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED" as const, outcome: "SUCCESS" as const, targetType: "user" as const, targetId: user.id, metadata: { path: "sign-in" } }]
           : []),
       ],
     );

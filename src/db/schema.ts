@@ -4,11 +4,10 @@ import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-o
 
 // Times are Unix epoch milliseconds. JSON columns hold small objects only.
 
-export const ROLES = ["owner", "admin", "member"] as const;
-export type Role = (typeof ROLES)[number];
-
-export type { PermissionOverrides } from "../lib/permissions";
-import type { PermissionOverrides } from "../lib/permissions";
+// Roles and permissions are defined once, in the import-free vocabulary module.
+import { type PermissionOverrides, ROLES } from "../lib/permissions";
+import { REVOKE_REASONS } from "../sessions/views";
+export { ROLES, type PermissionOverrides, type Role } from "../lib/permissions";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -67,7 +66,7 @@ export const userSessions = sqliteTable(
     userAgent: text("user_agent"),
     deviceFingerprint: text("device_fingerprint"),
     revokedAt: integer("revoked_at"),
-    revokeReason: text("revoke_reason"),
+    revokeReason: text("revoke_reason", { enum: REVOKE_REASONS }),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
     // Impersonation lives on the admin's own session: it ends with that session.
     impersonatedUserId: text("impersonated_user_id"),

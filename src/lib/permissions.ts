@@ -1,4 +1,10 @@
-import type { Role } from "../db/schema";
+/**
+ * Who may do what: roles, their rank, permissions and per-user overrides. Import-free,
+ * so the panel shares it (ui/src/api/types.ts) and the database schema takes its role
+ * list from here.
+ */
+export const ROLES = ["owner", "admin", "member"] as const;
+export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = ["SETTINGS_SECURITY_VIEW", "SETTINGS_SECURITY_EDIT", "SETTINGS_TEAM_VIEW"] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -12,7 +18,8 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   member: [],
 };
 
-const ROLE_RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
+/** Nobody acts on, or assigns, a role ranked above their own. */
+export const ROLE_RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
 
 export type Principal = { role: Role; permissionOverrides: PermissionOverrides | null };
 

@@ -19,9 +19,10 @@ import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthSession } from "../env";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { impersonationOf } from "./cache";
+import type { RevokeReason } from "./views";
 import { listUserSessions, refreshCachedSessions } from "./service";
 
-export type RevokeReason = "LOGOUT" | "REVOKED" | "REVOKED_BY_ADMIN" | "REVOKE_ALL_OTHERS" | "FORCE_LOGOUT";
+export type { RevokeReason } from "./views";
 
 /** What ending a session needs to know of it: a D1 row or the edge check's copy. */
 type EndingSession = Pick<AuthSession, "id" | "userId" | "impersonation">;

@@ -1,5 +1,9 @@
 // What the sessions API returns, as a type with no imports: the panel shares it.
 
+/** Why a session ended (user_sessions.revoke_reason). */
+export const REVOKE_REASONS = ["LOGOUT", "REVOKED", "REVOKED_BY_ADMIN", "REVOKE_ALL_OTHERS", "FORCE_LOGOUT"] as const;
+export type RevokeReason = (typeof REVOKE_REASONS)[number];
+
 /** A session as `GET /api/security/sessions` shows it. Times are ISO 8601. */
 export type SessionView = {
   id: string;
@@ -12,7 +16,7 @@ export type SessionView = {
   userAgent: string | null;
   device: string;
   revokedAt: string | null;
-  revokeReason: string | null;
+  revokeReason: RevokeReason | null;
   active: boolean;
   current: boolean;
 };

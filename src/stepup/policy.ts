@@ -26,7 +26,8 @@ export const STEP_UP_PURPOSES = [
 ] as const;
 export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
 
-export type StepUpMethod = "totp" | "recovery_code" | "password";
+export const STEP_UP_METHODS = ["totp", "recovery_code", "password"] as const;
+export type StepUpMethod = (typeof STEP_UP_METHODS)[number];
 
 export type StepUpPolicy = {
   windowSeconds: number;

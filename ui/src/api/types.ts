@@ -1,13 +1,19 @@
-/** The API contract the panel is built against (docs: issue 7 brief). Times are ISO 8601. */
-// Shapes the server defines in import-free view modules are shared, not copied.
+/** The API contract the panel is built against. Times are ISO 8601. */
+// Shapes and vocabularies the server defines in import-free modules are shared, not
+// copied: views, roles and permissions, step-up purposes and methods, audit actions and
+// target types. A label table typed by one of these fails the type check when it lacks a label.
 import type { SessionView as Session } from "../../../src/sessions/views";
 import type { RuleView as IpRule } from "../../../src/ip-rules/views";
 
 export type { SessionView as Session } from "../../../src/sessions/views";
 export type { RuleView as IpRule } from "../../../src/ip-rules/views";
 
-export type Role = "owner" | "admin" | "member";
-export type Permission = "SETTINGS_SECURITY_VIEW" | "SETTINGS_SECURITY_EDIT" | "SETTINGS_TEAM_VIEW";
+import type { Permission, Role } from "../../../src/lib/permissions";
+import type { AuditOutcome, AuditTargetType } from "../../../src/audit/actions";
+export { ROLES, ROLE_RANK, type Permission, type Role } from "../../../src/lib/permissions";
+export type { StepUpMethod, StepUpPurpose } from "../../../src/stepup/policy";
+export type { RevokeReason } from "../../../src/sessions/views";
+export { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditAction, type AuditOutcome, type AuditTargetType } from "../../../src/audit/actions";
 
 export type User = {
   id: string;
@@ -31,7 +37,7 @@ export type Me = { user: User; sessionId: string; impersonation?: Impersonation 
 
 export type SessionList = { sessions: Session[]; currentSessionId: string };
 
-export type StepUpMethod = "totp" | "recovery_code" | "password";
+import type { StepUpMethod } from "../../../src/stepup/policy";
 export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean };
 
 export type TotpEnrollment = { secret: string; otpauthUrl: string; qrSvg: string };
@@ -50,7 +56,6 @@ export type TeamMember = {
   disabledAt: string | null;
 };
 
-export type AuditOutcome = "SUCCESS" | "FAIL";
 export type AuditEntry = {
   id: string;
   seq: number;
@@ -59,7 +64,7 @@ export type AuditEntry = {
   isImpersonating: boolean;
   action: string;
   outcome: AuditOutcome;
-  targetType: string | null;
+  targetType: AuditTargetType | null;
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;
@@ -74,6 +79,3 @@ export type AuditEntry = {
 };
 export type AuditPage = { items: AuditEntry[]; nextCursor: string | null };
 export type AuditVerify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
-
-// One taxonomy for server and panel: the server's list, not a copy of it.
-export { AUDIT_ACTIONS } from "../../../src/audit/actions";

@@ -1,9 +1,9 @@
 import { useSignal } from "@preact/signals";
-import type { AuditEntry } from "../api/types";
+import type { AuditAction, AuditEntry, AuditTargetType } from "../api/types";
 import { place } from "../lib/agent";
 import { exact, RelativeTime } from "./Time";
 
-const ACTION_LABELS: Record<string, string> = {
+const ACTION_LABELS: Record<AuditAction, string> = {
   LOGIN_SUCCEEDED: "Signed in",
   LOGIN_FAILED: "Sign-in failed",
   LOGOUT: "Signed out",
@@ -28,8 +28,16 @@ const ACTION_LABELS: Record<string, string> = {
   REQUEST_REFUSED: "Request refused",
 };
 
+export const TARGET_LABELS: Record<AuditTargetType, string> = {
+  user: "Member",
+  session: "Session",
+  ip_rule: "IP rule",
+  ip_address: "IP address",
+};
+
+const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);
 // Unknown actions (a newer API) still read as words.
-export const humanAction = (a: string) => ACTION_LABELS[a] ?? a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
+export const humanAction = (a: string) => (labelled(a) ? ACTION_LABELS[a] : a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " "));
 const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 2));
 
 export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string | null) => string }) {
@@ -51,7 +59,7 @@ export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string
           <span class={e.outcome === "SUCCESS" ? "badge badge-green" : "badge badge-red"}>{e.outcome}</span>
         </td>
         <td data-label="Target" class="small">
-          {e.targetType ? `${e.targetType} ${e.targetType === "user" ? name(e.targetId) : (e.targetId ?? "")}` : "—"}
+          {e.targetType ? `${TARGET_LABELS[e.targetType]} ${e.targetType === "user" ? name(e.targetId) : (e.targetId ?? "")}` : "—"}
         </td>
         <td class="cell-actions">
           <button type="button" class="button button-small" aria-expanded={open.value} aria-controls={detailId} onClick={() => (open.value = !open.value)}>

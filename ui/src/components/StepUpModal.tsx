@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
-import type { StepUpChallenge, StepUpMethod } from "../api/types";
+import type { StepUpChallenge, StepUpMethod, StepUpPurpose } from "../api/types";
 import { describeError } from "../lib/errors";
 import { me } from "../state/auth";
 import { appUrl, navigate } from "../state/router";
@@ -8,7 +8,7 @@ import { stepUpPrompt } from "../state/stepup";
 import { Alert } from "./Alert";
 import { Modal } from "./Modal";
 
-const PURPOSES: Record<string, string> = {
+const PURPOSES: Record<StepUpPurpose, string> = {
   REVOKE_SESSION: "sign out a session",
   REVOKE_USER_SESSION: "sign out another member's session",
   REVOKE_ALL_OTHER_SESSIONS: "sign out all your other sessions",
@@ -47,7 +47,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
   const value = useSignal("");
   const busy = useSignal(false);
   const error = useSignal<string | null>(null);
-  const action = PURPOSES[challenge.purpose] ?? "continue";
+  const action = Object.hasOwn(PURPOSES, challenge.purpose) ? PURPOSES[challenge.purpose as StepUpPurpose] : "continue";
   const realUser = me.value?.impersonation?.realUser;
 
   async function verify(e: Event) {

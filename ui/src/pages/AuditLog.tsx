@@ -1,9 +1,9 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { get, query, send } from "../api/client";
-import { AUDIT_ACTIONS, type AuditEntry, type AuditPage, type AuditVerify, type TeamMember } from "../api/types";
+import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditEntry, type AuditPage, type AuditVerify, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
-import { AuditRow, humanAction } from "../components/AuditRow";
+import { AuditRow, TARGET_LABELS, humanAction } from "../components/AuditRow";
 import { PageHeader } from "../components/Layout";
 import { saveFile } from "../lib/download";
 import { describeError, isCancelled } from "../lib/errors";
@@ -125,9 +125,9 @@ export function AuditLogPage() {
             <label for="f-target">Target type</label>
             <select id="f-target" value={d.targetType} onChange={set("targetType")}>
               <option value="">Any</option>
-              {["user", "session", "ip_rule", "tenant"].map((t) => (
+              {AUDIT_TARGET_TYPES.map((t) => (
                 <option key={t} value={t}>
-                  {t}
+                  {TARGET_LABELS[t]}
                 </option>
               ))}
             </select>

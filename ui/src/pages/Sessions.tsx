@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { get, post, query } from "../api/client";
-import type { Session, SessionList, TeamMember } from "../api/types";
+import type { RevokeReason, Session, SessionList, TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { DeviceIcon } from "../components/Icons";
@@ -13,7 +13,7 @@ import { me, sessionLost } from "../state/auth";
 import { appUrl, onLinkClick, search } from "../state/router";
 import { toast } from "../state/toast";
 
-const REVOKE_REASONS: Record<string, string> = {
+const REVOKE_REASONS: Record<RevokeReason, string> = {
   LOGOUT: "Signed out",
   REVOKED: "Revoked by you",
   REVOKED_BY_ADMIN: "Revoked by an administrator",
@@ -46,7 +46,7 @@ function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (
           {ended ? (
             session.revokedAt ? (
               <>
-                {session.revokeReason === "REVOKED" && !own ? "Revoked by its owner" : (REVOKE_REASONS[session.revokeReason ?? ""] ?? "Revoked")}{" "}
+                {session.revokeReason === "REVOKED" && !own ? "Revoked by its owner" : (session.revokeReason ? REVOKE_REASONS[session.revokeReason] : "Revoked")}{" "}
                 <RelativeTime iso={session.revokedAt} />
               </>
             ) : (

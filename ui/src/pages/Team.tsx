@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { get, patch, post } from "../api/client";
-import type { Role, TeamMember } from "../api/types";
+import { ROLE_RANK, ROLES, type Role, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ImpersonateDialog } from "../components/ImpersonateDialog";
@@ -11,8 +11,6 @@ import { canEditSecurity, canViewSecurity, me } from "../state/auth";
 import { appUrl, onLinkClick } from "../state/router";
 import { toast } from "../state/toast";
 
-const ROLES: Role[] = ["owner", "admin", "member"];
-const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
 const initials = (name: string) =>
   name
     .split(/\s+/)
@@ -28,7 +26,7 @@ export function TeamPage() {
   const pending = useSignal<Pending | null>(null);
   const self = me.value?.user;
   // Mirrors the API's rule (nobody acts on a higher role) so we don't offer doomed buttons.
-  const mayManage = (m: TeamMember) => canEditSecurity.value && !!self && m.id !== self.id && RANK[self.role] >= RANK[m.role];
+  const mayManage = (m: TeamMember) => canEditSecurity.value && !!self && m.id !== self.id && ROLE_RANK[self.role] >= ROLE_RANK[m.role];
 
   const p = pending.value;
   return (
@@ -60,7 +58,7 @@ export function TeamPage() {
                   </p>
                 </div>
                 <div class="member-actions">
-                  {canViewSecurity.value && !!self && m.id !== self.id && RANK[self.role] >= RANK[m.role] && (
+                  {canViewSecurity.value && !!self && m.id !== self.id && ROLE_RANK[self.role] >= ROLE_RANK[m.role] && (
                     <a class="button button-small" href={appUrl(`/security/sessions?userId=${encodeURIComponent(m.id)}`)} onClick={onLinkClick}>
                       Sessions
                     </a>
@@ -80,13 +78,13 @@ export function TeamPage() {
                           if (role !== m.role) pending.value = { kind: "role", member: m, role };
                         }}
                       >
-                        {ROLES.filter((r) => self && RANK[r] <= RANK[self.role]).map((r) => (
+                        {ROLES.filter((r) => self && ROLE_RANK[r] <= ROLE_RANK[self.role]).map((r) => (
                           <option key={r} value={r}>
                             {r}
                           </option>
                         ))}
                       </select>
-                      {self && RANK[self.role] > RANK[m.role] && (
+                      {self && ROLE_RANK[self.role] > ROLE_RANK[m.role] && (
                         <button type="button" class="button button-small" onClick={() => (pending.value = { kind: "impersonate", member: m })}>
                           Impersonate
                         </button>
