@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AssertionKeysError, loadAssertionKeys, parseAssertionKeys } from "../src/gateway/assertion-keys";
+import { AssertionKeysError, JWKS_MAX_AGE_SECONDS, jwksResponse, loadAssertionKeys, parseAssertionKeys } from "../src/gateway/assertion-keys";
 import { keySetText, privateJwk } from "./gateway-fixtures";
 
 async function problemsOf(text: string | undefined): Promise<string[]> {
@@ -77,5 +77,14 @@ describe("the assertion key set", () => {
     const b = await loadAssertionKeys(second);
     expect(b).not.toBe(a);
     expect(b.kid).toBe("two");
+  });
+
+  it("the JWKS endpoint serves only public parts, cacheable by origins", async () => {
+    const keys = await parseAssertionKeys(await keySetText("new", "old"));
+    const res = jwksResponse(keys.publicJwks);
+    expect(res.headers.get("cache-control")).toBe(`public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+    const text = await res.text();
+    expect(text).not.toContain('"d"');
+    expect(JSON.parse(text)).toEqual(keys.publicJwks);
   });
 });

@@ -99,3 +99,13 @@ export function loadAssertionKeys(text: string | undefined): Promise<AssertionKe
   });
   return keys;
 }
+
+/** Seconds origins may cache the JWKS; a rotation publishes the new key this long before it signs. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/** The `/.well-known/jwks.json` response: public parts only, cacheable by origins. */
+export function jwksResponse(publicJwks: PublicJwks): Response {
+  return Response.json(publicJwks, {
+    headers: { "cache-control": `public, max-age=${JWKS_MAX_AGE_SECONDS}`, "content-type": "application/jwk-set+json" },
+  });
+}
