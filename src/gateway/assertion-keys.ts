@@ -54,7 +54,7 @@ const setSchema = object({ keys: array(jwkSchema).min(1, "no keys").max(10, "mor
   });
 });
 
-function describe(error: ZodError): string[] {
+function listProblems(error: ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`);
 }
 
@@ -68,7 +68,7 @@ export async function parseAssertionKeys(text: string | undefined): Promise<Asse
     throw new AssertionKeysError(["not JSON"]);
   }
   const parsed = setSchema.safeParse(json);
-  if (!parsed.success) throw new AssertionKeysError(describe(parsed.error));
+  if (!parsed.success) throw new AssertionKeysError(listProblems(parsed.error));
   const [first] = parsed.data.keys;
   if (!first?.d) throw new AssertionKeysError(["keys.0.d: the signing key (first) has no private part d"]);
 
