@@ -1,0 +1,135 @@
+/**
+ * Acme Notes: a demo product behind Gatehouse's gateway mode. It has no sign-in of its own;
+ * every protected route reads the caller from the verified identity assertion (verify.ts),
+ * and the tenant comes from its `tid` claim only.
+ */
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { object, string } from "zod";
+import { type Note, NoteStore } from "./notes";
+import { APP_CSS, APP_JS, CSP, appPage, landingPage } from "./pages";
+import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "./verify";
+
+export type Env = {
+  /** Service binding to Gatehouse (for its JWKS). */
+  GATEHOUSE: Fetcher;
+  /** The `iss` Gatehouse puts in its assertions. */
+  ASSERTION_ISSUER: string;
+  /** The `aud` Gatehouse signs for this product. */
+  ASSERTION_AUDIENCE: string;
+  /** Where Gatehouse's own pages live (default "/_gatehouse"). */
+  GATEHOUSE_PATH?: string;
+};
+
+type AppEnv = { Bindings: Env; Variables: { token: string; claims: AssertionClaims } };
+
+export type AppOptions = { store?: NoteStore; now?: () => number; jwksCooldownMs?: number };
+
+const noteBody = object({ text: string().trim().min(1, "text is empty").max(500, "text is over 500 characters") }).strict();
+// Roles that may delete anyone's note in their tenant; others delete their own.
+const MODERATOR_ROLES: readonly string[] = ["owner", "admin"];
+
+function error(status: 400 | 401 | 403 | 404 | 409 | 415 | 503, code: string, message: string, extra: Record<string, unknown> = {}) {
+  return Response.json({ error: code, message, ...extra }, { status, headers: { "cache-control": "no-store" } });
+}
+
+export function createApp(options: AppOptions = {}) {
+  const store = options.store ?? new NoteStore();
+  // One verifier (and so one cached JWKS) per Gatehouse binding, built on first use.
+  const verifiers = new WeakMap<Fetcher, AssertionVerifier>();
+  const verifierFor = (env: Env) => {
+    let verifier = verifiers.get(env.GATEHOUSE);
+    if (!verifier) {
+      verifier = createAssertionVerifier({
+        jwksUrl: `https://gatehouse${env.GATEHOUSE_PATH ?? "/_gatehouse"}/.well-known/jwks.json`,
+        fetcher: env.GATEHOUSE,
+        issuer: env.ASSERTION_ISSUER,
+        audience: env.ASSERTION_AUDIENCE,
+        ...(options.now ? { now: options.now } : {}),
+        ...(options.jwksCooldownMs !== undefined ? { cooldownMs: options.jwksCooldownMs } : {}),
+      });
+      verifiers.set(env.GATEHOUSE, verifier);
+    }
+    return verifier;
+  };
+
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    await next();
+    c.res.headers.set("content-security-policy", CSP);
+    c.res.headers.set("x-content-type-options", "nosniff");
+    c.res.headers.set("referrer-policy", "no-referrer");
+  });
+
+  const requireIdentity = createMiddleware<AppEnv>(async (c, next) => {
+    const result = await verifierFor(c.env)(c.req.raw);
+    if (!result.ok) return error(result.status, result.error, result.message);
+    c.set("token", result.token);
+    c.set("claims", result.claims);
+    await next();
+    c.res.headers.set("cache-control", "no-store");
+  });
+
+  const gatehousePath = (env: Env) => env.GATEHOUSE_PATH ?? "/_gatehouse";
+
+  // Public.
+  app.get("/", (c) => c.html(landingPage(gatehousePath(c.env))));
+  app.get("/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
+  app.get("/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
+
+  // Protected.
+  app.use("/app", requireIdentity);
+  app.use("/api/*", requireIdentity);
+  app.use("/whoami", requireIdentity);
+
+  app.get("/app", (c) => c.html(appPage(c.get("claims"), gatehousePath(c.env))));
+
+  app.get("/whoami", (c) => {
+    const cookieNames = (c.req.header("cookie") ?? "")
+      .split(";")
+      .map((crumb) => crumb.split("=", 1)[0]?.trim() ?? "")
+      .filter((name) => name !== "");
+    return c.json({ token: c.get("token"), claims: c.get("claims"), cookieNames });
+  });
+
+  app.get("/api/notes", (c) => c.json({ notes: store.list(c.get("claims").tid) }));
+
+  app.post("/api/notes", async (c) => {
+    // A JSON content type cannot be sent cross-site without a CORS preflight (CSRF).
+    if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+      return error(415, "UNSUPPORTED_MEDIA_TYPE", "Send the note as application/json");
+    }
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      return error(400, "MALFORMED_JSON", "The body is not valid JSON");
+    }
+    const parsed = noteBody.safeParse(json);
+    if (!parsed.success) {
+      return error(400, "VALIDATION_FAILED", parsed.error.issues.map((i) => i.message).join("; "), { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+    }
+    const claims = c.get("claims");
+    const note = store.add(claims.tid, { text: parsed.data.text, createdBy: claims.sub, actedBy: claims.act?.sub ?? null, createdAt: new Date(options.now?.() ?? Date.now()).toISOString() });
+    if (!note) return error(409, "TOO_MANY_NOTES", "This tenant already has the most notes allowed");
+    return c.json({ note }, 201);
+  });
+
+  app.delete("/api/notes/:id", (c) => {
+    const claims = c.get("claims");
+    const note: Note | null = store.get(claims.tid, c.req.param("id"));
+    if (!note) return error(404, "NOT_FOUND", "Note not found");
+    if (note.createdBy !== claims.sub && !MODERATOR_ROLES.includes(claims.role)) {
+      return error(403, "FORBIDDEN", "Only the note's author or an admin may delete it");
+    }
+    store.delete(claims.tid, note.id);
+    return c.json({ success: true });
+  });
+
+  app.notFound(() => error(404, "NOT_FOUND", "Not found"));
+  app.onError(() => Response.json({ error: "INTERNAL_ERROR", message: "Something went wrong" }, { status: 500 }));
+  return app;
+}
+
+export default createApp();

@@ -1,0 +1,34 @@
+/**
+ * Acme Notes' own tests, inside workerd:
+ *   npx vitest run --config examples/acme-notes/vitest.config.ts
+ * The GATEHOUSE service binding is a stub serving the JWKS of a key generated here; the
+ * tests get the private half as TEST_PRIVATE_JWK to sign assertions the way Gatehouse does.
+ */
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { exportJWK, generateKeyPair } from "jose";
+import { defineConfig } from "vitest/config";
+
+const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+const kid = "test-key";
+const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: "ES256" };
+const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] };
+
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: { TEST_PRIVATE_JWK: JSON.stringify(privateJwk) },
+        serviceBindings: {
+          GATEHOUSE: (request: Request) =>
+            new URL(request.url).pathname === "/_gatehouse/.well-known/jwks.json"
+              ? Response.json(jwks)
+              : new Response("not found", { status: 404 }),
+        },
+      },
+    }),
+  ],
+  test: { include: ["test/**/*.test.ts"] },
+});

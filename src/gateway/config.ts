@@ -1,0 +1,92 @@
+/**
+ * Gateway mode's settings, read from the worker's env once per isolate (re-read only when
+ * a value changes). Anything missing or malformed throws GatewayConfigError listing every
+ * problem; the caller answers 503, so a misconfigured gateway never forwards a request.
+ * The signing keys are separate (assertion-keys.ts): they are a secret with their own cache.
+ */
+import { object, optional, string } from "zod";
+import { type PublicPathMatcher, PublicPathsError, parsePublicPaths } from "./public-paths";
+
+/** The env values gateway mode reads (to be added to Bindings when wired). */
+export type GatewayEnv = {
+  /** Service binding to the product (preferred), or… */
+  ORIGIN?: Fetcher;
+  /** …the product's origin URL, e.g. "https://origin.acme.internal". */
+  ORIGIN_URL?: string;
+  ASSERTION_AUDIENCE?: string;
+  ASSERTION_ISSUER?: string;
+  PUBLIC_PATHS?: string;
+  GATEHOUSE_PATH?: string;
+};
+
+export type GatewayConfig = {
+  originUrl: string | null;
+  audience: string;
+  issuer: string;
+  gatehousePath: string;
+  publicPaths: PublicPathMatcher;
+};
+
+export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
+export const DEFAULT_ASSERTION_ISSUER = "gatehouse";
+
+export class GatewayConfigError extends Error {
+  readonly code = "GATEWAY_MISCONFIGURED";
+  constructor(readonly problems: string[]) {
+    super(`Gateway configuration is invalid: ${problems.join("; ")}`);
+    this.name = "GatewayConfigError";
+  }
+}
+
+function asUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+const originUrl = string().superRefine((text, ctx) => {
+  const url = asUrl(text);
+  if (!url) ctx.addIssue({ code: "custom", message: "must be a URL" });
+  else if (url.protocol !== "https:" && url.protocol !== "http:") ctx.addIssue({ code: "custom", message: "must be http(s)" });
+  else if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    ctx.addIssue({ code: "custom", message: "must be an origin only (no path, query, fragment or credentials)" });
+  }
+});
+
+const schema = object({
+  ORIGIN_URL: optional(originUrl),
+  ASSERTION_AUDIENCE: string({ error: "is not set" }).trim().min(1, "is empty").max(200, "is over 200 characters"),
+  ASSERTION_ISSUER: optional(string().trim().min(1, "is empty").max(200, "is over 200 characters")),
+  GATEHOUSE_PATH: optional(string().regex(/^\/[A-Za-z0-9_-]+$/, 'must be one path segment such as "/_gatehouse"')),
+});
+
+let cached: { key: string; config: GatewayConfig } | null = null;
+
+/** The parsed settings; throws GatewayConfigError listing every problem. */
+export function gatewayConfig(env: GatewayEnv): GatewayConfig {
+  const key = JSON.stringify([env.ORIGIN_URL, env.ASSERTION_AUDIENCE, env.ASSERTION_ISSUER, env.PUBLIC_PATHS, env.GATEHOUSE_PATH, env.ORIGIN !== undefined]);
+  if (cached && cached.key === key) return cached.config;
+  const problems: string[] = [];
+  const parsed = schema.safeParse({ ORIGIN_URL: env.ORIGIN_URL, ASSERTION_AUDIENCE: env.ASSERTION_AUDIENCE, ASSERTION_ISSUER: env.ASSERTION_ISSUER, GATEHOUSE_PATH: env.GATEHOUSE_PATH });
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) problems.push("neither the ORIGIN service binding nor ORIGIN_URL is set");
+  let publicPaths: PublicPathMatcher | null = null;
+  try {
+    publicPaths = parsePublicPaths(env.PUBLIC_PATHS);
+  } catch (error) {
+    if (!(error instanceof PublicPathsError)) throw error;
+    problems.push(...error.problems.map((p) => `PUBLIC_PATHS ${p}`));
+  }
+  if (problems.length > 0 || !parsed.success || publicPaths === null) throw new GatewayConfigError(problems);
+  const config: GatewayConfig = {
+    originUrl: parsed.data.ORIGIN_URL ?? null,
+    audience: parsed.data.ASSERTION_AUDIENCE,
+    issuer: parsed.data.ASSERTION_ISSUER ?? DEFAULT_ASSERTION_ISSUER,
+    gatehousePath: parsed.data.GATEHOUSE_PATH ?? DEFAULT_GATEHOUSE_PATH,
+    publicPaths,
+  };
+  cached = { key, config };
+  return config;
+}

@@ -1,0 +1,115 @@
+/**
+ * What crosses the gateway, in each direction.
+ *
+ * To the origin: the client's request, streamed, with Gatehouse's cookies removed (the
+ * origin never sees a session token, so a compromised or logging origin cannot replay
+ * one) and the `Gatehouse-*` header namespace cleared before the assertion is set (a
+ * client cannot forge its identity by sending the header itself).
+ *
+ * To the client: the origin's response, streamed, minus any Set-Cookie that would set
+ * or clear one of Gatehouse's cookies (an origin must not fixate or log out a session).
+ */
+import { ASSERTION_HEADER } from "./assertion";
+
+export const DEVICE_COOKIE = "__Host-gatehouse_device";
+/** Every incoming header with this prefix is dropped: the namespace is Gatehouse's. */
+const RESERVED_HEADER_PREFIX = "gatehouse-";
+
+/**
+ * A cookie name as the browser's prefix rules see it: case-insensitive `__Host-` and
+ * `__Secure-` prefixes stripped, lower case. "__HOST-Gatehouse_Session" and
+ * "gatehouse_session" are the same cookie for our purposes.
+ */
+export function canonicalCookieName(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^__(host|secure)-/, "");
+}
+
+function protectedSet(names: readonly string[]): Set<string> {
+  return new Set(names.map(canonicalCookieName));
+}
+
+/** The name of one `name=value` crumb (RFC 6265bis: no "=" means an empty name). */
+function crumbName(crumb: string): string {
+  const eq = crumb.indexOf("=");
+  return eq < 0 ? "" : crumb.slice(0, eq);
+}
+
+/**
+ * The Cookie header without the protected cookies; null when nothing is left. Several
+ * Cookie headers reach us joined by ", ", so a crumb is also split at commas when a
+ * protected name hides behind one.
+ */
+export function stripCookies(header: string | null, protectedNames: readonly string[]): string | null {
+  if (!header) return null;
+  const blocked = protectedSet(protectedNames);
+  const isBlocked = (crumb: string) => blocked.has(canonicalCookieName(crumbName(crumb)));
+  const kept: string[] = [];
+  for (const crumb of header.split(";")) {
+    const pieces = crumb.split(",");
+    if (pieces.some(isBlocked)) kept.push(...pieces.filter((piece) => !isBlocked(piece) && piece.trim() !== ""));
+    else if (crumb.trim() !== "") kept.push(crumb);
+  }
+  const result = kept.map((crumb) => crumb.trim()).join("; ");
+  return result === "" ? null : result;
+}
+
+export type OriginRequestOptions = {
+  /** The signed identity assertion; null for a public path without a session. */
+  assertion: string | null;
+  /** The session cookie's full name as the browser sends it (e.g. "__Host-gatehouse_session"). */
+  sessionCookieName: string;
+  /** Where the origin lives (scheme, host, port); the path and query stay the client's. */
+  originUrl?: string;
+};
+
+/** The request to send to the origin: same method, path, query and streamed body. */
+export function originRequest(request: Request, options: OriginRequestOptions): Request {
+  const url = new URL(request.url);
+  if (options.originUrl) {
+    const origin = new URL(options.originUrl);
+    url.protocol = origin.protocol;
+    url.host = origin.host;
+  }
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    const lower = name.toLowerCase();
+    // Host comes from the URL; the cookie header is rebuilt below.
+    if (lower === "host" || lower === "cookie" || lower.startsWith(RESERVED_HEADER_PREFIX)) continue;
+    headers.append(name, value);
+  }
+  const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE]);
+  if (cookie !== null) headers.set("cookie", cookie);
+  if (options.assertion !== null) headers.set(ASSERTION_HEADER, options.assertion);
+  const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+  return new Request(url.toString(), {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : null,
+    // The origin's redirects go back to the browser, not followed here.
+    redirect: "manual",
+  });
+}
+
+export type ClientResponseOptions = {
+  /** Cookies only Gatehouse may set or clear (session, device). */
+  protectedCookieNames: readonly string[];
+};
+
+/**
+ * The origin's response for the client: streamed as is, minus Set-Cookie of protected
+ * cookies. A WebSocket upgrade (101) keeps its socket; it too loses such a Set-Cookie.
+ */
+export function clientResponse(response: Response, options: ClientResponseOptions): Response {
+  const blocked = protectedSet(options.protectedCookieNames);
+  const setCookies = response.headers.getSetCookie();
+  const allowed = setCookies.filter((line) => !blocked.has(canonicalCookieName(crumbName(line.split(";", 1)[0] ?? ""))));
+  if (allowed.length === setCookies.length) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("set-cookie");
+  for (const line of allowed) headers.append("set-cookie", line);
+  if (response.status === 101 && response.webSocket) return new Response(null, { status: 101, webSocket: response.webSocket, headers });
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}

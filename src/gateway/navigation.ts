@@ -1,0 +1,33 @@
+/**
+ * An unauthenticated product request gets what its client can use: a browser loading a
+ * page is sent to sign-in (and back afterwards); fetch/XHR and API clients get a 401 JSON
+ * they can handle, never an HTML redirect they would follow blindly.
+ */
+import { sanitizeReturnTo } from "./return-to";
+
+/** GET/HEAD that accepts HTML and, when the browser says, is a navigation (not fetch/XHR). */
+export function isBrowserNavigation(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const mode = request.headers.get("sec-fetch-mode");
+  if (mode !== null && mode.toLowerCase() !== "navigate") return false;
+  return (request.headers.get("accept") ?? "").toLowerCase().includes("text/html");
+}
+
+export type SignInOptions = {
+  /** Where Gatehouse's own surface is mounted, e.g. "/_gatehouse". */
+  gatehousePath: string;
+};
+
+/** 302 to sign-in with a sanitised returnTo for a browser navigation, else 401 JSON. */
+export function unauthenticatedResponse(request: Request, options: SignInOptions): Response {
+  if (isBrowserNavigation(request)) {
+    const url = new URL(request.url);
+    const returnTo = sanitizeReturnTo(url.pathname + url.search);
+    const location = `${options.gatehousePath}/sign-in?returnTo=${encodeURIComponent(returnTo)}`;
+    return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
+  }
+  return Response.json(
+    { error: "UNAUTHORIZED", message: "Sign in to continue" },
+    { status: 401, headers: { "cache-control": "no-store" } },
+  );
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { ASSERTION_HEADER as REFERENCE_HEADER, createAssertionVerifier } from "../examples/acme-notes/src/verify";
+import { parseAssertionKeys } from "../src/gateway/assertion-keys";
+import { ASSERTION_HEADER, AssertionCache, type AssertionSubject, signAssertion } from "../src/gateway/assertion";
+import { keySetText } from "./gateway-fixtures";
+import { START_MS } from "./helpers";
+
+const subject: AssertionSubject = {
+  sessionId: "sess1",
+  sessionVersion: 1,
+  tenantId: "acme",
+  user: { id: "u-bob", email: "bob@acme.test", name: "Bob", role: "member", permissions: ["SETTINGS_TEAM_VIEW"] },
+  amr: ["pwd"],
+  actor: { id: "u-alice", email: "alice@acme.test", name: "Alice" },
+};
+
+async function setup() {
+  const keys = await parseAssertionKeys(await keySetText("k1", "k0"));
+  const verify = createAssertionVerifier({
+    jwksUrl: "https://gatehouse/_gatehouse/.well-known/jwks.json",
+    fetcher: { fetch: async () => Response.json(keys.publicJwks) },
+    issuer: "gatehouse",
+    audience: "acme-notes",
+    now: () => START_MS,
+  });
+  const sign = (audience: string) => signAssertion(subject, { keys, issuer: "gatehouse", audience, nowMs: START_MS, cache: new AssertionCache() });
+  const request = (token: string) => new Request("https://app.test/app", { headers: { [ASSERTION_HEADER]: token } });
+  return { verify, sign, request };
+}
+
+describe("Gatehouse's assertion and the reference verifier agree", () => {
+  it("both sides use the same header name", () => {
+    expect(REFERENCE_HEADER).toBe(ASSERTION_HEADER);
+  });
+
+  it("the reference verifier accepts what Gatehouse signs, act included", async () => {
+    const { verify, sign, request } = await setup();
+    const result = await verify(request(await sign("acme-notes")));
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.claims).toMatchObject({ sub: "u-bob", tid: "acme", sid: "sess1", role: "member", permissions: ["SETTINGS_TEAM_VIEW"], act: { sub: "u-alice", name: "Alice" } });
+    }
+  });
+
+  it("the reference verifier refuses an assertion Gatehouse signed for another product", async () => {
+    const { verify, sign, request } = await setup();
+    expect(await verify(request(await sign("billing")))).toMatchObject({ ok: false, status: 401 });
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { ASSERTION_HEADER } from "../src/gateway/assertion";
+import { DEVICE_COOKIE, clientResponse, originRequest } from "../src/gateway/forward";
+
+const SESSION = "__Host-gatehouse_session";
+const PROTECTED = [SESSION, DEVICE_COOKIE];
+
+function incoming(init: { method?: string; headers?: Record<string, string>; body?: BodyInit | null; path?: string } = {}) {
+  return new Request(`https://app.test${init.path ?? "/app/notes?sort=asc&x=%2F"}`, { method: init.method ?? "GET", headers: init.headers, body: init.body ?? null });
+}
+
+function forward(request: Request, assertion: string | null = "signed.jwt.value", originUrl?: string) {
+  return originRequest(request, { assertion, sessionCookieName: SESSION, ...(originUrl ? { originUrl } : {}) });
+}
+
+function streamOf(): { stream: ReadableStream<Uint8Array>; push: (text: string) => void; close: () => void } {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  return { stream, push: (text) => controller.enqueue(new TextEncoder().encode(text)), close: () => controller.close() };
+}
+
+describe("the request to the origin", () => {
+  it("a client-sent assertion header never reaches the origin", () => {
+    const forged = { [ASSERTION_HEADER]: "forged", "gatehouse-jwt-assertion": "forged2", "Gatehouse-Tenant": "globex" };
+    const anonymous = forward(incoming({ headers: forged }), null);
+    expect(anonymous.headers.get(ASSERTION_HEADER)).toBeNull();
+    expect(anonymous.headers.get("gatehouse-tenant")).toBeNull();
+    const signed = forward(incoming({ headers: forged }), "signed.jwt.value");
+    expect(signed.headers.get(ASSERTION_HEADER)).toBe("signed.jwt.value");
+  });
+
+  it("Gatehouse's session and device cookies are never forwarded, in any case or prefix variant", () => {
+    const cookie = `${SESSION}=abc.secret; __host-GATEHOUSE_SESSION=x; gatehouse_session=y; __Secure-gatehouse_session=z; ${DEVICE_COOKIE}=dev`;
+    expect(forward(incoming({ headers: { cookie } })).headers.get("cookie")).toBeNull();
+  });
+
+  it("a session cookie hidden behind a comma-joined Cookie header is not forwarded", () => {
+    const cookie = `theme=dark, ${SESSION}=abc.secret; lang=en`;
+    const sent = forward(incoming({ headers: { cookie } })).headers.get("cookie") ?? "";
+    expect(sent).not.toContain("abc.secret");
+    expect(sent).toBe("theme=dark; lang=en");
+  });
+
+  it("the product's own cookies reach the origin unchanged", () => {
+    const cookie = `theme=dark; ${SESSION}=abc.secret; cart=a=b==; pref="quoted value"`;
+    expect(forward(incoming({ headers: { cookie } })).headers.get("cookie")).toBe('theme=dark; cart=a=b==; pref="quoted value"');
+  });
+
+  it("method, path, query and the client IP reach the origin; originUrl replaces only scheme and host", () => {
+    const request = incoming({ method: "DELETE", headers: { "CF-Connecting-IP": "203.0.113.7", "x-product": "1", host: "app.test" } });
+    const same = forward(request);
+    expect(same.method).toBe("DELETE");
+    expect(same.url).toBe("https://app.test/app/notes?sort=asc&x=%2F");
+    expect(same.headers.get("cf-connecting-ip")).toBe("203.0.113.7");
+    expect(same.headers.get("x-product")).toBe("1");
+    expect(same.redirect).toBe("manual");
+    const toOrigin = forward(request, null, "http://origin.internal:8788/ignored");
+    expect(toOrigin.url).toBe("http://origin.internal:8788/app/notes?sort=asc&x=%2F");
+    expect(toOrigin.headers.get("host")).toBeNull(); // the runtime takes the host from the URL
+  });
+
+  it("the request body is streamed to the origin, not buffered", async () => {
+    const { stream, push, close } = streamOf();
+    const sent = forward(incoming({ method: "POST", body: stream }));
+    // originRequest returned before the body was complete: nothing was buffered.
+    push("hello ");
+    push("origin");
+    close();
+    expect(await sent.text()).toBe("hello origin");
+  });
+});
+
+describe("the response to the client", () => {
+  it("an origin cannot set or clear a protected cookie, whatever the case or prefix", () => {
+    const headers = new Headers();
+    for (const line of [
+      `${SESSION}=stolen; Path=/; Secure; HttpOnly`,
+      "__HOST-Gatehouse_Session=x; Path=/; Secure",
+      "gatehouse_session=x",
+      "__Secure-gatehouse_session=x; Secure",
+      ` ${SESSION}=; Max-Age=0`,
+      `${DEVICE_COOKIE}=x; Path=/; Secure`,
+      "theme=dark; Path=/",
+      "cart=1; Path=/; HttpOnly",
+    ]) headers.append("set-cookie", line);
+    const out = clientResponse(new Response("ok", { status: 201, headers }), { protectedCookieNames: PROTECTED });
+    expect(out.headers.getSetCookie()).toEqual(["theme=dark; Path=/", "cart=1; Path=/; HttpOnly"]);
+    expect(out.status).toBe(201);
+  });
+
+  it("the origin's response is streamed back with its status and headers", async () => {
+    const { stream, push, close } = streamOf();
+    const headers = new Headers({ "content-type": "text/plain", "x-origin": "1" });
+    headers.append("set-cookie", `${SESSION}=x`);
+    const out = clientResponse(new Response(stream, { status: 202, statusText: "Accepted", headers }), { protectedCookieNames: PROTECTED });
+    push("streamed ");
+    push("back");
+    close();
+    expect(out.status).toBe(202);
+    expect(out.statusText).toBe("Accepted");
+    expect(out.headers.get("x-origin")).toBe("1");
+    expect(await out.text()).toBe("streamed back");
+  });
+
+  it("a response that sets no protected cookie is passed through as is", () => {
+    const original = new Response("ok", { headers: { "set-cookie": "theme=dark" } });
+    expect(clientResponse(original, { protectedCookieNames: PROTECTED })).toBe(original);
+  });
+
+  it("a WebSocket upgrade keeps its socket and still cannot set a protected cookie", () => {
+    const [client] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const plain = new Response(null, { status: 101, webSocket: client });
+    expect(clientResponse(plain, { protectedCookieNames: PROTECTED })).toBe(plain);
+    const headers = new Headers();
+    headers.append("set-cookie", `${SESSION}=x`);
+    headers.append("set-cookie", "theme=dark");
+    const out = clientResponse(new Response(null, { status: 101, webSocket: client, headers }), { protectedCookieNames: PROTECTED });
+    expect(out.status).toBe(101);
+    expect(out.webSocket).toBe(client);
+    expect(out.headers.getSetCookie()).toEqual(["theme=dark"]);
+  });
+});
