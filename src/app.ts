@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -13,6 +14,8 @@ import { ipRuleRoutes } from "./ip-rules";
 import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { edgeCheck } from "./edge-check";
+import { publishedKeys } from "./gateway/jwks";
+import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
@@ -33,15 +36,17 @@ export function createApp(options: AppOptions = {}) {
   const now = options.now ?? Date.now;
   const base = options.basePath ?? DEFAULT_GATEHOUSE_PATH;
 
+  // Every request Gatehouse answers or forwards (all but health): the clock, the database, an id.
+  const requestContext = every(
+    createMiddleware<AppEnv>(async function clockAndDb(c, next) {
+      c.set("now", now());
+      c.set("db", createDb(c.env.DB));
+      await next();
+    }),
+    requestId(),
+  );
+
   const api = new Hono<AppEnv>()
-    .use(
-      createMiddleware<AppEnv>(async function clockAndDb(c, next) {
-        c.set("now", now());
-        c.set("db", createDb(c.env.DB));
-        await next();
-      }),
-    )
-    .use(requestId())
     .use(
       // API answers are data, never documents: nothing to frame, sniff or cache.
       secureHeaders({
@@ -99,13 +104,17 @@ export function createApp(options: AppOptions = {}) {
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks.
     .get(`${base}/api/health`, (c) => c.json({ ok: true }))
+    .use(requestContext)
     .route(`${base}/api`, api)
     // An unknown API path is a JSON 404, never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)
+    .get(`${base}/.well-known/jwks.json`, publishedKeys)
     .get(base, (c) => c.redirect(`${base}/`, 308))
     .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
-    // Standalone (no product behind Gatehouse): the host's root leads to the panel.
-    .get("/", (c) => c.redirect(`${base}/`, 302));
+    // The Gatehouse path is Gatehouse's alone: nothing under it reaches the product.
+    .all(`${base}/*`, handleNotFound)
+    // Everything else is the product's (gateway mode), or, standalone, / leads to the panel.
+    .route("/", gatewayRoutes({ basePath: base }));
 
   app.onError(handleError);
   api.onError(handleError);

@@ -4,6 +4,7 @@
  * naming the variable, never a surprise hours later on some code path.
  */
 import { string } from "zod";
+import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 
 /** Where everything Gatehouse serves lives on the host: API, panel, JWKS. The rest belongs to the product. */
 export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
@@ -15,14 +16,27 @@ const gatehousePath = string()
   .optional()
   .transform((v) => v ?? DEFAULT_GATEHOUSE_PATH);
 
-export type GatehouseConfig = { gatehousePath: string };
+export type GatehouseConfig = {
+  gatehousePath: string;
+  /** Gateway mode's settings; null when no origin is configured (a standalone Gatehouse). */
+  gateway: GatewayConfig | null;
+};
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-export function parseConfig(env: { GATEHOUSE_PATH?: string | undefined }): GatehouseConfig {
+export function parseConfig(env: GatewayEnv & { GATEHOUSE_PATH?: string | undefined }): GatehouseConfig {
   const path = gatehousePath.safeParse(env.GATEHOUSE_PATH === "" ? undefined : env.GATEHOUSE_PATH);
   if (!path.success) throw new ConfigError(`GATEHOUSE_PATH ${path.error.issues.map((i) => i.message).join("; ")} (got ${JSON.stringify(env.GATEHOUSE_PATH)})`);
-  return { gatehousePath: path.data };
+  let gateway: GatewayConfig | null = null;
+  if (env.ORIGIN !== undefined || env.ORIGIN_URL !== undefined) {
+    try {
+      gateway = gatewayConfig(env);
+    } catch (err) {
+      if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
+      throw err;
+    }
+  }
+  return { gatehousePath: path.data, gateway };
 }

@@ -8,6 +8,17 @@ export type Bindings = {
   ASSETS?: Fetcher;
   /** Where Gatehouse's API, panel and JWKS live on the host (default /_gatehouse). */
   GATEHOUSE_PATH?: string;
+  /** Gateway mode (src/gateway): the product, as a service binding (a Worker)… */
+  ORIGIN?: Fetcher;
+  /** …or as an HTTP origin (scheme, host, port). */
+  ORIGIN_URL?: string;
+  /** Paths of the product anyone may load (JSON array or comma list of globs). */
+  PUBLIC_PATHS?: string;
+  /** The identity assertion's `aud` and `iss`. */
+  ASSERTION_AUDIENCE?: string;
+  ASSERTION_ISSUER?: string;
+  /** Secret: a JWK set of EC P-256 private keys; the first signs, all are published. */
+  ASSERTION_SIGNING_KEYS?: string;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
   /** Days of audit history kept by the retention cron (default 400). */
@@ -48,6 +59,8 @@ export type AuthSession = {
   expiresAt: number;
   revokedAt: number | null;
   revokeReason: string | null;
+  /** How the user authenticated at sign-in (RFC 8176), e.g. ["pwd", "otp"]. */
+  amr: string[];
   /** Set while the session's user acts as another user of the tenant. */
   impersonation: { userId: string; reason: string; startedAt: number; expiresAt: number } | null;
 };
@@ -63,6 +76,8 @@ export type Variables = {
   session: AuthSession;
   /** The session's state as the session check admitted it (src/sessions/middleware.ts). */
   authState: AuthState;
+  /** Set once the whole edge check admitted a product request (gateway mode). */
+  edgePassed?: boolean;
   /** The session's own user (the admin, while impersonating). */
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */

@@ -37,6 +37,20 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A refusal a browser should see as a page (a redirect to sign-in) rather than JSON. It
+ * is still the refusal it wraps: audited as such, by code and status.
+ */
+export class RefusalWithResponse extends ApiError {
+  constructor(
+    refusal: ApiError,
+    readonly response: Response,
+  ) {
+    super(refusal.status, refusal.code, refusal.message, refusal.details, refusal.audit);
+    this.name = "RefusalWithResponse";
+  }
+}
+
 export const notFound = (what: string, code = "NOT_FOUND") => new ApiError(404, code, `${what} not found`);
 
 export function errorBody(code: string, message: string, details: Record<string, unknown> = {}) {
@@ -55,6 +69,7 @@ export function toApiError(err: unknown): ApiError | null {
 }
 
 export function handleError(err: Error, c: Context) {
+  if (err instanceof RefusalWithResponse) return err.response;
   const known = toApiError(err);
   if (known) {
     const retryAfter = known.details.retryAfterSeconds;

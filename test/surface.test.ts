@@ -93,3 +93,16 @@ describe("GATEHOUSE_PATH is validated at startup", () => {
     expect(() => parseConfig({ GATEHOUSE_PATH: value })).toThrow(/GATEHOUSE_PATH/);
   });
 });
+
+describe("gateway mode's settings are validated at startup too", () => {
+  it("an origin without an audience, or with a bad PUBLIC_PATHS, stops the worker with the variable's name", () => {
+    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test" })).toThrow(/ASSERTION_AUDIENCE/);
+    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme", PUBLIC_PATHS: "[1]" })).toThrow(/PUBLIC_PATHS/);
+    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test/app", ASSERTION_AUDIENCE: "acme" })).toThrow(/ORIGIN_URL/);
+  });
+
+  it("no origin configured: a standalone Gatehouse", () => {
+    expect(parseConfig({}).gateway).toBeNull();
+    expect(parseConfig({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme" }).gateway).toMatchObject({ originUrl: "https://origin.test", audience: "acme" });
+  });
+});

@@ -28,6 +28,7 @@ import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
+import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
 import { deviceCookieKey, issueDevice, readDevice } from "./device";
 import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
@@ -80,7 +81,9 @@ export const authRoutes = new Hono<AppEnv>()
       usedRecoveryCode = method === "recovery_code";
     }
 
-    const { row, token, state } = await prepareSession(c, user);
+    // RFC 8176: a password, then a one-time code or (a recovery code) some second factor.
+    const amr = !user.totpEnabled ? ["pwd"] : usedRecoveryCode ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
+    const { row, token, state } = await prepareSession(c, user, amr);
     const actor = { tenantId: user.tenantId, actorUserId: user.id };
     await commitWithAudit(
       c,
@@ -104,7 +107,8 @@ export const authRoutes = new Hono<AppEnv>()
       maxAge: sessionTimeouts(c.env).absoluteSeconds,
     });
     await issueDevice(c, deviceKey, body.email, deviceId);
-    return c.json({ user: publicUser(state.user), sessionId: row.id });
+    // Same-origin paths only (never another host, scheme or //): anything else is "/".
+    return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo) });
   })
   // Not the whole edge check: signing out works from any address.
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation(), async (c) => {

@@ -7,6 +7,8 @@ export const loginSchema = z
     password: z.string().min(1).max(256),
     totpCode: z.string().trim().max(10).optional(),
     recoveryCode: z.string().trim().max(64).optional(),
+    // Where the product sent the browser from (gateway mode); only ever answered sanitised.
+    returnTo: z.string().max(4096).optional(),
   })
   .refine((b) => b.totpCode === undefined || b.recoveryCode === undefined, {
     message: "Send either totpCode or recoveryCode, not both",

@@ -67,7 +67,8 @@ export const userSessions = sqliteTable(
     deviceFingerprint: text("device_fingerprint"),
     revokedAt: integer("revoked_at"),
     revokeReason: text("revoke_reason", { enum: REVOKE_REASONS }),
-    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** `amr`: how the session's user authenticated at sign-in (RFC 8176 values, e.g. ["pwd", "otp"]). */
+    metadata: text("metadata", { mode: "json" }).$type<{ amr?: string[] }>(),
     // Impersonation lives on the admin's own session: it ends with that session.
     impersonatedUserId: text("impersonated_user_id"),
     impersonationReason: text("impersonation_reason"),

@@ -16,18 +16,15 @@ export type GatewayEnv = {
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
   PUBLIC_PATHS?: string;
-  GATEHOUSE_PATH?: string;
 };
 
 export type GatewayConfig = {
   originUrl: string | null;
   audience: string;
   issuer: string;
-  gatehousePath: string;
   publicPaths: PublicPathMatcher;
 };
 
-export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
 export const DEFAULT_ASSERTION_ISSUER = "gatehouse";
 
 export class GatewayConfigError extends Error {
@@ -59,17 +56,16 @@ const schema = object({
   ORIGIN_URL: optional(originUrl),
   ASSERTION_AUDIENCE: string({ error: "is not set" }).trim().min(1, "is empty").max(200, "is over 200 characters"),
   ASSERTION_ISSUER: optional(string().trim().min(1, "is empty").max(200, "is over 200 characters")),
-  GATEHOUSE_PATH: optional(string().regex(/^\/[A-Za-z0-9_-]+$/, 'must be one path segment such as "/_gatehouse"')),
 });
 
 let cached: { key: string; config: GatewayConfig } | null = null;
 
 /** The parsed settings; throws GatewayConfigError listing every problem. */
 export function gatewayConfig(env: GatewayEnv): GatewayConfig {
-  const key = JSON.stringify([env.ORIGIN_URL, env.ASSERTION_AUDIENCE, env.ASSERTION_ISSUER, env.PUBLIC_PATHS, env.GATEHOUSE_PATH, env.ORIGIN !== undefined]);
+  const key = JSON.stringify([env.ORIGIN_URL, env.ASSERTION_AUDIENCE, env.ASSERTION_ISSUER, env.PUBLIC_PATHS, env.ORIGIN !== undefined]);
   if (cached && cached.key === key) return cached.config;
   const problems: string[] = [];
-  const parsed = schema.safeParse({ ORIGIN_URL: env.ORIGIN_URL, ASSERTION_AUDIENCE: env.ASSERTION_AUDIENCE, ASSERTION_ISSUER: env.ASSERTION_ISSUER, GATEHOUSE_PATH: env.GATEHOUSE_PATH });
+  const parsed = schema.safeParse({ ORIGIN_URL: env.ORIGIN_URL, ASSERTION_AUDIENCE: env.ASSERTION_AUDIENCE, ASSERTION_ISSUER: env.ASSERTION_ISSUER });
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) problems.push("neither the ORIGIN service binding nor ORIGIN_URL is set");
   let publicPaths: PublicPathMatcher | null = null;
@@ -84,7 +80,6 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     originUrl: parsed.data.ORIGIN_URL ?? null,
     audience: parsed.data.ASSERTION_AUDIENCE,
     issuer: parsed.data.ASSERTION_ISSUER ?? DEFAULT_ASSERTION_ISSUER,
-    gatehousePath: parsed.data.GATEHOUSE_PATH ?? DEFAULT_GATEHOUSE_PATH,
     publicPaths,
   };
   cached = { key, config };

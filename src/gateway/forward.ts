@@ -9,9 +9,15 @@
  * To the client: the origin's response, streamed, minus any Set-Cookie that would set
  * or clear one of Gatehouse's cookies (an origin must not fixate or log out a session).
  */
+import { DEVICE_COOKIE as DEVICE_COOKIE_NAME } from "../auth/device";
+import { SESSION_COOKIE as SESSION_COOKIE_NAME } from "../sessions/token";
 import { ASSERTION_HEADER } from "./assertion";
 
-export const DEVICE_COOKIE = "__Host-gatehouse_device";
+/** Gatehouse's cookies as the browser sends them (both are __Host- cookies). */
+export const SESSION_COOKIE = `__Host-${SESSION_COOKIE_NAME}`;
+export const DEVICE_COOKIE = `__Host-${DEVICE_COOKIE_NAME}`;
+/** Only Gatehouse reads, sets or clears these; the origin never sees or touches them. */
+export const GATEHOUSE_COOKIES = [SESSION_COOKIE, DEVICE_COOKIE] as const;
 /** Every incoming header with this prefix is dropped: the namespace is Gatehouse's. */
 const RESERVED_HEADER_PREFIX = "gatehouse-";
 

@@ -15,11 +15,8 @@ export type EdgeIdentity = {
   actor: { realUserId: string | null; isImpersonating: boolean };
 };
 
-/**
- * `amr` is the caller's to give: sessions do not record yet which factors signed them in,
- * and claiming "otp" for a session that used none would mislead the origin.
- */
-export function assertionSubjectOf(identity: EdgeIdentity, options: { amr: string[] }): AssertionSubject {
+/** `amr` is what the session recorded at sign-in: never a factor the user did not present. */
+export function assertionSubjectOf(identity: EdgeIdentity): AssertionSubject {
   const { session, user, realUser, actor } = identity;
   const impersonating = actor.isImpersonating && session.impersonation !== null;
   const ends = [session.expiresAt, ...(impersonating && session.impersonation ? [session.impersonation.expiresAt] : [])];
@@ -28,7 +25,7 @@ export function assertionSubjectOf(identity: EdgeIdentity, options: { amr: strin
     sessionVersion: session.sessionVersion,
     tenantId: session.tenantId,
     user: { id: user.id, email: user.email, name: user.displayName, role: user.role, permissions: permissionsOf(user) },
-    amr: options.amr,
+    amr: session.amr,
     actor: impersonating ? { id: realUser.id, email: realUser.email, name: realUser.displayName } : null,
     notAfterMs: Math.min(...ends),
   };

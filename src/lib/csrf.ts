@@ -1,6 +1,17 @@
+import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { SESSION_COOKIE } from "../sessions/token";
+
+export type CsrfOptions = {
+  /**
+   * Check only requests that carry Gatehouse's session cookie: the product's public
+   * paths take cross-site posts without one (webhooks), and without the cookie there is
+   * no ambient authority to forge.
+   */
+  onlyWithSessionCookie?: boolean;
+};
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -10,9 +21,10 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * neither header are not from a browser, so carry no ambient cookie risk.
  * SameSite=Lax on the session cookie is the second layer.
  */
-export const csrfGuard = () =>
+export const csrfGuard = (options: CsrfOptions = {}) =>
   createMiddleware<AppEnv>(async function csrfGuard(c, next) {
-    if (!SAFE_METHODS.has(c.req.method)) {
+    const exempt = options.onlyWithSessionCookie === true && getCookie(c, SESSION_COOKIE, "host") === undefined;
+    if (!SAFE_METHODS.has(c.req.method) && !exempt) {
       const site = c.req.header("sec-fetch-site");
       const origin = c.req.header("origin");
       const selfOrigin = new URL(c.req.url).origin;

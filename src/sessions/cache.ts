@@ -112,6 +112,7 @@ export function toAuthState(session: UserSession, user: User, impersonatedUser: 
       expiresAt: session.expiresAt,
       revokedAt: session.revokedAt,
       revokeReason: session.revokeReason,
+      amr: session.metadata?.amr ?? ["pwd"],
       impersonation,
     },
     user: toAuthUser(user),

@@ -12,7 +12,8 @@ import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
 
 /** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
-export async function prepareSession(c: Context<AppEnv>, user: User) {
+/** `amr`: how the user authenticated for this session (RFC 8176), e.g. ["pwd", "otp"]. */
+export async function prepareSession(c: Context<AppEnv>, user: User, amr: string[]) {
   const now = c.get("now");
   const { id, token, tokenHash } = await generateSessionToken();
   const meta = requestMeta(c);
@@ -32,7 +33,7 @@ export async function prepareSession(c: Context<AppEnv>, user: User) {
     deviceFingerprint: await deviceFingerprint(c),
     revokedAt: null,
     revokeReason: null,
-    metadata: null,
+    metadata: { amr },
     impersonatedUserId: null,
     impersonationReason: null,
     impersonationStartedAt: null,

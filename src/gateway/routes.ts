@@ -1,0 +1,127 @@
+/**
+ * Gateway mode: Gatehouse in front of a product. Every request outside the Gatehouse
+ * path passes the same edge check as the API and then goes to the product's origin
+ * with a signed identity assertion (the modules beside this file do each part).
+ *
+ * Threat model: a client that forges who it is (an incoming assertion header is
+ * dropped; only Gatehouse signs), an origin that leaks or logs the session secret (the
+ * session cookie never reaches it), an origin or its dependencies that fixate or clear
+ * Gatehouse's cookies (their Set-Cookie is dropped), another site that makes a signed-in
+ * browser post to the product (CSRF, as for the API), open redirects through `returnTo`
+ * (same-origin paths only), and outages: without KV, D1, the signing keys or a valid
+ * configuration nothing is forwarded as if signed in (503); an unreachable origin is 502.
+ *
+ * Public paths are forwarded without a session; when a valid one is present the
+ * assertion is still attached, so a landing page can say who is signed in.
+ * Everything else needs a session: a browser loading a page is sent to sign-in and
+ * back, any other request gets the API's 401. Bodies stream both ways (no body limit:
+ * the product sets its own).
+ */
+import { type Context, Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { recordRefusals } from "../audit/refusal-recorder";
+import { edgeCheck } from "../edge-check";
+import type { AppEnv } from "../env";
+import { ApiError, RefusalWithResponse, toApiError } from "../errors";
+import { csrfGuard } from "../lib/csrf";
+import { signAssertion } from "./assertion";
+import { AssertionKeysError, loadAssertionKeys } from "./assertion-keys";
+import { type GatewayConfig, GatewayConfigError, gatewayConfig } from "./config";
+import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
+import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { assertionSubjectOf } from "./subject";
+
+export type GatewayOptions = {
+  /** Where Gatehouse's own surface lives (sign-in is under it). */
+  basePath: string;
+};
+
+const SESSION_FAILURES = new Set(["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"]);
+
+/** The gateway's settings, or null when no origin is configured (a standalone Gatehouse). */
+export function configuredGateway(env: AppEnv["Bindings"]): GatewayConfig | null {
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
+  try {
+    return gatewayConfig(env);
+  } catch (err) {
+    if (!(err instanceof GatewayConfigError)) throw err;
+    console.error(JSON.stringify({ level: "error", msg: "gateway misconfigured", problems: err.problems }));
+    throw new ApiError(503, "GATEWAY_MISCONFIGURED", "The gateway is not configured correctly; the operator has been told");
+  }
+}
+
+/**
+ * Runs the edge check for a product request. On a public path a failed check only means
+ * "anonymous"; elsewhere it refuses, and a browser navigation is sent to sign-in.
+ */
+function productIdentity(options: GatewayOptions) {
+  return createMiddleware<AppEnv>(async function productIdentity(c, next) {
+    const config = configuredGateway(c.env);
+    if (!config) return next();
+    const check = edgeCheck();
+    const passed = async () => {
+      c.set("edgePassed", true);
+      await next();
+    };
+    if (config.publicPaths.isPublic(new URL(c.req.url).pathname)) {
+      try {
+        await check(c, passed);
+      } catch (err) {
+        if (c.get("edgePassed")) throw err;
+        await next();
+      }
+      return;
+    }
+    try {
+      await check(c, passed);
+    } catch (err) {
+      const refusal = toApiError(err);
+      // A page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code.
+      if (!c.get("edgePassed") && refusal && SESSION_FAILURES.has(refusal.code) && isBrowserNavigation(c.req.raw)) {
+        throw new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
+      }
+      throw err;
+    }
+  });
+}
+
+async function signedAssertion(c: Context<AppEnv>, config: GatewayConfig): Promise<string | null> {
+  if (!c.get("edgePassed")) return null;
+  try {
+    const keys = await loadAssertionKeys(c.env.ASSERTION_SIGNING_KEYS);
+    const subject = assertionSubjectOf({ session: c.get("session"), user: c.get("user"), realUser: c.get("realUser"), actor: c.get("actor") });
+    return await signAssertion(subject, { keys, issuer: config.issuer, audience: config.audience, nowMs: c.get("now") });
+  } catch (err) {
+    if (!(err instanceof AssertionKeysError)) throw err;
+    console.error(JSON.stringify({ level: "error", msg: "assertion keys unavailable", requestId: c.get("requestId"), problems: err.problems }));
+    throw new ApiError(503, "ASSERTION_KEYS_UNAVAILABLE", "Identity cannot be asserted right now; try again");
+  }
+}
+
+async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Response> {
+  const config = configuredGateway(c.env);
+  if (!config) {
+    // Standalone: the host's root leads to the panel; nothing else is here.
+    if (new URL(c.req.url).pathname === "/" && (c.req.method === "GET" || c.req.method === "HEAD")) return c.redirect(`${options.basePath}/`, 302);
+    throw new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+  }
+  const assertion = await signedAssertion(c, config);
+  const request = originRequest(c.req.raw, { assertion, sessionCookieName: SESSION_COOKIE, ...(config.originUrl ? { originUrl: config.originUrl } : {}) });
+  let response: Response;
+  try {
+    response = c.env.ORIGIN ? await c.env.ORIGIN.fetch(request) : await fetch(request);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "origin unreachable", requestId: c.get("requestId"), error: String(err) }));
+    throw new ApiError(502, "ORIGIN_UNAVAILABLE", "The application behind Gatehouse cannot be reached; try again");
+  }
+  return clientResponse(response, { protectedCookieNames: GATEHOUSE_COOKIES });
+}
+
+/** Every path outside the Gatehouse path. Mounted last, after Gatehouse's own routes. */
+export function gatewayRoutes(options: GatewayOptions) {
+  return new Hono<AppEnv>()
+    .use(recordRefusals())
+    .use(csrfGuard({ onlyWithSessionCookie: true }))
+    .use(productIdentity(options))
+    .all("*", (c) => toOrigin(c, options));
+}
