@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
@@ -10,6 +9,7 @@ import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
 import { csrfGuard } from "./lib/csrf";
+import { assignRequestId } from "./lib/request-meta";
 import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
@@ -33,7 +33,7 @@ export function createApp(options: AppOptions = {}) {
         await next();
       }),
     )
-    .use(requestId())
+    .use(assignRequestId())
     .use(
       // API answers are data, never documents: nothing to frame, sniff or cache.
       secureHeaders({
