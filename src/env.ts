@@ -12,6 +12,8 @@ export type Bindings = {
   IMPERSONATION_MAX_SECONDS?: string;
   /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
   TOTP_ENCRYPTION_KEY?: string;
+  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
+  AUDIT_CHECKPOINT_KEY?: string;
 };
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */

@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { checkpointKey } from "./checkpoint";
 import { csvRow } from "./csv";
 import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, searchPage, toAuditView } from "./query";
 import { verifyChain } from "./verify";
@@ -26,7 +27,12 @@ export const auditRoutes = new Hono<AppEnv>()
     const last = page[page.length - 1];
     return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
   })
-  .get("/verify", async (c) => c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId)))
+  .get("/verify", async (c) => {
+    // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
+    const key = await checkpointKey(c.env);
+    if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
+    return c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId, key, c.get("now")));
+  })
   .get("/export", validate("query", auditExportSchema), async (c) => {
     const { format, ...filter } = c.req.valid("query");
     const db = createDb(c.env.DB);
