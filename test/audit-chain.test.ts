@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant } from "./helpers";
+import { Harness, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -60,5 +60,29 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     await h.login(b.member.email);
     const rows = await env.DB.prepare("SELECT tenant_id, MIN(seq) AS first FROM audit_logs WHERE tenant_id IN (?, ?) GROUP BY tenant_id").bind(a.id, b.id).all<{ first: number }>();
     expect(rows.results.map((r) => r.first)).toEqual([1, 1]);
+  });
+
+  it("a row whose seal failed after its write is kept, and sealed by the next verification", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.signIn(t.owner);
+    // Sealing (UPDATE audit_logs) fails; the write itself goes through.
+    const sealFails = new Proxy(env.DB, {
+      get(target, prop, receiver) {
+        if (prop === "prepare") {
+          return (query: string) => target.prepare(/^\s*update "audit_logs"/i.test(query) ? query.replace(/"audit_logs"/i, '"audit_logs_unsealable"') : query);
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: sealFails }) });
+    expect(res.status).toBe(401);
+    const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ hash: string | null }>();
+    expect(row).toMatchObject({ hash: null });
+    const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
+    const sealed = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND hash IS NULL").bind(t.id).first<{ n: number }>();
+    expect(sealed?.n).toBe(0);
   });
 });
