@@ -4,6 +4,19 @@ import { Harness, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
+/** A D1 binding on which sealing (UPDATE audit_logs) fails while writes go through. */
+function d1WhoseSealsFail(inner: D1Database): D1Database {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (query: string) => target.prepare(/^\s*update "audit_logs"/i.test(query) ? query.replace(/"audit_logs"/i, '"audit_logs_unsealable"') : query);
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function tenantWithHistory() {
   const h = new Harness();
   const t = await seedTenant();
@@ -66,17 +79,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const h = new Harness();
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
-    // Sealing (UPDATE audit_logs) fails; the write itself goes through.
-    const sealFails = new Proxy(env.DB, {
-      get(target, prop, receiver) {
-        if (prop === "prepare") {
-          return (query: string) => target.prepare(/^\s*update "audit_logs"/i.test(query) ? query.replace(/"audit_logs"/i, '"audit_logs_unsealable"') : query);
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: sealFails }) });
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
     expect(res.status).toBe(401);
     const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ hash: string | null }>();
     expect(row).toMatchObject({ hash: null });
@@ -84,5 +87,17 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
     const sealed = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND hash IS NULL").bind(t.id).first<{ n: number }>();
     expect(sealed?.n).toBe(0);
+  });
+
+  it("an export carries the hash of every row, even of one whose seal failed after its write", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.signIn(t.owner);
+    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
+    const res = await h.app.fetch(new Request("https://gatehouse.test/api/audit-logs/export?format=ndjson", { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
+    expect(res.status).toBe(200);
+    const rows = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string; hash: string | null });
+    expect(rows.map((r) => r.action)).toContain("LOGIN_FAILED");
+    expect(rows.every((r) => typeof r.hash === "string" && r.hash.length === 64)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { validate } from "../lib/validation";
 import { checkpointKey } from "./checkpoint";
 import { csvRow } from "./csv";
 import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, searchPage, toAuditView } from "./query";
+import { sealChain } from "./chain";
 import { verifyChain } from "./verify";
 
 const EXPORT_PAGE = 500;
@@ -37,6 +38,8 @@ export const auditRoutes = new Hono<AppEnv>()
     const { format, ...filter } = c.req.valid("query");
     const db = createDb(c.env.DB);
     const tenantId = c.get("user").tenantId;
+    // Rows still waiting for their seal get it now, so every exported row carries its hash.
+    await sealChain(db, tenantId);
     const encoder = new TextEncoder();
     let afterSeq = 0;
     let headerSent = false;
