@@ -12,6 +12,7 @@ import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChalle
 import type { Bindings } from "../env";
 import { sealChain } from "./chain";
 import { checkpointKey, signCheckpoint } from "./checkpoint";
+import { verifyChain } from "./verify";
 
 // SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
 const DEFAULT_RETENTION_DAYS = 400;
@@ -26,9 +27,9 @@ export function retentionDays(env: Bindings): number {
 }
 
 /**
- * Prunes the tenant's sealed rows created before `cutoffMs` (sealing first, so a row
- * left unsealed is linked before its successors lose their predecessor) and records an
- * authenticated checkpoint at the last pruned row, in the same batch.
+ * Prunes the tenant's sealed rows created before the retention window (sealing first,
+ * so a row left unsealed is linked before its successors lose their predecessor) and
+ * records an authenticated checkpoint at the last pruned row, in the same batch.
  */
 async function pruneTenant(db: Db, key: CryptoKey, tenantId: string, days: number, nowMs: number): Promise<number> {
   const cutoffMs = nowMs - days * DAY_MS;
@@ -41,6 +42,13 @@ async function pruneTenant(db: Db, key: CryptoKey, tenantId: string, days: numbe
   if (lastSeq === null || lastSeq === undefined) return 0;
   const last = await db.query.auditLogs.findFirst({ where: and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.seq, lastSeq)) });
   if (!last?.hash || last.createdAt >= cutoffMs) return 0;
+  // Only a verified prefix is pruned: a broken one (say, recent rows backdated to fall
+  // out of the window, which breaks their hashes) stays, with the evidence, for verify.
+  const prefix = await verifyChain(db, tenantId, key, nowMs, last.seq);
+  if (!prefix.ok) {
+    console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: chain broken", tenantId, firstBrokenSeq: prefix.firstBrokenSeq, reason: prefix.reason }));
+    return 0;
+  }
   const fields = { tenantId, seq: last.seq, hash: last.hash, prunedAt: nowMs, lastCreatedAt: last.createdAt, retentionDays: days };
   const checkpoint = { ...fields, mac: await signCheckpoint(key, fields) };
   const { tenantId: _id, ...update } = checkpoint;
@@ -58,9 +66,11 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
   const key = await checkpointKey(env);
   // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
   if (!key) console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid" }));
-  for (const { id } of key ? await db.select({ id: tenants.id }).from(tenants) : []) {
-    const n = await pruneTenant(db, key as CryptoKey, id, days, nowMs);
-    if (n > 0) pruned[id] = n;
+  else {
+    for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
+      const n = await pruneTenant(db, key, id, days, nowMs);
+      if (n > 0) pruned[id] = n;
+    }
   }
   await db.batch([
     db.delete(stepupChallenges).where(lt(stepupChallenges.expiresAt, nowMs - DAY_MS)),
