@@ -100,4 +100,16 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     expect(rows.map((r) => r.action)).toContain("LOGIN_FAILED");
     expect(rows.every((r) => typeof r.hash === "string" && r.hash.length === 64)).toBe(true);
   });
+
+  it("a row is sealed by the request that wrote it, and the seal lease is released", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" } });
+    const row = await env.DB.prepare("SELECT prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND seq = 1").bind(t.id).first<{ prev_hash: string; hash: string | null }>();
+    expect(row?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.prev_hash).toBe("0".repeat(64));
+    const lease = await env.DB.prepare("SELECT holder FROM audit_seal_leases WHERE tenant_id = ?").bind(t.id).first();
+    expect(lease).toBeNull();
+  });
 });
+
