@@ -86,26 +86,6 @@ export function renderMarkdown(r) {
         "",
       ]),
     ),
-    ...(edge.meOption
-      ? [
-          ["meOption", "one session"],
-          ["meManyOption", `${int(small.bobSessions)} distinct sessions in turn`],
-        ].map(([name, what]) => {
-          const rps = pairRatio(edge.healthOption, edge[name], "rps");
-          const cpu = pairRatio(edge.healthOption, edge[name], "cpuMs");
-          return row([
-            "1",
-            `option, measured on a patched copy of the app (\`${r.option.patch}\`): A = GET /api/health, B = GET /api/me, ${what}`,
-            `${int(edge.healthOption.rps)} req/s (${ms(edge.healthOption.cpuMs)})`,
-            `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
-            `req/s ${rps.text}; CPU ${cpu.text}`,
-            "≥ 0.80x (req/s)",
-            `${rps.median >= 0.8 ? "would be met" : "**still missed**"} with the option`,
-          ]);
-        })
-      : r.option
-        ? [row(["1", `option not measured: ${r.option.reason}`, "", "", "", "", ""])]
-        : []),
     row([
       "2",
       "D1 queries per hot GET /api/me, counted: A = right after the session's previous request, B = 2 s later",
@@ -176,9 +156,7 @@ export function renderMarkdown(r) {
     ? `
 ### Profile: the Worker's own JavaScript under the same load (V8 sampling profiler, one ${tp.seconds} s run each)
 
-Isolate busy time per request (JavaScript and the runtime calls it makes; the local KV and D1 storage work outside it): GET /api/health ${ms(p.health.busyMsPerRequest)}, GET /api/me ${ms(p.me.busyMsPerRequest)} (${x(p.me.busyMsPerRequest / p.health.busyMsPerRequest)})${
-        p.meOption ? `, GET /api/me with the option ${ms(p.meOption.busyMsPerRequest)} (${x(p.meOption.busyMsPerRequest / p.health.busyMsPerRequest)})` : ""
-      }. Functions by self time, GET /api/me (built-ins named with their caller; line numbers are in the bundle \`wrangler dev\` builds):
+Isolate busy time per request (JavaScript and the runtime calls it makes; the local KV and D1 storage work outside it): GET /api/health ${ms(p.health.busyMsPerRequest)}, GET /api/me ${ms(p.me.busyMsPerRequest)} (${x(p.me.busyMsPerRequest / p.health.busyMsPerRequest)}). Functions by self time, GET /api/me (built-ins named with their caller; line numbers are in the bundle \`wrangler dev\` builds):
 
 | share of busy time | function |
 | - | - |

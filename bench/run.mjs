@@ -1,10 +1,9 @@
-// `npm run bench [-- --quick]`: the figures of issue 8, as one table, printed and
+// `npm run bench [-- --quick]`: the speed and size figures, as one table, printed and
 // written to bench/results/latest.md (raw numbers in bench/results/latest.json).
 //
 // Copies of the app run side by side on loopback, each `npm start` on its own throwaway
-// state: one seeded small, one large, and (with `-- --option <file.patch>`) one small
-// with a proposed change applied, to measure it before adopting it; next to them the reference Worker (bench/reference: the floor cost of local
-// KV and D1). The edge check is measured against /api/health in the same process, in
+// state: one seeded small, one large; next to them the reference Worker (bench/reference:
+// the floor cost of local KV and D1). The edge check is measured against /api/health in the same process, in
 // rounds alternating with the reference's routes; the latency of the pages whose tables
 // grow on the small and the large copy in alternating rounds, so that noise hits both.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +16,7 @@ import { profileWhile } from "./profile.mjs";
 import { machine, renderMarkdown } from "./report.mjs";
 import { seedState } from "./seed.mjs";
 import { startReference, startServer, stopAll } from "./server.mjs";
-import { patchedCopy, snapshotApp } from "./snapshot.mjs";
+import { snapshotApp } from "./snapshot.mjs";
 import { panelJsGzip, workerGzip } from "./sizes.mjs";
 import { workerdFigures } from "./workerd-figures.mjs";
 
@@ -43,9 +42,6 @@ if (process.argv.includes("--render")) {
 }
 
 const OVERALL_LIMIT_MS = 20 * 60_000;
-// `-- --option <file.patch>`: also measure a copy of the app with that patch applied.
-const optionAt = process.argv.indexOf("--option");
-const OPTION_PATCH = optionAt > 0 ? process.argv[optionAt + 1] : undefined;
 
 const log = (msg) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const stateDirs = [];
@@ -100,15 +96,6 @@ async function main() {
   const small = await startSized(appDir, "small", CONFIG.small);
   const large = await startSized(appDir, "large", CONFIG.large);
   results.seedSeconds = { small: small.seedSeconds, large: large.seedSeconds };
-  let opt = null;
-  if (OPTION_PATCH) {
-    const option = patchedCopy(appDir, OPTION_PATCH);
-    results.option = { patch: OPTION_PATCH, applied: option.dir !== null, reason: option.reason ?? null };
-    if (option.dir) {
-      stateDirs.push(option.dir);
-      opt = await startSized(option.dir, "option", CONFIG.small);
-    } else log(`option not measured: ${option.reason}`);
-  }
   const refDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-reference-"));
   stateDirs.push(refDir);
   const ref = await startReference(refDir);
@@ -130,11 +117,6 @@ async function main() {
       kv1: on(ref, "/kv1"),
       kv2: on(ref, "/kv2"),
       d1: on(ref, "/d1"),
-      ...(opt && {
-        healthOption: on(opt, "/api/health"),
-        meOption: on(opt, "/api/me", opt.cookie),
-        meManyOption: { ...on(opt, "/api/me"), cookies: opt.bobCookies, before: warmBob(opt) },
-      }),
     },
     t.rounds,
     t,
@@ -148,13 +130,11 @@ async function main() {
     results.profile = {
       health: await profile(small, "/api/health"),
       me: await profile(small, "/api/me", small.cookie),
-      ...(opt && { meOption: await profile(opt, "/api/me", opt.cookie) }),
     };
   } catch (err) {
     // The profile explains the figures; it is not one of them. Its absence is reported.
     results.profile = { error: String(err.message ?? err) };
   }
-  await opt?.stop();
 
   const l = CONFIG.latency;
   log(`growth: small vs large, ${l.rounds} rounds × ${l.seconds} s per page, ${l.connections} connection`);

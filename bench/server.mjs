@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
+import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 
 const START_TIMEOUT_MS = 180_000;
 const CLOCK_TICKS = 100; // USER_HZ on Linux: the unit of utime/stime in /proc/<pid>/stat
@@ -40,10 +41,13 @@ function groupCpuSeconds(pgid) {
   return ticks / CLOCK_TICKS;
 }
 
-/** Spawns a server in its own process group, logging to <persistTo>/server.log, and waits for readyPath. */
-async function launch(cwd, persistTo, command, args, env, readyPath) {
+/**
+ * Spawns a server in its own process group, logging to <persistTo>/server.log, and waits
+ * for readyPath. `url` includes `basePath`, so callers name paths below it.
+ */
+async function launch(cwd, persistTo, command, args, env, readyPath, basePath = "") {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}${basePath}`;
   const logFile = join(persistTo, "server.log");
   const child = spawn(command, args(port), {
     cwd,
@@ -62,7 +66,7 @@ async function launch(cwd, persistTo, command, args, env, readyPath) {
   return server;
 }
 
-/** `npm start` in `appDir` on state already seeded in `persistTo`; resolves once /api/health answers. */
+/** `npm start` in `appDir` on state already seeded in `persistTo`; resolves once its health route answers. Its `url` is Gatehouse's path on the host. */
 export function startServer(appDir, persistTo) {
   return launch(
     appDir,
@@ -76,6 +80,7 @@ export function startServer(appDir, persistTo) {
       GATEHOUSE_SKIP_UI_BUILD: "1", // run.mjs builds the panel once, up front
     }),
     "/api/health",
+    gatehousePath(),
   );
 }
 

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -24,7 +25,12 @@ function ensureChromium() {
 let tests = null;
 
 function runTests(env) {
-  const files = readdirSync(TESTS).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => join(TESTS, f));
+  // `npm run test:e2e -- sign-in` runs only the scenario files whose names contain a word given.
+  const only = process.argv.slice(2);
+  const files = readdirSync(TESTS)
+    .filter((f) => f.endsWith(".test.mjs") && (only.length === 0 || only.some((word) => f.includes(word))))
+    .sort()
+    .map((f) => join(TESTS, f));
   // One file at a time: the scenarios share one database and TOTP steps are single-use.
   const child = (tests = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=150000", ...files], {
     cwd: ROOT,
@@ -49,9 +55,13 @@ function runTests(env) {
 }
 
 let server = null;
-const stateDir = mkdtempSync(join(tmpdir(), "gatehouse-e2e-"));
-const logFile = join(stateDir, "server.log");
-let exitCode = 1;
+// E2E_REPEAT=N runs the whole suite N times, each against a freshly seeded app, and
+// stops at the first failure: the way to show a scenario passes every time, not mostly.
+const REPEAT = Number(process.env.E2E_REPEAT ?? "1");
+if (!Number.isInteger(REPEAT) || REPEAT < 1) {
+  console.error(`E2E_REPEAT must be a positive whole number, not ${process.env.E2E_REPEAT}`);
+  process.exit(2);
+}
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, async () => {
     await stopGroup(tests);
@@ -60,31 +70,51 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+/** One round: start the app on a free port with throwaway state, run every scenario, stop it. */
+async function round() {
+  const stateDir = mkdtempSync(join(tmpdir(), "gatehouse-e2e-"));
+  const logFile = join(stateDir, "server.log");
+  let exitCode = 1;
+  try {
+    const port = await freePort();
+    const baseUrl = `http://localhost:${port}`;
+    const log = openSync(logFile, "a");
+    console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
+    server = spawn("npm", ["start"], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1" },
+      stdio: ["ignore", log, log],
+      detached: true,
+    });
+    await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
+    console.log("Gatehouse is up; running browser scenarios.\n");
+    exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
+  } catch (err) {
+    console.error(`\nE2E setup failed: ${err.message}`);
+  } finally {
+    await stopGroup(server);
+    if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
+    else {
+      // CI has no shell to look around in: show the server's last words right here.
+      if (existsSync(logFile)) console.error(`\n--- last lines of ${logFile} ---\n${readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}`);
+      console.error(`Kept ${stateDir} for inspection.`);
+    }
+  }
+  return exitCode;
+}
+
+let exitCode = 1;
 try {
   ensureChromium();
-  const port = await freePort();
-  const baseUrl = `http://localhost:${port}`;
-  const log = openSync(logFile, "a");
-  console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
-  server = spawn("npm", ["start"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1" },
-    stdio: ["ignore", log, log],
-    detached: true,
-  });
-  await waitForUrl(`${baseUrl}/api/health`, server, START_TIMEOUT_MS);
-  console.log("Gatehouse is up; running browser scenarios.\n");
-  exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
+  for (let i = 1; i <= REPEAT; i++) {
+    const startedMs = Date.now();
+    if (REPEAT > 1) console.log(`\n=== E2E round ${i} of ${REPEAT} ===`);
+    exitCode = await round();
+    if (REPEAT > 1) console.log(`=== round ${i}: ${exitCode === 0 ? "passed" : "FAILED"} in ${Math.round((Date.now() - startedMs) / 1000)} s ===`);
+    if (exitCode !== 0) break;
+  }
 } catch (err) {
   console.error(`\nE2E setup failed: ${err.message}`);
-} finally {
-  await stopGroup(server);
-  if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
-  else {
-    // CI has no shell to look around in: show the server's last words right here.
-    if (existsSync(logFile)) console.error(`\n--- last lines of ${logFile} ---\n${readFileSync(logFile, "utf8").split("\n").slice(-30).join("\n")}`);
-    console.error(`Kept ${stateDir} for inspection.`);
-  }
 }
-console.log(exitCode === 0 ? "\nE2E: all scenarios passed." : "\nE2E: FAILED.");
+console.log(exitCode === 0 ? `\nE2E: all scenarios passed${REPEAT > 1 ? ` in ${REPEAT} rounds` : ""}.` : "\nE2E: FAILED.");
 process.exit(exitCode);

@@ -3,6 +3,7 @@
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
+import { gatehousePath } from "./gatehouse-path.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // No network beyond loopback here: skip fetching a live Request.cf sample.
@@ -37,7 +38,7 @@ mkdirSync(".wrangler", { recursive: true });
 writeFileSync(".wrangler/demo-seed.sql", await demoSeedSql());
 run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--file", ".wrangler/demo-seed.sql", ...persistArgs]);
 
-console.log(`\nGatehouse on http://localhost:${port}  (demo users: README "Demo data")\n`);
+console.log(`\nGatehouse on http://localhost:${port}${gatehousePath()}/  (demo users: README "Demo data")\n`);
 const extra = process.env.GATEHOUSE_QUIET === "1" ? ["--log-level", "error"] : [];
 const dev = spawn("npx", ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", ...persistArgs, ...extra], { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));

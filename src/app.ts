@@ -2,14 +2,17 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
+import { recordRefusals } from "./audit/refusal-recorder";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
 import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
+import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { csrfGuard } from "./lib/csrf";
 import { assignRequestId } from "./lib/request-meta";
+import { servePanel } from "./panel/serve";
 import { requireSession } from "./sessions/middleware";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
@@ -19,12 +22,15 @@ import { userRoutes } from "./users/routes";
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
   now?: () => number;
+  /** Where Gatehouse's own surface lives (GATEHOUSE_PATH, validated by src/config.ts). */
+  basePath?: string;
 };
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp(options: AppOptions = {}) {
   const now = options.now ?? Date.now;
+  const base = options.basePath ?? DEFAULT_GATEHOUSE_PATH;
 
   const api = new Hono<AppEnv>()
     .use(
@@ -49,6 +55,8 @@ export function createApp(options: AppOptions = {}) {
         if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
       }),
     )
+    // Outside every check below, so it sees each refusal they raise.
+    .use(recordRefusals())
     .use(csrfGuard())
     .use(
       bodyLimit({
@@ -89,8 +97,14 @@ export function createApp(options: AppOptions = {}) {
 
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks.
-    .get("/api/health", (c) => c.json({ ok: true }))
-    .route("/api", api);
+    .get(`${base}/api/health`, (c) => c.json({ ok: true }))
+    .route(`${base}/api`, api)
+    // An unknown API path is a JSON 404, never the panel's HTML.
+    .all(`${base}/api/*`, handleNotFound)
+    .get(base, (c) => c.redirect(`${base}/`, 308))
+    .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
+    // Standalone (no product behind Gatehouse): the host's root leads to the panel.
+    .get("/", (c) => c.redirect(`${base}/`, 302));
 
   app.onError(handleError);
   api.onError(handleError);

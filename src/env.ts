@@ -1,9 +1,12 @@
 import type { PermissionOverrides, Role } from "./db/schema";
+import type { AuthState } from "./sessions/cache";
 
 export type Bindings = {
   DB: D1Database;
   SESSION_CACHE: KVNamespace;
   ASSETS?: Fetcher;
+  /** Where Gatehouse's API, panel and JWKS live on the host (default /_gatehouse). */
+  GATEHOUSE_PATH?: string;
   SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
   SESSION_IDLE_TIMEOUT_SECONDS?: string;
   /** Days of audit history kept by the retention cron (default 400). */
@@ -56,6 +59,10 @@ export type Variables = {
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */
   actor: { realUserId: string | null; isImpersonating: boolean };
+  /** What the session cookie identifies (secret verified), whatever the session's state; see identifySession. */
+  identifiedSession?: AuthState | null;
+  /** Set once this request's refusal has its FAIL row (written or counted); see src/audit/refusal.ts. */
+  refusalRecorded?: boolean;
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

@@ -1,8 +1,12 @@
+import { env } from "cloudflare:workers";
 import { createApp } from "./app";
 import { runRetention } from "./audit/retention";
+import { parseConfig } from "./config";
 import type { Bindings } from "./env";
 
-const app = createApp();
+// Read at startup, before any request: a bad variable stops the Worker with its name.
+const config = parseConfig(env as Bindings);
+const app = createApp({ basePath: config.gatehousePath });
 
 export default {
   fetch: app.fetch,

@@ -1,19 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant, withEnv } from "./helpers";
-
-/** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
-function d1WithBrokenAudit(inner: D1Database): D1Database {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop === "prepare") {
-        return (query: string) => target.prepare(/insert into "audit_logs"/i.test(query) ? query.replace(/"audit_logs"/i, '"audit_logs_unwritable"') : query);
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+import { Harness, d1WithBrokenAudit, seedTenant, withEnv } from "./helpers";
 
 describe("atomicity: no audit row, no change", () => {
   it("a revocation whose audit row cannot be written does not happen", async () => {

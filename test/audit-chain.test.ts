@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -94,7 +94,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
     await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
-    const res = await h.app.fetch(new Request("https://gatehouse.test/api/audit-logs/export?format=ndjson", { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
+    const res = await h.app.fetch(new Request(gatehouseUrl("/api/audit-logs/export?format=ndjson"), { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
     expect(res.status).toBe(200);
     const rows = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string; hash: string | null });
     expect(rows.map((r) => r.action)).toContain("LOGIN_FAILED");

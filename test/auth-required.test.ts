@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { Harness } from "./helpers";
+import { Harness, apiRouteTable } from "./helpers";
 
 /** Routes that answer without a session, each with its reason. */
 const PUBLIC: Record<string, string> = {
@@ -11,8 +11,8 @@ const PUBLIC: Record<string, string> = {
 describe("isolation: no /api route is reachable without a session", () => {
   it("walks the route table: every other route answers 401 UNAUTHORIZED without a cookie", async () => {
     const routes = new Set(
-      createApp()
-        .routes.filter((r) => r.method !== "ALL" && r.path.startsWith("/api/") && !r.path.includes("*"))
+      apiRouteTable(createApp())
+        .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
         .map((r) => `${r.method} ${r.path}`),
     );
     expect(routes.size).toBeGreaterThan(20);

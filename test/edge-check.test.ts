@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { seedRules } from "./ip-rules-fixtures";
 
 describe("the per-request check at the edge", () => {
   it("makes zero D1 queries on a hot request (KV warm)", async () => {
@@ -92,6 +93,23 @@ describe("the per-request check at the edge", () => {
     expect(await lastSeen()).toBe(createdAt);
     h.clock.advanceSeconds(61);
     await h.call("/api/me", { cookie });
+    expect(await lastSeen()).toBe(h.clock.ms);
+  });
+
+  it("only a request that passes every check refreshes last_seen_at: one refused by an IP deny rule does not", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
+    const lastSeen = async () =>
+      (await env.DB.prepare("SELECT last_seen_at FROM user_sessions WHERE id = ?").bind(sessionId).first<{ last_seen_at: number }>())?.last_seen_at;
+    const signedInAt = await lastSeen();
+    h.clock.advanceSeconds(3 * 60); // past the 2-minute refresh interval
+    expect((await h.call("/api/me", { cookie, ip: "198.51.100.7" })).status).toBe(403);
+    expect(await lastSeen()).toBe(signedInAt);
+    expect((await h.call("/api/audit-logs", { cookie })).status).toBe(403); // refused later, by permission
+    expect(await lastSeen()).toBe(signedInAt);
+    expect((await h.call("/api/me", { cookie })).status).toBe(200);
     expect(await lastSeen()).toBe(h.clock.ms);
   });
 

@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createApp } from "../src/app";
+import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { createDb } from "../src/db/client";
 import { type Role, tenants, users } from "../src/db/schema";
 import type { Bindings } from "../src/env";
@@ -11,6 +12,12 @@ import { sealSecret } from "../src/stepup/secret-box";
 import { generateTotpSecret, totpCodeAt } from "../src/stepup/totp";
 
 export const PASSWORD = "correct horse battery staple";
+export const ORIGIN = "https://gatehouse.test";
+
+/** Tests name API paths as the API's contract does (`/api/me`); they live under the Gatehouse path. */
+export function gatehouseUrl(path: string): string {
+  return `${ORIGIN}${path.startsWith("/api/") ? `${DEFAULT_GATEHOUSE_PATH}${path}` : path}`;
+}
 export const START_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 /** A clock the test moves by hand: no real sleeps. */
@@ -54,11 +61,12 @@ export class Harness {
     }
     const method = options.method ?? (body === undefined ? "GET" : "POST");
     const ctx = createExecutionContext();
-    const res = await this.app.fetch(new Request(`https://gatehouse.test${path}`, { method, headers, body }), options.env ?? env, ctx);
+    const res = await this.app.fetch(new Request(gatehouseUrl(path), { method, headers, body }), options.env ?? env, ctx);
     await waitOnExecutionContext(ctx);
     const text = await res.text();
     const setCookie = res.headers.get("set-cookie") ?? undefined;
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers, cookie: setCookie };
+    const json = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, body: (text ? (json ? JSON.parse(text) : text) : null) as T, headers: res.headers, cookie: setCookie };
   }
 
   /** The user's current TOTP code at this harness's clock. */
@@ -177,4 +185,24 @@ export function brokenBinding<T extends object>(name: string): T {
 
 export function withEnv(overrides: Partial<Bindings>): Bindings {
   return { ...env, ...overrides };
+}
+
+/** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
+export function d1WithBrokenAudit(inner: D1Database): D1Database {
+  const auditInsert = /insert\s+into\s+"?audit_logs"?/i;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === "prepare") {
+        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_logs"?/i, '"audit_logs_unwritable"') : query);
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The app's API routes in registration order, with paths as the API contract names them (`/api/...`). */
+export function apiRouteTable(app: ReturnType<typeof createApp>) {
+  const prefix = `${DEFAULT_GATEHOUSE_PATH}/api/`;
+  return app.routes.filter((r) => r.path.startsWith(prefix)).map((r) => ({ ...r, path: r.path.slice(DEFAULT_GATEHOUSE_PATH.length) }));
 }

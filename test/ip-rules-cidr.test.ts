@@ -4,7 +4,6 @@ import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
 import { parseAddress, parseNetwork } from "../src/ip-rules/cidr";
-import { parseRuleSetText } from "../src/ip-rules/parsed-memo";
 import { compileRuleSet, type DecisionReason, decide, type RuleAction, type RuleInput } from "../src/ip-rules/ruleset";
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -169,25 +168,6 @@ describe("expiry is decided at check time, not only when compiling", () => {
     const set = compileRuleSet([rule("deny", "198.51.100.0/24", NOW)], NOW);
     expect(set.count).toBe(0);
     expect(decide(set, null, NOW).allowed).toBe(true);
-  });
-});
-
-describe("the per-isolate memo of parsed cached sets", () => {
-  it("reuses a parse only for identical text, so a changed entry is always re-read", () => {
-    const tenant = `ten_memo_${Math.random()}`;
-    const before = JSON.stringify(compileRuleSet([rule("deny", "198.51.100.0/24")], NOW));
-    const after = JSON.stringify(compileRuleSet([rule("deny", "192.0.2.0/24")], NOW));
-    const first = parseRuleSetText(tenant, before);
-    expect(parseRuleSetText(tenant, `${before} `.trimEnd())).toBe(first); // equal text, another string
-    const changed = parseRuleSetText(tenant, after);
-    expect(changed).not.toBe(first);
-    expect(changed && decide(changed, "192.0.2.1", NOW).allowed).toBe(false);
-    expect(changed && decide(changed, "198.51.100.1", NOW).allowed).toBe(true);
-  });
-
-  it("an entry of another format is a miss (null), and malformed text throws (the caller fails closed)", () => {
-    expect(parseRuleSetText("ten_memo_format", JSON.stringify({ format: 1 }))).toBeNull();
-    expect(() => parseRuleSetText("ten_memo_bad", "{not json")).toThrow();
   });
 });
 

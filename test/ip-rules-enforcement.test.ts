@@ -3,7 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
 import { LOCAL_RULES_MS } from "../src/ip-rules/cache";
 
@@ -90,7 +90,7 @@ describe("only CF-Connecting-IP counts", () => {
 
   async function withoutAddress(h: Harness, cookie: string) {
     const ctx = createExecutionContext();
-    const res = await h.app.fetch(new Request("https://gatehouse.test/api/me", { headers: { cookie, "x-forwarded-for": HOME } }), env, ctx);
+    const res = await h.app.fetch(new Request(gatehouseUrl("/api/me"), { headers: { cookie, "x-forwarded-for": HOME } }), env, ctx);
     await waitOnExecutionContext(ctx);
     return { status: res.status, body: (await res.json()) as { error?: string } };
   }
@@ -137,7 +137,7 @@ describe("audit of blocked requests: IP_ACCESS_DENIED (FAIL), at most one row pe
     await h.call("/api/me", { cookie, ip: BLOCKED });
     const [row] = await deniedRows(t.id);
     expect(row).toMatchObject({ actor_user_id: t.member.id, outcome: "FAIL", target_type: "ip_address", target_id: BLOCKED, ip: BLOCKED, failure_reason: "DENY_RULE" });
-    expect(JSON.parse(row?.metadata ?? "{}")).toMatchObject({ stage: "request", path: "/api/me" });
+    expect(JSON.parse(row?.metadata ?? "{}")).toMatchObject({ stage: "request", path: "/_gatehouse/api/me" });
   });
 });
 

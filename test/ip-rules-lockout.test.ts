@@ -66,6 +66,24 @@ describe("lockout guard: a change that would block the caller's own address is 4
     expect(res.status).toBe(201);
   });
 
+  it("the guard also checks the rules as they will be once each temporary rule expires", async () => {
+    const { h, t, cookie } = await setup();
+    const expiresAt = h.clock.ms + 3600_000;
+    // Only a temporary allow covers the caller: a permanent allow for another network would
+    // lock the caller out the moment it expires.
+    const [temporary] = await seedRules(t.id, [{ action: "allow", cidr: `${HOME}/32`, expiresAt }]);
+    const res = await h.call(BASE, { cookie, body: { action: "allow", cidr: "198.51.100.0/24" } });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: "WOULD_LOCK_OUT", reason: "NOT_IN_ALLOW_LIST", blockedFrom: new Date(expiresAt).toISOString() });
+    expect(await storedCidrs(t.id)).toEqual([`allow ${HOME}/32`]);
+    // Making the caller's rule permanent first is the way out; then the other network is fine.
+    expect((await h.call(`${BASE}/${temporary}`, { cookie, method: "PATCH", body: { expiresAt: null } })).status).toBe(200);
+    expect((await h.call(BASE, { cookie, body: { action: "allow", cidr: "198.51.100.0/24" } })).status).toBe(201);
+    // And turning it back into a temporary one is refused for the same reason.
+    const again = await h.call(`${BASE}/${temporary}`, { cookie, method: "PATCH", body: { expiresAt: new Date(expiresAt).toISOString() } });
+    expect(again.body.error).toBe("WOULD_LOCK_OUT");
+  });
+
   it("two admins each deleting the other's allow rule cannot both commit (the later batch aborts: 409 IP_RULES_CHANGED)", async () => {
     const { h, t, cookie } = await setup();
     const [mine, theirs] = await seedRules(t.id, [

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BASE, HOME, type Rule, auditRows, seedRules, setup, storedCidrs } from "./ip-rules-fixtures";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, d1WithBrokenAudit, seedTenant, withEnv } from "./helpers";
 
 describe("IP rules API: create, list, update, delete", () => {
   it("create answers 201 { rule } with the network stored in canonical form", async () => {
@@ -188,15 +188,7 @@ describe("audit: every change writes its SUCCESS row with before/after, atomical
 
   it("if the audit row cannot be written, the rule is not written either", async () => {
     const { h, t, cookie } = await setup();
-    // Every batch gets one more statement that fails: the change must be in that batch.
-    const failing: D1Database = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") return (stmts: D1PreparedStatement[]) => target.batch([...stmts, target.prepare("INSERT INTO audit_logs (id) VALUES (NULL)")]);
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const res = await h.call(BASE, { cookie, body: { action: "deny", cidr: "198.51.100.0/24" }, env: withEnv({ DB: failing }) });
+    const res = await h.call(BASE, { cookie, body: { action: "deny", cidr: "198.51.100.0/24" }, env: withEnv({ DB: d1WithBrokenAudit(env.DB) }) });
     expect(res.status).toBe(500);
     expect(await storedCidrs(t.id)).toEqual([]);
     expect((await auditRows(t.id)).filter((r) => r.outcome === "SUCCESS")).toEqual([]);

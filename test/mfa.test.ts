@@ -1,12 +1,20 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { totpCodeAt } from "../src/stepup/totp";
-import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { Harness, PASSWORD, seedTenant, withEnv } from "./helpers";
 
 type EnrollBody = { secret: string; otpauthUrl: string; qrSvg: string };
 type CodesBody = { success: boolean; recoveryCodes: string[] };
 
+/** Starts enrolment the way the panel does: the 428 is answered with the password. */
+async function startEnrolment(h: Harness, cookie: string) {
+  const verify = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "MFA_ENROLL", password: PASSWORD } });
+  expect(verify.status).toBe(200);
+  return h.call<EnrollBody>("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+}
+
 async function enrol(h: Harness, cookie: string) {
+  await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "MFA_ENROLL", password: PASSWORD } });
   const enroll = await h.call<EnrollBody>("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
   expect(enroll.status).toBe(200);
   const confirm = await h.call<CodesBody>("/api/security/mfa/totp/confirm", { cookie, body: { code: totpCodeAt(enroll.body.secret, h.clock.ms) } });
@@ -19,7 +27,7 @@ describe("TOTP enrolment", () => {
     const h = new Harness();
     const t = await seedTenant();
     const { cookie } = await h.login(t.member.email);
-    const enroll = await h.call<EnrollBody>("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+    const enroll = await startEnrolment(h, cookie);
     expect(enroll.body.secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(enroll.body.otpauthUrl).toMatch(/^otpauth:\/\/totp\/Gatehouse:.*secret=.*&algorithm=SHA1&digits=6&period=30/);
     expect(enroll.body.qrSvg).toMatch(/^<svg/);
@@ -50,7 +58,7 @@ describe("TOTP enrolment", () => {
     const h = new Harness();
     const t = await seedTenant();
     const { cookie } = await h.login(t.member.email);
-    await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+    await startEnrolment(h, cookie);
     const res = await h.call("/api/security/mfa/totp/confirm", { cookie, body: { code: "000000" } });
     expect(res.body.error).toBe("INVALID_OTP");
     expect((await h.call<{ user: { totpEnabled: boolean } }>("/api/me", { cookie })).body.user.totpEnabled).toBe(false);
@@ -102,6 +110,82 @@ describe("TOTP enrolment", () => {
     expect(old.body.error).toBe("INVALID_OTP");
     const fresh = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD, recoveryCode: regen.body.recoveryCodes[0] } });
     expect(fresh.status).toBe(200);
+  });
+});
+
+describe("a first factor needs a fresh proof of the password, in the session that gave it", () => {
+  it("a first TOTP factor cannot be enrolled without a fresh password proof", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const res = await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+    expect(res.status).toBe(428);
+    expect(res.body).toMatchObject({ error: "STEP_UP_REQUIRED", purpose: "MFA_ENROLL", methods: ["password"] });
+    const user = await env.DB.prepare("SELECT totp_pending_secret_enc, totp_enabled FROM users WHERE id = ?").bind(t.member.id).first();
+    expect(user).toEqual({ totp_pending_secret_enc: null, totp_enabled: 0 });
+    // A wrong password earns nothing and counts toward the step-up lockout.
+    const wrong = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "MFA_ENROLL", password: "not-the-password" } });
+    expect(wrong.body.error).toBe("INVALID_PASSWORD");
+    expect((await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" })).status).toBe(428);
+    expect((await startEnrolment(h, cookie)).status).toBe(200);
+  });
+
+  it("one password proof starts one enrolment (a second start needs a new proof)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    expect((await startEnrolment(h, cookie)).status).toBe(200);
+    expect((await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" })).status).toBe(428);
+  });
+
+  it("a pending enrolment can only be confirmed by the session that started it", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.login(t.member.email);
+    const other = await h.login(t.member.email);
+    const enroll = await startEnrolment(h, owner.cookie);
+    const code = totpCodeAt(enroll.body.secret, h.clock.ms);
+    const stolen = await h.call("/api/security/mfa/totp/confirm", { cookie: other.cookie, body: { code } });
+    expect(stolen.status).toBe(409);
+    expect(stolen.body.error).toBe("NO_PENDING_ENROLLMENT");
+    expect((await h.call<{ user: { totpEnabled: boolean } }>("/api/me", { cookie: other.cookie })).body.user.totpEnabled).toBe(false);
+    expect((await h.call("/api/security/mfa/totp/confirm", { cookie: owner.cookie, body: { code } })).status).toBe(200);
+  });
+
+  it("an enrolment restarted in another session takes the pending secret: the first session can no longer confirm", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const a = await h.login(t.member.email);
+    const b = await h.login(t.member.email);
+    const first = await startEnrolment(h, a.cookie);
+    expect((await startEnrolment(h, b.cookie)).status).toBe(200);
+    const res = await h.call("/api/security/mfa/totp/confirm", { cookie: a.cookie, body: { code: totpCodeAt(first.body.secret, h.clock.ms) } });
+    expect(res.body.error).toBe("NO_PENDING_ENROLLMENT");
+  });
+
+  it("a confirmation racing a restarted enrolment enables nothing (the batch re-checks the pending secret)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    const enroll = await startEnrolment(h, cookie);
+    // Another enrolment replaces the pending secret between the code check and the batch.
+    const racing: D1Database = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (stmts: D1PreparedStatement[]) => {
+            await target.prepare("UPDATE users SET totp_pending_secret_enc = 'v1.replaced.x' WHERE id = ?").bind(t.member.id).run();
+            return target.batch(stmts);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call("/api/security/mfa/totp/confirm", { cookie, body: { code: totpCodeAt(enroll.body.secret, h.clock.ms) }, env: withEnv({ DB: racing }) });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe("NO_PENDING_ENROLLMENT");
+    const user = await env.DB.prepare("SELECT totp_enabled, totp_secret_enc FROM users WHERE id = ?").bind(t.member.id).first();
+    expect(user).toEqual({ totp_enabled: 0, totp_secret_enc: null });
   });
 });
 

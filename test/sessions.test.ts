@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant } from "./helpers";
+import { Harness, PASSWORD, seedTenant } from "./helpers";
 
 type SessionsBody = { sessions: { id: string; current: boolean; device: string; ip: string; revokedAt: string | null; active: boolean }[]; currentSessionId: string };
 
@@ -123,11 +123,29 @@ describe("POST /api/security/sessions/:id/revoke", () => {
     const owner = await h.signIn(t.owner);
     const member = await h.login(t.member.email);
     const admin = await h.signIn(t.admin);
-    await h.stepUp(admin.cookie, "REVOKE_SESSION", t.admin);
+    await h.stepUp(admin.cookie, "REVOKE_USER_SESSION", t.admin);
     expect((await h.call(`/api/security/sessions/${member.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" })).status).toBe(200);
     expect((await h.call(`/api/security/sessions/${owner.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" })).status).toBe(403);
     const row = await env.DB.prepare("SELECT revoke_reason FROM user_sessions WHERE id = ?").bind(member.sessionId).first<{ revoke_reason: string }>();
     expect(row?.revoke_reason).toBe("REVOKED_BY_ADMIN");
+  });
+
+  it("revoking another user's session needs a second factor: a password grant never counts", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pw", { totp: false });
+    const member = await h.login(t.member.email);
+    const admin = await h.login(t.admin.email);
+    const adminOther = await h.login(t.admin.email);
+    await h.stepUp(admin.cookie, "REVOKE_SESSION", t.admin); // password: fine for the admin's own sessions
+    const res = await h.call(`/api/security/sessions/${member.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" });
+    expect(res.status).toBe(428);
+    expect(res.body).toMatchObject({ purpose: "REVOKE_USER_SESSION", methods: [], enrollmentRequired: true });
+    const verify = await h.call("/api/security/stepup/verify", { cookie: admin.cookie, body: { purpose: "REVOKE_USER_SESSION", password: PASSWORD } });
+    expect(verify.status).toBe(403);
+    expect(verify.body.error).toBe("MFA_ENROLLMENT_REQUIRED");
+    expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(200);
+    // Self-service stays as it was: the admin's own other session, with the password grant.
+    expect((await h.call(`/api/security/sessions/${adminOther.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" })).status).toBe(200);
   });
 
   it("isolation: another tenant's session is 404 and stays alive", async () => {

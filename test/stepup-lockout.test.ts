@@ -46,6 +46,7 @@ describe("lockout: 5 failed codes per user within 15 minutes, on any path", () =
     const h = new Harness();
     const t = await seedTenant("lock", { totp: false });
     const { cookie } = await h.login(t.admin.email);
+    await h.stepUp(cookie, "MFA_ENROLL", t.admin);
     expect((await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" })).status).toBe(200);
     for (let i = 0; i < 5; i++) {
       expect((await h.call("/api/security/mfa/totp/confirm", { cookie, body: { code: WRONG } })).body.error).toBe("INVALID_OTP");

@@ -1,12 +1,15 @@
 import { fileURLToPath } from "node:url";
 import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
+import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { sizeReport } from "./build/size-report.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
   root,
+  // Served under GATEHOUSE_PATH (src/panel/serve.ts): assets and the router use this base.
+  base: `${gatehousePath()}/`,
   // Relative to `root`: wrangler.toml serves dist/panel as the worker's static assets.
   publicDir: "public",
   plugins: [preact(), sizeReport({ budgetKb: 30 })],

@@ -1,5 +1,6 @@
 // Reads the audit page the way a person would: filter, apply, read the rows.
 import { gotoNav } from "./browser.mjs";
+import { panel } from "./env.mjs";
 
 export async function auditRows(page, { action = "", outcome = "" } = {}) {
   await gotoNav(page, "Audit log");
@@ -7,7 +8,7 @@ export async function auditRows(page, { action = "", outcome = "" } = {}) {
   await page.getByLabel("Outcome").selectOption(outcome);
   // Wait for this query's answer: rows from the previous filter are still on screen until then.
   await Promise.all([
-    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/audit-logs" && r.ok(), { timeout: 10_000 }),
+    page.waitForResponse((r) => new URL(r.url()).pathname === panel("/api/audit-logs") && r.ok(), { timeout: 10_000 }),
     page.getByRole("button", { name: "Apply filters" }).click(),
   ]);
   await page.getByRole("status").filter({ hasText: "Loading…" }).waitFor({ state: "detached" });

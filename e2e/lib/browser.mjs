@@ -2,7 +2,7 @@
 // violations, no uncaught errors, and a screenshot of every page it visits.
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { BASE_URL, PASSWORD, SCREENSHOT_DIR, freshTotp } from "./env.mjs";
+import { BASE_URL, freshTotp, panel, PASSWORD, SCREENSHOT_DIR } from "./env.mjs";
 
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 export const UA = {
@@ -41,7 +41,7 @@ export async function shot(page, name, { fullPage = true } = {}) {
 
 /** Signs in through the UI, answering the TOTP step when the account has one. */
 export async function signIn(page, user, { password = PASSWORD } = {}) {
-  await page.goto("/sign-in");
+  await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(user.email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -72,4 +72,20 @@ export async function stepUp(page, user, { password = PASSWORD } = {}) {
 export async function gotoNav(page, name) {
   await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name }).click();
   await page.getByRole("heading", { level: 1 }).first().waitFor();
+}
+
+/**
+ * Waits until `locator`'s element has focus. Autofocus and focus return run in effects
+ * after a render, so a keystroke sent before this lands somewhere else.
+ */
+export async function waitForFocus(locator, what) {
+  const element = await locator.elementHandle();
+  try {
+    await locator.page().waitForFunction((el) => el === document.activeElement, element);
+  } catch (err) {
+    const actual = await locator.page().evaluate(() => document.activeElement?.outerHTML.slice(0, 120) ?? "nothing");
+    throw new Error(`${what}: focus never arrived (focused: ${actual})`, { cause: err });
+  } finally {
+    await element?.dispose();
+  }
 }

@@ -2,19 +2,21 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as OTPAuth from "otpauth";
+import { DEMO_PASSWORD, DEMO_USERS } from "../../scripts/demo-data.mjs";
+import { gatehousePath } from "../../scripts/gatehouse-path.mjs";
 
 export const BASE_URL = process.env.E2E_BASE_URL ?? "http://localhost:8787";
+/** A path of Gatehouse's own surface (panel page or API) on the host: `panel("/sign-in")`. */
+export const panel = (path) => `${gatehousePath()}${path}`;
 const STATE_DIR = process.env.E2E_STATE_DIR ?? "/tmp";
 export const SCREENSHOT_DIR = new URL("../screenshots/", import.meta.url).pathname;
 mkdirSync(SCREENSHOT_DIR, { recursive: true });
 
-export const PASSWORD = "gatehouse-demo-pass";
-export const USERS = {
-  alice: { email: "alice@acme.test", name: "Alice Owner", totp: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" },
-  dave: { email: "dave@acme.test", name: "Dave Admin", totp: "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF" },
-  bob: { email: "bob@acme.test", name: "Bob Member", totp: null },
-  carol: { email: "carol@globex.test", name: "Carol Owner", totp: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" },
-};
+export const PASSWORD = DEMO_PASSWORD;
+/** The demo users by first name, as `npm start` seeds them (scripts/demo-data.mjs is the one source). */
+export const USERS = Object.fromEntries(
+  DEMO_USERS.map((u) => [u.email.split("@")[0], { id: u.id, email: u.email, name: u.displayName, totp: u.totp }]),
+);
 
 const STEP_MS = 30_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

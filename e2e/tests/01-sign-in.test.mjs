@@ -1,8 +1,8 @@
 // Sign-in: wrong password, the TOTP step, and unauthenticated access.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { assertClean, launch, newPage, shot } from "../lib/browser.mjs";
-import { PASSWORD, USERS, freshTotp } from "../lib/env.mjs";
+import { assertClean, launch, newPage, shot, waitForFocus } from "../lib/browser.mjs";
+import { freshTotp, panel, PASSWORD, USERS } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -10,7 +10,7 @@ after(async () => browser?.close());
 
 test("a signed-out visitor is sent to sign-in, and comes back after the TOTP step", async () => {
   const { page, problems, context } = await newPage(browser);
-  await page.goto("/security/sessions");
+  await page.goto(panel("/security/sessions"));
   await page.waitForURL(/\/sign-in\?next=%2Fsecurity%2Fsessions/);
   await shot(page, "sign-in");
 
@@ -23,8 +23,7 @@ test("a signed-out visitor is sent to sign-in, and comes back after the TOTP ste
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   const code = page.getByLabel("Authentication code");
-  await code.waitFor();
-  assert.equal(await code.evaluate((el) => el === document.activeElement), true, "the code field takes focus");
+  await waitForFocus(code, "the code field takes focus");
   await shot(page, "sign-in-totp");
 
   await code.fill("000000");
@@ -41,11 +40,12 @@ test("a signed-out visitor is sent to sign-in, and comes back after the TOTP ste
 
 test("the sign-in page works with the keyboard alone at 375 px", async () => {
   const { page, problems, context } = await newPage(browser, { width: 375, height: 740 });
-  await page.goto("/sign-in");
-  await page.getByLabel("Email address").waitFor();
-  // Email is focused on load; type, Tab to the password, Enter submits.
+  await page.goto(panel("/sign-in"));
+  // Email takes focus on load (after the first render); type, Tab to the password, Enter submits.
+  await waitForFocus(page.getByLabel("Email address"), "the email field takes focus on load");
   await page.keyboard.type(USERS.bob.email);
   await page.keyboard.press("Tab");
+  await waitForFocus(page.getByLabel("Password"), "Tab moves to the password");
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press("Enter");
   await page.waitForURL("**/security/sessions");
@@ -59,7 +59,7 @@ test("the sign-in page works with the keyboard alone at 375 px", async () => {
 
 test("the panel's CSP is live: an injected inline script is refused and reported", async () => {
   const { page, problems, context } = await newPage(browser);
-  const res = await page.goto("/sign-in");
+  const res = await page.goto(panel("/sign-in"));
   const csp = res?.headers()["content-security-policy"] ?? "";
   assert.match(csp, /script-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);

@@ -2,8 +2,8 @@
 // revoke replays by itself; only the revoked browser dies, on its next API call.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
-import { PASSWORD, USERS } from "../lib/env.mjs";
+import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
+import { panel, PASSWORD, USERS } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -19,7 +19,7 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   const nav = a.page.getByRole("navigation", { name: "Settings" });
   assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
 
-  const bSessionId = await b.page.evaluate(async () => (await (await fetch("/api/me")).json()).sessionId);
+  const bSessionId = await b.page.evaluate(async (url) => (await (await fetch(url)).json()).sessionId, panel("/api/me"));
   const other = a.page.locator(`li.session[data-session-id="${bSessionId}"]`);
   await other.waitFor();
   assert.match(await other.innerText(), /Safari on iOS/);
@@ -31,7 +31,7 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   const dialog = a.page.getByRole("dialog", { name: "Confirm it's you" });
   await dialog.waitFor();
   const field = dialog.getByLabel("Account password");
-  assert.equal(await field.evaluate((el) => el === document.activeElement), true, "focus moves into the modal");
+  await waitForFocus(field, "focus moves into the modal");
   // Focus stays in the modal: Shift+Tab from the first control wraps to the last.
   await a.page.keyboard.press("Shift+Tab");
   assert.equal(await a.page.evaluate(() => document.activeElement?.closest("dialog") !== null), true, "focus is trapped");

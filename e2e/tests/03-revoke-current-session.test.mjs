@@ -1,8 +1,8 @@
 // Revoking the session you are using signs this browser out at once.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
-import { USERS } from "../lib/env.mjs";
+import { UA, assertClean, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
+import { panel, USERS } from "../lib/env.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -28,7 +28,7 @@ test("revoke the current session: confirm, step-up, land on sign-in", async () =
   await confirm.waitFor();
   await page.keyboard.press("Escape");
   await confirm.waitFor({ state: "detached" });
-  assert.equal(await revoke.evaluate((el) => el === document.activeElement), true, "focus returns to Revoke");
+  await waitForFocus(revoke, "focus returns to Revoke");
 
   await page.keyboard.press("Enter");
   await confirm.waitFor();
@@ -39,7 +39,7 @@ test("revoke the current session: confirm, step-up, land on sign-in", async () =
   await page.getByText("Your session was revoked").waitFor();
 
   // The cookie is gone server-side too: the API refuses this browser now.
-  const status = await page.evaluate(async () => (await fetch("/api/me")).status);
+  const status = await page.evaluate(async (url) => (await fetch(url)).status, panel("/api/me"));
   assert.equal(status, 401);
   assertClean(problems);
   await context.close();

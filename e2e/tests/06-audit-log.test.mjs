@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
-import { USERS } from "../lib/env.mjs";
+import { assertClean, gotoNav, launch, newPage, shot, signIn, waitForFocus } from "../lib/browser.mjs";
+import { panel, USERS } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
 let browser;
@@ -14,7 +14,7 @@ after(async () => browser?.close());
 test("the audit page shows SUCCESS and FAIL rows with details, exports and chain status", async () => {
   const { page, problems, context } = await newPage(browser);
   // A failed sign-in first, so this tenant has a FAIL row of its own.
-  await page.goto("/sign-in");
+  await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(USERS.carol.email);
   await page.getByLabel("Password").fill("wrong-password");
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -32,7 +32,7 @@ test("the audit page shows SUCCESS and FAIL rows with details, exports and chain
   await modal.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
   await modal.getByRole("button", { name: "Cancel" }).click();
   await modal.waitFor({ state: "detached" });
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Add rule", "focus returns to the button that asked");
+  await waitForFocus(add.getByRole("button", { name: "Add rule" }), "focus returns to the button that asked");
   assert.equal(await page.locator("tr", { hasText: "198.51.100.0/24" }).count(), 0);
   assert.equal(await add.getByRole("alert").count(), 0, "cancelling is not an error");
 

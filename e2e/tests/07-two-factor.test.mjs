@@ -1,5 +1,6 @@
-// Two-factor: enrol with QR and manual key, recovery codes once, regenerate, and
-// disable with a recovery code as the step-up. Runs last: it changes Bob's sign-in.
+// Two-factor: enrol (after re-entering the password) with QR and manual key, recovery
+// codes once, regenerate, and disable with a recovery code as the step-up. Bob ends
+// without two-factor again, as the scenarios after this one expect.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
@@ -17,6 +18,12 @@ test("enrol TOTP, save recovery codes, regenerate them, disable with a recovery 
   await gotoNav(page, "Two-factor");
   await page.getByText("Not enabled").waitFor();
   await page.getByRole("button", { name: "Set up" }).click();
+  // A first factor needs a fresh password proof: a stolen session alone cannot add one.
+  const enrolProof = page.getByRole("dialog", { name: "Confirm it's you" });
+  await enrolProof.getByText("To set up two-factor authentication").waitFor();
+  await enrolProof.getByLabel("Account password").fill(PASSWORD);
+  await enrolProof.getByRole("button", { name: "Verify" }).click();
+  await enrolProof.waitFor({ state: "detached" });
 
   const qr = page.getByRole("img", { name: "QR code for your authenticator app" });
   await qr.waitFor();

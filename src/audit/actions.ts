@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   // IAM
   "USER_ROLE_UPDATED",
   "USER_PERMISSIONS_UPDATED",
+  // Any other refusal (reads included), written by the app-level refusal recorder
+  "REQUEST_REFUSED",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { toApiError } from "../errors";
 import type { AuditAction } from "./actions";
+import { markRefusalRecorded, refusalOf } from "./refusal";
 import { recordAudit } from "./service";
 
 export type AuditedOptions = {
@@ -14,8 +14,9 @@ export type AuditedOptions = {
 /**
  * Declares a route as sensitive. The handler writes its SUCCESS row with
  * commitWithAudit; this wrapper guarantees a FAIL row for every refusal the route
- * raises (validation, permission, not found, ...). A 428 step-up challenge is a
- * question, not a failure, and is not written.
+ * raises (validation, permission, not found, ...), under the route's action. A 428
+ * step-up challenge is a question, not a failure, and is not written (refusalOf).
+ * Refusals outside any audited() route go to the app-level recorder.
  */
 /** Marks a middleware as the audit wrapper, so the coverage test can find it in the route table. */
 export const AUDITED = Symbol.for("gatehouse.audited");
@@ -23,9 +24,12 @@ export const AUDITED = Symbol.for("gatehouse.audited");
 export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();
-    const error = toApiError(c.error);
-    if (error && error.status !== 428 && error.status < 500 && !error.audit.question) {
-      const hint = error.audit;
+    const error = refusalOf(c.error);
+    const hint = error?.audit;
+    // Without a tenant (sign-in for an unknown email) there is no log to write to here;
+    // the app-level recorder may still find one from the session cookie.
+    if (error && hint && (hint.tenantId || c.get("user"))) {
+      markRefusalRecorded(c);
       await recordAudit(c, {
         action,
         outcome: "FAIL",

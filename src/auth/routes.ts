@@ -90,7 +90,7 @@ export const authRoutes = new Hono<AppEnv>()
     });
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   })
-  .post("/logout", requireSession(), audited("LOGOUT", { targetType: "session" }), async (c) => {
+  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), async (c) => {
     const db = createDb(c.env.DB);
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.

@@ -34,6 +34,8 @@ export const users = sqliteTable(
     // TOTP (RFC 6238). Secrets are AES-GCM encrypted with the TOTP_ENCRYPTION_KEY secret.
     totpSecretEnc: text("totp_secret_enc"),
     totpPendingSecretEnc: text("totp_pending_secret_enc"),
+    // The session that started the pending enrolment: only it may confirm.
+    totpPendingSessionId: text("totp_pending_session_id"),
     totpEnabled: integer("totp_enabled", { mode: "boolean" }).notNull().default(false),
     // Highest time step ever accepted: a code at or below it is a replay.
     totpLastStep: integer("totp_last_step"),
@@ -130,10 +132,12 @@ export const ipRules = sqliteTable(
 );
 
 // Keys that must happen at most once per period (e.g. one IP_ACCESS_DENIED row per
-// tenant, address and minute): INSERT OR IGNORE tells the first writer apart.
+// tenant, address and minute): the INSERT that creates the key tells the first writer
+// apart; `count` is how many events the key stood for (src/audit/dedupe.ts).
 export const eventDedupe = sqliteTable("event_dedupe", {
   key: text("key").primaryKey(),
   expiresAt: integer("expires_at").notNull(),
+  count: integer("count").notNull().default(1),
 });
 
 export const auditLogs = sqliteTable(

@@ -14,6 +14,7 @@ import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, syncRevocationToCache } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
+import { accessUnchanged, readAccess } from "./access-change";
 import { forbidWhileImpersonating } from "./middleware";
 import { endImpersonation, impersonationMaxSeconds } from "./service";
 
@@ -45,13 +46,21 @@ export const impersonationRoutes = new Hono<AppEnv>()
       const target = await findTenantUser(db, admin.tenantId, c.req.valid("param").id);
       if (!target) throw notFound("User", "USER_NOT_FOUND");
       if (target.id === admin.id) throw forbidden("You cannot impersonate yourself");
-      // Strictly lower rank only: an admin never becomes a peer admin or an owner.
-      if (!rankAbove(admin.role, target.role)) throw forbidden("You can only impersonate users with a lower role than yours");
+      // Strictly lower rank only: an admin never becomes a peer admin or an owner. Ranks as
+      // D1 has them now; the batch asserts both parties' access is unchanged at commit, so a
+      // role change racing this start either ends it or makes it fail.
+      const [adminAccess, targetAccess] = await readAccess(db, [admin.id, target.id]);
+      if (!adminAccess || !targetAccess) throw notFound("User", "USER_NOT_FOUND");
+      if (!rankAbove(adminAccess.role, targetAccess.role)) throw forbidden("You can only impersonate users with a lower role than yours");
       if (target.disabledAt !== null) throw forbidden("This user is disabled");
 
       const { reason } = c.req.valid("json");
       const expiresAt = now + impersonationMaxSeconds(c.env) * 1000;
       const startStatements = [
+        ...accessUnchanged(db, admin.tenantId, [
+          { userId: admin.id, access: adminAccess },
+          { userId: target.id, access: targetAccess },
+        ]),
         db
           .update(userSessions)
           .set({ impersonatedUserId: target.id, impersonationReason: reason, impersonationStartedAt: now, impersonationExpiresAt: expiresAt })
@@ -81,7 +90,9 @@ export const impersonationRoutes = new Hono<AppEnv>()
           },
         );
       } catch (err) {
-        if (isInvariantViolation(err)) throw new ApiError(409, "IMPERSONATION_CONFLICT", "Another impersonation started on this session at the same time");
+        if (isInvariantViolation(err)) {
+          throw new ApiError(409, "IMPERSONATION_CONFLICT", "Another impersonation started on this session, or a role changed, at the same time; try again");
+        }
         throw err;
       }
       await syncRevocationToCache(c, admin.id);

@@ -30,7 +30,14 @@ export function impersonationMaxSeconds(env: Bindings): number {
   return n;
 }
 
-export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE";
+export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE" | "ROLE_CHANGED";
+
+type Ending = Pick<AuthSession, "id" | "impersonation">;
+
+/** The once-only key of one impersonation's end: whoever ends it first wins, the others' batches fail. */
+export const impersonationEndKey = (session: Ending) => `impersonation-end:${session.id}:${session.impersonation?.startedAt ?? ""}`;
+
+export const clearedImpersonation = { impersonatedUserId: null, impersonationReason: null, impersonationStartedAt: null, impersonationExpiresAt: null };
 
 /** The audit row that records the end of `session`'s impersonation, if it has one. */
 export function impersonationEndedEvent(session: Pick<AuthSession, "id" | "userId" | "impersonation">, reason: EndReason): AuditEvent[] {
@@ -58,10 +65,10 @@ export async function endImpersonation(c: Context<AppEnv>, session: AuthSession,
     await commitWithAudit(
       c,
       [
-        db.insert(eventDedupe).values({ key: `impersonation-end:${session.id}:${session.impersonation.startedAt}`, expiresAt: session.impersonation.expiresAt + 86_400_000 }),
+        db.insert(eventDedupe).values({ key: impersonationEndKey(session), expiresAt: session.impersonation.expiresAt + 86_400_000 }),
         db
           .update(userSessions)
-          .set({ impersonatedUserId: null, impersonationReason: null, impersonationStartedAt: null, impersonationExpiresAt: null })
+          .set(clearedImpersonation)
           .where(and(eq(userSessions.id, session.id), isNotNull(userSessions.impersonatedUserId))),
       ],
       impersonationEndedEvent(session, reason),

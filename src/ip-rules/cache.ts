@@ -18,8 +18,7 @@ import { createDb, type Db } from "../db/client";
 import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { parseRuleSetText } from "./parsed-memo";
-import { type CompiledRuleSet, compileRuleSet } from "./ruleset";
+import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "./ruleset";
 
 // As for sessions (src/sessions/cache.ts): the longest a stale set can outlive a lost
 // race; the price is one D1 read per tenant every 5 minutes (KV refuses TTLs under 60 s).
@@ -49,9 +48,9 @@ export async function listTenantRules(db: Db, tenantId: string) {
 }
 
 async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRuleSet | null> {
-  const text = await kv.get(keyOf(tenantId), "text");
-  // An entry of another format (an older deploy) comes back null: a miss, not trusted.
-  return text === null ? null : parseRuleSetText(tenantId, text);
+  const set = await kv.get<CompiledRuleSet>(keyOf(tenantId), "json");
+  // An entry of another format (an older deploy) is a miss, not trusted.
+  return set?.format === RULE_SET_FORMAT ? set : null;
 }
 
 async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {

@@ -2,13 +2,13 @@
  * What the routes and the enforcement share besides the cache: the lockout guard,
  * duplicate and limit checks, and the deduplicated audit of refused requests.
  */
-import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { recordAudit } from "../audit/service";
+import { recordRefusalOncePerMinute } from "../audit/dedupe";
 import { type Db, createDb } from "../db/client";
 import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
-import { eventDedupe, type IpRule, ipRules } from "../db/schema";
+import { type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
@@ -25,21 +25,28 @@ export function clientAddress(c: Context<AppEnv>): string | null {
 }
 
 /**
- * Lockout guard: the rule set as it would be after the change must still admit the
- * caller's current address, now. Evaluated on the rules read from D1, not the cache.
- * (A rule that lets the caller in only until it expires is allowed: that is what a
- * temporary rule is for.)
+ * Lockout guard: the rule set as it would be after the change must admit the caller's
+ * current address now and at every instant a pending expiry changes it (a set changes
+ * only when a rule expires), so a change is refused if the caller would be locked out
+ * later, e.g. when a temporary allow rule covering them lapses while a permanent allow
+ * for another network remains. A temporary rule that leaves no allow rule behind when it
+ * lapses is fine. Evaluated on the rules read from D1, not the cache; the batch then
+ * asserts those rules (expiry included) are still the ones checked (ruleSetUnchanged).
  */
 export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInput[]): void {
   const now = c.get("now");
   const ip = clientAddress(c);
-  const decision = decide(compileRuleSet(rulesAfter, now), ip, now);
-  if (!decision.allowed) {
+  const expiries = rulesAfter.map((r) => r.expiresAt).filter((at): at is number => at !== null && at > now);
+  for (const at of [now, ...new Set(expiries)].sort((a, b) => a - b)) {
+    const decision = decide(compileRuleSet(rulesAfter, at), ip, at);
+    if (decision.allowed) continue;
     const matched = rulesAfter.find((r) => r.id === decision.matchedRule?.id);
-    throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"}); nothing was changed`, {
+    const when = at === now ? "" : ` from ${new Date(at).toISOString()}, when a temporary rule expires`;
+    throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"})${when}; nothing was changed`, {
       ip,
       reason: decision.reason,
       matchedRule: matched ? toRuleView(matched) : null,
+      ...(at === now ? {} : { blockedFrom: new Date(at).toISOString() }),
     });
   }
 }
@@ -111,13 +118,10 @@ export function assertFuture(expiresAt: number | null | undefined, nowMs: number
   }
 }
 
-const DEDUPE_WINDOW_MS = 60_000;
-
 /**
- * One IP_ACCESS_DENIED row per tenant, address and minute: a blocked client retrying
- * in a loop must not flood (or, by volume, hide things in) the tenant's log. The first
- * request of the minute wins the INSERT OR IGNORE on event_dedupe and writes the row.
- * The same batch sweeps this tenant's expired keys (a key range on the primary key).
+ * One IP_ACCESS_DENIED row per tenant, address and minute (later ones are counted and
+ * the count written on the next row, see src/audit/dedupe.ts): a blocked client
+ * retrying in a loop must not flood (or, by volume, hide things in) the tenant's log.
  * A failure here is logged and the request is still refused.
  */
 export async function recordDenial(
@@ -125,27 +129,8 @@ export async function recordDenial(
   who: { tenantId: string; userId: string; stage: "sign-in" | "request" },
   decision: Decision,
 ): Promise<void> {
-  const now = c.get("now");
   const ip = clientAddress(c);
-  const minute = Math.floor(now / DEDUPE_WINDOW_MS);
-  const prefix = `ip-denied:${who.tenantId}:`;
-  try {
-    const db = createDb(c.env.DB);
-    const [, inserted] = await db.batch([
-      db
-        .delete(eventDedupe)
-        .where(and(gte(eventDedupe.key, prefix), lt(eventDedupe.key, `ip-denied:${who.tenantId};`), lte(eventDedupe.expiresAt, now))),
-      db
-        .insert(eventDedupe)
-        .values({ key: `${prefix}${ip ?? "unknown"}:${minute}`, expiresAt: (minute + 1) * DEDUPE_WINDOW_MS })
-        .onConflictDoNothing(),
-    ]);
-    if (inserted.meta.changes !== 1) return;
-  } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "ip denial dedupe failed", requestId: c.get("requestId"), error: String(err) }));
-    return;
-  }
-  await recordAudit(c, {
+  await recordRefusalOncePerMinute(c, { tenantId: who.tenantId, action: "IP_ACCESS_DENIED", parts: [ip ?? "unknown"] }, {
     action: "IP_ACCESS_DENIED",
     outcome: "FAIL",
     tenantId: who.tenantId,

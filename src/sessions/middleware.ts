@@ -64,14 +64,27 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
   }
 }
 
+/**
+ * Whom the cookie identifies, whatever the state of their session (revoked and expired
+ * ones included): its session row, when the id resolves to one AND the secret matches
+ * its hash (constant time). No cookie, an unknown id or a wrong secret: null, so a
+ * client-sent id alone never names a tenant. Read once per request (KV, D1 on a miss);
+ * throws 503 AUTH_UNAVAILABLE if they fail.
+ */
+export async function identifySession(c: Context<AppEnv>): Promise<AuthState | null> {
+  const known = c.get("identifiedSession");
+  if (known !== undefined) return known;
+  const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
+  let state = token ? await loadState(c, token.id) : null;
+  if (token && state && !timingSafeEqualString(await sha256Hex(token.secret), state.session.tokenHash)) state = null;
+  c.set("identifiedSession", state);
+  return state;
+}
+
 export const requireSession = () =>
   createMiddleware<AppEnv>(async function requireSession(c, next) {
-    const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
-    if (!token) deny(c, "UNAUTHORIZED");
-
-    const state = await loadState(c, token.id);
+    const state = await identifySession(c);
     if (!state) deny(c, "UNAUTHORIZED");
-    if (!timingSafeEqualString(await sha256Hex(token.secret), state.session.tokenHash)) deny(c, "UNAUTHORIZED");
 
     const now = c.get("now");
     const failure = checkSessionState(state, sessionTimeouts(c.env), now);
@@ -81,7 +94,10 @@ export const requireSession = () =>
     await applyImpersonation(c, state);
     await next();
 
-    if (now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
+    // Only a request that passed every later check too (IP rules, permission,
+    // validation, ...) is activity: a refused one must not keep an idle session alive.
+    const accepted = !c.error && c.res.status < 400;
+    if (accepted && now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
       c.executionCtx.waitUntil(touchSession(c.env, state, now));
     }
   });

@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import type { User, UserSession } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { assertMayActOn } from "../lib/authorize";
@@ -24,6 +25,18 @@ import {
   toSessionView,
 } from "./service";
 import { SESSION_COOKIE } from "./token";
+
+/** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
+async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSession; owner: User }> {
+  const me = c.get("user");
+  const db = createDb(c.env.DB);
+  const session = await findTenantSession(db, me.tenantId, c.req.param("sessionId") ?? "");
+  if (!session) throw notFound("Session", "SESSION_NOT_FOUND");
+  const owner = await findTenantUser(db, me.tenantId, session.userId);
+  if (!owner) throw notFound("Session", "SESSION_NOT_FOUND");
+  assertMayActOn(me, owner, "SETTINGS_SECURITY_EDIT");
+  return { session, owner };
+}
 
 /** Mounted at /api/security/sessions, behind requireSession. */
 export const sessionRoutes = new Hono<AppEnv>()
@@ -73,18 +86,14 @@ export const sessionRoutes = new Hono<AppEnv>()
     audited("SESSION_REVOKED", { targetType: "session", targetParam: "sessionId" }),
     validate("param", sessionIdParam),
     forbidWhileImpersonating("Revoking sessions"),
-    requireStepUp("REVOKE_SESSION"),
+    // One's own session: self-service. Anyone else's: an admin action, second factor only.
+    requireStepUp(async (c) => ((await revocationTarget(c)).owner.id === c.get("user").id ? "REVOKE_SESSION" : "REVOKE_USER_SESSION")),
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");
       const db = createDb(c.env.DB);
       const now = c.get("now");
-      const { sessionId } = c.req.valid("param");
-      const session = await findTenantSession(db, me.tenantId, sessionId);
-      if (!session) throw notFound("Session", "SESSION_NOT_FOUND");
-      const owner = await findTenantUser(db, me.tenantId, session.userId);
-      if (!owner) throw notFound("Session", "SESSION_NOT_FOUND");
-      assertMayActOn(me, owner, "SETTINGS_SECURITY_EDIT");
+      const { session, owner } = await revocationTarget(c);
       if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
 
       const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";

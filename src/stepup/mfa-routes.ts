@@ -2,14 +2,18 @@
  * TOTP enrolment and management. Replacing or removing a factor, and minting new
  * recovery codes, need a fresh step-up (MFA_CHANGE) with the existing factor, so a
  * hijacked session cannot swap the victim's authenticator for the attacker's.
+ * Enrolling a first factor needs a fresh password proof (MFA_ENROLL), so a stolen
+ * cookie cannot add a factor of its own; and the pending secret belongs to the
+ * session that started the enrolment: only that session can confirm it.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { renderSVG } from "uqr";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
+import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { recoveryCodes, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -37,14 +41,15 @@ export const mfaRoutes = new Hono<AppEnv>()
     "/totp/enroll",
     audited("MFA_ENROLLMENT_STARTED", { targetType: "user" }),
     forbidWhileImpersonating("Changing two-factor settings"),
-    requireStepUp("MFA_CHANGE", { when: (c) => c.get("user").totpEnabled }),
+    requireStepUp((_c, fresh) => (fresh.user.totpEnabled ? "MFA_CHANGE" : "MFA_ENROLL")),
     validate("json", emptyBody),
     async (c) => {
       const user = await loadSelf(c);
       const secret = generateTotpSecret();
       const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY, secret, user.id);
       const db = createDb(c.env.DB);
-      await commitWithAudit(c, [db.update(users).set({ totpPendingSecretEnc: sealed }).where(eq(users.id, user.id))], {
+      const pending = { totpPendingSecretEnc: sealed, totpPendingSessionId: c.get("session").id };
+      await commitWithAudit(c, [db.update(users).set(pending).where(eq(users.id, user.id))], {
         action: "MFA_ENROLLMENT_STARTED",
         outcome: "SUCCESS",
         targetType: "user",
@@ -57,23 +62,34 @@ export const mfaRoutes = new Hono<AppEnv>()
   )
   .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), validate("json", confirmSchema), async (c) => {
     const user = await loadSelf(c);
-    if (!user.totpPendingSecretEnc) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first");
-    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], user.totpPendingSecretEnc);
+    const pendingSecret = user.totpPendingSecretEnc;
+    // Started by another session (or never): that enrolment is not this session's to finish.
+    if (!pendingSecret || user.totpPendingSessionId !== c.get("session").id) {
+      throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first (in this session)");
+    }
+    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], pendingSecret);
 
     const db = createDb(c.env.DB);
     const now = c.get("now");
     const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, now);
-    await commitWithAudit(
-      c,
-      [
-        db
-          .update(users)
-          .set({ totpSecretEnc: user.totpPendingSecretEnc, totpPendingSecretEnc: null, totpEnabled: true })
-          .where(eq(users.id, user.id)),
-        ...statements,
-      ],
-      { action: "MFA_ENROLLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: user.totpEnabled }, after: { totpEnabled: true } },
-    );
+    try {
+      await commitWithAudit(
+        c,
+        [
+          db
+            .update(users)
+            .set({ totpSecretEnc: pendingSecret, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: true })
+            .where(and(eq(users.id, user.id), eq(users.totpPendingSecretEnc, pendingSecret), eq(users.totpPendingSessionId, c.get("session").id))),
+          // A new enrolment started in between replaced the secret: this code was for the old one.
+          ...assertInBatch(db, user.tenantId, "PENDING_ENROLLMENT_UNCHANGED", sql`changes() = 1`),
+          ...statements,
+        ],
+        { action: "MFA_ENROLLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: user.totpEnabled }, after: { totpEnabled: true } },
+      );
+    } catch (err) {
+      if (isInvariantViolation(err)) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "The enrolment was restarted; scan the new code");
+      throw err;
+    }
     await syncRevocationToCache(c, user.id);
     return c.json({ success: true, recoveryCodes: codes });
   })
@@ -84,7 +100,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     await commitWithAudit(
       c,
       [
-        db.update(users).set({ totpSecretEnc: null, totpPendingSecretEnc: null, totpEnabled: false }).where(eq(users.id, user.id)),
+        db.update(users).set({ totpSecretEnc: null, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: false }).where(eq(users.id, user.id)),
         db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
       ],
       { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },

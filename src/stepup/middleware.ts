@@ -1,7 +1,9 @@
 /**
  * requireStepUp(purpose): the action needs a fresh grant, earned by re-verifying
  * within the purpose's window, bound to this session, this (real) user and this
- * purpose. A grant from another session or for another purpose never counts.
+ * purpose. A grant from another session or for another purpose never counts. Where
+ * the purpose depends on the account or the target (first enrolment or replacement,
+ * one's own session or someone else's), a resolver decides it per request.
  *
  * Guarded routes also re-read the session from D1, not only KV: a session revoked
  * at another location (KV not yet propagated) cannot perform sensitive actions.
@@ -13,22 +15,22 @@ import { createDb } from "../db/client";
 import { stepupChallenges } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { loadStateFromDb } from "../sessions/cache";
+import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
 import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor } from "./policy";
 
-export type RequireStepUpOptions = {
-  /** Only demand step-up when this holds (e.g. replacing an enabled factor). */
-  when?: (c: Context<AppEnv>) => boolean;
-};
+/**
+ * The purpose a request needs, when it depends on the account or the target: decided
+ * on the session state just re-read from D1 (never the cached copy), and it may
+ * refuse (404, 403) before anyone is asked to verify.
+ */
+export type PurposeResolver = (c: Context<AppEnv>, fresh: AuthState) => StepUpPurpose | Promise<StepUpPurpose>;
 
-export function requireStepUp(purpose: StepUpPurpose, options: RequireStepUpOptions = {}) {
-  const policy = STEP_UP_POLICIES[purpose];
-  if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
+export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver) {
+  if (typeof purposeOrResolver === "string" && !STEP_UP_POLICIES[purposeOrResolver]) throw new Error(`Unknown step-up purpose: ${purposeOrResolver}`);
 
   return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
-    if (options.when && !options.when(c)) return next();
     const session = c.get("session");
     const now = c.get("now");
     const db = createDb(c.env.DB);
@@ -38,6 +40,8 @@ export function requireStepUp(purpose: StepUpPurpose, options: RequireStepUpOpti
     });
     const failure = fresh ? checkSessionState(fresh, sessionTimeouts(c.env), now) : "SESSION_REVOKED";
     if (!fresh || failure) throw new ApiError(401, failure ?? "SESSION_REVOKED", "Your session was revoked or has expired");
+    const purpose = typeof purposeOrResolver === "string" ? purposeOrResolver : await purposeOrResolver(c, fresh);
+    const policy = STEP_UP_POLICIES[purpose];
 
     const [grant] = await db
       .select()

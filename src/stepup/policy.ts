@@ -6,11 +6,19 @@
  * (no silent downgrade to the password they just typed to sign in). Self-service
  * purposes accept the password when there is no TOTP, so anyone can still cut off a
  * stolen session.
+ *
+ * Enrolling a first factor (MFA_ENROLL) needs a fresh password proof: a stolen session
+ * cookie alone must not be able to add a factor that would then pass every admin
+ * step-up. Replacing an enabled factor is MFA_CHANGE (second factor only).
+ * Revoking one's own session is self-service (REVOKE_SESSION); revoking another
+ * user's is an admin action (REVOKE_USER_SESSION, second factor only).
  */
 export const STEP_UP_PURPOSES = [
   "REVOKE_SESSION",
+  "REVOKE_USER_SESSION",
   "REVOKE_ALL_OTHER_SESSIONS",
   "FORCE_LOGOUT",
+  "MFA_ENROLL",
   "MFA_CHANGE",
   "IP_RULE_CHANGE",
   "IMPERSONATION",
@@ -33,8 +41,11 @@ const TEN_MINUTES = 10 * 60;
 
 export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
   REVOKE_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: false },
+  REVOKE_USER_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
   REVOKE_ALL_OTHER_SESSIONS: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: false },
   FORCE_LOGOUT: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  // Single use: a second enrolment (which would replace the pending secret) needs a new proof.
+  MFA_ENROLL: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false },
   MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
   IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
   IMPERSONATION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },

@@ -8,6 +8,7 @@ import { type PermissionOverrides, type User, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { endImpersonationsInvolving } from "../impersonation/access-change";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
@@ -16,7 +17,7 @@ import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
-import { assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
+import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
 async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: string): Promise<User> {
@@ -78,24 +79,34 @@ export const userRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       const { role } = c.req.valid("json");
-      if (role === "owner" && me.role !== "owner") throw new ApiError(403, "FORBIDDEN", "Only an owner can make someone an owner");
+      assertMayAssign(me, target, { role });
       if (role === target.role) return c.json({ user: toUserView(target) });
 
       const db = createDb(c.env.DB);
+      const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
       try {
-        await commitWithAudit(c, [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId)], {
-          action: "USER_ROLE_UPDATED",
-          outcome: "SUCCESS",
-          targetType: "user",
-          targetId: target.id,
-          before: { role: target.role, permissions: permissionsOf(target) },
-          after: { role, permissions: permissionsOf({ ...target, role }) },
-        });
+        await commitWithAudit(
+          c,
+          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
+          [
+            {
+              action: "USER_ROLE_UPDATED",
+              outcome: "SUCCESS",
+              targetType: "user",
+              targetId: target.id,
+              before: { role: target.role, permissions: permissionsOf(target) },
+              after: { role, permissions: permissionsOf({ ...target, role }) },
+            },
+            ...ending.events,
+          ],
+        );
       } catch (err) {
+        const conflict = await ending.conflict(err);
+        if (conflict) throw conflict;
         if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
         throw err;
       }
-      await syncRevocationToCache(c, target.id);
+      await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, role }) });
     },
   )
@@ -111,21 +122,34 @@ export const userRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       const { grant, revoke } = c.req.valid("json");
+      assertMayAssign(me, target, { grant });
       const current = target.permissionOverrides ?? { granted: [], revoked: [] };
       const next: PermissionOverrides = {
         granted: [...new Set([...current.granted.filter((p) => !revoke.includes(p)), ...grant])].sort(),
         revoked: [...new Set([...current.revoked.filter((p) => !grant.includes(p)), ...revoke])].sort(),
       };
       const db = createDb(c.env.DB);
-      await commitWithAudit(c, [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id))], {
-        action: "USER_PERMISSIONS_UPDATED",
-        outcome: "SUCCESS",
-        targetType: "user",
-        targetId: target.id,
-        before: { overrides: current, permissions: permissionsOf(target) },
-        after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
-      });
-      await syncRevocationToCache(c, target.id);
+      const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
+      try {
+        await commitWithAudit(
+          c,
+          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...ending.statements],
+          [
+            {
+              action: "USER_PERMISSIONS_UPDATED",
+              outcome: "SUCCESS",
+              targetType: "user",
+              targetId: target.id,
+              before: { overrides: current, permissions: permissionsOf(target) },
+              after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
+            },
+            ...ending.events,
+          ],
+        );
+      } catch (err) {
+        throw (await ending.conflict(err)) ?? err;
+      }
+      await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, permissionOverrides: next }) });
     },
   );

@@ -1,8 +1,10 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
-import { type User, users } from "../db/schema";
-import { permissionsOf } from "../lib/permissions";
+import { type Role, type User, users } from "../db/schema";
+import type { AuthUser } from "../env";
+import { ApiError } from "../errors";
+import { type Permission, permissionsOf, rankAbove } from "../lib/permissions";
 
 export function toUserView(u: User) {
   return {
@@ -33,4 +35,22 @@ export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
     "TENANT_HAS_OWNER",
     sql`(SELECT COUNT(*) FROM ${users} WHERE ${users.tenantId} = ${tenantId} AND ${users.role} = 'owner' AND ${users.disabledAt} IS NULL) > 0`,
   );
+}
+
+/**
+ * The rule for handing out access, one place for roles and permissions: nobody assigns
+ * a role above their own rank (an owner assigns any role, an admin admin or member, a
+ * member only member), and nobody grants a permission they do not hold themselves.
+ * Taking access away is limited only by rank (assertMayActOn: not from a user who
+ * outranks you). So a member granted SETTINGS_SECURITY_EDIT can pass on what they
+ * hold, never mint an admin.
+ */
+export function assertMayAssign(actor: AuthUser, target: Pick<User, "id">, change: { role?: Role; grant?: readonly Permission[] }): void {
+  const refuse = (message: string) => new ApiError(403, "FORBIDDEN", message, {}, { targetType: "user", targetId: target.id });
+  if (change.role !== undefined && rankAbove(change.role, actor.role)) {
+    throw refuse(`You cannot assign the ${change.role} role: it is above your own (${actor.role})`);
+  }
+  const held = permissionsOf(actor);
+  const missing = (change.grant ?? []).filter((p) => !held.includes(p));
+  if (missing.length > 0) throw refuse(`You cannot grant permissions you do not hold: ${missing.join(", ")}`);
 }

@@ -3,6 +3,7 @@
  * cross-cutting answers are handled once: 428 STEP_UP_REQUIRED (ask the user to
  * re-verify, then replay the request) and 401 session loss (back to sign-in).
  */
+import { appUrl } from "../state/router";
 import type { StepUpChallenge, StepUpMethod } from "./types";
 
 export class ApiError extends Error {
@@ -76,7 +77,8 @@ export async function send(method: string, path: string, options: RequestOptions
   for (let round = 0; ; round++) {
     let res: Response;
     try {
-      res = await fetch(path, {
+      // Paths are the API's own ("/api/me"); the API lives under the Gatehouse path.
+      res = await fetch(appUrl(path), {
         method,
         credentials: "same-origin",
         headers: options.body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },

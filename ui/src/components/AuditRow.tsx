@@ -25,6 +25,7 @@ const ACTION_LABELS: Record<string, string> = {
   IMPERSONATION_ENDED: "Impersonation ended",
   USER_ROLE_UPDATED: "Role changed",
   USER_PERMISSIONS_UPDATED: "Permissions changed",
+  REQUEST_REFUSED: "Request refused",
 };
 
 // Unknown actions (a newer API) still read as words.

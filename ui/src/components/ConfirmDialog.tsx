@@ -1,6 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useSignal } from "@preact/signals";
-import { describeError, isCancelled } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { Alert } from "./Alert";
 import { Modal } from "./Modal";
 
@@ -15,21 +14,10 @@ type Props = {
 };
 
 export function ConfirmDialog({ title, children, confirmLabel, danger = false, onConfirm, onClose }: Props) {
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
-
-  async function confirm() {
-    if (busy.value) return;
-    busy.value = true;
-    error.value = null;
-    try {
-      await onConfirm();
-      onClose();
-    } catch (err) {
-      if (!isCancelled(err)) error.value = describeError(err);
-      busy.value = false;
-    }
-  }
+  const { busy, error, run: confirm } = useAction(async () => {
+    await onConfirm();
+    onClose();
+  });
 
   return (
     <Modal title={title} onClose={() => !busy.value && onClose()} description={children}>

@@ -1,7 +1,7 @@
 import { useSignal } from "@preact/signals";
 import { post } from "../api/client";
 import type { TeamMember } from "../api/types";
-import { describeError, isCancelled } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { loadMe } from "../state/auth";
 import { navigate } from "../state/router";
 import { toast } from "../state/toast";
@@ -14,10 +14,14 @@ const MAX = 500;
 /** Impersonation always states why: the reason is shown in the banner and kept in the audit log. */
 export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onClose: () => void }) {
   const reason = useSignal("");
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
+  const { busy, error, run } = useAction(async (r: string) => {
+    await post(`/api/impersonate/${encodeURIComponent(member.id)}`, { reason: r });
+    await loadMe();
+    toast(`You are now acting as ${member.displayName}.`);
+    navigate("/security/sessions");
+  });
 
-  async function start(e: Event) {
+  function start(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     const r = reason.value.trim();
@@ -25,17 +29,7 @@ export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onC
       error.value = `Give a reason of at least ${MIN} characters, such as a support ticket number.`;
       return;
     }
-    busy.value = true;
-    error.value = null;
-    try {
-      await post(`/api/impersonate/${encodeURIComponent(member.id)}`, { reason: r });
-      await loadMe();
-      toast(`You are now acting as ${member.displayName}.`);
-      navigate("/security/sessions");
-    } catch (err) {
-      if (!isCancelled(err)) error.value = describeError(err);
-      busy.value = false;
-    }
+    void run(r);
   }
 
   return (

@@ -1,7 +1,7 @@
-import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { post } from "../api/client";
-import { describeError, isCancelled } from "../lib/errors";
+import { describeError } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { loadMe, me } from "../state/auth";
 import { now } from "../state/clock";
 import { navigate } from "../state/router";
@@ -10,7 +10,6 @@ import { formatDuration } from "./Time";
 
 /** On every page while an admin acts as someone else: who, why, how long, and the way out. */
 export function ImpersonationBanner() {
-  const busy = useSignal(false);
   const info = me.value?.impersonation;
   const expiresMs = info ? Date.parse(info.expiresAt) : 0;
   const left = Math.max(0, (expiresMs - now.value) / 1000);
@@ -21,22 +20,17 @@ export function ImpersonationBanner() {
     if (expired) void loadMe();
   }, [expired]);
 
-  if (!info || !me.value) return null;
-
-  async function exit() {
-    if (busy.value) return;
-    busy.value = true;
-    try {
+  const { busy, run: exit } = useAction(
+    async () => {
       await post("/api/impersonate/exit");
       await loadMe();
       toast(`You are back as ${info?.realUser.displayName ?? "yourself"}.`);
       navigate("/team");
-    } catch (err) {
-      if (!isCancelled(err)) toast(describeError(err), "error");
-    } finally {
-      busy.value = false;
-    }
-  }
+    },
+    { onError: (err) => toast(describeError(err), "error") },
+  );
+
+  if (!info || !me.value) return null;
 
   return (
     <div class="impersonation-banner" role="region" aria-label="Impersonation">

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { canViewSecurity, canViewTeam, me, signOut } from "../state/auth";
-import { onLinkClick, pathname } from "../state/router";
+import { appUrl, onLinkClick, pathname } from "../state/router";
 import { ImpersonationBanner } from "./ImpersonationBanner";
 
 type NavItem = { href: string; label: string; show: boolean };
@@ -14,7 +14,7 @@ function NavLink({ href, label }: { href: string; label: string }) {
     if (current) ref.current?.scrollIntoView({ block: "nearest", inline: "nearest" });
   }, [current]);
   return (
-    <a ref={ref} href={href} onClick={onLinkClick} class={current ? "nav-link nav-link-on" : "nav-link"} aria-current={current ? "page" : undefined}>
+    <a ref={ref} href={appUrl(href)} onClick={onLinkClick} class={current ? "nav-link nav-link-on" : "nav-link"} aria-current={current ? "page" : undefined}>
       {label}
     </a>
   );
@@ -35,8 +35,8 @@ export function Layout({ children }: { children: ComponentChildren }) {
       </a>
       <ImpersonationBanner />
       <header class="topbar">
-        <a class="brand" href="/security/sessions" onClick={onLinkClick}>
-          <img src="/favicon.svg" alt="" width={22} height={22} />
+        <a class="brand" href={appUrl("/security/sessions")} onClick={onLinkClick}>
+          <img src={appUrl("/favicon.svg")} alt="" width={22} height={22} />
           Gatehouse
         </a>
         {user && (

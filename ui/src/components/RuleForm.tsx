@@ -2,7 +2,8 @@ import { useSignal } from "@preact/signals";
 import { useId } from "preact/hooks";
 import { ApiError } from "../api/client";
 import type { IpRule, IpRuleInput } from "../api/types";
-import { describeError, isCancelled } from "../lib/errors";
+import { describeError } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { Alert } from "./Alert";
 
 // Shape only, to catch typos before a round trip; the API is the authority on validity.
@@ -29,10 +30,28 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
   const description = useSignal(initial?.description ?? "");
   const expires = useSignal(toLocalInput(initial?.expiresAt ?? null));
   const fieldErrors = useSignal<Record<string, string>>({});
-  const error = useSignal<string | null>(null);
-  const busy = useSignal(false);
+  const { busy, error, run } = useAction(
+    async (rule: IpRuleInput) => {
+      await onSubmit(rule);
+      if (!initial) {
+        cidr.value = "";
+        description.value = "";
+        expires.value = "";
+      }
+    },
+    {
+      onError: (err) => {
+        const issues = err instanceof ApiError && Array.isArray(err.details.issues) ? (err.details.issues as { path?: string; message?: string }[]) : [];
+        const byField: Record<string, string> = {};
+        // The API words issues as fragments ("prefix length /33 is out of range"): make them sentences.
+        for (const i of issues) if (i.path && i.message) byField[i.path] = i.message.charAt(0).toUpperCase() + i.message.slice(1);
+        fieldErrors.value = err instanceof ApiError && err.code === "DUPLICATE_RULE" ? { cidr: describeError(err) } : byField;
+        if (Object.keys(fieldErrors.value).length === 0) error.value = describeError(err);
+      },
+    },
+  );
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     error.value = null;
@@ -43,31 +62,12 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
     if (expires.value && Date.parse(expires.value) <= Date.now()) local.expiresAt = "Choose a time in the future, or leave it empty for a permanent rule.";
     fieldErrors.value = local;
     if (Object.keys(local).length > 0) return;
-
-    busy.value = true;
-    try {
-      await onSubmit({
-        action: action.value,
-        cidr: value,
-        description: description.value.trim() || null,
-        expiresAt: expires.value ? new Date(expires.value).toISOString() : null,
-      });
-      if (!initial) {
-        cidr.value = "";
-        description.value = "";
-        expires.value = "";
-      }
-    } catch (err) {
-      if (isCancelled(err)) return;
-      const issues = err instanceof ApiError && Array.isArray(err.details.issues) ? (err.details.issues as { path?: string; message?: string }[]) : [];
-      const byField: Record<string, string> = {};
-      // The API words issues as fragments ("prefix length /33 is out of range"): make them sentences.
-      for (const i of issues) if (i.path && i.message) byField[i.path] = i.message.charAt(0).toUpperCase() + i.message.slice(1);
-      fieldErrors.value = err instanceof ApiError && err.code === "DUPLICATE_RULE" ? { cidr: describeError(err) } : byField;
-      if (Object.keys(fieldErrors.value).length === 0) error.value = describeError(err);
-    } finally {
-      busy.value = false;
-    }
+    void run({
+      action: action.value,
+      cidr: value,
+      description: description.value.trim() || null,
+      expiresAt: expires.value ? new Date(expires.value).toISOString() : null,
+    });
   }
 
   const fe = fieldErrors.value;

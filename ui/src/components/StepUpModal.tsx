@@ -3,15 +3,17 @@ import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
 import type { StepUpChallenge, StepUpMethod } from "../api/types";
 import { describeError } from "../lib/errors";
 import { me } from "../state/auth";
-import { navigate } from "../state/router";
+import { appUrl, navigate } from "../state/router";
 import { stepUpPrompt } from "../state/stepup";
 import { Alert } from "./Alert";
 import { Modal } from "./Modal";
 
 const PURPOSES: Record<string, string> = {
   REVOKE_SESSION: "sign out a session",
+  REVOKE_USER_SESSION: "sign out another member's session",
   REVOKE_ALL_OTHER_SESSIONS: "sign out all your other sessions",
   FORCE_LOGOUT: "sign a member out everywhere",
+  MFA_ENROLL: "set up two-factor authentication",
   MFA_CHANGE: "change two-factor settings",
   IP_RULE_CHANGE: "change IP rules",
   IMPERSONATION: "act as another member",
@@ -87,7 +89,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
           </button>
           <a
             class="button button-primary"
-            href="/security/two-factor"
+            href={appUrl("/security/two-factor")}
             onClick={(e) => {
               e.preventDefault();
               settle(false);

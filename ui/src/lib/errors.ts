@@ -15,6 +15,10 @@ export function describeError(err: unknown): string {
     }
     case "WOULD_LOCK_OUT": {
       const ip = typeof err.details.ip === "string" ? ` (${err.details.ip})` : "";
+      if (typeof err.details.blockedFrom === "string") {
+        const at = new Date(err.details.blockedFrom).toLocaleString();
+        return `Nothing was changed: once a temporary rule expires (${at}), these rules would block the address you are using right now${ip}, so you would be locked out then. Make the rule that covers your address permanent, or add a permanent allow rule for it first.`;
+      }
       return `Nothing was changed: this rule would block the address you are using right now${ip}, so you would lock yourself out. Add an allow rule that covers your current address first, or make the change from another network.`;
     }
     case "DUPLICATE_RULE":

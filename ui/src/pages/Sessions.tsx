@@ -10,7 +10,7 @@ import { parseAgent, place } from "../lib/agent";
 import { describeError, isCancelled } from "../lib/errors";
 import { useLoad } from "../lib/useLoad";
 import { me, sessionLost } from "../state/auth";
-import { onLinkClick, search } from "../state/router";
+import { appUrl, onLinkClick, search } from "../state/router";
 import { toast } from "../state/toast";
 
 const REVOKE_REASONS: Record<string, string> = {
@@ -26,8 +26,8 @@ type Revoke = (s: Session) => Promise<void>;
 function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (s: Session) => void; own: boolean }) {
   const agent = parseAgent(session.userAgent);
   const ended = !session.active;
-  // The API sends "" when it cannot name the device (e.g. curl).
-  const device = session.device || "Unknown device";
+  // The API always names the device ("Unknown device" for agents such as curl).
+  const device = session.device;
   return (
     <li class={ended ? "session session-ended" : "session"} data-session-id={session.id}>
       <DeviceIcon mobile={agent.mobile} />
@@ -121,7 +121,7 @@ export function SessionsPage() {
       {userId ? (
         <PageHeader title={who ? `Sessions of ${who.displayName}` : "Member sessions"}>
           {who ? `${who.email}: ` : ""}revoking a session signs that browser out on its next request.{" "}
-          <a href="/team" onClick={onLinkClick}>
+          <a href={appUrl("/team")} onClick={onLinkClick}>
             Back to Team
           </a>
         </PageHeader>

@@ -3,8 +3,9 @@ import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
 import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
-import { navigate, search } from "../state/router";
+import { appUrl, navigate, search } from "../state/router";
 
 /** Only same-site paths: `next` comes from the address bar, so never trust it as a URL. */
 function nextPath(): string {
@@ -12,14 +13,36 @@ function nextPath(): string {
   return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/sign-in") ? next : "/security/sessions";
 }
 
+type SignInBody = { email: string; password: string; totpCode?: string; recoveryCode?: string };
+
 export function SignInPage() {
   const email = useSignal("");
   const password = useSignal("");
   const code = useSignal("");
   const useRecovery = useSignal(false);
   const step = useSignal<"password" | "totp">("password");
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
+  const { busy, error, run } = useAction(
+    async (body: SignInBody) => {
+      try {
+        await post("/api/auth/login", body, { ownUnauthorized: true });
+      } catch (err) {
+        // Not a failure: the password was right and the account has a second factor.
+        if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
+          step.value = "totp";
+          return;
+        }
+        throw err;
+      }
+      signInNotice.value = null;
+      await loadMe();
+    },
+    {
+      onError: (err) => {
+        error.value = err instanceof ApiError && err.code === "INVALID_CREDENTIALS" ? "Incorrect email or password." : describeError(err);
+        code.value = "";
+      },
+    },
+  );
 
   useEffect(() => {
     if (me.value) navigate(nextPath(), { replace: true });
@@ -29,7 +52,7 @@ export function SignInPage() {
     document.getElementById(step.value === "totp" ? "signin-code" : "signin-email")?.focus();
   }, [step.value, useRecovery.value]);
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     error.value = null;
@@ -37,30 +60,16 @@ export function SignInPage() {
       error.value = useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.";
       return;
     }
-    busy.value = true;
     const second =
       step.value === "totp" ? (useRecovery.value ? { recoveryCode: code.value.trim() } : { totpCode: code.value.replace(/\s+/g, "") }) : {};
-    try {
-      await post("/api/auth/login", { email: email.value.trim(), password: password.value, ...second }, { ownUnauthorized: true });
-      signInNotice.value = null;
-      await loadMe();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
-        step.value = "totp";
-      } else {
-        error.value = err instanceof ApiError && err.code === "INVALID_CREDENTIALS" ? "Incorrect email or password." : describeError(err);
-        code.value = "";
-      }
-    } finally {
-      busy.value = false;
-    }
+    void run({ email: email.value.trim(), password: password.value, ...second });
   }
 
   return (
     <div class="signin">
       <main id="main" class="signin-card">
         <div class="signin-brand">
-          <img src="/favicon.svg" alt="" width={36} height={36} />
+          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
         </div>
         <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}

@@ -8,7 +8,7 @@ import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { useLoad } from "../lib/useLoad";
 import { canEditSecurity, canViewSecurity, me } from "../state/auth";
-import { onLinkClick } from "../state/router";
+import { appUrl, onLinkClick } from "../state/router";
 import { toast } from "../state/toast";
 
 const ROLES: Role[] = ["owner", "admin", "member"];
@@ -61,7 +61,7 @@ export function TeamPage() {
                 </div>
                 <div class="member-actions">
                   {canViewSecurity.value && !!self && m.id !== self.id && RANK[self.role] >= RANK[m.role] && (
-                    <a class="button button-small" href={`/security/sessions?userId=${encodeURIComponent(m.id)}`} onClick={onLinkClick}>
+                    <a class="button button-small" href={appUrl(`/security/sessions?userId=${encodeURIComponent(m.id)}`)} onClick={onLinkClick}>
                       Sessions
                     </a>
                   )}

@@ -1,0 +1,1 @@
+ALTER TABLE `event_dedupe` ADD `count` integer DEFAULT 1 NOT NULL;

@@ -1,0 +1,19 @@
+/**
+ * What a refusal is, in one place: an error answer below 500, except a question to
+ * the client (a 428 step-up challenge, TOTP_REQUIRED at sign-in), which is not written.
+ * Whoever writes (or counts) the FAIL row for a request's refusal marks it, so the
+ * app-level recorder (src/audit/refusals.ts) writes only what nobody else did.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { type ApiError, toApiError } from "../errors";
+
+export function refusalOf(err: unknown): ApiError | null {
+  const error = toApiError(err);
+  if (!error || error.status >= 500 || error.status === 428 || error.audit.question) return null;
+  return error;
+}
+
+export function markRefusalRecorded(c: Context<AppEnv>): void {
+  c.set("refusalRecorded", true);
+}

@@ -1,0 +1,157 @@
+// The app-level refusal recorder: every refusal of a request that identifies a tenant
+// writes a FAIL row (reads, CSRF, body limit and dead cookies included), at most once
+// per user, reason and minute, with the count; questions (428, TOTP_REQUIRED) are not.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { runRetention } from "../src/audit/retention";
+import { randomBytes, toBase64Url } from "../src/lib/crypto";
+import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
+import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
+import { seedRules } from "./ip-rules-fixtures";
+
+type Row = { action: string; outcome: string; actor_user_id: string | null; target_id: string | null; failure_reason: string; metadata: string | null };
+
+async function rows(tenantId: string, action = "REQUEST_REFUSED") {
+  const res = await env.DB.prepare("SELECT action, outcome, actor_user_id, target_id, failure_reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
+    .bind(tenantId, action)
+    .all<Row>();
+  return res.results.map((r) => ({ ...r, metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>) }));
+}
+
+const countAll = async (tenantId?: string) =>
+  (tenantId
+    ? await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>()
+    : await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs").first<{ n: number }>()
+  )?.n ?? 0;
+
+async function memberOf(): Promise<{ h: Harness; t: SeededTenant; cookie: string; sessionId: string }> {
+  const h = new Harness();
+  const t = await seedTenant("ref");
+  const { cookie, sessionId } = await h.login(t.member.email);
+  return { h, t, cookie, sessionId };
+}
+
+describe("refusals of requests that identify a tenant are audited as FAIL rows", () => {
+  it("every refused read by a signed-in user writes a FAIL row in their tenant", async () => {
+    const { h, t, cookie } = await memberOf();
+    const reads = ["/api/audit-logs", "/api/audit-logs/export?format=csv", "/api/users", `/api/security/sessions?userId=${t.admin.id}`];
+    for (const path of reads) {
+      expect((await h.call(path, { cookie })).status, path).toBe(403);
+      h.clock.advanceSeconds(60); // past the per-minute deduplication
+    }
+    const written = await rows(t.id);
+    expect(written.map((r) => r.metadata?.path)).toEqual(["/api/audit-logs", "/api/audit-logs/export", "/api/users", "/api/security/sessions"].map((p) => `${DEFAULT_GATEHOUSE_PATH}${p}`));
+    for (const r of written) expect(r).toMatchObject({ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "FORBIDDEN" });
+    expect(written[3]?.target_id).toBe(t.admin.id);
+  });
+
+  it("a body over the limit sent with a valid session writes a FAIL row (PAYLOAD_TOO_LARGE)", async () => {
+    const { h, t, cookie } = await memberOf();
+    const res = await h.call("/api/security/sessions/revoke-others", { cookie, rawBody: "x".repeat(70_000), headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(413);
+    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "PAYLOAD_TOO_LARGE" }]);
+  });
+
+  it("a cross-site request carrying a valid session cookie writes a FAIL row (CSRF)", async () => {
+    const { h, t, cookie } = await memberOf();
+    const res = await h.call("/api/auth/logout", { cookie, method: "POST", headers: { origin: "https://evil.test", "sec-fetch-site": "cross-site" } });
+    expect(res.status).toBe(403);
+    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "CSRF", metadata: { path: `${DEFAULT_GATEHOUSE_PATH}/api/auth/logout` } }]);
+  });
+
+  it("a revoked session's cookie (secret matching its row) writes a FAIL row in its tenant", async () => {
+    const { h, t, cookie } = await memberOf();
+    expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
+    h.clock.advanceSeconds(2); // past the in-isolate copy
+    const res = await h.call("/api/me", { cookie });
+    expect(res.body.error).toBe("SESSION_REVOKED");
+    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "SESSION_REVOKED" }]);
+  });
+
+  it("a cookie with a real session id but a wrong secret, or an unknown id, names no tenant: no row", async () => {
+    const { h, sessionId } = await memberOf();
+    const before = await countAll();
+    const forged = (id: string) => `__Host-gatehouse_session=${id}.${toBase64Url(randomBytes(32))}`;
+    for (const cookie of [forged(sessionId), forged("nosuchsession0")]) {
+      expect((await h.call("/api/audit-logs", { cookie })).body.error).toBe("UNAUTHORIZED");
+      expect((await h.call("/api/auth/logout", { cookie, method: "POST", headers: { "sec-fetch-site": "cross-site" } })).body.error).toBe("CSRF");
+    }
+    expect(await countAll()).toBe(before);
+  });
+
+  it("a refusal on an audited route or by the IP rules is written once, under that action", async () => {
+    const { h, t, cookie } = await memberOf();
+    await h.call(`/api/users/${t.admin.id}/force-logout`, { cookie, method: "POST" });
+    await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
+    h.clock.advanceSeconds(2); // past the in-isolate copy of the (empty) rule set
+    await h.call("/api/me", { cookie, ip: "198.51.100.7" });
+    expect(await rows(t.id, "SESSION_INVALIDATED")).toMatchObject([{ outcome: "FAIL", failure_reason: "FORBIDDEN" }]);
+    expect(await rows(t.id, "IP_ACCESS_DENIED")).toHaveLength(1);
+    expect(await rows(t.id)).toEqual([]);
+  });
+
+  it("a failed sign-in for an unknown email carrying a valid session cookie is written in the cookie's tenant", async () => {
+    const { h, t, cookie } = await memberOf();
+    const res = await h.call("/api/auth/login", { cookie, body: { email: "nobody@nowhere.test", password: PASSWORD } });
+    expect(res.body.error).toBe("INVALID_CREDENTIALS");
+    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "UNKNOWN_EMAIL" }]);
+  });
+
+  it("questions are not refusals: a 428 challenge and TOTP_REQUIRED write nothing, even with a session cookie", async () => {
+    const h = new Harness();
+    const t = await seedTenant("ref");
+    const { cookie } = await h.signIn(t.admin);
+    const before = await countAll(t.id);
+    expect((await h.call(`/api/users/${t.member.id}/force-logout`, { cookie, method: "POST" })).status).toBe(428);
+    expect((await h.call("/api/auth/login", { cookie, body: { email: t.admin.email, password: PASSWORD } })).body.error).toBe("TOTP_REQUIRED");
+    expect(await countAll(t.id)).toBe(before);
+  });
+});
+
+describe("refusal floods: one row per user, reason and minute, with the count", () => {
+  it("repeats within the minute write one row; the next row carries the minute's count", async () => {
+    const { h, t, cookie } = await memberOf();
+    for (let i = 0; i < 3; i++) await h.call("/api/audit-logs", { cookie });
+    // Another reason in the same minute is not hidden behind the first.
+    await h.call("/api/auth/logout", { cookie, method: "POST", headers: { "sec-fetch-site": "cross-site" } });
+    expect((await rows(t.id)).map((r) => r.failure_reason)).toEqual(["FORBIDDEN", "CSRF"]);
+
+    const firstMinute = new Date(Math.floor(h.clock.ms / 60_000) * 60_000).toISOString();
+    h.clock.advanceSeconds(60);
+    await h.call("/api/users", { cookie });
+    const written = await rows(t.id);
+    expect(written.map((r) => r.failure_reason)).toEqual(["FORBIDDEN", "CSRF", "FORBIDDEN"]);
+    expect(written[2]?.metadata?.previousMinutes).toEqual([{ startedAt: firstMinute, count: 3 }]);
+    expect(written[1]?.metadata?.previousMinutes).toBeUndefined();
+  });
+
+  it("the daily cleanup keeps a minute's count until the stream's next row reports it", async () => {
+    const { h, t, cookie } = await memberOf();
+    for (let i = 0; i < 2; i++) await h.call("/api/users", { cookie });
+    h.clock.advanceSeconds(10 * 60); // the minute is long over (and the session not yet idle)
+    await runRetention(env, h.clock.ms);
+    await h.call("/api/users", { cookie });
+    expect((await rows(t.id))[1]?.metadata?.previousMinutes).toMatchObject([{ count: 2 }]);
+  });
+
+  it("parallel refusals of one user still write one row", async () => {
+    const { h, t, cookie } = await memberOf();
+    const results = await Promise.all(Array.from({ length: 8 }, () => h.call("/api/users", { cookie })));
+    expect(results.every((r) => r.status === 403)).toBe(true);
+    expect(await rows(t.id)).toHaveLength(1);
+  });
+
+  it("blocked addresses too: IP_ACCESS_DENIED repeats are counted on the address's next row", async () => {
+    const { h, t, cookie } = await memberOf();
+    await seedRules(t.id, [{ action: "deny", cidr: "2001:db8::/32" }]);
+    h.clock.advanceSeconds(2); // past the in-isolate copy of the (empty) rule set
+    for (let i = 0; i < 4; i++) await h.call("/api/me", { cookie, ip: "2001:db8::1" });
+    await h.call("/api/me", { cookie, ip: "2001:db8::1:5" }); // another address, its own stream
+    h.clock.advanceSeconds(60);
+    await h.call("/api/me", { cookie, ip: "2001:db8::1" });
+    const denied = await rows(t.id, "IP_ACCESS_DENIED");
+    expect(denied.map((r) => r.target_id)).toEqual(["2001:db8::1", "2001:db8::1:5", "2001:db8::1"]);
+    expect(denied[2]?.metadata?.previousMinutes).toMatchObject([{ count: 4 }]);
+    expect(await rows(t.id)).toEqual([]);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { DEFAULT_GATEHOUSE_PATH, parseConfig } from "../src/config";
+import { Harness, withEnv } from "./helpers";
+
+/** A stand-in for the ASSETS binding: records what it was asked and answers like the panel build. */
+function fakeAssets() {
+  const asked: string[] = [];
+  const binding = {
+    async fetch(input: RequestInfo | URL) {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      asked.push(url.pathname);
+      if (url.pathname.startsWith("/assets/")) return new Response("export {}", { headers: { "content-type": "text/javascript" } });
+      return new Response('<!doctype html><html><head><script type="module" src="/_gatehouse/assets/index.js"></script></head><body></body></html>', {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    },
+    connect() {
+      throw new Error("not used");
+    },
+  } as unknown as Fetcher;
+  return { binding, asked };
+}
+
+describe("Gatehouse's own surface lives under one path; the rest of the host is not its", () => {
+  it("the API answers under the Gatehouse path and nowhere else", async () => {
+    const app = createApp();
+    const { env } = await import("cloudflare:workers");
+    expect((await app.request("https://gatehouse.test/_gatehouse/api/health", {}, env)).status).toBe(200);
+    const bare = await app.request("https://gatehouse.test/api/health", {}, env);
+    expect(bare.status).toBe(404);
+    expect(((await bare.json()) as { error: string }).error).toBe("NOT_FOUND");
+  });
+
+  it("an unknown API path is a JSON error (401 without a session, as every API path), never the panel's page", async () => {
+    const assets = fakeAssets();
+    const res = await new Harness().call("/_gatehouse/api/no-such-thing", { env: withEnv({ ASSETS: assets.binding }) });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe("UNAUTHORIZED");
+    expect(assets.asked).toEqual([]);
+  });
+
+  it("standalone, the host's root and the bare Gatehouse path lead to the panel", async () => {
+    const h = new Harness();
+    const root = await h.call("/");
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/_gatehouse/");
+    const bare = await h.call("/_gatehouse");
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get("location")).toBe("/_gatehouse/");
+  });
+
+  it("panel pages are looked up without the Gatehouse path and get the strict security headers", async () => {
+    const assets = fakeAssets();
+    const res = await new Harness().call("/_gatehouse/security/sessions", { env: withEnv({ ASSETS: assets.binding }) });
+    expect(res.status).toBe(200);
+    expect(assets.asked).toEqual(["/security/sessions"]);
+    expect(String(res.body)).toContain("<!doctype html>");
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("panel files are looked up without the Gatehouse path and keep their bytes", async () => {
+    const assets = fakeAssets();
+    const res = await new Harness().call("/_gatehouse/assets/index.js", { env: withEnv({ ASSETS: assets.binding }) });
+    expect(assets.asked).toEqual(["/assets/index.js"]);
+    expect(res.body).toBe("export {}");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("another Gatehouse path moves everything with it", async () => {
+    const app = createApp({ basePath: "/auth/gh" });
+    const { env } = await import("cloudflare:workers");
+    const health = await app.request("https://gatehouse.test/auth/gh/api/health", {}, env);
+    expect(health.status).toBe(200);
+    const root = await app.request("https://gatehouse.test/", {}, env);
+    expect(root.headers.get("location")).toBe("/auth/gh/");
+  });
+});
+
+describe("GATEHOUSE_PATH is validated at startup", () => {
+  it("defaults to /_gatehouse", () => {
+    expect(parseConfig({}).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
+    expect(parseConfig({ GATEHOUSE_PATH: "" }).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
+    expect(parseConfig({ GATEHOUSE_PATH: "/auth/gh" }).gatehousePath).toBe("/auth/gh");
+  });
+
+  it.each(["/", "_gatehouse", "/_gatehouse/", "//evil.test", "/a b", "/A", '/x"><script>', "/a//b"])("refuses %j with the variable's name", (value) => {
+    expect(() => parseConfig({ GATEHOUSE_PATH: value })).toThrow(/GATEHOUSE_PATH/);
+  });
+});
