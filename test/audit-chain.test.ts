@@ -111,5 +111,13 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const lease = await env.DB.prepare("SELECT holder FROM audit_seal_leases WHERE tenant_id = ?").bind(t.id).first();
     expect(lease).toBeNull();
   });
+
+  it("a row whose JSON was made unreadable in D1 is reported as broken there, not answered with a server error", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "UNREADABLE" });
+  });
 });
 

@@ -77,4 +77,17 @@ describe("retention", () => {
     const owner = await h.signIn(t.owner);
     expect((await h.call<{ ok: boolean; firstBrokenSeq: number }>("/api/audit-logs/verify", { cookie: owner.cookie })).body).toMatchObject({ ok: false, firstBrokenSeq: 3 });
   });
+
+  it("one tenant whose log cannot be read does not stop another tenant's pruning", async () => {
+    const h = new Harness();
+    const broken = await seedTenant("broken");
+    const fine = await seedTenant("fine");
+    await h.login(broken.member.email);
+    await h.login(fine.member.email);
+    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json', prev_hash = NULL, hash = NULL WHERE tenant_id = ? AND seq = 2").bind(broken.id).run();
+    const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "1" }), START_MS + 2 * DAY);
+    expect(result.pruned[fine.id]).toBe(2);
+    expect(result.pruned[broken.id]).toBeUndefined();
+  });
 });
+

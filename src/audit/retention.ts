@@ -69,8 +69,13 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
   if (!key) console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid" }));
   else {
     for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
-      const n = await pruneTenant(db, key, id, days, nowMs);
-      if (n > 0) pruned[id] = n;
+      try {
+        const n = await pruneTenant(db, key, id, days, nowMs);
+        if (n > 0) pruned[id] = n;
+      } catch (err) {
+        // One tenant's trouble (e.g. a row edited into unreadable JSON) stops only its own pruning.
+        console.error(JSON.stringify({ level: "error", msg: "audit pruning failed", tenantId: id, error: String(err) }));
+      }
     }
   }
   await db.batch([
