@@ -9,6 +9,7 @@ import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { enforceIpRules, ipRuleRoutes } from "./ip-rules";
+import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { csrfGuard } from "./lib/csrf";
 import { assignRequestId } from "./lib/request-meta";
@@ -34,8 +35,9 @@ export function createApp(options: AppOptions = {}) {
 
   const api = new Hono<AppEnv>()
     .use(
-      createMiddleware<AppEnv>(async function clock(c, next) {
+      createMiddleware<AppEnv>(async function clockAndDb(c, next) {
         c.set("now", now());
+        c.set("db", createDb(c.env.DB));
         await next();
       }),
     )

@@ -1,3 +1,4 @@
+import type { Db } from "./db/client";
 import type { PermissionOverrides, Role } from "./db/schema";
 import type { AuthState } from "./sessions/cache";
 
@@ -13,10 +14,15 @@ export type Bindings = {
   AUDIT_RETENTION_DAYS?: string;
   /** Longest an impersonation lasts (default 1800). */
   IMPERSONATION_MAX_SECONDS?: string;
-  /** base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. */
+  /**
+   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
+   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
+   */
   TOTP_ENCRYPTION_KEY?: string;
   /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
+  /** Sign-in attempts per client address (`[[ratelimits]]`); D1 counts them without it. */
+  LOGIN_ADDRESS_LIMITER?: RateLimit;
 };
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
@@ -49,6 +55,8 @@ export type AuthSession = {
 };
 
 export type Variables = {
+  /** Drizzle over this request's DB binding. */
+  db: Db;
   requestId: string;
   /** Milliseconds since the epoch, read once per request from the app's clock. */
   now: number;

@@ -14,8 +14,13 @@ export type AuditHint = {
   targetId?: string | null;
   /** Recorded instead of the error code when they differ (e.g. LOCKED_OUT for a 429). */
   failureReason?: string;
-  /** Not a refusal but a question to the client (like a 428): no FAIL row. */
-  question?: boolean;
+  /** Extra facts for the FAIL row (e.g. which throttle refused). */
+  metadata?: Record<string, unknown>;
+  /**
+   * Repeats of this refusal with the same subject are counted per minute and written
+   * only at the 1st, 2nd, 4th, 8th, ... occurrence, with `metadata.count` (src/audit/dedupe.ts).
+   */
+  dedupeSubject?: string;
 };
 
 export class ApiError extends Error {

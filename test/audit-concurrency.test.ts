@@ -65,8 +65,12 @@ describe("no audit row is lost under concurrency", () => {
   it(`${PARALLEL} parallel failed sign-ins for one account write exactly ${PARALLEL} FAIL rows in a dense, verifying chain`, async () => {
     const h = new Harness();
     const t = await seedTenant();
+    // One address each: repeats from one address are deduplicated by design (src/audit/dedupe.ts),
+    // so distinct addresses make every refusal one that must have its own row.
     await Promise.all(
-      Array.from({ length: PARALLEL }, () => h.call("/api/auth/login", { body: { email: t.admin.email, password: "wrong password" } })),
+      Array.from({ length: PARALLEL }, (_, i) =>
+        h.call("/api/auth/login", { body: { email: t.admin.email, password: "wrong password" }, ip: `198.51.100.${i + 1}` }),
+      ),
     );
     expect(await failRows(t.id, "LOGIN_FAILED")).toBe(PARALLEL);
     const owner = await h.signIn(t.owner);

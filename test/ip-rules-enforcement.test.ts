@@ -113,23 +113,24 @@ describe("only CF-Connecting-IP counts", () => {
   });
 });
 
-describe("audit of blocked requests: IP_ACCESS_DENIED (FAIL), at most one row per tenant, address and minute", () => {
-  it("repeats within the minute write one row; a new address or a new minute writes another", async () => {
+describe("audit of blocked requests: IP_ACCESS_DENIED (FAIL), deduplicated per tenant, address and minute", () => {
+  it("repeats within the minute write rows only at the 1st, 2nd, 4th, ...; a new address or a new minute counts afresh", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
     for (let i = 0; i < 3; i++) await h.call("/api/me", { cookie, ip: BLOCKED });
-    expect(await deniedRows(t.id)).toHaveLength(1);
-    await h.call("/api/me", { cookie, ip: "198.51.100.8" });
     expect(await deniedRows(t.id)).toHaveLength(2);
+    await h.call("/api/me", { cookie, ip: "198.51.100.8" });
+    expect(await deniedRows(t.id)).toHaveLength(3);
     h.clock.advanceSeconds(60);
     await h.call("/api/me", { cookie, ip: BLOCKED });
-    expect(await deniedRows(t.id)).toHaveLength(3);
+    const rows = await deniedRows(t.id);
+    expect(rows.map((r) => JSON.parse(r.metadata ?? "{}").count)).toEqual([1, 2, 1, 1]);
   });
 
-  it("parallel blocked requests still write one row", async () => {
+  it("parallel blocked requests are each counted once: rows at the doublings only", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
     const results = await Promise.all(Array.from({ length: 8 }, () => h.call("/api/me", { cookie, ip: BLOCKED })));
     expect(results.every((r) => r.status === 403)).toBe(true);
-    expect(await deniedRows(t.id)).toHaveLength(1);
+    expect((await deniedRows(t.id)).map((r) => JSON.parse(r.metadata ?? "{}").count).sort()).toEqual([1, 2, 4, 8]);
   });
 
   it("the row names the user, the address and the reason", async () => {

@@ -1,9 +1,8 @@
 // The app-level refusal recorder: every refusal of a request that identifies a tenant
-// writes a FAIL row (reads, CSRF, body limit and dead cookies included), at most once
-// per user, reason and minute, with the count; questions (428, TOTP_REQUIRED) are not.
+// writes a FAIL row (reads, CSRF, body limit and dead cookies included), deduplicated
+// per user, reason and minute with the count; a 428 challenge is a question, not written.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runRetention } from "../src/audit/retention";
 import { randomBytes, toBase64Url } from "../src/lib/crypto";
 import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
@@ -97,51 +96,52 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
     expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "UNKNOWN_EMAIL" }]);
   });
 
-  it("questions are not refusals: a 428 challenge and TOTP_REQUIRED write nothing, even with a session cookie", async () => {
+  it("a 428 challenge is a question, not a refusal: it writes nothing, even with a session cookie", async () => {
     const h = new Harness();
     const t = await seedTenant("ref");
     const { cookie } = await h.signIn(t.admin);
     const before = await countAll(t.id);
     expect((await h.call(`/api/users/${t.member.id}/force-logout`, { cookie, method: "POST" })).status).toBe(428);
-    expect((await h.call("/api/auth/login", { cookie, body: { email: t.admin.email, password: PASSWORD } })).body.error).toBe("TOTP_REQUIRED");
     expect(await countAll(t.id)).toBe(before);
+  });
+
+  it("TOTP_REQUIRED is written once, as the sign-in's own LOGIN_FAILED row, never again as REQUEST_REFUSED", async () => {
+    const h = new Harness();
+    const t = await seedTenant("ref");
+    const { cookie } = await h.signIn(t.admin);
+    expect((await h.call("/api/auth/login", { cookie, body: { email: t.admin.email, password: PASSWORD } })).body.error).toBe("TOTP_REQUIRED");
+    expect(await rows(t.id)).toEqual([]);
+    expect((await rows(t.id, "LOGIN_FAILED")).map((r) => r.failure_reason)).toEqual(["SECOND_FACTOR_REQUIRED"]);
   });
 });
 
-describe("refusal floods: one row per user, reason and minute, with the count", () => {
-  it("repeats within the minute write one row; the next row carries the minute's count", async () => {
+
+describe("refusal floods: rows at the 1st, 2nd, 4th, ... refusal per user, reason and minute, with the count", () => {
+  it("repeats within the minute write rows only at each doubling, each with the count so far", async () => {
     const { h, t, cookie } = await memberOf();
-    for (let i = 0; i < 3; i++) await h.call("/api/audit-logs", { cookie });
+    for (let i = 0; i < 5; i++) await h.call("/api/audit-logs", { cookie });
     // Another reason in the same minute is not hidden behind the first.
     await h.call("/api/auth/logout", { cookie, method: "POST", headers: { "sec-fetch-site": "cross-site" } });
-    expect((await rows(t.id)).map((r) => r.failure_reason)).toEqual(["FORBIDDEN", "CSRF"]);
-
-    const firstMinute = new Date(Math.floor(h.clock.ms / 60_000) * 60_000).toISOString();
-    h.clock.advanceSeconds(60);
-    await h.call("/api/users", { cookie });
     const written = await rows(t.id);
-    expect(written.map((r) => r.failure_reason)).toEqual(["FORBIDDEN", "CSRF", "FORBIDDEN"]);
-    expect(written[2]?.metadata?.previousMinutes).toEqual([{ startedAt: firstMinute, count: 3 }]);
-    expect(written[1]?.metadata?.previousMinutes).toBeUndefined();
-  });
-
-  it("the daily cleanup keeps a minute's count until the stream's next row reports it", async () => {
-    const { h, t, cookie } = await memberOf();
-    for (let i = 0; i < 2; i++) await h.call("/api/users", { cookie });
-    h.clock.advanceSeconds(10 * 60); // the minute is long over (and the session not yet idle)
-    await runRetention(env, h.clock.ms);
+    expect(written.map((r) => [r.failure_reason, r.metadata?.count])).toEqual([
+      ["FORBIDDEN", 1],
+      ["FORBIDDEN", 2],
+      ["FORBIDDEN", 4],
+      ["CSRF", 1],
+    ]);
+    h.clock.advanceSeconds(60); // a new minute starts a new count
     await h.call("/api/users", { cookie });
-    expect((await rows(t.id))[1]?.metadata?.previousMinutes).toMatchObject([{ count: 2 }]);
+    expect((await rows(t.id)).at(-1)).toMatchObject({ failure_reason: "FORBIDDEN", metadata: { count: 1 } });
   });
 
-  it("parallel refusals of one user still write one row", async () => {
+  it("parallel refusals of one user are each counted once: rows at the doublings only", async () => {
     const { h, t, cookie } = await memberOf();
     const results = await Promise.all(Array.from({ length: 8 }, () => h.call("/api/users", { cookie })));
     expect(results.every((r) => r.status === 403)).toBe(true);
-    expect(await rows(t.id)).toHaveLength(1);
+    expect((await rows(t.id)).map((r) => r.metadata?.count).sort()).toEqual([1, 2, 4, 8]);
   });
 
-  it("blocked addresses too: IP_ACCESS_DENIED repeats are counted on the address's next row", async () => {
+  it("blocked addresses too: IP_ACCESS_DENIED repeats are counted per address and minute", async () => {
     const { h, t, cookie } = await memberOf();
     await seedRules(t.id, [{ action: "deny", cidr: "2001:db8::/32" }]);
     h.clock.advanceSeconds(2); // past the in-isolate copy of the (empty) rule set
@@ -150,8 +150,13 @@ describe("refusal floods: one row per user, reason and minute, with the count", 
     h.clock.advanceSeconds(60);
     await h.call("/api/me", { cookie, ip: "2001:db8::1" });
     const denied = await rows(t.id, "IP_ACCESS_DENIED");
-    expect(denied.map((r) => r.target_id)).toEqual(["2001:db8::1", "2001:db8::1:5", "2001:db8::1"]);
-    expect(denied[2]?.metadata?.previousMinutes).toMatchObject([{ count: 4 }]);
+    expect(denied.map((r) => [r.target_id, r.metadata?.count])).toEqual([
+      ["2001:db8::1", 1],
+      ["2001:db8::1", 2],
+      ["2001:db8::1", 4],
+      ["2001:db8::1:5", 1],
+      ["2001:db8::1", 1],
+    ]);
     expect(await rows(t.id)).toEqual([]);
   });
 });

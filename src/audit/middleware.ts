@@ -1,14 +1,22 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import type { ApiError } from "../errors";
 import type { AuditAction } from "./actions";
+import { recordRepeatedRefusal } from "./dedupe";
 import { markRefusalRecorded, refusalOf } from "./refusal";
-import { recordAudit } from "./service";
+import { type AuditEvent, recordAudit } from "./service";
 
 export type AuditedOptions = {
   targetType?: string;
   /** Route parameter holding the target's id, for FAIL rows. */
   targetParam?: string;
+  /**
+   * Write FAIL rows after the response (waitUntil) rather than before it, so that a
+   * refusal costs the client the same time whether or not it produces a row (sign-in:
+   * a known email writes one, an unknown email has no tenant log to write to).
+   */
+  afterResponse?: boolean;
 };
 
 /**
@@ -25,23 +33,33 @@ export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();
     const error = refusalOf(c.error);
-    const hint = error?.audit;
     // Without a tenant (sign-in for an unknown email) there is no log to write to here;
     // the app-level recorder may still find one from the session cookie.
-    if (error && hint && (hint.tenantId || c.get("user"))) {
+    if (error && (error.audit.tenantId || c.get("user"))) {
       markRefusalRecorded(c);
-      await recordAudit(c, {
-        action,
-        outcome: "FAIL",
-        ...(hint.tenantId ? { tenantId: hint.tenantId } : {}),
-        ...(hint.actorUserId !== undefined ? { actorUserId: hint.actorUserId } : {}),
-        targetType: hint.targetType ?? options.targetType ?? null,
-        targetId: hint.targetId ?? targetFromParam(c, options.targetParam),
-        failureReason: hint.failureReason ?? error.code,
-      });
+      const write = recordRefusal(c, action, error, options);
+      if (options.afterResponse) c.executionCtx.waitUntil(write);
+      else await write;
     }
   });
   return Object.assign(middleware, { [AUDITED]: action });
+}
+
+async function recordRefusal(c: Context<AppEnv>, action: AuditAction, error: ApiError, options: AuditedOptions): Promise<void> {
+  const hint = error.audit;
+  const event: AuditEvent = {
+    action,
+    outcome: "FAIL",
+    ...(hint.tenantId ? { tenantId: hint.tenantId } : {}),
+    ...(hint.actorUserId !== undefined ? { actorUserId: hint.actorUserId } : {}),
+    targetType: hint.targetType ?? options.targetType ?? null,
+    targetId: hint.targetId ?? targetFromParam(c, options.targetParam),
+    failureReason: hint.failureReason ?? error.code,
+    ...(hint.metadata ? { metadata: hint.metadata } : {}),
+  };
+  const tenantId = hint.tenantId ?? c.get("user")?.tenantId;
+  if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { tenantId, action, parts: [hint.dedupeSubject] }, event);
+  else await recordAudit(c, event);
 }
 
 function targetFromParam(c: Context<AppEnv>, param: string | undefined): string | null {

@@ -3,8 +3,8 @@
  * gets a FAIL row, reads included, whichever check refused it (CSRF, body limit, the
  * session check, permission, validation, not found, ...). A route's own audited()
  * wrapper and IP enforcement record theirs under their own action; everything else is
- * written here as REQUEST_REFUSED, at most once per user, reason and minute (with the
- * count, see dedupe.ts).
+ * written here as REQUEST_REFUSED, deduplicated per user, reason and minute (rows at
+ * the 1st, 2nd, 4th, ... refusal with the count, see dedupe.ts).
  *
  * Who is refused: the signed-in user once the session check passed; before that (or
  * when it failed, e.g. a revoked cookie) the cookie's session, but only when its id
@@ -16,7 +16,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import type { ApiError } from "../errors";
 import { identifySession } from "../sessions/middleware";
-import { recordRefusalOncePerMinute } from "./dedupe";
+import { recordRepeatedRefusal } from "./dedupe";
 import { refusalOf } from "./refusal";
 
 async function refusedWho(c: Context<AppEnv>, error: ApiError): Promise<{ tenantId: string; userId: string | null } | null> {
@@ -37,7 +37,7 @@ export const recordRefusals = () =>
     if (!who) return;
     const hint = error.audit;
     const reason = hint.failureReason ?? error.code;
-    await recordRefusalOncePerMinute(
+    await recordRepeatedRefusal(
       c,
       { tenantId: who.tenantId, action: "REQUEST_REFUSED", parts: [who.userId ?? "", reason] },
       {

@@ -1,6 +1,7 @@
 /**
- * What a refusal is, in one place: an error answer below 500, except a question to
- * the client (a 428 step-up challenge, TOTP_REQUIRED at sign-in), which is not written.
+ * What a refusal is, in one place: an error answer below 500, except a 428 step-up
+ * challenge, which is a question to the client and is not written. (TOTP_REQUIRED at
+ * sign-in is written: a right password for a TOTP user must leave a trace.)
  * Whoever writes (or counts) the FAIL row for a request's refusal marks it, so the
  * app-level recorder (src/audit/refusals.ts) writes only what nobody else did.
  */
@@ -10,7 +11,7 @@ import { type ApiError, toApiError } from "../errors";
 
 export function refusalOf(err: unknown): ApiError | null {
   const error = toApiError(err);
-  if (!error || error.status >= 500 || error.status === 428 || error.audit.question) return null;
+  if (!error || error.status >= 500 || error.status === 428) return null;
   return error;
 }
 

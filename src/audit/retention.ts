@@ -6,13 +6,12 @@
  * verification continues from there and the chain stays checkable. Without the key
  * no audit row is pruned.
  */
-import { and, eq, isNotNull, lt, lte, max, or } from "drizzle-orm";
+import { and, eq, isNotNull, lt, lte, max } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, tenants } from "../db/schema";
 import type { Bindings } from "../env";
 import { sealChain } from "./chain";
 import { checkpointKey, signCheckpoint } from "./checkpoint";
-import { DEDUPE_COUNT_KEPT_MS } from "./dedupe";
 import { verifyChain } from "./verify";
 
 // SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
@@ -80,8 +79,7 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
   }
   await db.batch([
     db.delete(stepupChallenges).where(lt(stepupChallenges.expiresAt, nowMs - DAY_MS)),
-    // A key that counted repeats waits (a while) for its stream's next row to report them.
-    db.delete(eventDedupe).where(and(lt(eventDedupe.expiresAt, nowMs), or(eq(eventDedupe.count, 1), lt(eventDedupe.expiresAt, nowMs - DEDUPE_COUNT_KEPT_MS)))),
+    db.delete(eventDedupe).where(lt(eventDedupe.expiresAt, nowMs)),
     db.delete(attemptCounters).where(lt(attemptCounters.windowStartedAt, nowMs - DAY_MS)),
   ]);
   return { pruned, auditPruning: key ? "done" : "refused" };

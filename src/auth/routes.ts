@@ -1,9 +1,11 @@
 /**
  * Sign-in and sign-out.
  *
- * Threat model: password guessing (throttled per email in D1), user enumeration (same
- * answer and the same PBKDF2 work for unknown emails), session fixation (a new id at
- * every sign-in), cookie theft by script (HttpOnly, __Host-, Secure, SameSite=Lax).
+ * Threat model: password guessing and lockout of a victim by failing on purpose (the
+ * throttles in ./throttle.ts, device cookies in ./device.ts), user enumeration (same
+ * answer, the same PBKDF2 and D1 work for unknown emails, and FAIL rows written after
+ * the response), session fixation (a new id at every sign-in), cookie theft by script
+ * (HttpOnly, __Host-, Secure, SameSite=Lax).
  */
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -14,34 +16,45 @@ import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
-import { impersonationEndedEvent } from "../impersonation/service";
 import { assertIpAllowed } from "../ip-rules";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
-import { clearAttempts, reserveAttempt } from "../lib/throttle";
 import { verifySecondFactor } from "../stepup/second-factor";
 import { validate } from "../lib/validation";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { requireSession } from "../sessions/middleware";
-import { prepareSession, revokeSessionStatement, syncRevocationToCache } from "../sessions/service";
+import { endSessions } from "../sessions/revoke";
+import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
 import { loginSchema } from "./schemas";
-import { LOGIN_THROTTLE, loginThrottleKey } from "./throttle";
+import { deviceCookieKey, issueDevice, readDevice } from "./device";
+import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/login", audited("LOGIN_FAILED", { targetType: "user" }), validate("json", loginSchema), async (c) => {
+  // Refusals are written after the response: a known email's FAIL row must not make its
+  // answer slower than an unknown email's, which has no tenant log to write to.
+  .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
     const db = createDb(c.env.DB);
     const now = c.get("now");
-    const throttleKey = loginThrottleKey(body.email);
+    const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
 
-    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) });
+    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
+      throw signInUnavailable(c, "sign-in user lookup", err);
+    });
     const knownUser = user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {};
+    const deviceId = await readDevice(c, deviceKey, body.email);
     // Counted before the password is checked, so parallel guesses cannot overshoot.
-    const retryAfterSeconds = await reserveAttempt(db, throttleKey, LOGIN_THROTTLE, now);
-    if (retryAfterSeconds !== null) {
-      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", { retryAfterSeconds }, knownUser);
+    const refusal = await reserveSignIn(c, body.email, deviceId);
+    if (refusal) {
+      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", { retryAfterSeconds: refusal.retryAfterSeconds }, {
+        ...knownUser,
+        failureReason: "TOO_MANY_ATTEMPTS",
+        metadata: { throttle: refusal.scope },
+        // A client retrying in a loop: one row per email, address and minute, then at each doubling.
+        dedupeSubject: `${body.email}|${throttleAddress(c)}`,
+      });
     }
 
     // Same PBKDF2 work whether or not the email exists (no enumeration by timing).
@@ -58,8 +71,9 @@ export const authRoutes = new Hono<AppEnv>()
     let usedRecoveryCode = false;
     if (user.totpEnabled) {
       if (body.totpCode === undefined && body.recoveryCode === undefined) {
-        // A question, not a failure: the password was right and the client must ask for the code.
-        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { question: true });
+        // The client must now ask for the code, but the password was right: that is worth
+        // a row (credential stuffing that found a password must leave a trace).
+        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { ...knownUser, failureReason: "SECOND_FACTOR_REQUIRED" });
       }
       const method = await verifySecondFactor(c, user, { code: body.totpCode, recoveryCode: body.recoveryCode }, ["totp", "recovery_code"]);
       usedRecoveryCode = method === "recovery_code";
@@ -69,9 +83,9 @@ export const authRoutes = new Hono<AppEnv>()
     const actor = { tenantId: user.tenantId, actorUserId: user.id };
     await commitWithAudit(
       c,
-      [db.insert(userSessions).values(row), clearAttempts(db, throttleKey)],
+      [db.insert(userSessions).values(row), ...clearSignInAttempts(c, body.email, deviceId)],
       [
-        { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { secondFactor: user.totpEnabled } },
+        { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { secondFactor: user.totpEnabled, knownDevice: deviceId !== null } },
         { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
         ...(usedRecoveryCode
           ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED" as const, outcome: "SUCCESS" as const, targetType: "user", targetId: user.id, metadata: { path: "sign-in" } }]
@@ -88,17 +102,19 @@ export const authRoutes = new Hono<AppEnv>()
       prefix: "host",
       maxAge: sessionTimeouts(c.env).absoluteSeconds,
     });
+    await issueDevice(c, deviceKey, body.email, deviceId);
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   })
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), async (c) => {
-    const db = createDb(c.env.DB);
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
-    await commitWithAudit(c, [revokeSessionStatement(db, session.id, "LOGOUT", c.get("now"))], [
-      { action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id },
-      ...impersonationEndedEvent(session, "LOGOUT"),
-    ]);
-    await syncRevocationToCache(c, session.userId);
+    await endSessions(c, {
+      tenantId: session.tenantId,
+      userId: session.userId,
+      which: { session },
+      reason: "LOGOUT",
+      event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
+    });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
     return c.json({ success: true });
   });

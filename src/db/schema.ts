@@ -131,9 +131,9 @@ export const ipRules = sqliteTable(
   (t) => [uniqueIndex("ip_rules_tenant_action_cidr_uq").on(t.tenantId, t.action, t.cidr)],
 );
 
-// Keys that must happen at most once per period (e.g. one IP_ACCESS_DENIED row per
-// tenant, address and minute): the INSERT that creates the key tells the first writer
-// apart; `count` is how many events the key stood for (src/audit/dedupe.ts).
+// Keys that must happen at most once (an impersonation's end: the INSERT that creates
+// the key tells the first writer apart) and per-minute counters of repeated refusals
+// (an upsert counts them, src/audit/dedupe.ts).
 export const eventDedupe = sqliteTable("event_dedupe", {
   key: text("key").primaryKey(),
   expiresAt: integer("expires_at").notNull(),

@@ -20,7 +20,7 @@ import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type Role, eventDedupe, userSessions, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
+import { refreshCachedSessions, toAuthSessionFields } from "../sessions/service";
 import { clearedImpersonation, impersonationEndKey, impersonationEndedEvent } from "./service";
 
 /** One user's role and permission overrides as text: what the rank and permission checks read. */
@@ -91,7 +91,7 @@ export async function endImpersonationsInvolving(db: Db, tenantId: string, userI
       return new ApiError(409, "IMPERSONATION_CONFLICT", "An impersonation involving this user started or ended at the same time; nothing was changed, try again");
     },
     async syncCache(c) {
-      for (const id of new Set([userId, ...sessions.map((s) => s.userId)])) await syncRevocationToCache(c, id);
+      for (const id of new Set([userId, ...sessions.map((s) => s.userId)])) await refreshCachedSessions(c, id);
     },
   };
 }

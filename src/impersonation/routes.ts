@@ -12,7 +12,7 @@ import { requirePermission } from "../lib/authorize";
 import { rankAbove } from "../lib/permissions";
 import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
-import { findTenantUser, syncRevocationToCache } from "../sessions/service";
+import { findTenantUser, refreshCachedSessions } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { accessUnchanged, readAccess } from "./access-change";
 import { forbidWhileImpersonating } from "./middleware";
@@ -95,7 +95,7 @@ export const impersonationRoutes = new Hono<AppEnv>()
         }
         throw err;
       }
-      await syncRevocationToCache(c, admin.id);
+      await refreshCachedSessions(c, admin.id);
       return c.json({
         success: true,
         impersonation: {

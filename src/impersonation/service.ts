@@ -18,7 +18,7 @@ import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
 import { ApiError } from "../errors";
 import type { AuthState } from "../sessions/cache";
-import { syncRevocationToCache } from "../sessions/service";
+import { refreshCachedSessions } from "../sessions/service";
 
 const DEFAULT_MAX_SECONDS = 30 * 60;
 
@@ -77,7 +77,7 @@ export async function endImpersonation(c: Context<AppEnv>, session: AuthSession,
     // Another request ended it first (the dedupe key exists): ended once, as it should be.
     if (!failedWith(err, /UNIQUE constraint failed: event_dedupe/)) throw err;
   }
-  await syncRevocationToCache(c, session.userId);
+  await refreshCachedSessions(c, session.userId);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { recordRefusalOncePerMinute } from "../audit/dedupe";
+import { recordRepeatedRefusal } from "../audit/dedupe";
 import { type Db, createDb } from "../db/client";
 import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
@@ -119,10 +119,9 @@ export function assertFuture(expiresAt: number | null | undefined, nowMs: number
 }
 
 /**
- * One IP_ACCESS_DENIED row per tenant, address and minute (later ones are counted and
- * the count written on the next row, see src/audit/dedupe.ts): a blocked client
- * retrying in a loop must not flood (or, by volume, hide things in) the tenant's log.
- * A failure here is logged and the request is still refused.
+ * IP_ACCESS_DENIED rows per tenant and address are deduplicated per minute (rows at
+ * the 1st, 2nd, 4th, ... refusal, with the count, see src/audit/dedupe.ts): a blocked
+ * client retrying in a loop must not flood (or, by volume, hide things in) the log.
  */
 export async function recordDenial(
   c: Context<AppEnv>,
@@ -130,7 +129,7 @@ export async function recordDenial(
   decision: Decision,
 ): Promise<void> {
   const ip = clientAddress(c);
-  await recordRefusalOncePerMinute(c, { tenantId: who.tenantId, action: "IP_ACCESS_DENIED", parts: [ip ?? "unknown"] }, {
+  await recordRepeatedRefusal(c, { tenantId: who.tenantId, action: "IP_ACCESS_DENIED", parts: [ip ?? "unknown"] }, {
     action: "IP_ACCESS_DENIED",
     outcome: "FAIL",
     tenantId: who.tenantId,

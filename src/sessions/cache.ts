@@ -86,16 +86,20 @@ function toAuthUser(user: User): AuthUser {
   };
 }
 
+/** The one mapping of a session row's impersonation columns to the state the edge check keeps. */
+export function impersonationOf(session: UserSession): AuthSession["impersonation"] {
+  return session.impersonatedUserId && session.impersonationStartedAt !== null && session.impersonationExpiresAt !== null
+    ? {
+        userId: session.impersonatedUserId,
+        reason: session.impersonationReason ?? "",
+        startedAt: session.impersonationStartedAt,
+        expiresAt: session.impersonationExpiresAt,
+      }
+    : null;
+}
+
 export function toAuthState(session: UserSession, user: User, impersonatedUser: User | null = null): AuthState {
-  const impersonation =
-    session.impersonatedUserId && session.impersonationStartedAt !== null && session.impersonationExpiresAt !== null
-      ? {
-          userId: session.impersonatedUserId,
-          reason: session.impersonationReason ?? "",
-          startedAt: session.impersonationStartedAt,
-          expiresAt: session.impersonationExpiresAt,
-        }
-      : null;
+  const impersonation = impersonationOf(session);
   return {
     session: {
       id: session.id,

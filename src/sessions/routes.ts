@@ -1,7 +1,6 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
-import { commitWithAudit } from "../audit/service";
 import { createDb } from "../db/client";
 import type { User, UserSession } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -9,7 +8,6 @@ import { ApiError, notFound } from "../errors";
 import { assertMayActOn } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
-import { impersonationEndedEvent } from "../impersonation/service";
 import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
 import { emptyBody } from "../lib/schemas";
@@ -18,12 +16,10 @@ import {
   findTenantSession,
   findTenantUser,
   listUserSessions,
-  revokeOtherSessionsStatement,
-  revokeSessionStatement,
-  syncRevocationToCache,
   toAuthSessionFields,
   toSessionView,
 } from "./service";
+import { endSessions } from "./revoke";
 import { SESSION_COOKIE } from "./token";
 
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
@@ -63,22 +59,20 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");
-      const db = createDb(c.env.DB);
-      const now = c.get("now");
-      const live = await listUserSessions(db, me.tenantId, me.id, now);
-      const others = live.filter((s) => s.id !== current.id && s.revokedAt === null);
-      await commitWithAudit(c, [revokeOtherSessionsStatement(db, me.id, current.id, now)], [
-        {
+      const { endedIds } = await endSessions(c, {
+        tenantId: me.tenantId,
+        userId: me.id,
+        which: { allBut: current.id },
+        reason: "REVOKE_ALL_OTHERS",
+        event: (ids) => ({
           action: "SESSION_REVOKE_ALL",
           outcome: "SUCCESS",
           targetType: "user",
           targetId: me.id,
-          metadata: { revokedSessionIds: others.map((s) => s.id), keptSessionId: current.id },
-        },
-        ...others.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
-      ]);
-      await syncRevocationToCache(c, me.id);
-      return c.json({ success: true, revoked: others.length });
+          metadata: { revokedSessionIds: ids, keptSessionId: current.id },
+        }),
+      });
+      return c.json({ success: true, revoked: endedIds.length });
     },
   )
   .post(
@@ -91,14 +85,17 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");
-      const db = createDb(c.env.DB);
       const now = c.get("now");
       const { session, owner } = await revocationTarget(c);
       if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
 
       const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";
-      await commitWithAudit(c, [revokeSessionStatement(db, session.id, reason, now)], [
-        {
+      await endSessions(c, {
+        tenantId: me.tenantId,
+        userId: owner.id,
+        which: { session: toAuthSessionFields(session) },
+        reason,
+        event: () => ({
           action: "SESSION_REVOKED",
           outcome: "SUCCESS",
           targetType: "session",
@@ -106,10 +103,8 @@ export const sessionRoutes = new Hono<AppEnv>()
           before: { revokedAt: null },
           after: { revokedAt: new Date(now).toISOString(), revokeReason: reason },
           metadata: { sessionUserId: owner.id },
-        },
-        ...impersonationEndedEvent(toAuthSessionFields(session), "SESSION_REVOKED"),
-      ]);
-      await syncRevocationToCache(c, owner.id);
+        }),
+      });
 
       if (session.id === current.id) {
         deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });

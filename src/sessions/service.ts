@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { createDb, type Db } from "../db/client";
 import { type User, type UserSession, userSessions, users } from "../db/schema";
@@ -6,12 +6,10 @@ import type { AppEnv, AuthSession, Bindings } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
-import { type AuthState, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
+import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { sessionTimeouts } from "./config";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
-
-export type RevokeReason = "LOGOUT" | "REVOKED" | "REVOKED_BY_ADMIN" | "REVOKE_ALL_OTHERS" | "FORCE_LOGOUT";
 
 /** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
 export async function prepareSession(c: Context<AppEnv>, user: User) {
@@ -54,11 +52,7 @@ async function deviceFingerprint(c: Context<AppEnv>): Promise<string> {
 
 /** The fields impersonation bookkeeping needs, from a D1 row. */
 export function toAuthSessionFields(s: UserSession): Pick<AuthSession, "id" | "userId" | "impersonation"> {
-  const imp =
-    s.impersonatedUserId && s.impersonationStartedAt !== null && s.impersonationExpiresAt !== null
-      ? { userId: s.impersonatedUserId, reason: s.impersonationReason ?? "", startedAt: s.impersonationStartedAt, expiresAt: s.impersonationExpiresAt }
-      : null;
-  return { id: s.id, userId: s.userId, impersonation: imp };
+  return { id: s.id, userId: s.userId, impersonation: impersonationOf(s) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -100,39 +94,16 @@ export async function findTenantSession(db: Db, tenantId: string, sessionId: str
   return db.query.userSessions.findFirst({ where: and(eq(userSessions.id, sessionId), eq(userSessions.tenantId, tenantId)) });
 }
 
-export function revokeSessionStatement(db: Db, sessionId: string, reason: RevokeReason, nowMs: number) {
-  return db
-    .update(userSessions)
-    .set({ revokedAt: nowMs, revokeReason: reason })
-    .where(and(eq(userSessions.id, sessionId), isNull(userSessions.revokedAt)));
-}
-
-export function revokeOtherSessionsStatement(db: Db, userId: string, keepSessionId: string, nowMs: number) {
-  return db
-    .update(userSessions)
-    .set({ revokedAt: nowMs, revokeReason: "REVOKE_ALL_OTHERS" })
-    .where(and(eq(userSessions.userId, userId), ne(userSessions.id, keepSessionId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, nowMs)));
-}
-
-/** Bumps session_version and revokes every live session of the user. */
-export function forceLogoutStatements(db: Db, userId: string, nowMs: number) {
-  return [
-    db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, userId)),
-    db
-      .update(userSessions)
-      .set({ revokedAt: nowMs, revokeReason: "FORCE_LOGOUT" })
-      .where(and(eq(userSessions.userId, userId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, nowMs))),
-  ] as const;
-}
-
 /**
- * After D1 committed a revocation, make KV agree. If KV cannot be written the
- * revocation is still committed, but this location could keep admitting the session
+ * After D1 committed any change to a user or their sessions (revocation, role,
+ * permissions, MFA, impersonation), rewrite the cached state of every live session of
+ * theirs, so the change holds on the next request at this location. If KV cannot be
+ * written the change is still committed, but this location could keep the old state
  * until its entry expires, so the caller gets 503 and is asked to retry.
  */
-export async function syncRevocationToCache(c: Context<AppEnv>, userId: string): Promise<void> {
+export async function refreshCachedSessions(c: Context<AppEnv>, userId: string): Promise<void> {
   try {
-    await refreshUserSessionsInCache(createDb(c.env.DB), c.env.SESSION_CACHE, userId, c.get("now"));
+    await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "cache sync failed", requestId: c.get("requestId"), error: String(err) }));
     throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");

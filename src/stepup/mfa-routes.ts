@@ -18,7 +18,7 @@ import { recoveryCodes, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { validate } from "../lib/validation";
-import { syncRevocationToCache } from "../sessions/service";
+import { refreshCachedSessions } from "../sessions/service";
 import { emptyBody } from "../lib/schemas";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requireStepUp } from "./middleware";
@@ -29,7 +29,7 @@ import { generateTotpSecret, otpauthUrl } from "./totp";
 
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
 
-async function loadSelf(c: Parameters<typeof syncRevocationToCache>[0]) {
+async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
   const user = await createDb(c.env.DB).query.users.findFirst({ where: eq(users.id, c.get("user").id) });
   if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
   return user;
@@ -90,7 +90,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       if (isInvariantViolation(err)) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "The enrolment was restarted; scan the new code");
       throw err;
     }
-    await syncRevocationToCache(c, user.id);
+    await refreshCachedSessions(c, user.id);
     return c.json({ success: true, recoveryCodes: codes });
   })
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
@@ -105,7 +105,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       ],
       { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },
     );
-    await syncRevocationToCache(c, user.id);
+    await refreshCachedSessions(c, user.id);
     return c.json({ success: true });
   })
   .post(

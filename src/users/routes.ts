@@ -9,12 +9,12 @@ import type { AppEnv, AuthUser } from "../env";
 import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { endImpersonationsInvolving } from "../impersonation/access-change";
-import { impersonationEndedEvent } from "../impersonation/service";
 import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
 import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
-import { findTenantUser, forceLogoutStatements, listUserSessions, syncRevocationToCache, toAuthSessionFields } from "../sessions/service";
+import { endSessions } from "../sessions/revoke";
+import { findTenantUser } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
 import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
@@ -44,27 +44,27 @@ export const userRoutes = new Hono<AppEnv>()
     requireStepUp("FORCE_LOGOUT"),
     async (c) => {
       const me = c.get("user");
-      const db = createDb(c.env.DB);
-      const now = c.get("now");
-      const target = await findTenantUser(db, me.tenantId, c.req.valid("param").id);
+      const target = await findTenantUser(c.var.db, me.tenantId, c.req.valid("param").id);
       if (!target) throw notFound("User", "USER_NOT_FOUND");
       assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
 
-      const live = (await listUserSessions(db, me.tenantId, target.id, now)).filter((s) => s.revokedAt === null);
-      await commitWithAudit(c, [...forceLogoutStatements(db, target.id, now)], [
-        {
+      const { endedIds } = await endSessions(c, {
+        tenantId: me.tenantId,
+        userId: target.id,
+        which: { allBut: null },
+        reason: "FORCE_LOGOUT",
+        bumpSessionVersion: true,
+        event: (ids) => ({
           action: "SESSION_INVALIDATED",
           outcome: "SUCCESS",
           targetType: "user",
           targetId: target.id,
           before: { sessionVersion: target.sessionVersion },
           after: { sessionVersion: target.sessionVersion + 1 },
-          metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: live.map((s) => s.id) },
-        },
-        ...live.flatMap((s) => impersonationEndedEvent(toAuthSessionFields(s), "SESSION_REVOKED")),
-      ]);
-      await syncRevocationToCache(c, target.id);
-      return c.json({ success: true, revoked: live.length });
+          metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: ids },
+        }),
+      });
+      return c.json({ success: true, revoked: endedIds.length });
     },
   )
   .patch(

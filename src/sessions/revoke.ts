@@ -1,0 +1,79 @@
+/**
+ * Ending sessions: the one recipe every caller uses (sign-out, revoke one, revoke all
+ * others, force logout, and whatever ends sessions next).
+ *
+ * Threat model: a session that should be dead keeps working (the cache not told), an
+ * impersonation that outlives the session carrying it without a trace, a revocation
+ * without its audit row or an audit row without its revocation. So, in this order:
+ * the revocation statements, the caller's SUCCESS row and an IMPERSONATION_ENDED row
+ * for every impersonation an ended session carried commit in one D1 batch; then the
+ * cached state of the user's sessions is rewritten (D1 first, then KV; 503 if KV
+ * refuses, the change already saved).
+ */
+import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
+import type { Db } from "../db/client";
+import { userSessions, users } from "../db/schema";
+import type { AppEnv, AuthSession } from "../env";
+import { impersonationEndedEvent } from "../impersonation/service";
+import { impersonationOf } from "./cache";
+import { listUserSessions, refreshCachedSessions } from "./service";
+
+export type RevokeReason = "LOGOUT" | "REVOKED" | "REVOKED_BY_ADMIN" | "REVOKE_ALL_OTHERS" | "FORCE_LOGOUT";
+
+/** What ending a session needs to know of it: a D1 row or the edge check's copy. */
+type EndingSession = Pick<AuthSession, "id" | "userId" | "impersonation">;
+
+export type EndSessionsOptions = {
+  tenantId: string;
+  userId: string;
+  /** One session of the user, or every live session of the user but one (`allBut: null`: all of them). */
+  which: { session: EndingSession } | { allBut: string | null };
+  reason: RevokeReason;
+  /** Also invalidate every session the user has (force logout): bumps users.session_version. */
+  bumpSessionVersion?: boolean;
+  /** The caller's SUCCESS row, given the ids of the sessions that end. */
+  event: (endedIds: string[]) => AuditEvent;
+  /** Other changes that commit in the same batch. */
+  changes?: BatchItem<"sqlite">[];
+};
+
+export async function endSessions(c: Context<AppEnv>, options: EndSessionsOptions): Promise<{ endedIds: string[] }> {
+  const db = c.var.db;
+  const now = c.get("now");
+  const { which, reason, userId } = options;
+  const ending: EndingSession[] =
+    "session" in which
+      ? [which.session]
+      : (await listUserSessions(db, options.tenantId, userId, now))
+          .filter((s) => s.revokedAt === null && s.id !== which.allBut)
+          .map((s) => ({ id: s.id, userId: s.userId, impersonation: impersonationOf(s) }));
+  const endedIds = ending.map((s) => s.id);
+  const statements = [
+    ...("session" in which ? [revokeOne(db, which.session.id, reason, now)] : [revokeAllBut(db, userId, which.allBut, reason, now)]),
+    ...(options.bumpSessionVersion ? [db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, userId))] : []),
+  ];
+  await commitWithAudit(c, [...(options.changes ?? []), ...statements], [
+    options.event(endedIds),
+    ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")),
+  ]);
+  await refreshCachedSessions(c, userId);
+  return { endedIds };
+}
+
+function revokeOne(db: Db, sessionId: string, reason: RevokeReason, nowMs: number) {
+  return db
+    .update(userSessions)
+    .set({ revokedAt: nowMs, revokeReason: reason })
+    .where(and(eq(userSessions.id, sessionId), isNull(userSessions.revokedAt)));
+}
+
+function revokeAllBut(db: Db, userId: string, keepSessionId: string | null, reason: RevokeReason, nowMs: number) {
+  const live = and(eq(userSessions.userId, userId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, nowMs));
+  return db
+    .update(userSessions)
+    .set({ revokedAt: nowMs, revokeReason: reason })
+    .where(keepSessionId === null ? live : and(live, ne(userSessions.id, keepSessionId)));
+}
