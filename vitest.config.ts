@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
+import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
 
 // wrangler.toml points [assets] at the built panel; the API tests do not need
 // it built, but wrangler refuses a missing directory.
@@ -16,6 +16,7 @@ export default defineConfig({
         bindings: {
           // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
           TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
+          AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
         },
       },

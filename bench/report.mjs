@@ -133,6 +133,19 @@ export function renderMarkdown(r) {
       w.signIn.passwordMs <= 10 ? "met" : w.signIn.passwordMinMs <= 10 ? "**borderline** (mean over, best run under)" : "**missed**",
     ]),
     row(["5", `TOTP verification (matchTotpStep, ±1 step) in workerd, mean of ${int(w.signIn.totpRuns)}: A = right code, B = wrong code (3 steps)`, ms(w.signIn.totpOkMs), ms(w.signIn.totpWrongMs), "", "≤ 10 ms CPU (free plan)", verdict(w.signIn.totpWrongMs <= 10)]),
+    ...(r.auditConcurrency
+      ? [
+          row([
+            "6",
+            `audit rows under concurrency: ${r.auditConcurrency.parallel} parallel refused requests (an owner's invalid role changes, 400): A = requests refused, B = FAIL rows written; chain afterwards: ${r.auditConcurrency.verify.ok ? "verifies" : `**broken at seq ${r.auditConcurrency.verify.firstBrokenSeq}**`} (${int(r.auditConcurrency.verify.checked)} rows)`,
+            int(r.auditConcurrency.refused),
+            int(r.auditConcurrency.rows),
+            x(r.auditConcurrency.rows / r.auditConcurrency.refused),
+            "B = A, chain verifies",
+            verdict(r.auditConcurrency.rows === r.auditConcurrency.refused && r.auditConcurrency.verify.ok),
+          ]),
+        ]
+      : []),
   ];
 
   const p = r.profile;

@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { auditUnderConcurrency } from "./audit-concurrency.mjs";
 import { signIn, getOk } from "./client.mjs";
 import { interleaved, measure } from "./load.mjs";
 import { profileWhile } from "./profile.mjs";
@@ -143,6 +144,9 @@ async function main() {
     for (const [label, s] of Object.entries({ small, large })) targets[`${name}@${label}`] = on(s, path, s.cookie);
   }
   results.growth = await interleaved(targets, l.rounds, l);
+
+  log("audit rows under concurrency: parallel refused requests on the small copy, rows counted, chain verified");
+  results.auditConcurrency = await auditUnderConcurrency(small.url);
 
   results.seconds = (Date.now() - started) / 1000;
   const markdown = renderMarkdown(results);

@@ -4,6 +4,8 @@ import { webcrypto as crypto } from "node:crypto";
 export const DEMO_PASSWORD = "gatehouse-demo-pass";
 // Local-only AES-GCM key for TOTP secrets: written to .dev.vars for `npm start`.
 export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
+// Local-only HMAC key for audit retention checkpoints: written to .dev.vars likewise.
+export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY2hlY2twb2ludC1rZXktMA";
 
 export const DEMO_TENANTS = [
   { id: "ten_acme", name: "Acme", slug: "acme" },

@@ -2,7 +2,7 @@
 // Everything runs in wrangler's local mode (workerd + local D1/KV): no account needed.
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
+import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
 import { gatehousePath } from "./gatehouse-path.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -25,9 +25,13 @@ if (pkg.scripts["build:ui"] && process.env.GATEHOUSE_SKIP_UI_BUILD !== "1") run(
 mkdirSync("dist/panel", { recursive: true });
 
 // Local-only secrets for wrangler dev; a deploy uses `wrangler secret put` instead.
-if (!existsSync(".dev.vars")) {
-  writeFileSync(".dev.vars", `# Local development only. Never use these values in production.\nTOTP_ENCRYPTION_KEY=${LOCAL_TOTP_KEY}\n`);
+// Secrets added later are appended to an existing .dev.vars; values already there are kept.
+const LOCAL_SECRETS = { TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY, AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY };
+let devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "# Local development only. Never use these values in production.\n";
+for (const [name, value] of Object.entries(LOCAL_SECRETS)) {
+  if (!new RegExp(`^${name}=`, "m").test(devVars)) devVars += `${devVars.endsWith("\n") ? "" : "\n"}${name}=${value}\n`;
 }
+writeFileSync(".dev.vars", devVars);
 
 run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
 mkdirSync(".wrangler", { recursive: true });

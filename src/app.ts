@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { recordRefusals } from "./audit/refusal-recorder";
 import { auditRoutes } from "./audit/routes";
@@ -17,6 +16,7 @@ import { edgeCheck } from "./edge-check";
 import { publishedKeys } from "./gateway/jwks";
 import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
+import { assignRequestId } from "./lib/request-meta";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
@@ -43,7 +43,7 @@ export function createApp(options: AppOptions = {}) {
       c.set("db", createDb(c.env.DB));
       await next();
     }),
-    requestId(),
+    assignRequestId(),
   );
 
   const api = new Hono<AppEnv>()

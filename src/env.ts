@@ -30,6 +30,8 @@ export type Bindings = {
    * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
    */
   TOTP_ENCRYPTION_KEY?: string;
+  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
+  AUDIT_CHECKPOINT_KEY?: string;
   /** Sign-in attempts per client address (`[[ratelimits]]`); D1 counts them without it. */
   LOGIN_ADDRESS_LIMITER?: RateLimit;
 };

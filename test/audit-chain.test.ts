@@ -1,8 +1,21 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, seedTenant } from "./helpers";
+import { Harness, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
+
+/** A D1 binding on which sealing (UPDATE audit_logs) fails while writes go through. */
+function d1WhoseSealsFail(inner: D1Database): D1Database {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (query: string) => target.prepare(/^\s*update "audit_logs"/i.test(query) ? query.replace(/"audit_logs"/i, '"audit_logs_unsealable"') : query);
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 async function tenantWithHistory() {
   const h = new Harness();
@@ -61,4 +74,50 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const rows = await env.DB.prepare("SELECT tenant_id, MIN(seq) AS first FROM audit_logs WHERE tenant_id IN (?, ?) GROUP BY tenant_id").bind(a.id, b.id).all<{ first: number }>();
     expect(rows.results.map((r) => r.first)).toEqual([1, 1]);
   });
+
+  it("a row whose seal failed after its write is kept, and sealed by the next verification", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.signIn(t.owner);
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
+    expect(res.status).toBe(401);
+    const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ hash: string | null }>();
+    expect(row).toMatchObject({ hash: null });
+    const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
+    const sealed = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND hash IS NULL").bind(t.id).first<{ n: number }>();
+    expect(sealed?.n).toBe(0);
+  });
+
+  it("an export carries the hash of every row, even of one whose seal failed after its write", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await h.signIn(t.owner);
+    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
+    const res = await h.app.fetch(new Request(gatehouseUrl("/api/audit-logs/export?format=ndjson"), { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
+    expect(res.status).toBe(200);
+    const rows = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string; hash: string | null });
+    expect(rows.map((r) => r.action)).toContain("LOGIN_FAILED");
+    expect(rows.every((r) => typeof r.hash === "string" && r.hash.length === 64)).toBe(true);
+  });
+
+  it("a row is sealed by the request that wrote it, and the seal lease is released", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" } });
+    const row = await env.DB.prepare("SELECT prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND seq = 1").bind(t.id).first<{ prev_hash: string; hash: string | null }>();
+    expect(row?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.prev_hash).toBe("0".repeat(64));
+    const lease = await env.DB.prepare("SELECT holder FROM audit_seal_leases WHERE tenant_id = ?").bind(t.id).first();
+    expect(lease).toBeNull();
+  });
+
+  it("a row whose JSON was made unreadable in D1 is reported as broken there, not answered with a server error", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "UNREADABLE" });
+  });
 });
+

@@ -62,4 +62,32 @@ describe("retention", () => {
     const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
     expect(n?.n).toBe(0); // default retention is 400 days
   });
+
+  it("rows backdated to fall out of the retention window are not pruned: the broken chain stays for verify", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.login(t.member.email); // seq 1-2, at START_MS
+    h.clock.advanceSeconds(3 * 86_400);
+    await h.login(t.member.email); // seq 3-4, three days later
+    await env.DB.prepare("UPDATE audit_logs SET created_at = ? WHERE tenant_id = ? AND seq >= 3").bind(START_MS - 10 * DAY, t.id).run();
+    const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "2" }), START_MS + 3 * DAY);
+    expect(result.pruned[t.id]).toBeUndefined();
+    const left = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    expect(left.results.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    const owner = await h.signIn(t.owner);
+    expect((await h.call<{ ok: boolean; firstBrokenSeq: number }>("/api/audit-logs/verify", { cookie: owner.cookie })).body).toMatchObject({ ok: false, firstBrokenSeq: 3 });
+  });
+
+  it("one tenant whose log cannot be read does not stop another tenant's pruning", async () => {
+    const h = new Harness();
+    const broken = await seedTenant("broken");
+    const fine = await seedTenant("fine");
+    await h.login(broken.member.email);
+    await h.login(fine.member.email);
+    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json', prev_hash = NULL, hash = NULL WHERE tenant_id = ? AND seq = 2").bind(broken.id).run();
+    const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "1" }), START_MS + 2 * DAY);
+    expect(result.pruned[fine.id]).toBe(2);
+    expect(result.pruned[broken.id]).toBeUndefined();
+  });
 });
+

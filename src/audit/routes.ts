@@ -4,8 +4,10 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { checkpointKey } from "./checkpoint";
 import { csvRow } from "./csv";
 import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, searchPage, toAuditView } from "./query";
+import { sealChain } from "./chain";
 import { verifyChain } from "./verify";
 
 const EXPORT_PAGE = 500;
@@ -26,11 +28,18 @@ export const auditRoutes = new Hono<AppEnv>()
     const last = page[page.length - 1];
     return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
   })
-  .get("/verify", async (c) => c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId)))
+  .get("/verify", async (c) => {
+    // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
+    const key = await checkpointKey(c.env);
+    if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
+    return c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId, key, c.get("now")));
+  })
   .get("/export", validate("query", auditExportSchema), async (c) => {
     const { format, ...filter } = c.req.valid("query");
     const db = createDb(c.env.DB);
     const tenantId = c.get("user").tenantId;
+    // Rows still waiting for their seal get it now, so every exported row carries its hash.
+    await sealChain(db, tenantId);
     const encoder = new TextEncoder();
     let afterSeq = 0;
     let headerSent = false;

@@ -10,8 +10,9 @@ import { auditLogs } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
+import { wellFormed, wellFormedDeep } from "../lib/text";
 import type { AuditAction, AuditOutcome, AuditTargetType } from "./actions";
-import { type ChainedFields, chainHead, isChainConflict, rowHash } from "./chain";
+import { type HashedFields, nextSeq, sealAfterWrite } from "./chain";
 
 export type AuditEvent = {
   action: AuditAction;
@@ -27,7 +28,7 @@ export type AuditEvent = {
   metadata?: Record<string, unknown>;
 };
 
-type UnchainedRow = Omit<ChainedFields, "seq" | "prevHash">;
+type UnchainedRow = Omit<HashedFields, "seq">;
 
 export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedRow | null {
   const user: AuthUser | undefined = c.get("user");
@@ -36,6 +37,10 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
   if (!tenantId) return null;
   const meta = requestMeta(c);
   const actor = c.get("actor");
+  // Every stored string well-formed (JSON columns included, keys too): what D1 keeps is
+  // what was written, so the row reads back as it was meant.
+  const text = (value: string | null | undefined) => (value == null ? null : wellFormed(value));
+  const json = (value: unknown) => (value == null ? null : wellFormedDeep(value));
   return {
     id: randomId("aud_"),
     tenantId,
@@ -44,16 +49,16 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
     isImpersonating: actor?.isImpersonating ?? false,
     action: event.action,
     outcome: event.outcome,
-    targetType: event.targetType ?? null,
-    targetId: event.targetId ?? null,
+    targetType: text(event.targetType),
+    targetId: text(event.targetId),
     ip: meta.ip,
     userAgent: meta.userAgent,
     country: meta.country,
     city: meta.city,
-    failureReason: event.failureReason ?? null,
-    before: event.before ?? null,
-    after: event.after ?? null,
-    metadata: event.metadata ?? null,
+    failureReason: text(event.failureReason),
+    before: json(event.before),
+    after: json(event.after),
+    metadata: json(event.metadata) as Record<string, unknown> | null,
     requestId: c.get("requestId") ?? null,
     createdAt: c.get("now"),
   };
@@ -61,11 +66,12 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
 
 type Batchable = BatchItem<"sqlite">;
 
-// A lost race for the next seq aborts the whole batch (unique (tenant_id, seq));
-// retrying re-reads the head, so concurrent writers never fork the chain.
-const MAX_CHAIN_ATTEMPTS = 8;
-
-/** Runs `changes` and the audit rows of `events` as one D1 batch. */
+/**
+ * Runs `changes` and the audit rows of `events` as one D1 batch, then seals the rows.
+ * Each row's seq is computed inside the batch (src/audit/chain.ts), so concurrent
+ * writers never race for it: no retry, no lost row. A failed seal loses nothing either:
+ * the rows are committed and the next writer, verification or retention links them.
+ */
 export async function commitWithAudit(
   c: Context<AppEnv>,
   changes: Batchable[],
@@ -75,32 +81,17 @@ export async function commitWithAudit(
   const rows = (Array.isArray(events) ? events : [events])
     .map((e) => buildAuditRow(c, e))
     .filter((r): r is UnchainedRow => r !== null);
-
-  for (let attempt = 1; ; attempt++) {
-    const inserts = await chainRows(db, rows);
-    const [first, ...rest] = [...changes, ...inserts.map((r) => db.insert(auditLogs).values(r))];
-    if (!first) return;
+  const inserts = rows.map((r) => db.insert(auditLogs).values({ ...r, seq: nextSeq(r.tenantId), prevHash: null, hash: null }));
+  const [first, ...rest] = [...changes, ...inserts];
+  if (!first) return;
+  await db.batch([first, ...rest]);
+  for (const tenantId of new Set(rows.map((r) => r.tenantId))) {
     try {
-      await db.batch([first, ...rest]);
-      return;
+      await sealAfterWrite(db, tenantId, c.get("now"));
     } catch (err) {
-      if (!isChainConflict(err) || attempt >= MAX_CHAIN_ATTEMPTS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      console.error(JSON.stringify({ level: "error", msg: "audit seal deferred", tenantId, requestId: c.get("requestId"), error: String(err) }));
     }
   }
-}
-
-async function chainRows(db: ReturnType<typeof createDb>, rows: UnchainedRow[]) {
-  const heads = new Map<string, { seq: number; hash: string }>();
-  const chained: (typeof auditLogs.$inferInsert)[] = [];
-  for (const row of rows) {
-    const head = heads.get(row.tenantId) ?? (await chainHead(db, row.tenantId));
-    const fields: ChainedFields = { ...row, seq: head.seq + 1, prevHash: head.hash };
-    const hash = await rowHash(head.hash, fields);
-    chained.push({ ...fields, hash });
-    heads.set(row.tenantId, { seq: fields.seq, hash });
-  }
-  return chained;
 }
 
 /** Writes a FAIL (or standalone) row. A refusal stays a refusal even if this write fails. */

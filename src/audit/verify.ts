@@ -1,34 +1,101 @@
-import { eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { auditCheckpoints } from "../db/schema";
-import { GENESIS_HASH, rowHash } from "./chain";
+import { type AuditLog, auditCheckpoints, auditLogs } from "../db/schema";
+import { GENESIS_HASH, rowHash, sealChain } from "./chain";
+import { checkpointProblem } from "./checkpoint";
 import { ascendingPage } from "./query";
 
 const PAGE = 500;
 
-export type VerifyResult = { ok: boolean; checked: number; firstBrokenSeq: number | null; fromSeq: number; headSeq: number };
+export type BrokenReason = "GAP" | "LINK" | "HASH" | "UNSEALED" | "UNREADABLE" | "CHECKPOINT_UNAUTHENTIC" | "CHECKPOINT_TOO_RECENT";
+
+export type VerifyResult = {
+  ok: boolean;
+  checked: number;
+  firstBrokenSeq: number | null;
+  reason: BrokenReason | null;
+  fromSeq: number;
+  headSeq: number;
+};
 
 /**
- * Walks a tenant's chain from its retention checkpoint (or the genesis). A row is
- * broken when its seq is not the next one (a deletion), its prev_hash is not the
- * previous row's hash, or its hash does not match its content (an edit).
+ * Seals what is waiting to be sealed, then walks a tenant's chain from its retention
+ * checkpoint (which must be authentic, see checkpoint.ts) or the genesis. A row is
+ * broken when its seq is not the next one (a deletion), it is still unsealed (its
+ * predecessor is missing), its prev_hash is not the previous row's hash, or its hash
+ * does not match its content (an edit). `uptoSeq` stops the walk early (retention checks
+ * only the prefix it is about to prune).
  */
-export async function verifyChain(db: Db, tenantId: string): Promise<VerifyResult> {
+export async function verifyChain(db: Db, tenantId: string, key: CryptoKey, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
+  try {
+    await sealChain(db, tenantId);
+  } catch (err) {
+    // What stays unsealed (say, behind an unreadable row) is reported by the walk below.
+    console.error(JSON.stringify({ level: "error", msg: "audit seal before verify failed", tenantId, error: String(err) }));
+  }
   const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
   let prev = checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };
   const fromSeq = prev.seq;
+  const broken = (checked: number, seq: number, reason: BrokenReason): VerifyResult => ({
+    ok: false,
+    checked,
+    firstBrokenSeq: seq,
+    reason,
+    fromSeq,
+    headSeq: prev.seq,
+  });
+  if (checkpoint) {
+    const problem = await checkpointProblem(key, checkpoint, nowMs);
+    if (problem) return broken(0, checkpoint.seq, problem);
+  }
   let checked = 0;
   for (;;) {
-    const rows = await ascendingPage(db, tenantId, {}, PAGE, prev.seq);
+    const { rows, unreadableSeq } = await readPage(db, tenantId, prev.seq);
     for (const row of rows) {
+      if (row.seq > uptoSeq) return { ok: true, checked, firstBrokenSeq: null, reason: null, fromSeq, headSeq: prev.seq };
       checked++;
-      if (row.seq !== prev.seq + 1) return { ok: false, checked, firstBrokenSeq: prev.seq + 1, fromSeq, headSeq: prev.seq };
-      const { hash, ...fields } = row;
-      if (row.prevHash !== prev.hash || (await rowHash(prev.hash, fields)) !== hash) {
-        return { ok: false, checked, firstBrokenSeq: row.seq, fromSeq, headSeq: prev.seq };
-      }
+      if (row.seq !== prev.seq + 1) return broken(checked, prev.seq + 1, "GAP");
+      const { hash } = row;
+      if (hash === null) return broken(checked, row.seq, "UNSEALED");
+      if (row.prevHash !== prev.hash) return broken(checked, row.seq, "LINK");
+      if ((await rowHash(prev.hash, row)) !== hash) return broken(checked, row.seq, "HASH");
       prev = { seq: row.seq, hash };
     }
-    if (rows.length < PAGE) return { ok: true, checked, firstBrokenSeq: null, fromSeq, headSeq: prev.seq };
+    if (unreadableSeq !== null) {
+      return unreadableSeq === prev.seq + 1 ? broken(checked + 1, unreadableSeq, "UNREADABLE") : broken(checked + 1, prev.seq + 1, "GAP");
+    }
+    if (rows.length < PAGE) return { ok: true, checked, firstBrokenSeq: null, reason: null, fromSeq, headSeq: prev.seq };
   }
+}
+
+/**
+ * Up to a page of rows after `afterSeq`. A row whose JSON columns no longer parse
+ * (edited in D1) cannot be decoded: the page then ends before it and names its seq,
+ * so verification reports it instead of failing with a server error.
+ */
+async function readPage(db: Db, tenantId: string, afterSeq: number): Promise<{ rows: AuditLog[]; unreadableSeq: number | null }> {
+  try {
+    return { rows: await ascendingPage(db, tenantId, {}, PAGE, afterSeq), unreadableSeq: null };
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+  }
+  const rows: AuditLog[] = [];
+  for (let after = afterSeq; rows.length < PAGE; ) {
+    try {
+      const [row] = await ascendingPage(db, tenantId, {}, 1, after);
+      if (!row) break;
+      rows.push(row);
+      after = row.seq;
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      const [next] = await db
+        .select({ seq: auditLogs.seq })
+        .from(auditLogs)
+        .where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, after)))
+        .orderBy(asc(auditLogs.seq))
+        .limit(1);
+      return { rows, unreadableSeq: next?.seq ?? after + 1 };
+    }
+  }
+  return { rows, unreadableSeq: null };
 }

@@ -162,10 +162,11 @@ export const auditLogs = sqliteTable(
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
     requestId: text("request_id"),
     createdAt: integer("created_at").notNull(),
-    // Tamper evidence: per-tenant sequence and SHA-256 hash chain.
+    // Tamper evidence: per-tenant sequence (assigned in the writing batch) and SHA-256
+    // hash chain (NULL until the row is sealed, right after; see src/audit/chain.ts).
     seq: integer("seq").notNull(),
-    prevHash: text("prev_hash").notNull(),
-    hash: text("hash").notNull(),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
   (t) => [
     uniqueIndex("audit_logs_tenant_seq_uq").on(t.tenantId, t.seq),
@@ -173,15 +174,33 @@ export const auditLogs = sqliteTable(
     index("audit_logs_tenant_actor_idx").on(t.tenantId, t.actorUserId, t.seq),
     index("audit_logs_tenant_target_idx").on(t.tenantId, t.targetType, t.targetId, t.seq),
     index("audit_logs_tenant_created_idx").on(t.tenantId, t.createdAt),
+    // Only rows waiting to be sealed: stays tiny, so finding them never scans the log.
+    index("audit_logs_unsealed_idx").on(t.tenantId, t.seq).where(sql`hash IS NULL`),
   ],
 );
 
-// Where verification starts after retention pruned the older rows.
+// Where verification starts after retention pruned the older rows. `mac` is an HMAC
+// (AUDIT_CHECKPOINT_KEY) over the other fields: only the retention job can write a
+// checkpoint verification accepts. Rows from before the MAC existed have NULLs and are
+// reported as broken (they cannot be authenticated).
 export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   tenantId: text("tenant_id").primaryKey(),
   seq: integer("seq").notNull(),
   hash: text("hash").notNull(),
   prunedAt: integer("pruned_at").notNull(),
+  /** created_at of the last pruned row: must be older than the retention window at pruned_at. */
+  lastCreatedAt: integer("last_created_at"),
+  /** AUDIT_RETENTION_DAYS in force when this checkpoint was written. */
+  retentionDays: integer("retention_days"),
+  mac: text("mac"),
+});
+
+// Who is sealing a tenant's audit rows right now (src/audit/chain.ts): one writer seals
+// for everyone while the others return at once. Expires, so a crashed holder blocks nothing.
+export const auditSealLeases = sqliteTable("audit_seal_leases", {
+  tenantId: text("tenant_id").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at").notNull(),
 });
 
 // Fixed-window failure counters for throttling (sign-in per email, OTP per user).

@@ -1,5 +1,7 @@
 import Bowser from "bowser";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { truncateCodePoints } from "./text";
 
 /**
  * Where a request came from, as Cloudflare's edge saw it. The address comes only from
@@ -24,8 +26,30 @@ export function requestMeta(c: Context): RequestMeta {
     ip: clientIp(c),
     country: typeof cf?.country === "string" ? cf.country : null,
     city: typeof cf?.city === "string" ? cf.city : null,
-    userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+    userAgent: userAgentOf(c.req.header("user-agent")),
   };
+}
+
+const MAX_USER_AGENT_CODE_POINTS = 512;
+
+/** The User-Agent as stored: well-formed, at most 512 whole code points (never half a pair). */
+export function userAgentOf(header: string | undefined): string | null {
+  return header === undefined ? null : truncateCodePoints(header, MAX_USER_AGENT_CODE_POINTS);
+}
+
+/**
+ * The request's id, for logs and the audit log: generated here for every request and
+ * sent back as `X-Request-Id`. A client-sent `X-Request-Id` (or `cf-ray`, which a
+ * client can send too wherever the edge does not overwrite it, as in local runs) is
+ * never read, so a client cannot choose what the tamper-evident log records.
+ */
+export function assignRequestId() {
+  return createMiddleware<{ Variables: { requestId: string } }>(async function requestId(c, next) {
+    const id = crypto.randomUUID();
+    c.set("requestId", id);
+    c.header("X-Request-Id", id);
+    await next();
+  });
 }
 
 /** "Chrome on macOS", "Safari on iOS", ...: a label for people, never used for security. */
