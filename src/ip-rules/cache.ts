@@ -108,7 +108,7 @@ export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Pr
     );
     if (deleted) return;
     throw new ApiError(503, "AUTH_UNAVAILABLE", `The change was saved but may take up to ${RULES_CACHE_TTL_SECONDS / 60} minutes to be enforced; reload the rules to confirm`, {
-      saved: true,
+      details: { saved: true },
     });
   }
 }

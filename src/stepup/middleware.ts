@@ -62,9 +62,7 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
     const challenge = () => {
       const methods = methodsFor(purpose, fresh.user.totpEnabled);
       return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
-        purpose,
-        methods,
-        ...(methods.length === 0 ? { enrollmentRequired: true } : {}),
+        details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}) },
       });
     };
     if (!grant) throw challenge();

@@ -43,7 +43,7 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
 
     const allowed = methodsFor(body.purpose, user.totpEnabled);
     if (allowed.length === 0) {
-      throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { purpose: body.purpose });
+      throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { details: { purpose: body.purpose } });
     }
     const method = await verifySecondFactor(c, user, body, allowed);
 

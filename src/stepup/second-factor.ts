@@ -44,7 +44,7 @@ export async function claimTotpStep(c: Context<AppEnv>, userId: string, step: nu
 function otpFailure(code: "INVALID_OTP" | "REPLAYED_OTP" | "INVALID_PASSWORD", user: User): ApiError {
   const message =
     code === "REPLAYED_OTP" ? "This code was already used; wait for the next one" : code === "INVALID_PASSWORD" ? "Password is incorrect" : "The code is incorrect";
-  return new ApiError(401, code, message, {}, { tenantId: user.tenantId, targetType: "user", targetId: user.id });
+  return new ApiError(401, code, message, { audit: { tenantId: user.tenantId, targetType: "user", targetId: user.id } });
 }
 
 /**
@@ -60,17 +60,15 @@ export async function verifySecondFactor(
 ): Promise<StepUpMethod> {
   const method = methodOf(input);
   if (!method || !allowed.includes(method)) {
-    throw new ApiError(400, "METHOD_NOT_ALLOWED", `Verify with one of: ${allowed.join(", ") || "none (enrol two-factor first)"}`, { methods: allowed });
+    throw new ApiError(400, "METHOD_NOT_ALLOWED", `Verify with one of: ${allowed.join(", ") || "none (enrol two-factor first)"}`, { details: { methods: allowed } });
   }
   const db = createDb(c.env.DB);
   const now = c.get("now");
   const retryAfterSeconds = await reserveAttempt(db, otpThrottleKey(user.id), OTP_LOCKOUT, now);
   if (retryAfterSeconds !== null) {
-    throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed attempts; try again later", { retryAfterSeconds }, {
-      tenantId: user.tenantId,
-      targetType: "user",
-      targetId: user.id,
-      failureReason: "LOCKED_OUT",
+    throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed attempts; try again later", {
+      details: { retryAfterSeconds },
+      audit: { tenantId: user.tenantId, targetType: "user", targetId: user.id, failureReason: "LOCKED_OUT" },
     });
   }
 
