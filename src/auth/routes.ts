@@ -12,7 +12,6 @@ import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
@@ -37,7 +36,7 @@ export const authRoutes = new Hono<AppEnv>()
   // answer slower than an unknown email's, which has no tenant log to write to.
   .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const now = c.get("now");
     const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
 

@@ -12,7 +12,6 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { failedWith } from "../db/errors";
 import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
@@ -58,7 +57,7 @@ export function impersonationEndedEvent(session: Pick<AuthSession, "id" | "userI
  */
 export async function endImpersonation(c: Context<AppEnv>, session: AuthSession, reason: EndReason): Promise<void> {
   if (!session.impersonation) return;
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   try {
     await commitWithAudit(
       c,

@@ -5,7 +5,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordRepeatedRefusal } from "../audit/dedupe";
-import { type Db, createDb } from "../db/client";
+import type { Db } from "../db/client";
 import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
 import { type IpRule, ipRules } from "../db/schema";
@@ -61,7 +61,7 @@ export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInp
  */
 export async function describeMatch(c: Context<AppEnv>, tenantId: string, match: MatchedRule): Promise<RuleView | MatchedRule> {
   try {
-    const row = await createDb(c.env.DB).query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
+    const row = await c.var.db.query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
     return row ? toRuleView(row) : match;
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "ip rule lookup failed", requestId: c.get("requestId"), error: String(err) }));
