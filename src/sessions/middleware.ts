@@ -1,5 +1,5 @@
 /**
- * The per-request check at the edge (seed 1.2, 1.3).
+ * The per-request check at the edge.
  *
  * Threat model: a stolen or revoked cookie must stop working on its next request at
  * this location; a cache or database outage must never turn into "let everyone in".
