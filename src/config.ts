@@ -3,11 +3,20 @@
  * (src/index.ts reads it before the first request). A bad value is a clear error
  * naming the variable, never a surprise hours later on some code path.
  */
-import { string } from "zod";
+import { object, string } from "zod";
+import type { Bindings } from "./env";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 
 /** Where everything Gatehouse serves lives on the host: API, panel, JWKS. The rest belongs to the product. */
 export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
+
+// NIST SP 800-63B-4 §2.2.3 (AAL2): reauthenticate at least every 24 h and after
+// at most 1 h of inactivity. wrangler.toml may tighten or relax them per deployment.
+const DEFAULT_SESSION_ABSOLUTE_TIMEOUT_SECONDS = 24 * 60 * 60;
+const DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 60 * 60;
+// SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
+const DEFAULT_AUDIT_RETENTION_DAYS = 400;
+const DEFAULT_IMPERSONATION_MAX_SECONDS = 30 * 60;
 
 // One or more lower-case segments, no trailing slash: it is also written into the
 // panel's <base href>, so nothing in it may need escaping.
@@ -16,8 +25,30 @@ const gatehousePath = string()
   .optional()
   .transform((v) => v ?? DEFAULT_GATEHOUSE_PATH);
 
+/** A wrangler var holding a positive whole number (vars are strings), `fallback` when unset. */
+const positiveInteger = (fallback: number) =>
+  string()
+    .regex(/^[1-9][0-9]*$/, { message: "must be a positive whole number", abort: true })
+    .refine((v) => Number.isSafeInteger(Number(v)), "is too large")
+    .optional()
+    .transform((v) => (v === undefined ? fallback : Number(v)));
+
+const configVars = object({
+  GATEHOUSE_PATH: gatehousePath,
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_ABSOLUTE_TIMEOUT_SECONDS),
+  SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS),
+  AUDIT_RETENTION_DAYS: positiveInteger(DEFAULT_AUDIT_RETENTION_DAYS),
+  IMPERSONATION_MAX_SECONDS: positiveInteger(DEFAULT_IMPERSONATION_MAX_SECONDS),
+});
+
+type ConfigVar = keyof typeof configVars.shape;
+
 export type GatehouseConfig = {
   gatehousePath: string;
+  sessionAbsoluteTimeoutSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  auditRetentionDays: number;
+  impersonationMaxSeconds: number;
   /** Gateway mode's settings; null when no origin is configured (a standalone Gatehouse). */
   gateway: GatewayConfig | null;
 };
@@ -26,17 +57,43 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-export function parseConfig(env: GatewayEnv & { GATEHOUSE_PATH?: string | undefined }): GatehouseConfig {
-  const path = gatehousePath.safeParse(env.GATEHOUSE_PATH === "" ? undefined : env.GATEHOUSE_PATH);
-  if (!path.success) throw new ConfigError(`GATEHOUSE_PATH ${path.error.issues.map((i) => i.message).join("; ")} (got ${JSON.stringify(env.GATEHOUSE_PATH)})`);
-  let gateway: GatewayConfig | null = null;
-  if (env.ORIGIN !== undefined || env.ORIGIN_URL !== undefined) {
-    try {
-      gateway = gatewayConfig(env);
-    } catch (err) {
-      if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
-      throw err;
-    }
+const parsed = new WeakMap<object, GatehouseConfig>();
+
+/**
+ * The validated configuration of `env`. Parsed once per env object (later calls, on the
+ * request path, are a WeakMap lookup); an unset or empty variable takes its default.
+ */
+export function parseConfig(env: Partial<Pick<Bindings, ConfigVar>> & GatewayEnv): GatehouseConfig {
+  const known = parsed.get(env);
+  if (known) return known;
+  const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
+  const result = configVars.safeParse(vars);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name} ${issue.message} (got ${JSON.stringify(vars[name])})`;
+    });
+    throw new ConfigError(problems.join("; "));
   }
-  return { gatehousePath: path.data, gateway };
+  const v = result.data;
+  const config: GatehouseConfig = {
+    gatehousePath: v.GATEHOUSE_PATH,
+    sessionAbsoluteTimeoutSeconds: v.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+    sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
+    auditRetentionDays: v.AUDIT_RETENTION_DAYS,
+    impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
+    gateway: parseGateway(env),
+  };
+  parsed.set(env, config);
+  return config;
+}
+
+function parseGateway(env: GatewayEnv): GatewayConfig | null {
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
+  try {
+    return gatewayConfig(env);
+  } catch (err) {
+    if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
+    throw err;
+  }
 }

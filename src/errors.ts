@@ -24,16 +24,28 @@ export type AuditHint = {
   dedupeSubject?: string;
 };
 
+export type ApiErrorOptions = {
+  /** Extra fields of the JSON body, next to `error` and `message` (e.g. `retryAfterSeconds`). */
+  details?: Record<string, unknown>;
+  /** Read by the audit wrappers (audited(), the refusal recorder); never sent to the client. */
+  audit?: AuditHint;
+};
+
+/** `new ApiError(403, "FORBIDDEN", "...", { details, audit })`: status, code and message always; the rest named. */
 export class ApiError extends Error {
+  readonly details: Record<string, unknown>;
+  readonly audit: AuditHint;
+
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    readonly details: Record<string, unknown> = {},
-    readonly audit: AuditHint = {},
+    options: ApiErrorOptions = {},
   ) {
     super(message);
     this.name = "ApiError";
+    this.details = options.details ?? {};
+    this.audit = options.audit ?? {};
   }
 }
 
@@ -46,7 +58,7 @@ export class RefusalWithResponse extends ApiError {
     refusal: ApiError,
     readonly response: Response,
   ) {
-    super(refusal.status, refusal.code, refusal.message, refusal.details, refusal.audit);
+    super(refusal.status, refusal.code, refusal.message, { details: refusal.details, audit: refusal.audit });
     this.name = "RefusalWithResponse";
   }
 }

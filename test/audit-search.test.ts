@@ -17,7 +17,7 @@ async function history() {
 }
 
 describe("GET /api/audit-logs", () => {
-  it("answers newest first with the seed's camelCase payload", async () => {
+  it("answers newest first with the camelCase audit payload", async () => {
     const { h, t, owner } = await history();
     const res = await h.call<Page>("/api/audit-logs?limit=3", { cookie: owner.cookie });
     expect(res.status).toBe(200);

@@ -32,6 +32,7 @@ const hostileJson = fc.dictionary(hostileText, fc.oneof(hostileText, fc.integer(
 async function writeRows(tenantId: string, userAgent: string, events: AuditEvent[]) {
   const app = new Hono<AppEnv>().post("/", async (c) => {
     c.set("now", START_MS);
+    c.set("db", createDb(c.env.DB));
     c.set("requestId", randomId("req_"));
     await commitWithAudit(c, [], events.map((e) => ({ ...e, tenantId })));
     return c.body(null, 204);

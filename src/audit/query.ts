@@ -72,7 +72,7 @@ export function ascendingPage(db: Db, tenantId: string, f: AuditFilter, limit: n
     .limit(limit);
 }
 
-/** The seed's camelCase payload; the chain fields let anyone re-verify an export. */
+/** The audit API's camelCase payload; the chain fields let anyone re-verify an export. */
 export function toAuditView(r: AuditLog) {
   return {
     id: r.id,

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requirePermission } from "../lib/authorize";
@@ -23,7 +22,7 @@ export const auditRoutes = new Hono<AppEnv>()
     const { limit, cursor, ...filter } = c.req.valid("query");
     const beforeSeq = cursor === undefined ? null : decodeCursor(cursor);
     if (cursor !== undefined && beforeSeq === null) throw new ApiError(400, "VALIDATION_FAILED", "Invalid query: cursor is not one this API issued");
-    const rows = await searchPage(createDb(c.env.DB), c.get("user").tenantId, filter, limit + 1, beforeSeq);
+    const rows = await searchPage(c.var.db, c.get("user").tenantId, filter, limit + 1, beforeSeq);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
@@ -32,11 +31,11 @@ export const auditRoutes = new Hono<AppEnv>()
     // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
     const key = await checkpointKey(c.env);
     if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
-    return c.json(await verifyChain(createDb(c.env.DB), c.get("user").tenantId, key, c.get("now")));
+    return c.json(await verifyChain(c.var.db, c.get("user").tenantId, key, c.get("now")));
   })
   .get("/export", validate("query", auditExportSchema), async (c) => {
     const { format, ...filter } = c.req.valid("query");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const tenantId = c.get("user").tenantId;
     // Rows still waiting for their seal get it now, so every exported row carries its hash.
     await sealChain(db, tenantId);

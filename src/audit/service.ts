@@ -5,7 +5,6 @@
  */
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import { createDb } from "../db/client";
 import { auditLogs } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
@@ -77,7 +76,7 @@ export async function commitWithAudit(
   changes: Batchable[],
   events: AuditEvent | AuditEvent[],
 ): Promise<void> {
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   const rows = (Array.isArray(events) ? events : [events])
     .map((e) => buildAuditRow(c, e))
     .filter((r): r is UnchainedRow => r !== null);

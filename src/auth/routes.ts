@@ -12,7 +12,6 @@ import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
@@ -38,7 +37,7 @@ export const authRoutes = new Hono<AppEnv>()
   // answer slower than an unknown email's, which has no tenant log to write to.
   .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const now = c.get("now");
     const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
 
@@ -50,12 +49,15 @@ export const authRoutes = new Hono<AppEnv>()
     // Counted before the password is checked, so parallel guesses cannot overshoot.
     const refusal = await reserveSignIn(c, body.email, deviceId);
     if (refusal) {
-      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", { retryAfterSeconds: refusal.retryAfterSeconds }, {
-        ...knownUser,
-        failureReason: "TOO_MANY_ATTEMPTS",
-        metadata: { throttle: refusal.scope },
-        // A client retrying in a loop: one row per email, address and minute, then at each doubling.
-        dedupeSubject: `${body.email}|${throttleAddress(c)}`,
+      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", {
+        details: { retryAfterSeconds: refusal.retryAfterSeconds },
+        audit: {
+          ...knownUser,
+          failureReason: "TOO_MANY_ATTEMPTS",
+          metadata: { throttle: refusal.scope },
+          // A client retrying in a loop: one row per email, address and minute, then at each doubling.
+          dedupeSubject: `${body.email}|${throttleAddress(c)}`,
+        },
       });
     }
 
@@ -67,7 +69,7 @@ export const authRoutes = new Hono<AppEnv>()
     if (user) await assertIpAllowed(c, user.tenantId, user.id);
     if (!user || !passwordOk || user.disabledAt !== null) {
       const reason = !user ? "UNKNOWN_EMAIL" : !passwordOk ? "INVALID_PASSWORD" : "USER_DISABLED";
-      throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", {}, { ...knownUser, failureReason: reason });
+      throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", { audit: { ...knownUser, failureReason: reason } });
     }
 
     let usedRecoveryCode = false;
@@ -75,7 +77,7 @@ export const authRoutes = new Hono<AppEnv>()
       if (body.totpCode === undefined && body.recoveryCode === undefined) {
         // The client must now ask for the code, but the password was right: that is worth
         // a row (credential stuffing that found a password must leave a trace).
-        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", {}, { ...knownUser, failureReason: "SECOND_FACTOR_REQUIRED" });
+        throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", { audit: { ...knownUser, failureReason: "SECOND_FACTOR_REQUIRED" } });
       }
       const method = await verifySecondFactor(c, user, { code: body.totpCode, recoveryCode: body.recoveryCode }, ["totp", "recovery_code"]);
       usedRecoveryCode = method === "recovery_code";

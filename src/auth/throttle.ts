@@ -22,7 +22,6 @@
  * OWASP ASVS 4.0 V2.2.1 / NIST SP 800-63B-4 §3.2.2 (at most 100 consecutive failures).
  */
 import type { Context } from "hono";
-import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { formatAddress, networkAddress, parseAddress } from "../ip-rules/cidr";
@@ -81,7 +80,7 @@ async function reserve(c: Context<AppEnv>, items: [ThrottleScope, Reservation][]
   if (!first) return null;
   let waits: (number | null)[];
   try {
-    waits = await reserveAttempts(createDb(c.env.DB), [first, ...rest], c.get("now"));
+    waits = await reserveAttempts(c.var.db, [first, ...rest], c.get("now"));
   } catch (err) {
     throw signInUnavailable(c, "sign-in throttle", err);
   }
@@ -122,6 +121,6 @@ export async function reserveSignIn(c: Context<AppEnv>, email: string, deviceId:
 
 /** Batch items run with the successful sign-in: its narrow counters start again. */
 export function clearSignInAttempts(c: Context<AppEnv>, email: string, deviceId: string | null) {
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   return [clearAttempts(db, loginKeys.emailAddress(email, throttleAddress(c))), ...(deviceId ? [clearAttempts(db, loginKeys.device(deviceId))] : [])];
 }

@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -42,7 +41,7 @@ export const impersonationRoutes = new Hono<AppEnv>()
       const admin = c.get("realUser");
       const session = c.get("session");
       const now = c.get("now");
-      const db = createDb(c.env.DB);
+      const db = c.var.db;
       const target = await findTenantUser(db, admin.tenantId, c.req.valid("param").id);
       if (!target) throw notFound("User", "USER_NOT_FOUND");
       if (target.id === admin.id) throw forbidden("You cannot impersonate yourself");

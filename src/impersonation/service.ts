@@ -12,20 +12,15 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
+import { parseConfig } from "../config";
 import { failedWith } from "../db/errors";
 import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
 import { refreshCachedSessions } from "../sessions/service";
 
-const DEFAULT_MAX_SECONDS = 30 * 60;
-
+/** Longest an impersonation lasts (IMPERSONATION_MAX_SECONDS, validated by parseConfig). */
 export function impersonationMaxSeconds(env: Bindings): number {
-  const raw = env.IMPERSONATION_MAX_SECONDS;
-  if (raw === undefined || raw === "") return DEFAULT_MAX_SECONDS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`Invalid IMPERSONATION_MAX_SECONDS: ${raw}`);
-  return n;
+  return parseConfig(env).impersonationMaxSeconds;
 }
 
 export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE" | "ROLE_CHANGED";
@@ -58,7 +53,7 @@ export function impersonationEndedEvent(session: Pick<AuthSession, "id" | "userI
  */
 export async function endImpersonation(c: Context<AppEnv>, session: AuthSession, reason: EndReason): Promise<void> {
   if (!session.impersonation) return;
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   try {
     await commitWithAudit(
       c,

@@ -14,7 +14,7 @@
  */
 import { asc, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { createDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
 import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -54,7 +54,7 @@ async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRu
 }
 
 async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
-  return compileRuleSet(await listTenantRules(createDb(c.env.DB), tenantId), c.get("now"));
+  return compileRuleSet(await listTenantRules(c.var.db, tenantId), c.get("now"));
 }
 
 const writeCached = (kv: KVNamespace, tenantId: string, set: CompiledRuleSet) =>
@@ -108,7 +108,7 @@ export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Pr
     );
     if (deleted) return;
     throw new ApiError(503, "AUTH_UNAVAILABLE", `The change was saved but may take up to ${RULES_CACHE_TTL_SECONDS / 60} minutes to be enforced; reload the rules to confirm`, {
-      saved: true,
+      details: { saved: true },
     });
   }
 }

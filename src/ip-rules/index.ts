@@ -1,5 +1,5 @@
 /**
- * Per-tenant IP allow/deny rules (issue 4): the feature's public surface.
+ * Per-tenant IP allow/deny rules: the feature's public surface.
  *
  * Threat model: a tenant restricts where its members may use their sessions from
  * (office ranges, a VPN egress), so a stolen cookie or password is worth less from

@@ -26,9 +26,8 @@ async function enforce(c: Context<AppEnv>, tenantId: string, userId: string, sta
     403,
     "IP_BLOCKED",
     "Access from your network address is not allowed by your organisation",
-    {},
     // Read by the sign-in route's audit wrapper, which writes LOGIN_FAILED in the user's tenant.
-    { tenantId, actorUserId: userId, targetType: "user", targetId: userId, failureReason: "IP_BLOCKED" },
+    { audit: { tenantId, actorUserId: userId, targetType: "user", targetId: userId, failureReason: "IP_BLOCKED" } },
   );
 }
 

@@ -12,7 +12,6 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { isInvariantViolation } from "../db/invariants";
 import { type IpRule, ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -45,7 +44,7 @@ const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
  * checks ran on (a concurrent change in between is a 409, nothing written); then KV.
  */
 async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   const tenantId = c.get("user").tenantId;
   try {
     await commitWithAudit(c, [...ruleSetUnchanged(db, tenantId, ruleSetFingerprint(checked)), change], event);
@@ -62,7 +61,7 @@ async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], 
 /** Mounted at /api/security/ip-rules, behind requireSession and enforceIpRules. */
 export const ipRuleRoutes = new Hono<AppEnv>()
   .get("/", requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => {
-    const rules = await listTenantRules(createDb(c.env.DB), c.get("user").tenantId);
+    const rules = await listTenantRules(c.var.db, c.get("user").tenantId);
     return c.json({ rules: rules.map(toRuleView) });
   })
   // Same path as enforcement (KV-cached set, clock of the request), so it says exactly
@@ -89,13 +88,13 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       const now = c.get("now");
       const body = c.req.valid("json");
       assertFuture(body.expiresAt, now);
-      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      const rules = await listTenantRules(c.var.db, me.tenantId);
       assertRoomForOneMore(rules);
       const rule: IpRule = { id: randomId("ipr_"), tenantId: me.tenantId, ...body, createdBy: me.id, createdAt: now, updatedAt: now };
       assertNotDuplicate(rules, rule);
       assertNoLockout(c, [...rules, rule]);
 
-      await commitRuleChange(c, rules, createDb(c.env.DB).insert(ipRules).values(rule), {
+      await commitRuleChange(c, rules, c.var.db.insert(ipRules).values(rule), {
         action: "IP_RULE_CREATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -119,7 +118,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       const now = c.get("now");
       const changes = c.req.valid("json");
       // One read: the rule and the snapshot the guards run on cannot disagree.
-      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      const rules = await listTenantRules(c.var.db, me.tenantId);
       const before = rules.find((r) => r.id === c.req.valid("param").id);
       if (!before) throw ruleNotFound();
       assertFuture(changes.expiresAt, now);
@@ -135,7 +134,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       assertNoLockout(c, [...rules.filter((r) => r.id !== before.id), after]);
 
       const { action, cidr, description, expiresAt, updatedAt } = after;
-      const update = createDb(c.env.DB)
+      const update = c.var.db
         .update(ipRules)
         .set({ action, cidr, description, expiresAt, updatedAt })
         .where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId)));
@@ -159,13 +158,13 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     requireStepUp("IP_RULE_CHANGE"),
     async (c) => {
       const me = c.get("user");
-      const rules = await listTenantRules(createDb(c.env.DB), me.tenantId);
+      const rules = await listTenantRules(c.var.db, me.tenantId);
       const rule = rules.find((r) => r.id === c.req.valid("param").id);
       if (!rule) throw ruleNotFound();
       // Deleting can lock out too: the last allow rule covering the caller while others remain.
       assertNoLockout(c, rules.filter((r) => r.id !== rule.id));
 
-      const remove = createDb(c.env.DB)
+      const remove = c.var.db
         .delete(ipRules)
         .where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId)));
       await commitRuleChange(c, rules, remove, {

@@ -5,7 +5,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordRepeatedRefusal } from "../audit/dedupe";
-import { type Db, createDb } from "../db/client";
+import type { Db } from "../db/client";
 import { failedWith } from "../db/errors";
 import { assertInBatch } from "../db/invariants";
 import { type IpRule, ipRules } from "../db/schema";
@@ -43,10 +43,12 @@ export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInp
     const matched = rulesAfter.find((r) => r.id === decision.matchedRule?.id);
     const when = at === now ? "" : ` from ${new Date(at).toISOString()}, when a temporary rule expires`;
     throw new ApiError(409, "WOULD_LOCK_OUT", `This change would block your own current address (${ip ?? "unknown"})${when}; nothing was changed`, {
-      ip,
-      reason: decision.reason,
-      matchedRule: matched ? toRuleView(matched) : null,
-      ...(at === now ? {} : { blockedFrom: new Date(at).toISOString() }),
+      details: {
+        ip,
+        reason: decision.reason,
+        matchedRule: matched ? toRuleView(matched) : null,
+        ...(at === now ? {} : { blockedFrom: new Date(at).toISOString() }),
+      },
     });
   }
 }
@@ -59,7 +61,7 @@ export function assertNoLockout(c: Context<AppEnv>, rulesAfter: readonly RuleInp
  */
 export async function describeMatch(c: Context<AppEnv>, tenantId: string, match: MatchedRule): Promise<RuleView | MatchedRule> {
   try {
-    const row = await createDb(c.env.DB).query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
+    const row = await c.var.db.query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
     return row ? toRuleView(row) : match;
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "ip rule lookup failed", requestId: c.get("requestId"), error: String(err) }));
@@ -71,7 +73,7 @@ export async function describeMatch(c: Context<AppEnv>, tenantId: string, match:
 export function assertNotDuplicate(rules: readonly IpRule[], candidate: Pick<IpRule, "id" | "action" | "cidr">): void {
   const twin = rules.find((r) => r.id !== candidate.id && r.action === candidate.action && r.cidr === candidate.cidr);
   if (twin) {
-    throw new ApiError(409, "DUPLICATE_RULE", `A ${candidate.action} rule for ${candidate.cidr} already exists`, { existingRuleId: twin.id });
+    throw new ApiError(409, "DUPLICATE_RULE", `A ${candidate.action} rule for ${candidate.cidr} already exists`, { details: { existingRuleId: twin.id } });
   }
 }
 
@@ -105,7 +107,7 @@ export const isDuplicateRuleError = (err: unknown) => failedWith(err, /UNIQUE co
 export function assertRoomForOneMore(rules: readonly IpRule[]): void {
   if (rules.length >= MAX_RULES_PER_TENANT) {
     throw new ApiError(400, "TOO_MANY_RULES", `A tenant can have at most ${MAX_RULES_PER_TENANT} IP rules; delete unused or expired ones first`, {
-      limit: MAX_RULES_PER_TENANT,
+      details: { limit: MAX_RULES_PER_TENANT },
     });
   }
 }
@@ -113,7 +115,7 @@ export function assertRoomForOneMore(rules: readonly IpRule[]): void {
 export function assertFuture(expiresAt: number | null | undefined, nowMs: number): void {
   if (typeof expiresAt === "number" && expiresAt <= nowMs) {
     throw new ApiError(400, "VALIDATION_FAILED", "Invalid json: expiresAt: must be in the future", {
-      issues: [{ path: "expiresAt", message: "must be in the future" }],
+      details: { issues: [{ path: "expiresAt", message: "must be in the future" }] },
     });
   }
 }

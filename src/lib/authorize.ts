@@ -12,10 +12,10 @@ import { hasPermission, type Permission, rankAbove } from "./permissions";
 export function assertMayActOn(actor: AuthUser, target: Pick<User, "id" | "role">, permission: Permission): void {
   if (actor.id === target.id) return;
   if (!hasPermission(actor, permission)) {
-    throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`, {}, { targetType: "user", targetId: target.id });
+    throw new ApiError(403, "FORBIDDEN", `This needs the ${permission} permission`, { audit: { targetType: "user", targetId: target.id } });
   }
   if (rankAbove(target.role, actor.role)) {
-    throw new ApiError(403, "FORBIDDEN", "You cannot act on a user with a higher role than yours", {}, { targetType: "user", targetId: target.id });
+    throw new ApiError(403, "FORBIDDEN", "You cannot act on a user with a higher role than yours", { audit: { targetType: "user", targetId: target.id } });
   }
 }
 

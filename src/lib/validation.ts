@@ -15,7 +15,7 @@ export function validate<T extends ZodType, Target extends keyof ValidationTarge
         message: issue.message,
       }));
       const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
-      throw new ApiError(400, "VALIDATION_FAILED", `Invalid ${target}: ${summary}`, { issues });
+      throw new ApiError(400, "VALIDATION_FAILED", `Invalid ${target}: ${summary}`, { details: { issues } });
     }
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The per-request check at the edge (seed 1.2, 1.3).
+ * The per-request check at the edge.
  *
  * Threat model: a stolen or revoked cookie must stop working on its next request at
  * this location; a cache or database outage must never turn into "let everyone in".
@@ -9,7 +9,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
@@ -51,7 +50,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
   try {
     const cached = await readCachedState(c.env.SESSION_CACHE, sessionId, c.get("now"));
     if (cached) return cached;
-    const fromDb = await loadStateFromDb(createDb(c.env.DB), sessionId);
+    const fromDb = await loadStateFromDb(c.var.db, sessionId);
     if (fromDb) {
       const now = c.get("now");
       c.executionCtx.waitUntil(writeCachedState(c.env.SESSION_CACHE, fromDb, now).catch(() => undefined));

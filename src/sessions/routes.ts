@@ -1,7 +1,6 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
-import { createDb } from "../db/client";
 import type { User, UserSession } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -25,7 +24,7 @@ import { SESSION_COOKIE } from "./token";
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
 async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSession; owner: User }> {
   const me = c.get("user");
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   const session = await findTenantSession(db, me.tenantId, c.req.param("sessionId") ?? "");
   if (!session) throw notFound("Session", "SESSION_NOT_FOUND");
   const owner = await findTenantUser(db, me.tenantId, session.userId);
@@ -39,7 +38,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listSessionsQuery), async (c) => {
     const me = c.get("user");
     const current = c.get("session");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const userId = c.req.valid("query").userId ?? me.id;
     const target = await findTenantUser(db, me.tenantId, userId);
     if (!target) throw notFound("User", "USER_NOT_FOUND");

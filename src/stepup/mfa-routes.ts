@@ -12,7 +12,6 @@ import { renderSVG } from "uqr";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { recoveryCodes, users } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -30,7 +29,7 @@ import { generateTotpSecret, otpauthUrl } from "./totp";
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
 
 async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
-  const user = await createDb(c.env.DB).query.users.findFirst({ where: eq(users.id, c.get("user").id) });
+  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
   if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
   return user;
 }
@@ -47,7 +46,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       const user = await loadSelf(c);
       const secret = generateTotpSecret();
       const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY, secret, user.id);
-      const db = createDb(c.env.DB);
+      const db = c.var.db;
       const pending = { totpPendingSecretEnc: sealed, totpPendingSessionId: c.get("session").id };
       await commitWithAudit(c, [db.update(users).set(pending).where(eq(users.id, user.id))], {
         action: "MFA_ENROLLMENT_STARTED",
@@ -69,7 +68,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     }
     await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], pendingSecret);
 
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const now = c.get("now");
     const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, now);
     try {
@@ -96,7 +95,7 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
     const user = await loadSelf(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     await commitWithAudit(
       c,
       [
@@ -117,7 +116,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     async (c) => {
       const user = await loadSelf(c);
       if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
-      const db = createDb(c.env.DB);
+      const db = c.var.db;
       const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, c.get("now"));
       await commitWithAudit(c, [...statements], {
         action: "MFA_RECOVERY_CODES_REGENERATED",

@@ -11,7 +11,6 @@
 import { and, desc, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { createDb } from "../db/client";
 import { stepupChallenges } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -33,7 +32,7 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
   return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
     const session = c.get("session");
     const now = c.get("now");
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
 
     const fresh = await loadStateFromDb(db, session.id).catch(() => {
       throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
@@ -62,9 +61,7 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
     const challenge = () => {
       const methods = methodsFor(purpose, fresh.user.totpEnabled);
       return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
-        purpose,
-        methods,
-        ...(methods.length === 0 ? { enrollmentRequired: true } : {}),
+        details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}) },
       });
     };
     if (!grant) throw challenge();

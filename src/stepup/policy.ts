@@ -36,7 +36,7 @@ export type StepUpPolicy = {
   secondFactorOnly: boolean;
 };
 
-// Seed 2.2: a 10-minute re-verification window by default (OWASP ASVS 4.0 V3.7.1
+// A 10-minute re-verification window by default (OWASP ASVS 4.0 V3.7.1
 // asks for re-authentication before sensitive transactions).
 const TEN_MINUTES = 10 * 60;
 

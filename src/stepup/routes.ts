@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { stepupChallenges, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -35,7 +34,7 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
     if (c.get("actor").isImpersonating && body.purpose !== "IMPERSONATION") {
       throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "Only exiting impersonation can be verified while impersonating");
     }
-    const db = createDb(c.env.DB);
+    const db = c.var.db;
     const now = c.get("now");
     // Always the session's own (real) user: during impersonation the admin verifies.
     const user = await db.query.users.findFirst({ where: eq(users.id, session.userId) });
@@ -43,7 +42,7 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
 
     const allowed = methodsFor(body.purpose, user.totpEnabled);
     if (allowed.length === 0) {
-      throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { purpose: body.purpose });
+      throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { details: { purpose: body.purpose } });
     }
     const method = await verifySecondFactor(c, user, body, allowed);
 

@@ -9,7 +9,6 @@
  */
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { Context } from "hono";
-import { createDb } from "../db/client";
 import { type User, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -34,7 +33,7 @@ export function methodOf(input: FactorInput): StepUpMethod | null {
 
 /** Accepts `step` for the user unless it (or a later step) was accepted before. */
 export async function claimTotpStep(c: Context<AppEnv>, userId: string, step: number): Promise<boolean> {
-  const result = await createDb(c.env.DB)
+  const result = await c.var.db
     .update(users)
     .set({ totpLastStep: step })
     .where(and(eq(users.id, userId), or(isNull(users.totpLastStep), lt(users.totpLastStep, step))));
@@ -44,7 +43,7 @@ export async function claimTotpStep(c: Context<AppEnv>, userId: string, step: nu
 function otpFailure(code: "INVALID_OTP" | "REPLAYED_OTP" | "INVALID_PASSWORD", user: User): ApiError {
   const message =
     code === "REPLAYED_OTP" ? "This code was already used; wait for the next one" : code === "INVALID_PASSWORD" ? "Password is incorrect" : "The code is incorrect";
-  return new ApiError(401, code, message, {}, { tenantId: user.tenantId, targetType: "user", targetId: user.id });
+  return new ApiError(401, code, message, { audit: { tenantId: user.tenantId, targetType: "user", targetId: user.id } });
 }
 
 /**
@@ -60,17 +59,15 @@ export async function verifySecondFactor(
 ): Promise<StepUpMethod> {
   const method = methodOf(input);
   if (!method || !allowed.includes(method)) {
-    throw new ApiError(400, "METHOD_NOT_ALLOWED", `Verify with one of: ${allowed.join(", ") || "none (enrol two-factor first)"}`, { methods: allowed });
+    throw new ApiError(400, "METHOD_NOT_ALLOWED", `Verify with one of: ${allowed.join(", ") || "none (enrol two-factor first)"}`, { details: { methods: allowed } });
   }
-  const db = createDb(c.env.DB);
+  const db = c.var.db;
   const now = c.get("now");
   const retryAfterSeconds = await reserveAttempt(db, otpThrottleKey(user.id), OTP_LOCKOUT, now);
   if (retryAfterSeconds !== null) {
-    throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed attempts; try again later", { retryAfterSeconds }, {
-      tenantId: user.tenantId,
-      targetType: "user",
-      targetId: user.id,
-      failureReason: "LOCKED_OUT",
+    throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed attempts; try again later", {
+      details: { retryAfterSeconds },
+      audit: { tenantId: user.tenantId, targetType: "user", targetId: user.id, failureReason: "LOCKED_OUT" },
     });
   }
 

@@ -1,8 +1,7 @@
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { createDb } from "../db/client";
 import { isInvariantViolation } from "../db/invariants";
 import { type PermissionOverrides, type User, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
@@ -20,8 +19,8 @@ import { permissionsBody, roleBody } from "./schemas";
 import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
-async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: string): Promise<User> {
-  const target = await findTenantUser(createDb(c.env.DB), me.tenantId, id);
+async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: string): Promise<User> {
+  const target = await findTenantUser(c.var.db, me.tenantId, id);
   if (!target) throw notFound("User", "USER_NOT_FOUND");
   if (target.id === me.id) throw new ApiError(403, "CANNOT_CHANGE_OWN_ACCESS", "Nobody changes their own role or permissions");
   assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
@@ -31,7 +30,7 @@ async function manageableUser(c: { env: AppEnv["Bindings"] }, me: AuthUser, id: 
 /** Mounted at /api/users, behind requireSession. */
 export const userRoutes = new Hono<AppEnv>()
   .get("/", requirePermission("SETTINGS_TEAM_VIEW"), async (c) => {
-    const rows = await listTenantUsers(createDb(c.env.DB), c.get("user").tenantId);
+    const rows = await listTenantUsers(c.var.db, c.get("user").tenantId);
     return c.json({ users: rows.map(toUserView) });
   })
   .post(
@@ -82,7 +81,7 @@ export const userRoutes = new Hono<AppEnv>()
       assertMayAssign(me, target, { role });
       if (role === target.role) return c.json({ user: toUserView(target) });
 
-      const db = createDb(c.env.DB);
+      const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
       try {
         await commitWithAudit(
@@ -128,7 +127,7 @@ export const userRoutes = new Hono<AppEnv>()
         granted: [...new Set([...current.granted.filter((p) => !revoke.includes(p)), ...grant])].sort(),
         revoked: [...new Set([...current.revoked.filter((p) => !grant.includes(p)), ...revoke])].sort(),
       };
-      const db = createDb(c.env.DB);
+      const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
       try {
         await commitWithAudit(

@@ -46,7 +46,7 @@ export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
  * hold, never mint an admin.
  */
 export function assertMayAssign(actor: AuthUser, target: Pick<User, "id">, change: { role?: Role; grant?: readonly Permission[] }): void {
-  const refuse = (message: string) => new ApiError(403, "FORBIDDEN", message, {}, { targetType: "user", targetId: target.id });
+  const refuse = (message: string) => new ApiError(403, "FORBIDDEN", message, { audit: { targetType: "user", targetId: target.id } });
   if (change.role !== undefined && rankAbove(change.role, actor.role)) {
     throw refuse(`You cannot assign the ${change.role} role: it is above your own (${actor.role})`);
   }

@@ -2,6 +2,7 @@ import { useSignal } from "@preact/signals";
 import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
 import type { StepUpChallenge, StepUpMethod, StepUpPurpose } from "../api/types";
 import { describeError } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { me } from "../state/auth";
 import { appUrl, navigate } from "../state/router";
 import { stepUpPrompt } from "../state/stepup";
@@ -45,12 +46,26 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
   const usable = challenge.methods.filter((m): m is StepUpMethod => m in METHOD_LABELS);
   const method = useSignal<StepUpMethod>(usable[0] ?? "totp");
   const value = useSignal("");
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
   const action = Object.hasOwn(PURPOSES, challenge.purpose) ? PURPOSES[challenge.purpose as StepUpPurpose] : "continue";
   const realUser = me.value?.impersonation?.realUser;
+  const { busy, error, run } = useAction(
+    async (secret: { code: string } | { recoveryCode: string } | { password: string }) => {
+      await post("/api/security/stepup/verify", { purpose: challenge.purpose, ...secret }, { noStepUp: true });
+      settle(true);
+    },
+    {
+      onError: (err) => {
+        if (err instanceof ApiError && (SESSION_LOSS_CODES as readonly string[]).includes(err.code)) {
+          settle(false);
+          return;
+        }
+        error.value = describeError(err);
+        value.value = "";
+      },
+    },
+  );
 
-  async function verify(e: Event) {
+  function verify(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     const v = value.value.trim();
@@ -60,20 +75,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
     }
     const secret =
       method.value === "totp" ? { code: v.replace(/\s+/g, "") } : method.value === "recovery_code" ? { recoveryCode: v } : { password: value.value };
-    busy.value = true;
-    error.value = null;
-    try {
-      await post("/api/security/stepup/verify", { purpose: challenge.purpose, ...secret }, { noStepUp: true });
-      settle(true);
-    } catch (err) {
-      if (err instanceof ApiError && (SESSION_LOSS_CODES as readonly string[]).includes(err.code)) {
-        settle(false);
-        return;
-      }
-      error.value = describeError(err);
-      value.value = "";
-      busy.value = false;
-    }
+    void run(secret);
   }
 
   if (challenge.enrollmentRequired) {

@@ -6,7 +6,7 @@ import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageHeader } from "../components/Layout";
 import { RecoveryCodes } from "../components/RecoveryCodes";
-import { describeError, isCancelled } from "../lib/errors";
+import { useAction } from "../lib/useAction";
 import { loadMe, me } from "../state/auth";
 import { toast } from "../state/toast";
 
@@ -16,10 +16,12 @@ const groupSecret = (s: string) => s.replace(/(.{4})/g, "$1 ").trim();
 
 function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; onConfirmed: (codes: string[]) => void }) {
   const code = useSignal("");
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
+  const { busy, error, run } = useAction(async (totpCode: string) => {
+    const res = await post<Codes>("/api/security/mfa/totp/confirm", { code: totpCode });
+    onConfirmed(res.recoveryCodes);
+  });
 
-  async function confirm(e: Event) {
+  function confirm(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     const c = code.value.replace(/\s+/g, "");
@@ -27,15 +29,7 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
       error.value = "Enter the 6-digit code your app shows for Gatehouse.";
       return;
     }
-    busy.value = true;
-    error.value = null;
-    try {
-      const res = await post<Codes>("/api/security/mfa/totp/confirm", { code: c });
-      onConfirmed(res.recoveryCodes);
-    } catch (err) {
-      if (!isCancelled(err)) error.value = describeError(err);
-      busy.value = false;
-    }
+    void run(c);
   }
 
   return (
@@ -81,27 +75,15 @@ export function TwoFactorPage() {
   const enrollment = useSignal<TotpEnrollment | null>(null);
   const codes = useSignal<string[] | null>(null);
   const confirming = useSignal<"disable" | "regenerate" | null>(null);
-  const busy = useSignal(false);
-  const error = useSignal<string | null>(null);
   const enabled = me.value?.user.totpEnabled === true;
+  const { busy, error, run: startEnrollment } = useAction(async () => {
+    enrollment.value = await post<TotpEnrollment>("/api/security/mfa/totp/enroll");
+  });
 
   useEffect(() => {
     // Two-factor state may have changed in another tab or by an admin.
     void loadMe();
   }, []);
-
-  async function startEnrollment() {
-    if (busy.value) return;
-    busy.value = true;
-    error.value = null;
-    try {
-      enrollment.value = await post<TotpEnrollment>("/api/security/mfa/totp/enroll");
-    } catch (err) {
-      if (!isCancelled(err)) error.value = describeError(err);
-    } finally {
-      busy.value = false;
-    }
-  }
 
   if (codes.value) {
     return (
