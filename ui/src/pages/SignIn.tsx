@@ -3,17 +3,24 @@ import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
 import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
+import { sanitizeReturnTo } from "../../../src/gateway/return-to";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
 import { appUrl, navigate, search } from "../state/router";
 
-/** Only same-site paths: `next` comes from the address bar, so never trust it as a URL. */
+/** The panel page to open after sign-in: `next` comes from the address bar, so only a same-origin path. */
 function nextPath(): string {
-  const next = new URLSearchParams(search.value).get("next");
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/sign-in") ? next : "/security/sessions";
+  const next = sanitizeReturnTo(new URLSearchParams(search.value).get("next"));
+  return next === "/" || next.startsWith("/sign-in") ? "/security/sessions" : next;
 }
 
-type SignInBody = { email: string; password: string; totpCode?: string; recoveryCode?: string };
+/** Gateway mode: the product page that sent the browser here (`returnTo`), to go back to after sign-in. */
+function productReturnTo(): string | null {
+  const value = new URLSearchParams(search.value).get("returnTo");
+  return value === null ? null : sanitizeReturnTo(value);
+}
+
+type SignInBody = { email: string; password: string; totpCode?: string; recoveryCode?: string; returnTo?: string };
 
 export function SignInPage() {
   const email = useSignal("");
@@ -23,8 +30,9 @@ export function SignInPage() {
   const step = useSignal<"password" | "totp">("password");
   const { busy, error, run } = useAction(
     async (body: SignInBody) => {
+      let answer: { redirectTo: string };
       try {
-        await post("/api/auth/login", body, { ownUnauthorized: true });
+        answer = await post<{ redirectTo: string }>("/api/auth/login", body, { ownUnauthorized: true });
       } catch (err) {
         // Not a failure: the password was right and the account has a second factor.
         if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
@@ -34,7 +42,9 @@ export function SignInPage() {
         throw err;
       }
       signInNotice.value = null;
-      await loadMe();
+      // Back to the product page (the server sanitised it too); a full load, it is not the panel's.
+      if (body.returnTo !== undefined) location.assign(answer.redirectTo);
+      else await loadMe();
     },
     {
       onError: (err) => {
@@ -45,7 +55,10 @@ export function SignInPage() {
   );
 
   useEffect(() => {
-    if (me.value) navigate(nextPath(), { replace: true });
+    if (!me.value) return;
+    const back = productReturnTo();
+    if (back !== null) location.replace(back);
+    else navigate(nextPath(), { replace: true });
   }, [me.value]);
 
   useEffect(() => {
@@ -62,7 +75,8 @@ export function SignInPage() {
     }
     const second =
       step.value === "totp" ? (useRecovery.value ? { recoveryCode: code.value.trim() } : { totpCode: code.value.replace(/\s+/g, "") }) : {};
-    void run({ email: email.value.trim(), password: password.value, ...second });
+    const back = productReturnTo();
+    void run({ email: email.value.trim(), password: password.value, ...second, ...(back === null ? {} : { returnTo: back }) });
   }
 
   return (

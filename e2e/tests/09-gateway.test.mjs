@@ -1,0 +1,83 @@
+// Gateway mode: the demo product (examples/acme-notes) behind Gatehouse. A signed-out
+// visitor is sent to sign-in and back; a revoked session loses the product on its next
+// page; an impersonating admin sees the member's product, with the real admin named.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { USERS, freshTotp, panel } from "../lib/env.mjs";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("a signed-out visitor of /app signs in with TOTP and lands back on /app, greeted by name", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await page.goto("/");
+  await page.getByRole("heading", { name: "Acme Notes" }).waitFor();
+  await page.goto("/app?view=recent");
+  await page.waitForURL((url) => url.pathname === panel("/sign-in") && url.searchParams.get("returnTo") === "/app?view=recent");
+  await page.getByLabel("Email address").fill(USERS.dave.email);
+  await page.getByLabel("Password").fill("gatehouse-demo-pass");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Authentication code").fill(await freshTotp(USERS.dave.totp));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.waitForURL((url) => url.pathname === "/app" && url.search === "?view=recent");
+  await page.getByRole("heading", { name: `Hello, ${USERS.dave.name}` }).waitFor();
+  await shot(page, "gateway-app");
+  assertClean(problems);
+  await context.close();
+});
+
+test("a session revoked from another browser loses the product on its next page load", async () => {
+  const product = await newPage(browser, { userAgent: UA.windows });
+  const panelUser = await newPage(browser, { userAgent: UA.mac });
+  await signIn(product.page, USERS.bob);
+  await product.page.goto("/app");
+  await product.page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  const productSession = await product.page.evaluate(async (url) => (await (await fetch(url)).json()).sessionId, panel("/api/me"));
+
+  await signIn(panelUser.page, USERS.bob);
+  const row = panelUser.page.locator(`li.session[data-session-id="${productSession}"]`);
+  await row.getByRole("button", { name: /Revoke/ }).click();
+  await stepUp(panelUser.page, USERS.bob);
+  await panelUser.page.locator(`li[data-session-id="${productSession}"]`, { hasText: "Revoked by you" }).waitFor();
+
+  await product.page.goto("/app");
+  await product.page.waitForURL((url) => url.pathname === panel("/sign-in") && url.searchParams.get("returnTo") === "/app");
+  await product.page.getByLabel("Email address").waitFor();
+  assertClean(product.problems);
+  assertClean(panelUser.problems);
+  await product.context.close();
+  await panelUser.context.close();
+});
+
+test("an admin impersonating a member sees the member's product, with the real admin named", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.alice);
+  await gotoNav(page, "Team");
+  await page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Impersonate" }).click();
+  const dialog = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
+  await dialog.getByLabel("Reason").fill("Support ticket 88: notes missing");
+  await dialog.getByRole("button", { name: "Start impersonating" }).click();
+  await stepUp(page, USERS.alice);
+  await page.getByRole("region", { name: "Impersonation" }).waitFor();
+
+  await page.goto("/app");
+  await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  const banner = page.getByRole("alert").filter({ hasText: "is acting as" });
+  assert.match(await banner.innerText(), new RegExp(`${USERS.alice.name} \\(${USERS.alice.email}\\) is acting as ${USERS.bob.name}`));
+  await shot(page, "gateway-impersonation");
+
+  // Back to the panel to end it, so later scenarios see Alice as herself.
+  await page.goto(panel("/security/sessions"));
+  const exit = page.getByRole("region", { name: "Impersonation" }).getByRole("button", { name: "Exit" });
+  await exit.click();
+  const outcome = await page.waitForFunction(() => {
+    if (document.querySelector("dialog[open]")) return "step-up";
+    return document.querySelector(".impersonation-banner") ? null : "exited";
+  });
+  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.alice);
+  await page.getByRole("region", { name: "Impersonation" }).waitFor({ state: "detached" });
+  assertClean(problems);
+  await context.close();
+});
