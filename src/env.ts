@@ -2,13 +2,35 @@ import type { Db } from "./db/client";
 import type { PermissionOverrides, Role } from "./db/schema";
 import type { AuthState } from "./sessions/cache";
 
-export type Bindings = {
-  DB: D1Database;
-  SESSION_CACHE: KVNamespace;
-  ASSETS?: Fetcher;
-  /** Where Gatehouse's API, panel and JWKS live on the host (default /_gatehouse). */
-  GATEHOUSE_PATH?: string;
-  /** Gateway mode (src/gateway): the product, as a service binding (a Worker)… */
+/**
+ * What wrangler.toml declares, as `wrangler types` generates it into worker-configuration.d.ts
+ * (the global `Env`; regenerate with `npm run types`, `npm run check:types` fails when it is stale).
+ * Only the storage is required: every var has a default in code and tests run without
+ * ASSETS or the rate limiter, so the rest stays optional here.
+ */
+type Declared = Pick<Env, "DB" | "SESSION_CACHE"> & Partial<Omit<Env, "DB" | "SESSION_CACHE">>;
+
+/**
+ * Secrets, written by hand: `wrangler types` would infer them from .dev.vars, which exists only
+ * on machines that ran `npm start` (generation ignores it for a reproducible file), and declaring
+ * them in wrangler.toml (`[secrets] required`) would make every deploy need the gateway's keys
+ * and make `wrangler dev` drop any other .dev.vars entry.
+ */
+type Secrets = {
+  /** A JWK set of EC P-256 private keys; the first signs, all are published (gateway mode). */
+  ASSERTION_SIGNING_KEYS?: string;
+  /**
+   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
+   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
+   */
+  TOTP_ENCRYPTION_KEY?: string;
+  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
+  AUDIT_CHECKPOINT_KEY?: string;
+};
+
+/** Gateway mode (src/gateway): settings an operator adds to wrangler.toml when it puts a product behind Gatehouse. */
+type GatewaySettings = {
+  /** The product, as a service binding (a Worker)… */
   ORIGIN?: Fetcher;
   /** …or as an HTTP origin (scheme, host, port). */
   ORIGIN_URL?: string;
@@ -17,24 +39,16 @@ export type Bindings = {
   /** The identity assertion's `aud` and `iss`. */
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
-  /** Secret: a JWK set of EC P-256 private keys; the first signs, all are published. */
-  ASSERTION_SIGNING_KEYS?: string;
-  SESSION_ABSOLUTE_TIMEOUT_SECONDS?: string;
-  SESSION_IDLE_TIMEOUT_SECONDS?: string;
-  /** Days of audit history kept by the retention cron (default 400). */
-  AUDIT_RETENTION_DAYS?: string;
-  /** Longest an impersonation lasts (default 1800). */
-  IMPERSONATION_MAX_SECONDS?: string;
-  /**
-   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
-   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
-   */
-  TOTP_ENCRYPTION_KEY?: string;
-  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
-  AUDIT_CHECKPOINT_KEY?: string;
-  /** Sign-in attempts per client address (`[[ratelimits]]`); D1 counts them without it. */
-  LOGIN_ADDRESS_LIMITER?: RateLimit;
 };
+
+/*
+ * Declared in wrangler.toml (see worker-configuration.d.ts): DB, SESSION_CACHE, ASSETS,
+ * LOGIN_ADDRESS_LIMITER (sign-in attempts per client address; D1 counts them without it),
+ * GATEHOUSE_PATH (where the API, panel and JWKS live; default /_gatehouse),
+ * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
+ * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
+ */
+export type Bindings = Declared & GatewaySettings & Secrets;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {

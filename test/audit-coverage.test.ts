@@ -36,3 +36,34 @@ describe("coverage: every state-changing /api route is declared through audited(
     expect(late).toEqual([]);
   });
 });
+
+/** The README's declaration order; a route skips the steps it does not have. */
+const ROUTE_STEPS = ["audited", "validate", "forbidWhileImpersonating", "requirePermission", "requireStepUp"] as const;
+
+function stepOf(handler: unknown): string | undefined {
+  if (typeof handler !== "function") return undefined;
+  if (AUDITED in handler) return "audited";
+  return (ROUTE_STEPS as readonly string[]).includes(handler.name) ? handler.name : undefined;
+}
+
+describe("declaration order: every /api route reads audited → validate → forbidWhileImpersonating → requirePermission → requireStepUp → handler", () => {
+  it("walks the route table and finds each route's steps in that order", () => {
+    const app = createApp();
+    const steps = new Map<string, string[]>();
+    for (const r of apiRouteTable(app)) {
+      // app.use() middleware is registered as ALL and applies to a whole group; only route-level handlers are declared per route.
+      if (r.method === "ALL") continue;
+      const step = stepOf(r.handler);
+      if (!step) continue;
+      const key = `${r.method} ${r.path}`;
+      steps.set(key, [...(steps.get(key) ?? []), step]);
+    }
+    // Every step is found by its name somewhere, so a renamed middleware cannot drop out of the walk unnoticed.
+    expect(new Set([...steps.values()].flat())).toEqual(new Set(ROUTE_STEPS));
+    const rank = (step: string) => ROUTE_STEPS.indexOf(step as (typeof ROUTE_STEPS)[number]);
+    const outOfOrder = [...steps]
+      .filter(([, found]) => found.some((step, i) => i > 0 && rank(step) < rank(found[i - 1] ?? step)))
+      .map(([key, found]) => `${key}: ${found.join(" → ")}`);
+    expect(outOfOrder).toEqual([]);
+  });
+});

@@ -66,7 +66,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
   })
   // Same path as enforcement (KV-cached set, clock of the request), so it says exactly
   // what enforcement would do. Without ?ip= it checks the caller's own address.
-  .get("/check", requirePermission("SETTINGS_SECURITY_VIEW"), validate("query", checkQuery), async (c) => {
+  .get("/check", validate("query", checkQuery), requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => {
     const tenantId = c.get("user").tenantId;
     const set = await loadRuleSet(c, tenantId);
     const raw = c.req.valid("query").ip ?? requestMeta(c).ip;

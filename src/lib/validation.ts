@@ -8,7 +8,7 @@ import { ApiError } from "../errors";
  * 400 VALIDATION_FAILED with the issues, thrown so that the audit wrapper sees it.
  */
 export function validate<T extends ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) {
       const issues = result.error.issues.map((issue) => ({
         path: issue.path.map(String).join("."),
@@ -18,4 +18,6 @@ export function validate<T extends ZodType, Target extends keyof ValidationTarge
       throw new ApiError(400, "VALIDATION_FAILED", `Invalid ${target}: ${summary}`, { details: { issues } });
     }
   });
+  // zValidator's middleware is anonymous; the route-order walk (test/audit-coverage.test.ts) reads this name.
+  return Object.defineProperty(middleware, "name", { value: "validate" });
 }

@@ -52,9 +52,9 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post(
     "/revoke-others",
     audited("SESSION_REVOKE_ALL", { targetType: "user" }),
+    validate("json", emptyBody),
     forbidWhileImpersonating("Revoking sessions"),
     requireStepUp("REVOKE_ALL_OTHER_SESSIONS"),
-    validate("json", emptyBody),
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");

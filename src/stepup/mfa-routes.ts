@@ -39,9 +39,9 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post(
     "/totp/enroll",
     audited("MFA_ENROLLMENT_STARTED", { targetType: "user" }),
+    validate("json", emptyBody),
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp((_c, fresh) => (fresh.user.totpEnabled ? "MFA_CHANGE" : "MFA_ENROLL")),
-    validate("json", emptyBody),
     async (c) => {
       const user = await loadSelf(c);
       const secret = generateTotpSecret();
@@ -59,7 +59,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       return c.json({ secret, otpauthUrl: url, qrSvg: renderSVG(url) });
     },
   )
-  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), validate("json", confirmSchema), async (c) => {
+  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), forbidWhileImpersonating("Changing two-factor settings"), async (c) => {
     const user = await loadSelf(c);
     const pendingSecret = user.totpPendingSecretEnc;
     // Started by another session (or never): that enrolment is not this session's to finish.
@@ -92,7 +92,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     await refreshCachedSessions(c, user.id);
     return c.json({ success: true, recoveryCodes: codes });
   })
-  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), validate("json", emptyBody), async (c) => {
+  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
     const user = await loadSelf(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
     const db = c.var.db;
@@ -110,9 +110,9 @@ export const mfaRoutes = new Hono<AppEnv>()
   .post(
     "/recovery-codes/regenerate",
     audited("MFA_RECOVERY_CODES_REGENERATED", { targetType: "user" }),
+    validate("json", emptyBody),
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE"),
-    validate("json", emptyBody),
     async (c) => {
       const user = await loadSelf(c);
       if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
