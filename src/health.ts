@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import { version } from "../package.json";
 import type { AppEnv, Bindings } from "./env";
 import { validate } from "./lib/validation";
+import { z } from "./lib/zod";
 
 /**
  * GET /api/health: `{ ok: true }` with no dependency at all (load balancers, benchmarks).
