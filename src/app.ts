@@ -14,6 +14,7 @@ import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { edgeCheck } from "./edge-check";
 import { publishedKeys } from "./gateway/jwks";
+import { healthRoutes } from "./health";
 import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
 import { assignRequestId } from "./lib/request-meta";
@@ -102,8 +103,8 @@ export function createApp(options: AppOptions = {}) {
     .route("/audit-logs", auditRoutes);
 
   const app = new Hono<AppEnv>()
-    // Health first: no middleware at all, for load balancers and benchmarks.
-    .get(`${base}/api/health`, (c) => c.json({ ok: true }))
+    // Health first: no middleware at all, for load balancers and benchmarks (?deep=1: D1 and KV too).
+    .route(`${base}/api/health`, healthRoutes())
     .use(requestContext)
     .route(`${base}/api`, api)
     // An unknown API path is a JSON 404, never the panel's HTML.
