@@ -25,6 +25,8 @@ export type Bindings = {
   AUDIT_RETENTION_DAYS?: string;
   /** Longest an impersonation lasts (default 1800). */
   IMPERSONATION_MAX_SECONDS?: string;
+  /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
+  PRODUCT_STEP_UP_PURPOSES?: string;
   /**
    * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
    * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
