@@ -43,6 +43,18 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
   });
 
+  it("answers a sealed row even while another writer holds the tenant's seal lease", async () => {
+    const h = realTimeHarness();
+    const t = await seedTenant();
+    const { sessionId } = await h.login(t.member.email);
+    // Another writer's lease: commitWithAudit leaves sealing to it and returns at once.
+    await env.DB.prepare("INSERT INTO audit_seal_leases (tenant_id, holder, expires_at) VALUES (?, 'seal_other', ?)").bind(t.id, Date.now() + 60_000).run();
+    const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId));
+    if (!res.ok) throw new Error(JSON.stringify(res));
+    expect(res.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await rows(t.id)).find((r) => r.seq === res.seq)?.hash).toBe(res.hash);
+  });
+
   it("while an admin impersonates, the row names the impersonated user as actor and the admin as real user", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
