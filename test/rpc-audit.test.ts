@@ -83,7 +83,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     },
   );
 
-  it("before, after and metadata are bounded: over 8 KiB of JSON is 400 and nothing is recorded", async () => {
+  it("before, after and metadata are bounded (8 KiB of JSON each, 64 KiB per call): over it nothing is recorded", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
     const { sessionId } = await h.login(t.member.email);
@@ -91,6 +91,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
       const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId, extra));
       expect(res).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED" });
     }
+    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, { before: "x".repeat(70 * 1024) }))).toMatchObject({ ok: false, status: 413, error: "PAYLOAD_TOO_LARGE" });
     expect((await rows(t.id)).filter((r) => r.action.startsWith("app."))).toEqual([]);
     const fits = await env.GATEHOUSE.recordAuditEvent(event(sessionId, { metadata: { blob: "x".repeat(8 * 1024 - 20) } }));
     expect(fits.ok).toBe(true);

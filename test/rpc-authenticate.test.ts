@@ -23,12 +23,15 @@ describe("GatehouseService.authenticate through a service binding", () => {
     expect(await env.GATEHOUSE.authenticate(request)).toMatchObject({ ok: true, user: { id: t.member.id } });
   });
 
-  it("a revoked session is refused with 401 SESSION_REVOKED", async () => {
+  it("a revoked session is refused with 401 SESSION_REVOKED, and the refusal is audited", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
     const { cookie } = await h.login(t.member.email);
     expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
     expect(await authenticate(cookie)).toMatchObject({ ok: false, status: 401, error: "SESSION_REVOKED" });
+    // Audited as on the API: the cookie still names its tenant.
+    const refused = await env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).first();
+    expect(refused).toEqual({ failure_reason: "SESSION_REVOKED" });
   });
 
   it("no cookie is 401 UNAUTHORIZED", async () => {
