@@ -75,6 +75,8 @@ describe("GatehouseService.authenticate through a service binding", () => {
   it("bad input is 400 VALIDATION_FAILED with the issues", async () => {
     const bad = await env.GATEHOUSE.authenticate({ headers: { cookie: "x" }, clientIp: "not-an-address" });
     expect(bad).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED", issues: [{ path: "clientIp" }] });
+    const badName = await env.GATEHOUSE.authenticate({ headers: [["not a header name", "x"]], clientIp: CLIENT_IP });
+    expect(badName).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED", issues: [{ path: "headers" }] });
     const noHeaders = await env.GATEHOUSE.authenticate({} as never);
     expect(noHeaders).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED" });
   });

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { Harness, PASSWORD, type SeededUser } from "./helpers";
+import { HOME } from "./ip-rules-fixtures";
 
 /**
  * A harness whose clock starts at the real time: the entrypoint runs with the Worker's
@@ -14,7 +15,8 @@ export function realTimeHarness(): Harness {
   return h;
 }
 
-export const CLIENT_IP = "203.0.113.10";
+/** The client address the product passes on: the harness's default, allowed by every rule set seeded here. */
+export const CLIENT_IP = HOME;
 
 export function authenticate(cookie: string, clientIp = CLIENT_IP) {
   return env.GATEHOUSE.authenticate({ headers: { cookie, "user-agent": "Mozilla/5.0 test" }, clientIp });

@@ -14,6 +14,8 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { Bindings } from "../env";
+import type { ApiError } from "../errors";
+import { validationFailed } from "../lib/validation";
 import { RPC_ORIGIN, RPC_PATHS, createRpcApp } from "./app";
 import { authenticateInputSchema } from "./schemas";
 import type {
@@ -38,8 +40,10 @@ function failure(status: number, error: string, message: string, details: Record
   return { ok: false, status, error, message, ...details };
 }
 
-const notJson = () =>
-  failure(400, "VALIDATION_FAILED", "Invalid input: must be plain JSON data", { issues: [{ path: "", message: "must be plain JSON data" }] });
+/** An ApiError as the RPC answers it. */
+const refusal = (error: ApiError): RpcFailure => failure(error.status, error.code, error.message, error.details);
+
+const notJson = () => refusal(validationFailed("input", [{ path: [], message: "must be plain JSON data" }]));
 
 /** The caller's headers reduced to what the edge check reads, or a refusal. */
 function edgeHeaders(input: AuthenticateInput): Headers | RpcFailure {
@@ -47,14 +51,11 @@ function edgeHeaders(input: AuthenticateInput): Headers | RpcFailure {
   if (input instanceof Request) source = input.headers;
   else {
     const parsed = authenticateInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-      return failure(400, "VALIDATION_FAILED", `Invalid input: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`, { issues });
-    }
+    if (!parsed.success) return refusal(validationFailed("input", parsed.error.issues));
     try {
       source = new Headers(parsed.data.headers);
     } catch {
-      return failure(400, "VALIDATION_FAILED", "Invalid input: headers are not valid HTTP headers", { issues: [{ path: "headers", message: "not valid HTTP headers" }] });
+      return refusal(validationFailed("input", [{ path: ["headers"], message: "must be valid HTTP headers" }]));
     }
     if (parsed.data.clientIp !== undefined) source.set("cf-connecting-ip", parsed.data.clientIp);
   }
