@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { kCurrentWorker } from "miniflare";
 import { defineConfig } from "vitest/config";
 import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
 
@@ -18,7 +19,15 @@ export default defineConfig({
           TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+          // The product's step-up purposes, as a product behind Gatehouse configures them.
+          PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
+            { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false },
+            { name: "BILLING_EXPORT", label: "export billing data", windowSeconds: 600, singleUse: false, secondFactorOnly: true },
+          ]),
         },
+        // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),
+        // as a product Worker declares it: the RPC tests call through it.
+        serviceBindings: { GATEHOUSE: { name: kCurrentWorker, entrypoint: "GatehouseService" } },
       },
     })),
   ],

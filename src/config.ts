@@ -6,6 +6,8 @@
 import { object, string } from "zod";
 import type { Bindings } from "./env";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
+import type { ProductStepUpPolicy } from "./stepup/policy";
+import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
 
 /** Where everything Gatehouse serves lives on the host: API, panel, JWKS. The rest belongs to the product. */
 export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
@@ -51,6 +53,8 @@ export type GatehouseConfig = {
   impersonationMaxSeconds: number;
   /** Gateway mode's settings; null when no origin is configured (a standalone Gatehouse). */
   gateway: GatewayConfig | null;
+  /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
+  productStepUpPurposes: ProductStepUpPolicy[];
 };
 
 export class ConfigError extends Error {
@@ -63,7 +67,7 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar>> & GatewayEnv): GatehouseConfig {
+export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
@@ -83,6 +87,7 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar>> & GatewayEnv
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
     gateway: parseGateway(env),
+    productStepUpPurposes: parseProductPurposes(env),
   };
   parsed.set(env, config);
   return config;
@@ -94,6 +99,15 @@ function parseGateway(env: GatewayEnv): GatewayConfig | null {
     return gatewayConfig(env);
   } catch (err) {
     if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
+    throw err;
+  }
+}
+
+function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): ProductStepUpPolicy[] {
+  try {
+    return productStepUpPurposes(env);
+  } catch (err) {
+    if (err instanceof ProductPurposesError) throw new ConfigError(err.message);
     throw err;
   }
 }

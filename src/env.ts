@@ -39,6 +39,8 @@ type GatewaySettings = {
   /** The identity assertion's `aud` and `iss`. */
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
+  /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
+  PRODUCT_STEP_UP_PURPOSES?: string;
 };
 
 /*

@@ -4,6 +4,9 @@ import { runRetention } from "./audit/retention";
 import { parseConfig } from "./config";
 import type { Bindings } from "./env";
 
+// The product's way in through a service binding (Workers RPC), docs/rpc.md.
+export { GatehouseService } from "./rpc/service";
+
 // Read at startup, before any request: a bad variable stops the Worker with its name.
 const config = parseConfig(env as Bindings);
 const app = createApp({ basePath: config.gatehousePath });

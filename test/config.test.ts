@@ -34,6 +34,7 @@ describe("integer variables are validated at startup", () => {
       auditRetentionDays: 400,
       impersonationMaxSeconds: 1_800,
       gateway: null,
+      productStepUpPurposes: [],
     };
     expect(parseConfig({})).toEqual(defaults);
     expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);
@@ -53,5 +54,40 @@ describe("integer variables are validated at startup", () => {
     const env = { SESSION_IDLE_TIMEOUT_SECONDS: "60" };
     expect(parseConfig(env)).toBe(parseConfig(env));
     expect(parseConfig({ ...env })).not.toBe(parseConfig(env));
+  });
+});
+
+describe("the product's step-up purposes are validated at startup", () => {
+  const purpose = { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false };
+  const withPurposes = (value: unknown) => ({ PRODUCT_STEP_UP_PURPOSES: typeof value === "string" ? value : JSON.stringify(value) });
+
+  it("a valid list reaches the configuration", () => {
+    expect(parseConfig(withPurposes([purpose])).productStepUpPurposes).toEqual([purpose]);
+  });
+
+  it("refuses a value that is not JSON, naming the variable", () => {
+    expect(refusal(withPurposes("[{name: NOTE_DELETE}]")).message).toMatch(/^PRODUCT_STEP_UP_PURPOSES is not valid JSON/);
+  });
+
+  it.each(["REVOKE_SESSION", "MFA_CHANGE", "IMPERSONATION"])("refuses a name that collides with Gatehouse's own purpose %s", (name) => {
+    expect(refusal(withPurposes([{ ...purpose, name }])).message).toMatch(/^PRODUCT_STEP_UP_PURPOSES .*Gatehouse's own/);
+  });
+
+  it("refuses the same name twice", () => {
+    expect(refusal(withPurposes([purpose, purpose])).message).toContain("unique");
+  });
+
+  it.each([59, 3601, 1.5])("refuses a window of %j seconds (60 to 3600)", (windowSeconds) => {
+    expect(refusal(withPurposes([{ ...purpose, windowSeconds }])).message).toMatch(/^PRODUCT_STEP_UP_PURPOSES \[0\.windowSeconds\]/);
+  });
+
+  it.each(["note_delete", "ND", "1NOTE", "NOTE-DELETE"])("refuses the name %j", (name) => {
+    expect(refusal(withPurposes([{ ...purpose, name }])).message).toMatch(/^PRODUCT_STEP_UP_PURPOSES \[0\.name\]/);
+  });
+
+  it("refuses a purpose without a label, or with a field it does not know", () => {
+    expect(refusal(withPurposes([{ ...purpose, label: "" }])).message).toContain("[0.label]");
+    expect(refusal(withPurposes([{ ...purpose, methods: ["password"] }])).message).toContain("PRODUCT_STEP_UP_PURPOSES");
+    expect(refusal(withPurposes({ NOTE_DELETE: purpose })).message).toContain("PRODUCT_STEP_UP_PURPOSES");
   });
 });

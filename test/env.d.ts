@@ -1,10 +1,13 @@
 import type { D1Migration } from "cloudflare:test";
 import type { Bindings } from "../src/env";
+import type { GatehouseService } from "../src/rpc/service";
 
 declare global {
   namespace Cloudflare {
     interface Env extends Bindings {
       TEST_MIGRATIONS: D1Migration[];
+      /** Service binding to this Worker's GatehouseService entrypoint (vitest.config.ts). */
+      GATEHOUSE: Service<GatehouseService>;
     }
   }
 }

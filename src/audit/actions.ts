@@ -40,3 +40,16 @@ export type AuditOutcome = "SUCCESS" | "FAIL";
 /** What a row's `targetId` names. */
 export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+
+/**
+ * The product's own events (recorded through the RPC entrypoint, src/rpc): always
+ * `app.` and one or more lower-case dotted segments, e.g. `app.note.deleted`, so a
+ * product row can never pass for one of Gatehouse's actions above.
+ */
+export const PRODUCT_AUDIT_ACTION_PATTERN = /^app(\.[a-z][a-z0-9_]*)+$/;
+export const PRODUCT_AUDIT_ACTION_MAX_LENGTH = 64;
+export type ProductAuditAction = `app.${string}`;
+
+/** What a product row's `targetId` names: free-form, validated (`note`, `invoice_line`). */
+export const PRODUCT_TARGET_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+export type ProductTargetType = string & { readonly __productTargetType: true };

@@ -5,10 +5,11 @@ import type { Db } from "../db/client";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "./actions";
-
+import { productAuditActionSchema } from "./product-events";
 
 export const auditFilterSchema = z.strictObject({
-  action: z.enum(AUDIT_ACTIONS).optional(),
+  // Gatehouse's actions, or the product's (`app.…`), validated as they are when recorded.
+  action: z.enum(AUDIT_ACTIONS).or(productAuditActionSchema).optional(),
   outcome: z.enum(["SUCCESS", "FAIL"]).optional(),
   actorUserId: id.optional(),
   targetType: z.enum(AUDIT_TARGET_TYPES).optional(),

@@ -10,16 +10,17 @@ import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { wellFormed, wellFormedDeep } from "../lib/text";
-import type { AuditAction, AuditOutcome, AuditTargetType } from "./actions";
+import type { AuditAction, AuditOutcome, AuditTargetType, ProductAuditAction, ProductTargetType } from "./actions";
 import { type HashedFields, nextSeq, sealAfterWrite } from "./chain";
 
 export type AuditEvent = {
-  action: AuditAction;
+  /** Gatehouse's own actions, or the product's (`app.…`, recorded through src/rpc). */
+  action: AuditAction | ProductAuditAction;
   outcome: AuditOutcome;
   /** Defaults to the signed-in user's tenant and id; sign-in passes them explicitly. */
   tenantId?: string;
   actorUserId?: string | null;
-  targetType?: AuditTargetType | null;
+  targetType?: AuditTargetType | ProductTargetType | null;
   targetId?: string | null;
   failureReason?: string | null;
   before?: unknown;
@@ -70,19 +71,20 @@ type Batchable = BatchItem<"sqlite">;
  * Each row's seq is computed inside the batch (src/audit/chain.ts), so concurrent
  * writers never race for it: no retry, no lost row. A failed seal loses nothing either:
  * the rows are committed and the next writer, verification or retention links them.
+ * Answers the ids of the rows written, in the order of `events`.
  */
 export async function commitWithAudit(
   c: Context<AppEnv>,
   changes: Batchable[],
   events: AuditEvent | AuditEvent[],
-): Promise<void> {
+): Promise<string[]> {
   const db = c.var.db;
   const rows = (Array.isArray(events) ? events : [events])
     .map((e) => buildAuditRow(c, e))
     .filter((r): r is UnchainedRow => r !== null);
   const inserts = rows.map((r) => db.insert(auditLogs).values({ ...r, seq: nextSeq(r.tenantId), prevHash: null, hash: null }));
   const [first, ...rest] = [...changes, ...inserts];
-  if (!first) return;
+  if (!first) return [];
   await db.batch([first, ...rest]);
   for (const tenantId of new Set(rows.map((r) => r.tenantId))) {
     try {
@@ -91,6 +93,7 @@ export async function commitWithAudit(
       console.error(JSON.stringify({ level: "error", msg: "audit seal deferred", tenantId, requestId: c.get("requestId"), error: String(err) }));
     }
   }
+  return rows.map((r) => r.id);
 }
 
 /** Writes a FAIL (or standalone) row. A refusal stays a refusal even if this write fails. */

@@ -79,6 +79,18 @@ export async function identifySession(c: Context<AppEnv>): Promise<AuthState | n
   return state;
 }
 
+/**
+ * Sets the request's identity to an admitted session: its own user, not impersonating
+ * yet (the next step, resolveImpersonation, may act as another).
+ */
+export function admitSession(c: Context<AppEnv>, state: AuthState): void {
+  c.set("authState", state);
+  c.set("session", state.session);
+  c.set("realUser", state.user);
+  c.set("user", state.user);
+  c.set("actor", { realUserId: null, isImpersonating: false });
+}
+
 export const requireSession = () =>
   createMiddleware<AppEnv>(async function requireSession(c, next) {
     const state = await identifySession(c);
@@ -88,12 +100,7 @@ export const requireSession = () =>
     const failure = checkSessionState(state, sessionTimeouts(c.env), now);
     if (failure) deny(c, failure);
 
-    // The session's own identity; the next step (resolveImpersonation) may act as another.
-    c.set("authState", state);
-    c.set("session", state.session);
-    c.set("realUser", state.user);
-    c.set("user", state.user);
-    c.set("actor", { realUserId: null, isImpersonating: false });
+    admitSession(c, state);
     await next();
 
     // Only a request that passed every later check too (IP rules, permission,

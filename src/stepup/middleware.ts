@@ -17,7 +17,8 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor, stepUpPolicyOf } from "./policy";
+import { productStepUpPurposes } from "./product-purposes";
 
 /**
  * The purpose a request needs, when it depends on the account or the target: decided
@@ -30,56 +31,83 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
   if (typeof purposeOrResolver === "string" && !STEP_UP_POLICIES[purposeOrResolver]) throw new Error(`Unknown step-up purpose: ${purposeOrResolver}`);
 
   return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
-    const session = c.get("session");
-    const now = c.get("now");
-    const db = c.var.db;
-
-    const fresh = await loadStateFromDb(db, session.id).catch(() => {
-      throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
-    });
-    const failure = fresh ? checkSessionState(fresh, sessionTimeouts(c.env), now) : "SESSION_REVOKED";
-    if (!fresh || failure) throw new ApiError(401, failure ?? "SESSION_REVOKED", "Your session was revoked or has expired");
+    const fresh = await reloadLiveSession(c, c.get("session").id);
     const purpose = typeof purposeOrResolver === "string" ? purposeOrResolver : await purposeOrResolver(c, fresh);
-    const policy = STEP_UP_POLICIES[purpose];
-
-    const [grant] = await db
-      .select()
-      .from(stepupChallenges)
-      .where(
-        and(
-          eq(stepupChallenges.sessionId, session.id),
-          eq(stepupChallenges.userId, session.userId),
-          eq(stepupChallenges.purpose, purpose),
-          isNotNull(stepupChallenges.verifiedAt),
-          gt(stepupChallenges.expiresAt, now),
-          policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
-        ),
-      )
-      .orderBy(desc(stepupChallenges.expiresAt))
-      .limit(1);
-
-    const challenge = () => {
-      const methods = methodsFor(purpose, fresh.user.totpEnabled);
-      return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
-        details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}) },
-      });
-    };
-    if (!grant) throw challenge();
-
-    if (policy.singleUse) {
-      // Claim the grant before acting, so two concurrent requests cannot share it.
-      const claimed = await db
-        .update(stepupChallenges)
-        .set({ usedAt: now })
-        .where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt)));
-      if (claimed.meta.changes !== 1) throw challenge();
-    }
+    const claim = await claimStepUpGrant(c, fresh, purpose);
 
     await next();
 
-    if (policy.singleUse && (c.error || c.res.status >= 400)) {
-      // The action did not happen: give the grant back rather than make the user re-verify.
-      await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
-    }
+    // The action did not happen: give the grant back rather than make the user re-verify.
+    if (c.error || c.res.status >= 400) await claim.giveBack();
   });
+}
+
+/**
+ * The session as D1 has it now (never the cached copy): 503 AUTH_UNAVAILABLE when D1
+ * fails, 401 when the session is unknown, revoked, expired or signed out.
+ */
+export async function reloadLiveSession(c: Context<AppEnv>, sessionId: string): Promise<AuthState> {
+  const fresh = await loadStateFromDb(c.var.db, sessionId).catch(() => {
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+  });
+  const failure = fresh ? checkSessionState(fresh, sessionTimeouts(c.env), c.get("now")) : "SESSION_REVOKED";
+  if (!fresh || failure) throw new ApiError(401, failure ?? "SESSION_REVOKED", "Your session was revoked or has expired");
+  return fresh;
+}
+
+export type StepUpClaim = {
+  /** Gives a claimed single-use grant back (the guarded action did not happen); a no-op otherwise. */
+  giveBack(): Promise<void>;
+};
+
+/**
+ * The one check of a grant, for the API's guarded routes and the product's (src/rpc):
+ * a grant of `fresh`'s session and (real) user for `purpose`, verified and unexpired.
+ * A single-use grant is claimed atomically before anything acts on it, so two concurrent
+ * requests cannot share it. Without one: 428 STEP_UP_REQUIRED with the purpose, the
+ * methods that can earn it and, for a product purpose, its label.
+ */
+export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, purpose: string): Promise<StepUpClaim> {
+  const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
+  if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
+  const { session } = fresh;
+  const now = c.get("now");
+  const db = c.var.db;
+
+  const [grant] = await db
+    .select()
+    .from(stepupChallenges)
+    .where(
+      and(
+        eq(stepupChallenges.sessionId, session.id),
+        eq(stepupChallenges.userId, session.userId),
+        eq(stepupChallenges.purpose, purpose),
+        isNotNull(stepupChallenges.verifiedAt),
+        gt(stepupChallenges.expiresAt, now),
+        policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
+      ),
+    )
+    .orderBy(desc(stepupChallenges.expiresAt))
+    .limit(1);
+
+  const challenge = () => {
+    const methods = methodsFor(policy, fresh.user.totpEnabled);
+    return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
+      details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}), ...(policy.label ? { label: policy.label } : {}) },
+    });
+  };
+  if (!grant) throw challenge();
+  if (!policy.singleUse) return { giveBack: async () => undefined };
+
+  // Claim the grant before acting, so two concurrent requests cannot share it.
+  const claimed = await db
+    .update(stepupChallenges)
+    .set({ usedAt: now })
+    .where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt)));
+  if (claimed.meta.changes !== 1) throw challenge();
+  return {
+    giveBack: async () => {
+      await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
+    },
+  };
 }

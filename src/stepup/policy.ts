@@ -53,8 +53,22 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
   ROLE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
 };
 
-/** The methods this user may use for this purpose: empty means "enrol TOTP first". */
-export function methodsFor(purpose: StepUpPurpose, totpEnabled: boolean): StepUpMethod[] {
+/**
+ * A step-up purpose of the product behind Gatehouse (PRODUCT_STEP_UP_PURPOSES, validated
+ * at startup by src/stepup/product-purposes.ts): the same policy fields, a name that never
+ * collides with Gatehouse's own, and a label the panel's dialog shows ("delete a note").
+ */
+export type ProductStepUpPolicy = StepUpPolicy & { name: string; label: string };
+
+/** A purpose's policy: Gatehouse's own, or one of the product's; null for an unknown name. */
+export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string }) | null {
+  if (Object.hasOwn(STEP_UP_POLICIES, purpose)) return STEP_UP_POLICIES[purpose as StepUpPurpose];
+  return productPurposes.find((p) => p.name === purpose) ?? null;
+}
+
+/** The methods this user may use for this purpose (its name, or its policy): empty means "enrol TOTP first". */
+export function methodsFor(purpose: StepUpPurpose | StepUpPolicy, totpEnabled: boolean): StepUpMethod[] {
   if (totpEnabled) return ["totp", "recovery_code"];
-  return STEP_UP_POLICIES[purpose].secondFactorOnly ? [] : ["password"];
+  const policy = typeof purpose === "string" ? STEP_UP_POLICIES[purpose] : purpose;
+  return policy.secondFactorOnly ? [] : ["password"];
 }

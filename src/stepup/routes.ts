@@ -7,13 +7,15 @@ import { stepupChallenges, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
-import { validate } from "../lib/validation";
-import { STEP_UP_POLICIES, STEP_UP_PURPOSES, methodsFor } from "./policy";
+import { validate, validationFailed } from "../lib/validation";
+import { methodsFor, stepUpPolicyOf } from "./policy";
+import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
 const verifySchema = z
   .strictObject({
-    purpose: z.enum(STEP_UP_PURPOSES),
+    // Gatehouse's purposes or the product's (configured): checked against both below.
+    purpose: z.string().max(64),
     code: z.string().trim().max(10).optional(),
     recoveryCode: z.string().trim().max(64).optional(),
     password: z.string().min(1).max(256).optional(),
@@ -29,6 +31,8 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
   validate("json", verifySchema),
   async (c) => {
     const body = c.req.valid("json");
+    const policy = stepUpPolicyOf(body.purpose, productStepUpPurposes(c.env));
+    if (!policy) throw validationFailed("json", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
     const session = c.get("session");
     // While impersonating, the admin may verify only to exit: never as the target.
     if (c.get("actor").isImpersonating && body.purpose !== "IMPERSONATION") {
@@ -40,13 +44,12 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
     const user = await db.query.users.findFirst({ where: eq(users.id, session.userId) });
     if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
 
-    const allowed = methodsFor(body.purpose, user.totpEnabled);
+    const allowed = methodsFor(policy, user.totpEnabled);
     if (allowed.length === 0) {
       throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Set up two-factor authentication before doing this", { details: { purpose: body.purpose } });
     }
     const method = await verifySecondFactor(c, user, body, allowed);
 
-    const policy = STEP_UP_POLICIES[body.purpose];
     const expiresAt = now + policy.windowSeconds * 1000;
     const grantId = randomId("stp_");
     const events: AuditEvent[] = [

@@ -38,7 +38,8 @@ export type Me = { user: User; sessionId: string; impersonation?: Impersonation 
 export type SessionList = { sessions: Session[]; currentSessionId: string };
 
 import type { StepUpMethod } from "../../../src/stepup/policy";
-export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean };
+/** `label`: how a product's own purpose reads in the dialog ("delete a note"); Gatehouse's have theirs here. */
+export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean; label?: string };
 
 export type TotpEnrollment = { secret: string; otpauthUrl: string; qrSvg: string };
 export type RecoveryCodes = { recoveryCodes: string[] };

@@ -46,7 +46,7 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
   const usable = challenge.methods.filter((m): m is StepUpMethod => m in METHOD_LABELS);
   const method = useSignal<StepUpMethod>(usable[0] ?? "totp");
   const value = useSignal("");
-  const action = Object.hasOwn(PURPOSES, challenge.purpose) ? PURPOSES[challenge.purpose as StepUpPurpose] : "continue";
+  const action = Object.hasOwn(PURPOSES, challenge.purpose) ? PURPOSES[challenge.purpose as StepUpPurpose] : (challenge.label ?? "continue");
   const realUser = me.value?.impersonation?.realUser;
   const { busy, error, run } = useAction(
     async (secret: { code: string } | { recoveryCode: string } | { password: string }) => {

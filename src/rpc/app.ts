@@ -1,0 +1,121 @@
+/**
+ * The RPC entrypoint's engine: a small internal Hono app, so each call runs the very
+ * middlewares the API and the gateway run (the edge check, the step-up claim, the audit
+ * write, the refusal recorder), with the same errors. src/rpc/service.ts turns a method
+ * call into a request to it and its JSON answer back into a result.
+ *
+ * - authenticate: the edge check on the caller's Cookie / CF-Connecting-IP / User-Agent
+ *   (KV first, no D1 query on a hot call, fail closed with 503).
+ * - requireStepUp and recordAuditEvent name a session by id: it is re-read from D1
+ *   (never the cache), so an unknown, revoked, expired or signed-out session is 401 and
+ *   nothing is claimed or recorded. Its tenant is the only one the call can touch.
+ */
+import { and, eq } from "drizzle-orm";
+import { every } from "hono/combine";
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { recordRefusals } from "../audit/refusal-recorder";
+import { commitWithAudit } from "../audit/service";
+import { sealChain } from "../audit/chain";
+import { publicUser } from "../auth/routes";
+import { createDb } from "../db/client";
+import { auditLogs } from "../db/schema";
+import { edgeCheck } from "../edge-check";
+import type { AppEnv } from "../env";
+import { ApiError, handleError, handleNotFound } from "../errors";
+import { resolveImpersonation } from "../impersonation/middleware";
+import { assignRequestId } from "../lib/request-meta";
+import { validate, validationFailed } from "../lib/validation";
+import { admitSession } from "../sessions/middleware";
+import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
+import { stepUpPolicyOf } from "../stepup/policy";
+import { productStepUpPurposes } from "../stepup/product-purposes";
+import { auditEventInputSchema, requireStepUpInputSchema, sessionIdInputSchema } from "./schemas";
+import type { Authenticated } from "./types";
+
+export const RPC_ORIGIN = "https://gatehouse.rpc";
+export const RPC_PATHS = {
+  authenticate: "/rpc/authenticate",
+  requireStepUp: "/rpc/require-step-up",
+  recordAuditEvent: "/rpc/record-audit-event",
+} as const;
+
+/** Pages of unsealed rows a recording call links before answering (200 rows each). */
+const SEAL_PAGES = 5;
+
+/** The session named by the body's `sessionId`, admitted as requireSession would admit a cookie's. */
+const sessionById = () =>
+  createMiddleware<AppEnv>(async function sessionById(c, next) {
+    const parsed = sessionIdInputSchema.safeParse(await c.req.json());
+    if (!parsed.success) throw validationFailed("input", parsed.error.issues);
+    admitSession(c, await reloadLiveSession(c, parsed.data.sessionId));
+    await next();
+  });
+
+export function createRpcApp(options: { now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
+  const app = new Hono<AppEnv>()
+    .use(
+      every(
+        createMiddleware<AppEnv>(async function clockAndDb(c, next) {
+          c.set("now", now());
+          c.set("db", createDb(c.env.DB));
+          await next();
+        }),
+        assignRequestId(),
+      ),
+    )
+    // Every refusal of a call whose session is known gets its FAIL row, as on the API.
+    .use(recordRefusals())
+    .post(RPC_PATHS.authenticate, edgeCheck(), (c) => {
+      const { session } = c.get("authState");
+      const user = c.get("user");
+      const real = c.get("realUser");
+      const { impersonation } = c.get("session");
+      const body: Authenticated = {
+        ok: true,
+        user: publicUser(user),
+        tenant: { id: user.tenantId },
+        session: { id: session.id, expiresAt: new Date(session.expiresAt).toISOString(), amr: session.amr },
+        ...(impersonation
+          ? {
+              impersonation: {
+                realUser: { id: real.id, email: real.email, displayName: real.displayName },
+                reason: impersonation.reason,
+                startedAt: new Date(impersonation.startedAt).toISOString(),
+                expiresAt: new Date(impersonation.expiresAt).toISOString(),
+              },
+            }
+          : {}),
+      };
+      return c.json(body);
+    })
+    .post(RPC_PATHS.requireStepUp, sessionById(), validate("json", requireStepUpInputSchema), async (c) => {
+      const { purpose } = c.req.valid("json");
+      if (!stepUpPolicyOf(purpose, productStepUpPurposes(c.env))) {
+        throw validationFailed("input", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+      }
+      await claimStepUpGrant(c, c.get("authState"), purpose);
+      return c.json({ ok: true as const });
+    })
+    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation(), validate("json", auditEventInputSchema), async (c) => {
+      const { sessionId: _session, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
+      if (requestId) c.set("requestId", requestId);
+      const tenantId = c.get("user").tenantId;
+      const db = c.var.db;
+      const [id] = await commitWithAudit(c, [], event).catch((err: unknown) => {
+        console.error(JSON.stringify({ level: "error", msg: "product audit write failed", requestId: c.get("requestId"), error: String(err) }));
+        throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now; try again");
+      });
+      if (!id) throw new Error("commitWithAudit wrote no row");
+      // commitWithAudit seals under the tenant's lease (or leaves it to its holder); the
+      // caller is answered with the row's hash, so link it now (idempotent, lease-free).
+      await sealChain(db, tenantId, SEAL_PAGES).catch(() => undefined);
+      const [row] = await db.select({ seq: auditLogs.seq, hash: auditLogs.hash }).from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id)));
+      if (!row) throw new Error("the audit row just written is missing");
+      return c.json({ ok: true as const, seq: row.seq, hash: row.hash });
+    });
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  return app;
+}
