@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { impersonationView } from "./impersonation/view";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
@@ -77,21 +78,11 @@ export function createApp(options: AppOptions = {}) {
     .route("/auth", authRoutes)
     .use(edgeCheck())
     .get("/me", (c) => {
-      const { impersonation } = c.get("session");
-      const real = c.get("realUser");
+      const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       return c.json({
         user: publicUser(c.get("user")),
         sessionId: c.get("session").id,
-        ...(impersonation
-          ? {
-              impersonation: {
-                realUser: { id: real.id, email: real.email, displayName: real.displayName },
-                reason: impersonation.reason,
-                startedAt: new Date(impersonation.startedAt).toISOString(),
-                expiresAt: new Date(impersonation.expiresAt).toISOString(),
-              },
-            }
-          : {}),
+        ...(impersonation ? { impersonation } : {}),
       });
     })
     .route("/security/sessions", sessionRoutes)

@@ -10,6 +10,7 @@
  *   (never the cache), so an unknown, revoked, expired or signed-out session is 401 and
  *   nothing is claimed or recorded. Its tenant is the only one the call can touch.
  */
+import { impersonationView } from "../impersonation/view";
 import { and, eq } from "drizzle-orm";
 import { every } from "hono/combine";
 import { Hono } from "hono";
@@ -70,23 +71,13 @@ export function createRpcApp(options: { now?: () => number } = {}) {
     .post(RPC_PATHS.authenticate, edgeCheck(), (c) => {
       const { session } = c.get("authState");
       const user = c.get("user");
-      const real = c.get("realUser");
-      const { impersonation } = c.get("session");
+      const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       const body: Authenticated = {
         ok: true,
         user: publicUser(user),
         tenant: { id: user.tenantId },
         session: { id: session.id, expiresAt: new Date(session.expiresAt).toISOString(), amr: session.amr },
-        ...(impersonation
-          ? {
-              impersonation: {
-                realUser: { id: real.id, email: real.email, displayName: real.displayName },
-                reason: impersonation.reason,
-                startedAt: new Date(impersonation.startedAt).toISOString(),
-                expiresAt: new Date(impersonation.expiresAt).toISOString(),
-              },
-            }
-          : {}),
+        ...(impersonation ? { impersonation } : {}),
       };
       return c.json(body);
     })
