@@ -8,7 +8,7 @@
 // rounds alternating with the reference's routes and with the product's pages, through
 // Gatehouse (gateway mode, the small copy) and through the pass-through; the latency of the pages whose tables
 // grow on the small and the large copy in alternating rounds, so that noise hits both.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { auditUnderConcurrency } from "./audit-concurrency.mjs";
@@ -173,7 +173,12 @@ let exitCode = 0;
 try {
   await main();
 } catch (err) {
-  console.error(`\nbench failed: ${err.stack ?? err}`);
+  console.error(`\nbench failed: ${err.stack ?? err}${err.cause ? `\ncause: ${err.cause.stack ?? err.cause}` : ""}`);
+  // The servers' own logs go with their state directories; show their ends first.
+  for (const dir of stateDirs) {
+    const file = join(dir, "server.log");
+    if (existsSync(file)) console.error(`\n--- ${file} (last lines)\n${readFileSync(file, "utf8").split("\n").slice(-15).join("\n")}`);
+  }
   exitCode = 1;
 } finally {
   clearTimeout(watchdog);

@@ -51,7 +51,10 @@ async function launch(cwd, persistTo, command, args, env, readyPath, basePath = 
   const logFile = join(persistTo, "server.log");
   const child = spawn(command, args(port), {
     cwd,
-    env: { ...process.env, ...env(port), WRANGLER_SEND_METRICS: "false" },
+    // Its own dev registry: the default one is per user, shared with every other `wrangler
+    // dev` on the machine (other checkouts' `npm start`, the browser tests), which register
+    // Workers of the same names; each bench process is self-contained.
+    env: { ...process.env, ...env(port), WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: join(persistTo, "registry") },
     stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")],
     detached: true, // its own process group, so stop() reaches workerd too
   });
