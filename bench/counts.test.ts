@@ -7,67 +7,28 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { createDb } from "../src/db/client";
-import { ipRules } from "../src/db/schema";
 import { hashPassword, verifyPassword } from "../src/lib/password";
 import { generateTotpSecret, matchTotpStep, totpCodeAt } from "../src/stepup/totp";
-import { Harness, START_MS, countingD1, seedTenant, withEnv } from "../test/helpers";
+import { Harness, countingD1, seedTenant, withEnv } from "../test/helpers";
+import { countingKv, kvSummary, seedFiftyRules } from "./workerd-fixtures";
 
 const quick = (env as unknown as { BENCH_QUICK?: string }).BENCH_QUICK === "1";
 const report = (name: string, value: unknown) => console.log(`BENCH_RESULT ${JSON.stringify({ name, value })}`);
 
-/** A KV binding that records every operation made through it. */
-function countingKv(inner: KVNamespace) {
-  const ops: { op: string; key: string }[] = [];
-  const kv = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        ops.push({ op: String(prop), key: typeof args[0] === "string" ? args[0] : "" });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { kv, ops };
-}
-
 it("counts the work of a hot GET /api/me (valid session, 50 IP rules)", async () => {
   const h = new Harness();
   const t = await seedTenant("bench", { totp: false });
-  // 50 rules in effect that let the harness's address (203.0.113.10) in, as in the HTTP bench.
-  const rules = Array.from({ length: 50 }, (_, i) => ({
-    id: `iprb_${t.id}_${i}`,
-    tenantId: t.id,
-    action: i === 0 || i % 4 === 1 ? ("allow" as const) : ("deny" as const),
-    cidr: i === 0 ? "203.0.113.0/24" : i % 4 === 1 ? `198.51.${i}.0/24` : i % 4 === 2 ? `10.${i}.0.0/16` : `2001:db8:${i.toString(16)}::/48`,
-    description: null,
-    createdBy: t.owner.id,
-    createdAt: START_MS,
-    updatedAt: START_MS,
-    expiresAt: null,
-  }));
-  // D1 binds at most 100 parameters per statement: 10 rows (90) per INSERT.
-  const db = createDb(env.DB);
-  const chunks = Array.from({ length: 5 }, (_, i) => db.insert(ipRules).values(rules.slice(i * 10, i * 10 + 10)));
-  await db.batch([chunks[0]!, ...chunks.slice(1)]);
+  await seedFiftyRules(t);
   const { cookie } = await h.login(t.member.email);
   // Warm: the first request may refill the rule set's KV entry from D1.
   if ((await h.call("/api/me", { cookie })).status !== 200) throw new Error("warm-up /api/me failed");
 
-  const isRead = (op: string) => op === "get" || op === "getWithMetadata" || op === "list";
   const count = async () => {
     const d1 = countingD1(env.DB);
     const kv = countingKv(env.SESSION_CACHE);
     const res = await h.call("/api/me", { cookie, env: withEnv({ DB: d1.db, SESSION_CACHE: kv.kv }) });
     if (res.status !== 200) throw new Error(`/api/me answered ${res.status}`);
-    return {
-      d1Queries: d1.count(),
-      kvReads: kv.ops.filter((o) => isRead(o.op)).length,
-      kvWrites: kv.ops.filter((o) => !isRead(o.op)).length,
-      // Key prefixes only: which entries a hot request touches, not whose.
-      kvKeys: kv.ops.map((o) => `${o.op} ${o.key.split(":")[0]}:…`),
-    };
+    return { d1Queries: d1.count(), ...kvSummary(kv.ops) };
   };
   // Right after another request of the same session, and 2 s later (past any in-isolate
   // cache of up to a second, well before the 120 s last_seen refresh): both are hot.

@@ -6,8 +6,8 @@ import autocannon from "autocannon";
  * Throws if any answer was not 2xx: the bench measures working requests only
  * (a 401 or 403 is far cheaper than the real thing and would flatter the result).
  */
-export async function measure(url, { cookie, cookies, cpuSeconds, connections, seconds, maxRequests, warmUp = true }) {
-  const base = { url, headers: cookie ? { cookie } : {}, connections, pipelining: 1 };
+export async function measure(url, { cookie, cookies, headers = {}, cpuSeconds, connections, seconds, maxRequests, warmUp = true }) {
+  const base = { url, headers: cookie ? { ...headers, cookie } : { ...headers }, connections, pipelining: 1 };
   if (cookies) {
     // One session after another, round robin: each is seen again only after all the others.
     let next = 0;
@@ -49,7 +49,7 @@ export const median = (xs) => {
 };
 
 /**
- * Runs each named target ({ url, cookie? or cookies?, cpuSeconds, before? }) once per round, the order alternating between rounds so that
+ * Runs each named target ({ url, cookie? or cookies?, headers?, cpuSeconds, before? }) once per round, the order alternating between rounds so that
  * neither side always runs right after the other (the machine is shared and noisy),
  * and returns, per target, the median of each figure over the rounds.
  */

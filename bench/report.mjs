@@ -42,6 +42,62 @@ function pairRatio(a, b, key) {
 const kvVerdict = (a, b) => (a === b ? verdict(a) : `A ${verdict(a)}, B ${verdict(b)}`);
 const row = (cells) => `| ${cells.join(" | ")} |`;
 
+/** Gateway mode against a bare pass-through in front of the same product, and its counted work (absent from older results). */
+function gatewayRows(r) {
+  const { edge, config, workerd: w } = r;
+  const rows = [];
+  const tp = config.throughput;
+  if (edge.gwHome && edge.ptHome && edge.gwApp && edge.ptApp) {
+    const pair = (a, b, what) => {
+      const rps = pairRatio(edge[a], edge[b], "rps");
+      const cpu = pairRatio(edge[a], edge[b], "cpuMs");
+      return row([
+        "7",
+        `Gateway mode against a bare pass-through Worker (bench/passthrough) in front of the same demo product, same rounds and load as row 1, alice's session cookie on every request: ${what}`,
+        `${int(edge[a].rps)} req/s (${ms(edge[a].cpuMs)})`,
+        `${int(edge[b].rps)} req/s (${ms(edge[b].cpuMs)})`,
+        `req/s ${rps.text}; CPU ${cpu.text}`,
+        "≥ 0.80x (req/s)",
+        verdict(rps.median >= 0.8),
+      ]);
+    };
+    rows.push(
+      pair("ptHome", "gwHome", "A = GET / (the public landing page) through the pass-through, B = GET / through Gatehouse (edge check, assertion attached; the product does the same work in both)"),
+      pair(
+        "ptApp",
+        "gwApp",
+        "A = GET /app through the pass-through, sent with an assertion of the same claims signed by the pass-through's key, B = GET /app through Gatehouse (the product verifies the assertion and greets the user in both)",
+      ),
+      row(["7", "… latency p50 / p99 under that load, GET /app", `${ms(edge.ptApp.p50)} / ${ms(edge.ptApp.p99)}`, `${ms(edge.gwApp.p50)} / ${ms(edge.gwApp.p99)}`, x(edge.gwApp.p50 / edge.ptApp.p50), "", ""]),
+    );
+  }
+  const hot = w.hotProduct;
+  if (hot) {
+    const reuse = (c) => (c.assertionReused ? "assertion reused" : "assertion signed anew");
+    rows.push(
+      row([
+        "7",
+        `D1 queries per hot GET ${hot.path} through the gateway (a signed-in member, ${config.small.ipRules} IP rules, product stubbed), counted: A = right after the session's previous request, B = 2 s later`,
+        String(hot.immediate.d1Queries),
+        String(hot.after2s.d1Queries),
+        "",
+        "0",
+        verdict(hot.immediate.d1Queries === 0 && hot.after2s.d1Queries === 0),
+      ]),
+      row([
+        "7",
+        `KV reads per hot GET ${hot.path} through the gateway, counted (A: ${hot.immediate.kvKeys.join(", ") || "none"}, ${reuse(hot.immediate)}; B: ${hot.after2s.kvKeys.join(", ") || "none"}, ${reuse(hot.after2s)})`,
+        String(hot.immediate.kvReads),
+        String(hot.after2s.kvReads),
+        "",
+        "≤ 1",
+        kvVerdict(hot.immediate.kvReads <= 1, hot.after2s.kvReads <= 1),
+      ]),
+    );
+  }
+  return rows;
+}
+
 export function renderMarkdown(r) {
   const { edge, growth, workerd: w, sizes, config, machine: m } = r;
   const hot = w.hotMe;
@@ -146,6 +202,7 @@ export function renderMarkdown(r) {
           ]),
         ]
       : []),
+    ...gatewayRows(r),
   ];
 
   const p = r.profile;
@@ -160,7 +217,17 @@ Isolate busy time per request (JavaScript and the runtime calls it makes; the lo
 | share of busy time | function |
 | - | - |
 ${p.me.top.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.fn}\` |`).join("\n")}
+${
+  p.gwApp
+    ? `
+Gatehouse's isolate serving GET /app in gateway mode (the product's isolate is not profiled): ${ms(p.gwApp.busyMsPerRequest)} busy per request (${x(p.gwApp.busyMsPerRequest / p.health.busyMsPerRequest)} of GET /api/health). Functions by self time:
+
+| share of busy time | function |
+| - | - |
+${p.gwApp.top.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.fn}\` |`).join("\n")}
 `
+    : ""
+}`
     : "";
   const findings = existsSync("bench/FINDINGS.md") ? `\n${readFileSync("bench/FINDINGS.md", "utf8")}` : "";
   return `# Gatehouse benchmark${r.quick ? " (quick mode: smaller sizes, shorter runs)" : ""}

@@ -3,10 +3,12 @@
 //
 // Copies of the app run side by side on loopback, each `npm start` on its own throwaway
 // state: one seeded small, one large; next to them the reference Worker (bench/reference:
-// the floor cost of local KV and D1). The edge check is measured against /api/health in the same process, in
-// rounds alternating with the reference's routes; the latency of the pages whose tables
+// the floor cost of local KV and D1) and a bare pass-through Worker in front of the demo
+// product (bench/passthrough). The edge check is measured against /api/health in the same process, in
+// rounds alternating with the reference's routes and with the product's pages, through
+// Gatehouse (gateway mode, the small copy) and through the pass-through; the latency of the pages whose tables
 // grow on the small and the large copy in alternating rounds, so that noise hits both.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { auditUnderConcurrency } from "./audit-concurrency.mjs";
@@ -15,7 +17,8 @@ import { interleaved, measure } from "./load.mjs";
 import { profileWhile } from "./profile.mjs";
 import { machine, renderMarkdown } from "./report.mjs";
 import { seedState } from "./seed.mjs";
-import { startReference, startServer, stopAll } from "./server.mjs";
+import { gatewayTargets } from "./gateway.mjs";
+import { startPassthrough, startReference, startServer, stopAll } from "./server.mjs";
 import { snapshotApp } from "./snapshot.mjs";
 import { panelJsGzip, workerGzip } from "./sizes.mjs";
 import { workerdFigures } from "./workerd-figures.mjs";
@@ -99,10 +102,14 @@ async function main() {
   const refDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-reference-"));
   stateDirs.push(refDir);
   const ref = await startReference(refDir);
+  const ptDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-passthrough-"));
+  stateDirs.push(ptDir);
+  const passthrough = await startPassthrough(appDir, ptDir);
 
   const t = CONFIG.throughput;
-  log(`edge check: /api/health vs /api/me, and the reference Worker's floor costs, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
+  log(`edge check: /api/health vs /api/me, the reference Worker's floor costs, the product through Gatehouse and through a bare pass-through, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
   const on = (server, path, cookie) => ({ url: `${server.url}${path}`, cookie, cpuSeconds: server.cpuSeconds });
+  const product = await gatewayTargets(small, passthrough, small.cookie, on);
   // Before each run over bob's sessions, request every one of them once, unmeasured, so KV
   // holds each entry (a miss reads D1 once and refills KV): the run is hot, like the others.
   const warmBob = (server) => async () => {
@@ -117,11 +124,13 @@ async function main() {
       kv1: on(ref, "/kv1"),
       kv2: on(ref, "/kv2"),
       d1: on(ref, "/d1"),
+      ...product,
     },
     t.rounds,
     t,
   );
   await ref.stop();
+  await passthrough.stop();
 
   log("profile: V8 sampling of the Worker's isolate under the same load");
   const profile = (server, path, cookie) =>
@@ -131,6 +140,9 @@ async function main() {
       health: await profile(small, "/api/health"),
       me: await profile(small, "/api/me", small.cookie),
     };
+    // The product page through Gatehouse: the same profiler, Gatehouse's isolate only.
+    const gw = product.gwApp;
+    results.profile.gwApp = await profileWhile(small.pgid, "gatehouse", () => measure(gw.url, { ...t, cookie: gw.cookie, cpuSeconds: gw.cpuSeconds, warmUp: false }));
   } catch (err) {
     // The profile explains the figures; it is not one of them. Its absence is reported.
     results.profile = { error: String(err.message ?? err) };
@@ -161,7 +173,12 @@ let exitCode = 0;
 try {
   await main();
 } catch (err) {
-  console.error(`\nbench failed: ${err.stack ?? err}`);
+  console.error(`\nbench failed: ${err.stack ?? err}${err.cause ? `\ncause: ${err.cause.stack ?? err.cause}` : ""}`);
+  // The servers' own logs go with their state directories; show their ends first.
+  for (const dir of stateDirs) {
+    const file = join(dir, "server.log");
+    if (existsSync(file)) console.error(`\n--- ${file} (last lines)\n${readFileSync(file, "utf8").split("\n").slice(-15).join("\n")}`);
+  }
   exitCode = 1;
 } finally {
   clearTimeout(watchdog);

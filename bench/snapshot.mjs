@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-// What `npm start` needs, plus what the bench's in-workerd tests import (bench/, test/).
-const PARTS = ["package.json", "wrangler.toml", "tsconfig.json", ".dev.vars", "src", "migrations", "scripts", "dist/panel", "test", "bench"];
+// What `npm start` needs (Gatehouse and, in gateway mode, the demo product of examples/), plus what the bench's in-workerd tests import (bench/, test/).
+const PARTS = ["package.json", "wrangler.toml", "tsconfig.json", ".dev.vars", "src", "migrations", "scripts", "examples", "dist/panel", "test", "bench"];
 
 export function snapshotApp() {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-app-"));

@@ -1,5 +1,6 @@
 // Runs the bench's vitest files inside workerd (bench/vitest.config.ts) and collects
-// what they print: counted work per hot request, sign-in cost, and whether the query
+// what they print: counted work per hot request (GET /api/me, and a product page through
+// the gateway), sign-in cost, and whether the query
 // plan tests passed.
 import { spawn } from "node:child_process";
 
@@ -31,7 +32,7 @@ export function workerdFigures({ quick, cwd }) {
         const { name, value } = JSON.parse(m[1]);
         figures[name] = value;
       }
-      if (!figures.hotMe || !figures.signIn) return reject(new Error(`bench vitest printed no figures (exit ${code}):\n${out.slice(-3000)}`));
+      if (!figures.hotMe || !figures.hotProduct || !figures.signIn) return reject(new Error(`bench vitest printed no figures (exit ${code}):\n${out.slice(-3000)}`));
       // Verbose reporter lines: "✓ test/query-plans.test.ts > … > name" (or ×/✗ when failed).
       const planLines = out.split("\n").filter((l) => /^\s*[✓×✗]\s+test\/query-plans\.test\.ts >/.test(l));
       const plans = {
