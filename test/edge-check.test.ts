@@ -216,4 +216,23 @@ describe("the per-request check at the edge", () => {
     expect(res.status).toBe(503);
     expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(200);
   });
+  it("fail closed: a step-up grant that cannot be read or claimed is 503, never a pass or a 500", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await h.signIn(t.admin);
+    await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
+    const member = await h.login(t.member.email);
+    // Only the step-up grants' table is unreadable; the session re-check still works.
+    const grantsDown = new Proxy(env.DB, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === "prepare") return (query: string) => target.prepare(query.replace(/"stepup_challenges"/g, '"stepup_challenges_unreadable"'));
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST", env: withEnv({ DB: grantsDown }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(200);
+  });
 });

@@ -67,6 +67,16 @@ export type StepUpClaim = {
  * requests cannot share it. Without one: 428 STEP_UP_REQUIRED with the purpose, the
  * methods that can earn it and, for a product purpose, its label.
  */
+/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
+async function failClosed<T>(c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "step-up grant unavailable", requestId: c.get("requestId"), error: String(err) }));
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
+  }
+}
+
 export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, purpose: string): Promise<StepUpClaim> {
   const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
   if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
@@ -74,21 +84,23 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   const now = c.get("now");
   const db = c.var.db;
 
-  const [grant] = await db
-    .select()
-    .from(stepupChallenges)
-    .where(
-      and(
-        eq(stepupChallenges.sessionId, session.id),
-        eq(stepupChallenges.userId, session.userId),
-        eq(stepupChallenges.purpose, purpose),
-        isNotNull(stepupChallenges.verifiedAt),
-        gt(stepupChallenges.expiresAt, now),
-        policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
-      ),
-    )
-    .orderBy(desc(stepupChallenges.expiresAt))
-    .limit(1);
+  const [grant] = await failClosed(c, () =>
+    db
+      .select()
+      .from(stepupChallenges)
+      .where(
+        and(
+          eq(stepupChallenges.sessionId, session.id),
+          eq(stepupChallenges.userId, session.userId),
+          eq(stepupChallenges.purpose, purpose),
+          isNotNull(stepupChallenges.verifiedAt),
+          gt(stepupChallenges.expiresAt, now),
+          policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
+        ),
+      )
+      .orderBy(desc(stepupChallenges.expiresAt))
+      .limit(1),
+  );
 
   const challenge = () => {
     const methods = methodsFor(policy, fresh.user.totpEnabled);
@@ -100,10 +112,9 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   if (!policy.singleUse) return { giveBack: async () => undefined };
 
   // Claim the grant before acting, so two concurrent requests cannot share it.
-  const claimed = await db
-    .update(stepupChallenges)
-    .set({ usedAt: now })
-    .where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt)));
+  const claimed = await failClosed(c, () =>
+    db.update(stepupChallenges).set({ usedAt: now }).where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt))),
+  );
   if (claimed.meta.changes !== 1) throw challenge();
   return {
     giveBack: async () => {
