@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuditTargetType } from "./audit/actions";
+import { errorSummary } from "./lib/log";
 
 /**
  * Every error leaves the API as `{ error: CODE, message, ...details }`.
@@ -88,7 +89,7 @@ export function handleError(err: Error, c: Context) {
     if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(errorBody(known.code, known.message, known.details), known.status);
   }
-  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), error: err.name, message: err.message }));
+  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), route: `${c.req.method} ${c.req.routePath}`, error: errorSummary(err) }));
   return c.json(errorBody("INTERNAL_ERROR", "Something went wrong"), 500);
 }
 

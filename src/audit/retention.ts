@@ -13,6 +13,7 @@ import type { Bindings } from "../env";
 import { sealChain } from "./chain";
 import { checkpointKey, signCheckpoint } from "./checkpoint";
 import { verifyChain } from "./verify";
+import { errorSummary } from "../lib/log";
 
 // SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
 const DEFAULT_RETENTION_DAYS = 400;
@@ -73,7 +74,7 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
         if (n > 0) pruned[id] = n;
       } catch (err) {
         // One tenant's trouble (e.g. a row edited into unreadable JSON) stops only its own pruning.
-        console.error(JSON.stringify({ level: "error", msg: "audit pruning failed", tenantId: id, error: String(err) }));
+        console.error(JSON.stringify({ level: "error", msg: "audit pruning failed", tenantId: id, error: errorSummary(err) }));
       }
     }
   }

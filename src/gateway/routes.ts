@@ -30,6 +30,7 @@ import { type GatewayConfig, GatewayConfigError, gatewayConfig } from "./config"
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
 import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
 import { assertionSubjectOf } from "./subject";
+import { errorSummary } from "../lib/log";
 
 export type GatewayOptions = {
   /** Where Gatehouse's own surface lives (sign-in is under it). */
@@ -111,7 +112,7 @@ async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Re
   try {
     response = c.env.ORIGIN ? await c.env.ORIGIN.fetch(request) : await fetch(request);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "origin unreachable", requestId: c.get("requestId"), error: String(err) }));
+    console.error(JSON.stringify({ level: "error", msg: "origin unreachable", requestId: c.get("requestId"), error: errorSummary(err) }));
     throw new ApiError(502, "ORIGIN_UNAVAILABLE", "The application behind Gatehouse cannot be reached; try again");
   }
   return clientResponse(response, { protectedCookieNames: GATEHOUSE_COOKIES });

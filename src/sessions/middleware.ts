@@ -16,6 +16,7 @@ import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } fr
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
 import { touchSession } from "./service";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
+import { errorSummary } from "../lib/log";
 
 export type SessionFailure = "UNAUTHORIZED" | "SESSION_REVOKED" | "SESSION_INVALIDATED";
 
@@ -57,7 +58,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
     }
     return fromDb;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "auth state unavailable", requestId: c.get("requestId"), error: String(err) }));
+    console.error(JSON.stringify({ level: "error", msg: "auth state unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
   }
 }

@@ -19,6 +19,7 @@ import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
 import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
+import { errorSummary } from "../lib/log";
 
 /**
  * The purpose a request needs, when it depends on the account or the target: decided
@@ -72,7 +73,7 @@ async function failClosed<T>(c: Context<AppEnv>, read: () => Promise<T>): Promis
   try {
     return await read();
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "step-up grant unavailable", requestId: c.get("requestId"), error: String(err) }));
+    console.error(JSON.stringify({ level: "error", msg: "step-up grant unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
   }
 }
