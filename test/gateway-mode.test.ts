@@ -141,6 +141,21 @@ describe("the tenant's rules and CSRF hold on product paths as on the API", () =
     expect(origin.seen).toEqual([]);
   });
 
+  it("a WebSocket handshake carrying the session cookie from another origin is refused (403 CSRF); from our own it passes", async () => {
+    const h = new Harness();
+    const t = await seedTenant("gw");
+    const { cookie } = await h.login(t.member.email);
+    const origin = fakeOrigin();
+    const e = gatewayEnv(origin.binding);
+    const upgrade = { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" };
+    const foreign = await h.call("/app/live", { env: e, cookie, headers: { ...upgrade, origin: "https://notes.attacker.example" } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toMatchObject({ error: "CSRF" });
+    expect(origin.seen).toEqual([]);
+    await h.call("/app/live", { env: e, cookie, headers: { ...upgrade, origin: "https://gatehouse.test" } });
+    expect(origin.seen).toHaveLength(1);
+  });
+
   it("a webhook (cross-site post, no session cookie) to a public path is forwarded", async () => {
     const h = new Harness();
     const origin = fakeOrigin();

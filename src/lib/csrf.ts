@@ -24,6 +24,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export const csrfGuard = (options: CsrfOptions = {}) =>
   createMiddleware<AppEnv>(async function csrfGuard(c, next) {
     const exempt = options.onlyWithSessionCookie === true && getCookie(c, SESSION_COOKIE, "host") === undefined;
+    // A WebSocket handshake is a GET, but what follows acts for the user: a browser always
+    // sends Origin with it, and only our own origin may open one with the session cookie.
+    if (!exempt && c.req.header("upgrade")?.toLowerCase() === "websocket" && c.req.header("origin") !== new URL(c.req.url).origin) {
+      throw new ApiError(403, "CSRF", "Cross-origin WebSocket refused");
+    }
     if (!SAFE_METHODS.has(c.req.method) && !exempt) {
       const site = c.req.header("sec-fetch-site");
       const origin = c.req.header("origin");
