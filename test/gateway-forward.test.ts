@@ -29,6 +29,11 @@ describe("the request to the origin", () => {
     expect(signed.headers.get(ASSERTION_HEADER)).toBe("signed.jwt.value");
   });
 
+  it("a client-sent assertion under underscores (Gatehouse_Jwt_Assertion, read alike by CGI-style origins) never reaches the origin", () => {
+    const sent = forward(incoming({ headers: { Gatehouse_Jwt_Assertion: "leaked.old.token", gatehouse_tenant: "globex" } }), null);
+    expect([...sent.headers.keys()].filter((name) => name.replaceAll("_", "-").startsWith("gatehouse-"))).toEqual([]);
+  });
+
   it("Gatehouse's session and device cookies are never forwarded, in any case or prefix variant", () => {
     const cookie = `${SESSION}=abc.secret; __host-GATEHOUSE_SESSION=x; gatehouse_session=y; __Secure-gatehouse_session=z; ${DEVICE_COOKIE}=dev`;
     expect(forward(incoming({ headers: { cookie } })).headers.get("cookie")).toBeNull();
@@ -86,6 +91,22 @@ describe("the response to the client", () => {
     const out = clientResponse(new Response("ok", { status: 201, headers }), { protectedCookieNames: PROTECTED });
     expect(out.headers.getSetCookie()).toEqual(["theme=dark; Path=/", "cart=1; Path=/; HttpOnly"]);
     expect(out.status).toBe(201);
+  });
+
+  it("a nameless Set-Cookie whose value names a protected cookie is dropped (some browsers read it as that cookie)", () => {
+    const headers = new Headers();
+    headers.append("set-cookie", "=__Host-gatehouse_session=attacker; Path=/; Secure");
+    headers.append("set-cookie", "__Host-gatehouse_device; Path=/; Secure");
+    headers.append("set-cookie", "=plain-nameless; Path=/");
+    const res = clientResponse(new Response("x", { headers }), { protectedCookieNames: PROTECTED });
+    expect(res.headers.getSetCookie()).toEqual(["=plain-nameless; Path=/"]);
+  });
+
+  it("Clear-Site-Data from the origin cannot clear Gatehouse's cookies; its other directives pass", () => {
+    const all = clientResponse(new Response("x", { headers: { "clear-site-data": '"*"' } }), { protectedCookieNames: PROTECTED });
+    expect(all.headers.get("clear-site-data")).toBeNull();
+    const some = clientResponse(new Response("x", { headers: { "clear-site-data": '"cache", "Cookies", "storage"' } }), { protectedCookieNames: PROTECTED });
+    expect(some.headers.get("clear-site-data")).toBe('"cache", "storage"');
   });
 
   it("the origin's response is streamed back with its status and headers", async () => {

@@ -83,7 +83,8 @@ export function originRequest(request: Request, options: OriginRequestOptions): 
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
     // Host comes from the URL; the cookie header is rebuilt below.
-    if (lower === "host" || lower === "cookie" || lower.startsWith(RESERVED_HEADER_PREFIX)) continue;
+    // "_" too: CGI-style origins read Gatehouse_Jwt_Assertion as the same header.
+    if (lower === "host" || lower === "cookie" || lower.replaceAll("_", "-").startsWith(RESERVED_HEADER_PREFIX)) continue;
     headers.append(name, value);
   }
   const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE]);
@@ -99,6 +100,28 @@ export function originRequest(request: Request, options: OriginRequestOptions): 
   });
 }
 
+/**
+ * Whether a Set-Cookie line would set or clear a protected cookie. A nameless cookie
+ * ("=__Host-gatehouse_session=x", or no "=" at all) counts by its value's leading name:
+ * some browsers send such a cookie back as if that were its name.
+ */
+function setsProtectedCookie(line: string, blocked: Set<string>): boolean {
+  const first = line.split(";", 1)[0] ?? "";
+  const name = crumbName(first);
+  if (name.trim() !== "") return blocked.has(canonicalCookieName(name));
+  const value = first.includes("=") ? first.slice(first.indexOf("=") + 1) : first;
+  return blocked.has(canonicalCookieName(crumbName(value) || value));
+}
+
+/** Clear-Site-Data without "cookies" or "*" (they would sign the user out); null when nothing is left. */
+function withoutCookieClearing(header: string): string | null {
+  const kept = header
+    .split(",")
+    .map((d) => d.trim())
+    .filter((d) => d !== "" && !/^"(cookies|\*)"$/i.test(d));
+  return kept.length === 0 ? null : kept.join(", ");
+}
+
 export type ClientResponseOptions = {
   /** Cookies only Gatehouse may set or clear (session, device). */
   protectedCookieNames: readonly string[];
@@ -111,11 +134,15 @@ export type ClientResponseOptions = {
 export function clientResponse(response: Response, options: ClientResponseOptions): Response {
   const blocked = protectedSet(options.protectedCookieNames);
   const setCookies = response.headers.getSetCookie();
-  const allowed = setCookies.filter((line) => !blocked.has(canonicalCookieName(crumbName(line.split(";", 1)[0] ?? ""))));
-  if (allowed.length === setCookies.length) return response;
+  const allowed = setCookies.filter((line) => !setsProtectedCookie(line, blocked));
+  const clearSite = response.headers.get("clear-site-data");
+  const keptClear = clearSite === null ? null : withoutCookieClearing(clearSite);
+  if (allowed.length === setCookies.length && keptClear === clearSite) return response;
   const headers = new Headers(response.headers);
   headers.delete("set-cookie");
   for (const line of allowed) headers.append("set-cookie", line);
+  if (keptClear === null) headers.delete("clear-site-data");
+  else headers.set("clear-site-data", keptClear);
   if (response.status === 101 && response.webSocket) return new Response(null, { status: 101, webSocket: response.webSocket, headers });
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
