@@ -280,6 +280,22 @@ describe("the identity assertion", () => {
     expect((await verified(h, third, e)).payload.role).toBe("admin");
   });
 
+  it("a request admitted in the last second of an impersonation is refused, never answered with a token past its end", async () => {
+    const h = new Harness();
+    const t = await seedTenant("gw");
+    h.clock.ms += 300; // off a whole second, so the end falls inside one
+    const { cookie } = await h.signIn(t.admin);
+    await h.stepUp(cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, method: "POST", body: { reason: "support ticket 9" } })).status).toBe(200);
+    const ends = await env.DB.prepare("SELECT impersonation_expires_at AS e FROM user_sessions WHERE impersonated_user_id = ?").bind(t.member.id).first<number>("e");
+    h.clock.ms = (ends ?? 0) - 100;
+    const origin = fakeOrigin();
+    const res = await h.call("/app", { env: gatewayEnv(origin.binding), cookie });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: "IMPERSONATION_ENDED" });
+    expect(origin.seen).toEqual([]);
+  });
+
   it("after a key rotation, a token signed by the previous key still verifies while that key is published", async () => {
     const h = new Harness();
     const t = await seedTenant("gw");

@@ -37,6 +37,14 @@ export type AssertionSubject = {
   notAfterMs?: number;
 };
 
+/** The session or impersonation ends within this second: no token can honestly outlive it. */
+export class SubjectEndedError extends RangeError {
+  constructor() {
+    super("the subject's session or impersonation ends within this second");
+    this.name = "SubjectEndedError";
+  }
+}
+
 export type SignAssertionOptions = {
   keys: AssertionKeys;
   issuer: string;
@@ -109,7 +117,7 @@ export async function signAssertion(subject: AssertionSubject, options: SignAsse
 
   let expSeconds = nowSeconds + ASSERTION_LIFETIME_SECONDS;
   if (subject.notAfterMs !== undefined) expSeconds = Math.min(expSeconds, Math.floor(subject.notAfterMs / 1000));
-  if (expSeconds <= nowSeconds) throw new RangeError("the subject's session or impersonation has already ended");
+  if (expSeconds <= nowSeconds) throw new SubjectEndedError();
 
   const { user, actor } = subject;
   const token = await new SignJWT({

@@ -24,7 +24,7 @@ import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
 import { ApiError, RefusalWithResponse, toApiError } from "../errors";
 import { csrfGuard } from "../lib/csrf";
-import { signAssertion } from "./assertion";
+import { SubjectEndedError, signAssertion } from "./assertion";
 import { AssertionKeysError, loadAssertionKeys } from "./assertion-keys";
 import { type GatewayConfig, GatewayConfigError, gatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
@@ -93,6 +93,11 @@ async function signedAssertion(c: Context<AppEnv>, config: GatewayConfig): Promi
     const subject = assertionSubjectOf({ session: c.get("session"), user: c.get("user"), realUser: c.get("realUser"), actor: c.get("actor") });
     return await signAssertion(subject, { keys, issuer: config.issuer, audience: config.audience, nowMs: c.get("now") });
   } catch (err) {
+    // Admitted in the last second of the session or the impersonation: it has ended by now.
+    if (err instanceof SubjectEndedError) {
+      if (c.get("actor").isImpersonating) throw new ApiError(409, "IMPERSONATION_ENDED", "The impersonation has just ended; repeat the request");
+      throw new ApiError(401, "SESSION_REVOKED", "Your session has expired; sign in again");
+    }
     if (!(err instanceof AssertionKeysError)) throw err;
     console.error(JSON.stringify({ level: "error", msg: "assertion keys unavailable", requestId: c.get("requestId"), problems: err.problems }));
     throw new ApiError(503, "ASSERTION_KEYS_UNAVAILABLE", "Identity cannot be asserted right now; try again");
