@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { Harness, PASSWORD, seedTenant, withEnv } from "./helpers";
 
 type MeBody = { user: { id: string; email: string; role: string; permissions: string[]; tenantId: string; totpEnabled: boolean }; sessionId: string };
 
@@ -85,6 +85,24 @@ describe("sign-in", () => {
       { action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", failure_reason: null },
       { action: "SESSION_CREATED", outcome: "SUCCESS", failure_reason: null },
     ]);
+  });
+});
+
+describe("sign-in fails closed", () => {
+  it("when the session cache cannot be written, sign-in is 503 AUTH_UNAVAILABLE and hands out no cookie", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const refusingPut = new Proxy(env.SESSION_CACHE, {
+      get(target, prop, receiver) {
+        if (prop === "put") return () => Promise.reject(new Error("KV write refused"));
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD }, env: withEnv({ SESSION_CACHE: refusingPut }) });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    expect(res.cookie ?? "").not.toContain("gatehouse_session");
   });
 });
 
