@@ -4,14 +4,18 @@
  * the first signs, all are published at /.well-known/jwks.json).
  *
  *   node scripts/assertion-keys.mjs                         a fresh set of one key
- *   node scripts/assertion-keys.mjs --rotate <json|file>    a new signing key first, the old ones kept
+ *   node scripts/assertion-keys.mjs --publish <json|file>   a new key added last: published, not yet signing
+ *   node scripts/assertion-keys.mjs --promote <json|file>   the last key moved first: it signs from now on
  *   add --dev-vars to print an ASSERTION_SIGNING_KEYS='...' line for .dev.vars
  *
- * Rotation: `wrangler secret put ASSERTION_SIGNING_KEYS` with the rotated set. The new key
- * signs at once; origins meet an unknown kid and refetch the JWKS (the reference verifier
- * does), while tokens from the old key, which stays published, still verify. Once the
- * longest assertion lifetime (60 s) plus the JWKS max-age (300 s) have passed, put the set
- * again without the old key. The JSON holds private keys: it is a secret, never committed.
+ * Rotation without downtime, each step a `wrangler secret put ASSERTION_SIGNING_KEYS`:
+ *   1. --publish: the new key is published (JWKS) while the old one still signs.
+ *   2. after 6 minutes (the JWKS's 300 s max-age plus margin: every origin has fetched
+ *      the new key; jose also refuses to refetch within 30 s of a fetch, so a key that
+ *      signed before it was published would fail there), --promote: the new key signs.
+ *   3. after 2 more minutes (the 60 s assertion lifetime plus margin), put the set again
+ *      without the old key (delete its entry).
+ * The JSON holds private keys: it is a secret, never committed.
  */
 import { readFileSync } from "node:fs";
 import { exportJWK, generateKeyPair } from "jose";
@@ -30,7 +34,7 @@ async function newKey() {
 }
 
 function readExisting(arg) {
-  if (!arg) fail("--rotate needs the existing key set (JSON text or a file path)");
+  if (!arg) fail("--publish and --promote need the existing key set (JSON text or a file path)");
   const text = arg.trim().startsWith("{") ? arg : readFileSync(arg, "utf8");
   let set;
   try {
@@ -46,11 +50,21 @@ function readExisting(arg) {
 }
 
 const args = process.argv.slice(2);
-const rotateAt = args.indexOf("--rotate");
+const publishAt = args.indexOf("--publish");
 const devVars = args.includes("--dev-vars");
-const unknown = args.filter((a, i) => a !== "--rotate" && a !== "--dev-vars" && !(rotateAt >= 0 && i === rotateAt + 1));
-if (unknown.length) fail(`unknown argument ${unknown[0]} (use --rotate <json|file> and/or --dev-vars)`);
+const promoteAt = args.indexOf("--promote");
+if (publishAt >= 0 && promoteAt >= 0) fail("use --publish or --promote, not both");
+const setAt = publishAt >= 0 ? publishAt : promoteAt;
+const unknown = args.filter((a, i) => a !== "--publish" && a !== "--promote" && a !== "--dev-vars" && !(setAt >= 0 && i === setAt + 1));
+if (unknown.length) fail(`unknown argument ${unknown[0]} (use --publish <json|file>, --promote <json|file> and/or --dev-vars)`);
 
-const existing = rotateAt >= 0 ? readExisting(args[rotateAt + 1]) : [];
-const json = JSON.stringify({ keys: [await newKey(), ...existing] });
+let keys;
+if (promoteAt >= 0) {
+  const existing = readExisting(args[promoteAt + 1]);
+  if (existing.length < 2) fail("--promote needs a set of at least two keys (publish the new one first)");
+  keys = [existing[existing.length - 1], ...existing.slice(0, -1)];
+} else {
+  keys = publishAt >= 0 ? [...readExisting(args[publishAt + 1]), await newKey()] : [await newKey()];
+}
+const json = JSON.stringify({ keys });
 console.log(devVars ? `ASSERTION_SIGNING_KEYS='${json}'` : json);
