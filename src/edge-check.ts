@@ -12,8 +12,8 @@
  * and is not refused further on, counts as the session's activity.
  */
 import { every } from "hono/combine";
-import { resolveImpersonation } from "./impersonation/middleware";
+import { type ImpersonationOptions, resolveImpersonation } from "./impersonation/middleware";
 import { enforceIpRules } from "./ip-rules";
 import { requireSession } from "./sessions/middleware";
 
-export const edgeCheck = () => every(requireSession(), resolveImpersonation(), enforceIpRules());
+export const edgeCheck = (options: ImpersonationOptions = {}) => every(requireSession(), resolveImpersonation(options), enforceIpRules());

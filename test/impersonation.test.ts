@@ -211,6 +211,29 @@ describe("ending impersonation", () => {
     expect(ended).toEqual([expect.objectContaining({ reason: "EXPIRED", target_id: t.member.id })]);
   });
 
+  it("a change sent as the member just after the impersonation expired is refused (409), never run as the admin", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await startAs(h, t, t.member.id);
+    h.clock.advanceSeconds(30); // a fresh TOTP step for a second sign-in
+    const other = await h.signIn(t.admin);
+    h.clock.advanceSeconds(30 * 60);
+    const res = await h.call("/api/security/sessions/revoke-others", { cookie: admin.cookie, method: "POST", body: {} });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe("IMPERSONATION_ENDED");
+    expect((await h.call("/api/me", { cookie: other.cookie })).status).toBe(200);
+    const me = await h.call<MeBody>("/api/me", { cookie: admin.cookie });
+    expect(me.body.user.id).toBe(t.admin.id);
+  });
+
+  it("signing out just after an impersonation expired still signs out", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await startAs(h, t, t.member.id);
+    h.clock.advanceSeconds(30 * 60);
+    expect((await h.call("/api/auth/logout", { cookie: admin.cookie, method: "POST" })).status).toBe(200);
+  });
+
   it("signing out while impersonating ends both", async () => {
     const h = new Harness();
     const t = await seedTenant();

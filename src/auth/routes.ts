@@ -120,7 +120,7 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo) });
   })
   // Not the whole edge check: signing out works from any address.
-  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation(), async (c) => {
+  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false }), async (c) => {
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
     await endSessions(c, {

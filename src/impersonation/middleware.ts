@@ -10,7 +10,19 @@ import { endImpersonation } from "./service";
  * the real admin (`actor`). An expired impersonation (or one whose target is gone) is
  * ended here, so the next request after the limit is back to the admin's own identity.
  */
-export const resolveImpersonation = () =>
+export type ImpersonationOptions = {
+  /**
+   * When an impersonation ends on this request, refuse it if it changes state (409
+   * IMPERSONATION_ENDED): a form sent from the member's view must not then run as the
+   * admin's own action. Default on; off for sign-out and for calls whose method is not the
+   * user's (RPC).
+   */
+  refuseWritesOnEnd?: boolean;
+};
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
   createMiddleware<AppEnv>(async function resolveImpersonation(c, next) {
     const state = c.get("authState");
     const imp = state.session.impersonation;
@@ -24,6 +36,9 @@ export const resolveImpersonation = () =>
           throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
         }
         c.set("session", { ...state.session, impersonation: null });
+        if ((options.refuseWritesOnEnd ?? true) && !SAFE_METHODS.has(c.req.method)) {
+          throw new ApiError(409, "IMPERSONATION_ENDED", "The impersonation has ended, so nothing was done; you are acting as yourself again");
+        }
       } else {
         c.set("user", target);
         c.set("actor", { realUserId: state.user.id, isImpersonating: true });

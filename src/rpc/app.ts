@@ -69,7 +69,8 @@ export function createRpcApp(options: { now?: () => number } = {}) {
     )
     // Every refusal of a call whose session is known gets its FAIL row, as on the API.
     .use(recordRefusals())
-    .post(RPC_PATHS.authenticate, edgeCheck(), (c) => {
+    // The internal request's method is not the user's: the product decides what to do with an ended impersonation.
+    .post(RPC_PATHS.authenticate, edgeCheck({ refuseWritesOnEnd: false }), (c) => {
       const { session } = c.get("authState");
       const user = c.get("user");
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));
@@ -90,7 +91,7 @@ export function createRpcApp(options: { now?: () => number } = {}) {
       await claimStepUpGrant(c, c.get("authState"), purpose);
       return c.json({ ok: true as const });
     })
-    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation(), validate("json", auditEventInputSchema), async (c) => {
+    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) => {
       const { sessionId: _session, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
       if (requestId) c.set("requestId", requestId);
       const tenantId = c.get("user").tenantId;
