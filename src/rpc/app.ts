@@ -100,12 +100,18 @@ export function createRpcApp(options: { now?: () => number } = {}) {
         console.error(JSON.stringify({ level: "error", msg: "product audit write failed", requestId: c.get("requestId"), error: errorSummary(err) }));
         throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now; try again");
       });
-      if (!id) throw new Error("commitWithAudit wrote no row");
       // commitWithAudit seals under the tenant's lease (or leaves it to its holder); the
-      // caller is answered with the row's hash, so link it now (idempotent, lease-free).
+      // caller is answered with the row's hash, so link it now (idempotent, lease-free). A
+      // seal that fails here is done by the next writer or verification: hash is then null.
       await sealChain(db, tenantId, SEAL_PAGES).catch(() => undefined);
-      const [row] = await db.select({ seq: auditLogs.seq, hash: auditLogs.hash }).from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id)));
-      if (!row) throw new Error("the audit row just written is missing");
+      const row = await db
+        .select({ seq: auditLogs.seq, hash: auditLogs.hash })
+        .from(auditLogs)
+        .where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id ?? "")))
+        .then(([written]) => written)
+        .catch(() => undefined);
+      // Written (the batch committed) but not readable back: say so as an outage, never a 500.
+      if (!row) throw new ApiError(503, "AUDIT_UNAVAILABLE", "The event was recorded but its place in the chain cannot be read right now");
       return c.json({ ok: true as const, seq: row.seq, hash: row.hash });
     });
   app.onError(handleError);
