@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { Harness, brokenBinding, countingD1, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 
 describe("the per-request check at the edge", () => {
@@ -223,13 +223,7 @@ describe("the per-request check at the edge", () => {
     await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
     const member = await h.login(t.member.email);
     // Only the step-up grants' table is unreadable; the session re-check still works.
-    const grantsDown = new Proxy(env.DB, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop === "prepare") return (query: string) => target.prepare(query.replace(/"stepup_challenges"/g, '"stepup_challenges_unreadable"'));
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const grantsDown = d1WithTableGone(env.DB, "stepup_challenges");
     const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST", env: withEnv({ DB: grantsDown }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");

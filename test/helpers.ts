@@ -206,3 +206,14 @@ export function apiRouteTable(app: ReturnType<typeof createApp>) {
   const prefix = `${DEFAULT_GATEHOUSE_PATH}/api/`;
   return app.routes.filter((r) => r.path.startsWith(prefix)).map((r) => ({ ...r, path: r.path.slice(DEFAULT_GATEHOUSE_PATH.length) }));
 }
+
+/** A D1 binding on which one table is unreadable (every query naming it fails), the rest as usual. */
+export function d1WithTableGone(inner: D1Database, table: string): D1Database {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === "prepare") return (query: string) => target.prepare(query.replaceAll(`"${table}"`, `"${table}_gone"`));
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

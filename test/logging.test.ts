@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { errorSummary } from "../src/lib/log";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -22,13 +22,7 @@ describe("logs never carry a query's parameters", () => {
     const { cookie, sessionId } = await h.login(t.member.email);
     await env.SESSION_CACHE.delete(`session:${sessionId}`);
     h.clock.advanceSeconds(2); // past the in-isolate copy: the check must read D1
-    const sessionsGone = new Proxy(env.DB, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop === "prepare") return (query: string) => target.prepare(query.replace(/"user_sessions"/g, '"user_sessions_unreadable"'));
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const sessionsGone = d1WithTableGone(env.DB, "user_sessions");
     vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line)));
     const res = await h.call("/api/me", { cookie, env: withEnv({ DB: sessionsGone }) });
     expect(res.status).toBe(503);
