@@ -326,6 +326,15 @@ describe("fail closed", () => {
     expect((await h.call("/_gatehouse/.well-known/jwks.json", { env: e })).status).toBe(503);
   });
 
+  it("a gateway whose settings do not parse forwards nothing: 503 GATEWAY_MISCONFIGURED", async () => {
+    const h = new Harness();
+    const origin = fakeOrigin();
+    const res = await h.call("/pricing", { env: withEnv({ ORIGIN: origin.binding, PUBLIC_PATHS: '["/pricing"]' }) });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ error: "GATEWAY_MISCONFIGURED" });
+    expect(origin.seen).toEqual([]);
+  });
+
   it.each(["SESSION_CACHE", "DB"] as const)("with %s down on a cold session, a product request is 503, never forwarded", async (binding) => {
     const h = new Harness();
     const t = await seedTenant("gw");

@@ -26,7 +26,9 @@ import { ApiError, RefusalWithResponse, toApiError } from "../errors";
 import { csrfGuard } from "../lib/csrf";
 import { SubjectEndedError, signAssertion } from "./assertion";
 import { AssertionKeysError, loadAssertionKeys } from "./assertion-keys";
-import { type GatewayConfig, GatewayConfigError, gatewayConfig } from "./config";
+import { ConfigError, parseConfig } from "../config";
+import { SESSION_FAILURES } from "../sessions/middleware";
+import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
 import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
 import { assertionSubjectOf } from "./subject";
@@ -37,16 +39,19 @@ export type GatewayOptions = {
   basePath: string;
 };
 
-const SESSION_FAILURES = new Set(["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"]);
+const isSessionFailure = (code: string) => (SESSION_FAILURES as readonly string[]).includes(code);
 
-/** The gateway's settings, or null when no origin is configured (a standalone Gatehouse). */
+/**
+ * The gateway's settings, or null when no origin is configured (a standalone Gatehouse):
+ * src/config.ts parses them (at startup, then one lookup per env object). A configuration
+ * that did not parse is 503: nothing is forwarded.
+ */
 export function configuredGateway(env: AppEnv["Bindings"]): GatewayConfig | null {
-  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
   try {
-    return gatewayConfig(env);
+    return parseConfig(env).gateway;
   } catch (err) {
-    if (!(err instanceof GatewayConfigError)) throw err;
-    console.error(JSON.stringify({ level: "error", msg: "gateway misconfigured", problems: err.problems }));
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(JSON.stringify({ level: "error", msg: "gateway misconfigured", problem: err.message }));
     throw new ApiError(503, "GATEWAY_MISCONFIGURED", "The gateway is not configured correctly; the operator has been told");
   }
 }
@@ -78,7 +83,7 @@ function productIdentity(options: GatewayOptions) {
     } catch (err) {
       const refusal = toApiError(err);
       // A page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code.
-      if (!c.get("edgePassed") && refusal && SESSION_FAILURES.has(refusal.code) && isBrowserNavigation(c.req.raw)) {
+      if (!c.get("edgePassed") && refusal && isSessionFailure(refusal.code) && isBrowserNavigation(c.req.raw)) {
         throw new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
       }
       throw err;

@@ -18,7 +18,9 @@ import { touchSession } from "./service";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 import { errorSummary } from "../lib/log";
 
-export type SessionFailure = "UNAUTHORIZED" | "SESSION_REVOKED" | "SESSION_INVALIDATED";
+/** Why a cookie does not admit a request (401 codes); a client's sign-in page keys off these. */
+export const SESSION_FAILURES = ["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"] as const;
+export type SessionFailure = (typeof SESSION_FAILURES)[number];
 
 /** Pure: decides whether a cached state admits a request at `nowMs`. */
 export function checkSessionState(
