@@ -24,6 +24,9 @@ import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
 import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
+import { memberLifecycleRoutes } from "./users/lifecycle-routes";
+import { tenantPolicyRoutes } from "./tenant/policy-routes";
+import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -77,12 +80,14 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/auth", authRoutes)
     .use(edgeCheck())
+    .use(requireTwoFactorEnrolment(`${base}/api`))
     .get("/me", (c) => {
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       return c.json({
         user: publicUser(c.get("user")),
         sessionId: c.get("session").id,
         ...(impersonation ? { impersonation } : {}),
+        ...(c.get("mfaEnrollmentRequired") ? { mfaEnrollmentRequired: true } : {}),
       });
     })
     .route("/security/sessions", sessionRoutes)
@@ -90,6 +95,8 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
     .route("/users", userRoutes)
+    .route("/users", memberLifecycleRoutes)
+    .route("/tenant", tenantPolicyRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
 

@@ -44,15 +44,6 @@ describe("sign-in", () => {
     expect(a.sessionId).not.toBe(b.sessionId);
   });
 
-  it("refuses a disabled user with the same 401", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    await env.DB.prepare("UPDATE users SET disabled_at = 1 WHERE id = ?").bind(t.member.id).run();
-    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
-    expect(res.status).toBe(401);
-    expect(res.body.error).toBe("INVALID_CREDENTIALS");
-  });
-
   it("stores only the hash of the session secret", async () => {
     const h = new Harness();
     const t = await seedTenant();

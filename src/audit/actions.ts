@@ -30,6 +30,16 @@ export const AUDIT_ACTIONS = [
   // IAM
   "USER_ROLE_UPDATED",
   "USER_PERMISSIONS_UPDATED",
+  // Member lifecycle, the account and the tenant's policy
+  "USER_DISABLED",
+  "USER_ENABLED",
+  "USER_REMOVED",
+  "MFA_RESET",
+  "PASSWORD_CHANGED",
+  "PASSWORD_RESET_REQUESTED",
+  "PASSWORD_RESET",
+  "PROFILE_UPDATED",
+  "TENANT_POLICY_UPDATED",
   // Any other refusal (reads included), written by the app-level refusal recorder
   "REQUEST_REFUSED",
 ] as const;
@@ -38,7 +48,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
 
 /** What a row's `targetId` names. */
-export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -16,6 +16,7 @@ import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
+import { loadTenantPolicy } from "../ip-rules/cache";
 import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
 import { verifySecondFactor } from "../stepup/second-factor";
@@ -62,15 +63,21 @@ export const authRoutes = new Hono<AppEnv>()
       });
     }
 
-    // Same PBKDF2 work whether or not the email exists (no enumeration by timing).
-    const passwordOk = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash()));
+    // Same PBKDF2 work whether or not the email exists (no enumeration by timing); a
+    // member removed from the tenant has no password left and is answered like an unknown email.
+    const removed = user !== undefined && user.removedAt !== null;
+    const passwordOk = await verifyPassword(body.password, user && !removed ? user.passwordHash : await dummyPasswordHash());
     // The tenant is known now and its IP rules bind sign-in too. They are applied
     // whatever the password, so a blocked address never learns whether it was right
     // (it does learn that the email belongs to a tenant that restricts addresses).
     if (user) await assertIpAllowed(c, user.tenantId, user.id);
-    if (!user || !passwordOk || user.disabledAt !== null) {
-      const reason = !user ? "UNKNOWN_EMAIL" : !passwordOk ? "INVALID_PASSWORD" : "USER_DISABLED";
+    if (!user || !passwordOk || removed) {
+      const reason = !user ? "UNKNOWN_EMAIL" : removed ? "USER_REMOVED" : "INVALID_PASSWORD";
       throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", { audit: { ...knownUser, failureReason: reason } });
+    }
+    // Only once the password was right: a disabled member is told so, a guesser learns nothing.
+    if (user.disabledAt !== null) {
+      throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser, failureReason: "USER_DISABLED" } });
     }
 
     let usedRecoveryCode = false;
@@ -83,6 +90,10 @@ export const authRoutes = new Hono<AppEnv>()
       const method = await verifySecondFactor(c, user, { code: body.totpCode, recoveryCode: body.recoveryCode }, ["totp", "recovery_code"]);
       usedRecoveryCode = method === "recovery_code";
     }
+
+    // A tenant requiring two-factor sends a member without TOTP straight to enrolment
+    // (the panel reads this; every other route refuses them until then, src/tenant/enrolment-gate.ts).
+    const mfaEnrollmentRequired = !user.totpEnabled && (await loadTenantPolicy(c, user.tenantId)).requireTwoFactor;
 
     // RFC 8176: a password, then a one-time code or (a recovery code) some second factor.
     const amr = !user.totpEnabled ? ["pwd"] : usedRecoveryCode ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
@@ -117,7 +128,7 @@ export const authRoutes = new Hono<AppEnv>()
     });
     await issueDevice(c, deviceKey, body.email, deviceId);
     // Same-origin paths only (never another host, scheme or //): anything else is "/".
-    return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo) });
+    return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired });
   })
   // Not the whole edge check: signing out works from any address.
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false }), async (c) => {

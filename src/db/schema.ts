@@ -14,6 +14,8 @@ export const tenants = sqliteTable("tenants", {
   name: text("name").notNull(),
   slug: text("slug").notNull().unique(),
   createdAt: integer("created_at").notNull(),
+  /** Tenant policy (owner only): every member must have TOTP before using anything but enrolment. */
+  requireTwoFactor: integer("require_two_factor", { mode: "boolean" }).notNull().default(false),
 });
 
 export const users = sqliteTable(
@@ -30,6 +32,13 @@ export const users = sqliteTable(
     sessionVersion: integer("session_version").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     disabledAt: integer("disabled_at"),
+    /**
+     * Removed from the tenant. The row stays (a tombstone, also disabled, its credentials
+     * wiped): user_sessions and recovery_codes reference it by foreign key, and the audit
+     * chain names it as actor and target, so deleting it would either fail or leave the
+     * tenant's history pointing at nobody.
+     */
+    removedAt: integer("removed_at"),
     // TOTP (RFC 6238). Secrets are AES-GCM encrypted with the TOTP_ENCRYPTION_KEY secret.
     totpSecretEnc: text("totp_secret_enc"),
     totpPendingSecretEnc: text("totp_pending_secret_enc"),
@@ -78,6 +87,27 @@ export const userSessions = sqliteTable(
   (t) => [
     index("user_sessions_user_last_seen_idx").on(t.tenantId, t.userId, t.lastSeenAt),
   ],
+);
+
+// Single-use password reset links (1 hour): only SHA-256 of the 256-bit token is stored.
+export const passwordResetTokens = sqliteTable(
+  "password_reset_tokens",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    tokenHash: text("token_hash").notNull(),
+    /** The admin who asked for it; null when the user asked (forgot password). */
+    requestedBy: text("requested_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [uniqueIndex("password_reset_tokens_hash_uq").on(t.tokenHash), index("password_reset_tokens_user_idx").on(t.userId)],
 );
 
 export const recoveryCodes = sqliteTable(
@@ -230,5 +260,6 @@ export type User = typeof users.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
 export type AuditLog = typeof auditLogs.$inferSelect;
 export type IpRule = typeof ipRules.$inferSelect;
+export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type StepupChallenge = typeof stepupChallenges.$inferSelect;
 

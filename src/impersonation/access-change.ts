@@ -21,7 +21,7 @@ import { type Role, eventDedupe, userSessions, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { refreshCachedSessions, toAuthSessionFields } from "../sessions/service";
-import { clearedImpersonation, impersonationEndKey, impersonationEndedEvent } from "./service";
+import { type EndReason, clearedImpersonation, impersonationEndKey, impersonationEndedEvent } from "./service";
 
 /** One user's role and permission overrides as text: what the rank and permission checks read. */
 const accessText = sql<string>`${users.role} || ':' || ifnull(${users.permissionOverrides}, '')`;
@@ -62,8 +62,11 @@ export type ImpersonationEnding = {
   syncCache: (c: Context<AppEnv>) => Promise<void>;
 };
 
-/** What a role or permission change of `userId` adds to its batch to end their impersonations. */
-export async function endImpersonationsInvolving(db: Db, tenantId: string, userId: string, nowMs: number): Promise<ImpersonationEnding> {
+/**
+ * What a role or permission change of `userId` (or their disabling or removal, with
+ * that `reason`) adds to its batch to end their impersonations.
+ */
+export async function endImpersonationsInvolving(db: Db, tenantId: string, userId: string, nowMs: number, reason: EndReason = "ROLE_CHANGED"): Promise<ImpersonationEnding> {
   const read = async () => (await db.select().from(userSessions).where(involving(tenantId, userId, nowMs))).map(toAuthSessionFields);
   const sessions = await read();
   const signature = (list: typeof sessions) => list.map((s) => impersonationEndKey(s)).sort().join(",");
@@ -84,7 +87,7 @@ export async function endImpersonationsInvolving(db: Db, tenantId: string, userI
   );
   return {
     statements,
-    events: sessions.flatMap((s) => impersonationEndedEvent(s, "ROLE_CHANGED")),
+    events: sessions.flatMap((s) => impersonationEndedEvent(s, reason)),
     async conflict(err) {
       if (!isInvariantViolation(err) && !failedWith(err, /UNIQUE constraint failed: event_dedupe/)) return null;
       if (signature(await read()) === signature(sessions)) return null;

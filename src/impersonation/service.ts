@@ -23,7 +23,7 @@ export function impersonationMaxSeconds(env: Bindings): number {
   return parseConfig(env).impersonationMaxSeconds;
 }
 
-export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE" | "ROLE_CHANGED";
+export type EndReason = "EXIT" | "EXPIRED" | "LOGOUT" | "SESSION_REVOKED" | "TARGET_UNAVAILABLE" | "ROLE_CHANGED" | "USER_DISABLED" | "USER_REMOVED";
 
 type Ending = Pick<AuthSession, "id" | "impersonation">;
 

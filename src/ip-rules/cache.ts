@@ -11,11 +11,14 @@
  *
  * Any KV or D1 error while loading denies with 503 AUTH_UNAVAILABLE: an outage must
  * never turn into "no rules, let everyone in".
+ *
+ * The entry is the tenant's whole edge state: its compiled rules and its policy
+ * (`policy`, e.g. required two-factor), read by the same KV read on every request.
  */
 import { asc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { Db } from "../db/client";
-import { ipRules } from "../db/schema";
+import { ipRules, tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "./ruleset";
@@ -36,35 +39,47 @@ const keyOf = (tenantId: string) => `ip-rules:${tenantId}`;
  */
 export const LOCAL_RULES_MS = 1000;
 const LOCAL_MAX_TENANTS = 1000;
-const local = new Map<string, { set: CompiledRuleSet; storedAt: number }>();
+const local = new Map<string, { set: TenantEdgeState; storedAt: number }>();
 
-function remember(tenantId: string, set: CompiledRuleSet, nowMs: number): void {
+/** The tenant's policy as the edge enforces it (tenants row, owner-set). */
+export type TenantPolicy = { requireTwoFactor: boolean };
+
+/** What the tenant's entry holds: its compiled rules and its policy. */
+export type TenantEdgeState = CompiledRuleSet & { policy: TenantPolicy };
+
+function remember(tenantId: string, set: TenantEdgeState, nowMs: number): void {
   if (local.size >= LOCAL_MAX_TENANTS) local.delete(local.keys().next().value as string);
   local.delete(tenantId); // re-insert: Map order is the eviction order
   local.set(tenantId, { set, storedAt: nowMs });
 }
 
-export async function listTenantRules(db: Db, tenantId: string) {
+export function listTenantRules(db: Db, tenantId: string) {
   return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
 }
 
-async function readCached(kv: KVNamespace, tenantId: string): Promise<CompiledRuleSet | null> {
-  const set = await kv.get<CompiledRuleSet>(keyOf(tenantId), "json");
+async function readCached(kv: KVNamespace, tenantId: string): Promise<TenantEdgeState | null> {
+  const set = await kv.get<TenantEdgeState>(keyOf(tenantId), "json");
   // An entry of another format (an older deploy) is a miss, not trusted.
   return set?.format === RULE_SET_FORMAT ? set : null;
 }
 
-async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
-  return compileRuleSet(await listTenantRules(c.var.db, tenantId), c.get("now"));
+/** One D1 round trip: the rules and the policy. */
+async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<TenantEdgeState> {
+  const db = c.var.db;
+  const [rules, policies] = await db.batch([
+    listTenantRules(db, tenantId),
+    db.select({ requireTwoFactor: tenants.requireTwoFactor }).from(tenants).where(eq(tenants.id, tenantId)).limit(1),
+  ]);
+  return { ...compileRuleSet(rules, c.get("now")), policy: { requireTwoFactor: policies[0]?.requireTwoFactor ?? false } };
 }
 
-const writeCached = (kv: KVNamespace, tenantId: string, set: CompiledRuleSet) =>
+const writeCached = (kv: KVNamespace, tenantId: string, set: TenantEdgeState) =>
   kv.put(keyOf(tenantId), JSON.stringify(set), { expirationTtl: RULES_CACHE_TTL_SECONDS });
 
 const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
 
-/** The tenant's rule set for enforcement and the check endpoint: KV, else D1 (then refill KV). */
-export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise<CompiledRuleSet> {
+/** The tenant's rule set (and policy) for enforcement and the check endpoint: KV, else D1 (then refill KV). */
+export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise<TenantEdgeState> {
   try {
     const now = c.get("now");
     const hit = local.get(tenantId);
@@ -86,8 +101,13 @@ export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise
   }
 }
 
+/** The tenant's policy, from the same cached entry as its rules (no D1 query on a hot request). */
+export async function loadTenantPolicy(c: Context<AppEnv>, tenantId: string): Promise<TenantPolicy> {
+  return (await loadRuleSet(c, tenantId)).policy;
+}
+
 /**
- * After a change was committed to D1, rewrite the KV entry from D1 (not from the
+ * After a change (to the rules or the policy) was committed to D1, rewrite the KV entry from D1 (not from the
  * request's in-memory view, which a concurrent change could have overtaken). If that
  * fails, deleting the entry still makes the next request read D1. If KV refuses both,
  * the change stands but this location may enforce the old set until the entry

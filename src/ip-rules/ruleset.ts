@@ -72,7 +72,7 @@ export type Decision = {
 };
 
 const FOREVER = Number.MAX_SAFE_INTEGER;
-export const RULE_SET_FORMAT = 2;
+export const RULE_SET_FORMAT = 3; // 3: the cached entry also carries the tenant's policy (src/ip-rules/cache.ts)
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function toRuleView(rule: RuleInput): RuleView {

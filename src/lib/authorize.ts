@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { User } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
-import { hasPermission, type Permission, rankAbove } from "./permissions";
+import { hasPermission, type Permission, type Role, rankAbove } from "./permissions";
 
 /**
  * May `actor` act on `target` (already loaded within the actor's tenant, so another
@@ -29,5 +29,12 @@ export function assertPermission(actor: AuthUser, permission: Permission): void 
 export const requirePermission = (permission: Permission) =>
   createMiddleware<AppEnv>(async function requirePermission(c, next) {
     assertPermission(c.get("user"), permission);
+    await next();
+  });
+
+/** Route-level role gate (e.g. the tenant's policy is the owners'), placed before step-up like requirePermission. */
+export const requireRole = (role: Role) =>
+  createMiddleware<AppEnv>(async function requireRole(c, next) {
+    if (c.get("user").role !== role) throw new ApiError(403, "FORBIDDEN", `Only an ${role} can do this`);
     await next();
   });

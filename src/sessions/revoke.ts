@@ -39,6 +39,8 @@ export type EndSessionsOptions = {
   event: (endedIds: string[]) => AuditEvent;
   /** Other changes that commit in the same batch. */
   changes?: BatchItem<"sqlite">[];
+  /** Their audit rows (beyond the caller's SUCCESS row), in the same batch. */
+  events?: AuditEvent[];
 };
 
 export async function endSessions(c: Context<AppEnv>, options: EndSessionsOptions): Promise<{ endedIds: string[] }> {
@@ -58,6 +60,7 @@ export async function endSessions(c: Context<AppEnv>, options: EndSessionsOption
   ];
   await commitWithAudit(c, [...(options.changes ?? []), ...statements], [
     options.event(endedIds),
+    ...(options.events ?? []),
     ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")),
   ]);
   await refreshCachedSessions(c, userId);

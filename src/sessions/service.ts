@@ -88,8 +88,9 @@ export async function listUserSessions(db: Db, tenantId: string, userId: string,
     .limit(200);
 }
 
+/** A user of the tenant; a removed user has left it (not found, like another tenant's). */
 export async function findTenantUser(db: Db, tenantId: string, userId: string): Promise<User | undefined> {
-  return db.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.tenantId, tenantId)) });
+  return db.query.users.findFirst({ where: and(eq(users.id, userId), eq(users.tenantId, tenantId), isNull(users.removedAt)) });
 }
 
 export async function findTenantSession(db: Db, tenantId: string, sessionId: string): Promise<UserSession | undefined> {

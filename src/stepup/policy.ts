@@ -23,6 +23,11 @@ export const STEP_UP_PURPOSES = [
   "IP_RULE_CHANGE",
   "IMPERSONATION",
   "ROLE_CHANGE",
+  "USER_ACCESS_CHANGE",
+  "MFA_RESET",
+  "PASSWORD_RESET",
+  "TENANT_POLICY_CHANGE",
+  "PASSWORD_CHANGE",
 ] as const;
 export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
 
@@ -51,6 +56,16 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
   IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
   IMPERSONATION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
   ROLE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  // Disable, enable or remove a member (admin).
+  USER_ACCESS_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  // Remove another user's second factor (admin): one proof per reset.
+  MFA_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
+  // Issue a reset link for another user's password (admin).
+  PASSWORD_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
+  // The tenant's policy (owner).
+  TENANT_POLICY_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  // Change one's own password: self-service (the password when there is no TOTP).
+  PASSWORD_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false },
 };
 
 /**

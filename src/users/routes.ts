@@ -19,10 +19,10 @@ import { permissionsBody, roleBody } from "./schemas";
 import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
-async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: string): Promise<User> {
+export async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: string): Promise<User> {
   const target = await findTenantUser(c.var.db, me.tenantId, id);
   if (!target) throw notFound("User", "USER_NOT_FOUND");
-  if (target.id === me.id) throw new ApiError(403, "CANNOT_CHANGE_OWN_ACCESS", "Nobody changes their own role or permissions");
+  if (target.id === me.id) throw new ApiError(403, "CANNOT_CHANGE_OWN_ACCESS", "Nobody changes their own access (role, permissions, status or second factor)");
   assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
   return target;
 }

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
 import { type Role, type User, users } from "../db/schema";
@@ -21,7 +21,7 @@ export function toUserView(u: User) {
 }
 
 export function listTenantUsers(db: Db, tenantId: string) {
-  return db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.email)).limit(1000);
+  return db.select().from(users).where(and(eq(users.tenantId, tenantId), isNull(users.removedAt))).orderBy(asc(users.email)).limit(1000);
 }
 
 /**

@@ -25,6 +25,15 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   IMPERSONATION_ENDED: "Impersonation ended",
   USER_ROLE_UPDATED: "Role changed",
   USER_PERMISSIONS_UPDATED: "Permissions changed",
+  USER_DISABLED: "Member disabled",
+  USER_ENABLED: "Member enabled",
+  USER_REMOVED: "Member removed",
+  MFA_RESET: "Two-factor reset by an admin",
+  PASSWORD_CHANGED: "Password changed",
+  PASSWORD_RESET_REQUESTED: "Password reset link issued",
+  PASSWORD_RESET: "Password reset",
+  PROFILE_UPDATED: "Profile updated",
+  TENANT_POLICY_UPDATED: "Organisation policy changed",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -33,6 +42,7 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   session: "Session",
   ip_rule: "IP rule",
   ip_address: "IP address",
+  tenant: "Organisation",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);

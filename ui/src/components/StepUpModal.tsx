@@ -19,6 +19,11 @@ const PURPOSES: Record<StepUpPurpose, string> = {
   IP_RULE_CHANGE: "change IP rules",
   IMPERSONATION: "act as another member",
   ROLE_CHANGE: "change a member's role",
+  USER_ACCESS_CHANGE: "disable, enable or remove a member",
+  MFA_RESET: "reset a member's two-factor authentication",
+  PASSWORD_RESET: "issue a password reset link",
+  TENANT_POLICY_CHANGE: "change your organisation's policy",
+  PASSWORD_CHANGE: "change your password",
 };
 
 const METHOD_LABELS: Record<StepUpMethod, string> = {

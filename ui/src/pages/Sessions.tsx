@@ -19,6 +19,11 @@ const REVOKE_REASONS: Record<RevokeReason, string> = {
   REVOKED_BY_ADMIN: "Revoked by an administrator",
   REVOKE_ALL_OTHERS: "Signed out from another session",
   FORCE_LOGOUT: "Signed out everywhere by an administrator",
+  USER_DISABLED: "Ended when the member was disabled",
+  USER_REMOVED: "Ended when the member was removed",
+  MFA_RESET: "Ended when two-factor was reset",
+  PASSWORD_CHANGED: "Ended by a password change",
+  PASSWORD_RESET: "Ended by a password reset",
 };
 
 type Revoke = (s: Session) => Promise<void>;

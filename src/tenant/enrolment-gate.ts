@@ -1,0 +1,35 @@
+/**
+ * The required-two-factor gate: in a tenant whose policy requires two-factor, a user
+ * without TOTP may use only what enrolment needs until they have enrolled. Every other
+ * API route answers 403 MFA_ENROLLMENT_REQUIRED. Mounted once on the API, right after
+ * the edge check, so no route can forget it (a test walks the route table).
+ *
+ * The policy comes from the tenant's cached edge state, the entry the IP rule check has
+ * just read (src/ip-rules/cache.ts): no D1 query on a hot request. The real user counts:
+ * an admin impersonating a member is judged by the admin's own factor.
+ */
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { loadTenantPolicy } from "../ip-rules/cache";
+
+/** Reachable before enrolment (method and path under the API prefix). Sign-out is an auth route, before the gate. */
+export const ALLOWED_BEFORE_ENROLMENT = new Set([
+  "GET /me",
+  "POST /security/stepup/verify",
+  "POST /security/mfa/totp/enroll",
+  "POST /security/mfa/totp/confirm",
+]);
+
+export const requireTwoFactorEnrolment = (apiPrefix: string) =>
+  createMiddleware<AppEnv>(async function requireTwoFactorEnrolment(c, next) {
+    const real = c.get("realUser");
+    if (!real.totpEnabled && (await loadTenantPolicy(c, real.tenantId)).requireTwoFactor) {
+      c.set("mfaEnrollmentRequired", true);
+      const path = c.req.path.startsWith(apiPrefix) ? c.req.path.slice(apiPrefix.length) : c.req.path;
+      if (!ALLOWED_BEFORE_ENROLMENT.has(`${c.req.method} ${path}`)) {
+        throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Your organisation requires two-factor authentication: set it up before anything else");
+      }
+    }
+    await next();
+  });

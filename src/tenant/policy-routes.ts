@@ -1,0 +1,55 @@
+/**
+ * /api/tenant/policy: the tenant's policy (today: require two-factor for everyone).
+ * Reading it needs SETTINGS_SECURITY_VIEW (admins see what binds them); changing it is
+ * the owners' alone, with step-up. The policy lives in the tenant's cached edge state
+ * (src/ip-rules/cache.ts), rewritten right after the change commits.
+ */
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { tenants } from "../db/schema";
+import type { AppEnv } from "../env";
+import { notFound } from "../errors";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { refreshRuleCache } from "../ip-rules/cache";
+import { requirePermission, requireRole } from "../lib/authorize";
+import { validate } from "../lib/validation";
+import { z } from "../lib/zod";
+import { requireStepUp } from "../stepup/middleware";
+
+const policyBody = z.strictObject({ requireTwoFactor: z.boolean() });
+
+async function readPolicy(c: { var: { db: AppEnv["Variables"]["db"] } }, tenantId: string) {
+  const tenant = await c.var.db.query.tenants.findFirst({ where: eq(tenants.id, tenantId) });
+  if (!tenant) throw notFound("Tenant", "TENANT_NOT_FOUND");
+  return { requireTwoFactor: tenant.requireTwoFactor };
+}
+
+/** Mounted at /api/tenant, behind the edge check. */
+export const tenantPolicyRoutes = new Hono<AppEnv>()
+  .get("/policy", requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => c.json({ policy: await readPolicy(c, c.get("user").tenantId) }))
+  .patch(
+    "/policy",
+    audited("TENANT_POLICY_UPDATED", { targetType: "tenant" }),
+    validate("json", policyBody),
+    forbidWhileImpersonating("Changing the tenant's policy"),
+    requireRole("owner"),
+    requireStepUp("TENANT_POLICY_CHANGE"),
+    async (c) => {
+      const tenantId = c.get("user").tenantId;
+      const before = await readPolicy(c, tenantId);
+      const after = { ...before, ...c.req.valid("json") };
+      const db = c.var.db;
+      await commitWithAudit(c, [db.update(tenants).set(after).where(eq(tenants.id, tenantId))], {
+        action: "TENANT_POLICY_UPDATED",
+        outcome: "SUCCESS",
+        targetType: "tenant",
+        targetId: tenantId,
+        before,
+        after,
+      });
+      await refreshRuleCache(c, tenantId);
+      return c.json({ policy: after });
+    },
+  );

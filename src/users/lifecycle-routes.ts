@@ -1,0 +1,155 @@
+/**
+ * /api/users/:id/disable, /enable, DELETE /api/users/:id, /mfa-reset: an admin's hold on
+ * a member's access. Each reads audited → validate → forbidWhileImpersonating →
+ * requirePermission → requireStepUp → handler, acts only within the caller's tenant
+ * (another tenant's or a removed user is 404), never on oneself, never on a user who
+ * outranks the caller (manageableUser), and ends the user's sessions through endSessions.
+ */
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { passwordResetTokens, recoveryCodes, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { requirePermission } from "../lib/authorize";
+import { emptyBody, userIdParam } from "../lib/schemas";
+import { validate } from "../lib/validation";
+import { refreshCachedSessions } from "../sessions/service";
+import { endSessions } from "../sessions/revoke";
+import { requireStepUp } from "../stepup/middleware";
+import { cutOffUser } from "./lifecycle";
+import { manageableUser } from "./routes";
+import { toUserView } from "./service";
+
+/** A stored password hash no password verifies against (verifyPassword refuses unknown schemes). */
+const NO_PASSWORD = "removed";
+
+const noSecondFactor = { totpSecretEnc: null, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: false, totpLastStep: null };
+
+/** Mounted at /api/users, behind the edge check. */
+export const memberLifecycleRoutes = new Hono<AppEnv>()
+  .post(
+    "/:id/disable",
+    audited("USER_DISABLED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", emptyBody),
+    forbidWhileImpersonating("Disabling a member"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("USER_ACCESS_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      if (target.disabledAt !== null) throw new ApiError(409, "USER_ALREADY_DISABLED", "This member is already disabled");
+      const now = c.get("now");
+      const { endedIds } = await cutOffUser(c, target, {
+        reason: "USER_DISABLED",
+        changes: [c.var.db.update(users).set({ disabledAt: now }).where(and(eq(users.id, target.id), isNull(users.disabledAt)))],
+        event: { action: "USER_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: target.id, before: { disabled: false }, after: { disabled: true } },
+      });
+      return c.json({ user: toUserView({ ...target, disabledAt: now }), revoked: endedIds.length });
+    },
+  )
+  .post(
+    "/:id/enable",
+    audited("USER_ENABLED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", emptyBody),
+    forbidWhileImpersonating("Enabling a member"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("USER_ACCESS_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      if (target.disabledAt === null) throw new ApiError(409, "USER_NOT_DISABLED", "This member is not disabled");
+      const db = c.var.db;
+      // Sessions ended by the disable stay ended (revoked, and their session_version is old): the member signs in again.
+      await commitWithAudit(c, [db.update(users).set({ disabledAt: null }).where(and(eq(users.id, target.id), isNotNull(users.disabledAt)))], {
+        action: "USER_ENABLED",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: target.id,
+        before: { disabled: true },
+        after: { disabled: false },
+      });
+      await refreshCachedSessions(c, target.id);
+      return c.json({ user: toUserView({ ...target, disabledAt: null }) });
+    },
+  )
+  .delete(
+    "/:id",
+    audited("USER_REMOVED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    forbidWhileImpersonating("Removing a member"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("USER_ACCESS_CHANGE"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      const db = c.var.db;
+      const now = c.get("now");
+      // "Remove" keeps the row as a tombstone (see users.removedAt in the schema): sessions,
+      // recovery codes and reset links reference it by foreign key and the audit chain names
+      // its id, so its history stays attributable (the row's email and name, and this
+      // USER_REMOVED row's `before`). What it could still be used for goes: it is disabled,
+      // its password, second factor, recovery codes, extra permissions and reset links are
+      // wiped, and every lookup of the tenant's users skips it (not found, like a stranger).
+      await cutOffUser(c, target, {
+        reason: "USER_REMOVED",
+        changes: [
+          db
+            .update(users)
+            .set({ removedAt: now, disabledAt: sql`coalesce(${users.disabledAt}, ${now})`, passwordHash: NO_PASSWORD, permissionOverrides: null, ...noSecondFactor })
+            .where(and(eq(users.id, target.id), isNull(users.removedAt))),
+          db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
+          db.update(passwordResetTokens).set({ usedAt: now }).where(and(eq(passwordResetTokens.userId, target.id), isNull(passwordResetTokens.usedAt))),
+        ],
+        event: {
+          action: "USER_REMOVED",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: target.id,
+          before: { email: target.email, displayName: target.displayName, role: target.role, disabled: target.disabledAt !== null },
+        },
+      });
+      return c.json({ success: true });
+    },
+  )
+  .post(
+    "/:id/mfa-reset",
+    audited("MFA_RESET", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", emptyBody),
+    forbidWhileImpersonating("Resetting two-factor"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("MFA_RESET"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      // An admin's factor guards admin actions: only an owner may take it away.
+      if (target.role !== "member" && me.role !== "owner") {
+        throw new ApiError(403, "FORBIDDEN", "Only an owner resets the two-factor authentication of an admin or owner", { audit: { targetType: "user", targetId: target.id } });
+      }
+      if (!target.totpEnabled && target.totpPendingSecretEnc === null) throw new ApiError(409, "MFA_NOT_ENABLED", "This member has no two-factor authentication to reset");
+      const db = c.var.db;
+      const { endedIds } = await endSessions(c, {
+        tenantId: target.tenantId,
+        userId: target.id,
+        which: { allBut: null },
+        reason: "MFA_RESET",
+        bumpSessionVersion: true,
+        changes: [db.update(users).set(noSecondFactor).where(eq(users.id, target.id)), db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id))],
+        event: (ids) => ({
+          action: "MFA_RESET",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: target.id,
+          before: { totpEnabled: target.totpEnabled },
+          after: { totpEnabled: false },
+          metadata: { revokedSessionIds: ids },
+        }),
+      });
+      return c.json({ user: toUserView({ ...target, totpEnabled: false }), revoked: endedIds.length });
+    },
+  );

@@ -1,0 +1,52 @@
+/**
+ * Cutting a member off (disable, remove): the one recipe both use.
+ *
+ * Threat model: a leaver whose open sessions keep working, an impersonation of or by
+ * them that outlives the decision, a sign-in racing the change, the tenant left without
+ * an owner. So, in one D1 batch: the change to the user, every live session of theirs
+ * revoked and their session_version bumped (a session created by a racing sign-in is
+ * invalid too), every impersonation they take part in ended, the tenant still has an
+ * enabled owner, and the audit rows; then the cached state of every session touched is
+ * rewritten (D1 first, then KV, through endSessions as force logout does).
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
+import type { AuditEvent } from "../audit/service";
+import { isInvariantViolation } from "../db/invariants";
+import type { User } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { endImpersonationsInvolving } from "../impersonation/access-change";
+import { endSessions } from "../sessions/revoke";
+import { assertTenantKeepsAnOwner } from "./service";
+
+export async function cutOffUser(
+  c: Context<AppEnv>,
+  target: User,
+  options: { reason: "USER_DISABLED" | "USER_REMOVED"; changes: BatchItem<"sqlite">[]; event: AuditEvent },
+): Promise<{ endedIds: string[] }> {
+  const db = c.var.db;
+  const ending = await endImpersonationsInvolving(db, target.tenantId, target.id, c.get("now"), options.reason);
+  let result: { endedIds: string[] };
+  try {
+    result = await endSessions(c, {
+      tenantId: target.tenantId,
+      userId: target.id,
+      which: { allBut: null },
+      reason: options.reason,
+      bumpSessionVersion: true,
+      changes: [...options.changes, ...assertTenantKeepsAnOwner(db, target.tenantId), ...ending.statements],
+      // The target's own sessions end here, and endSessions writes the end of the
+      // impersonations they carried; `ending` adds those of others impersonating the target.
+      events: ending.events.filter((e) => e.actorUserId !== target.id),
+      event: (ids) => ({ ...options.event, metadata: { ...options.event.metadata, revokedSessionIds: ids } }),
+    });
+  } catch (err) {
+    const conflict = await ending.conflict(err);
+    if (conflict) throw conflict;
+    if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last enabled owner cannot be disabled or removed");
+    throw err;
+  }
+  await ending.syncCache(c);
+  return result;
+}
