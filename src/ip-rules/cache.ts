@@ -53,7 +53,7 @@ function remember(tenantId: string, set: TenantEdgeState, nowMs: number): void {
   local.set(tenantId, { set, storedAt: nowMs });
 }
 
-export function listTenantRules(db: Db, tenantId: string) {
+export async function listTenantRules(db: Db, tenantId: string) {
   return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
 }
 
@@ -63,14 +63,16 @@ async function readCached(kv: KVNamespace, tenantId: string): Promise<TenantEdge
   return set?.format === RULE_SET_FORMAT ? set : null;
 }
 
-/** One D1 round trip: the rules and the policy. */
+/** One query: the tenant's policy and its rules (one row per rule, or one row without a rule). */
 async function compileFromDb(c: Context<AppEnv>, tenantId: string): Promise<TenantEdgeState> {
-  const db = c.var.db;
-  const [rules, policies] = await db.batch([
-    listTenantRules(db, tenantId),
-    db.select({ requireTwoFactor: tenants.requireTwoFactor }).from(tenants).where(eq(tenants.id, tenantId)).limit(1),
-  ]);
-  return { ...compileRuleSet(rules, c.get("now")), policy: { requireTwoFactor: policies[0]?.requireTwoFactor ?? false } };
+  const rows = await c.var.db
+    .select({ requireTwoFactor: tenants.requireTwoFactor, rule: ipRules })
+    .from(tenants)
+    .leftJoin(ipRules, eq(ipRules.tenantId, tenants.id))
+    .where(eq(tenants.id, tenantId))
+    .orderBy(asc(ipRules.createdAt), asc(ipRules.id));
+  const rules = rows.flatMap((r) => (r.rule ? [r.rule] : []));
+  return { ...compileRuleSet(rules, c.get("now")), policy: { requireTwoFactor: rows[0]?.requireTwoFactor ?? false } };
 }
 
 const writeCached = (kv: KVNamespace, tenantId: string, set: TenantEdgeState) =>
