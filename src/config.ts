@@ -4,6 +4,7 @@
  * naming the variable, never a surprise hours later on some code path.
  */
 import { object, string } from "zod";
+import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import type { ProductStepUpPolicy } from "./stepup/policy";
@@ -55,6 +56,8 @@ export type GatehouseConfig = {
   gateway: GatewayConfig | null;
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
   productStepUpPurposes: ProductStepUpPolicy[];
+  /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
+  emailWebhook: EmailWebhookConfig | null;
 };
 
 export class ConfigError extends Error {
@@ -67,7 +70,7 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
+export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
@@ -88,6 +91,7 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STE
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
     gateway: parseGateway(env),
     productStepUpPurposes: parseProductPurposes(env),
+    emailWebhook: parseEmailWebhook(env),
   };
   parsed.set(env, config);
   return config;
@@ -108,6 +112,15 @@ function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): 
     return productStepUpPurposes(env);
   } catch (err) {
     if (err instanceof ProductPurposesError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
+  try {
+    return emailWebhookConfig(env);
+  } catch (err) {
+    if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
     throw err;
   }
 }
