@@ -27,6 +27,8 @@ import { userRoutes } from "./users/routes";
 import { memberLifecycleRoutes } from "./users/lifecycle-routes";
 import { tenantPolicyRoutes } from "./tenant/policy-routes";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
+import { accountRoutes } from "./account/routes";
+import { passwordResetRoutes } from "./auth/password-reset-routes";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -79,6 +81,7 @@ export function createApp(options: AppOptions = {}) {
       }),
     )
     .route("/auth", authRoutes)
+    .route("/auth", passwordResetRoutes)
     .use(edgeCheck())
     .use(requireTwoFactorEnrolment(`${base}/api`))
     .get("/me", (c) => {
@@ -97,6 +100,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/users", userRoutes)
     .route("/users", memberLifecycleRoutes)
     .route("/tenant", tenantPolicyRoutes)
+    .route("/account", accountRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
 

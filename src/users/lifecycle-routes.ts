@@ -19,6 +19,8 @@ import { validate } from "../lib/validation";
 import { refreshCachedSessions } from "../sessions/service";
 import { endSessions } from "../sessions/revoke";
 import { requireStepUp } from "../stepup/middleware";
+import { issueStatements, newResetToken, resetLink } from "../account/password-reset";
+import { sendEmail } from "../email";
 import { cutOffUser } from "./lifecycle";
 import { manageableUser } from "./routes";
 import { toUserView } from "./service";
@@ -151,5 +153,39 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
         }),
       });
       return c.json({ user: toUserView({ ...target, totpEnabled: false }), revoked: endedIds.length });
+    },
+  )
+  .post(
+    "/:id/password-reset",
+    audited("PASSWORD_RESET_REQUESTED", { targetType: "user", targetParam: "id" }),
+    validate("param", userIdParam),
+    validate("json", emptyBody),
+    forbidWhileImpersonating("Resetting a password"),
+    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requireStepUp("PASSWORD_RESET"),
+    async (c) => {
+      const me = c.get("user");
+      const target = await manageableUser(c, me, c.req.valid("param").id);
+      if (target.disabledAt !== null) throw new ApiError(409, "USER_DISABLED", "Enable this member before resetting their password");
+      const { row, token } = await newResetToken({ tenantId: target.tenantId, userId: target.id, requestedBy: me.id, nowMs: c.get("now") });
+      // The old password may be what leaked: the member's sessions end now, not at the reset.
+      const { endedIds } = await endSessions(c, {
+        tenantId: target.tenantId,
+        userId: target.id,
+        which: { allBut: null },
+        reason: "PASSWORD_RESET",
+        bumpSessionVersion: true,
+        changes: issueStatements(c.var.db, row),
+        event: (ids) => ({
+          action: "PASSWORD_RESET_REQUESTED",
+          outcome: "SUCCESS",
+          targetType: "user",
+          targetId: target.id,
+          metadata: { via: "admin", tokenId: row.id, expiresAt: new Date(row.expiresAt).toISOString(), revokedSessionIds: ids },
+        }),
+      });
+      const link = resetLink(c, token);
+      const email = await sendEmail(c, { to: target.email, template: "password_reset", link, tenantId: target.tenantId });
+      return c.json({ link, expiresAt: new Date(row.expiresAt).toISOString(), emailed: email === "sent", revoked: endedIds.length });
     },
   );

@@ -1,0 +1,92 @@
+/**
+ * /api/account: the signed-in user's own account. Changing the password needs the current
+ * one (checked under the shared lockout, verifySecondFactor) and a step-up as for other
+ * self-service purposes (PASSWORD_CHANGE: TOTP, or the password without TOTP); the other
+ * sessions end in the same batch unless the user keeps them (endOtherSessions, default on).
+ * Neither is done on someone's behalf while impersonating.
+ */
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { audited } from "../audit/middleware";
+import { commitWithAudit } from "../audit/service";
+import { acceptablePassword } from "../auth/password-reset-routes";
+import { users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { hashPassword } from "../lib/password";
+import { validate } from "../lib/validation";
+import { z } from "../lib/zod";
+import { endSessions } from "../sessions/revoke";
+import { refreshCachedSessions } from "../sessions/service";
+import { requireStepUp } from "../stepup/middleware";
+import { verifySecondFactor } from "../stepup/second-factor";
+
+const passwordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().max(1024),
+  endOtherSessions: z.boolean().default(true),
+});
+
+const profileBody = z.strictObject({
+  displayName: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(100)
+    .regex(/^[^\p{Cc}\p{Cf}]*$/u, "must not contain control characters"),
+});
+
+async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
+  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
+  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
+  return user;
+}
+
+/** Mounted at /api/account, behind the edge check. */
+export const accountRoutes = new Hono<AppEnv>()
+  .post(
+    "/password",
+    audited("PASSWORD_CHANGED", { targetType: "user" }),
+    validate("json", passwordBody),
+    forbidWhileImpersonating("Changing a password"),
+    requireStepUp("PASSWORD_CHANGE"),
+    async (c) => {
+      const body = c.req.valid("json");
+      const user = await loadSelf(c);
+      await verifySecondFactor(c, user, { password: body.currentPassword }, ["password"]);
+      if (body.newPassword === body.currentPassword) throw new ApiError(400, "PASSWORD_UNCHANGED", "Choose a password different from the current one");
+      acceptablePassword(body.newPassword, user.email, { targetType: "user", targetId: user.id });
+      const db = c.var.db;
+      const change = db.update(users).set({ passwordHash: await hashPassword(body.newPassword) }).where(eq(users.id, user.id));
+      const event = { action: "PASSWORD_CHANGED", outcome: "SUCCESS", targetType: "user", targetId: user.id } as const;
+      if (!body.endOtherSessions) {
+        await commitWithAudit(c, [change], { ...event, metadata: { endOtherSessions: false } });
+        return c.json({ success: true, revoked: 0 });
+      }
+      const { endedIds } = await endSessions(c, {
+        tenantId: user.tenantId,
+        userId: user.id,
+        which: { allBut: c.get("session").id },
+        reason: "PASSWORD_CHANGED",
+        changes: [change],
+        event: (ids) => ({ ...event, metadata: { endOtherSessions: true, revokedSessionIds: ids } }),
+      });
+      return c.json({ success: true, revoked: endedIds.length });
+    },
+  )
+  .patch("/profile", audited("PROFILE_UPDATED", { targetType: "user" }), validate("json", profileBody), forbidWhileImpersonating("Changing a profile"), async (c) => {
+    const { displayName } = c.req.valid("json");
+    const user = await loadSelf(c);
+    const db = c.var.db;
+    await commitWithAudit(c, [db.update(users).set({ displayName }).where(eq(users.id, user.id))], {
+      action: "PROFILE_UPDATED",
+      outcome: "SUCCESS",
+      targetType: "user",
+      targetId: user.id,
+      before: { displayName: user.displayName },
+      after: { displayName },
+    });
+    await refreshCachedSessions(c, user.id);
+    return c.json({ user: { id: user.id, displayName } });
+  });
