@@ -8,6 +8,8 @@ import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
 import { TeamPage } from "./pages/Team";
 import { TwoFactorPage } from "./pages/TwoFactor";
+import { AccountPage } from "./pages/Account";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordPages";
 import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
 import { navigate, pathname } from "./state/router";
 
@@ -18,7 +20,19 @@ const TITLES: Record<string, string> = {
   "/security/ip-rules": "IP rules",
   "/security/audit": "Audit log",
   "/team": "Team",
+  "/account": "Your account",
+  "/reset-password": "Reset password",
+  "/forgot-password": "Forgot password",
 };
+
+/** Pages for signed-out visitors too: they never redirect to sign-in. */
+const PUBLIC_PAGES: Record<string, () => preact.JSX.Element> = {
+  "/reset-password": ResetPasswordPage,
+  "/forgot-password": ForgotPasswordPage,
+};
+
+/** Enrolment is the only page while the tenant requires two-factor and the user has none. */
+const ENROLMENT_PAGE = "/security/two-factor";
 
 function Forbidden() {
   return (
@@ -40,6 +54,8 @@ function Page() {
       return canViewSecurity.value ? <AuditLogPage /> : <Forbidden />;
     case "/team":
       return canViewTeam.value ? <TeamPage /> : <Forbidden />;
+    case "/account":
+      return <AccountPage />;
     default:
       return <PageHeader title="Page not found">There is nothing at this address.</PageHeader>;
   }
@@ -49,24 +65,28 @@ export function App() {
   const path = pathname.value;
   const signedIn = me.value !== null;
   const ready = authReady.value;
+  const Public = PUBLIC_PAGES[path];
+  const enrolling = me.value?.mfaEnrollmentRequired === true;
 
   useEffect(() => {
     document.title = `${TITLES[path] ?? "Gatehouse"} · Gatehouse`;
   }, [path]);
 
   useEffect(() => {
-    if (!ready) return;
+    if (!ready || Public) return;
+    if (signedIn && enrolling && path !== ENROLMENT_PAGE) return navigate(ENROLMENT_PAGE, { replace: true });
     if (!signedIn && path !== "/sign-in") navigate(`/sign-in?next=${encodeURIComponent(path + location.search)}`, { replace: true });
     if (signedIn && path === "/") navigate("/security/sessions", { replace: true });
-  }, [ready, signedIn, path]);
+  }, [ready, signedIn, enrolling, path]);
 
   let body;
-  if (!ready) body = <p class="loading" role="status">Loading…</p>;
+  if (Public) body = <Public />;
+  else if (!ready) body = <p class="loading" role="status">Loading…</p>;
   else if (path === "/sign-in" || !signedIn) body = <SignInPage />;
   else
     body = (
       <Layout>
-        <Page />
+        {enrolling ? <TwoFactorPage /> : <Page />}
       </Layout>
     );
 

@@ -32,7 +32,8 @@ export type Impersonation = {
   expiresAt: string;
 };
 
-export type Me = { user: User; sessionId: string; impersonation?: Impersonation | null };
+/** `mfaEnrollmentRequired`: the tenant requires two-factor and this user has none yet: enrolment only. */
+export type Me = { user: User; sessionId: string; impersonation?: Impersonation | null; mfaEnrollmentRequired?: boolean };
 
 
 export type SessionList = { sessions: Session[]; currentSessionId: string };

@@ -22,11 +22,14 @@ function NavLink({ href, label }: { href: string; label: string }) {
 
 export function Layout({ children }: { children: ComponentChildren }) {
   const user = me.value?.user;
+  // Until a required second factor is enrolled, enrolment is the only page.
+  const full = me.value?.mfaEnrollmentRequired !== true;
   const security: NavItem[] = [
-    { href: "/security/sessions", label: "Active sessions", show: true },
+    { href: "/security/sessions", label: "Active sessions", show: full },
     { href: "/security/two-factor", label: "Two-factor", show: true },
-    { href: "/security/ip-rules", label: "IP rules", show: canViewSecurity.value },
-    { href: "/security/audit", label: "Audit log", show: canViewSecurity.value },
+    { href: "/security/ip-rules", label: "IP rules", show: full && canViewSecurity.value },
+    { href: "/security/audit", label: "Audit log", show: full && canViewSecurity.value },
+    { href: "/account", label: "Your account", show: full },
   ];
   return (
     <div class="shell">
@@ -54,7 +57,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         <nav class="sidenav" aria-label="Settings">
           <p class="nav-heading">Security</p>
           {security.filter((i) => i.show).map((i) => <NavLink key={i.href} href={i.href} label={i.label} />)}
-          {canViewTeam.value && (
+          {full && canViewTeam.value && (
             <>
               <p class="nav-heading">Organization</p>
               <NavLink href="/team" label="Team" />

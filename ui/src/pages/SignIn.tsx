@@ -6,7 +6,7 @@ import { describeError } from "../lib/errors";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
-import { appUrl, navigate, search } from "../state/router";
+import { appUrl, navigate, onLinkClick, search } from "../state/router";
 
 /** The panel page to open after sign-in: `next` comes from the address bar, so only a same-origin path. */
 function nextPath(): string {
@@ -30,9 +30,9 @@ export function SignInPage() {
   const step = useSignal<"password" | "totp">("password");
   const { busy, error, run } = useAction(
     async (body: SignInBody) => {
-      let answer: { redirectTo: string };
+      let answer: { redirectTo: string; mfaEnrollmentRequired?: boolean };
       try {
-        answer = await post<{ redirectTo: string }>("/api/auth/login", body, { ownUnauthorized: true });
+        answer = await post<{ redirectTo: string; mfaEnrollmentRequired?: boolean }>("/api/auth/login", body, { ownUnauthorized: true });
       } catch (err) {
         // Not a failure: the password was right and the account has a second factor.
         if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
@@ -43,7 +43,8 @@ export function SignInPage() {
       }
       signInNotice.value = null;
       // Back to the product page (the server sanitised it too); a full load, it is not the panel's.
-      if (body.returnTo !== undefined) location.assign(answer.redirectTo);
+      // (Unless the tenant requires two-factor and there is none yet: the panel's enrolment first.)
+      if (body.returnTo !== undefined && !answer.mfaEnrollmentRequired) location.assign(answer.redirectTo);
       else await loadMe();
     },
     {
@@ -57,7 +58,8 @@ export function SignInPage() {
   useEffect(() => {
     if (!me.value) return;
     const back = productReturnTo();
-    if (back !== null) location.replace(back);
+    if (me.value.mfaEnrollmentRequired) navigate("/security/two-factor", { replace: true });
+    else if (back !== null) location.replace(back);
     else navigate(nextPath(), { replace: true });
   }, [me.value]);
 
@@ -134,6 +136,13 @@ export function SignInPage() {
           <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
             {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : "Sign in"}
           </button>
+          {step.value === "password" && (
+            <div class="signin-links">
+              <a href={appUrl("/forgot-password")} onClick={onLinkClick}>
+                Forgot password?
+              </a>
+            </div>
+          )}
           {step.value === "totp" && (
             <div class="signin-links">
               <button

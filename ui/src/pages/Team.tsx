@@ -4,6 +4,8 @@ import { ROLE_RANK, ROLES, type Role, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ImpersonateDialog } from "../components/ImpersonateDialog";
+import { MemberActions } from "../components/MemberActions";
+import { TenantPolicy } from "../components/TenantPolicy";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { useLoad } from "../lib/useLoad";
@@ -92,6 +94,7 @@ export function TeamPage() {
                       <button type="button" class="button button-small button-danger-outline" onClick={() => (pending.value = { kind: "logout", member: m })}>
                         Force logout
                       </button>
+                      <MemberActions member={m} onChanged={list.reload} />
                     </>
                   ) : (
                     <span class="badge badge-neutral">{m.role}</span>
@@ -102,6 +105,7 @@ export function TeamPage() {
           </ul>
         )}
       </section>
+      {canViewSecurity.value && <TenantPolicy />}
 
       {p?.kind === "impersonate" && <ImpersonateDialog member={p.member} onClose={() => (pending.value = null)} />}
       {p?.kind === "logout" && (

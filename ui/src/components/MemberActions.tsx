@@ -1,0 +1,147 @@
+import { useSignal } from "@preact/signals";
+import { del, post } from "../api/client";
+import type { TeamMember } from "../api/types";
+import { me } from "../state/auth";
+import { toast } from "../state/toast";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { Modal } from "./Modal";
+
+type Action = "disable" | "enable" | "remove" | "mfa-reset" | "password-reset";
+
+/**
+ * A manageable member's lifecycle on the Team page: disable / enable, password reset link,
+ * two-factor reset, removal. The page shows it only for members the viewer may manage
+ * (same rank rule as the API); the API decides, each behind a step-up.
+ */
+export function MemberActions({ member, onChanged }: { member: TeamMember; onChanged: () => Promise<void> | void }) {
+  const pending = useSignal<Action | null>(null);
+  const issued = useSignal<{ link: string; emailed: boolean } | null>(null);
+  const self = me.value?.user;
+  const disabled = member.disabledAt !== null;
+  // Only an owner takes away an admin's second factor.
+  const mayResetMfa = member.totpEnabled && (member.role === "member" || self?.role === "owner");
+  const path = `/api/users/${encodeURIComponent(member.id)}`;
+  const name = member.displayName;
+  const close = () => (pending.value = null);
+  const open = (action: Action) => () => (pending.value = action);
+
+  return (
+    <>
+      {disabled ? (
+        <button type="button" class="button button-small" onClick={open("enable")}>
+          Enable
+        </button>
+      ) : (
+        <>
+          <button type="button" class="button button-small" onClick={open("password-reset")}>
+            Reset password
+          </button>
+          {mayResetMfa && (
+            <button type="button" class="button button-small" onClick={open("mfa-reset")}>
+              Reset 2FA
+            </button>
+          )}
+          <button type="button" class="button button-small button-danger-outline" onClick={open("disable")}>
+            Disable
+          </button>
+        </>
+      )}
+      <button type="button" class="button button-small button-danger-outline" onClick={open("remove")}>
+        Remove
+      </button>
+
+      {pending.value === "disable" && (
+        <ConfirmDialog
+          title={`Disable ${name}?`}
+          confirmLabel="Disable"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            await post(`${path}/disable`);
+            toast(`${name} is disabled and signed out everywhere.`);
+            await onChanged();
+          }}
+        >
+          <p>Every session of {member.email} ends on its next request and they cannot sign in until enabled again.</p>
+        </ConfirmDialog>
+      )}
+      {pending.value === "enable" && (
+        <ConfirmDialog
+          title={`Enable ${name}?`}
+          confirmLabel="Enable"
+          onClose={close}
+          onConfirm={async () => {
+            await post(`${path}/enable`);
+            toast(`${name} can sign in again.`);
+            await onChanged();
+          }}
+        >
+          <p>{member.email} can sign in again. Sessions that ended when they were disabled stay ended.</p>
+        </ConfirmDialog>
+      )}
+      {pending.value === "remove" && (
+        <ConfirmDialog
+          title={`Remove ${name} from the organization?`}
+          confirmLabel="Remove"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            await del(path);
+            toast(`${name} was removed.`);
+            await onChanged();
+          }}
+        >
+          <p>Their sessions end, their password and two-factor are deleted and they leave the team. Their audit history stays.</p>
+        </ConfirmDialog>
+      )}
+      {pending.value === "mfa-reset" && (
+        <ConfirmDialog
+          title={`Reset ${name}'s two-factor authentication?`}
+          confirmLabel="Reset 2FA"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            await post(`${path}/mfa-reset`);
+            toast(`${name}'s two-factor authentication was removed.`);
+            await onChanged();
+          }}
+        >
+          <p>Their authenticator and recovery codes stop working and their sessions end. They set up two-factor again after signing in.</p>
+        </ConfirmDialog>
+      )}
+      {pending.value === "password-reset" && (
+        <ConfirmDialog
+          title={`Send ${name} a password reset link?`}
+          confirmLabel="Create link"
+          onClose={close}
+          onConfirm={async () => {
+            issued.value = await post<{ link: string; emailed: boolean }>(`${path}/password-reset`);
+          }}
+        >
+          <p>The link works once, for one hour. Their sessions end now.</p>
+        </ConfirmDialog>
+      )}
+      {issued.value && (
+        <Modal title="Password reset link" onClose={() => (issued.value = null)}>
+          <p>{issued.value.emailed ? `Sent to ${member.email}. You can also give them this link:` : `Give ${member.email} this link (it is shown once):`}</p>
+          <label class="visually-hidden" for={`reset-link-${member.id}`}>
+            Reset link
+          </label>
+          <input id={`reset-link-${member.id}`} class="mono" readOnly value={issued.value.link} onFocus={(e) => e.currentTarget.select()} />
+          <div class="modal-actions">
+            <button
+              type="button"
+              class="button"
+              onClick={() => void navigator.clipboard?.writeText(issued.value?.link ?? "").then(() => toast("Link copied."), () => undefined)}
+            >
+              Copy
+            </button>
+            <button type="button" class="button button-primary" data-autofocus onClick={() => (issued.value = null)}>
+              Done
+            </button>
+          </div>
+        </Modal>
+      )}
+    </>
+  );
+}
