@@ -138,3 +138,20 @@ describe("forgot password", () => {
     expect(rows?.n).toBe(0);
   });
 });
+
+describe("a reset through the link, without a session", () => {
+  it("an impersonation carried by a session the reset ends is recorded as ended in the tenant's log", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await h.signIn(t.admin);
+    await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 9: reports" } })).status).toBe(200);
+    const received = localReceiver();
+    await h.call("/api/auth/forgot-password", { body: { email: t.admin.email }, env: withEnv(HOOK) });
+    const token = new URL(received[0]?.link ?? "https://x/").searchParams.get("token") ?? "";
+    expect((await redeem(h, token)).status).toBe(200);
+    expect((await h.call("/api/me", { cookie: admin.cookie })).status).toBe(401);
+    const ended = await env.DB.prepare("SELECT actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all();
+    expect(ended.results).toEqual([{ actor_user_id: t.admin.id, target_id: t.member.id }]);
+  });
+});

@@ -61,7 +61,8 @@ export async function endSessions(c: Context<AppEnv>, options: EndSessionsOption
   await commitWithAudit(c, [...(options.changes ?? []), ...statements], [
     options.event(endedIds),
     ...(options.events ?? []),
-    ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")),
+    // In the tenant's log even on a route without a signed-in user (a password reset link).
+    ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
   ]);
   await refreshCachedSessions(c, userId);
   return { endedIds };
