@@ -24,6 +24,8 @@ import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
 import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
+import { invitationRoutes } from "./users/invitations";
+import { acceptInvitationRoutes } from "./auth/accept-invitation";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -75,6 +77,7 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
+    .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .use(edgeCheck())
     .get("/me", (c) => {
@@ -89,6 +92,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
+    .route("/users/invitations", invitationRoutes)
     .route("/users", userRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
