@@ -26,6 +26,7 @@ import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
 import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { operatorRoutes } from "./operator/routes";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -77,6 +78,7 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
+    .route("/operator", operatorRoutes)
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .use(edgeCheck())
