@@ -16,26 +16,15 @@ import { assertInBatch } from "../db/invariants";
 import { type Invitation, type Role, invitations, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { randomBytes, randomId, sha256Hex, timingSafeEqualString, toBase64Url } from "../lib/crypto";
+import type { InvitationStatus, InvitationView } from "./invitation-views";
+
+export type { InvitationStatus, InvitationView } from "./invitation-views";
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const SECRET_BYTES = 32; // 256 bits.
 
 /** The path of the panel's accept page, under the Gatehouse path. */
 export const ACCEPT_INVITATION_PAGE = "/accept-invitation";
-
-export type InvitationStatus = "pending" | "expired" | "accepted" | "revoked";
-
-export type InvitationView = {
-  id: string;
-  email: string;
-  role: Role;
-  status: InvitationStatus;
-  invitedBy: string | null;
-  createdAt: string;
-  expiresAt: string;
-  acceptedAt: string | null;
-  revokedAt: string | null;
-};
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
