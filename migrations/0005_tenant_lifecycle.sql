@@ -17,6 +17,7 @@ CREATE TABLE `invitations` (
 );
 --> statement-breakpoint
 CREATE INDEX `invitations_tenant_idx` ON `invitations` (`tenant_id`,`created_at`);--> statement-breakpoint
+CREATE UNIQUE INDEX `invitations_open_email_uq` ON `invitations` (`tenant_id`,`email`) WHERE accepted_at IS NULL AND revoked_at IS NULL;--> statement-breakpoint
 ALTER TABLE `tenants` ADD `disabled_at` integer;--> statement-breakpoint
 -- D1 ignores foreign_keys=OFF: defer the checks to the end of the migration instead, when
 -- the rebuilt users table holds every id that user_sessions and recovery_codes name.

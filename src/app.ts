@@ -29,6 +29,9 @@ import { tenantPolicyRoutes } from "./tenant/policy-routes";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
+import { invitationRoutes } from "./users/invitations";
+import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { operatorRoutes } from "./operator/routes";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -80,6 +83,8 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
+    .route("/operator", operatorRoutes)
+    .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
     .use(edgeCheck())
@@ -97,6 +102,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
+    .route("/users/invitations", invitationRoutes)
     .route("/users", userRoutes)
     .route("/users", memberLifecycleRoutes)
     .route("/tenant", tenantPolicyRoutes)

@@ -6,6 +6,7 @@
 import { object, string } from "zod";
 import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
+import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
@@ -58,6 +59,8 @@ export type GatehouseConfig = {
   productStepUpPurposes: ProductStepUpPolicy[];
   /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
   emailWebhook: EmailWebhookConfig | null;
+  /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
+  operatorToken: string | null;
 };
 
 export class ConfigError extends Error {
@@ -70,7 +73,7 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv): GatehouseConfig {
+export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string }): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
@@ -92,6 +95,7 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STE
     gateway: parseGateway(env),
     productStepUpPurposes: parseProductPurposes(env),
     emailWebhook: parseEmailWebhook(env),
+    operatorToken: parseOperatorToken(env),
   };
   parsed.set(env, config);
   return config;
@@ -121,6 +125,15 @@ function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
     return emailWebhookConfig(env);
   } catch (err) {
     if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
+  try {
+    return operatorTokenConfig(env);
+  } catch (err) {
+    if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
     throw err;
   }
 }

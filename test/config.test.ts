@@ -36,6 +36,7 @@ describe("integer variables are validated at startup", () => {
       gateway: null,
       productStepUpPurposes: [],
       emailWebhook: null,
+      operatorToken: null,
     };
     expect(parseConfig({})).toEqual(defaults);
     expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);

@@ -40,6 +40,12 @@ export const AUDIT_ACTIONS = [
   "PASSWORD_RESET",
   "PROFILE_UPDATED",
   "TENANT_POLICY_UPDATED",
+  // Onboarding: tenants (the operator) and invitations
+  "TENANT_CREATED",
+  "TENANT_DISABLED",
+  "USER_INVITED",
+  "INVITATION_REVOKED",
+  "INVITATION_ACCEPTED",
   // Any other refusal (reads included), written by the app-level refusal recorder
   "REQUEST_REFUSED",
 ] as const;
@@ -48,7 +54,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
 
 /** What a row's `targetId` names. */
-export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -16,7 +16,7 @@ import { isInvariantViolation } from "../db/invariants";
 import { passwordResetTokens, users } from "../db/schema";
 import { sendEmail } from "../email";
 import type { AppEnv } from "../env";
-import { ApiError, type AuditHint } from "../errors";
+import { ApiError } from "../errors";
 import { emailSchema } from "../lib/email";
 import { errorSummary } from "../lib/log";
 import { hashPassword } from "../lib/password";
@@ -30,16 +30,6 @@ const forgotBody = z.strictObject({ email: emailSchema });
 
 /** A user asks for a link at most this often (the hook is not a mail cannon). */
 const RESEND_COOLDOWN_MS = 60_000;
-
-/** The password rules (one owner), with a refusal's FAIL row naming the user: this route has no session. */
-export function acceptablePassword(password: string, email: string, audit: AuditHint): void {
-  try {
-    assertPasswordAcceptable(password, { email });
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    throw new ApiError(err.status, err.code, err.message, { details: err.details, audit: { ...audit, ...err.audit } });
-  }
-}
 
 const linkGone = (status: 404 | 409 | 410, code: string, message: string) => new ApiError(status, code, message);
 
@@ -95,7 +85,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     const user = await db.query.users.findFirst({ where: eq(users.id, row.userId) });
     if (!user || user.removedAt !== null) throw linkGone(404, "RESET_LINK_NOT_FOUND", "This reset link is not valid; ask for a new one");
     if (user.disabledAt !== null) throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit });
-    acceptablePassword(body.password, user.email, audit);
+    assertPasswordAcceptable(body.password, { email: user.email }, audit);
     const passwordHash = await hashPassword(body.password);
     try {
       await endSessions(c, {

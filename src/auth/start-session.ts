@@ -5,11 +5,12 @@
  * rows commit in one D1 batch, the cache is written before any cookie is handed out
  * (503 if it cannot be), and the cookie is the same everywhere.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type User, tenants, userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -44,15 +45,27 @@ export async function startSession(c: Context<AppEnv>, user: User, options: Star
   await assertTenantActive(c, user);
   const { row, token, state } = await prepareSession(c, user, options.amr);
   const actor = { tenantId: user.tenantId, actorUserId: user.id };
-  await commitWithAudit(
-    c,
-    [...(options.changes ?? []), db.insert(userSessions).values(row)],
-    [
-      ...(options.eventsBefore ?? []),
-      { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
-      ...(options.eventsAfter ?? []),
-    ],
-  );
+  try {
+    await commitWithAudit(
+      c,
+      [
+        ...(options.changes ?? []),
+        db.insert(userSessions).values(row),
+        // The operator may disable the tenant between the read above and this batch: its
+        // session sweep could miss a session written after it, so the batch itself refuses.
+        ...assertInBatch(db, user.tenantId, "TENANT_ACTIVE", sql`(SELECT ${tenants.disabledAt} FROM ${tenants} WHERE ${tenants.id} = ${user.tenantId}) IS NULL`),
+      ],
+      [
+        ...(options.eventsBefore ?? []),
+        { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
+        ...(options.eventsAfter ?? []),
+      ],
+    );
+  } catch (err) {
+    // Which invariant failed is not in D1's error: if the tenant is disabled now, that was it.
+    if (isInvariantViolation(err)) await assertTenantActive(c, user);
+    throw err;
+  }
   try {
     await writeCachedState(c.env.SESSION_CACHE, state, c.get("now"));
   } catch (err) {

@@ -86,6 +86,8 @@ export const invitations = sqliteTable(
   },
   (t) => [
     index("invitations_tenant_idx").on(t.tenantId, t.createdAt),
+    // One open invitation (pending or expired, neither accepted nor revoked) per email and tenant: re-send it instead.
+    uniqueIndex("invitations_open_email_uq").on(t.tenantId, t.email).where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
     check("invitations_role_known", oneOf(t.role, ROLES)),
     check("invitations_email_normalised", sql`${t.email} = lower(trim(${t.email})) AND length(${t.email}) > 0`),
     check("invitations_single_outcome", sql`${t.acceptedAt} IS NULL OR ${t.revokedAt} IS NULL`),

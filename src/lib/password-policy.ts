@@ -14,7 +14,7 @@
  * - No composition rules (no "one digit, one symbol"), no expiry.
  * A refusal is `400 WEAK_PASSWORD` with the reason in the message and in `reason`.
  */
-import { ApiError } from "../errors";
+import { ApiError, type AuditHint } from "../errors";
 import { COMMON_PASSWORDS } from "./common-passwords";
 import { normalizePassword } from "./password";
 
@@ -55,11 +55,14 @@ export function checkPassword(password: string, context: { email?: string } = {}
   return { ok: true };
 }
 
-/** Throws 400 WEAK_PASSWORD (with `reason`) unless the password passes checkPassword. */
-export function assertPasswordAcceptable(password: string, context: { email?: string } = {}): void {
+/**
+ * Throws 400 WEAK_PASSWORD (with `reason`) unless the password passes checkPassword.
+ * `audit`: what the FAIL row should name (e.g. the tenant, on a route without a session).
+ */
+export function assertPasswordAcceptable(password: string, context: { email?: string } = {}, audit: AuditHint = {}): void {
   const verdict = checkPassword(password, context);
   if (!verdict.ok) {
-    throw new ApiError(400, "WEAK_PASSWORD", verdict.message, { details: { reason: verdict.reason }, audit: { failureReason: `WEAK_PASSWORD:${verdict.reason}` } });
+    throw new ApiError(400, "WEAK_PASSWORD", verdict.message, { details: { reason: verdict.reason }, audit: { ...audit, failureReason: `WEAK_PASSWORD:${verdict.reason}` } });
   }
 }
 

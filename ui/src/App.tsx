@@ -2,6 +2,7 @@ import { useEffect } from "preact/hooks";
 import { Layout, PageHeader } from "./components/Layout";
 import { StepUpModal } from "./components/StepUpModal";
 import { Toasts } from "./components/Toasts";
+import { AcceptInvitationPage } from "./pages/AcceptInvitation";
 import { AuditLogPage } from "./pages/AuditLog";
 import { IpRulesPage } from "./pages/IpRules";
 import { SessionsPage } from "./pages/Sessions";
@@ -15,6 +16,7 @@ import { navigate, pathname } from "./state/router";
 
 const TITLES: Record<string, string> = {
   "/sign-in": "Sign in",
+  "/accept-invitation": "Join your team",
   "/security/sessions": "Active sessions",
   "/security/two-factor": "Two-factor authentication",
   "/security/ip-rules": "IP rules",
@@ -25,8 +27,9 @@ const TITLES: Record<string, string> = {
   "/forgot-password": "Forgot password",
 };
 
-/** Pages for signed-out visitors too: they never redirect to sign-in. */
+/** Pages anyone may open without a session (besides sign-in): they never redirect to sign-in. */
 const PUBLIC_PAGES: Record<string, () => preact.JSX.Element> = {
+  "/accept-invitation": AcceptInvitationPage,
   "/reset-password": ResetPasswordPage,
   "/forgot-password": ForgotPasswordPage,
 };

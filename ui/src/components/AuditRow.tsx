@@ -33,7 +33,12 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   PASSWORD_RESET_REQUESTED: "Password reset link issued",
   PASSWORD_RESET: "Password reset",
   PROFILE_UPDATED: "Profile updated",
-  TENANT_POLICY_UPDATED: "Organisation policy changed",
+  TENANT_POLICY_UPDATED: "Organization policy changed",
+  TENANT_CREATED: "Organization created",
+  TENANT_DISABLED: "Organization disabled",
+  USER_INVITED: "Member invited",
+  INVITATION_REVOKED: "Invitation revoked",
+  INVITATION_ACCEPTED: "Invitation accepted",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -42,7 +47,8 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   session: "Session",
   ip_rule: "IP rule",
   ip_address: "IP address",
-  tenant: "Organisation",
+  tenant: "Organization",
+  invitation: "Invitation",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);

@@ -6,6 +6,7 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ImpersonateDialog } from "../components/ImpersonateDialog";
 import { MemberActions } from "../components/MemberActions";
 import { TenantPolicy } from "../components/TenantPolicy";
+import { Invitations } from "../components/Invitations";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { useLoad } from "../lib/useLoad";
@@ -106,6 +107,7 @@ export function TeamPage() {
         )}
       </section>
       {canViewSecurity.value && <TenantPolicy />}
+      <Invitations />
 
       {p?.kind === "impersonate" && <ImpersonateDialog member={p.member} onClose={() => (pending.value = null)} />}
       {p?.kind === "logout" && (
