@@ -22,7 +22,7 @@ const PURPOSES: Record<StepUpPurpose, string> = {
   USER_ACCESS_CHANGE: "disable, enable or remove a member",
   MFA_RESET: "reset a member's two-factor authentication",
   PASSWORD_RESET: "issue a password reset link",
-  TENANT_POLICY_CHANGE: "change your organisation's policy",
+  TENANT_POLICY_CHANGE: "change your organization's policy",
   PASSWORD_CHANGE: "change your password",
 };
 
