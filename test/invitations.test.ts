@@ -146,6 +146,7 @@ describe("invitations", () => {
       const res = await h.call(`/api/users/invitations/${created.body.invitation.id}/${action}`, { cookie: admin.cookie, body: {} });
       expect([action, res.status]).toEqual([action, 403]);
     }
+    expect((await auditRows(t.id, "INVITATION_REVOKED")).map((r) => [r.outcome, r.failureReason, r.targetId])).toEqual([["FAIL", "FORBIDDEN", created.body.invitation.id]]);
   });
 
   it("another tenant's invitation is 404, and is not listed", async () => {
