@@ -6,6 +6,8 @@ import { Harness, apiRouteTable } from "./helpers";
 const PUBLIC: Record<string, string> = {
   "GET /api/health": "load balancers and benchmarks",
   "POST /api/auth/login": "it is how a session is made",
+  "POST /api/auth/password-reset": "the user has no session: the reset link's token is the credential (test/password-reset.test.ts)",
+  "POST /api/auth/forgot-password": "the user has no session; always 202, the same for any email (test/password-reset.test.ts)",
   "POST /api/auth/invitations/accept": "the invitee has no session yet: the invitation token is the credential (test/invitations.test.ts)",
   "GET /api/operator/tenants": "the operator token is the credential, 404 without it (test/operator.test.ts)",
   "POST /api/operator/tenants": "the operator token is the credential, 404 without it (test/operator.test.ts)",
