@@ -29,7 +29,6 @@ export function Layout({ children }: { children: ComponentChildren }) {
     { href: "/security/two-factor", label: "Two-factor", show: true },
     { href: "/security/ip-rules", label: "IP rules", show: full && canViewSecurity.value },
     { href: "/security/audit", label: "Audit log", show: full && canViewSecurity.value },
-    { href: "/account", label: "Your account", show: full },
   ];
   return (
     <div class="shell">
@@ -45,7 +44,14 @@ export function Layout({ children }: { children: ComponentChildren }) {
         {user && (
           <div class="account">
             <span class="account-name">
-              {user.displayName} <span class="badge badge-neutral">{user.role}</span>
+              {full ? (
+                <a href={appUrl("/account")} onClick={onLinkClick} title="Your account">
+                  {user.displayName}
+                </a>
+              ) : (
+                user.displayName
+              )}{" "}
+              <span class="badge badge-neutral">{user.role}</span>
             </span>
             <button type="button" class="button button-small" onClick={() => void signOut()}>
               Sign out
