@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuditTargetType } from "./audit/actions";
-import { errorSummary } from "./lib/log";
+import { errorFields, log } from "./lib/log";
 
 /**
  * Every error leaves the API as `{ error: CODE, message, ...details }`.
@@ -89,7 +89,9 @@ export function handleError(err: Error, c: Context) {
     if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(errorBody(known.code, known.message, known.details), known.status);
   }
-  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), route: `${c.req.method} ${c.req.routePath}`, error: errorSummary(err) }));
+  // The route, the error's name, its (filtered) message and its stack frames: enough to
+  // find the fault, never a header, a body or a query's parameters (src/lib/log.ts).
+  log.error("unexpected error", { route: `${c.req.method} ${c.req.routePath}`, ...errorFields(err) });
   return c.json(errorBody("INTERNAL_ERROR", "Something went wrong"), 500);
 }
 

@@ -3,6 +3,7 @@ import { version } from "../package.json";
 import type { AppEnv, Bindings } from "./env";
 import { validate } from "./lib/validation";
 import { z } from "./lib/zod";
+import { log } from "./lib/log";
 
 /**
  * GET /api/health: `{ ok: true }` with no dependency at all (load balancers, benchmarks).
@@ -30,12 +31,12 @@ async function probe(name: string, check: () => Promise<unknown>, timeoutMs: num
     await check();
     return "ok" as const;
   })().catch((err: unknown) => {
-    console.error(JSON.stringify({ level: "error", msg: "health", dependency: name, error: err instanceof Error ? err.name : typeof err }));
+    log.error("health", { dependency: name, error: err instanceof Error ? err.name : typeof err });
     return "error" as const;
   });
   try {
     const status = await Promise.race([answered, timedOut]);
-    if (status === "timeout") console.error(JSON.stringify({ level: "error", msg: "health", dependency: name, error: "timeout", timeoutMs }));
+    if (status === "timeout") log.error("health", { dependency: name, error: "timeout", timeoutMs });
     return status;
   } finally {
     if (timer !== undefined) clearTimeout(timer);

@@ -3,6 +3,7 @@ import { createApp } from "./app";
 import { runRetention } from "./audit/retention";
 import { parseConfig } from "./config";
 import type { Bindings } from "./env";
+import { log, withLogScope } from "./lib/log";
 
 // The product's way in through a service binding (Workers RPC), docs/rpc.md.
 export { GatehouseService } from "./rpc/service";
@@ -14,8 +15,7 @@ const app = createApp({ basePath: config.gatehousePath });
 export default {
   fetch: app.fetch,
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(
-      runRetention(env, controller.scheduledTime).then((result) => console.log(JSON.stringify({ level: "info", msg: "retention", ...result }))),
-    );
+    // A cron run has no request: its log lines carry a fresh id of their own.
+    ctx.waitUntil(withLogScope(crypto.randomUUID(), () => runRetention(env, controller.scheduledTime).then((result) => log.info("retention", { ...result }))));
   },
 } satisfies ExportedHandler<Bindings>;

@@ -13,7 +13,7 @@ import type { Bindings } from "../env";
 import { sealChain } from "./chain";
 import { checkpointKey, signCheckpoint } from "./checkpoint";
 import { verifyChain } from "./verify";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 // SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
 const DEFAULT_RETENTION_DAYS = 400;
@@ -47,7 +47,7 @@ async function pruneTenant(db: Db, key: CryptoKey, tenantId: string, days: numbe
   // out of the window, which breaks their hashes) stays, with the evidence, for verify.
   const prefix = await verifyChain(db, tenantId, key, nowMs, last.seq);
   if (!prefix.ok) {
-    console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: chain broken", tenantId, firstBrokenSeq: prefix.firstBrokenSeq, reason: prefix.reason }));
+    log.error("audit pruning refused: chain broken", { tenantId, firstBrokenSeq: prefix.firstBrokenSeq, reason: prefix.reason });
     return 0;
   }
   const fields = { tenantId, seq: last.seq, hash: last.hash, prunedAt: nowMs, lastCreatedAt: last.createdAt, retentionDays: days };
@@ -66,7 +66,7 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
   const pruned: Record<string, number> = {};
   const key = await checkpointKey(env);
   // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
-  if (!key) console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid" }));
+  if (!key) log.error("audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid");
   else {
     for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
       try {
@@ -74,7 +74,7 @@ export async function runRetention(env: Bindings, nowMs: number): Promise<{ prun
         if (n > 0) pruned[id] = n;
       } catch (err) {
         // One tenant's trouble (e.g. a row edited into unreadable JSON) stops only its own pruning.
-        console.error(JSON.stringify({ level: "error", msg: "audit pruning failed", tenantId: id, error: errorSummary(err) }));
+        log.error("audit pruning failed", { tenantId: id, error: errorSummary(err) });
       }
     }
   }

@@ -4,7 +4,7 @@ import { type AuditLog, auditCheckpoints, auditLogs } from "../db/schema";
 import { GENESIS_HASH, rowHash, sealChain } from "./chain";
 import { checkpointProblem } from "./checkpoint";
 import { ascendingPage } from "./query";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 const PAGE = 500;
 
@@ -32,7 +32,7 @@ export async function verifyChain(db: Db, tenantId: string, key: CryptoKey, nowM
     await sealChain(db, tenantId);
   } catch (err) {
     // What stays unsealed (say, behind an unreadable row) is reported by the walk below.
-    console.error(JSON.stringify({ level: "error", msg: "audit seal before verify failed", tenantId, error: errorSummary(err) }));
+    log.error("audit seal before verify failed", { tenantId, error: errorSummary(err) });
   }
   const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
   let prev = checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };

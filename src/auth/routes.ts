@@ -27,7 +27,7 @@ import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
 import { deviceCookieKey, issueDevice, readDevice } from "./device";
@@ -103,7 +103,7 @@ export const authRoutes = new Hono<AppEnv>()
       await writeCachedState(c.env.SESSION_CACHE, state, now);
     } catch (err) {
       // The session row exists, but no cookie is handed out for it: the user signs in again.
-      console.error(JSON.stringify({ level: "error", msg: "session cache write failed at sign-in", requestId: c.get("requestId"), error: errorSummary(err) }));
+      log.error("session cache write failed at sign-in", { error: errorSummary(err) });
       throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is temporarily unavailable; try again");
     }
 
