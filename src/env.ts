@@ -43,6 +43,12 @@ type GatewaySettings = {
   PRODUCT_STEP_UP_PURPOSES?: string;
 };
 
+/** Optional bindings an operator adds to wrangler.toml (docs/operations.md). */
+type OptionalBindings = {
+  /** R2 bucket receiving each pruned audit chunk before it is deleted (src/audit/archive.ts). */
+  AUDIT_ARCHIVE?: R2Bucket;
+};
+
 /*
  * Declared in wrangler.toml (see worker-configuration.d.ts): DB, SESSION_CACHE, ASSETS,
  * LOGIN_ADDRESS_LIMITER (sign-in attempts per client address; D1 counts them without it),
@@ -50,7 +56,7 @@ type GatewaySettings = {
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
  */
-export type Bindings = Declared & GatewaySettings & Secrets;
+export type Bindings = Declared & GatewaySettings & Secrets & OptionalBindings;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {
