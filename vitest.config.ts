@@ -25,6 +25,8 @@ export default defineConfig({
             { name: "BILLING_EXPORT", label: "export billing data", windowSeconds: 600, singleUse: false, secondFactorOnly: true },
           ]),
         },
+        // The optional audit archive (src/audit/archive.ts), in local R2.
+        r2Buckets: ["AUDIT_ARCHIVE"],
         // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),
         // as a product Worker declares it: the RPC tests call through it.
         serviceBindings: { GATEHOUSE: { name: kCurrentWorker, entrypoint: "GatehouseService" } },

@@ -55,7 +55,7 @@ describe("retention", () => {
     const h = new Harness();
     const t = await seedTenant();
     await h.login(t.member.email);
-    const controller = createScheduledController({ scheduledTime: START_MS + 500 * DAY, cron: "17 3 * * *" });
+    const controller = createScheduledController({ scheduledTime: START_MS + 500 * DAY, cron: "17 * * * *" });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
