@@ -1,3 +1,4 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -5,7 +6,8 @@ import type { AppEnv } from "../src/env";
 import { handleError } from "../src/errors";
 import { errorSummary } from "../src/lib/log";
 import { assignRequestId } from "../src/lib/request-meta";
-import { Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
+import worker from "../src/index";
+import { Harness, START_MS, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -96,5 +98,17 @@ describe("structured logs", () => {
     expect(String(line?.error)).toContain("upstream refused header Authorization: Bearer");
     expect(String(line?.stack)).toMatch(/^at /);
     expect(JSON.stringify(lines)).not.toContain("Zq9xY2vB7nK4mP1sT8wE3rU6iO5aL0dF");
+  });
+
+  it("a cron run's log lines all carry that run's own id", async () => {
+    const ctx = createExecutionContext();
+    const lines = await captureLogLines(async () => {
+      await worker.scheduled(createScheduledController({ scheduledTime: START_MS, cron: "17 * * * *" }), withEnv({ AUDIT_CHECKPOINT_KEY: undefined }), ctx);
+      await waitOnExecutionContext(ctx);
+    });
+    expect(lines.map((line) => line.msg)).toEqual(["audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid", "retention"]);
+    const [first, second] = lines;
+    expect(first?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second?.requestId).toBe(first?.requestId);
   });
 });
