@@ -79,24 +79,36 @@ describe("structured logs", () => {
     for (const line of lines) expect(line).toMatchObject({ level: "error", msg: expect.any(String), requestId });
   });
 
-  it("an unexpected error is logged with its route, name, message and stack, and a token it quotes is masked", async () => {
-    const token = "sess_0123.Zq9xY2vB7nK4mP1sT8wE3rU6iO5aL0dF";
+  /** A route that fails unexpectedly, quoting a bearer token from its request header in its message. */
+  const TOKEN = "sess_0123.Zq9xY2vB7nK4mP1sT8wE3rU6iO5aL0dF";
+  async function unexpectedFailure() {
     const app = new Hono<AppEnv>()
       .use(assignRequestId())
-      .get("/boom/:id", () => {
-        throw new TypeError(`upstream refused header Authorization: Bearer ${token}`);
+      .get("/boom/:id", (c) => {
+        throw new TypeError(`upstream refused header Authorization: ${c.req.header("authorization")}`);
       });
     app.onError(handleError);
     let res: Response | undefined;
     const lines = await captureLogLines(async () => {
-      res = await app.request("/boom/42", { headers: { authorization: `Bearer ${token}` } }, env);
+      res = await app.request("/boom/42", { headers: { authorization: `Bearer ${TOKEN}` } }, env);
     });
-    expect(res?.status).toBe(500);
+    return { res: res as Response, lines };
+  }
+
+  it("an unexpected error is logged once with its route, error name, message and stack frames", async () => {
+    const { res, lines } = await unexpectedFailure();
+    expect(res.status).toBe(500);
     expect(lines).toHaveLength(1);
     const [line] = lines;
-    expect(line).toMatchObject({ level: "error", msg: "unexpected error", route: "GET /boom/:id", errorName: "TypeError", requestId: res?.headers.get("x-request-id") });
-    expect(String(line?.error)).toContain("upstream refused header Authorization: Bearer");
+    expect(line).toMatchObject({ level: "error", msg: "unexpected error", route: "GET /boom/:id", errorName: "TypeError", requestId: res.headers.get("x-request-id") });
+    expect(String(line?.error)).toContain("TypeError: upstream refused header Authorization: Bearer");
     expect(String(line?.stack)).toMatch(/^at /);
+  });
+
+  it("a token-like string an error quotes from a header is masked in its log line", async () => {
+    const { lines } = await unexpectedFailure();
+    expect(lines).toHaveLength(1);
+    expect(String(lines[0]?.error)).toContain("[redacted]");
     expect(JSON.stringify(lines)).not.toContain("Zq9xY2vB7nK4mP1sT8wE3rU6iO5aL0dF");
   });
 
