@@ -52,6 +52,8 @@ type OptionalBindings = {
 /*
  * Declared in wrangler.toml (see worker-configuration.d.ts): DB, SESSION_CACHE, ASSETS,
  * LOGIN_ADDRESS_LIMITER (sign-in attempts per client address; D1 counts them without it),
+ * METRICS (Analytics Engine counters, src/lib/metrics.ts; nothing is written without it),
+ * CF_VERSION_METADATA (the deployed version, reported by the deep health check),
  * GATEHOUSE_PATH (where the API, panel and JWKS live; default /_gatehouse),
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
