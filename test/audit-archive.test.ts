@@ -148,6 +148,41 @@ describe("retention at scale, with the audit archive", () => {
   });
 });
 
+describe("retention racing another run", () => {
+  it("a run whose starting checkpoint another run moved meanwhile deletes nothing", async () => {
+    // Long before the other tests' rows: this tenant is the only one due at this time.
+    const now = NOW - 1000 * DAY;
+    const tenantId = `race-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => now - 40 * DAY + i));
+    const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
+    let raced = false;
+    // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
+    const racingDb = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (!raced) {
+              raced = true;
+              await target.batch([
+                target.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
+                target.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
+              ]);
+            }
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const result = await runRetention(retentionEnv({ DB: racingDb }), now);
+    expect(raced).toBe(true);
+    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
+    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+  });
+});
+
 describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
   it("accepts the worker's archives, and reports an edited row, a missing object, a forged checkpoint and a wrong key", async () => {
     const tenantId = `offline-${randomId()}`;
