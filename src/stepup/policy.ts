@@ -72,3 +72,9 @@ export function methodsFor(purpose: StepUpPurpose | StepUpPolicy, totpEnabled: b
   const policy = typeof purpose === "string" ? STEP_UP_POLICIES[purpose] : purpose;
   return policy.secondFactorOnly ? [] : ["password"];
 }
+
+/** What a step-up challenge tells the client (the 428's details, the panel's step-up page): one shape for both. */
+export function stepUpChallengeOf(purpose: string, policy: StepUpPolicy & { label?: string }, totpEnabled: boolean) {
+  const methods = methodsFor(policy, totpEnabled);
+  return { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true as const } : {}), ...(policy.label ? { label: policy.label } : {}) };
+}

@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { validate, validationFailed } from "../lib/validation";
-import { methodsFor, stepUpPolicyOf } from "./policy";
+import { methodsFor, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
@@ -24,8 +24,19 @@ const verifySchema = z
     message: "Send exactly one of code, recoveryCode or password",
   });
 
+const challengeQuery = z.strictObject({ purpose: z.string().max(64) });
+
 /** Mounted at /api/security/stepup, behind requireSession. */
-export const stepUpRoutes = new Hono<AppEnv>().post(
+export const stepUpRoutes = new Hono<AppEnv>()
+  // What a 428 for `purpose` would say to this session's (real) user: the panel's step-up
+  // page reads it rather than trust a label or methods from its address bar.
+  .get("/challenge", validate("query", challengeQuery), (c) => {
+    const { purpose } = c.req.valid("query");
+    const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
+    if (!policy) throw validationFailed("query", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+    return c.json(stepUpChallengeOf(purpose, policy, c.get("realUser").totpEnabled));
+  })
+  .post(
   "/verify",
   audited("STEP_UP_VERIFIED", { targetType: "session" }),
   validate("json", verifySchema),
