@@ -25,6 +25,7 @@ export default defineConfig({
           PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
             { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false },
             { name: "BILLING_EXPORT", label: "export billing data", windowSeconds: 600, singleUse: false, secondFactorOnly: true },
+            { name: "NOTE_RESTORE", label: "restore a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
           ]),
         },
         // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),

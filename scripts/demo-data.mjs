@@ -14,7 +14,10 @@ export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY
 export const DEMO_GATEWAY_VARS = {
   ASSERTION_AUDIENCE: "acme-notes",
   PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/favicon.ico"]),
-  PRODUCT_STEP_UP_PURPOSES: JSON.stringify([{ name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false }]),
+  PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
+    // An admin acting as a member (support) may delete the member's note, with the admin's own factor.
+    { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
+  ]),
   STEP_UP_ROUTES: JSON.stringify([{ method: "DELETE", path: "/api/notes/*", purpose: "NOTE_DELETE" }]),
 };
 

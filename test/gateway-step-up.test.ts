@@ -3,16 +3,17 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
+import { ASSERTION_HEADER } from "../src/gateway/assertion";
 import { Harness, PASSWORD, seedTenant, withEnv } from "./helpers";
 import { keySetText } from "./gateway-fixtures";
 
 /** The product's service binding: counts what reached it and answers as told. */
 function fakeOrigin(status = 200) {
-  const seen: { method: string; path: string }[] = [];
+  const seen: { method: string; path: string; assertion?: string | null }[] = [];
   const binding = {
     async fetch(input: RequestInfo | URL, init?: RequestInit) {
       const req = new Request(input, init);
-      seen.push({ method: req.method, path: new URL(req.url).pathname });
+      seen.push({ method: req.method, path: new URL(req.url).pathname, ...(req.method === "POST" ? { assertion: req.headers.get(ASSERTION_HEADER) } : {}) });
       return Response.json({ done: true }, { status });
     },
     connect() {
@@ -26,6 +27,7 @@ const ROUTES = JSON.stringify([
   { method: "DELETE", path: "/v1/notes/*", purpose: "NOTE_DELETE" },
   { method: "GET", path: "/billing/export", purpose: "BILLING_EXPORT" },
   { method: "POST", path: "/open/danger", purpose: "NOTE_DELETE" },
+  { method: "POST", path: "/v1/notes/*/restore", purpose: "NOTE_RESTORE" },
 ]);
 
 let KEYS = "";
@@ -136,6 +138,41 @@ describe("a product route that needs a step-up", () => {
     await env.DB.prepare("UPDATE user_sessions SET revoked_at = ?, revoke_reason = 'REVOKED' WHERE id = ?").bind(h.clock.ms, sessionId).run();
     const res = await h.call("/v1/notes/n1", { env: gatewayEnv(origin.binding), cookie, method: "DELETE", headers: FETCH });
     expect(res.status).toBe(401);
+    expect(origin.seen).toEqual([]);
+  });
+});
+
+describe("while an admin impersonates", () => {
+  async function impersonating() {
+    const h = new Harness();
+    const t = await seedTenant("si");
+    const admin = await h.signIn(t.admin);
+    await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: note stuck" } })).status).toBe(200);
+    return { h, t, cookie: admin.cookie };
+  }
+
+  it("a product purpose that allows it is earned with the admin's own factor, and the route is forwarded as the user", async () => {
+    const { h, t, cookie } = await impersonating();
+    const origin = fakeOrigin();
+    h.clock.advanceSeconds(30);
+    // The member has no TOTP; the admin's code is what counts.
+    expect((await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "NOTE_RESTORE", code: h.code(t.admin) } })).status).toBe(200);
+    const res = await h.call("/v1/notes/n1/restore", { env: gatewayEnv(origin.binding), cookie, method: "POST", body: {}, headers: FETCH });
+    expect(res.status).toBe(200);
+    expect(origin.seen).toHaveLength(1);
+    const claims = JSON.parse(atob((origin.seen[0]?.assertion ?? "").split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")) as { sub: string; act?: { sub: string } };
+    expect(claims).toMatchObject({ sub: t.member.id, act: { sub: t.admin.id } });
+  });
+
+  it("a product purpose that does not allow it cannot be verified: 403 IMPERSONATION_FORBIDDEN, and the route stays closed", async () => {
+    const { h, t, cookie } = await impersonating();
+    const origin = fakeOrigin();
+    h.clock.advanceSeconds(30);
+    const verified = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "NOTE_DELETE", code: h.code(t.admin) } });
+    expect(verified.status).toBe(403);
+    expect(verified.body).toMatchObject({ error: "IMPERSONATION_FORBIDDEN" });
+    expect((await h.call("/v1/notes/n1", { env: gatewayEnv(origin.binding), cookie, method: "DELETE", headers: FETCH })).status).toBe(428);
     expect(origin.seen).toEqual([]);
   });
 });

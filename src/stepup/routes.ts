@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { validate, validationFailed } from "../lib/validation";
-import { methodsFor, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
+import { methodsFor, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
@@ -45,8 +45,9 @@ export const stepUpRoutes = new Hono<AppEnv>()
     const policy = stepUpPolicyOf(body.purpose, productStepUpPurposes(c.env));
     if (!policy) throw validationFailed("json", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
     const session = c.get("session");
-    // While impersonating, the admin may verify only to exit: never as the target.
-    if (c.get("actor").isImpersonating && body.purpose !== "IMPERSONATION") {
+    // While impersonating, the admin may verify only to exit, or for a product purpose that
+    // allows it (always with the admin's own factor, below): never for Gatehouse's actions.
+    if (c.get("actor").isImpersonating && !verifiableWhileImpersonating(body.purpose, policy)) {
       throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "Only exiting impersonation can be verified while impersonating");
     }
     const db = c.var.db;
