@@ -83,6 +83,14 @@ describe("a product route that needs a step-up", () => {
     expect((await h.call("/v1/notes/n2", { env: e, cookie, method: "DELETE", headers: FETCH })).status).toBe(428);
   });
 
+  it("a GET route guards HEAD too, which most origins answer with the GET handler", async () => {
+    const { h, cookie } = await signedInMember();
+    const origin = fakeOrigin();
+    const res = await h.call("/billing/export", { env: gatewayEnv(origin.binding), cookie, method: "HEAD", headers: FETCH });
+    expect(res.status).toBe(428);
+    expect(origin.seen).toEqual([]);
+  });
+
   it("a grant for another purpose does not open the route", async () => {
     const { h, cookie } = await signedInMember();
     const origin = fakeOrigin();

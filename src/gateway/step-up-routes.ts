@@ -68,7 +68,8 @@ export function parseStepUpRoutes(text: string | undefined, purposes: readonly P
     routes: parsed.data,
     stepUpFor(method: string, pathname: string): RouteStepUp {
       const upper = method.toUpperCase();
-      const candidates = compiled.filter(({ route }) => route.method === "*" || route.method === upper);
+      // HEAD runs the GET handler at most origins: a GET route guards it too.
+      const candidates = compiled.filter(({ route }) => route.method === "*" || route.method === upper || (route.method === "GET" && upper === "HEAD"));
       if (candidates.length === 0) return { kind: "none" };
       const segments = normalisedSegments(pathname);
       if (segments === null) return { kind: "unmatchable" };
