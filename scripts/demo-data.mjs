@@ -7,6 +7,20 @@ export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
 // Local-only HMAC key for audit retention checkpoints: written to .dev.vars likewise.
 export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY2hlY2twb2ludC1rZXktMA";
 
+/**
+ * The demo's gateway settings (scripts/start.mjs writes them into .wrangler-demo.toml): the
+ * product behind Gatehouse, its public paths, its step-up purpose and the route that needs it.
+ */
+export const DEMO_GATEWAY_VARS = {
+  ASSERTION_AUDIENCE: "acme-notes",
+  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/favicon.ico"]),
+  PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
+    // An admin acting as a member (support) may delete the member's note, with the admin's own factor.
+    { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
+  ]),
+  STEP_UP_ROUTES: JSON.stringify([{ method: "DELETE", path: "/api/notes/*", purpose: "NOTE_DELETE" }]),
+};
+
 export const DEMO_TENANTS = [
   { id: "ten_acme", name: "Acme", slug: "acme" },
   { id: "ten_globex", name: "Globex", slug: "globex" },

@@ -86,17 +86,22 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STE
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
-    gateway: parseGateway(env),
+    gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
   };
+  config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
   return config;
 }
 
-function parseGateway(env: GatewayEnv): GatewayConfig | null {
-  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
+function parseGateway(env: GatewayEnv, productPurposes: ProductStepUpPolicy[]): GatewayConfig | null {
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) {
+    // Routes that would ask for a step-up with nothing to guard: a mistake to say out loud.
+    if (env.STEP_UP_ROUTES?.trim()) throw new ConfigError("STEP_UP_ROUTES is set but no origin is configured (ORIGIN or ORIGIN_URL)");
+    return null;
+  }
   try {
-    return gatewayConfig(env);
+    return gatewayConfig(env, productPurposes);
   } catch (err) {
     if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
     throw err;

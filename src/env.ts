@@ -39,6 +39,8 @@ type GatewaySettings = {
   /** The identity assertion's `aud` and `iss`. */
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
+  /** Product routes that need a step-up: method + path pattern -> product purpose (src/gateway/step-up-routes.ts). */
+  STEP_UP_ROUTES?: string;
   /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
   PRODUCT_STEP_UP_PURPOSES?: string;
 };

@@ -31,6 +31,7 @@ import { SESSION_FAILURES } from "../sessions/middleware";
 import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
 import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { productRouteStepUp } from "./step-up";
 import { assertionSubjectOf } from "./subject";
 import { errorSummary, log } from "../lib/log";
 
@@ -134,5 +135,6 @@ export function gatewayRoutes(options: GatewayOptions) {
     .use(recordRefusals())
     .use(csrfGuard({ onlyWithSessionCookie: true }))
     .use(productIdentity(options))
+    .use(productRouteStepUp(options))
     .all("*", (c) => toOrigin(c, options));
 }

@@ -17,7 +17,7 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor, stepUpPolicyOf } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { errorSummary, log } from "../lib/log";
 
@@ -103,12 +103,8 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
       .limit(1),
   );
 
-  const challenge = () => {
-    const methods = methodsFor(policy, fresh.user.totpEnabled);
-    return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
-      details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}), ...(policy.label ? { label: policy.label } : {}) },
-    });
-  };
+  const challenge = () =>
+    new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: stepUpChallengeOf(purpose, policy, fresh.user.totpEnabled) });
   if (!grant) throw challenge();
   if (!policy.singleUse) return { giveBack: async () => undefined };
 

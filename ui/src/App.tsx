@@ -6,6 +6,7 @@ import { AuditLogPage } from "./pages/AuditLog";
 import { IpRulesPage } from "./pages/IpRules";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
+import { StepUpPage } from "./pages/StepUp";
 import { TeamPage } from "./pages/Team";
 import { TwoFactorPage } from "./pages/TwoFactor";
 import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
@@ -18,6 +19,7 @@ const TITLES: Record<string, string> = {
   "/security/ip-rules": "IP rules",
   "/security/audit": "Audit log",
   "/team": "Team",
+  "/step-up": "Confirm it's you",
 };
 
 function Forbidden() {
@@ -63,6 +65,8 @@ export function App() {
   let body;
   if (!ready) body = <p class="loading" role="status">Loading…</p>;
   else if (path === "/sign-in" || !signedIn) body = <SignInPage />;
+  // The product's step-up (STEP_UP_ROUTES): the dialog alone, also inside client.js's frame.
+  else if (path === "/step-up") body = <StepUpPage />;
   else
     body = (
       <Layout>
