@@ -136,3 +136,18 @@ function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: stri
   }
   return sets;
 }
+
+/**
+ * One key set of `env`, for the code that uses it: null when the secret is unset, or when
+ * the configuration did not parse (logged, naming the problem). Callers answer 503 with
+ * their own code: never a 500, never a pass.
+ */
+export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: keyof GatehouseConfig["keys"]): KeySet | null {
+  try {
+    return parseConfig(env).keys[which];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(JSON.stringify({ level: "error", msg: "configuration invalid", problem: err.message }));
+    return null;
+  }
+}

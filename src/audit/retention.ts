@@ -7,24 +7,20 @@
  * no audit row is pruned.
  */
 import { and, eq, isNotNull, lt, lte, max } from "drizzle-orm";
+import { parseConfig } from "../config";
 import { type Db, createDb } from "../db/client";
 import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, tenants } from "../db/schema";
 import type { Bindings } from "../env";
 import { sealChain } from "./chain";
-import { checkpointKey, signCheckpoint } from "./checkpoint";
+import { type CheckpointKeys, checkpointKey, signCheckpoint } from "./checkpoint";
 import { verifyChain } from "./verify";
 import { errorSummary } from "../lib/log";
 
-// SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
-const DEFAULT_RETENTION_DAYS = 400;
 const DAY_MS = 86_400_000;
 
+/** AUDIT_RETENTION_DAYS, as parseConfig validated it (the scheduled handler checks it before running). */
 export function retentionDays(env: Bindings): number {
-  const raw = env.AUDIT_RETENTION_DAYS;
-  if (raw === undefined || raw === "") return DEFAULT_RETENTION_DAYS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid AUDIT_RETENTION_DAYS: ${raw}`);
-  return n;
+  return parseConfig(env).auditRetentionDays;
 }
 
 /**
@@ -32,7 +28,7 @@ export function retentionDays(env: Bindings): number {
  * so a row left unsealed is linked before its successors lose their predecessor) and
  * records an authenticated checkpoint at the last pruned row, in the same batch.
  */
-async function pruneTenant(db: Db, key: CryptoKey, tenantId: string, days: number, nowMs: number): Promise<number> {
+async function pruneTenant(db: Db, key: CheckpointKeys, tenantId: string, days: number, nowMs: number): Promise<number> {
   const cutoffMs = nowMs - days * DAY_MS;
   await sealChain(db, tenantId);
   const [edge] = await db
