@@ -2,7 +2,8 @@
 export const ARCHIVE_FORMAT: string;
 export const GENESIS_HASH: string;
 export function canonicalJson(value: unknown): string;
-export function importCheckpointKey(base64url: string): Promise<CryptoKey>;
+export type CheckpointKeys = Map<string, CryptoKey>;
+export function importCheckpointKeys(secret: string): Promise<CheckpointKeys>;
 export type ArchiveProblem = { ok: false; reason: string; detail: string; seq?: number; index?: number };
 export type ArchiveCheck =
   | { ok: true; tenantId: string; fromSeq: number; toSeq: number; prevHash: string; lastHash: string; rows: number; macChecked: boolean }
@@ -10,5 +11,5 @@ export type ArchiveCheck =
 export type ArchivesCheck =
   | { ok: true; tenantId: string; fromSeq: number; toSeq: number; lastHash: string; objects: number; rows: number; macChecked: boolean }
   | ArchiveProblem;
-export function checkArchive(text: string, key?: CryptoKey | null): Promise<ArchiveCheck>;
-export function checkArchives(texts: string[], key?: CryptoKey | null, options?: { allowLaterStart?: boolean }): Promise<ArchivesCheck>;
+export function checkArchive(text: string, key?: CheckpointKeys | null): Promise<ArchiveCheck>;
+export function checkArchives(texts: string[], key?: CheckpointKeys | null, options?: { allowLaterStart?: boolean }): Promise<ArchivesCheck>;

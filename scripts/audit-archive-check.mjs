@@ -33,17 +33,35 @@ async function rowHash(prevHash, row) {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(prevHash + canonicalJson(fields))));
 }
 
-/** AUDIT_CHECKPOINT_KEY (base64url of 32 or more bytes) as an HMAC-SHA-256 key. */
-export async function importCheckpointKey(base64url) {
-  const bytes = fromBase64Url(base64url.trim());
-  if (bytes.byteLength < 32) throw new Error("AUDIT_CHECKPOINT_KEY must be at least 32 bytes (base64url)");
-  return crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+// A MAC written before key ids existed (a bare `<mac>`) names this id (src/lib/key-set.ts).
+const LEGACY_KEY_ID = "k0";
+
+/**
+ * AUDIT_CHECKPOINT_KEY as the worker holds it: a bare base64url key (32 or more bytes,
+ * id "k0") or a key set, a JSON array of `{ "id", "key" }`. Answers a Map from key id to
+ * an HMAC-SHA-256 verification key.
+ */
+export async function importCheckpointKeys(secret) {
+  const text = secret.trim();
+  const entries = text.startsWith("[") ? JSON.parse(text).map(({ id, key }) => [id, key]) : [[LEGACY_KEY_ID, text]];
+  const keys = new Map();
+  for (const [id, base64url] of entries) {
+    const bytes = fromBase64Url(String(base64url));
+    if (bytes.byteLength < 32) throw new Error(`AUDIT_CHECKPOINT_KEY: key ${id} must be at least 32 bytes (base64url)`);
+    keys.set(String(id), await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
+  }
+  return keys;
 }
 
-async function checkpointMacValid(key, cp) {
+/** Whether the checkpoint's `<keyId>.<mac>` (or legacy bare `<mac>`) verifies under the key it names. */
+async function checkpointMacValid(keys, cp) {
   const signed = canonicalJson({ v: 1, tenantId: cp.tenantId, seq: cp.seq, hash: cp.hash, prunedAt: cp.prunedAt, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
+  const parts = String(cp.mac).split(".");
+  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+  const key = keyId === undefined ? undefined : keys.get(keyId);
+  if (!key || !macText) return false;
   try {
-    return await crypto.subtle.verify("HMAC", key, fromBase64Url(cp.mac), encoder.encode(signed));
+    return await crypto.subtle.verify("HMAC", key, fromBase64Url(macText), encoder.encode(signed));
   } catch {
     return false;
   }
@@ -84,7 +102,7 @@ export async function checkArchive(text, key = null) {
     return fail("CHECKPOINT_MISMATCH", "the checkpoint does not name the last row (seq and hash)", { seq: prev.seq });
   }
   if (key) {
-    if (!(await checkpointMacValid(key, cp))) return fail("CHECKPOINT_UNAUTHENTIC", "the checkpoint's MAC does not verify under this key", { seq: cp.seq });
+    if (!(await checkpointMacValid(key, cp))) return fail("CHECKPOINT_UNAUTHENTIC", "the checkpoint's MAC does not verify under the key it names", { seq: cp.seq });
     const windowStart = cp.prunedAt - cp.retentionDays * DAY_MS;
     const young = rows.find((row) => row.createdAt >= windowStart);
     if (cp.lastCreatedAt >= windowStart || young) return fail("CHECKPOINT_TOO_RECENT", "the archive holds rows younger than the retention window", { seq: young?.seq ?? cp.seq });

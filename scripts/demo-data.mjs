@@ -43,7 +43,7 @@ export async function hashPassword(password) {
   return `pbkdf2_sha256$100000$${b64url(salt)}$${b64url(new Uint8Array(bits))}`;
 }
 
-/** Same format as src/stepup/secret-box.ts: v1.<iv>.<ciphertext>, AAD = user id. */
+/** src/stepup/secret-box.ts's older v1 format (<iv>.<ciphertext>, AAD = user id; opened as key k0, re-sealed as v2 on first use). */
 export async function encryptTotpSecret(base32Secret, userId, keyB64url = LOCAL_TOTP_KEY) {
   const key = await crypto.subtle.importKey("raw", Buffer.from(keyB64url, "base64url"), "AES-GCM", false, ["encrypt"]);
   const iv = crypto.getRandomValues(new Uint8Array(12));

@@ -1,7 +1,7 @@
 // Verifies Gatehouse audit archives offline: the NDJSON objects retention writes to the
 // AUDIT_ARCHIVE R2 bucket (docs/operations.md, "Retention and the audit archive").
 //
-//   AUDIT_CHECKPOINT_KEY=<the worker's key> node scripts/verify-archive.mjs <file or directory>...
+//   AUDIT_CHECKPOINT_KEY=<the worker's key or key set> node scripts/verify-archive.mjs <file or directory>...
 //
 // Checks, per tenant and in seq order: every row's hash and link, that the objects
 // continue one another from seq 1 (or from the first given, with --from-any-seq), that
@@ -11,7 +11,7 @@
 // printed); 2: usage.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { checkArchives, importCheckpointKey } from "./audit-archive-check.mjs";
+import { checkArchives, importCheckpointKeys } from "./audit-archive-check.mjs";
 
 const args = process.argv.slice(2);
 const allowLaterStart = args.includes("--from-any-seq");
@@ -38,7 +38,7 @@ for (const file of files.sort()) {
 }
 
 const rawKey = process.env.AUDIT_CHECKPOINT_KEY;
-const key = rawKey ? await importCheckpointKey(rawKey) : null;
+const key = rawKey ? await importCheckpointKeys(rawKey) : null;
 if (!key) console.warn("AUDIT_CHECKPOINT_KEY is not set: hashes and links are checked, checkpoint MACs are not.");
 
 let broken = false;

@@ -6,6 +6,8 @@
 import { object, string } from "zod";
 import type { Bindings } from "./env";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
+import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
+import { log } from "./lib/log";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
 
@@ -45,6 +47,13 @@ const configVars = object({
 
 type ConfigVar = keyof typeof configVars.shape;
 
+/** Secrets holding a key set (src/lib/key-set.ts), with the key length each use needs. */
+const KEY_SET_SECRETS = {
+  TOTP_ENCRYPTION_KEY: { minBytes: 32, maxBytes: 32 }, // AES-256-GCM (and HKDF for device cookies)
+  AUDIT_CHECKPOINT_KEY: { minBytes: 32 }, // HMAC-SHA-256
+} satisfies Record<string, KeyLength>;
+type KeySetSecret = keyof typeof KEY_SET_SECRETS;
+
 export type GatehouseConfig = {
   gatehousePath: string;
   sessionAbsoluteTimeoutSeconds: number;
@@ -55,6 +64,8 @@ export type GatehouseConfig = {
   gateway: GatewayConfig | null;
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
   productStepUpPurposes: ProductStepUpPolicy[];
+  /** The key sets, null when the secret is unset (the features needing it answer 503). */
+  keys: { totp: KeySet | null; auditCheckpoint: KeySet | null };
 };
 
 export class ConfigError extends Error {
@@ -67,18 +78,19 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
+export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
   const result = configVars.safeParse(vars);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name} ${issue.message} (got ${JSON.stringify(vars[name])})`;
-    });
-    throw new ConfigError(problems.join("; "));
-  }
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name} ${issue.message} (got ${JSON.stringify(vars[name])})`;
+      });
+  const keys = parseKeySets(env, problems);
+  if (!result.success || problems.length > 0) throw new ConfigError(problems.join("; "));
   const v = result.data;
   const config: GatehouseConfig = {
     gatehousePath: v.GATEHOUSE_PATH,
@@ -88,6 +100,7 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STE
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
     gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
+    keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY },
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
@@ -114,5 +127,33 @@ function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): 
   } catch (err) {
     if (err instanceof ProductPurposesError) throw new ConfigError(err.message);
     throw err;
+  }
+}
+
+/** Each key-set secret, parsed; problems name the secret, never its value. */
+function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: string[]): Record<KeySetSecret, KeySet | null> {
+  const sets = { TOTP_ENCRYPTION_KEY: null, AUDIT_CHECKPOINT_KEY: null } as Record<KeySetSecret, KeySet | null>;
+  for (const name of Object.keys(KEY_SET_SECRETS) as KeySetSecret[]) {
+    const raw = env[name];
+    if (!raw) continue;
+    const parsed = parseKeySet(raw, KEY_SET_SECRETS[name]);
+    if (parsed.ok) sets[name] = parsed.set;
+    else problems.push(...parsed.problems.map((p) => `${name} ${p}`));
+  }
+  return sets;
+}
+
+/**
+ * One key set of `env`, for the code that uses it: null when the secret is unset, or when
+ * the configuration did not parse (logged, naming the problem). Callers answer 503 with
+ * their own code: never a 500, never a pass.
+ */
+export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: keyof GatehouseConfig["keys"]): KeySet | null {
+  try {
+    return parseConfig(env).keys[which];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error("configuration invalid", { problem: err.message });
+    return null;
   }
 }

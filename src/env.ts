@@ -11,20 +11,21 @@ import type { AuthState } from "./sessions/cache";
 type Declared = Pick<Env, "DB" | "SESSION_CACHE"> & Partial<Omit<Env, "DB" | "SESSION_CACHE">>;
 
 /**
- * Secrets, written by hand: `wrangler types` would infer them from .dev.vars, which exists only
- * on machines that ran `npm start` (generation ignores it for a reproducible file), and declaring
- * them in wrangler.toml (`[secrets] required`) would make every deploy need the gateway's keys
- * and make `wrangler dev` drop any other .dev.vars entry.
+ * Secrets, as the worker reads them. wrangler.toml's `[secrets] required` names every one (a
+ * deploy refuses to go out with one unset), so `wrangler types` declares them too; here they
+ * stay optional with their format, since the tests and local mode may leave some unset and
+ * the code answers 503 for a missing one. Key sets (src/lib/key-set.ts) are parsed by
+ * parseConfig at startup.
  */
 type Secrets = {
   /** A JWK set of EC P-256 private keys; the first signs, all are published (gateway mode). */
   ASSERTION_SIGNING_KEYS?: string;
   /**
-   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
-   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
+   * A key set of 32-byte keys, or one bare base64url key; `wrangler secret put TOTP_ENCRYPTION_KEY`.
+   * Seals TOTP secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
    */
   TOTP_ENCRYPTION_KEY?: string;
-  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
+  /** A key set (keys of at least 32 bytes), or one bare key; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC keys of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
 };
 

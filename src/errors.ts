@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuditTargetType } from "./audit/actions";
+import { ConfigError } from "./config";
 import { errorFields, log } from "./lib/log";
 
 /**
@@ -83,6 +84,11 @@ export function toApiError(err: unknown): ApiError | null {
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof RefusalWithResponse) return err.response;
+  if (err instanceof ConfigError) {
+    // Caught at startup in production (src/worker.ts); here for any env that reaches a request unparsed.
+    log.error("configuration invalid", { problem: err.message });
+    return c.json(errorBody("CONFIG_INVALID", "This deployment's configuration is invalid; the operator has been told"), 503);
+  }
   const known = toApiError(err);
   if (known) {
     const retryAfter = known.details.retryAfterSeconds;

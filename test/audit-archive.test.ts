@@ -8,7 +8,7 @@ import { verifyChain } from "../src/audit/verify";
 import { createDb } from "../src/db/client";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
-import { checkArchives, importCheckpointKey } from "../scripts/audit-archive-check.mjs";
+import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
 import { START_MS, withEnv } from "./helpers";
 
 const DAY = 86_400_000;
@@ -39,7 +39,7 @@ async function archivesOf(tenantId: string, bucket: R2Bucket = env.AUDIT_ARCHIVE
   return out;
 }
 
-const archiveKeyOfChecks = () => importCheckpointKey(env.AUDIT_CHECKPOINT_KEY as string);
+const archiveKeyOfChecks = () => importCheckpointKeys(env.AUDIT_CHECKPOINT_KEY as string);
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -68,7 +68,7 @@ describe("retention at scale, with the audit archive", () => {
     // One more full pass reaches the early tenant too.
     await runRetention(retentionEnv(), NOW, { chunkRows: 7 });
 
-    const key = (await checkpointKey(env as Bindings)) as CryptoKey;
+    const key = (await checkpointKey(env as Bindings))!;
     const offlineKey = await archiveKeyOfChecks();
     for (const id of ids) {
       expect(await seqsOf(id)).toEqual(range(21, 30));
@@ -143,7 +143,7 @@ describe("retention at scale, with the audit archive", () => {
     const header = JSON.parse(archived!.text.split("\n")[0]!) as { checkpoint: { mac: string; prunedAt: number } };
     const stored = await env.DB.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
     expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
-    const key = (await checkpointKey(env as Bindings)) as CryptoKey;
+    const key = (await checkpointKey(env as Bindings))!;
     expect((await verifyChain(createDb(env.DB), tenantId, key, later)).ok).toBe(true);
   });
 });
@@ -205,7 +205,7 @@ describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
     header.checkpoint.prunedAt += 1;
     expect(await checkArchives([texts[0]!, texts[1]!, [JSON.stringify(header), ...lines.slice(1)].join("\n")], key)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC", seq: 9 });
 
-    const otherKey = await importCheckpointKey("A".repeat(43));
+    const otherKey = await importCheckpointKeys("A".repeat(43));
     expect(await checkArchives(texts, otherKey)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC" });
   });
 

@@ -24,7 +24,7 @@
  */
 import type { AuditLog } from "../db/schema";
 import { literal, number, object, type output, string } from "zod";
-import { type CheckpointFields, checkpointProblem } from "./checkpoint";
+import { type CheckpointFields, type CheckpointKeys, checkpointProblem } from "./checkpoint";
 
 export const ARCHIVE_FORMAT = "gatehouse-audit-archive";
 const SEQ_DIGITS = 12;
@@ -94,7 +94,7 @@ const headerSchema = object({
  * of exactly these rows); throws when the archive could not be written or an object
  * that is not that archive holds its key, and then nothing may be pruned.
  */
-export async function archiveChunk(bucket: R2Bucket, key: CryptoKey, chunk: ArchiveChunk, nowMs: number): Promise<ArchiveCheckpoint> {
+export async function archiveChunk(bucket: R2Bucket, key: CheckpointKeys, chunk: ArchiveChunk, nowMs: number): Promise<ArchiveCheckpoint> {
   const header = archiveHeader(chunk);
   const objectKey = archiveKey(header.tenantId, header.fromSeq, header.toSeq, chunk.checkpoint.hash);
   const written = await bucket.put(objectKey, archiveBody(chunk), {

@@ -35,7 +35,7 @@ import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
 import { type ArchiveCheckpoint, archiveChunk } from "./archive";
 import { GENESIS_HASH, sealChain } from "./chain";
-import { checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
+import { type CheckpointKeys, checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
 import { ascendingPage } from "./query";
 import { linkProblem } from "./verify";
 
@@ -68,7 +68,7 @@ export type RetentionResult = {
 type Budget = { left: number };
 type ChunkOutcome = { kind: "pruned"; rows: number; archived: boolean } | { kind: "done" } | { kind: "refused" };
 
-type TenantRun = { db: Db; key: CryptoKey; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
+type TenantRun = { db: Db; key: CheckpointKeys; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
 
 /** One chunk of one tenant: read, verify, archive, then checkpoint and delete in one batch. */
 async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {

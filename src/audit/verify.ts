@@ -2,7 +2,7 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type AuditLog, auditCheckpoints, auditLogs } from "../db/schema";
 import { GENESIS_HASH, rowHash, sealChain } from "./chain";
-import { checkpointProblem } from "./checkpoint";
+import { type CheckpointKeys, checkpointProblem } from "./checkpoint";
 import { ascendingPage } from "./query";
 import { errorSummary, log } from "../lib/log";
 
@@ -27,7 +27,7 @@ export type VerifyResult = {
  * does not match its content (an edit). `uptoSeq` stops the walk early (retention checks
  * only the prefix it is about to prune).
  */
-export async function verifyChain(db: Db, tenantId: string, key: CryptoKey, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
+export async function verifyChain(db: Db, tenantId: string, key: CheckpointKeys, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
   try {
     await sealChain(db, tenantId);
   } catch (err) {

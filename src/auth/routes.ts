@@ -30,7 +30,7 @@ import { SESSION_COOKIE } from "../sessions/token";
 import { errorSummary, log } from "../lib/log";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
-import { deviceCookieKey, issueDevice, readDevice } from "./device";
+import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
@@ -40,7 +40,7 @@ export const authRoutes = new Hono<AppEnv>()
     const body = c.req.valid("json");
     const db = c.var.db;
     const now = c.get("now");
-    const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
+    const deviceKey = await deviceCookieKeys(c.env);
 
     const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
       throw signInUnavailable(c, "sign-in user lookup", err);
