@@ -19,6 +19,7 @@ import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
+import { signInUnavailable } from "./throttle";
 
 export type StartSessionOptions = {
   /** How the user authenticated (RFC 8176), e.g. ["pwd", "otp", "mfa"]. */
@@ -32,7 +33,9 @@ export type StartSessionOptions = {
 
 /** Refuses a user of a tenant the operator disabled: 403 TENANT_DISABLED (the credentials were right). */
 export async function assertTenantActive(c: Context<AppEnv>, user: Pick<User, "id" | "tenantId">): Promise<void> {
-  const tenant = await c.var.db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) });
+  const tenant = await c.var.db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) }).catch((err: unknown) => {
+    throw signInUnavailable(c, "tenant lookup", err);
+  });
   if (!tenant || tenant.disabledAt !== null) {
     throw new ApiError(403, "TENANT_DISABLED", "This organisation's access to Gatehouse has been disabled", {
       audit: { tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: "TENANT_DISABLED" },
