@@ -6,6 +6,8 @@ export const DEMO_PASSWORD = "gatehouse-demo-pass";
 export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
 // Local-only HMAC key for audit retention checkpoints: written to .dev.vars likewise.
 export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY2hlY2twb2ludC1rZXktMA";
+// Local-only bearer token of the operator API (npm run gatehouse): written to .dev.vars likewise.
+export const LOCAL_OPERATOR_TOKEN = "local-only-gatehouse-operator-token-0000";
 
 /**
  * The demo's gateway settings (scripts/start.mjs writes them into .wrangler-demo.toml): the

@@ -25,6 +25,9 @@ import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
 import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
+import { invitationRoutes } from "./users/invitations";
+import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { operatorRoutes } from "./operator/routes";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -76,6 +79,8 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
+    .route("/operator", operatorRoutes)
+    .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .use(edgeCheck())
     .get("/me", (c) => {
@@ -90,6 +95,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
+    .route("/users/invitations", invitationRoutes)
     .route("/users", userRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);

@@ -4,7 +4,9 @@
  * naming the variable, never a surprise hours later on some code path.
  */
 import { object, string } from "zod";
+import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
+import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
 import { log } from "./lib/log";
@@ -66,6 +68,10 @@ export type GatehouseConfig = {
   productStepUpPurposes: ProductStepUpPolicy[];
   /** The key sets, null when the secret is unset (the features needing it answer 503). */
   keys: { totp: KeySet | null; auditCheckpoint: KeySet | null };
+  /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
+  emailWebhook: EmailWebhookConfig | null;
+  /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
+  operatorToken: string | null;
 };
 
 export class ConfigError extends Error {
@@ -78,7 +84,9 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
+export function parseConfig(
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string },
+): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
@@ -101,6 +109,8 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | KeySetSecret
     gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY },
+    emailWebhook: parseEmailWebhook(env),
+    operatorToken: parseOperatorToken(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
@@ -155,5 +165,23 @@ export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: 
     if (!(err instanceof ConfigError)) throw err;
     log.error("configuration invalid", { problem: err.message });
     return null;
+  }
+}
+
+function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
+  try {
+    return emailWebhookConfig(env);
+  } catch (err) {
+    if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
+  try {
+    return operatorTokenConfig(env);
+  } catch (err) {
+    if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
+    throw err;
   }
 }

@@ -27,6 +27,15 @@ type Secrets = {
   TOTP_ENCRYPTION_KEY?: string;
   /** A key set (keys of at least 32 bytes), or one bare key; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC keys of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
+  /** HMAC-SHA256 key signing the email hook's requests (src/email); required with EMAIL_WEBHOOK_URL. */
+  EMAIL_WEBHOOK_SECRET?: string;
+  /** Bearer token of the operator API (src/operator); without it that API does not exist. */
+  OPERATOR_TOKEN?: string;
+};
+
+/** The email hook (src/email): an HTTPS endpoint of the product that delivers Gatehouse's messages. Optional. */
+type EmailSettings = {
+  EMAIL_WEBHOOK_URL?: string;
 };
 
 /** Gateway mode (src/gateway): settings an operator adds to wrangler.toml when it puts a product behind Gatehouse. */
@@ -61,7 +70,7 @@ type OptionalBindings = {
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
  */
-export type Bindings = Declared & GatewaySettings & Secrets & OptionalBindings;
+export type Bindings = Declared & GatewaySettings & EmailSettings & Secrets & OptionalBindings;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {

@@ -25,6 +25,11 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   IMPERSONATION_ENDED: "Impersonation ended",
   USER_ROLE_UPDATED: "Role changed",
   USER_PERMISSIONS_UPDATED: "Permissions changed",
+  TENANT_CREATED: "Organization created",
+  TENANT_DISABLED: "Organization disabled",
+  USER_INVITED: "Member invited",
+  INVITATION_REVOKED: "Invitation revoked",
+  INVITATION_ACCEPTED: "Invitation accepted",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -33,6 +38,8 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   session: "Session",
   ip_rule: "IP rule",
   ip_address: "IP address",
+  tenant: "Organization",
+  invitation: "Invitation",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);
