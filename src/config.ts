@@ -8,6 +8,8 @@ import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv,
 import type { Bindings } from "./env";
 import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
+import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
+import { log } from "./lib/log";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
 
@@ -47,6 +49,13 @@ const configVars = object({
 
 type ConfigVar = keyof typeof configVars.shape;
 
+/** Secrets holding a key set (src/lib/key-set.ts), with the key length each use needs. */
+const KEY_SET_SECRETS = {
+  TOTP_ENCRYPTION_KEY: { minBytes: 32, maxBytes: 32 }, // AES-256-GCM (and HKDF for device cookies)
+  AUDIT_CHECKPOINT_KEY: { minBytes: 32 }, // HMAC-SHA-256
+} satisfies Record<string, KeyLength>;
+type KeySetSecret = keyof typeof KEY_SET_SECRETS;
+
 export type GatehouseConfig = {
   gatehousePath: string;
   sessionAbsoluteTimeoutSeconds: number;
@@ -57,6 +66,8 @@ export type GatehouseConfig = {
   gateway: GatewayConfig | null;
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
   productStepUpPurposes: ProductStepUpPolicy[];
+  /** The key sets, null when the secret is unset (the features needing it answer 503). */
+  keys: { totp: KeySet | null; auditCheckpoint: KeySet | null };
   /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
   emailWebhook: EmailWebhookConfig | null;
   /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
@@ -73,18 +84,21 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string }): GatehouseConfig {
+export function parseConfig(
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string },
+): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
   const result = configVars.safeParse(vars);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name} ${issue.message} (got ${JSON.stringify(vars[name])})`;
-    });
-    throw new ConfigError(problems.join("; "));
-  }
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name} ${issue.message} (got ${JSON.stringify(vars[name])})`;
+      });
+  const keys = parseKeySets(env, problems);
+  if (!result.success || problems.length > 0) throw new ConfigError(problems.join("; "));
   const v = result.data;
   const config: GatehouseConfig = {
     gatehousePath: v.GATEHOUSE_PATH,
@@ -92,19 +106,25 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | "PRODUCT_STE
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
-    gateway: parseGateway(env),
+    gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
+    keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY },
     emailWebhook: parseEmailWebhook(env),
     operatorToken: parseOperatorToken(env),
   };
+  config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
   return config;
 }
 
-function parseGateway(env: GatewayEnv): GatewayConfig | null {
-  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
+function parseGateway(env: GatewayEnv, productPurposes: ProductStepUpPolicy[]): GatewayConfig | null {
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) {
+    // Routes that would ask for a step-up with nothing to guard: a mistake to say out loud.
+    if (env.STEP_UP_ROUTES?.trim()) throw new ConfigError("STEP_UP_ROUTES is set but no origin is configured (ORIGIN or ORIGIN_URL)");
+    return null;
+  }
   try {
-    return gatewayConfig(env);
+    return gatewayConfig(env, productPurposes);
   } catch (err) {
     if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
     throw err;
@@ -117,6 +137,34 @@ function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): 
   } catch (err) {
     if (err instanceof ProductPurposesError) throw new ConfigError(err.message);
     throw err;
+  }
+}
+
+/** Each key-set secret, parsed; problems name the secret, never its value. */
+function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: string[]): Record<KeySetSecret, KeySet | null> {
+  const sets = { TOTP_ENCRYPTION_KEY: null, AUDIT_CHECKPOINT_KEY: null } as Record<KeySetSecret, KeySet | null>;
+  for (const name of Object.keys(KEY_SET_SECRETS) as KeySetSecret[]) {
+    const raw = env[name];
+    if (!raw) continue;
+    const parsed = parseKeySet(raw, KEY_SET_SECRETS[name]);
+    if (parsed.ok) sets[name] = parsed.set;
+    else problems.push(...parsed.problems.map((p) => `${name} ${p}`));
+  }
+  return sets;
+}
+
+/**
+ * One key set of `env`, for the code that uses it: null when the secret is unset, or when
+ * the configuration did not parse (logged, naming the problem). Callers answer 503 with
+ * their own code: never a 500, never a pass.
+ */
+export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: keyof GatehouseConfig["keys"]): KeySet | null {
+  try {
+    return parseConfig(env).keys[which];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error("configuration invalid", { problem: err.message });
+    return null;
   }
 }
 

@@ -35,6 +35,7 @@ describe("integer variables are validated at startup", () => {
       impersonationMaxSeconds: 1_800,
       gateway: null,
       productStepUpPurposes: [],
+      keys: { totp: null, auditCheckpoint: null },
       emailWebhook: null,
       operatorToken: null,
     };

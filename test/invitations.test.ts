@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { invitations, users } from "../src/db/schema";
 import { sha256Hex } from "../src/lib/crypto";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, NEW_PASSWORD, tokenOf } from "./invitation-fixtures";
 
 afterEach(() => vi.restoreAllMocks());
@@ -187,5 +187,16 @@ describe("invitations", () => {
     const created = await h.call<{ link: string; emailed: boolean }>("/api/users/invitations", { cookie: admin.cookie, env: hooked, body: { email: "mailed@example.test", role: "member" } });
     expect(created.body.emailed).toBe(true);
     expect(posted.map((b) => JSON.parse(b))).toEqual([expect.objectContaining({ to: "mailed@example.test", template: "invitation", link: created.body.link })]);
+  });
+
+  it("accepting fails closed: an unreadable invitations table is 503 AUTH_UNAVAILABLE, and no account is made", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "closed@example.test")).body.link);
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await h.call("/api/auth/invitations/accept", { env: withEnv({ DB: d1WithTableGone(env.DB, "invitations") }), body: { token, displayName: "X", password: NEW_PASSWORD } });
+    expect([res.status, res.body.error, res.cookie]).toEqual([503, "AUTH_UNAVAILABLE", undefined]);
+    expect(await createDb(env.DB).select().from(users).where(eq(users.email, "closed@example.test"))).toHaveLength(0);
   });
 });

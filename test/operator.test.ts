@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { createDb } from "../src/db/client";
 import { auditLogs, tenants } from "../src/db/schema";
-import { type CallOptions, Harness, seedTenant, withEnv } from "./helpers";
+import { type CallOptions, Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
 
 const TOKEN = "operator-token-for-tests-0123456789abcdef";
@@ -96,6 +96,15 @@ describe("operator API", () => {
     expect([again.status, again.body.error]).toEqual([409, "TENANT_ALREADY_DISABLED"]);
     const failRows = await createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, t.id), eq(auditLogs.action, "TENANT_DISABLED"), eq(auditLogs.outcome, "FAIL")));
     expect(failRows.map((r) => r.failureReason)).toEqual(["TENANT_ALREADY_DISABLED"]);
+  });
+
+  it("sign-in fails closed when the tenant cannot be read: 503 AUTH_UNAVAILABLE, no session", async () => {
+    const h = new Harness();
+    const t = await seedTenant("closed", { totp: false });
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await h.call("/api/auth/login", { env: withEnv({ DB: d1WithTableGone(env.DB, "tenants") }), body: { email: t.member.email, password: "correct horse battery staple" } });
+    expect([res.status, res.body.error, res.cookie]).toEqual([503, "AUTH_UNAVAILABLE", undefined]);
+    vi.restoreAllMocks();
   });
 
   it("OPERATOR_TOKEN is validated at startup: a short token is refused", () => {

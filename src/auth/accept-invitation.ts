@@ -24,6 +24,7 @@ import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
 import { publicUser } from "./routes";
 import { startSession } from "./start-session";
+import { signInUnavailable } from "./throttle";
 
 const acceptBody = z.strictObject({
   token: z.string().min(1).max(200),
@@ -42,7 +43,10 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   const { token, displayName, password } = c.req.valid("json");
   const db = c.var.db;
   const now = c.get("now");
-  const invitation = await findInvitationByToken(db, token);
+  // Fail closed: an unreadable invitations table is 503, never a 500 or a pass.
+  const invitation = await findInvitationByToken(db, token).catch((err: unknown) => {
+    throw signInUnavailable(c, "invitation lookup", err);
+  });
   if (!invitation) throw new ApiError(404, "INVITATION_NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
   const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
   const refuse = (status: 409 | 410, code: string, message: string) => new ApiError(status, code, message, { audit });

@@ -26,7 +26,7 @@ import { endSessions } from "../sessions/revoke";
 import { SESSION_COOKIE } from "../sessions/token";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
-import { deviceCookieKey, issueDevice, readDevice } from "./device";
+import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import { startSession } from "./start-session";
 import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
 
@@ -36,7 +36,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
     const db = c.var.db;
-    const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
+    const deviceKey = await deviceCookieKeys(c.env);
 
     const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
       throw signInUnavailable(c, "sign-in user lookup", err);

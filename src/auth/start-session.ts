@@ -14,11 +14,12 @@ import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type User, tenants, userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
+import { signInUnavailable } from "./throttle";
 
 export type StartSessionOptions = {
   /** How the user authenticated (RFC 8176), e.g. ["pwd", "otp", "mfa"]. */
@@ -32,7 +33,9 @@ export type StartSessionOptions = {
 
 /** Refuses a user of a tenant the operator disabled: 403 TENANT_DISABLED (the credentials were right). */
 export async function assertTenantActive(c: Context<AppEnv>, user: Pick<User, "id" | "tenantId">): Promise<void> {
-  const tenant = await c.var.db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) });
+  const tenant = await c.var.db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) }).catch((err: unknown) => {
+    throw signInUnavailable(c, "tenant lookup", err);
+  });
   if (!tenant || tenant.disabledAt !== null) {
     throw new ApiError(403, "TENANT_DISABLED", "This organisation's access to Gatehouse has been disabled", {
       audit: { tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: "TENANT_DISABLED" },
@@ -70,7 +73,7 @@ export async function startSession(c: Context<AppEnv>, user: User, options: Star
     await writeCachedState(c.env.SESSION_CACHE, state, c.get("now"));
   } catch (err) {
     // The session row exists, but no cookie is handed out for it: the user signs in again.
-    console.error(JSON.stringify({ level: "error", msg: "session cache write failed at sign-in", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("session cache write failed at sign-in", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is temporarily unavailable; try again");
   }
   setCookie(c, SESSION_COOKIE, token, {

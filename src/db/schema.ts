@@ -266,6 +266,14 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   mac: text("mac"),
 });
 
+// Where the retention cron stopped (src/audit/retention.ts): each run does a bounded
+// amount of work and the next one resumes at `tenant_id` (NULL: a new pass from the first).
+export const retentionCursors = sqliteTable("retention_cursors", {
+  job: text("job").primaryKey(),
+  tenantId: text("tenant_id"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 // Who is sealing a tenant's audit rows right now (src/audit/chain.ts): one writer seals
 // for everyone while the others return at once. Expires, so a crashed holder blocks nothing.
 export const auditSealLeases = sqliteTable("audit_seal_leases", {

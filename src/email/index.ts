@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import { parseConfig } from "../config";
 import { tenants } from "../db/schema";
 import type { AppEnv } from "../env";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import type { EmailWebhookConfig } from "./config";
 
 export const EMAIL_TEMPLATES = ["invitation", "password_reset"] as const;
@@ -43,9 +43,9 @@ export async function sendEmail(c: Context<AppEnv>, message: EmailMessage): Prom
     });
     await res.body?.cancel();
     if (res.ok) return "sent";
-    logFailure(c, message.template, `HTTP ${res.status}`);
+    logFailure(message.template, `HTTP ${res.status}`);
   } catch (err) {
-    logFailure(c, message.template, errorSummary(err));
+    logFailure(message.template, errorSummary(err));
   }
   return "failed";
 }
@@ -58,7 +58,7 @@ export async function signEmailBody(hook: Pick<EmailWebhookConfig, "secret">, bo
   return `t=${timestamp},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-function logFailure(c: Context<AppEnv>, template: EmailTemplate, error: string): void {
+function logFailure(template: EmailTemplate, error: string): void {
   // Never the link nor the address: the template and what went wrong.
-  console.error(JSON.stringify({ level: "error", msg: "email hook delivery failed", requestId: c.get("requestId"), template, error }));
+  log.error("email hook delivery failed", { template, error });
 }

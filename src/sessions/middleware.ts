@@ -16,7 +16,7 @@ import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } fr
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
 import { touchSession } from "./service";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /** Why a cookie does not admit a request (401 codes); a client's sign-in page keys off these. */
 export const SESSION_FAILURES = ["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"] as const;
@@ -60,7 +60,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
     }
     return fromDb;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "auth state unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("auth state unavailable", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
   }
 }

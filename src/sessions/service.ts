@@ -10,7 +10,7 @@ import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsIn
 import { sessionTimeouts } from "./config";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
 /** `amr`: how the user authenticated for this session (RFC 8176), e.g. ["pwd", "otp"]. */
@@ -108,7 +108,7 @@ export async function refreshCachedSessions(c: Context<AppEnv>, userId: string):
   try {
     await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "cache sync failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("cache sync failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");
   }
 }
@@ -124,6 +124,6 @@ export async function touchSession(env: Bindings, state: AuthState, nowMs: numbe
     const fresh = await loadStateFromDb(db, state.session.id);
     if (fresh) await writeCachedState(env.SESSION_CACHE, fresh, nowMs);
   } catch (err) {
-    console.error(JSON.stringify({ level: "warn", msg: "last_seen refresh failed", error: errorSummary(err) }));
+    log.warn("last_seen refresh failed", { error: errorSummary(err) });
   }
 }

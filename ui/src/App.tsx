@@ -7,6 +7,7 @@ import { AuditLogPage } from "./pages/AuditLog";
 import { IpRulesPage } from "./pages/IpRules";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
+import { StepUpPage } from "./pages/StepUp";
 import { TeamPage } from "./pages/Team";
 import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
@@ -25,6 +26,7 @@ const TITLES: Record<string, string> = {
   "/account": "Your account",
   "/reset-password": "Reset password",
   "/forgot-password": "Forgot password",
+  "/step-up": "Confirm it's you",
 };
 
 /** Pages anyone may open without a session (besides sign-in): they never redirect to sign-in. */
@@ -86,6 +88,8 @@ export function App() {
   if (Public) body = <Public />;
   else if (!ready) body = <p class="loading" role="status">Loading…</p>;
   else if (path === "/sign-in" || !signedIn) body = <SignInPage />;
+  // The product's step-up (STEP_UP_ROUTES): the dialog alone, also inside client.js's frame.
+  else if (path === "/step-up") body = <StepUpPage />;
   else
     body = (
       <Layout>

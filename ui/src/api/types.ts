@@ -67,7 +67,8 @@ export type AuditEntry = {
   isImpersonating: boolean;
   action: string;
   outcome: AuditOutcome;
-  targetType: AuditTargetType | null;
+  /** Gatehouse's target types, or a product's own (`note`) on its `app.…` rows. */
+  targetType: AuditTargetType | (string & {}) | null;
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;
