@@ -18,7 +18,7 @@ import { sendEmail } from "../email";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { emailSchema } from "../lib/email";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
 import { validate } from "../lib/validation";
@@ -67,7 +67,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
       const email = c.req.valid("json").email;
       c.executionCtx.waitUntil(
         sendForgottenPasswordLink(c, email).catch((err: unknown) => {
-          console.error(JSON.stringify({ level: "error", msg: "forgot-password failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+          log.error("forgot-password failed", { error: errorSummary(err) });
         }),
       );
     }
