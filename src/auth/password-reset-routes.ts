@@ -6,7 +6,7 @@
  * link per user per RESEND_COOLDOWN_MS), a link redeemed twice (consumed in the batch that
  * sets the password), and sessions outliving a reset (every session of the user ends).
  */
-import { and, desc, eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
@@ -41,7 +41,7 @@ async function sendForgottenPasswordLink(c: Context<AppEnv>, email: string): Pro
   const [latest] = await db
     .select({ createdAt: passwordResetTokens.createdAt })
     .from(passwordResetTokens)
-    .where(and(eq(passwordResetTokens.userId, user.id)))
+    .where(eq(passwordResetTokens.userId, user.id))
     .orderBy(desc(passwordResetTokens.createdAt))
     .limit(1);
   if (latest && now - latest.createdAt < RESEND_COOLDOWN_MS) return;
