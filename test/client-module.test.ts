@@ -145,6 +145,17 @@ describe("the step-up page", () => {
     expect(enrol.body).toEqual({ purpose: "BILLING_EXPORT", methods: [], enrollmentRequired: true, label: "export billing data" });
   });
 
+  it("the frameable step-up page's challenge serves only the product's purposes, never Gatehouse's own admin ones", async () => {
+    const h = new Harness();
+    const t = await seedTenant("cn");
+    const admin = await h.signIn(t.admin);
+    for (const purpose of ["ROLE_CHANGE", "IMPERSONATION", "FORCE_LOGOUT"]) {
+      const res = await h.call(`/api/security/stepup/challenge?purpose=${purpose}`, { cookie: admin.cookie });
+      expect(res.status, purpose).toBe(400);
+      expect(res.body, purpose).toMatchObject({ error: "VALIDATION_FAILED" });
+    }
+  });
+
   it("an unknown purpose is 400 VALIDATION_FAILED and no session is 401", async () => {
     const h = new Harness();
     const t = await seedTenant("cm");
