@@ -2,6 +2,9 @@
 // and the challenge that page reads from the server.
 import { describe, expect, it } from "vitest";
 import { CLIENT_MODULE } from "../src/gateway/client-module";
+import { STEP_UP_MESSAGE_TYPE } from "../src/gateway/step-up-message";
+import { SESSION_FAILURES } from "../src/sessions/middleware";
+import { type FakeDialog, loadClientModule } from "./client-module-fake-page";
 import { Harness, seedTenant, withEnv } from "./helpers";
 
 /** The ASSETS binding as the panel build answers: index.html for every page. */
@@ -41,8 +44,76 @@ describe("the client module", () => {
     expect(await gzipBytes(CLIENT_MODULE)).toBeLessThan(3 * 1024);
   });
 
-  it("a message from the dialog counts only from this origin and from the frame it opened", () => {
-    expect(CLIENT_MODULE).toContain("event.origin !== location.origin || event.source !== frame.contentWindow");
+  it("a message from the dialog counts only from this origin and from the frame it opened", async () => {
+    const dialogs: FakeDialog[] = [];
+    const client = loadClientModule({ fetch: () => Promise.reject(new Error("not used")), onDialog: (d) => dialogs.push(d) });
+    const result = client.stepUp("NOTE_DELETE");
+    await Promise.resolve();
+    const [dialog] = dialogs;
+    if (!dialog) throw new Error("no dialog opened");
+    const verified = { type: STEP_UP_MESSAGE_TYPE, purpose: "NOTE_DELETE", verified: true };
+    // Forged "verified" answers: another origin, another window, another purpose.
+    dialog.answer({ origin: "https://evil.example", data: verified });
+    dialog.answer({ source: {}, data: verified });
+    dialog.answer({ data: { ...verified, purpose: "BILLING_EXPORT" } });
+    dialog.answer({ data: { type: STEP_UP_MESSAGE_TYPE, purpose: "NOTE_DELETE", verified: false } });
+    expect(await result).toBe(false);
+  });
+});
+
+/** A product route guarded by a single-use grant: each verification grants one request. */
+function singleUseOrigin() {
+  let grants = 0;
+  const statuses: number[] = [];
+  const fetch = async () => {
+    const status = grants > 0 ? 200 : 428;
+    if (status === 200) grants -= 1;
+    statuses.push(status);
+    return Response.json(status === 200 ? { done: true } : { error: "STEP_UP_REQUIRED", message: "Confirm it's you", purpose: "NOTE_DELETE", methods: ["password"] }, { status });
+  };
+  return { fetch, statuses, grant: () => (grants += 1) };
+}
+
+describe("the client module's step-up retry", () => {
+  it("a retry answered 428 again because a concurrent request took the single-use grant opens the dialog again, and the request succeeds", async () => {
+    const origin = singleUseOrigin();
+    let opened = 0;
+    const client = loadClientModule({
+      fetch: origin.fetch,
+      onDialog: (dialog) => {
+        opened += 1;
+        origin.grant();
+        // The first verification is spent by another request sharing the dialog.
+        if (opened === 1) void origin.fetch();
+        dialog.answer({ data: { type: STEP_UP_MESSAGE_TYPE, purpose: "NOTE_DELETE", verified: true } });
+      },
+    });
+    const answer = await client.gatehouseFetch("https://app.example/v1/notes/1", { method: "DELETE" });
+    expect(answer.status).toBe(200);
+    expect(opened).toBe(2);
+  });
+
+  it("the dialog is opened again a bounded number of times when every retry is answered 428", async () => {
+    const origin = singleUseOrigin();
+    let opened = 0;
+    const client = loadClientModule({
+      fetch: origin.fetch,
+      onDialog: (dialog) => {
+        opened += 1;
+        dialog.answer({ data: { type: STEP_UP_MESSAGE_TYPE, purpose: "NOTE_DELETE", verified: true } });
+      },
+    });
+    const answer = await client.gatehouseFetch("https://app.example/v1/notes/1", { method: "DELETE" });
+    expect(answer.status).toBe(428);
+    expect(opened).toBe(3);
+  });
+
+  it("every session-loss code of the edge check sends the page to sign-in", async () => {
+    for (const code of SESSION_FAILURES) {
+      const client = loadClientModule({ fetch: async () => Response.json({ error: code, message: "x" }, { status: 401 }), onDialog: () => undefined });
+      await client.gatehouseFetch("https://app.example/v1/notes");
+      expect(client.assigned, code).toEqual(["/_gatehouse/sign-in?returnTo=%2Fapp"]);
+    }
   });
 });
 
@@ -72,6 +143,17 @@ describe("the step-up page", () => {
     expect(forAdmin.body).toEqual({ purpose: "BILLING_EXPORT", methods: ["totp", "recovery_code"], label: "export billing data" });
     const enrol = await h.call("/api/security/stepup/challenge?purpose=BILLING_EXPORT", { cookie: member.cookie });
     expect(enrol.body).toEqual({ purpose: "BILLING_EXPORT", methods: [], enrollmentRequired: true, label: "export billing data" });
+  });
+
+  it("the frameable step-up page's challenge serves only the product's purposes, never Gatehouse's own admin ones", async () => {
+    const h = new Harness();
+    const t = await seedTenant("cn");
+    const admin = await h.signIn(t.admin);
+    for (const purpose of ["ROLE_CHANGE", "IMPERSONATION", "FORCE_LOGOUT"]) {
+      const res = await h.call(`/api/security/stepup/challenge?purpose=${purpose}`, { cookie: admin.cookie });
+      expect(res.status, purpose).toBe(400);
+      expect(res.body, purpose).toMatchObject({ error: "VALIDATION_FAILED" });
+    }
   });
 
   it("an unknown purpose is 400 VALIDATION_FAILED and no session is 401", async () => {

@@ -34,6 +34,13 @@ describe("the request to the origin", () => {
     expect([...sent.headers.keys()].filter((name) => name.replaceAll("_", "-").startsWith("gatehouse-"))).toEqual([]);
   });
 
+  it("a method-override header (any spelling the frameworks read) never reaches the origin: it runs the method the step-up check saw", () => {
+    const headers = { "X-HTTP-Method-Override": "DELETE", "x-http-method": "DELETE", "X-Method-Override": "DELETE", "x_http_method_override": "DELETE" };
+    const sent = forward(incoming({ method: "POST", headers, body: "{}" }));
+    for (const name of Object.keys(headers)) expect(sent.headers.get(name), name).toBeNull();
+    expect(sent.method).toBe("POST");
+  });
+
   it("Gatehouse's session and device cookies are never forwarded, in any case or prefix variant", () => {
     const cookie = `${SESSION}=abc.secret; __host-GATEHOUSE_SESSION=x; gatehouse_session=y; __Secure-gatehouse_session=z; ${DEVICE_COOKIE}=dev`;
     expect(forward(incoming({ headers: { cookie } })).headers.get("cookie")).toBeNull();

@@ -3,54 +3,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
-import { ASSERTION_HEADER } from "../src/gateway/assertion";
-import { Harness, PASSWORD, seedTenant, withEnv } from "./helpers";
-import { keySetText } from "./gateway-fixtures";
+import { Harness, seedTenant } from "./helpers";
+import { FETCH, NAVIGATION, ROUTES, fakeOrigin, gatewayEnv, loadStepUpKeys, signedInMember, verify } from "./gateway-step-up-fixtures";
 
-/** The product's service binding: counts what reached it and answers as told. */
-function fakeOrigin(status = 200) {
-  const seen: { method: string; path: string; assertion?: string | null }[] = [];
-  const binding = {
-    async fetch(input: RequestInfo | URL, init?: RequestInit) {
-      const req = new Request(input, init);
-      seen.push({ method: req.method, path: new URL(req.url).pathname, ...(req.method === "POST" ? { assertion: req.headers.get(ASSERTION_HEADER) } : {}) });
-      return Response.json({ done: true }, { status });
-    },
-    connect() {
-      throw new Error("not used");
-    },
-  } as unknown as Fetcher;
-  return { binding, seen };
-}
-
-const ROUTES = JSON.stringify([
-  { method: "DELETE", path: "/v1/notes/*", purpose: "NOTE_DELETE" },
-  { method: "GET", path: "/billing/export", purpose: "BILLING_EXPORT" },
-  { method: "POST", path: "/open/danger", purpose: "NOTE_DELETE" },
-  { method: "POST", path: "/v1/notes/*/restore", purpose: "NOTE_RESTORE" },
-]);
-
-let KEYS = "";
-beforeAll(async () => {
-  KEYS = await keySetText("k-stepup");
-});
-
-function gatewayEnv(origin: Fetcher, extra: Parameters<typeof withEnv>[0] = {}) {
-  return withEnv({ ORIGIN: origin, ASSERTION_AUDIENCE: "acme-notes", PUBLIC_PATHS: '["/", "/open/*"]', ASSERTION_SIGNING_KEYS: KEYS, STEP_UP_ROUTES: ROUTES, ...extra });
-}
-
-const NAVIGATION = { accept: "text/html,application/xhtml+xml", "sec-fetch-mode": "navigate", "sec-fetch-site": "none" };
-const FETCH = { accept: "application/json", "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin" };
-
-async function signedInMember() {
-  const h = new Harness();
-  const t = await seedTenant("su");
-  const session = await h.login(t.member.email);
-  return { h, t, ...session };
-}
-
-const verify = (h: Harness, cookie: string, purpose: string) =>
-  h.call("/api/security/stepup/verify", { cookie, body: { purpose, password: PASSWORD } });
+beforeAll(loadStepUpKeys);
 
 describe("a product route that needs a step-up", () => {
   it("a fetch without a grant gets 428 STEP_UP_REQUIRED in the API's shape, and nothing reaches the origin", async () => {
@@ -114,7 +70,7 @@ describe("a product route that needs a step-up", () => {
     const origin = fakeOrigin();
     const e = gatewayEnv(origin.binding);
     expect((await h.call("/v1/notes/n1", { env: e, cookie, headers: FETCH })).status).toBe(200);
-    expect((await h.call("/v1/notes", { env: e, cookie, method: "DELETE", headers: FETCH })).status).toBe(200);
+    expect((await h.call("/v1/notebooks/n1", { env: e, cookie, method: "DELETE", headers: FETCH })).status).toBe(200);
     expect(origin.seen).toHaveLength(2);
   });
 
@@ -180,7 +136,42 @@ describe("while an admin impersonates", () => {
     const verified = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "NOTE_DELETE", code: h.code(t.admin) } });
     expect(verified.status).toBe(403);
     expect(verified.body).toMatchObject({ error: "IMPERSONATION_FORBIDDEN" });
-    expect((await h.call("/v1/notes/n1", { env: gatewayEnv(origin.binding), cookie, method: "DELETE", headers: FETCH })).status).toBe(428);
+    const res = await h.call("/v1/notes/n1", { env: gatewayEnv(origin.binding), cookie, method: "DELETE", headers: FETCH });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: "IMPERSONATION_FORBIDDEN" });
+    expect(origin.seen).toEqual([]);
+  });
+
+  it("a grant for a purpose that does not allow impersonation, earned before it started, does not open the route while impersonating", async () => {
+    const h = new Harness();
+    const t = await seedTenant("sj");
+    const { cookie } = await h.signIn(t.admin);
+    await h.stepUp(cookie, "NOTE_DELETE", t.admin);
+    await h.stepUp(cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, body: { reason: "Ticket 8: note stuck" } })).status).toBe(200);
+    const origin = fakeOrigin();
+    const res = await h.call("/v1/notes/n1", { env: gatewayEnv(origin.binding), cookie, method: "DELETE", headers: FETCH });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: "IMPERSONATION_FORBIDDEN" });
+    expect(origin.seen).toEqual([]);
+  });
+
+  it("a grant counts only for whom it was earned acting as: one earned before an impersonation started or during one that ended does not carry across", async () => {
+    const h = new Harness();
+    const t = await seedTenant("sk");
+    const { cookie } = await h.signIn(t.admin);
+    const restore = (origin: Fetcher) => h.call("/v1/notes/n1/restore", { env: gatewayEnv(origin), cookie, method: "POST", body: {}, headers: FETCH });
+    // Earned as the admin, then impersonating: not the member's.
+    await h.stepUp(cookie, "NOTE_RESTORE", t.admin);
+    await h.stepUp(cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, body: { reason: "Ticket 9: restore" } })).status).toBe(200);
+    const origin = fakeOrigin();
+    expect((await restore(origin.binding)).status, "earned before it started").toBe(428);
+    // Earned while impersonating, then the impersonation ends: not the admin's.
+    await h.stepUp(cookie, "NOTE_RESTORE", t.admin);
+    await h.stepUp(cookie, "IMPERSONATION", t.admin);
+    expect((await h.call("/api/impersonate/exit", { cookie, body: {} })).status).toBe(200);
+    expect((await restore(origin.binding)).status, "earned during one that ended").toBe(428);
     expect(origin.seen).toEqual([]);
   });
 });

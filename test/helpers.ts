@@ -79,7 +79,7 @@ export class Harness {
    * Earns a step-up grant. TOTP users get a fresh time step first (codes are single
    * use per user), others verify with their password.
    */
-  async stepUp(cookie: string, purpose: StepUpPurpose, user: SeededUser) {
+  async stepUp(cookie: string, purpose: StepUpPurpose | (string & {}), user: SeededUser) {
     let factor: Record<string, string>;
     if (user.totpSecret) {
       this.clock.advanceSeconds(30);

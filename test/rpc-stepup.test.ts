@@ -39,6 +39,16 @@ describe("GatehouseService.requireStepUp through a service binding", () => {
     expect(results.filter((r) => !r.ok).map((r) => (r as { status?: number }).status)).toEqual([428, 428, 428]);
   });
 
+  it("while the session impersonates, a purpose that does not allow it is refused 403 IMPERSONATION_FORBIDDEN, even with a grant earned before", async () => {
+    const h = realTimeHarness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.signIn(t.admin);
+    expect((await verifyStepUp(h, cookie, "NOTE_DELETE", t.admin)).status).toBe(200);
+    expect((await verifyStepUp(h, cookie, "IMPERSONATION", t.admin)).status).toBe(200);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, body: { reason: "Ticket 12: delete" } })).status).toBe(200);
+    expect(await env.GATEHOUSE.requireStepUp({ sessionId, purpose: "NOTE_DELETE" })).toMatchObject({ ok: false, status: 403, error: "IMPERSONATION_FORBIDDEN" });
+  });
+
   it("a grant is bound to its purpose: one for another purpose never counts", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();

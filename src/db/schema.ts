@@ -180,6 +180,8 @@ export const stepupChallenges = sqliteTable(
     verifiedAt: integer("verified_at"),
     expiresAt: integer("expires_at").notNull(),
     usedAt: integer("used_at"),
+    // Whom the session was acting as when the grant was earned (the impersonated user), null as itself.
+    actingAsUserId: text("acting_as_user_id"),
   },
   (t) => [index("stepup_challenges_session_idx").on(t.sessionId, t.purpose, t.expiresAt)],
 );

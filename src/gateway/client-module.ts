@@ -8,7 +8,9 @@
  * - 428 STEP_UP_REQUIRED (a STEP_UP_ROUTES route): opens Gatehouse's step-up page as a
  *   dialog over the product page (a same-origin frame; the page alone may be framed, by
  *   this origin only), and once the user has verified, sends the request once more.
- *   Cancelled, the 428 response is returned as it came.
+ *   Concurrent requests for one purpose share the dialog, but a single-use grant covers
+ *   one of them: a retry answered 428 again opens the dialog again (at most
+ *   MAX_STEP_UPS times per request). Cancelled, the 428 response is returned as it came.
  * - 401 with a session-loss code: the browser goes to sign-in with `returnTo` = this page.
  *
  * It holds no secret and decides nothing: the step-up page reads the purpose's label and
@@ -18,12 +20,18 @@
  * script or style (styles are set through the CSSOM).
  *
  * Kept as text here (like the demo product's page script) so the worker serves it without a
- * build step; test/client-module.test.ts checks its exports, size and CSP-safety.
+ * build step; test/client-module.test.ts checks its exports, size and CSP-safety, and runs it
+ * with a fake page. The session-loss codes and the message type are interpolated from their
+ * one definition.
  */
+import { SESSION_FAILURES } from "../sessions/middleware";
+import { STEP_UP_MESSAGE_TYPE } from "./step-up-message";
+
 export const CLIENT_MODULE = `// Gatehouse client module: fetch that handles step-up (428) and sign-in (401).
 const BASE = new URL(".", import.meta.url).pathname.replace(/\\/$/, "");
-const SESSION_LOSS = ["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"];
-const MESSAGE = "gatehouse:step-up";
+const SESSION_LOSS = ${JSON.stringify(SESSION_FAILURES)};
+const MESSAGE = ${JSON.stringify(STEP_UP_MESSAGE_TYPE)};
+const MAX_STEP_UPS = 3;
 
 const here = () => location.pathname + location.search;
 
@@ -32,9 +40,9 @@ export function signInUrl(returnTo = here()) {
   return BASE + "/sign-in?returnTo=" + encodeURIComponent(returnTo);
 }
 
-/** The step-up page for a purpose; as a dialog (embed) it reports back instead of navigating. */
-export function stepUpUrl(purpose, returnTo = here(), embed = false) {
-  return BASE + "/step-up?purpose=" + encodeURIComponent(purpose) + "&returnTo=" + encodeURIComponent(returnTo) + (embed ? "&embed=1" : "");
+/** The step-up page for a purpose; framed or opened by this page it reports back to it instead of navigating. */
+export function stepUpUrl(purpose, returnTo = here()) {
+  return BASE + "/step-up?purpose=" + encodeURIComponent(purpose) + "&returnTo=" + encodeURIComponent(returnTo);
 }
 
 let open = null;
@@ -57,7 +65,7 @@ function showDialog(purpose) {
     Object.assign(dialog.style, { padding: "0", margin: "0", border: "0", width: "100vw", height: "100vh", maxWidth: "100vw", maxHeight: "100vh", background: "transparent" });
     const frame = document.createElement("iframe");
     frame.title = "Confirm it's you";
-    frame.src = stepUpUrl(purpose, here(), true);
+    frame.src = stepUpUrl(purpose);
     Object.assign(frame.style, { border: "0", width: "100%", height: "100%", display: "block", background: "transparent", colorScheme: "normal" });
     dialog.append(frame);
     const finish = (verified) => {
@@ -96,18 +104,17 @@ async function errorCode(response) {
 
 /**
  * fetch, plus Gatehouse's two answers: a 428 STEP_UP_REQUIRED opens the step-up dialog
- * and, once verified, sends the request again (once); a 401 for a lost session goes to
- * sign-in and back. Every other response is returned untouched.
+ * and, once verified, sends the request again (a grant another request took first means
+ * another dialog, MAX_STEP_UPS at most); a 401 for a lost session goes to sign-in and back.
+ * Every other response is returned untouched.
  */
 export async function gatehouseFetch(input, init) {
   const request = new Request(input, init);
-  const again = request.clone();
-  let response = await fetch(request);
-  if (response.status === 428) {
+  let response = await fetch(request.clone());
+  for (let round = 0; response.status === 428 && round < MAX_STEP_UPS; round++) {
     const body = await errorCode(response);
-    if (body && body.error === "STEP_UP_REQUIRED" && typeof body.purpose === "string" && (await stepUp(body.purpose))) {
-      response = await fetch(again);
-    }
+    if (!body || body.error !== "STEP_UP_REQUIRED" || typeof body.purpose !== "string" || !(await stepUp(body.purpose))) break;
+    response = await fetch(request.clone());
   }
   if (response.status === 401) {
     const body = await errorCode(response);

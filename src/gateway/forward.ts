@@ -3,8 +3,9 @@
  *
  * To the origin: the client's request, streamed, with Gatehouse's cookies removed (the
  * origin never sees a session token, so a compromised or logging origin cannot replay
- * one) and the `Gatehouse-*` header namespace cleared before the assertion is set (a
- * client cannot forge its identity by sending the header itself).
+ * one), the `Gatehouse-*` header namespace cleared before the assertion is set (a
+ * client cannot forge its identity by sending the header itself) and the method-override
+ * headers dropped (src/gateway/method-override.ts).
  *
  * To the client: the origin's response, streamed, minus any Set-Cookie that would set
  * or clear one of Gatehouse's cookies (an origin must not fixate or log out a session).
@@ -12,6 +13,7 @@
 import { DEVICE_COOKIE as DEVICE_COOKIE_NAME } from "../auth/device";
 import { SESSION_COOKIE as SESSION_COOKIE_NAME } from "../sessions/token";
 import { ASSERTION_HEADER } from "./assertion";
+import { METHOD_OVERRIDE_HEADERS } from "./method-override";
 
 /** Gatehouse's cookies as the browser sends them (both are __Host- cookies). */
 export const SESSION_COOKIE = `__Host-${SESSION_COOKIE_NAME}`;
@@ -84,7 +86,10 @@ export function originRequest(request: Request, options: OriginRequestOptions): 
     const lower = name.toLowerCase();
     // Host comes from the URL; the cookie header is rebuilt below.
     // "_" too: CGI-style origins read Gatehouse_Jwt_Assertion as the same header.
-    if (lower === "host" || lower === "cookie" || lower.replaceAll("_", "-").startsWith(RESERVED_HEADER_PREFIX)) continue;
+    const dashed = lower.replaceAll("_", "-");
+    if (lower === "host" || lower === "cookie" || dashed.startsWith(RESERVED_HEADER_PREFIX)) continue;
+    // The step-up check guarded the method on the wire and these; the origin must not see another.
+    if ((METHOD_OVERRIDE_HEADERS as readonly string[]).includes(dashed)) continue;
     headers.append(name, value);
   }
   const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE]);

@@ -6,9 +6,14 @@
  * product declared in PRODUCT_STEP_UP_PURPOSES: an undeclared purpose stops the Worker at
  * startup (src/config.ts), never a route that silently asks for nothing.
  *
- * Matching runs on the decoded, normalised path, as for public paths. A path that does not
- * normalise cleanly (`..`, `//`, an encoded separator) cannot be matched safely, so for a
- * method some route names it is refused rather than forwarded without a step-up.
+ * For public paths "no match" is the safe answer; here it is the unsafe one (the request
+ * is forwarded without a step-up), so a path is matched on the widest form an origin may
+ * treat as the same: decoded, Unicode-compatibility folded (NFKC) and lower-cased, `;params`
+ * and trailing dots or spaces of a segment dropped, and a trailing empty segment dropped
+ * (`/billing/export/` is `/billing/export`; a subtree `/notes/*` covers `/notes` too).
+ * Patterns are folded the same way. A path that does not normalise cleanly (`..`, `//`, an
+ * encoded separator) cannot be matched safely, so for a method some route names it is
+ * refused rather than forwarded without a step-up.
  */
 import { array, enum as zEnum, strictObject, string } from "zod";
 import type { ProductStepUpPolicy } from "../stepup/policy";
@@ -63,7 +68,7 @@ export function parseStepUpRoutes(text: string | undefined, purposes: readonly P
   if (undeclared.length > 0) {
     throw new StepUpRoutesError(undeclared.map((r) => `purpose ${JSON.stringify(r.purpose)} is not declared in PRODUCT_STEP_UP_PURPOSES`));
   }
-  const compiled = parsed.data.map((route) => ({ route, matches: pathPatternMatcher(route.path) }));
+  const compiled = parsed.data.map((route) => ({ route, matches: canonicalPatternMatcher(route.path) }));
   return {
     routes: parsed.data,
     stepUpFor(method: string, pathname: string): RouteStepUp {
@@ -71,10 +76,41 @@ export function parseStepUpRoutes(text: string | undefined, purposes: readonly P
       // HEAD runs the GET handler at most origins: a GET route guards it too.
       const candidates = compiled.filter(({ route }) => route.method === "*" || route.method === upper || (route.method === "GET" && upper === "HEAD"));
       if (candidates.length === 0) return { kind: "none" };
-      const segments = normalisedSegments(pathname);
+      const segments = canonicalSegments(pathname);
       if (segments === null) return { kind: "unmatchable" };
       const hit = candidates.find(({ matches }) => matches(segments));
       return hit ? { kind: "purpose", purpose: hit.route.purpose } : { kind: "none" };
     },
   };
+}
+
+/** One segment as an origin may read it: compatibility-folded, lower case, without `;params` or trailing dots and spaces. */
+function canonicalSegment(segment: string): string {
+  return (segment.split(";", 1)[0] ?? "").normalize("NFKC").toLowerCase().replace(/[. ]+$/, "");
+}
+
+/**
+ * A path's segments in the canonical form step-up routes match on, or null when it does
+ * not normalise cleanly, or a segment other than the last is empty once canonical
+ * (`/billing/;x/export`, `/billing/./export` read through `;`).
+ */
+export function canonicalSegments(pathname: string): string[] | null {
+  const segments = normalisedSegments(pathname);
+  if (segments === null) return null;
+  const canonical = segments.map(canonicalSegment);
+  if (canonical.at(-1) === "") canonical.pop();
+  if (canonical.some((segment) => segment === "" || segment === "." || segment === "..")) return null;
+  return canonical;
+}
+
+/** A pattern folded like a path; a subtree (`/notes/*`) also covers its bare prefix (`/notes`, which `/notes/` becomes). */
+function canonicalPatternMatcher(pattern: string): (segments: string[]) => boolean {
+  const folded = pattern
+    .split("/")
+    .map((part) => (part === "*" ? part : canonicalSegment(part)))
+    .join("/")
+    .replace(/(.)\/$/, "$1");
+  const matchers = [pathPatternMatcher(folded)];
+  if (folded.endsWith("/*")) matchers.push(pathPatternMatcher(folded.slice(0, -2) || "/"));
+  return (segments) => matchers.some((matches) => matches(segments));
 }

@@ -9,9 +9,11 @@
  * Without a grant: 428 STEP_UP_REQUIRED in the API's shape (purpose, methods, label) for
  * fetch/XHR, which the client module (`<GATEHOUSE_PATH>/client.js`) turns into the step-up
  * dialog and a retry; a browser navigation is sent to the panel's step-up page and back.
- * The session is re-read from D1 first, as on the API's guarded routes. When the origin
- * refuses (status >= 400) or cannot be reached, the action did not happen: a claimed grant
- * is given back, as requireStepUp does.
+ * The session is re-read from D1 first, as on the API's guarded routes. The route is
+ * looked up for every method the origin may run the request as (method override,
+ * src/gateway/method-override.ts). A claimed grant is given back only when the action
+ * surely did not happen: the origin refused it (4xx) or the request never reached the
+ * origin. A 5xx from the origin keeps it spent: the action may have happened.
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
@@ -20,13 +22,27 @@ import type { StepUpClaim } from "../stepup/middleware";
 import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
 import { isBrowserNavigation, stepUpRedirect, unauthenticatedResponse } from "./navigation";
 import { parseConfig } from "../config";
+import { methodsOriginMayRun } from "./method-override";
+import type { RouteStepUp, StepUpRouteMatcher } from "./step-up-routes";
+
+/** The step-up a request needs across the methods it may run as: a path that cannot be matched wins, then the first purpose. */
+function stepUpForRequest(routes: StepUpRouteMatcher, request: Request): RouteStepUp {
+  const pathname = new URL(request.url).pathname;
+  const needs = methodsOriginMayRun(request).map((method) => routes.stepUpFor(method, pathname));
+  return needs.find((n) => n.kind === "unmatchable") ?? needs.find((n) => n.kind === "purpose") ?? { kind: "none" };
+}
+
+/** Whether the origin surely did not act: it refused (4xx), or the request never reached it (an error before or at the fetch). */
+function actionDidNotHappen(error: unknown, status: number): boolean {
+  return error !== undefined || (status >= 400 && status < 500);
+}
 
 export function productRouteStepUp(options: { basePath: string }) {
   return createMiddleware<AppEnv>(async function productRouteStepUp(c, next) {
     // Parsed (and its errors answered) by the edge check's step before this one.
     const config = parseConfig(c.env).gateway;
     if (!config) return next();
-    const need = config.stepUpRoutes.stepUpFor(c.req.method, new URL(c.req.url).pathname);
+    const need = stepUpForRequest(config.stepUpRoutes, c.req.raw);
     if (need.kind === "none") return next();
     if (need.kind === "unmatchable") {
       throw new ApiError(400, "MALFORMED_PATH", "The path has empty, dot or encoded-separator segments; send it normalised");
@@ -47,6 +63,6 @@ export function productRouteStepUp(options: { basePath: string }) {
       throw err;
     }
     await next();
-    if (c.error || c.res.status >= 400) await claim.giveBack();
+    if (actionDidNotHappen(c.error, c.res.status)) await claim.giveBack();
   });
 }

@@ -12,7 +12,7 @@ import { rankAbove } from "../lib/permissions";
 import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
 import { findTenantUser, refreshCachedSessions } from "../sessions/service";
-import { requireStepUp } from "../stepup/middleware";
+import { expireOwnGrants, requireStepUp } from "../stepup/middleware";
 import { accessUnchanged, readAccess } from "./access-change";
 import { forbidWhileImpersonating } from "./middleware";
 import { endImpersonation, impersonationMaxSeconds } from "./service";
@@ -73,6 +73,7 @@ export const impersonationRoutes = new Hono<AppEnv>()
           // changes(): rows changed by the statement just before, the UPDATE above.
           sql`changes() = 1`,
         ),
+        expireOwnGrants(db, session.id, now),
       ];
       try {
         await commitWithAudit(

@@ -8,7 +8,7 @@
  * Guarded routes also re-read the session from D1, not only KV: a session revoked
  * at another location (KV not yet propagated) cannot perform sensitive actions.
  */
-import { and, desc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, desc, eq, gt, gte, isNotNull, isNull, ne } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { stepupChallenges } from "../db/schema";
@@ -17,7 +17,7 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { errorSummary, log } from "../lib/log";
 
@@ -67,6 +67,12 @@ export type StepUpClaim = {
  * A single-use grant is claimed atomically before anything acts on it, so two concurrent
  * requests cannot share it. Without one: 428 STEP_UP_REQUIRED with the purpose, the
  * methods that can earn it and, for a product purpose, its label.
+ *
+ * Impersonation: while the session impersonates, a purpose that may not be verified
+ * then is refused here too (403 IMPERSONATION_FORBIDDEN), not only when it is earned; and
+ * a grant counts only for whom it was earned acting as, within the same impersonation
+ * (one earned before an impersonation started, or during one that has ended, does not
+ * carry across; IMPERSONATION itself excepted: its grant starts and ends one).
  */
 /** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
 async function failClosed<T>(_c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
@@ -84,6 +90,10 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   const { session } = fresh;
   const now = c.get("now");
   const db = c.var.db;
+  const impersonation = actingAs(fresh, now);
+  if (impersonation && !verifiableWhileImpersonating(purpose, policy)) {
+    throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "This action cannot be confirmed while impersonating");
+  }
 
   const [grant] = await failClosed(c, () =>
     db
@@ -95,6 +105,12 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
           eq(stepupChallenges.userId, session.userId),
           eq(stepupChallenges.purpose, purpose),
           isNotNull(stepupChallenges.verifiedAt),
+          ...(bindsToActingAs(purpose)
+            ? [
+                impersonation ? eq(stepupChallenges.actingAsUserId, impersonation.userId) : isNull(stepupChallenges.actingAsUserId),
+                impersonation ? gte(stepupChallenges.verifiedAt, impersonation.startedAt) : undefined,
+              ]
+            : []),
           gt(stepupChallenges.expiresAt, now),
           policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
         ),
@@ -114,8 +130,36 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   );
   if (claimed.meta.changes !== 1) throw challenge();
   return {
+    // Best effort: a failure to give back is logged and never changes the action's answer.
     giveBack: async () => {
-      await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
+      try {
+        await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
+      } catch (err) {
+        log.error("step-up grant not given back", { purpose, error: errorSummary(err) });
+      }
     },
   };
+}
+
+/**
+ * The statement that ends a session's grants earned as itself, for the batch that starts an
+ * impersonation: they do not carry across it to after it ends. (Grants earned while
+ * impersonating are bound to that impersonation by claimStepUpGrant.)
+ */
+export function expireOwnGrants(db: AppEnv["Variables"]["db"], sessionId: string, now: number) {
+  return db
+    .update(stepupChallenges)
+    .set({ expiresAt: now })
+    .where(and(eq(stepupChallenges.sessionId, sessionId), isNull(stepupChallenges.actingAsUserId), ne(stepupChallenges.purpose, "IMPERSONATION"), gt(stepupChallenges.expiresAt, now)));
+}
+
+/** IMPERSONATION is about the impersonation itself (one grant starts it and, within its window, ends it): every other grant is bound to whom it was earned acting as. */
+function bindsToActingAs(purpose: string): boolean {
+  return purpose !== "IMPERSONATION";
+}
+
+/** Whom the session acts as while it impersonates (the impersonation as D1 has it, unexpired); null otherwise. */
+export function actingAs(fresh: AuthState, now: number): { userId: string; startedAt: number } | null {
+  const impersonation = fresh.session.impersonation;
+  return impersonation && impersonation.expiresAt > now ? { userId: impersonation.userId, startedAt: impersonation.startedAt } : null;
 }

@@ -32,8 +32,9 @@ export const stepUpRoutes = new Hono<AppEnv>()
   // page reads it rather than trust a label or methods from its address bar.
   .get("/challenge", validate("query", challengeQuery), (c) => {
     const { purpose } = c.req.valid("query");
-    const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
-    if (!policy) throw validationFailed("query", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+    // The product's purposes only: Gatehouse's own are asked for by the panel's modal, never through the frameable page.
+    const policy = productStepUpPurposes(c.env).find((p) => p.name === purpose);
+    if (!policy) throw validationFailed("query", [{ path: ["purpose"], message: "is not a step-up purpose of the product" }]);
     return c.json(stepUpChallengeOf(purpose, policy, c.get("realUser").totpEnabled));
   })
   .post(
@@ -83,6 +84,8 @@ export const stepUpRoutes = new Hono<AppEnv>()
           createdAt: now,
           verifiedAt: now,
           expiresAt,
+          // Counts only while acting as the same user, in the same impersonation (claimStepUpGrant).
+          actingAsUserId: c.get("actor").isImpersonating ? (session.impersonation?.userId ?? null) : null,
         }),
       ],
       events,

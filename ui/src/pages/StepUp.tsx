@@ -1,15 +1,13 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
+import { STEP_UP_MESSAGE_TYPE, type StepUpMessage } from "../../../src/gateway/step-up-message";
 import { ApiError, get, query } from "../api/client";
 import type { StepUpChallenge } from "../api/types";
 import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
 import { appUrl, search } from "../state/router";
 import { requestStepUp } from "../state/stepup";
-
-/** What the page tells the product page that opened it (client.js), on this origin only. */
-type StepUpMessage = { type: "gatehouse:step-up"; purpose: string; verified: boolean; enroll?: true };
 
 /** The window to report to: the product page framing this one, or the one that opened it; null when the page was navigated to. */
 function opener(): Window | null {
@@ -34,7 +32,7 @@ export function StepUpPage() {
     if (reportTo) document.documentElement.classList.add("embedded");
     const finish = (verified: boolean, enroll = false) => {
       if (reportTo) {
-        const message: StepUpMessage = { type: "gatehouse:step-up", purpose, verified, ...(enroll ? { enroll: true as const } : {}) };
+        const message: StepUpMessage = { type: STEP_UP_MESSAGE_TYPE, purpose, verified, ...(enroll ? { enroll: true as const } : {}) };
         reportTo.postMessage(message, location.origin);
         if (window.parent === window) window.close();
         return;

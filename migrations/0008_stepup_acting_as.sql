@@ -1,0 +1,1 @@
+ALTER TABLE `stepup_challenges` ADD `acting_as_user_id` text;
