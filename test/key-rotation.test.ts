@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { runKeyRotation } from "../src/key-rotation";
 import { fromBase64Url, randomBytes, toBase64Url } from "../src/lib/crypto";
 import { resealSecret } from "../src/stepup/reseal";
+import { totpCodeAt } from "../src/stepup/totp";
 import { createDb } from "../src/db/client";
 import type { Bindings } from "../src/env";
 import { createWorker } from "../src/worker";
@@ -99,6 +100,18 @@ describe("TOTP_ENCRYPTION_KEY rotation", () => {
     const res = await stepUp(h, cookie, t.admin, withEnv({ TOTP_ENCRYPTION_KEY: keySet(["k2", "c2hvcnQ"]) }));
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("CONFIG_INVALID");
+  });
+
+  it("an enrolment started under the previous key confirms after the promotion", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pend");
+    const { cookie } = await h.login(t.member.email);
+    expect((await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "MFA_ENROLL", password: PASSWORD } })).status).toBe(200);
+    const enroll = await h.call<{ secret: string }>("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+    expect(await sealedOf(t.member.id, "totp_pending_secret_enc")).toMatch(/^v2\.k0\./);
+    const confirm = await h.call("/api/security/mfa/totp/confirm", { cookie, body: { code: totpCodeAt(enroll.body.secret, h.clock.ms) }, env: overlapEnv() });
+    expect(confirm.status).toBe(200);
+    expect((await h.call<{ user: { totpEnabled: boolean } }>("/api/me", { cookie })).body.user.totpEnabled).toBe(true);
   });
 
   it("a re-seal never overwrites a secret that changed meanwhile", async () => {

@@ -1,7 +1,7 @@
 /**
  * Moving TOTP secrets to the current key of TOTP_ENCRYPTION_KEY after a rotation: each
  * secret sealed under a previous key (or in the older v1 format) is opened and sealed
- * again under the current one, on its next successful use and by a bounded batch in the
+ * again under the current one, on its next successful use (an enabled one) and by a bounded batch in the
  * scheduled handler (src/key-rotation.ts). Every write is a compare-and-set on the old
  * ciphertext, so a secret changed meanwhile (re-enrolled, removed) is never overwritten.
  * The secret itself does not change: nothing to audit, no session to refresh.
