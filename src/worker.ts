@@ -50,7 +50,7 @@ export function createWorker(startupEnv: Bindings) {
             (err: unknown) => log.error(`${msg} failed`, errorFields(err)),
           );
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
-        ctx.waitUntil(logged("key rotation", runKeyRotation(env)));
+        ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
       });
     },
   } satisfies ExportedHandler<Bindings>;
