@@ -21,7 +21,7 @@ import { resumableWalk } from "../db/job-cursor";
 import { auditCheckpoints } from "../db/schema";
 import type { Bindings } from "../env";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, LEGACY_KEY_ID, importKeySet } from "../lib/key-set";
+import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
 import { canonicalJson } from "./chain";
 
 const DAY_MS = 86_400_000;
@@ -66,10 +66,11 @@ export async function signCheckpoint(keys: CheckpointKeys, fields: CheckpointFie
 /** Whether the stored MAC is one of `keys` over the checkpoint's fields (and which key made it). */
 async function macKeyId(keys: CheckpointKeys, cp: StoredCheckpoint): Promise<string | null> {
   if (cp.mac === null || cp.lastCreatedAt === null || cp.retentionDays === null) return null;
-  const parts = cp.mac.split(".");
-  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
-  const key = keyId ? keys.find(keyId) : null;
-  if (!keyId || !macText || !key) return null;
+  const split = splitKeyId(cp.mac, 1);
+  const key = split ? keys.find(split.keyId) : null;
+  const macText = split?.fields[0];
+  if (!split || !macText || !key) return null;
+  const { keyId } = split;
   let mac: Uint8Array;
   try {
     mac = fromBase64Url(macText);
@@ -96,7 +97,8 @@ export async function checkpointProblem(keys: CheckpointKeys, cp: StoredCheckpoi
  * report, and never keeps the next run from the rest.
  */
 export async function resignCheckpoints(db: Db, keys: CheckpointKeys, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
-  // The SQL form of splitKeyId (src/lib/key-set.ts): `<keyId>.` names the key.
+  // The SQL form of splitKeyId (src/lib/key-set.ts), the rule's owner: a MAC made with the
+  // current key starts `<current id>.`; a bare (legacy) MAC or another id does not.
   const prefix = `${keys.current.id}.`;
   const result = { resigned: 0, unauthentic: 0 };
   await resumableWalk(db, "checkpoint-resign", nowMs, { maxRows, pageRows: RESIGN_PAGE_ROWS }, async (after, upTo, limit) => {

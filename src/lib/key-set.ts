@@ -22,7 +22,7 @@
  *   const set = configuredKeySet(env, "mine");            // null: unset or malformed → 503
  *   const keys = await importKeySet(set, "mine-hmac", (bytes) => crypto.subtle.importKey(...));
  *   make:   `${keys.current.id}.${mac under keys.current.key}`
- *   check:  split off the id, keys.find(id) (null → refuse), verify with that key.
+ *   check:  splitKeyId(text, 1) (null → refuse), keys.find(keyId) (null → refuse), verify.
  * Whatever must outlive a rotation is moved to the current key by src/key-rotation.ts.
  */
 import { array, strictObject, string } from "zod";
@@ -40,6 +40,23 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  * now would take an upgraded deployment down; keys in a set are base64url only.
  */
 const LEGACY_BARE_KEY = /^[A-Za-z0-9_+/-]+={0,2}$/;
+
+/**
+ * The one reading of "key id, then the fields made with that key": `<keyId>.<f1>…<fN>`,
+ * where a text of just the N fields was made before ids existed and names LEGACY_KEY_ID
+ * (`explicit` false). Null when malformed: another number of fields, an empty one, or an
+ * id no key set could hold. Used by sealed TOTP secrets, device cookies and checkpoint
+ * MACs; the SQL that groups or filters rows by key id (src/stepup/reseal.ts,
+ * src/audit/checkpoint.ts, scripts/keys-status.mjs) follows this rule and says so.
+ */
+export function splitKeyId(text: string, fields: number): { keyId: string; explicit: boolean; fields: string[] } | null {
+  const parts = text.split(".");
+  if (parts.some((part) => part === "")) return null;
+  if (parts.length === fields) return { keyId: LEGACY_KEY_ID, explicit: false, fields: parts };
+  const [keyId, ...rest] = parts;
+  if (parts.length === fields + 1 && keyId !== undefined && KEY_ID.test(keyId)) return { keyId, explicit: true, fields: rest };
+  return null;
+}
 
 export type KeyEntry = { readonly id: string; readonly bytes: Uint8Array };
 

@@ -38,7 +38,8 @@ export type ResealResult = { resealed: number; unopenable: number; examined: num
  */
 export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number, nowMs: number): Promise<ResealResult> {
   const { current } = await totpKeys(env);
-  // The SQL form of sealedKeyId (src/stepup/secret-box.ts): `v2.<keyId>.` names the key.
+  // The SQL form of sealedKeyId (src/stepup/secret-box.ts) and splitKeyId (src/lib/key-set.ts),
+  // the rule's owner: only `v2.<current id>.` is sealed under the current key (v1 is LEGACY_KEY_ID).
   const prefix = `v2.${current.id}.`;
   const stale = (col: AnyColumn) => and(isNotNull(col), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`);
   const result: ResealResult = { resealed: 0, unopenable: 0, examined: 0, done: false };
