@@ -125,6 +125,15 @@ describe("structured logs", () => {
     expect(JSON.stringify(failed)).not.toContain("SELECT");
   });
 
+  it("upper-case secrets (base32 TOTP secrets, upper-case hex) are masked in a log line; names without digits stay readable", () => {
+    const base32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    const hex = "DEADBEEF0123456789ABCDEF0123456789ABCDEF";
+    const summary = errorSummary(new Error(`bad secret ${base32} or ${hex} in AUDIT_RETENTION_DAYS`));
+    expect(summary).not.toContain(base32);
+    expect(summary).not.toContain(hex);
+    expect(summary).toContain("AUDIT_RETENTION_DAYS");
+  });
+
   it("a cron run's log lines all carry that run's own id", async () => {
     const ctx = createExecutionContext();
     const lines = await captureLogLines(async () => {
