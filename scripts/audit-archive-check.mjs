@@ -33,7 +33,8 @@ async function rowHash(prevHash, row) {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(prevHash + canonicalJson(fields))));
 }
 
-// A MAC written before key ids existed (a bare `<mac>`) names this id (src/lib/key-set.ts).
+// A MAC written before key ids existed (a bare `<mac>`) names this id. Deliberately its own
+// copy of the worker's rule (splitKeyId in src/lib/key-set.ts): `<keyId>.<mac>` or `<mac>`.
 const LEGACY_KEY_ID = "k0";
 
 /**

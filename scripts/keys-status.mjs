@@ -22,6 +22,8 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!scope.includes("--env")) scope.push("--env=");
 
+// The key id a row names, in SQL, following splitKeyId in src/lib/key-set.ts (the rule's
+// owner): `v2.<keyId>.<iv>.<ct>` / `v1.<iv>.<ct>` (k0) for secrets, `<keyId>.<mac>` / `<mac>` (k0) for MACs.
 const keyIdOfSealed = (col) =>
   `CASE WHEN ${col} LIKE 'v2.%' THEN substr(${col}, 4, instr(substr(${col}, 4), '.') - 1) WHEN ${col} LIKE 'v1.%' THEN 'k0' ELSE '(unknown format)' END`;
 const SQL = [

@@ -4,7 +4,8 @@
  * current TOTP_ENCRYPTION_KEY (src/stepup/reseal.ts) and retention checkpoints re-signed
  * under the current AUDIT_CHECKPOINT_KEY (src/audit/checkpoint.ts). Once a run reports
  * nothing left (`npm run keys:status` asks D1 directly), the previous key can leave the
- * set. Device cookies need no batch: each sign-in renews its cookie under the current key.
+ * set. Each job resumes after the row its last run stopped at (src/db/job-cursor.ts), so
+ * rows that cannot be moved never keep a run from the rest. Device cookies need no batch: each sign-in renews its cookie under the current key.
  */
 import { checkpointKey, resignCheckpoints } from "./audit/checkpoint";
 import { configuredKeySet } from "./config";
@@ -19,14 +20,14 @@ export const RESIGN_CHECKPOINTS_PER_RUN = 500;
 
 type Outcome<T> = T | { skipped: "no key" } | { failed: string };
 
-export async function runKeyRotation(env: Bindings, limits = { totpRows: RESEAL_ROWS_PER_RUN, checkpoints: RESIGN_CHECKPOINTS_PER_RUN }) {
+export async function runKeyRotation(env: Bindings, nowMs: number, limits = { totpRows: RESEAL_ROWS_PER_RUN, checkpoints: RESIGN_CHECKPOINTS_PER_RUN }) {
   const db = createDb(env.DB);
   const totp: Outcome<ResealResult> = configuredKeySet(env, "totp")
-    ? await resealStaleSecrets(db, env, limits.totpRows).catch((err: unknown) => ({ failed: errorSummary(err) }))
+    ? await resealStaleSecrets(db, env, limits.totpRows, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
     : { skipped: "no key" };
   const keys = await checkpointKey(env);
   const checkpoints: Outcome<{ resigned: number; unauthentic: number }> = keys
-    ? await resignCheckpoints(db, keys, limits.checkpoints).catch((err: unknown) => ({ failed: errorSummary(err) }))
+    ? await resignCheckpoints(db, keys, limits.checkpoints, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
     : { skipped: "no key" };
   return { totpSecrets: totp, checkpoints };
 }

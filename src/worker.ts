@@ -12,7 +12,7 @@ import { ConfigError, parseConfig } from "./config";
 import type { Bindings } from "./env";
 import { errorBody } from "./errors";
 import { runKeyRotation } from "./key-rotation";
-import { log, withLogScope } from "./lib/log";
+import { errorFields, log, withLogScope } from "./lib/log";
 
 /** The configuration problem, or null when `env` parses (logged as `msg`). */
 function configProblem(env: Bindings, msg: string): string | null {
@@ -42,9 +42,15 @@ export function createWorker(startupEnv: Bindings) {
       // A cron run has no request: its log lines carry a fresh id of their own.
       await withLogScope(crypto.randomUUID(), async () => {
         if (configProblem(env, "scheduled run refused: configuration invalid") !== null) return;
-        const logged = (msg: string) => (result: object) => log.info(msg, { ...result });
-        ctx.waitUntil(runRetention(env, controller.scheduledTime).then(logged("retention")));
-        ctx.waitUntil(runKeyRotation(env).then(logged("key rotation")));
+        // A job that throws (a D1 error) is logged like any unexpected error, never left as
+        // an unhandled rejection of waitUntil; the next run starts again from its cursor.
+        const logged = (msg: string, job: Promise<object>) =>
+          job.then(
+            (result) => log.info(msg, { ...result }),
+            (err: unknown) => log.error(`${msg} failed`, errorFields(err)),
+          );
+        ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
       });
     },
   } satisfies ExportedHandler<Bindings>;

@@ -43,6 +43,12 @@ describe("integer variables are validated at startup", () => {
     expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);
   });
 
+  it("an optional secret put with an empty value is unset: the operator API and the email hook stay off", () => {
+    const config = parseConfig({ OPERATOR_TOKEN: "", EMAIL_WEBHOOK_SECRET: "", EMAIL_WEBHOOK_URL: "" });
+    expect(config.operatorToken).toBeNull();
+    expect(config.emailWebhook).toBeNull();
+  });
+
   it("set variables reach the configuration under their own names", () => {
     const config = parseConfig({
       SESSION_ABSOLUTE_TIMEOUT_SECONDS: "11",

@@ -7,12 +7,14 @@ import { describe, expect, it, vi } from "vitest";
 import { runKeyRotation } from "../src/key-rotation";
 import { fromBase64Url, randomBytes, toBase64Url } from "../src/lib/crypto";
 import { resealSecret } from "../src/stepup/reseal";
+import { totpCodeAt } from "../src/stepup/totp";
 import { createDb } from "../src/db/client";
 import type { Bindings } from "../src/env";
 import { createWorker } from "../src/worker";
 import { runRetention } from "../src/audit/retention";
+import { checkpointKey, signCheckpoint } from "../src/audit/checkpoint";
 import { LOGIN_ACCOUNT_LIMITS, loginKeys } from "../src/auth/throttle";
-import { Harness, PASSWORD, type SeededUser, cookieHeader, gatehouseUrl, seedTenant, withEnv } from "./helpers";
+import { Harness, PASSWORD, START_MS, type SeededUser, cookieHeader, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 
 /** The key the test environment holds, bare (vitest.config.ts): a deployment before key sets. */
 const LOCAL_TOTP_KEY = env.TOTP_ENCRYPTION_KEY as string;
@@ -101,6 +103,18 @@ describe("TOTP_ENCRYPTION_KEY rotation", () => {
     expect(res.body.error).toBe("CONFIG_INVALID");
   });
 
+  it("an enrolment started under the previous key confirms after the promotion", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pend");
+    const { cookie } = await h.login(t.member.email);
+    expect((await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "MFA_ENROLL", password: PASSWORD } })).status).toBe(200);
+    const enroll = await h.call<{ secret: string }>("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
+    expect(await sealedOf(t.member.id, "totp_pending_secret_enc")).toMatch(/^v2\.k0\./);
+    const confirm = await h.call("/api/security/mfa/totp/confirm", { cookie, body: { code: totpCodeAt(enroll.body.secret, h.clock.ms) }, env: overlapEnv() });
+    expect(confirm.status).toBe(200);
+    expect((await h.call<{ user: { totpEnabled: boolean } }>("/api/me", { cookie })).body.user.totpEnabled).toBe(true);
+  });
+
   it("a re-seal never overwrites a secret that changed meanwhile", async () => {
     const t = await seedTenant("cas");
     const current = await sealedOf(t.admin.id);
@@ -125,14 +139,65 @@ describe("the scheduled run moves TOTP secrets to the current key", () => {
     expect(await sealedOf(t.admin.id)).toMatch(/^v2\.k2\./);
     expect(await sealedOf(t.member.id, "totp_pending_secret_enc")).toMatch(/^v2\.k2\./);
     expect(await sealedOf(t.owner.id)).toBe(unopenable);
-    const after = await runKeyRotation(rotated);
+    const after = await runKeyRotation(rotated, Date.now());
     expect(after.totpSecrets).toMatchObject({ resealed: 0, done: true });
   });
 
   it("a run examines no more rows than its limit", async () => {
     await seedTenant("bounded");
-    const result = await runKeyRotation(withEnv({ TOTP_ENCRYPTION_KEY: keySet(["k3", toBase64Url(new Uint8Array(32).fill(3))], ["k0", LOCAL_TOTP_KEY]) }), { totpRows: 2, checkpoints: 1 });
+    const result = await runKeyRotation(withEnv({ TOTP_ENCRYPTION_KEY: keySet(["k3", toBase64Url(new Uint8Array(32).fill(3))], ["k0", LOCAL_TOTP_KEY]) }), Date.now(), { totpRows: 2, checkpoints: 1 });
     expect(result.totpSecrets).toMatchObject({ examined: 2, done: false });
+  });
+});
+
+describe("key rotation jobs resume where they stopped", () => {
+  /** Users whose ids sort before any other (randomId never makes a 0), sealed as `sealed(id)`. */
+  async function firstUsers(tenantId: string, ids: string[], sealed: (id: string) => Promise<string>) {
+    for (const id of ids) {
+      await env.DB.prepare("INSERT INTO users (id, tenant_id, email, display_name, role, password_hash, session_version, created_at, totp_secret_enc, totp_enabled) VALUES (?, ?, ?, 'x', 'member', 'x', 1, ?, ?, 1)")
+        .bind(id, tenantId, `${id}@first.test`, START_MS, await sealed(id))
+        .run();
+    }
+  }
+
+  it("a re-seal run after a run full of unopenable secrets reaches the rest", async () => {
+    const t = await seedTenant("stall");
+    const unopenable = ["usr_0000000000000000000001", "usr_0000000000000000000002", "usr_0000000000000000000003"];
+    const openable = "usr_0000000000000000000004";
+    await firstUsers(t.id, unopenable, async () => `v2.gone.${toBase64Url(randomBytes(12))}.${toBase64Url(randomBytes(30))}`);
+    await firstUsers(t.id, [openable], (id) => sealV1("JBSWY3DPEHPK3PXP", id));
+    await env.DB.prepare("DELETE FROM retention_cursors WHERE job = 'totp-reseal'").run();
+
+    const first = await runKeyRotation(overlapEnv(), START_MS, { totpRows: unopenable.length, checkpoints: 0 });
+    expect(first.totpSecrets).toMatchObject({ examined: 3, unopenable: 3, resealed: 0 });
+    const second = await runKeyRotation(overlapEnv(), START_MS, { totpRows: 1, checkpoints: 0 });
+    expect(second.totpSecrets).toMatchObject({ examined: 1, resealed: 1 });
+    expect(await sealedOf(openable)).toMatch(/^v2\.k2\./);
+    await env.DB.prepare("DELETE FROM users WHERE id LIKE 'usr_0%'").run();
+  });
+
+  it("a re-sign run after a run full of unauthentic checkpoints reaches the rest", async () => {
+    const local = await checkpointKey(env);
+    if (!local) throw new Error("no checkpoint key");
+    const fields = { seq: 1, hash: "0".repeat(64), prunedAt: START_MS, lastCreatedAt: START_MS - 3 * 86_400_000, retentionDays: 2 };
+    const insert = (tenantId: string, mac: string) =>
+      env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(tenantId, fields.seq, fields.hash, fields.prunedAt, fields.lastCreatedAt, fields.retentionDays, mac)
+        .run();
+    await insert("ten_0000000000000000000001", `k0.${toBase64Url(randomBytes(32))}`);
+    await insert("ten_0000000000000000000002", `k0.${toBase64Url(randomBytes(32))}`);
+    const genuine = "ten_0000000000000000000003";
+    await insert(genuine, await signCheckpoint(local, { tenantId: genuine, ...fields }));
+    await env.DB.prepare("DELETE FROM retention_cursors WHERE job = 'checkpoint-resign'").run();
+    const overlap = withEnv({ AUDIT_CHECKPOINT_KEY: keySet(["c9", toBase64Url(new Uint8Array(32).fill(9))], ["k0", env.AUDIT_CHECKPOINT_KEY as string]) });
+
+    const first = await runKeyRotation(overlap, START_MS, { totpRows: 0, checkpoints: 2 });
+    expect(first.checkpoints).toMatchObject({ unauthentic: 2, resigned: 0 });
+    const second = await runKeyRotation(overlap, START_MS, { totpRows: 0, checkpoints: 1 });
+    expect(second.checkpoints).toMatchObject({ unauthentic: 0, resigned: 1 });
+    const mac = await env.DB.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(genuine).first<{ mac: string }>();
+    expect(mac?.mac).toMatch(/^c9\./);
+    await env.DB.prepare("DELETE FROM audit_checkpoints WHERE tenant_id LIKE 'ten_0%'").run();
   });
 });
 
@@ -217,7 +282,7 @@ describe("audit checkpoints across an AUDIT_CHECKPOINT_KEY rotation", () => {
     const forged = await prunedTenant("cpforged");
     await env.DB.prepare("UPDATE audit_checkpoints SET mac = ? WHERE tenant_id = ?").bind(`k0.${toBase64Url(randomBytes(32))}`, forged.t.id).run();
     const forgedMac = await macOf(forged.t.id);
-    const result = await runKeyRotation(overlap());
+    const result = await runKeyRotation(overlap(), Date.now());
     expect(result.checkpoints).toMatchObject({ unauthentic: 1 });
     expect(await macOf(t.id)).toMatch(/^c2\./);
     expect((await verify(newOnly())).body).toMatchObject({ ok: true });

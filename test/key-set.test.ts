@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
-import { toBase64Url } from "../src/lib/crypto";
-import { LEGACY_KEY_ID, importKeySet, parseKeySet } from "../src/lib/key-set";
+import { fromBase64Url, toBase64Url } from "../src/lib/crypto";
+import { LEGACY_KEY_ID, importKeySet, parseKeySet, splitKeyId } from "../src/lib/key-set";
 
 const key32 = (fill: number) => toBase64Url(new Uint8Array(32).fill(fill));
 const AES = { minBytes: 32, maxBytes: 32 };
@@ -17,6 +17,24 @@ describe("key sets", () => {
     const parsed = parseKeySet(key32(1), AES);
     expect(parsed.ok && parsed.set.current.id).toBe(LEGACY_KEY_ID);
     expect(parsed.ok && parsed.set.keys.length).toBe(1);
+  });
+
+  it("a bare key in standard padded base64, which single-key secrets accepted, is still the same key", () => {
+    const bytes = new Uint8Array(32).fill(0xfb);
+    const legacy = btoa(String.fromCharCode(...bytes)); // what `openssl rand -base64 32` writes
+    expect(legacy).toMatch(/[+/].*=$/);
+    const parsed = parseKeySet(legacy, AES);
+    if (!parsed.ok) throw new Error(parsed.problems.join("; "));
+    expect(parsed.set.current.id).toBe(LEGACY_KEY_ID);
+    expect(parsed.set.current.bytes).toEqual(fromBase64Url(legacy));
+    expect(parsed.set.current.bytes).toEqual(bytes);
+  });
+
+  it("what a key made names its id first, what was made before ids names the legacy key, and anything else is refused", () => {
+    expect(splitKeyId("k2.mac", 1)).toEqual({ keyId: "k2", explicit: true, fields: ["mac"] });
+    expect(splitKeyId("mac", 1)).toEqual({ keyId: LEGACY_KEY_ID, explicit: false, fields: ["mac"] });
+    expect(splitKeyId("k2.iv.ct", 2)).toEqual({ keyId: "k2", explicit: true, fields: ["iv", "ct"] });
+    for (const bad of ["", "k2.", ".mac", "a.b.c", "k2..mac"]) expect(splitKeyId(bad, 1)).toBeNull();
   });
 
   it("the first key of a set is current and the others stay accepted", () => {

@@ -112,6 +112,28 @@ describe("structured logs", () => {
     expect(JSON.stringify(lines)).not.toContain("Zq9xY2vB7nK4mP1sT8wE3rU6iO5aL0dF");
   });
 
+  it("a cron job that fails is logged as an error through the one logger, never an unhandled rejection", async () => {
+    const ctx = createExecutionContext();
+    const broken = withEnv({ DB: d1WithTableGone(env.DB, "retention_cursors") });
+    const lines = await captureLogLines(async () => {
+      await worker.scheduled(createScheduledController({ scheduledTime: START_MS, cron: "17 * * * *" }), broken, ctx);
+      await waitOnExecutionContext(ctx);
+    });
+    const failed = lines.find((line) => line.msg === "retention failed");
+    expect(failed).toMatchObject({ level: "error", errorName: expect.any(String) });
+    expect(String(failed?.stack)).toMatch(/^at /);
+    expect(JSON.stringify(failed)).not.toContain("SELECT");
+  });
+
+  it("upper-case secrets (base32 TOTP secrets, upper-case hex) are masked in a log line; names without digits stay readable", () => {
+    const base32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    const hex = "DEADBEEF0123456789ABCDEF0123456789ABCDEF";
+    const summary = errorSummary(new Error(`bad secret ${base32} or ${hex} in AUDIT_RETENTION_DAYS`));
+    expect(summary).not.toContain(base32);
+    expect(summary).not.toContain(hex);
+    expect(summary).toContain("AUDIT_RETENTION_DAYS");
+  });
+
   it("a cron run's log lines all carry that run's own id", async () => {
     const ctx = createExecutionContext();
     const lines = await captureLogLines(async () => {

@@ -89,3 +89,18 @@ describe("sign-in and step-up outcomes are counted (Workers Analytics Engine)", 
     expect(env.METRICS).toBeDefined(); // local mode simulates the binding declared in wrangler.toml
   });
 });
+
+describe("the documented dashboard queries", () => {
+  const DOCS = import.meta.glob<string>("../docs/operations.md", { query: "?raw", import: "default", eager: true });
+  const CONFIG = import.meta.glob<string>("../wrangler.toml", { query: "?raw", import: "default", eager: true });
+
+  it("every example query reads a dataset that a deployed environment writes", () => {
+    const docs = Object.values(DOCS)[0] ?? "";
+    const toml = Object.values(CONFIG)[0] ?? "";
+    const written = new Set([...toml.matchAll(/\[\[env\.\w+\.analytics_engine_datasets\]\][^[]*?dataset = "([^"]+)"/g)].map((m) => m[1]));
+    const read = [...docs.matchAll(/^FROM (\w+)/gm)].map((m) => m[1]);
+    expect(written.size).toBeGreaterThan(0);
+    expect(read.length).toBeGreaterThan(0);
+    for (const dataset of read) expect(written).toContain(dataset);
+  });
+});

@@ -14,16 +14,18 @@
  * scheduled handler re-signs it with the current key (resignCheckpoints) so the previous
  * key can then be dropped.
  */
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { configuredKeySet } from "../config";
 import type { Db } from "../db/client";
+import { resumableWalk } from "../db/job-cursor";
 import { auditCheckpoints } from "../db/schema";
 import type { Bindings } from "../env";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, LEGACY_KEY_ID, importKeySet } from "../lib/key-set";
+import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
 import { canonicalJson } from "./chain";
 
 const DAY_MS = 86_400_000;
+const RESIGN_PAGE_ROWS = 100;
 const encoder = new TextEncoder();
 
 export type CheckpointKeys = ImportedKeySet;
@@ -64,10 +66,11 @@ export async function signCheckpoint(keys: CheckpointKeys, fields: CheckpointFie
 /** Whether the stored MAC is one of `keys` over the checkpoint's fields (and which key made it). */
 async function macKeyId(keys: CheckpointKeys, cp: StoredCheckpoint): Promise<string | null> {
   if (cp.mac === null || cp.lastCreatedAt === null || cp.retentionDays === null) return null;
-  const parts = cp.mac.split(".");
-  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
-  const key = keyId ? keys.find(keyId) : null;
-  if (!keyId || !macText || !key) return null;
+  const split = splitKeyId(cp.mac, 1);
+  const key = split ? keys.find(split.keyId) : null;
+  const macText = split?.fields[0];
+  if (!split || !macText || !key) return null;
+  const { keyId } = split;
   let mac: Uint8Array;
   try {
     mac = fromBase64Url(macText);
@@ -88,28 +91,43 @@ export async function checkpointProblem(keys: CheckpointKeys, cp: StoredCheckpoi
 
 /**
  * Re-signs, with the current key, up to `maxRows` checkpoints whose MAC verifies under a
- * previous key of the set (only the MAC changes, compare-and-set on the old one). One
- * that does not verify is left as it is, for verification to report.
+ * previous key of the set (only the MAC changes, compare-and-set on the old one), resuming
+ * after the tenant the last run stopped at (the "checkpoint-resign" cursor,
+ * src/db/job-cursor.ts). One that does not verify is left as it is, for verification to
+ * report, and never keeps the next run from the rest.
  */
-export async function resignCheckpoints(db: Db, keys: CheckpointKeys, maxRows: number): Promise<{ resigned: number; unauthentic: number }> {
+export async function resignCheckpoints(db: Db, keys: CheckpointKeys, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
+  // The SQL form of splitKeyId (src/lib/key-set.ts), the rule's owner: a MAC made with the
+  // current key starts `<current id>.`; a bare (legacy) MAC or another id does not.
   const prefix = `${keys.current.id}.`;
-  const rows = await db
-    .select()
-    .from(auditCheckpoints)
-    .where(and(isNotNull(auditCheckpoints.mac), sql`substr(${auditCheckpoints.mac}, 1, ${prefix.length}) <> ${prefix}`))
-    .limit(maxRows);
   const result = { resigned: 0, unauthentic: 0 };
-  for (const cp of rows) {
-    if ((await macKeyId(keys, cp)) === null || cp.lastCreatedAt === null || cp.retentionDays === null || cp.mac === null) {
-      result.unauthentic++;
-      continue;
+  await resumableWalk(db, "checkpoint-resign", nowMs, { maxRows, pageRows: RESIGN_PAGE_ROWS }, async (after, upTo, limit) => {
+    const rows = await db
+      .select()
+      .from(auditCheckpoints)
+      .where(
+        and(
+          after === null ? undefined : gt(auditCheckpoints.tenantId, after),
+          upTo === null ? undefined : lte(auditCheckpoints.tenantId, upTo),
+          isNotNull(auditCheckpoints.mac),
+          sql`substr(${auditCheckpoints.mac}, 1, ${prefix.length}) <> ${prefix}`,
+        ),
+      )
+      .orderBy(auditCheckpoints.tenantId)
+      .limit(limit);
+    for (const cp of rows) {
+      if ((await macKeyId(keys, cp)) === null || cp.lastCreatedAt === null || cp.retentionDays === null || cp.mac === null) {
+        result.unauthentic++;
+        continue;
+      }
+      const mac = await signCheckpoint(keys, { ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
+      const updated = await db
+        .update(auditCheckpoints)
+        .set({ mac })
+        .where(and(eq(auditCheckpoints.tenantId, cp.tenantId), eq(auditCheckpoints.mac, cp.mac)));
+      result.resigned += updated.meta.changes;
     }
-    const mac = await signCheckpoint(keys, { ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
-    const updated = await db
-      .update(auditCheckpoints)
-      .set({ mac })
-      .where(and(eq(auditCheckpoints.tenantId, cp.tenantId), eq(auditCheckpoints.mac, cp.mac)));
-    result.resigned += updated.meta.changes;
-  }
+    return rows.map((cp) => cp.tenantId);
+  });
   return result;
 }

@@ -29,7 +29,8 @@ import { type SQL, and, asc, eq, gt, lt, lte, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, createDb } from "../db/client";
 import { assertInBatch } from "../db/invariants";
-import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, retentionCursors, stepupChallenges, tenants } from "../db/schema";
+import { type CursorJob, readJobCursor, saveJobCursor } from "../db/job-cursor";
+import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, tenants } from "../db/schema";
 import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
@@ -40,7 +41,7 @@ import { ascendingPage } from "./query";
 import { linkProblem } from "./verify";
 
 const DAY_MS = 86_400_000;
-const JOB = "audit";
+const JOB: CursorJob = "audit";
 
 export type RetentionOptions = {
   /** Operations (D1 queries and batches, R2 calls) one run may spend. */
@@ -193,18 +194,14 @@ export async function runRetention(env: Bindings, nowMs: number, options: Retent
     result.auditPruning = "refused";
   } else {
     const run = { db, key, archive: env.AUDIT_ARCHIVE, days, nowMs, chunkRows };
-    const cursor = await db.query.retentionCursors.findFirst({ where: eq(retentionCursors.job, JOB) });
+    const startedAfter = await readJobCursor(db, JOB);
     budget.left -= 1;
-    const startedAfter = cursor?.tenantId ?? null;
     let walk = await walkTenants(run, budget, startedAfter, null, tenantPage, result);
     // The pass ended with budget to spare: the next pass begins now, up to where this run began.
     if (walk.finished && startedAfter !== null) walk = await walkTenants(run, budget, null, startedAfter, tenantPage, result);
     const resumeAfter = walk.finished ? null : walk.after;
     result.resumeAfter = resumeAfter;
-    await db
-      .insert(retentionCursors)
-      .values({ job: JOB, tenantId: resumeAfter, updatedAt: nowMs })
-      .onConflictDoUpdate({ target: retentionCursors.job, set: { tenantId: resumeAfter, updatedAt: nowMs } });
+    await saveJobCursor(db, JOB, resumeAfter, nowMs);
   }
   // Housekeeping, bounded too: what is left is deleted by the next run.
   const oldest = <T extends SQLiteTable>(table: T, condition: SQL) =>

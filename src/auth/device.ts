@@ -23,7 +23,7 @@ import { configuredKeySet } from "../config";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../errors";
 import { fromBase64Url, randomId, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, LEGACY_KEY_ID, importKeySet } from "../lib/key-set";
+import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
 
 export const DEVICE_COOKIE = "gatehouse_device"; // sent as __Host-gatehouse_device
 export const DEVICE_COOKIE_MAX_AGE_SECONDS = 90 * 24 * 60 * 60;
@@ -54,11 +54,14 @@ const macInput = (deviceId: string, email: string) => encoder.encode(`${deviceId
 
 /** The device id of a valid device cookie for `email`, else null. */
 export async function readDevice(c: Context<AppEnv>, keys: ImportedKeySet, email: string): Promise<string | null> {
-  const parts = getCookie(c, DEVICE_COOKIE, "host")?.split(".") ?? [];
-  const [deviceId, keyId, mac] = parts.length === 2 ? [parts[0], LEGACY_KEY_ID, parts[1]] : parts.length === 3 ? parts : [];
-  if (!deviceId || !keyId || !mac || !DEVICE_ID.test(deviceId) || !MAC.test(mac)) return null;
+  const cookie = getCookie(c, DEVICE_COOKIE, "host") ?? "";
+  const dot = cookie.indexOf(".");
+  const deviceId = cookie.slice(0, dot);
+  const signed = dot > 0 ? splitKeyId(cookie.slice(dot + 1), 1) : null;
+  const mac = signed?.fields[0];
+  if (!signed || !mac || !DEVICE_ID.test(deviceId) || !MAC.test(mac)) return null;
   // A key no longer (or never) in the set: no cookie.
-  const key = keys.find(keyId);
+  const key = keys.find(signed.keyId);
   if (!key) return null;
   // WebCrypto's verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, fromBase64Url(mac), macInput(deviceId, email));

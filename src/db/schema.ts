@@ -268,8 +268,10 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   mac: text("mac"),
 });
 
-// Where the retention cron stopped (src/audit/retention.ts): each run does a bounded
-// amount of work and the next one resumes at `tenant_id` (NULL: a new pass from the first).
+// Where a bounded scheduled job stopped (src/db/job-cursor.ts; jobs: retention, TOTP
+// re-seal, checkpoint re-sign): each run does a bounded amount of work and the next one
+// resumes after `tenant_id`, the key of the last row finished (a user id for the re-seal);
+// NULL: a new pass from the first.
 export const retentionCursors = sqliteTable("retention_cursors", {
   job: text("job").primaryKey(),
   tenantId: text("tenant_id"),

@@ -9,8 +9,8 @@
  * id, so the right key is picked without trial and error, and an id not in the set is
  * refused (fail closed), like a wrong key.
  *
- * A bare base64url key (the single-key secrets deployments had before sets) is accepted
- * as a set of one key with the id LEGACY_KEY_ID, and so is anything made before ids
+ * A bare key (the single-key secrets deployments had before sets: base64url, or standard
+ * padded base64 as the old code also decoded it) is accepted as a set of one key with the id LEGACY_KEY_ID, and so is anything made before ids
  * existed: when such a key is rotated, it stays in the set as `{"id":"k0","key":"<it>"}`.
  *
  * Parsing is synchronous and happens once, in parseConfig (src/config.ts), so a malformed
@@ -22,7 +22,7 @@
  *   const set = configuredKeySet(env, "mine");            // null: unset or malformed → 503
  *   const keys = await importKeySet(set, "mine-hmac", (bytes) => crypto.subtle.importKey(...));
  *   make:   `${keys.current.id}.${mac under keys.current.key}`
- *   check:  split off the id, keys.find(id) (null → refuse), verify with that key.
+ *   check:  splitKeyId(text, 1) (null → refuse), keys.find(keyId) (null → refuse), verify.
  * Whatever must outlive a rotation is moved to the current key by src/key-rotation.ts.
  */
 import { array, strictObject, string } from "zod";
@@ -34,6 +34,29 @@ export const LEGACY_KEY_ID = "k0";
 /** Ids are short and never contain `.` or `:`, so they can prefix a ciphertext or a MAC. */
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/**
+ * What a bare (pre-set) key was decoded as (fromBase64Url, src/lib/crypto.ts): base64url,
+ * or standard base64 with `+`, `/` and `=` padding (`openssl rand -base64 32`). Refusing it
+ * now would take an upgraded deployment down; keys in a set are base64url only.
+ */
+const LEGACY_BARE_KEY = /^[A-Za-z0-9_+/-]+={0,2}$/;
+
+/**
+ * The one reading of "key id, then the fields made with that key": `<keyId>.<f1>…<fN>`,
+ * where a text of just the N fields was made before ids existed and names LEGACY_KEY_ID
+ * (`explicit` false). Null when malformed: another number of fields, an empty one, or an
+ * id no key set could hold. Used by sealed TOTP secrets, device cookies and checkpoint
+ * MACs; the SQL that groups or filters rows by key id (src/stepup/reseal.ts,
+ * src/audit/checkpoint.ts, scripts/keys-status.mjs) follows this rule and says so.
+ */
+export function splitKeyId(text: string, fields: number): { keyId: string; explicit: boolean; fields: string[] } | null {
+  const parts = text.split(".");
+  if (parts.some((part) => part === "")) return null;
+  if (parts.length === fields) return { keyId: LEGACY_KEY_ID, explicit: false, fields: parts };
+  const [keyId, ...rest] = parts;
+  if (parts.length === fields + 1 && keyId !== undefined && KEY_ID.test(keyId)) return { keyId, explicit: true, fields: rest };
+  return null;
+}
 
 export type KeyEntry = { readonly id: string; readonly bytes: Uint8Array };
 
@@ -46,8 +69,8 @@ export type KeySet = {
 
 export type KeyLength = { minBytes: number; maxBytes?: number };
 
-function decodeKey(text: string, length: KeyLength): Uint8Array | string {
-  if (!BASE64URL.test(text)) return "is not base64url";
+function decodeKey(text: string, length: KeyLength, alphabet = BASE64URL): Uint8Array | string {
+  if (!alphabet.test(text)) return "is not base64url";
   let bytes: Uint8Array;
   try {
     bytes = fromBase64Url(text);
@@ -72,7 +95,7 @@ const entries = array(strictObject({ id: string().regex(KEY_ID, "must be 1-32 ch
 export function parseKeySet(raw: string, length: KeyLength): { ok: true; set: KeySet } | { ok: false; problems: string[] } {
   const text = raw.trim();
   if (!text.startsWith("[")) {
-    const bytes = decodeKey(text, length);
+    const bytes = decodeKey(text, length, LEGACY_BARE_KEY);
     if (typeof bytes === "string") return { ok: false, problems: [`(a single key) ${bytes}`] };
     const only = { id: LEGACY_KEY_ID, bytes };
     return { ok: true, set: { current: only, keys: [only] } };

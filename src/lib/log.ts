@@ -2,7 +2,7 @@
  * The worker's one logger. Every line is one JSON object with `level`, `msg` and the
  * `requestId` of the request (or cron run) it belongs to, whatever code logs it: the id
  * is carried by an AsyncLocalStorage scope opened where the id is assigned
- * (src/lib/request-meta.ts, the cron in src/index.ts), so code deep in a call (the
+ * (src/lib/request-meta.ts, the cron in src/worker.ts), so code deep in a call (the
  * audit chain, verification) needs no context passed down. Nothing else in src/ calls
  * console (a test reads the sources).
  *
@@ -37,14 +37,15 @@ export const log = {
   error: (msg: string, fields: LogFields = {}) => write("error", msg, fields),
 };
 
-// Bearer tokens, session cookies (`<id>.<secret>`), JWTs, keys, hashes: runs of 20 or
-// more base64/base64url/hex characters with a digit and a lower-case letter among them
-// (names such as AUDIT_RETENTION_DAYS stay readable). An error's text can quote a header
+// Bearer tokens, session cookies (`<id>.<secret>`), JWTs, keys, hashes, base32 TOTP
+// secrets, upper-case hex: runs of 20 or more base64/base64url/hex characters with a
+// digit and a letter of either case among them (names such as AUDIT_RETENTION_DAYS,
+// which have no digit, stay readable). An error's text can quote a header
 // or a value it choked on; such runs are masked before the text reaches a log line.
 const TOKEN_LIKE = /[A-Za-z0-9_+/=-]{20,}/g;
 export const REDACTED = "[redacted]";
 
-const redact = (text: string) => text.replace(TOKEN_LIKE, (run) => (/[0-9]/.test(run) && /[a-z]/.test(run) ? REDACTED : run));
+const redact = (text: string) => text.replace(TOKEN_LIKE, (run) => (/[0-9]/.test(run) && /[A-Za-z]/.test(run) ? REDACTED : run));
 
 /**
  * What an error may say in a log line. Drizzle's query errors carry the SQL and every

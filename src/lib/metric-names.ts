@@ -1,7 +1,8 @@
 /**
  * The counters Gatehouse writes to Workers Analytics Engine (the METRICS binding,
  * src/lib/metrics.ts), named once here and import-free like the other vocabularies.
- * Dashboard queries (the SQL API) are in docs/operations.md.
+ * The dataset is the binding's, one per environment (wrangler.toml); dashboard queries
+ * (the SQL API) are in docs/operations.md.
  *
  * One data point per outcome of a counted route:
  *   index1  the event                      (also the sampling key)
@@ -11,8 +12,6 @@
  *                                          TOO_MANY_ATTEMPTS, LOCKED_OUT, INTERNAL_ERROR
  *   double1 1                              (sum it, weighted by _sample_interval)
  */
-export const METRICS_DATASET = "gatehouse_auth";
-
 export const METRIC_EVENTS = ["sign_in", "step_up"] as const;
 export type MetricEvent = (typeof METRIC_EVENTS)[number];
 

@@ -1,13 +1,14 @@
 /**
  * Moving TOTP secrets to the current key of TOTP_ENCRYPTION_KEY after a rotation: each
  * secret sealed under a previous key (or in the older v1 format) is opened and sealed
- * again under the current one, on its next successful use and by a bounded batch in the
+ * again under the current one, on its next successful use (an enabled one) and by a bounded batch in the
  * scheduled handler (src/key-rotation.ts). Every write is a compare-and-set on the old
  * ciphertext, so a secret changed meanwhile (re-enrolled, removed) is never overwritten.
  * The secret itself does not change: nothing to audit, no session to refresh.
  */
-import { type AnyColumn, and, eq, isNotNull, or, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, gt, isNotNull, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { resumableWalk } from "../db/job-cursor";
 import { users } from "../db/schema";
 import { errorSummary, log } from "../lib/log";
 import { type TotpKeyEnv, openSecret, sealSecret, totpKeys } from "./secret-box";
@@ -30,26 +31,26 @@ export type ResealResult = { resealed: number; unopenable: number; examined: num
 
 /**
  * Re-seals up to `maxRows` users' TOTP secrets (enabled and pending) not yet sealed under
- * the current key, in pages. A secret that does not open (unknown key id, altered row) is
- * counted and left as it is. `done` when no stale secret was left to examine.
+ * the current key, in pages, resuming after the user the last run stopped at (the
+ * "totp-reseal" cursor, src/db/job-cursor.ts): rows that do not open (unknown key id,
+ * altered row) are counted and left as they are, and never keep the next run from the
+ * rest. `done` when the pass went round every stale secret.
  */
-export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number): Promise<ResealResult> {
+export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number, nowMs: number): Promise<ResealResult> {
   const { current } = await totpKeys(env);
+  // The SQL form of sealedKeyId (src/stepup/secret-box.ts) and splitKeyId (src/lib/key-set.ts),
+  // the rule's owner: only `v2.<current id>.` is sealed under the current key (v1 is LEGACY_KEY_ID).
   const prefix = `v2.${current.id}.`;
   const stale = (col: AnyColumn) => and(isNotNull(col), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`);
   const result: ResealResult = { resealed: 0, unopenable: 0, examined: 0, done: false };
-  let afterId = "";
-  for (;;) {
-    const want = Math.min(PAGE_ROWS, maxRows - result.examined);
-    if (want <= 0) return result;
+  const walk = await resumableWalk(db, "totp-reseal", nowMs, { maxRows, pageRows: PAGE_ROWS }, async (after, upTo, limit) => {
     const rows = await db
       .select({ id: users.id, totpSecretEnc: users.totpSecretEnc, totpPendingSecretEnc: users.totpPendingSecretEnc })
       .from(users)
-      .where(and(sql`${users.id} > ${afterId}`, or(stale(users.totpSecretEnc), stale(users.totpPendingSecretEnc))))
+      .where(and(after === null ? undefined : gt(users.id, after), upTo === null ? undefined : lte(users.id, upTo), or(stale(users.totpSecretEnc), stale(users.totpPendingSecretEnc))))
       .orderBy(users.id)
-      .limit(want);
+      .limit(limit);
     for (const row of rows) {
-      result.examined++;
       for (const column of ["totpSecretEnc", "totpPendingSecretEnc"] as const) {
         const old = row[column];
         if (!old || old.startsWith(prefix)) continue;
@@ -62,11 +63,9 @@ export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: numbe
         }
       }
     }
-    const last = rows[rows.length - 1];
-    if (!last || rows.length < want) {
-      result.done = true;
-      return result;
-    }
-    afterId = last.id;
-  }
+    return rows.map((row) => row.id);
+  });
+  result.examined = walk.examined;
+  result.done = walk.finished;
+  return result;
 }

@@ -79,10 +79,12 @@ export async function verifySecondFactor(
     const step = matchTotpStep(secret, input.code ?? "", now);
     if (step === null) throw otpFailure("INVALID_OTP", user);
     if (!(await claimTotpStep(c, user.id, step))) throw otpFailure("REPLAYED_OTP", user);
-    // Sealed under a previous key: moved to the current one now that it proved itself.
-    const column = totpSecretEnc === user.totpSecretEnc ? "totpSecretEnc" : "totpPendingSecretEnc";
-    if (stale) {
-      await resealSecret(db, c.env, user.id, column, totpSecretEnc, secret).catch((err: unknown) => {
+    // The enabled secret, sealed under a previous key: moved to the current one now that it
+    // proved itself. A pending secret is left to the batch (src/stepup/reseal.ts): the
+    // enrolment's confirmation compares against the ciphertext it read, and re-sealing it
+    // here would make that compare fail as if the enrolment had been restarted.
+    if (stale && totpSecretEnc === user.totpSecretEnc) {
+      await resealSecret(db, c.env, user.id, "totpSecretEnc", totpSecretEnc, secret).catch((err: unknown) => {
         // The code was right: a failed re-seal leaves the old ciphertext for the next use or the batch.
         log.error("TOTP secret not re-sealed on use", { userId: user.id, error: errorSummary(err) });
       });

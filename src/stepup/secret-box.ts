@@ -15,7 +15,7 @@ import { configuredKeySet } from "../config";
 import type { Bindings } from "../env";
 import { ApiError } from "../errors";
 import { fromBase64Url, randomBytes, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, LEGACY_KEY_ID, importKeySet } from "../lib/key-set";
+import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
 import { log } from "../lib/log";
 
 const encoder = new TextEncoder();
@@ -44,11 +44,13 @@ export async function sealSecret(env: TotpKeyEnv, secret: string, userId: string
 
 /** The key id and parts of a sealed secret, or null when it is in no known format. */
 export function sealedKeyId(sealed: string): { keyId: string; iv: string; ct: string } | null {
-  const parts = sealed.split(".");
-  const [version] = parts;
-  if (version === "v1" && parts.length === 3 && parts[1] && parts[2]) return { keyId: LEGACY_KEY_ID, iv: parts[1], ct: parts[2] };
-  if (version === "v2" && parts.length === 4 && parts[1] && parts[2] && parts[3]) return { keyId: parts[1], iv: parts[2], ct: parts[3] };
-  return null;
+  const version = sealed.slice(0, 3);
+  if (version !== "v1." && version !== "v2.") return null;
+  const split = splitKeyId(sealed.slice(3), 2);
+  // v1 was sealed before key ids existed (LEGACY_KEY_ID); v2 always names its key.
+  if (!split || split.explicit !== (version === "v2.")) return null;
+  const [iv, ct] = split.fields as [string, string];
+  return { keyId: split.keyId, iv, ct };
 }
 
 /** Opens a sealed secret; `stale` when it was not sealed under the current key (re-seal it). */
