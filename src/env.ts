@@ -26,6 +26,11 @@ type Secrets = {
   TOTP_ENCRYPTION_KEY?: string;
   /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
+  /**
+   * A key set (src/lib/key-set.ts) of 32-byte keys: HMAC keys of the session snapshots the
+   * edge check trusts without a per-session read. Unset: no snapshots, every request reads KV.
+   */
+  SESSION_SNAPSHOT_KEYS?: string;
 };
 
 /** Gateway mode (src/gateway): settings an operator adds to wrangler.toml when it puts a product behind Gatehouse. */

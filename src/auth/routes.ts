@@ -27,6 +27,8 @@ import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
+import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
+import { issueSnapshot } from "../sessions/snapshot-check";
 import { errorSummary } from "../lib/log";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
@@ -115,6 +117,8 @@ export const authRoutes = new Hono<AppEnv>()
       prefix: "host",
       maxAge: sessionTimeouts(c.env).absoluteSeconds,
     });
+    // The session's first snapshot (src/sessions/snapshot.ts); without one the next request reads KV.
+    await issueSnapshot(c, state, now).catch(() => undefined);
     await issueDevice(c, deviceKey, body.email, deviceId);
     // Same-origin paths only (never another host, scheme or //): anything else is "/".
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo) });
@@ -131,6 +135,7 @@ export const authRoutes = new Hono<AppEnv>()
       event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
     });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+    deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
     return c.json({ success: true });
   });
 
