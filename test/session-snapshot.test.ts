@@ -196,9 +196,18 @@ describe("session snapshots: the tenant's state document fails closed", () => {
   });
 
   it("a state document KV cannot read answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
-    const { h, jar } = await signedInWithWarmDocument();
-    const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: brokenBinding<KVNamespace>("KV") }) });
+    const { h, t, jar } = await signedInWithWarmDocument();
+    // Only the document's key fails: the session's entry and the IP rules still read.
+    const failing = new Proxy(env.SESSION_CACHE, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === "get") return (key: string, ...rest: unknown[]) => (key === tenantStateKey(t.id) ? Promise.reject(new Error("KV is down")) : value.apply(target, [key, ...rest]));
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: failing }) });
     expect(res.status).toBe(503);
+    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
   });
 
   it("a missing state document is rebuilt from D1, its revocations included", async () => {
