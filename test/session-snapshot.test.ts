@@ -167,6 +167,23 @@ describe("session snapshots: changes take effect on the next request", () => {
     expect(ended.body.user.id).toBe(t.admin.id);
     expect(ended.body.impersonation).toBeUndefined();
   });
+
+  it("a change written while KV held a stale document is not lost: every write rebuilds the tenant's document from D1", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const owner = await browserSignIn(h, t.owner);
+    const { jar } = await browserSignIn(h, t.member);
+    expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(200);
+    await h.stepUp(owner.jar.header, "ROLE_CHANGE", t.owner);
+    expect((await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.jar.header, method: "PATCH", body: { role: "admin" } })).status).toBe(200);
+    // Another location's writer still sees the document from before that change...
+    await env.SESSION_CACHE.put(tenantStateKey(t.id), JSON.stringify({ format: 1, tenantId: t.id, overflowUntil: 0, users: {}, sessions: {} }));
+    // ...and writes its own change (the admin's permissions) on top of it.
+    await h.stepUp(owner.jar.header, "ROLE_CHANGE", t.owner);
+    expect((await h.call(`/api/users/${t.admin.id}/permissions`, { cookie: owner.jar.header, method: "PATCH", body: { grant: [], revoke: ["SETTINGS_TEAM_VIEW"] } })).status).toBe(200);
+    h.clock.advanceSeconds(2);
+    expect((await h.call<Me>("/api/me", { cookie: jar.header })).body.user.role).toBe("admin");
+  });
 });
 
 describe("session snapshots: the tenant's state document fails closed", () => {
