@@ -9,10 +9,11 @@
  *
  * Writers: only refreshCachedSessions (src/sessions/service.ts), which every change to a
  * user or their sessions already calls after its D1 batch (endSessions, role and
- * permission changes, impersonation, MFA). Revocations are re-read from D1 at every
- * write (so two concurrent writers cannot lose one); the fingerprints of other changes
- * are merged into what KV holds, and a write race that loses one is bounded by
- * SNAPSHOT_MAX_AGE_MS, as a lost race on the per-session KV entries always was.
+ * permission changes, impersonation, MFA). It records the new fingerprints in D1
+ * (session_state_changes) and rebuilds the whole document from D1 (those rows and the
+ * tenant's recent revocations), never from what KV holds, so two concurrent writers do
+ * not lose each other's change (only the order of their two KV writes can invert, a
+ * window of milliseconds, bounded like every lost race by SNAPSHOT_MAX_AGE_MS).
  *
  * Readers: the edge check, through an in-isolate copy trusted for at most
  * LOCAL_TENANT_STATE_MS (a change through another isolate at this location is seen
@@ -22,10 +23,10 @@
  * TENANT_STATE_MAX_ENTRIES changes in a window gets `overflowUntil` instead of entries,
  * and its snapshots are not used (every request takes the per-session path) until then.
  */
-import { and, eq, gte } from "drizzle-orm";
+import { and, eq, gte, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import type { Db } from "../db/client";
-import { userSessions } from "../db/schema";
+import { sessionStateChanges, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, AuthUser } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import type { AuthState } from "./cache";
@@ -90,28 +91,28 @@ async function readFromKv(kv: KVNamespace, tenantId: string): Promise<TenantStat
   return doc as TenantState;
 }
 
-/** The tenant's sessions revoked within the window, from D1: what a rebuild always knows. */
-async function recentRevocations(db: Db, tenantId: string, nowMs: number): Promise<Record<string, Entry>> {
-  const rows = await db
-    .select({ id: userSessions.id, revokedAt: userSessions.revokedAt })
-    .from(userSessions)
-    .where(and(eq(userSessions.tenantId, tenantId), gte(userSessions.revokedAt, nowMs - TENANT_STATE_WINDOW_MS)));
-  return Object.fromEntries(rows.map((r) => [r.id, { fp: REVOKED, at: r.revokedAt ?? nowMs }]));
-}
-
-function pruned(entries: Record<string, Entry>, nowMs: number): Record<string, Entry> {
-  return Object.fromEntries(Object.entries(entries).filter(([, e]) => e.at >= nowMs - TENANT_STATE_WINDOW_MS));
-}
-
-function bounded(doc: TenantState, nowMs: number): TenantState {
+/**
+ * The document as D1 says it now: the fingerprints recorded within the window
+ * (session_state_changes) and the tenant's sessions revoked within it. Built whole at
+ * every write and on a miss, so concurrent writers cannot lose each other's change.
+ */
+async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<TenantState> {
+  const since = nowMs - TENANT_STATE_WINDOW_MS;
+  const [changes, revoked] = await db.batch([
+    db
+      .select()
+      .from(sessionStateChanges)
+      .where(and(eq(sessionStateChanges.tenantId, tenantId), gte(sessionStateChanges.changedAt, since))),
+    db
+      .select({ id: userSessions.id, revokedAt: userSessions.revokedAt })
+      .from(userSessions)
+      .where(and(eq(userSessions.tenantId, tenantId), gte(userSessions.revokedAt, since))),
+  ]);
+  const doc: TenantState = { format: TENANT_STATE_FORMAT, tenantId, overflowUntil: 0, users: {}, sessions: {} };
+  for (const row of changes) (row.subjectType === "user" ? doc.users : doc.sessions)[row.subjectId] = { fp: row.fingerprint, at: row.changedAt };
+  for (const row of revoked) doc.sessions[row.id] = { fp: REVOKED, at: row.revokedAt ?? nowMs };
   const count = Object.keys(doc.users).length + Object.keys(doc.sessions).length;
-  if (count <= TENANT_STATE_MAX_ENTRIES) return doc;
-  return { ...doc, overflowUntil: nowMs + TENANT_STATE_WINDOW_MS, users: {}, sessions: {} };
-}
-
-async function write(kv: KVNamespace, doc: TenantState, nowMs: number): Promise<void> {
-  remember(doc, nowMs);
-  await kv.put(tenantStateKey(doc.tenantId), JSON.stringify(doc));
+  return count <= TENANT_STATE_MAX_ENTRIES ? doc : { ...doc, overflowUntil: nowMs + TENANT_STATE_WINDOW_MS, users: {}, sessions: {} };
 }
 
 /**
@@ -129,7 +130,7 @@ export async function readTenantState(c: Context<AppEnv>, tenantId: string): Pro
     remember(stored, now);
     return stored;
   }
-  const rebuilt = bounded({ format: TENANT_STATE_FORMAT, tenantId, overflowUntil: 0, users: {}, sessions: await recentRevocations(c.var.db, tenantId, now) }, now);
+  const rebuilt = await buildFromDb(c.var.db, tenantId, now);
   remember(rebuilt, now);
   c.executionCtx.waitUntil(c.env.SESSION_CACHE.put(tenantStateKey(tenantId), JSON.stringify(rebuilt)).catch(() => undefined));
   return rebuilt;
@@ -137,25 +138,34 @@ export async function readTenantState(c: Context<AppEnv>, tenantId: string): Pro
 
 /**
  * After a change to `user` or their sessions was committed to D1 and their per-session
- * entries rewritten: record their current fingerprints in the tenant's document (with
- * every revocation of the window re-read from D1). Throws if KV or D1 fails; the caller
- * answers 503 (the change itself is saved).
+ * entries rewritten: records their current fingerprints in D1 (pruning the tenant's rows
+ * older than the window), then rewrites the tenant's document from D1, in this isolate
+ * at once and in KV. Throws if D1 or KV fails; the caller answers 503 (the change itself
+ * is saved).
  */
 export async function recordTenantChange(c: Context<AppEnv>, user: AuthUser, states: AuthState[]): Promise<void> {
   const now = c.get("now");
-  const kv = c.env.SESSION_CACHE;
-  let stored: TenantState | null;
-  try {
-    stored = await readFromKv(kv, user.tenantId);
-  } catch (err) {
-    if (!(err instanceof TenantStateUnreadable)) throw err;
-    stored = null; // Rewritten from what is known now; the unreadable one is replaced.
-  }
-  const users = pruned(stored?.users ?? {}, now);
-  const sessions = pruned(stored?.sessions ?? {}, now);
-  users[user.id] = { fp: await userFingerprint(user), at: now };
-  for (const state of states) sessions[state.session.id] = { fp: await sessionFingerprint(state.session), at: now };
-  Object.assign(sessions, await recentRevocations(c.var.db, user.tenantId, now));
-  const overflowUntil = stored && stored.overflowUntil > now ? stored.overflowUntil : 0;
-  await write(kv, bounded({ format: TENANT_STATE_FORMAT, tenantId: user.tenantId, overflowUntil, users, sessions }, now), now);
+  const db = c.var.db;
+  const tenantId = user.tenantId;
+  const rows = [
+    { tenantId, subjectType: "user" as const, subjectId: user.id, fingerprint: await userFingerprint(user), changedAt: now },
+    ...(await Promise.all(
+      states.map(async (s) => ({ tenantId, subjectType: "session" as const, subjectId: s.session.id, fingerprint: await sessionFingerprint(s.session), changedAt: now })),
+    )),
+  ];
+  const upsert = (row: (typeof rows)[number]) =>
+    db
+      .insert(sessionStateChanges)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [sessionStateChanges.tenantId, sessionStateChanges.subjectType, sessionStateChanges.subjectId],
+        set: { fingerprint: row.fingerprint, changedAt: row.changedAt },
+      });
+  const prune = db
+    .delete(sessionStateChanges)
+    .where(and(eq(sessionStateChanges.tenantId, tenantId), lt(sessionStateChanges.changedAt, now - TENANT_STATE_WINDOW_MS)));
+  await db.batch([prune, ...rows.map(upsert)]);
+  const doc = await buildFromDb(db, tenantId, now);
+  remember(doc, now);
+  await c.env.SESSION_CACHE.put(tenantStateKey(tenantId), JSON.stringify(doc));
 }
