@@ -235,6 +235,23 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(401);
   });
 
+  it("a tenant with more recent changes than its document may list has its snapshots unused (the per-session path), never trusted unchecked", async () => {
+    const { h, t, jar } = await signedInWithWarmDocument();
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5001)
+       INSERT INTO session_state_changes (tenant_id, subject_type, subject_id, fingerprint, changed_at) SELECT ?, 'user', 'usr_bulk' || i, 'x', ? FROM n`,
+    )
+      .bind(t.id, h.clock.ms)
+      .run();
+    const other = await browserSignIn(h, t.member);
+    await h.stepUp(other.jar.header, "REVOKE_SESSION", t.member);
+    expect((await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: other.jar.header, method: "POST" })).status).toBe(200);
+    h.clock.advanceSeconds(2);
+    const kv = countingKv(env.SESSION_CACHE);
+    expect((await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: kv.kv }) })).status).toBe(200);
+    expect(sessionReads(kv.reads)).toHaveLength(1);
+  });
+
   it("a missing state document that D1 cannot rebuild answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     await env.SESSION_CACHE.delete(tenantStateKey(t.id));
