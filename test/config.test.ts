@@ -35,7 +35,7 @@ describe("integer variables are validated at startup", () => {
       impersonationMaxSeconds: 1_800,
       gateway: null,
       productStepUpPurposes: [],
-      keys: { totp: null, auditCheckpoint: null },
+      keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },
     };
     expect(parseConfig({})).toEqual(defaults);
     expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
 import { parseKeySet } from "../src/lib/key-set";
 import { fromBase64Url, toBase64Url } from "../src/lib/crypto";
 import { sealSnapshot } from "../src/sessions/snapshot";
@@ -284,5 +285,30 @@ describe("session snapshots: key rotation", () => {
     expect(res.status).toBe(200);
     expect(sessionReads(after.reads)).toHaveLength(1);
     expect(new Jar().take(res).cookies.get(SNAPSHOT)?.startsWith("k2.")).toBe(true);
+  });
+
+  it("without SESSION_SNAPSHOT_KEYS no snapshot is issued or trusted: every request reads its session's stored state", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { jar } = await browserSignIn(h, t.member);
+    const off = withEnv({ SESSION_SNAPSHOT_KEYS: undefined });
+    const kv = countingKv(env.SESSION_CACHE);
+    h.clock.advanceSeconds(2);
+    const res = await h.call("/api/me", { cookie: jar.header, env: { ...off, SESSION_CACHE: kv.kv } });
+    expect(res.status).toBe(200);
+    expect(sessionReads(kv.reads)).toHaveLength(1);
+    const login = await h.call("/api/auth/login", { body: { email: t.member.email, password: "correct horse battery staple" }, env: off });
+    expect(new Jar().take(login).cookies.has(SNAPSHOT)).toBe(false);
+  });
+
+  it("a malformed SESSION_SNAPSHOT_KEYS stops the configuration, naming the secret and never its value", () => {
+    const value = "c2hvcnQta2V5"; // 9 bytes: well-formed, too short for HMAC-SHA-256
+    expect(() => parseConfig({ SESSION_SNAPSHOT_KEYS: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ SESSION_SNAPSHOT_KEYS: value })).toThrow(/SESSION_SNAPSHOT_KEYS/);
+    try {
+      parseConfig({ SESSION_SNAPSHOT_KEYS: value });
+    } catch (err) {
+      expect(String(err)).not.toContain(value);
+    }
   });
 });
