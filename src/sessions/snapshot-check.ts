@@ -23,6 +23,30 @@ import { readTenantState, sessionFingerprint, userFingerprint } from "./tenant-s
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 
+type SessionToken = { id: string; secret: string };
+
+/**
+ * Snapshots this isolate has verified (MAC, session id and the session's secret), by cookie
+ * value, so a session's burst pays the HMAC, the parse and the secret's hash once. An entry
+ * counts only under the same key set (a new set, as after a rotation, verifies afresh) and
+ * for the same secret (compared in constant time); the time-dependent checks and the
+ * tenant's document are consulted on every request.
+ */
+const VERIFIED_MAX_ENTRIES = 2000;
+const verified = new Map<string, { keys: KeySet; token: SessionToken; snapshot: Snapshot }>();
+
+async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: SessionToken): Promise<Snapshot | null> {
+  if (!value) return null;
+  const hit = verified.get(value);
+  if (hit && hit.keys === keys) return hit.token.id === token.id && timingSafeEqualString(hit.token.secret, token.secret) ? hit.snapshot : null;
+  const snapshot = await openSnapshot(keys, value);
+  if (!snapshot || snapshot.state.session.id !== token.id) return null;
+  if (!timingSafeEqualString(await sha256Hex(token.secret), snapshot.state.session.tokenHash)) return null;
+  if (verified.size >= VERIFIED_MAX_ENTRIES) verified.delete(verified.keys().next().value as string);
+  verified.set(value, { keys, token, snapshot });
+  return snapshot;
+}
+
 /** Whether the state document leaves this snapshot's fingerprints standing. */
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
@@ -39,16 +63,15 @@ async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: numbe
  * `token` is the parsed session cookie: the snapshot must name its session and match
  * its secret.
  */
-export async function admitFromSnapshot(c: Context<AppEnv>, token: { id: string; secret: string }): Promise<AuthState | null> {
+export async function admitFromSnapshot(c: Context<AppEnv>, token: SessionToken): Promise<AuthState | null> {
   const keys = snapshotKeys(c);
   if (!keys) return null;
-  const snapshot = await openSnapshot(keys, getCookie(c, SNAPSHOT_COOKIE, "host"));
+  const snapshot = await verifiedSnapshot(keys, getCookie(c, SNAPSHOT_COOKIE, "host"), token);
   if (!snapshot) return null;
   const { state } = snapshot;
   const now = c.get("now");
-  if (state.session.id !== token.id || state.session.tenantId !== state.user.tenantId) return null;
+  if (state.session.tenantId !== state.user.tenantId) return null;
   if (!(now - state.readAt < SNAPSHOT_MAX_AGE_MS && state.readAt <= now)) return null;
-  if (!timingSafeEqualString(await sha256Hex(token.secret), state.session.tokenHash)) return null;
   // Whatever the snapshot would refuse or end (timeouts, an expired impersonation) is
   // decided by the authoritative path, with its own reasons and bookkeeping.
   if (checkSessionState(state, sessionTimeouts(c.env), now) !== null) return null;
