@@ -100,6 +100,19 @@ describe("session snapshots: changes take effect on the next request", () => {
     expect(res.body.error).toBe("SESSION_REVOKED");
   });
 
+  it("signing out, or revoking the current session, clears the snapshot cookie with the session cookie", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const a = await browserSignIn(h, t.member);
+    const out = await h.call("/api/auth/logout", { cookie: a.jar.header, method: "POST" });
+    expect(a.jar.copy().take(out).cookies.has(SNAPSHOT)).toBe(false);
+    const b = await browserSignIn(h, t.member);
+    await h.stepUp(b.jar.header, "REVOKE_SESSION", t.member);
+    const revoked = await h.call(`/api/security/sessions/${b.sessionId}/revoke`, { cookie: b.jar.header, method: "POST" });
+    expect(revoked.status).toBe(200);
+    expect(b.jar.copy().take(revoked).cookies.has(SNAPSHOT)).toBe(false);
+  });
+
   it("staleness bound: a revocation recorded by another isolate refuses the snapshot within 1 second", async () => {
     const h = new Harness();
     const t = await seedTenant();
