@@ -99,7 +99,15 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
   }
 }
 
-export const requireSession = () =>
+export type SessionCheckOptions = {
+  /**
+   * Send a new snapshot cookie when the request had none usable (default on). Off where
+   * no browser keeps cookies (the RPC entrypoint): sealing one there is wasted work.
+   */
+  issueSnapshots?: boolean;
+};
+
+export const requireSession = (options: SessionCheckOptions = {}) =>
   createMiddleware<AppEnv>(async function requireSession(c, next) {
     const fast = await fromSnapshot(c);
     const state = fast ?? (await identifySession(c));
@@ -119,7 +127,7 @@ export const requireSession = () =>
     if (touched) c.executionCtx.waitUntil(touchSession(c.env, state, now));
     // A new snapshot when the request had none usable, or its last-seen time moved on.
     // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).
-    if (accepted && (!fast || touched) && c.res.status !== 101) {
+    if ((options.issueSnapshots ?? true) && accepted && (!fast || touched) && c.res.status !== 101) {
       await issueSnapshot(c, state, touched ? now : state.session.lastSeenAt).catch((err: unknown) => {
         console.error(JSON.stringify({ level: "warn", msg: "snapshot not issued", requestId: c.get("requestId"), error: errorSummary(err) }));
       });
