@@ -219,6 +219,16 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
   });
 
+  it("an unreadable state document is replaced whole at the tenant's next change", async () => {
+    const { h, t, jar } = await signedInWithWarmDocument();
+    await env.SESSION_CACHE.put(tenantStateKey(t.id), "{not json");
+    const other = await browserSignIn(h, t.member);
+    await h.stepUp(other.jar.header, "REVOKE_SESSION", t.member);
+    expect((await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: other.jar.header, method: "POST" })).status).toBe(200);
+    h.clock.advanceSeconds(2);
+    expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(200);
+  });
+
   it("a state document larger than its bound answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     await env.SESSION_CACHE.put(tenantStateKey(t.id), JSON.stringify({ padding: "x".repeat(600 * 1024) }));
