@@ -211,12 +211,21 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     return { h, t, jar, sessionId };
   };
 
-  it("an unreadable state document (not JSON) answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
-    const { h, t, jar } = await signedInWithWarmDocument();
+  /** Another isolate revoked the session: D1 and its KV entry say so; the (broken) document cannot. */
+  const revokedBehindTheDocument = async (h: Harness, sessionId: string) => {
+    await env.DB.prepare("UPDATE user_sessions SET revoked_at = ?, revoke_reason = 'REVOKED' WHERE id = ?").bind(h.clock.ms, sessionId).run();
+    await env.SESSION_CACHE.delete(`session:${sessionId}`);
+  };
+
+  it("an unreadable state document (not JSON) is never trusted: the session's stored state decides, a revoked session is refused", async () => {
+    const { h, t, jar, sessionId } = await signedInWithWarmDocument();
     await env.SESSION_CACHE.put(tenantStateKey(t.id), "{not json");
-    const res = await h.call("/api/me", { cookie: jar.header });
-    expect(res.status).toBe(503);
-    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    const kv = countingKv(env.SESSION_CACHE);
+    expect((await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: kv.kv }) })).status).toBe(200);
+    expect(sessionReads(kv.reads)).toHaveLength(1);
+    await revokedBehindTheDocument(h, sessionId);
+    h.clock.advanceSeconds(2);
+    expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(401);
   });
 
   it("an unreadable state document is replaced whole at the tenant's next change", async () => {
@@ -226,15 +235,18 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     await h.stepUp(other.jar.header, "REVOKE_SESSION", t.member);
     expect((await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: other.jar.header, method: "POST" })).status).toBe(200);
     h.clock.advanceSeconds(2);
-    expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(200);
+    const kv = countingKv(env.SESSION_CACHE);
+    expect((await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: kv.kv }) })).status).toBe(200);
+    expect(sessionReads(kv.reads)).toEqual([]);
   });
 
-  it("a state document larger than its bound answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
-    const { h, t, jar } = await signedInWithWarmDocument();
-    await env.SESSION_CACHE.put(tenantStateKey(t.id), JSON.stringify({ padding: "x".repeat(600 * 1024) }));
-    const res = await h.call("/api/me", { cookie: jar.header });
-    expect(res.status).toBe(503);
-    expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+  it("a state document larger than its bound is never trusted: the session's stored state decides, a revoked session is refused", async () => {
+    const { h, t, jar, sessionId } = await signedInWithWarmDocument();
+    // Well formed, listing nothing about this session, but over the bound.
+    const users = Object.fromEntries(Array.from({ length: 9000 }, (_, i) => [`usr_padding_${i}_${"x".repeat(40)}`, { fp: "f".repeat(24), at: h.clock.ms }]));
+    await env.SESSION_CACHE.put(tenantStateKey(t.id), JSON.stringify({ format: 1, tenantId: t.id, overflowUntil: 0, users, sessions: {} }));
+    await revokedBehindTheDocument(h, sessionId);
+    expect((await h.call("/api/me", { cookie: jar.header })).status).toBe(401);
   });
 
   it("a state document KV cannot read answers 503 AUTH_UNAVAILABLE, never a pass", async () => {

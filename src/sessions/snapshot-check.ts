@@ -6,20 +6,22 @@
  * answer is then re-issued as a new snapshot. Without SESSION_SNAPSHOT_KEYS there are no
  * snapshots and every request takes that path.
  *
- * Fail closed: a state document that cannot be read or rebuilt throws (503 by the caller),
- * never a pass.
+ * Fail closed: a state document KV or D1 cannot deliver throws (503 by the caller); one
+ * that does not parse or is over its bound is not trusted (the per-session path decides).
+ * Never a pass on the snapshot alone.
  */
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
 import type { KeySet } from "../lib/key-set";
+import { errorSummary } from "../lib/log";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
 import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
-import { readTenantState, sessionFingerprint, userFingerprint } from "./tenant-state";
+import { type TenantState, TenantStateUnreadable, readTenantState, sessionFingerprint, userFingerprint } from "./tenant-state";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 
@@ -47,10 +49,23 @@ async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: 
   return snapshot;
 }
 
-/** Whether the state document leaves this snapshot's fingerprints standing. */
+/**
+ * Whether the state document leaves this snapshot's fingerprints standing. A document that
+ * does not parse or is over its bound leaves nothing standing: the request takes the
+ * per-session path, which decides from the stored state (a 503 here would lock every
+ * browser of the tenant out until someone repaired the document; the tenant's next change
+ * rewrites it whole). KV or D1 failing throws: the caller answers 503.
+ */
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
-  const doc = await readTenantState(c, state.session.tenantId);
+  let doc: TenantState;
+  try {
+    doc = await readTenantState(c, state.session.tenantId);
+  } catch (err) {
+    if (!(err instanceof TenantStateUnreadable)) throw err;
+    console.error(JSON.stringify({ level: "error", msg: "tenant state unreadable; snapshots not used", requestId: c.get("requestId"), error: errorSummary(err) }));
+    return false;
+  }
   if (doc.overflowUntil > nowMs) return false;
   const same = (entry: { fp: string } | undefined, fp: string | null) => entry === undefined || entry.fp === fp;
   if (!same(doc.sessions[state.session.id], fingerprints.session) || !same(doc.users[state.user.id], fingerprints.user)) return false;

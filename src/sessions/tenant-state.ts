@@ -18,8 +18,9 @@
  * Readers: the edge check, through an in-isolate copy trusted for at most
  * LOCAL_TENANT_STATE_MS (a change through another isolate at this location is seen
  * within a second). A missing document is rebuilt from D1 (the cold path, like the IP
- * rule set); one that cannot be read, does not parse or is larger than
- * TENANT_STATE_MAX_BYTES fails the request closed (503). Bounded: a tenant with more than
+ * rule set); KV or D1 failing fails the request closed (503); one that does not parse or
+ * is larger than TENANT_STATE_MAX_BYTES is not trusted (TenantStateUnreadable: its
+ * snapshots are not used) until the next write replaces it. Bounded: a tenant with more than
  * TENANT_STATE_MAX_ENTRIES changes in a window gets `overflowUntil` instead of entries,
  * and its snapshots are not used (every request takes the per-session path) until then.
  */
@@ -117,8 +118,8 @@ async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<Ten
 
 /**
  * The tenant's document for the edge check: the in-isolate copy (≤ 1 s), else KV, else
- * rebuilt from D1 and written back. Throws on any KV or D1 error and on an unreadable
- * or oversized document: the caller fails closed.
+ * rebuilt from D1 and written back. Throws on any KV or D1 error, and
+ * TenantStateUnreadable for a document that does not parse or is over its bound.
  */
 export async function readTenantState(c: Context<AppEnv>, tenantId: string): Promise<TenantState> {
   const now = c.get("now");
