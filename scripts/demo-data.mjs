@@ -8,6 +8,22 @@ export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
 export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY2hlY2twb2ludC1rZXktMA";
 // Local-only key set (src/lib/key-set.ts) for the session snapshots' HMAC: written to .dev.vars likewise.
 export const LOCAL_SESSION_SNAPSHOT_KEYS = JSON.stringify([{ id: "local1", key: "bG9jYWwtb25seS1nYXRlaG91c2Utc25hcHNob3QtazE" }]);
+// Local-only bearer token of the operator API (npm run gatehouse): written to .dev.vars likewise.
+export const LOCAL_OPERATOR_TOKEN = "local-only-gatehouse-operator-token-0000";
+
+/**
+ * The demo's gateway settings (scripts/start.mjs writes them into .wrangler-demo.toml): the
+ * product behind Gatehouse, its public paths, its step-up purpose and the route that needs it.
+ */
+export const DEMO_GATEWAY_VARS = {
+  ASSERTION_AUDIENCE: "acme-notes",
+  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/favicon.ico"]),
+  PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
+    // An admin acting as a member (support) may delete the member's note, with the admin's own factor.
+    { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
+  ]),
+  STEP_UP_ROUTES: JSON.stringify([{ method: "DELETE", path: "/api/notes/*", purpose: "NOTE_DELETE" }]),
+};
 
 export const DEMO_TENANTS = [
   { id: "ten_acme", name: "Acme", slug: "acme" },
@@ -31,7 +47,7 @@ export async function hashPassword(password) {
   return `pbkdf2_sha256$100000$${b64url(salt)}$${b64url(new Uint8Array(bits))}`;
 }
 
-/** Same format as src/stepup/secret-box.ts: v1.<iv>.<ciphertext>, AAD = user id. */
+/** src/stepup/secret-box.ts's older v1 format (<iv>.<ciphertext>, AAD = user id; opened as key k0, re-sealed as v2 on first use). */
 export async function encryptTotpSecret(base32Secret, userId, keyB64url = LOCAL_TOTP_KEY) {
   const key = await crypto.subtle.importKey("raw", Buffer.from(keyB64url, "base64url"), "AES-GCM", false, ["encrypt"]);
   const iv = crypto.getRandomValues(new Uint8Array(12));

@@ -4,7 +4,12 @@
 // `npm run deploy -- --dry-run` (`npm run check:deploy`) runs the same checks without an
 // account: it builds the panel, bundles the worker with `wrangler deploy --dry-run` into
 // dist/worker and skips the remote migrations and the upload. It fails when the panel has
-// no index.html or no JavaScript, or when the bundle is over its gzip budget.
+// no index.html or no JavaScript, or when the bundle is over its gzip budget. It also bundles
+// every [env.*] of wrangler.toml, so a broken staging or production section fails CI.
+//
+// `--env staging|production` targets that wrangler environment (its own D1, KV, secrets and
+// placeholder check); without it, the top-level Worker. Missing secrets stop `wrangler deploy`
+// itself (wrangler.toml's secrets.required).
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { WORKER_GZIP_BUDGET_BYTES, bundleGzipBytes } from "./bundle-size.mjs";
@@ -12,11 +17,23 @@ import { panelProblems } from "./panel-check.mjs";
 
 const WORKER_OUTDIR = "dist/worker";
 
-const USAGE = "usage: node scripts/deploy.mjs [--dry-run]";
+const USAGE = "usage: node scripts/deploy.mjs [--dry-run] [--env <name>]";
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => a !== "--dry-run");
+let targetEnv = "";
+const unknown = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--env") targetEnv = args[++i] ?? "";
+  else if (args[i].startsWith("--env=")) targetEnv = args[i].slice("--env=".length);
+  else if (args[i] !== "--dry-run") unknown.push(args[i]);
+}
 if (unknown.length > 0) fail(`unknown argument ${unknown.join(" ")}\n${USAGE}`);
 const dryRun = args.includes("--dry-run");
+const wranglerToml = readFileSync("wrangler.toml", "utf8");
+const envNames = [...wranglerToml.matchAll(/^\[env\.([A-Za-z0-9_-]+)\]\s*$/gm)].map((m) => m[1]);
+if (targetEnv && !envNames.includes(targetEnv)) fail(`--env ${targetEnv}: wrangler.toml has no [env.${targetEnv}] (it has ${envNames.join(", ") || "none"})`);
+// Always explicit: with environments defined, a bare command would warn and guess.
+const envArgs = [`--env=${targetEnv}`];
+const where = targetEnv ? ` --env ${targetEnv}` : "";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
@@ -36,9 +53,10 @@ function run(cmd, cmdArgs) {
  * D1 database and KV namespace. (Local mode, `npm start` and the tests use the placeholders
  * as names of local state and never ask Cloudflare about them.)
  */
-function placeholderIds(toml) {
+function placeholderIds(toml, env) {
+  const prefix = env ? `env\\.${env}\\.` : "";
   const inTable = (table, key) => {
-    const body = new RegExp(`^\\[\\[${table}\\]\\]\\s*$([\\s\\S]*?)(?=^\\[|$(?![\\s\\S]))`, "m").exec(toml)?.[1] ?? "";
+    const body = new RegExp(`^\\[\\[${prefix}${table}\\]\\]\\s*$([\\s\\S]*?)(?=^\\[|$(?![\\s\\S]))`, "m").exec(toml)?.[1] ?? "";
     return new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, "m").exec(body)?.[1] ?? "";
   };
   // Real ids: a D1 database id is a UUID, a KV namespace id 32 hex digits; never all zeros.
@@ -46,23 +64,41 @@ function placeholderIds(toml) {
   const problems = [];
   const d1 = inTable("d1_databases", "database_id");
   if (!real(d1, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)) {
-    problems.push(`[[d1_databases]] database_id is "${d1}": run \`npx wrangler d1 create gatehouse\` and set database_id to the id it prints`);
+    const name = inTable("d1_databases", "database_name") || "gatehouse";
+    problems.push(`[[${env ? `env.${env}.` : ""}d1_databases]] database_id is "${d1}": run \`npx wrangler d1 create ${name}\` and set database_id to the id it prints`);
   }
   const kv = inTable("kv_namespaces", "id");
   if (!real(kv, /^[0-9a-f]{32}$/i)) {
-    problems.push(`[[kv_namespaces]] id is "${kv}": run \`npx wrangler kv namespace create SESSION_CACHE\` and set id to the id it prints`);
+    problems.push(`[[${env ? `env.${env}.` : ""}kv_namespaces]] id is "${kv}": run \`npx wrangler kv namespace create SESSION_CACHE${env ? ` --env ${env}` : ""}\` and set id to the id it prints`);
+  }
+  // An environment without workers.dev must name its own domain, or the deploy reaches nobody.
+  const section = env ? envSection(toml, env) : "";
+  if (env && /^workers_dev\s*=\s*false/m.test(section) && !/^routes?\s*=/m.test(section)) {
+    problems.push(`[env.${env}] has workers_dev = false and no routes: add routes = [{ pattern = "<your host>", custom_domain = true }]`);
   }
   return problems;
+}
+
+/** The lines of wrangler.toml that belong to [env.<env>] (its table and sub-tables). */
+function envSection(toml, env) {
+  let inside = false;
+  const lines = [];
+  for (const line of toml.split("\n")) {
+    const header = /^\[\[?([^\]]+)\]\]?\s*$/.exec(line);
+    if (header) inside = header[1] === `env.${env}` || header[1].startsWith(`env.${env}.`);
+    else if (inside) lines.push(line);
+  }
+  return lines.join("\n");
 }
 
 const kb = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
 
 // 1. The account's own ids: checked first, so a real deploy stops before building anything.
-const idProblems = placeholderIds(readFileSync("wrangler.toml", "utf8"));
+const idProblems = placeholderIds(wranglerToml, targetEnv);
 if (idProblems.length > 0) {
   const list = idProblems.map((p) => `  wrangler.toml ${p}`).join("\n");
-  if (!dryRun) fail(`wrangler.toml still has placeholder ids; set them before deploying:\n${list}`);
-  console.log(`(dry run) a real deploy would stop here until these are set:\n${list}`);
+  if (!dryRun) fail(`wrangler.toml is not ready to deploy${where}; set these first:\n${list}`);
+  console.log(`(dry run) a real deploy${where} would stop here until these are set:\n${list}`);
 }
 
 // 2. The panel, built from this checkout and checked.
@@ -73,7 +109,7 @@ console.log("deploy: panel OK (index.html and every asset it loads)");
 
 // 3. The worker bundle, exactly as a deploy builds it, within its budget.
 rmSync(WORKER_OUTDIR, { recursive: true, force: true });
-run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", WORKER_OUTDIR]);
+run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", WORKER_OUTDIR, ...envArgs]);
 const gzipBytes = bundleGzipBytes(WORKER_OUTDIR);
 if (gzipBytes === 0) fail(`wrangler wrote no module into ${WORKER_OUTDIR}`);
 if (gzipBytes > WORKER_GZIP_BUDGET_BYTES) {
@@ -82,11 +118,20 @@ if (gzipBytes > WORKER_GZIP_BUDGET_BYTES) {
 console.log(`deploy: worker bundle ${kb(gzipBytes)} gzip (budget ${kb(WORKER_GZIP_BUDGET_BYTES)})`);
 
 if (dryRun) {
-  console.log("\ndeploy: dry run passed (remote migrations and upload skipped)");
+  // Every other environment bundles too (a few seconds each), so none of them rots unnoticed.
+  const others = targetEnv ? [] : envNames;
+  for (const env of others) {
+    run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${WORKER_OUTDIR}-${env}`, `--env=${env}`]);
+    rmSync(`${WORKER_OUTDIR}-${env}`, { recursive: true, force: true });
+    const pending = placeholderIds(wranglerToml, env);
+    if (pending.length > 0) console.log(`(dry run) --env ${env} would stop until set:\n${pending.map((p) => `  wrangler.toml ${p}`).join("\n")}`);
+  }
+  console.log(`\ndeploy: dry run passed${where || (others.length ? ` (and --env ${others.join(", --env ")})` : "")} (remote migrations and upload skipped)`);
   process.exit(0);
 }
 
 // 4. Schema first: the new code may need it, the old code tolerates additive migrations.
-run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--remote"]);
-// 5. Upload (wrangler.toml's [build] checks the panel once more).
-run("npx", ["wrangler", "deploy"]);
+run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--remote", ...envArgs]);
+// 5. Upload (wrangler.toml's [build] checks the panel once more; secrets.required stops a
+// deploy with a secret unset).
+run("npx", ["wrangler", "deploy", ...envArgs]);

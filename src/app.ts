@@ -14,6 +14,7 @@ import { ipRuleRoutes } from "./ip-rules";
 import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { edgeCheck } from "./edge-check";
+import { CLIENT_MODULE, CLIENT_MODULE_HEADERS } from "./gateway/client-module";
 import { publishedKeys } from "./gateway/jwks";
 import { healthRoutes } from "./health";
 import { gatewayRoutes } from "./gateway/routes";
@@ -24,6 +25,9 @@ import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
 import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
+import { invitationRoutes } from "./users/invitations";
+import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { operatorRoutes } from "./operator/routes";
 
 export type AppOptions = {
   /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
@@ -75,6 +79,8 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
+    .route("/operator", operatorRoutes)
+    .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .use(edgeCheck())
     .get("/me", (c) => {
@@ -89,6 +95,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/security/stepup", stepUpRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
+    .route("/users/invitations", invitationRoutes)
     .route("/users", userRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
@@ -101,6 +108,8 @@ export function createApp(options: AppOptions = {}) {
     // An unknown API path is a JSON 404, never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)
     .get(`${base}/.well-known/jwks.json`, publishedKeys)
+    // The module product pages import for step-up and sign-in (src/gateway/client-module.ts).
+    .get(`${base}/client.js`, (c) => c.body(CLIENT_MODULE, 200, CLIENT_MODULE_HEADERS))
     .get(base, (c) => c.redirect(`${base}/`, 308))
     .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
     // The Gatehouse path is Gatehouse's alone: nothing under it reaches the product.

@@ -4,9 +4,12 @@
  * naming the variable, never a surprise hours later on some code path.
  */
 import { object, string } from "zod";
+import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
+import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
+import { log } from "./lib/log";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
 
@@ -66,6 +69,10 @@ export type GatehouseConfig = {
   productStepUpPurposes: ProductStepUpPolicy[];
   /** The key sets, null when the secret is unset (the features needing it answer 503). */
   keys: { totp: KeySet | null; auditCheckpoint: KeySet | null; sessionSnapshot: KeySet | null };
+  /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
+  emailWebhook: EmailWebhookConfig | null;
+  /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
+  operatorToken: string | null;
 };
 
 export class ConfigError extends Error {
@@ -78,7 +85,9 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
-export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv): GatehouseConfig {
+export function parseConfig(
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string },
+): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
   const vars = Object.fromEntries(Object.keys(configVars.shape).map((name) => [name, env[name as ConfigVar] || undefined]));
@@ -98,18 +107,25 @@ export function parseConfig(env: Partial<Pick<Bindings, ConfigVar | KeySetSecret
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
-    gateway: parseGateway(env),
+    gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
+    emailWebhook: parseEmailWebhook(env),
+    operatorToken: parseOperatorToken(env),
   };
+  config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
   return config;
 }
 
-function parseGateway(env: GatewayEnv): GatewayConfig | null {
-  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) return null;
+function parseGateway(env: GatewayEnv, productPurposes: ProductStepUpPolicy[]): GatewayConfig | null {
+  if (env.ORIGIN === undefined && env.ORIGIN_URL === undefined) {
+    // Routes that would ask for a step-up with nothing to guard: a mistake to say out loud.
+    if (env.STEP_UP_ROUTES?.trim()) throw new ConfigError("STEP_UP_ROUTES is set but no origin is configured (ORIGIN or ORIGIN_URL)");
+    return null;
+  }
   try {
-    return gatewayConfig(env);
+    return gatewayConfig(env, productPurposes);
   } catch (err) {
     if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
     throw err;
@@ -136,4 +152,37 @@ function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: stri
     else problems.push(...parsed.problems.map((p) => `${name} ${p}`));
   }
   return sets;
+}
+
+/**
+ * One key set of `env`, for the code that uses it: null when the secret is unset, or when
+ * the configuration did not parse (logged, naming the problem). Callers answer 503 with
+ * their own code: never a 500, never a pass.
+ */
+export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: keyof GatehouseConfig["keys"]): KeySet | null {
+  try {
+    return parseConfig(env).keys[which];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error("configuration invalid", { problem: err.message });
+    return null;
+  }
+}
+
+function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
+  try {
+    return emailWebhookConfig(env);
+  } catch (err) {
+    if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
+  try {
+    return operatorTokenConfig(env);
+  } catch (err) {
+    if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -11,26 +11,36 @@ import type { AuthState } from "./sessions/cache";
 type Declared = Pick<Env, "DB" | "SESSION_CACHE"> & Partial<Omit<Env, "DB" | "SESSION_CACHE">>;
 
 /**
- * Secrets, written by hand: `wrangler types` would infer them from .dev.vars, which exists only
- * on machines that ran `npm start` (generation ignores it for a reproducible file), and declaring
- * them in wrangler.toml (`[secrets] required`) would make every deploy need the gateway's keys
- * and make `wrangler dev` drop any other .dev.vars entry.
+ * Secrets, as the worker reads them. wrangler.toml's `[secrets] required` names every one (a
+ * deploy refuses to go out with one unset), so `wrangler types` declares them too; here they
+ * stay optional with their format, since the tests and local mode may leave some unset and
+ * the code answers 503 for a missing one. Key sets (src/lib/key-set.ts) are parsed by
+ * parseConfig at startup.
  */
 type Secrets = {
   /** A JWK set of EC P-256 private keys; the first signs, all are published (gateway mode). */
   ASSERTION_SIGNING_KEYS?: string;
   /**
-   * base64url of 32 random bytes; `wrangler secret put TOTP_ENCRYPTION_KEY`. Seals TOTP
-   * secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
+   * A key set of 32-byte keys, or one bare base64url key; `wrangler secret put TOTP_ENCRYPTION_KEY`.
+   * Seals TOTP secrets, and (through HKDF) keys the sign-in device cookies: required for sign-in.
    */
   TOTP_ENCRYPTION_KEY?: string;
-  /** base64url of 32 random bytes; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC key of retention checkpoints. */
+  /** A key set (keys of at least 32 bytes), or one bare key; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC keys of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
   /**
    * A key set (src/lib/key-set.ts) of 32-byte keys: HMAC keys of the session snapshots the
    * edge check trusts without a per-session read. Unset: no snapshots, every request reads KV.
    */
   SESSION_SNAPSHOT_KEYS?: string;
+  /** HMAC-SHA256 key signing the email hook's requests (src/email); required with EMAIL_WEBHOOK_URL. */
+  EMAIL_WEBHOOK_SECRET?: string;
+  /** Bearer token of the operator API (src/operator); without it that API does not exist. */
+  OPERATOR_TOKEN?: string;
+};
+
+/** The email hook (src/email): an HTTPS endpoint of the product that delivers Gatehouse's messages. Optional. */
+type EmailSettings = {
+  EMAIL_WEBHOOK_URL?: string;
 };
 
 /** Gateway mode (src/gateway): settings an operator adds to wrangler.toml when it puts a product behind Gatehouse. */
@@ -44,18 +54,28 @@ type GatewaySettings = {
   /** The identity assertion's `aud` and `iss`. */
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
+  /** Product routes that need a step-up: method + path pattern -> product purpose (src/gateway/step-up-routes.ts). */
+  STEP_UP_ROUTES?: string;
   /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
   PRODUCT_STEP_UP_PURPOSES?: string;
+};
+
+/** Optional bindings an operator adds to wrangler.toml (docs/operations.md). */
+type OptionalBindings = {
+  /** R2 bucket receiving each pruned audit chunk before it is deleted (src/audit/archive.ts). */
+  AUDIT_ARCHIVE?: R2Bucket;
 };
 
 /*
  * Declared in wrangler.toml (see worker-configuration.d.ts): DB, SESSION_CACHE, ASSETS,
  * LOGIN_ADDRESS_LIMITER (sign-in attempts per client address; D1 counts them without it),
+ * METRICS (Analytics Engine counters, src/lib/metrics.ts; nothing is written without it),
+ * CF_VERSION_METADATA (the deployed version, reported by the deep health check),
  * GATEHOUSE_PATH (where the API, panel and JWKS live; default /_gatehouse),
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
  */
-export type Bindings = Declared & GatewaySettings & Secrets;
+export type Bindings = Declared & GatewaySettings & EmailSettings & Secrets & OptionalBindings;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {

@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuditTargetType } from "./audit/actions";
-import { errorSummary } from "./lib/log";
+import { ConfigError } from "./config";
+import { errorFields, log } from "./lib/log";
 
 /**
  * Every error leaves the API as `{ error: CODE, message, ...details }`.
@@ -83,13 +84,20 @@ export function toApiError(err: unknown): ApiError | null {
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof RefusalWithResponse) return err.response;
+  if (err instanceof ConfigError) {
+    // Caught at startup in production (src/worker.ts); here for any env that reaches a request unparsed.
+    log.error("configuration invalid", { problem: err.message });
+    return c.json(errorBody("CONFIG_INVALID", "This deployment's configuration is invalid; the operator has been told"), 503);
+  }
   const known = toApiError(err);
   if (known) {
     const retryAfter = known.details.retryAfterSeconds;
     if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
     return c.json(errorBody(known.code, known.message, known.details), known.status);
   }
-  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), route: `${c.req.method} ${c.req.routePath}`, error: errorSummary(err) }));
+  // The route, the error's name, its (filtered) message and its stack frames: enough to
+  // find the fault, never a header, a body or a query's parameters (src/lib/log.ts).
+  log.error("unexpected error", { route: `${c.req.method} ${c.req.routePath}`, ...errorFields(err) });
   return c.json(errorBody("INTERNAL_ERROR", "Something went wrong"), 500);
 }
 

@@ -55,7 +55,7 @@ describe("retention", () => {
     const h = new Harness();
     const t = await seedTenant();
     await h.login(t.member.email);
-    const controller = createScheduledController({ scheduledTime: START_MS + 500 * DAY, cron: "17 3 * * *" });
+    const controller = createScheduledController({ scheduledTime: START_MS + 500 * DAY, cron: "17 * * * *" });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
@@ -91,3 +91,24 @@ describe("retention", () => {
   });
 });
 
+
+describe("housekeeping", () => {
+  it("expired housekeeping rows are deleted a bounded number per run, the rest by the next runs, and live ones never", async () => {
+    const now = START_MS + 10 * DAY;
+    const key = (i: number) => `housekeeping-test:${i}`;
+    await env.DB.batch([
+      ...Array.from({ length: 5 }, (_, i) => env.DB.prepare("INSERT INTO attempt_counters (key, failures, window_started_at) VALUES (?, 1, ?)").bind(key(i), now - 3 * DAY)),
+      env.DB.prepare("INSERT INTO attempt_counters (key, failures, window_started_at) VALUES (?, 1, ?)").bind(key(99), now - 60_000),
+    ]);
+    const expired = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM attempt_counters WHERE window_started_at < ?").bind(now - DAY).first<number>("n")) ?? 0;
+    const left = async () =>
+      (await env.DB.prepare("SELECT key FROM attempt_counters WHERE key LIKE 'housekeeping-test:%' ORDER BY key").all<{ key: string }>()).results.map((r) => r.key);
+    const before = await expired();
+    expect(before).toBeGreaterThanOrEqual(5);
+    await runRetention(withEnv({}), now, { housekeepingRows: 2 });
+    expect(await expired()).toBe(before - 2);
+    for (let run = 0; run < before && (await expired()) > 0; run++) await runRetention(withEnv({}), now, { housekeepingRows: 2 });
+    expect(await expired()).toBe(0);
+    expect(await left()).toEqual([key(99)]);
+  });
+});

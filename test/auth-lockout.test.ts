@@ -195,7 +195,8 @@ describe("device cookies", () => {
     expect(failed.cookie).toBeUndefined();
     const ok = await login(h, t.member.email, PASSWORD, { ip: freshIp() });
     const set = ok.headers.getSetCookie().find((c) => c.startsWith("__Host-gatehouse_device="));
-    expect(set).toMatch(/^__Host-gatehouse_device=dev_[a-z0-9]{24}\.[A-Za-z0-9_-]{43};/);
+    // <deviceId>.<keyId>.<mac>: the key id names the key of TOTP_ENCRYPTION_KEY that made it.
+    expect(set).toMatch(/^__Host-gatehouse_device=dev_[a-z0-9]{24}\.k0\.[A-Za-z0-9_-]{43};/);
     expect(set).toMatch(/HttpOnly/);
     expect(set).toMatch(/Secure/);
     expect(set).toMatch(/Path=\//);
@@ -226,7 +227,7 @@ describe("device cookies", () => {
     const h = new Harness();
     const t = await seedTenant("devforge");
     const cookie = deviceCookie((await login(h, t.member.email, PASSWORD, { ip: freshIp() })).cookie);
-    const forged = cookie.replace(/\.(.)/, (_, ch: string) => `.${ch === "A" ? "B" : "A"}`);
+    const forged = cookie.replace(/\.([^.])([^.]*)$/, (_, ch: string, rest: string) => `.${ch === "A" ? "B" : "A"}${rest}`);
     await fillAccount(t.member.email, h.clock.ms);
     expect((await login(h, t.member.email, PASSWORD, { ip: freshIp(), cookie: forged })).status).toBe(429);
   });

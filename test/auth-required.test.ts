@@ -6,6 +6,10 @@ import { Harness, apiRouteTable } from "./helpers";
 const PUBLIC: Record<string, string> = {
   "GET /api/health": "load balancers and benchmarks",
   "POST /api/auth/login": "it is how a session is made",
+  "POST /api/auth/invitations/accept": "the invitee has no session yet: the invitation token is the credential (test/invitations.test.ts)",
+  "GET /api/operator/tenants": "the operator token is the credential, 404 without it (test/operator.test.ts)",
+  "POST /api/operator/tenants": "the operator token is the credential, 404 without it (test/operator.test.ts)",
+  "POST /api/operator/tenants/:id/disable": "the operator token is the credential, 404 without it (test/operator.test.ts)",
 };
 
 describe("isolation: no /api route is reachable without a session", () => {

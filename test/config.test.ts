@@ -36,6 +36,8 @@ describe("integer variables are validated at startup", () => {
       gateway: null,
       productStepUpPurposes: [],
       keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },
+      emailWebhook: null,
+      operatorToken: null,
     };
     expect(parseConfig({})).toEqual(defaults);
     expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);

@@ -8,6 +8,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** Service binding to this Worker's GatehouseService entrypoint (vitest.config.ts). */
       GATEHOUSE: Service<GatehouseService>;
+      /** The demo's gateway settings as scripts/start.mjs writes them (scripts/demo-data.mjs), JSON. */
+      TEST_DEMO_GATEWAY_VARS: string;
     }
   }
 }

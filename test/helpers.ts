@@ -135,7 +135,7 @@ export async function seedTenant(label = "t", options: { totp?: boolean } = {}):
   const admin = make("admin");
   const member = make("member");
   const sealed = await Promise.all(
-    [owner, admin, member].map((u) => (u.totpSecret ? sealSecret(env.TOTP_ENCRYPTION_KEY, u.totpSecret, u.id) : null)),
+    [owner, admin, member].map((u) => (u.totpSecret ? sealSecret(env, u.totpSecret, u.id) : null)),
   );
   await db.insert(users).values(
     [owner, admin, member].map((u, i) => ({

@@ -47,7 +47,7 @@ describe("TOTP enrolment", () => {
     const { secret, recoveryCodes } = await enrol(h, cookie);
     const user = await env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(t.member.id).first<Record<string, unknown>>();
     expect(JSON.stringify(user)).not.toContain(secret);
-    expect(String(user?.totp_secret_enc)).toMatch(/^v1\./);
+    expect(String(user?.totp_secret_enc)).toMatch(/^v2\.k0\./);
     const codes = await env.DB.prepare("SELECT code_hash FROM recovery_codes WHERE user_id = ?").bind(t.member.id).all<{ code_hash: string }>();
     expect(codes.results).toHaveLength(10);
     const dump = JSON.stringify(codes.results);

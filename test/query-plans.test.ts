@@ -50,7 +50,7 @@ async function plansFor(path: string, table: string) {
   const rec = recordingD1(env.DB);
   const res = await h.call(path, { cookie, env: withEnv({ DB: rec.db }) });
   expect(res.status).toBe(200);
-  const reads = rec.statements.filter((s) => /^\s*select/i.test(s.sql) && s.sql.includes(`"${table}"`));
+  const reads = rec.statements.filter((s) => /^\s*(select|with)\b/i.test(s.sql) && s.sql.includes(`"${table}"`));
   expect(reads.length).toBeGreaterThan(0);
   return Promise.all(
     reads.map(async (s) => {
@@ -80,5 +80,9 @@ describe("query plans of the pages whose tables grow", () => {
 
   it("an audit page filtered by action walks audit_logs_tenant_action_idx", async () => {
     expectIndexedInOrder(await plansFor("/api/audit-logs?action=LOGIN_FAILED", "audit_logs"), "audit_logs", "audit_logs_tenant_action_idx");
+  });
+
+  it("the product action list seeks audit_logs_tenant_action_idx, once per distinct action", async () => {
+    expectIndexedInOrder(await plansFor("/api/audit-logs/product-actions", "audit_logs"), "audit_logs", "audit_logs_tenant_action_idx");
   });
 });

@@ -10,7 +10,7 @@ import { Harness, type SeededTenant, type SeededUser, seedTenant } from "./helpe
 /** A second member of the tenant, with TOTP, holding `granted` beyond the member role. */
 async function memberWith(t: SeededTenant, granted: string[]): Promise<SeededUser> {
   const user: SeededUser = { id: randomId("usr_"), email: `member2@${t.slug}.test`, role: "member", totpSecret: generateTotpSecret() };
-  const sealed = await sealSecret(env.TOTP_ENCRYPTION_KEY, user.totpSecret as string, user.id);
+  const sealed = await sealSecret(env, user.totpSecret as string, user.id);
   await env.DB.prepare(
     `INSERT INTO users (id, tenant_id, email, display_name, role, password_hash, session_version, created_at, totp_secret_enc, totp_enabled, permission_overrides)
      SELECT ?, tenant_id, ?, 'second member', 'member', password_hash, 1, created_at, ?, 1, ? FROM users WHERE id = ?`,

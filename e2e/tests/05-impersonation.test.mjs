@@ -131,7 +131,8 @@ test("every page fits a 375 px phone without sideways scrolling", async () => {
   ];
   for (const [link, name] of pages) {
     await gotoNav(page, link);
-    await page.locator(".empty[role=status]").waitFor({ state: "detached" });
+    // Every loading placeholder gone (a page may load several lists, e.g. Team's members and invitations).
+    await page.waitForFunction(() => document.querySelector(".empty[role=status]") === null);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `${link} is ${width} px wide at 375 px`);
     await shot(page, `${name}-375px`);

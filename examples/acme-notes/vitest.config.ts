@@ -3,6 +3,10 @@
  *   npx vitest run --config examples/acme-notes/vitest.config.ts
  * The GATEHOUSE service binding is a stub serving the JWKS of a key generated here; the
  * tests get the private half as TEST_PRIVATE_JWK to sign assertions the way Gatehouse does.
+ * GATEHOUSE_RPC is bound to an auxiliary worker that is a STAND-IN for Gatehouse's
+ * GatehouseService entrypoint (it keeps what it is given and answers like recordAuditEvent),
+ * so the product's events cross a real RPC boundary; Gatehouse's own entrypoint is tested in
+ * the root test/rpc-*.test.ts.
  */
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
@@ -21,7 +25,22 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { TEST_PRIVATE_JWK: JSON.stringify(privateJwk) },
+        workers: [
+          {
+            name: "gatehouse-rpc-stand-in",
+            modules: true,
+            compatibilityDate: "2026-10-15",
+            script: `import { WorkerEntrypoint } from "cloudflare:workers";
+const events = [];
+export class GatehouseService extends WorkerEntrypoint {
+  async recordAuditEvent(input) { events.push(input); return { ok: true, seq: events.length, hash: "stand-in" }; }
+  async recorded() { return events; }
+}
+export default { fetch() { return new Response("stand-in", { status: 404 }); } };`,
+          },
+        ],
         serviceBindings: {
+          GATEHOUSE_RPC: { name: "gatehouse-rpc-stand-in", entrypoint: "GatehouseService" },
           GATEHOUSE: (request: Request) =>
             new URL(request.url).pathname === "/_gatehouse/.well-known/jwks.json"
               ? Response.json(jwks)

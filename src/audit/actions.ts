@@ -30,6 +30,12 @@ export const AUDIT_ACTIONS = [
   // IAM
   "USER_ROLE_UPDATED",
   "USER_PERMISSIONS_UPDATED",
+  // Onboarding: tenants (the operator) and invitations
+  "TENANT_CREATED",
+  "TENANT_DISABLED",
+  "USER_INVITED",
+  "INVITATION_REVOKED",
+  "INVITATION_ACCEPTED",
   // Any other refusal (reads included), written by the app-level refusal recorder
   "REQUEST_REFUSED",
 ] as const;
@@ -38,7 +44,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
 
 /** What a row's `targetId` names. */
-export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -19,7 +19,7 @@ import type { AppEnv } from "../env";
 import type { AuditAction } from "./actions";
 import { markRefusalRecorded } from "./refusal";
 import { type AuditEvent, recordAudit } from "./service";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 export const DEDUPE_WINDOW_MS = 60_000;
 
@@ -51,7 +51,7 @@ export async function countOccurrence(c: Context<AppEnv>, stream: RefusalStream)
     ]);
     return counted[0]?.count ?? null;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "event dedupe failed", action: stream.action, requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("event dedupe failed", { action: stream.action, error: errorSummary(err) });
     return null;
   }
 }

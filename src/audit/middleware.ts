@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import type { ApiError } from "../errors";
+import { countRouteOutcome } from "../lib/metrics";
 import type { AuditAction, AuditTargetType } from "./actions";
 import { recordRepeatedRefusal } from "./dedupe";
 import { markRefusalRecorded, refusalOf } from "./refusal";
@@ -32,6 +33,8 @@ export const AUDITED = Symbol.for("gatehouse.audited");
 export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();
+    // Sign-in and step-up outcomes are counted for dashboards (src/lib/metrics.ts).
+    countRouteOutcome(c, action);
     const error = refusalOf(c.error);
     // Without a tenant (sign-in for an unknown email) there is no log to write to here;
     // the app-level recorder may still find one from the session cookie.

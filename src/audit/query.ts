@@ -1,4 +1,4 @@
-import { type SQL, and, asc, desc, eq, gt, gte, lt, lte } from "drizzle-orm";
+import { type SQL, and, asc, desc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
 import { idSchema as id } from "../lib/schemas";
 import { type Infer, z } from "../lib/zod";
 import type { Db } from "../db/client";
@@ -71,6 +71,25 @@ export function ascendingPage(db: Db, tenantId: string, f: AuditFilter, limit: n
     .where(and(...filterConditions(tenantId, f), gt(auditLogs.seq, afterSeq)))
     .orderBy(asc(auditLogs.seq))
     .limit(limit);
+}
+
+/** At most this many distinct product actions are listed (the filter's choices). */
+export const MAX_PRODUCT_ACTIONS = 200;
+
+/**
+ * The product actions (`app.…`) the tenant's log holds, in name order: the audit page's
+ * filter choices. One index seek per distinct action on (tenant_id, action, seq), however
+ * many rows each has ("app/" is the first string after every "app.…" one).
+ */
+export async function productActions(db: Db, tenantId: string): Promise<string[]> {
+  const rows = await db.all<{ action: string }>(sql`WITH RECURSIVE found(action) AS (
+      SELECT (SELECT MIN(action) FROM ${auditLogs} WHERE tenant_id = ${tenantId} AND action > 'app.' AND action < 'app/')
+      UNION ALL
+      SELECT (SELECT MIN(action) FROM ${auditLogs} WHERE tenant_id = ${tenantId} AND action > found.action AND action < 'app/')
+      FROM found WHERE found.action IS NOT NULL
+    )
+    SELECT action FROM found WHERE action IS NOT NULL LIMIT ${MAX_PRODUCT_ACTIONS}`);
+  return rows.map((r) => r.action);
 }
 
 /** The audit API's camelCase payload; the chain fields let anyone re-verify an export. */

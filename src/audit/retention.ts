@@ -1,87 +1,218 @@
 /**
  * Retention (Cron Trigger): prunes audit rows older than AUDIT_RETENTION_DAYS per
- * tenant, and expired housekeeping rows. Pruning removes a prefix of each chain and
- * records the last pruned row's (seq, hash) as the tenant's checkpoint, authenticated
- * with AUDIT_CHECKPOINT_KEY (src/audit/checkpoint.ts), in the same batch, so
- * verification continues from there and the chain stays checkable. Without the key
- * no audit row is pruned.
+ * tenant, and expired housekeeping rows.
+ *
+ * Chain: pruning removes a prefix of a tenant's chain and records the last pruned row's
+ * (seq, hash) as the tenant's checkpoint, authenticated with AUDIT_CHECKPOINT_KEY
+ * (./checkpoint.ts), in the same batch as the delete, so verification continues from
+ * there (./verify.ts). Without the key no audit row is pruned. Only a prefix whose links
+ * and hashes verify from the current checkpoint is pruned, and only rows older than the
+ * window: the prefix ends at the first row that is not (a row inside the window is never
+ * touched, even if a later row carries an older time).
+ *
+ * Archive: with the optional AUDIT_ARCHIVE R2 bucket bound, each chunk is written there
+ * as NDJSON with its checkpoint (./archive.ts) before its rows are deleted; a write that
+ * fails deletes nothing.
+ *
+ * Scale: one run does a bounded amount of work, counted in operations (a D1 query or
+ * batch, an R2 call): `budget`, by default 400, well under the Workers limits of 1,000
+ * D1 queries and 1,000 subrequests per invocation (Paid plan), with chunks of at most
+ * `chunkRows` rows (one R2 object and one D1 batch each). When the budget runs out the
+ * last tenant it finished is saved in D1 (`retention_cursors`) and the next run resumes
+ * after it; a run that reaches the last tenant starts the next pass from the first (each
+ * run visits a tenant at most once). A cursor rather than a Queue: nothing more to
+ * provision, every step is idempotent (a run that dies mid-chunk leaves either nothing
+ * or an archive the next run recognises), and the cron (hourly) is the only producer.
+ * Tenants with nothing older than the window are skipped by the page query itself.
  */
-import { and, eq, isNotNull, lt, lte, max } from "drizzle-orm";
+import { type SQL, and, asc, eq, gt, lt, lte, sql } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, createDb } from "../db/client";
-import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, tenants } from "../db/schema";
+import { assertInBatch } from "../db/invariants";
+import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, retentionCursors, stepupChallenges, tenants } from "../db/schema";
+import { parseConfig } from "../config";
 import type { Bindings } from "../env";
-import { sealChain } from "./chain";
-import { checkpointKey, signCheckpoint } from "./checkpoint";
-import { verifyChain } from "./verify";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
+import { type ArchiveCheckpoint, archiveChunk } from "./archive";
+import { GENESIS_HASH, sealChain } from "./chain";
+import { type CheckpointKeys, checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
+import { ascendingPage } from "./query";
+import { linkProblem } from "./verify";
 
-// SOC 2 evidence windows are typically 12 months; keep 400 days unless configured.
-const DEFAULT_RETENTION_DAYS = 400;
 const DAY_MS = 86_400_000;
+const JOB = "audit";
 
-export function retentionDays(env: Bindings): number {
-  const raw = env.AUDIT_RETENTION_DAYS;
-  if (raw === undefined || raw === "") return DEFAULT_RETENTION_DAYS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid AUDIT_RETENTION_DAYS: ${raw}`);
-  return n;
-}
+export type RetentionOptions = {
+  /** Operations (D1 queries and batches, R2 calls) one run may spend. */
+  budget?: number;
+  /** Rows per archived and pruned chunk. */
+  chunkRows?: number;
+  /** Tenants read per page of the tenant walk. */
+  tenantPage?: number;
+  /** Expired housekeeping rows deleted per table and run. */
+  housekeepingRows?: number;
+};
 
-/**
- * Prunes the tenant's sealed rows created before the retention window (sealing first,
- * so a row left unsealed is linked before its successors lose their predecessor) and
- * records an authenticated checkpoint at the last pruned row, in the same batch.
- */
-async function pruneTenant(db: Db, key: CryptoKey, tenantId: string, days: number, nowMs: number): Promise<number> {
+const DEFAULTS: Required<RetentionOptions> = { budget: 400, chunkRows: 1000, tenantPage: 200, housekeepingRows: 5000 };
+/** The most one chunk costs: checkpoint read, seal (2), rows read, archive put and get, batch. */
+const CHUNK_COST = 7;
+
+export type RetentionResult = {
+  pruned: Record<string, number>;
+  archivedObjects: number;
+  auditPruning: "done" | "refused";
+  /** The next run resumes after this tenant; null: from the first (this run finished its pass). */
+  resumeAfter: string | null;
+};
+
+type Budget = { left: number };
+type ChunkOutcome = { kind: "pruned"; rows: number; archived: boolean } | { kind: "done" } | { kind: "refused" };
+
+type TenantRun = { db: Db; key: CheckpointKeys; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
+
+/** One chunk of one tenant: read, verify, archive, then checkpoint and delete in one batch. */
+async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
+  const { db, key, tenantId, days, nowMs } = run;
   const cutoffMs = nowMs - days * DAY_MS;
-  await sealChain(db, tenantId);
-  const [edge] = await db
-    .select({ seq: max(auditLogs.seq) })
-    .from(auditLogs)
-    .where(and(eq(auditLogs.tenantId, tenantId), lt(auditLogs.createdAt, cutoffMs), isNotNull(auditLogs.hash)));
-  const lastSeq = edge?.seq;
-  if (lastSeq === null || lastSeq === undefined) return 0;
-  const last = await db.query.auditLogs.findFirst({ where: and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.seq, lastSeq)) });
-  if (!last?.hash || last.createdAt >= cutoffMs) return 0;
-  // Only a verified prefix is pruned: a broken one (say, recent rows backdated to fall
-  // out of the window, which breaks their hashes) stays, with the evidence, for verify.
-  const prefix = await verifyChain(db, tenantId, key, nowMs, last.seq);
-  if (!prefix.ok) {
-    console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: chain broken", tenantId, firstBrokenSeq: prefix.firstBrokenSeq, reason: prefix.reason }));
-    return 0;
+  const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
+  if (checkpoint) {
+    const problem = await checkpointProblem(key, checkpoint, nowMs);
+    if (problem) return refuse(tenantId, "audit pruning refused: checkpoint", { seq: checkpoint.seq, reason: problem });
   }
-  const fields = { tenantId, seq: last.seq, hash: last.hash, prunedAt: nowMs, lastCreatedAt: last.createdAt, retentionDays: days };
-  const checkpoint = { ...fields, mac: await signCheckpoint(key, fields) };
-  const { tenantId: _id, ...update } = checkpoint;
-  const [, deleted] = await db.batch([
-    db.insert(auditCheckpoints).values(checkpoint).onConflictDoUpdate({ target: auditCheckpoints.tenantId, set: update }),
-    db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), lte(auditLogs.seq, last.seq))),
-  ]);
-  return deleted.meta.changes;
-}
+  const prev = checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };
+  let rows;
+  try {
+    rows = await ascendingPage(db, tenantId, {}, run.chunkRows, prev.seq);
+  } catch (err) {
+    // A row edited into JSON that no longer parses: verification reports it, nothing is pruned.
+    if (err instanceof SyntaxError) return refuse(tenantId, "audit pruning refused: unreadable row", { afterSeq: prev.seq });
+    throw err;
+  }
+  const prefix = [];
+  let link = prev;
+  for (const row of rows) {
+    // The prefix ends at the first row inside the window, or one not yet sealed.
+    if (row.createdAt >= cutoffMs || row.hash === null) break;
+    const problem = await linkProblem(link, row);
+    // A broken prefix (say, recent rows backdated to fall out of the window, which breaks
+    // their hashes) stays, with the evidence, for verification to report.
+    if (problem) return refuse(tenantId, "audit pruning refused: chain broken", { firstBrokenSeq: problem === "GAP" ? link.seq + 1 : row.seq, reason: problem });
+    prefix.push(row);
+    link = { seq: row.seq, hash: row.hash };
+  }
+  const last = prefix.at(-1);
+  if (!last?.hash) return { kind: "done" };
 
-export async function runRetention(env: Bindings, nowMs: number): Promise<{ pruned: Record<string, number>; auditPruning: "done" | "refused" }> {
-  const db = createDb(env.DB);
-  const days = retentionDays(env);
-  const pruned: Record<string, number> = {};
-  const key = await checkpointKey(env);
-  // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
-  if (!key) console.error(JSON.stringify({ level: "error", msg: "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid" }));
-  else {
-    for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
-      try {
-        const n = await pruneTenant(db, key, id, days, nowMs);
-        if (n > 0) pruned[id] = n;
-      } catch (err) {
-        // One tenant's trouble (e.g. a row edited into unreadable JSON) stops only its own pruning.
-        console.error(JSON.stringify({ level: "error", msg: "audit pruning failed", tenantId: id, error: errorSummary(err) }));
-      }
+  const fields = { tenantId, seq: last.seq, hash: last.hash, prunedAt: nowMs, lastCreatedAt: last.createdAt, retentionDays: days };
+  let covering: ArchiveCheckpoint = { ...fields, mac: await signCheckpoint(key, fields) };
+  if (run.archive) {
+    try {
+      covering = await archiveChunk(run.archive, key, { prev, rows: prefix, checkpoint: covering }, nowMs);
+    } catch (err) {
+      return refuse(tenantId, "audit pruning refused: archive write failed", { fromSeq: prev.seq + 1, toSeq: last.seq, error: errorSummary(err) });
     }
   }
-  await db.batch([
-    db.delete(stepupChallenges).where(lt(stepupChallenges.expiresAt, nowMs - DAY_MS)),
-    db.delete(eventDedupe).where(lt(eventDedupe.expiresAt, nowMs)),
-    db.delete(attemptCounters).where(lt(attemptCounters.windowStartedAt, nowMs - DAY_MS)),
+  const { tenantId: _id, ...update } = covering;
+  const [, , , deleted] = await db.batch([
+    // Moves the checkpoint only from where this chunk started: a concurrent run that got
+    // further first makes the guard below abort the batch, delete included.
+    db.insert(auditCheckpoints).values(covering).onConflictDoUpdate({ target: auditCheckpoints.tenantId, set: update, setWhere: eq(auditCheckpoints.seq, prev.seq) }),
+    ...assertInBatch(db, tenantId, `retention checkpoint ${tenantId}`, sql`(SELECT ${auditCheckpoints.seq} FROM ${auditCheckpoints} WHERE ${auditCheckpoints.tenantId} = ${tenantId}) = ${last.seq}`),
+    db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, prev.seq), lte(auditLogs.seq, last.seq))),
   ]);
-  return { pruned, auditPruning: key ? "done" : "refused" };
+  return { kind: "pruned", rows: deleted.meta.changes, archived: run.archive !== undefined };
+}
+
+function refuse(tenantId: string, msg: string, fields: Record<string, unknown>): ChunkOutcome {
+  log.error(msg, { tenantId, ...fields });
+  return { kind: "refused" };
+}
+
+/** Due tenants (with rows older than the cutoff) after `after`, in id order, a page at a time. */
+function duePage(db: Db, after: string | null, cutoffMs: number, limit: number) {
+  return db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(
+      and(
+        after === null ? undefined : gt(tenants.id, after),
+        sql`EXISTS (SELECT 1 FROM ${auditLogs} WHERE ${auditLogs.tenantId} = ${tenants.id} AND ${auditLogs.createdAt} < ${cutoffMs})`,
+      ),
+    )
+    .orderBy(asc(tenants.id))
+    .limit(limit);
+}
+
+type Walk = { finished: boolean; after: string | null };
+
+/**
+ * Prunes the due tenants after `after` until the budget runs out (answers the last
+ * tenant finished: the next run resumes after it) or every one was visited. `through`
+ * ends the walk after that tenant (a wrapped-around pass stops where this run began).
+ */
+async function walkTenants(run: Omit<TenantRun, "tenantId">, budget: Budget, after: string | null, through: string | null, tenantPage: number, result: RetentionResult): Promise<Walk> {
+  const cutoffMs = run.nowMs - run.days * DAY_MS;
+  let done = after;
+  for (;;) {
+    if (budget.left < 1 + CHUNK_COST) return { finished: false, after: done };
+    budget.left -= 1;
+    const page = await duePage(run.db, done, cutoffMs, tenantPage);
+    for (const { id } of page) {
+      if (through !== null && id > through) return { finished: true, after: null };
+      try {
+        await sealChain(run.db, id, 1);
+        for (;;) {
+          // Out of budget inside a tenant: the next run starts again at this tenant.
+          if (budget.left < CHUNK_COST) return { finished: false, after: done };
+          budget.left -= CHUNK_COST;
+          const outcome = await pruneChunk({ ...run, tenantId: id });
+          if (outcome.kind !== "pruned") break;
+          result.pruned[id] = (result.pruned[id] ?? 0) + outcome.rows;
+          if (outcome.archived) result.archivedObjects++;
+        }
+      } catch (err) {
+        // One tenant's trouble stops only its own pruning.
+        log.error("audit pruning failed", { tenantId: id, error: errorSummary(err) });
+      }
+      done = id;
+    }
+    if (page.length < tenantPage) return { finished: true, after: null };
+  }
+}
+
+export async function runRetention(env: Bindings, nowMs: number, options: RetentionOptions = {}): Promise<RetentionResult> {
+  const { budget: total, chunkRows, tenantPage, housekeepingRows } = { ...DEFAULTS, ...options };
+  const db = createDb(env.DB);
+  const days = parseConfig(env).auditRetentionDays;
+  const result: RetentionResult = { pruned: {}, archivedObjects: 0, auditPruning: "done", resumeAfter: null };
+  const key = await checkpointKey(env);
+  const budget: Budget = { left: total };
+  if (!key) {
+    // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
+    log.error("audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid");
+    result.auditPruning = "refused";
+  } else {
+    const run = { db, key, archive: env.AUDIT_ARCHIVE, days, nowMs, chunkRows };
+    const cursor = await db.query.retentionCursors.findFirst({ where: eq(retentionCursors.job, JOB) });
+    budget.left -= 1;
+    const startedAfter = cursor?.tenantId ?? null;
+    let walk = await walkTenants(run, budget, startedAfter, null, tenantPage, result);
+    // The pass ended with budget to spare: the next pass begins now, up to where this run began.
+    if (walk.finished && startedAfter !== null) walk = await walkTenants(run, budget, null, startedAfter, tenantPage, result);
+    const resumeAfter = walk.finished ? null : walk.after;
+    result.resumeAfter = resumeAfter;
+    await db
+      .insert(retentionCursors)
+      .values({ job: JOB, tenantId: resumeAfter, updatedAt: nowMs })
+      .onConflictDoUpdate({ target: retentionCursors.job, set: { tenantId: resumeAfter, updatedAt: nowMs } });
+  }
+  // Housekeeping, bounded too: what is left is deleted by the next run.
+  const oldest = <T extends SQLiteTable>(table: T, condition: SQL) =>
+    db.delete(table).where(sql`rowid IN (SELECT rowid FROM ${table} WHERE ${condition} LIMIT ${housekeepingRows})`);
+  await db.batch([
+    oldest(stepupChallenges, lt(stepupChallenges.expiresAt, nowMs - DAY_MS)),
+    oldest(eventDedupe, lt(eventDedupe.expiresAt, nowMs)),
+    oldest(attemptCounters, lt(attemptCounters.windowStartedAt, nowMs - DAY_MS)),
+  ]);
+  return result;
 }

@@ -5,7 +5,7 @@ import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { checkpointKey } from "./checkpoint";
 import { csvRow } from "./csv";
-import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, searchPage, toAuditView } from "./query";
+import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, productActions, searchPage, toAuditView } from "./query";
 import { sealChain } from "./chain";
 import { verifyChain } from "./verify";
 
@@ -27,6 +27,8 @@ export const auditRoutes = new Hono<AppEnv>()
     const last = page[page.length - 1];
     return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
   })
+  // The product's own actions (recorded through the RPC entrypoint), for the page's filter.
+  .get("/product-actions", async (c) => c.json({ actions: await productActions(c.var.db, c.get("user").tenantId) }))
   .get("/verify", async (c) => {
     // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
     const key = await checkpointKey(c.env);

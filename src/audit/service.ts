@@ -12,7 +12,7 @@ import { requestMeta } from "../lib/request-meta";
 import { wellFormed, wellFormedDeep } from "../lib/text";
 import type { AuditAction, AuditOutcome, AuditTargetType, ProductAuditAction, ProductTargetType } from "./actions";
 import { type HashedFields, nextSeq, sealAfterWrite } from "./chain";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 export type AuditEvent = {
   /** Gatehouse's own actions, or the product's (`app.…`, recorded through src/rpc). */
@@ -91,7 +91,7 @@ export async function commitWithAudit(
     try {
       await sealAfterWrite(db, tenantId, c.get("now"));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "audit seal deferred", tenantId, requestId: c.get("requestId"), error: errorSummary(err) }));
+      log.error("audit seal deferred", { tenantId, error: errorSummary(err) });
     }
   }
   return rows.map((r) => r.id);
@@ -102,6 +102,6 @@ export async function recordAudit(c: Context<AppEnv>, event: AuditEvent): Promis
   try {
     await commitWithAudit(c, [], event);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "audit write failed", action: event.action, requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("audit write failed", { action: event.action, error: errorSummary(err) });
   }
 }

@@ -2,9 +2,9 @@ import { and, asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type AuditLog, auditCheckpoints, auditLogs } from "../db/schema";
 import { GENESIS_HASH, rowHash, sealChain } from "./chain";
-import { checkpointProblem } from "./checkpoint";
+import { type CheckpointKeys, checkpointProblem } from "./checkpoint";
 import { ascendingPage } from "./query";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 const PAGE = 500;
 
@@ -27,12 +27,12 @@ export type VerifyResult = {
  * does not match its content (an edit). `uptoSeq` stops the walk early (retention checks
  * only the prefix it is about to prune).
  */
-export async function verifyChain(db: Db, tenantId: string, key: CryptoKey, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
+export async function verifyChain(db: Db, tenantId: string, key: CheckpointKeys, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
   try {
     await sealChain(db, tenantId);
   } catch (err) {
     // What stays unsealed (say, behind an unreadable row) is reported by the walk below.
-    console.error(JSON.stringify({ level: "error", msg: "audit seal before verify failed", tenantId, error: errorSummary(err) }));
+    log.error("audit seal before verify failed", { tenantId, error: errorSummary(err) });
   }
   const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
   let prev = checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };
@@ -55,18 +55,30 @@ export async function verifyChain(db: Db, tenantId: string, key: CryptoKey, nowM
     for (const row of rows) {
       if (row.seq > uptoSeq) return { ok: true, checked, firstBrokenSeq: null, reason: null, fromSeq, headSeq: prev.seq };
       checked++;
-      if (row.seq !== prev.seq + 1) return broken(checked, prev.seq + 1, "GAP");
-      const { hash } = row;
-      if (hash === null) return broken(checked, row.seq, "UNSEALED");
-      if (row.prevHash !== prev.hash) return broken(checked, row.seq, "LINK");
-      if ((await rowHash(prev.hash, row)) !== hash) return broken(checked, row.seq, "HASH");
-      prev = { seq: row.seq, hash };
+      const problem = await linkProblem(prev, row);
+      if (problem) return broken(checked, problem === "GAP" ? prev.seq + 1 : row.seq, problem);
+      prev = { seq: row.seq, hash: row.hash as string };
     }
     if (unreadableSeq !== null) {
       return unreadableSeq === prev.seq + 1 ? broken(checked + 1, unreadableSeq, "UNREADABLE") : broken(checked + 1, prev.seq + 1, "GAP");
     }
     if (rows.length < PAGE) return { ok: true, checked, firstBrokenSeq: null, reason: null, fromSeq, headSeq: prev.seq };
   }
+}
+
+export type ChainLinkProblem = "GAP" | "UNSEALED" | "LINK" | "HASH";
+
+/**
+ * Why `row` does not continue the chain after `prev` (a row, a checkpoint or the
+ * genesis), or null when it does: the one check of a link, shared by verification and
+ * by retention before it archives and prunes a prefix.
+ */
+export async function linkProblem(prev: { seq: number; hash: string }, row: AuditLog): Promise<ChainLinkProblem | null> {
+  if (row.seq !== prev.seq + 1) return "GAP";
+  if (row.hash === null) return "UNSEALED";
+  if (row.prevHash !== prev.hash) return "LINK";
+  if ((await rowHash(prev.hash, row)) !== row.hash) return "HASH";
+  return null;
 }
 
 /**

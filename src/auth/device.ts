@@ -7,18 +7,23 @@
  * Nothing is stored server-side; a forged or re-targeted cookie fails the MAC and is
  * treated as no cookie. HttpOnly, Secure, __Host-, SameSite=Strict (only sign-in reads it).
  *
- * The HMAC key is derived from TOTP_ENCRYPTION_KEY with HKDF-SHA256 (RFC 5869) and its
- * own `info` label rather than being a second secret: one secret to provision and
- * rotate, while the label makes the derived key independent of the AES key, so neither
- * use weakens the other. Rotating TOTP_ENCRYPTION_KEY (which re-seals TOTP secrets
- * anyway) voids every device cookie; browsers then meet the per-account limit until
- * their next successful sign-in. A missing or malformed key is a 503, never a pass.
+ * The HMAC keys are derived from the TOTP_ENCRYPTION_KEY key set with HKDF-SHA256
+ * (RFC 5869) and their own `info` label rather than being a second secret: one secret to
+ * provision and rotate, while the label makes each derived key independent of its AES key,
+ * so neither use weakens the other. The cookie names the key it was made with
+ * (`<deviceId>.<keyId>.<mac>`; the older `<deviceId>.<mac>` was made with the bare key,
+ * LEGACY_KEY_ID): cookies made under a previous key keep working while that key is in the
+ * set, and a successful sign-in renews the cookie under the current key. Once a key leaves
+ * the set its cookies are treated as no cookie (the per-account limit applies until the
+ * next successful sign-in). A missing or malformed key set is a 503, never a pass.
  */
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../env";
+import { configuredKeySet } from "../config";
+import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../errors";
 import { fromBase64Url, randomId, toBase64Url } from "../lib/crypto";
+import { type ImportedKeySet, LEGACY_KEY_ID, importKeySet } from "../lib/key-set";
 
 export const DEVICE_COOKIE = "gatehouse_device"; // sent as __Host-gatehouse_device
 export const DEVICE_COOKIE_MAX_AGE_SECONDS = 90 * 24 * 60 * 60;
@@ -28,53 +33,44 @@ const HKDF_INFO = encoder.encode("gatehouse/sign-in-device-cookie/v1");
 const DEVICE_ID = /^dev_[a-z0-9]{24}$/;
 const MAC = /^[A-Za-z0-9_-]{43}$/;
 
-let memo: { secret: string; key: Promise<CryptoKey> } | null = null;
+const deriveMacKey = (raw: Uint8Array) =>
+  crypto.subtle
+    .importKey("raw", raw, "HKDF", false, ["deriveKey"])
+    .then((base) =>
+      crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: HKDF_INFO }, base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
+        "sign",
+        "verify",
+      ]),
+    );
 
-function decodeKey(secret: string | undefined): Uint8Array | null {
-  if (!secret) return null;
-  try {
-    const raw = fromBase64Url(secret);
-    return raw.byteLength === 32 ? raw : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The device cookie key for this deployment, or 503 when TOTP_ENCRYPTION_KEY is unusable. */
-export async function deviceCookieKey(secret: string | undefined): Promise<CryptoKey> {
-  const raw = decodeKey(secret);
-  if (!raw || !secret) throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is not configured on this deployment");
-  if (memo?.secret !== secret) {
-    const key = crypto.subtle
-      .importKey("raw", raw, "HKDF", false, ["deriveKey"])
-      .then((base) =>
-        crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: HKDF_INFO }, base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
-          "sign",
-          "verify",
-        ]),
-      );
-    memo = { secret, key };
-  }
-  return memo.key;
+/** The device cookie keys of this deployment, or 503 when TOTP_ENCRYPTION_KEY is unusable. */
+export async function deviceCookieKeys(env: Pick<Bindings, "TOTP_ENCRYPTION_KEY">): Promise<ImportedKeySet> {
+  const set = configuredKeySet(env, "totp");
+  if (!set) throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is not configured on this deployment");
+  return importKeySet(set, "device-cookie-hmac", deriveMacKey);
 }
 
 const macInput = (deviceId: string, email: string) => encoder.encode(`${deviceId}\n${email}`);
 
 /** The device id of a valid device cookie for `email`, else null. */
-export async function readDevice(c: Context<AppEnv>, key: CryptoKey, email: string): Promise<string | null> {
-  const value = getCookie(c, DEVICE_COOKIE, "host");
-  const [deviceId, mac, extra] = value?.split(".") ?? [];
-  if (!deviceId || !mac || extra !== undefined || !DEVICE_ID.test(deviceId) || !MAC.test(mac)) return null;
+export async function readDevice(c: Context<AppEnv>, keys: ImportedKeySet, email: string): Promise<string | null> {
+  const parts = getCookie(c, DEVICE_COOKIE, "host")?.split(".") ?? [];
+  const [deviceId, keyId, mac] = parts.length === 2 ? [parts[0], LEGACY_KEY_ID, parts[1]] : parts.length === 3 ? parts : [];
+  if (!deviceId || !keyId || !mac || !DEVICE_ID.test(deviceId) || !MAC.test(mac)) return null;
+  // A key no longer (or never) in the set: no cookie.
+  const key = keys.find(keyId);
+  if (!key) return null;
   // WebCrypto's verify compares in constant time.
   const ok = await crypto.subtle.verify("HMAC", key, fromBase64Url(mac), macInput(deviceId, email));
   return ok ? deviceId : null;
 }
 
 /** Sets (or renews) the device cookie for `email`, keeping the device id it had. */
-export async function issueDevice(c: Context<AppEnv>, key: CryptoKey, email: string, deviceId: string | null): Promise<void> {
+export async function issueDevice(c: Context<AppEnv>, keys: ImportedKeySet, email: string, deviceId: string | null): Promise<void> {
   const id = deviceId ?? randomId("dev_");
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, macInput(id, email)));
-  setCookie(c, DEVICE_COOKIE, `${id}.${toBase64Url(mac)}`, {
+  const { current } = keys;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", current.key, macInput(id, email)));
+  setCookie(c, DEVICE_COOKIE, `${id}.${current.id}.${toBase64Url(mac)}`, {
     path: "/",
     secure: true,
     httpOnly: true,

@@ -9,10 +9,9 @@
  */
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
-import { commitWithAudit } from "../audit/service";
-import { userSessions, users } from "../db/schema";
+import { users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
@@ -20,19 +19,15 @@ import { dummyPasswordHash, verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
 import { verifySecondFactor } from "../stepup/second-factor";
 import { validate } from "../lib/validation";
-import { writeCachedState } from "../sessions/cache";
-import { sessionTimeouts } from "../sessions/config";
 import { requireSession } from "../sessions/middleware";
 import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
-import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
 import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
-import { issueSnapshot } from "../sessions/snapshot-check";
-import { errorSummary } from "../lib/log";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
-import { deviceCookieKey, issueDevice, readDevice } from "./device";
+import { deviceCookieKeys, issueDevice, readDevice } from "./device";
+import { startSession } from "./start-session";
 import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
@@ -41,8 +36,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
     const db = c.var.db;
-    const now = c.get("now");
-    const deviceKey = await deviceCookieKey(c.env.TOTP_ENCRYPTION_KEY);
+    const deviceKey = await deviceCookieKeys(c.env);
 
     const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
       throw signInUnavailable(c, "sign-in user lookup", err);
@@ -88,37 +82,17 @@ export const authRoutes = new Hono<AppEnv>()
 
     // RFC 8176: a password, then a one-time code or (a recovery code) some second factor.
     const amr = !user.totpEnabled ? ["pwd"] : usedRecoveryCode ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
-    const { row, token, state } = await prepareSession(c, user, amr);
     const actor = { tenantId: user.tenantId, actorUserId: user.id };
-    await commitWithAudit(
-      c,
-      [db.insert(userSessions).values(row), ...clearSignInAttempts(c, body.email, deviceId)],
-      [
+    const { row, state } = await startSession(c, user, {
+      amr,
+      changes: clearSignInAttempts(c, body.email, deviceId),
+      eventsBefore: [
         { ...actor, action: "LOGIN_SUCCEEDED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { secondFactor: user.totpEnabled, knownDevice: deviceId !== null } },
-        { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
-        ...(usedRecoveryCode
-          ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED" as const, outcome: "SUCCESS" as const, targetType: "user" as const, targetId: user.id, metadata: { path: "sign-in" } }]
-          : []),
       ],
-    );
-    try {
-      await writeCachedState(c.env.SESSION_CACHE, state, now);
-    } catch (err) {
-      // The session row exists, but no cookie is handed out for it: the user signs in again.
-      console.error(JSON.stringify({ level: "error", msg: "session cache write failed at sign-in", requestId: c.get("requestId"), error: errorSummary(err) }));
-      throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is temporarily unavailable; try again");
-    }
-
-    setCookie(c, SESSION_COOKIE, token, {
-      path: "/",
-      secure: true,
-      httpOnly: true,
-      sameSite: "Lax",
-      prefix: "host",
-      maxAge: sessionTimeouts(c.env).absoluteSeconds,
+      eventsAfter: usedRecoveryCode
+        ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { path: "sign-in" } }]
+        : [],
     });
-    // The session's first snapshot (src/sessions/snapshot.ts); without one the next request reads KV.
-    await issueSnapshot(c, state, now).catch(() => undefined);
     await issueDevice(c, deviceKey, body.email, deviceId);
     // Same-origin paths only (never another host, scheme or //): anything else is "/".
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo) });

@@ -1,8 +1,9 @@
+import { emailSchema } from "../lib/email";
 import { z } from "../lib/zod";
 
 export const loginSchema = z
   .strictObject({
-    email: z.string().trim().toLowerCase().email().max(254),
+    email: emailSchema,
     // NIST SP 800-63B-4 §3.1.1.2: accept at least 64 characters; cap to bound PBKDF2 input.
     password: z.string().min(1).max(256),
     totpCode: z.string().trim().max(10).optional(),

@@ -27,7 +27,7 @@ import { ApiError } from "../errors";
 import { formatAddress, networkAddress, parseAddress } from "../ip-rules/cidr";
 import { clientIp } from "../lib/request-meta";
 import { type Reservation, type ThrottlePolicy, clearAttempts, reserveAttempts } from "../lib/throttle";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /** Mirrors `[[ratelimits]] LOGIN_ADDRESS_LIMITER` in wrangler.toml (period 60 s). */
 export const LOGIN_ADDRESS_LIMIT: ThrottlePolicy = { maxAttempts: 100, windowSeconds: 60 };
@@ -65,14 +65,14 @@ async function edgeAdmits(c: Context<AppEnv>, address: string): Promise<boolean 
   try {
     return (await limiter.limit({ key: address })).success;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "rate limiter failed; counting in D1", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("rate limiter failed; counting in D1", { error: errorSummary(err) });
     return null;
   }
 }
 
 /** Sign-in fails closed: a D1 error before the password check is a 503, never a pass or a 500. */
-export function signInUnavailable(c: Context<AppEnv>, what: string, err: unknown): ApiError {
-  console.error(JSON.stringify({ level: "error", msg: `${what} failed`, requestId: c.get("requestId"), error: errorSummary(err) }));
+export function signInUnavailable(_c: Context<AppEnv>, what: string, err: unknown): ApiError {
+  log.error(`${what} failed`, { error: errorSummary(err) });
   return new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
 }
 

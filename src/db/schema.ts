@@ -14,7 +14,12 @@ export const tenants = sqliteTable("tenants", {
   name: text("name").notNull(),
   slug: text("slug").notNull().unique(),
   createdAt: integer("created_at").notNull(),
+  // Set by the operator (src/operator): its users cannot sign in, its sessions were ended.
+  disabledAt: integer("disabled_at"),
 });
+
+/** `col IN ('a', 'b', …)` for a CHECK, from one of the vocabulary lists. */
+const oneOf = (column: unknown, values: readonly string[]) => sql`${column} IN (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
 
 export const users = sqliteTable(
   "users",
@@ -41,7 +46,43 @@ export const users = sqliteTable(
     // Permissions granted or revoked beyond the role's.
     permissionOverrides: text("permission_overrides", { mode: "json" }).$type<PermissionOverrides>(),
   },
-  (t) => [index("users_tenant_idx").on(t.tenantId, t.email)],
+  (t) => [
+    index("users_tenant_idx").on(t.tenantId, t.email),
+    // A bad row is refused by D1, not discovered at sign-in.
+    check("users_role_known", oneOf(t.role, ROLES)),
+    // Emails are stored as normaliseEmail leaves them (src/lib/email.ts): trimmed, lower-case.
+    check("users_email_normalised", sql`${t.email} = lower(trim(${t.email})) AND length(${t.email}) > 0`),
+  ],
+);
+
+// An invitation to join a tenant with a role. The link carries `<id>.<secret>`; only
+// SHA-256(secret) is stored. Pending while accepted_at, revoked_at are NULL and it has not expired.
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    email: text("email").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    // NULL when the operator invited the tenant's first owner.
+    invitedBy: text("invited_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    acceptedUserId: text("accepted_user_id"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    index("invitations_tenant_idx").on(t.tenantId, t.createdAt),
+    // One open invitation (pending or expired, neither accepted nor revoked) per email and tenant: re-send it instead.
+    uniqueIndex("invitations_open_email_uq").on(t.tenantId, t.email).where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+    check("invitations_role_known", oneOf(t.role, ROLES)),
+    check("invitations_email_normalised", sql`${t.email} = lower(trim(${t.email})) AND length(${t.email}) > 0`),
+    check("invitations_single_outcome", sql`${t.acceptedAt} IS NULL OR ${t.revokedAt} IS NULL`),
+  ],
 );
 
 export const userSessions = sqliteTable(
@@ -215,6 +256,14 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   mac: text("mac"),
 });
 
+// Where the retention cron stopped (src/audit/retention.ts): each run does a bounded
+// amount of work and the next one resumes at `tenant_id` (NULL: a new pass from the first).
+export const retentionCursors = sqliteTable("retention_cursors", {
+  job: text("job").primaryKey(),
+  tenantId: text("tenant_id"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 // Who is sealing a tenant's audit rows right now (src/audit/chain.ts): one writer seals
 // for everyone while the others return at once. Expires, so a crashed holder blocks nothing.
 export const auditSealLeases = sqliteTable("audit_seal_leases", {
@@ -246,6 +295,7 @@ export const invariantGuard = sqliteTable(
 );
 
 export type Tenant = typeof tenants.$inferSelect;
+export type Invitation = typeof invitations.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
 export type AuditLog = typeof auditLogs.$inferSelect;

@@ -5,7 +5,9 @@
  * The signing keys are separate (assertion-keys.ts): they are a secret with their own cache.
  */
 import { object, optional, string } from "zod";
+import type { ProductStepUpPolicy } from "../stepup/policy";
 import { type PublicPathMatcher, PublicPathsError, parsePublicPaths } from "./public-paths";
+import { type StepUpRouteMatcher, StepUpRoutesError, parseStepUpRoutes } from "./step-up-routes";
 
 /** The env values gateway mode reads (to be added to Bindings when wired). */
 export type GatewayEnv = {
@@ -16,6 +18,8 @@ export type GatewayEnv = {
   ASSERTION_AUDIENCE?: string;
   ASSERTION_ISSUER?: string;
   PUBLIC_PATHS?: string;
+  /** Product routes that need a step-up, a JSON array (step-up-routes.ts). */
+  STEP_UP_ROUTES?: string;
 };
 
 export type GatewayConfig = {
@@ -23,6 +27,7 @@ export type GatewayConfig = {
   audience: string;
   issuer: string;
   publicPaths: PublicPathMatcher;
+  stepUpRoutes: StepUpRouteMatcher;
 };
 
 export const DEFAULT_ASSERTION_ISSUER = "gatehouse";
@@ -60,9 +65,13 @@ const schema = object({
 
 let cached: { key: string; config: GatewayConfig } | null = null;
 
-/** The parsed settings; throws GatewayConfigError listing every problem. */
-export function gatewayConfig(env: GatewayEnv): GatewayConfig {
-  const key = JSON.stringify([env.ORIGIN_URL, env.ASSERTION_AUDIENCE, env.ASSERTION_ISSUER, env.PUBLIC_PATHS, env.ORIGIN !== undefined]);
+/**
+ * The parsed settings; throws GatewayConfigError listing every problem. `productPurposes`
+ * are the declared product step-up purposes (PRODUCT_STEP_UP_PURPOSES, parsed by the caller):
+ * every STEP_UP_ROUTES entry must name one of them.
+ */
+export function gatewayConfig(env: GatewayEnv, productPurposes: readonly ProductStepUpPolicy[] = []): GatewayConfig {
+  const key = JSON.stringify([env.ORIGIN_URL, env.ASSERTION_AUDIENCE, env.ASSERTION_ISSUER, env.PUBLIC_PATHS, env.ORIGIN !== undefined, env.STEP_UP_ROUTES, productPurposes.map((p) => p.name)]);
   if (cached && cached.key === key) return cached.config;
   const problems: string[] = [];
   const parsed = schema.safeParse({ ORIGIN_URL: env.ORIGIN_URL, ASSERTION_AUDIENCE: env.ASSERTION_AUDIENCE, ASSERTION_ISSUER: env.ASSERTION_ISSUER });
@@ -75,12 +84,20 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     if (!(error instanceof PublicPathsError)) throw error;
     problems.push(...error.problems.map((p) => `PUBLIC_PATHS ${p}`));
   }
-  if (problems.length > 0 || !parsed.success || publicPaths === null) throw new GatewayConfigError(problems);
+  let stepUpRoutes: StepUpRouteMatcher | null = null;
+  try {
+    stepUpRoutes = parseStepUpRoutes(env.STEP_UP_ROUTES, productPurposes);
+  } catch (error) {
+    if (!(error instanceof StepUpRoutesError)) throw error;
+    problems.push(...error.problems.map((p) => `STEP_UP_ROUTES ${p}`));
+  }
+  if (problems.length > 0 || !parsed.success || publicPaths === null || stepUpRoutes === null) throw new GatewayConfigError(problems);
   const config: GatewayConfig = {
     originUrl: parsed.data.ORIGIN_URL ?? null,
     audience: parsed.data.ASSERTION_AUDIENCE,
     issuer: parsed.data.ASSERTION_ISSUER ?? DEFAULT_ASSERTION_ISSUER,
     publicPaths,
+    stepUpRoutes,
   };
   cached = { key, config };
   return config;

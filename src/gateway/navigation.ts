@@ -31,3 +31,16 @@ export function unauthenticatedResponse(request: Request, options: SignInOptions
     { status: 401, headers: { "cache-control": "no-store" } },
   );
 }
+
+export type StepUpPageOptions = SignInOptions & {
+  /** The product purpose the request needs. */
+  purpose: string;
+};
+
+/** 302 to the panel's step-up page for `purpose`, which verifies and sends the browser back to the page it asked for. */
+export function stepUpRedirect(request: Request, options: StepUpPageOptions): Response {
+  const url = new URL(request.url);
+  const returnTo = sanitizeReturnTo(url.pathname + url.search);
+  const location = `${options.gatehousePath}/step-up?purpose=${encodeURIComponent(options.purpose)}&returnTo=${encodeURIComponent(returnTo)}`;
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
+}

@@ -30,6 +30,9 @@ const patternSchema = string()
   .refine((p) => !p.split("/").some((segment) => segment === "." || segment === ".."), "has a . or .. segment")
   .refine((p) => !p.includes("**"), "uses **: write a trailing /* for a subtree");
 
+/** One path pattern, validated as PUBLIC_PATHS validates each of its entries (also STEP_UP_ROUTES'). */
+export const pathPatternSchema = patternSchema;
+
 const listSchema = array(patternSchema).max(MAX_PUBLIC_PATTERNS, `more than ${MAX_PUBLIC_PATTERNS} patterns`);
 
 type CompiledPattern = { segments: RegExp[]; subtree: boolean };
@@ -81,6 +84,15 @@ function matches(pattern: CompiledPattern, segments: string[]): boolean {
     if (segments.length <= expected.length) return false;
   } else if (segments.length !== expected.length) return false;
   return expected.every((re, i) => re.test(segments[i] ?? ""));
+}
+
+/**
+ * One validated pattern as a predicate on the normalised segments of a path
+ * (`normalisedSegments`); shared with STEP_UP_ROUTES so both read patterns alike.
+ */
+export function pathPatternMatcher(pattern: string): (segments: string[]) => boolean {
+  const compiled = compile(pattern);
+  return (segments) => matches(compiled, segments);
 }
 
 export type PublicPathMatcher = {

@@ -31,8 +31,9 @@ import { SESSION_FAILURES } from "../sessions/middleware";
 import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
 import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { productRouteStepUp } from "./step-up";
 import { assertionSubjectOf } from "./subject";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 export type GatewayOptions = {
   /** Where Gatehouse's own surface lives (sign-in is under it). */
@@ -51,7 +52,7 @@ export function configuredGateway(env: AppEnv["Bindings"]): GatewayConfig | null
     return parseConfig(env).gateway;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    console.error(JSON.stringify({ level: "error", msg: "gateway misconfigured", problem: err.message }));
+    log.error("gateway misconfigured", { problem: err.message });
     throw new ApiError(503, "GATEWAY_MISCONFIGURED", "The gateway is not configured correctly; the operator has been told");
   }
 }
@@ -104,7 +105,7 @@ async function signedAssertion(c: Context<AppEnv>, config: GatewayConfig): Promi
       throw new ApiError(401, "SESSION_REVOKED", "Your session has expired; sign in again");
     }
     if (!(err instanceof AssertionKeysError)) throw err;
-    console.error(JSON.stringify({ level: "error", msg: "assertion keys unavailable", requestId: c.get("requestId"), problems: err.problems }));
+    log.error("assertion keys unavailable", { problems: err.problems });
     throw new ApiError(503, "ASSERTION_KEYS_UNAVAILABLE", "Identity cannot be asserted right now; try again");
   }
 }
@@ -122,7 +123,7 @@ async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Re
   try {
     response = c.env.ORIGIN ? await c.env.ORIGIN.fetch(request) : await fetch(request);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "origin unreachable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("origin unreachable", { error: errorSummary(err) });
     throw new ApiError(502, "ORIGIN_UNAVAILABLE", "The application behind Gatehouse cannot be reached; try again");
   }
   return clientResponse(response, { protectedCookieNames: GATEHOUSE_COOKIES });
@@ -134,5 +135,6 @@ export function gatewayRoutes(options: GatewayOptions) {
     .use(recordRefusals())
     .use(csrfGuard({ onlyWithSessionCookie: true }))
     .use(productIdentity(options))
+    .use(productRouteStepUp(options))
     .all("*", (c) => toOrigin(c, options));
 }

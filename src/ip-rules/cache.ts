@@ -19,7 +19,7 @@ import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "./ruleset";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 // As for sessions (src/sessions/cache.ts): the longest a stale set can outlive a lost
 // race; the price is one D1 read per tenant every 5 minutes (KV refuses TTLs under 60 s).
@@ -81,7 +81,7 @@ export async function loadRuleSet(c: Context<AppEnv>, tenantId: string): Promise
     c.executionCtx.waitUntil(writeCached(c.env.SESSION_CACHE, tenantId, set).catch(() => undefined));
     return set;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "ip rules unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("ip rules unavailable", { error: errorSummary(err) });
     throw unavailable();
   }
 }
@@ -100,7 +100,7 @@ export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Pr
     await writeCached(c.env.SESSION_CACHE, tenantId, set);
   } catch (err) {
     local.delete(tenantId);
-    console.error(JSON.stringify({ level: "error", msg: "ip rules cache sync failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("ip rules cache sync failed", { error: errorSummary(err) });
     const deleted = await Promise.resolve()
       .then(() => c.env.SESSION_CACHE.delete(keyOf(tenantId)))
       .then(

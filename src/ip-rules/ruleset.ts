@@ -19,6 +19,7 @@
  */
 import { type Address, type Family, networkKey, parseAddress, parseNetwork } from "./cidr";
 import type { RuleAction, RuleView } from "./views";
+import { log } from "../lib/log";
 
 export type { RuleAction, RuleView } from "./views";
 
@@ -105,7 +106,7 @@ export function compileRuleSet(rules: readonly RuleInput[], nowMs: number): Comp
     // Stored rules were validated on the way in; one that no longer parses is skipped
     // loudly rather than taking the whole tenant down.
     if (!network.ok) {
-      console.error(JSON.stringify({ level: "error", msg: "unparseable stored ip rule", ruleId: rule.id, cidr: rule.cidr }));
+      log.error("unparseable stored ip rule", { ruleId: rule.id, cidr: rule.cidr });
       continue;
     }
     const index = set[network.value.family];

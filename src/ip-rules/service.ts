@@ -15,7 +15,7 @@ import { requestMeta } from "../lib/request-meta";
 import { formatAddress, parseAddress } from "./cidr";
 import { compileRuleSet, type Decision, decide, type MatchedRule, type RuleInput, type RuleView, toRuleView } from "./ruleset";
 import { MAX_RULES_PER_TENANT } from "./schemas";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /** The client address as the edge reported it, canonical when it parses (for logs and keys). */
 export function clientAddress(c: Context<AppEnv>): string | null {
@@ -65,7 +65,7 @@ export async function describeMatch(c: Context<AppEnv>, tenantId: string, match:
     const row = await c.var.db.query.ipRules.findFirst({ where: and(eq(ipRules.id, match.id), eq(ipRules.tenantId, tenantId)) });
     return row ? toRuleView(row) : match;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "ip rule lookup failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("ip rule lookup failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
   }
 }

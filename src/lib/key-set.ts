@@ -16,6 +16,14 @@
  * Parsing is synchronous and happens once, in parseConfig (src/config.ts), so a malformed
  * set is a ConfigError at startup naming the secret (never its value). CryptoKeys are
  * imported lazily, once per set and use (`importKeySet`).
+ *
+ * A new key-set secret: add it to KEY_SET_SECRETS (its key length) and GatehouseConfig.keys
+ * in src/config.ts, and to `[secrets] required` in wrangler.toml. Use it as
+ *   const set = configuredKeySet(env, "mine");            // null: unset or malformed → 503
+ *   const keys = await importKeySet(set, "mine-hmac", (bytes) => crypto.subtle.importKey(...));
+ *   make:   `${keys.current.id}.${mac under keys.current.key}`
+ *   check:  split off the id, keys.find(id) (null → refuse), verify with that key.
+ * Whatever must outlive a rotation is moved to the current key by src/key-rotation.ts.
  */
 import { array, strictObject, string } from "zod";
 import { fromBase64Url } from "./crypto";

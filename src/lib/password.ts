@@ -5,6 +5,10 @@
  * PBKDF2 at 100,000 iterations, which is what we use (OWASP Password Storage Cheat
  * Sheet asks for 600,000 for SHA-256; the Workers runtime refuses more, see README).
  * Stored format: `pbkdf2_sha256$<iterations>$<salt b64url>$<hash b64url>`.
+ * Passwords are NFKC-normalised before hashing (NIST SP 800-63B-4 §3.1.1.2), so the same
+ * password typed on two keyboards (composed or decomposed accents, full-width digits)
+ * verifies. Hashes written before normalisation still verify: see verifyPassword.
+ * The rules a new password must pass live in ./password-policy.ts.
  */
 import { fromBase64Url, randomBytes, toBase64Url } from "./crypto";
 
@@ -18,9 +22,14 @@ async function derive(password: string, salt: Uint8Array, iterations: number): P
   return new Uint8Array(bits);
 }
 
+/** The form a password is hashed and checked in: NFKC (Unicode compatibility composition). */
+export function normalizePassword(password: string): string {
+  return password.normalize("NFKC");
+}
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await derive(password, salt, PBKDF2_ITERATIONS);
+  const hash = await derive(normalizePassword(password), salt, PBKDF2_ITERATIONS);
   return `pbkdf2_sha256$${PBKDF2_ITERATIONS}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
 
@@ -28,8 +37,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");
   if (scheme !== "pbkdf2_sha256" || !iterationsText || !saltText || !hashText) return false;
   const expected = fromBase64Url(hashText);
-  const actual = await derive(password, fromBase64Url(saltText), Number(iterationsText));
-  return actual.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(actual, expected);
+  const salt = fromBase64Url(saltText);
+  const matches = async (candidate: string) => {
+    const actual = await derive(candidate, salt, Number(iterationsText));
+    return actual.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(actual, expected);
+  };
+  const normalized = normalizePassword(password);
+  if (await matches(normalized)) return true;
+  // A hash from before normalisation was of the password as typed. Only a password that
+  // NFKC changes costs a second derivation (which tells nothing about the account).
+  return normalized !== password && matches(password);
 }
 
 /**

@@ -1,6 +1,7 @@
 import Bowser from "bowser";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { withLogScope } from "./log";
 import { truncateCodePoints } from "./text";
 
 /**
@@ -48,7 +49,8 @@ export function assignRequestId() {
     const id = crypto.randomUUID();
     c.set("requestId", id);
     c.header("X-Request-Id", id);
-    await next();
+    // Every log line written while handling this request carries the id (src/lib/log.ts).
+    await withLogScope(id, next);
   });
 }
 

@@ -11,12 +11,27 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 
+const panelCsp = (frameAncestors: "'none'" | "'self'") =>
+  `default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors ${frameAncestors}; base-uri 'none'; form-action 'self'`;
+
 export const PANEL_SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy":
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  "Content-Security-Policy": panelCsp("'none'"),
   "X-Frame-Options": "DENY",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
+};
+
+/**
+ * The step-up page is the one panel page a same-origin product page may frame: the client
+ * module (`<GATEHOUSE_PATH>/client.js`) opens it as a dialog over the product. Everything
+ * else stays unframeable. Only the document's own load is affected: the rest of the panel,
+ * reached by its router inside that frame, runs in the same document and policy.
+ */
+export const STEP_UP_PAGE = "/step-up";
+export const STEP_UP_PAGE_HEADERS: Record<string, string> = {
+  ...PANEL_SECURITY_HEADERS,
+  "Content-Security-Policy": panelCsp("'self'"),
+  "X-Frame-Options": "SAMEORIGIN",
 };
 
 export function servePanel(options: { basePath: string }) {
@@ -29,7 +44,8 @@ export function servePanel(options: { basePath: string }) {
       ? await assets.fetch(new Request(url, { method: c.req.method, headers: c.req.raw.headers }))
       : new Response("The panel is not built (npm run build:ui)", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     const headers = new Headers(res.headers);
-    for (const [name, value] of Object.entries(PANEL_SECURITY_HEADERS)) headers.set(name, value);
+    const own = url.pathname === STEP_UP_PAGE ? STEP_UP_PAGE_HEADERS : PANEL_SECURITY_HEADERS;
+    for (const [name, value] of Object.entries(own)) headers.set(name, value);
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   };
 }

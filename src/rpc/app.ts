@@ -33,7 +33,7 @@ import { stepUpPolicyOf } from "../stepup/policy";
 import { productStepUpPurposes } from "../stepup/product-purposes";
 import { auditEventInputSchema, requireStepUpInputSchema, sessionIdInputSchema } from "./schemas";
 import type { Authenticated } from "./types";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 export const RPC_ORIGIN = "https://gatehouse.rpc";
 export const RPC_PATHS = {
@@ -97,7 +97,7 @@ export function createRpcApp(options: { now?: () => number } = {}) {
       const tenantId = c.get("user").tenantId;
       const db = c.var.db;
       const [id] = await commitWithAudit(c, [], event).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: "error", msg: "product audit write failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+        log.error("product audit write failed", { error: errorSummary(err) });
         throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now; try again");
       });
       // commitWithAudit seals under the tenant's lease (or leaves it to its holder); the

@@ -20,7 +20,7 @@ import { touchSession } from "./service";
 import { admitFromSnapshot, issueSnapshot } from "./snapshot-check";
 import { SNAPSHOT_COOKIE } from "./snapshot";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 import { type SessionFailure, checkSessionState } from "./check";
 
@@ -49,7 +49,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
     }
     return fromDb;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "auth state unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("auth state unavailable", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
   }
 }
@@ -94,7 +94,7 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
     if (state) c.set("identifiedSession", state);
     return state;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "tenant state unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("tenant state unavailable", { error: errorSummary(err) });
     throw unavailable();
   }
 }
@@ -129,7 +129,7 @@ export const requireSession = (options: SessionCheckOptions = {}) =>
     // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).
     if ((options.issueSnapshots ?? true) && accepted && (!fast || touched) && c.res.status !== 101) {
       await issueSnapshot(c, state, touched ? now : state.session.lastSeenAt).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: "warn", msg: "snapshot not issued", requestId: c.get("requestId"), error: errorSummary(err) }));
+        log.warn("snapshot not issued", { error: errorSummary(err) });
       });
     }
   });

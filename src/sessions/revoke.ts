@@ -78,3 +78,32 @@ function revokeAllBut(db: Db, userId: string, keepSessionId: string | null, reas
     .set({ revokedAt: nowMs, revokeReason: reason })
     .where(keepSessionId === null ? live : and(live, ne(userSessions.id, keepSessionId)));
 }
+
+/**
+ * Ends every live session of a tenant at once (the operator disabling it): one UPDATE in
+ * one batch with `changes` and the caller's row (plus IMPERSONATION_ENDED rows), then the
+ * cached state of each affected user, as endSessions does for one user. Events name the
+ * tenant themselves: the caller may have no signed-in user (the operator API).
+ */
+export async function endTenantSessions(
+  c: Context<AppEnv>,
+  options: { tenantId: string; reason: RevokeReason; event: (endedIds: string[]) => AuditEvent; changes?: BatchItem<"sqlite">[] },
+): Promise<{ endedIds: string[] }> {
+  const db = c.var.db;
+  const now = c.get("now");
+  const live = and(eq(userSessions.tenantId, options.tenantId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, now));
+  const ending = await db.select().from(userSessions).where(live);
+  const endedIds = ending.map((s) => s.id);
+  await commitWithAudit(c, [...(options.changes ?? []), db.update(userSessions).set({ revokedAt: now, revokeReason: options.reason }).where(live)], [
+    { ...options.event(endedIds), tenantId: options.tenantId },
+    ...ending.flatMap((s) => impersonationEndedEvent({ id: s.id, userId: s.userId, impersonation: impersonationOf(s) }, "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
+  ]);
+  // Read back what the batch ended: a session that started between the read above and the
+  // batch was revoked too, and its cached copy must be rewritten as well.
+  const ended = await db
+    .select({ userId: userSessions.userId })
+    .from(userSessions)
+    .where(and(eq(userSessions.tenantId, options.tenantId), eq(userSessions.revokedAt, now), eq(userSessions.revokeReason, options.reason)));
+  for (const userId of new Set([...ending, ...ended].map((s) => s.userId))) await refreshCachedSessions(c, userId);
+  return { endedIds };
+}

@@ -11,7 +11,7 @@ import { sessionTimeouts } from "./config";
 import { recordTenantChange } from "./tenant-state";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
 /** `amr`: how the user authenticated for this session (RFC 8176), e.g. ["pwd", "otp"]. */
@@ -110,7 +110,7 @@ export async function refreshCachedSessions(c: Context<AppEnv>, userId: string):
     // The same step tells the tenant's state document, so no older session snapshot passes.
     if (refreshed) await recordTenantChange(c, refreshed.user, refreshed.states);
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "cache sync failed", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("cache sync failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");
   }
 }
@@ -126,6 +126,6 @@ export async function touchSession(env: Bindings, state: AuthState, nowMs: numbe
     const fresh = await loadStateFromDb(db, state.session.id, nowMs);
     if (fresh) await writeCachedState(env.SESSION_CACHE, fresh, nowMs);
   } catch (err) {
-    console.error(JSON.stringify({ level: "warn", msg: "last_seen refresh failed", error: errorSummary(err) }));
+    log.warn("last_seen refresh failed", { error: errorSummary(err) });
   }
 }

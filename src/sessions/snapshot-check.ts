@@ -15,7 +15,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
 import type { KeySet } from "../lib/key-set";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
@@ -63,7 +63,7 @@ async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: numbe
     doc = await readTenantState(c, state.session.tenantId);
   } catch (err) {
     if (!(err instanceof TenantStateUnreadable)) throw err;
-    console.error(JSON.stringify({ level: "error", msg: "tenant state unreadable; snapshots not used", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("tenant state unreadable; snapshots not used", { error: errorSummary(err) });
     return false;
   }
   if (doc.overflowUntil > nowMs) return false;

@@ -1,7 +1,7 @@
 // What the sessions API returns, as a type with no imports: the panel shares it.
 
 /** Why a session ended (user_sessions.revoke_reason). */
-export const REVOKE_REASONS = ["LOGOUT", "REVOKED", "REVOKED_BY_ADMIN", "REVOKE_ALL_OTHERS", "FORCE_LOGOUT"] as const;
+export const REVOKE_REASONS = ["LOGOUT", "REVOKED", "REVOKED_BY_ADMIN", "REVOKE_ALL_OTHERS", "FORCE_LOGOUT", "TENANT_DISABLED"] as const;
 export type RevokeReason = (typeof REVOKE_REASONS)[number];
 
 /** A session as `GET /api/security/sessions` shows it. Times are ISO 8601. */

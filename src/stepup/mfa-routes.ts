@@ -45,7 +45,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     async (c) => {
       const user = await loadSelf(c);
       const secret = generateTotpSecret();
-      const sealed = await sealSecret(c.env.TOTP_ENCRYPTION_KEY, secret, user.id);
+      const sealed = await sealSecret(c.env, secret, user.id);
       const db = c.var.db;
       const pending = { totpPendingSecretEnc: sealed, totpPendingSessionId: c.get("session").id };
       await commitWithAudit(c, [db.update(users).set(pending).where(eq(users.id, user.id))], {

@@ -17,9 +17,9 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, methodsFor, stepUpPolicyOf } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
-import { errorSummary } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 
 /**
  * The purpose a request needs, when it depends on the account or the target: decided
@@ -69,11 +69,11 @@ export type StepUpClaim = {
  * methods that can earn it and, for a product purpose, its label.
  */
 /** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
-async function failClosed<T>(c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
+async function failClosed<T>(_c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "step-up grant unavailable", requestId: c.get("requestId"), error: errorSummary(err) }));
+    log.error("step-up grant unavailable", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
   }
 }
@@ -103,12 +103,8 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
       .limit(1),
   );
 
-  const challenge = () => {
-    const methods = methodsFor(policy, fresh.user.totpEnabled);
-    return new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", {
-      details: { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true } : {}), ...(policy.label ? { label: policy.label } : {}) },
-    });
-  };
+  const challenge = () =>
+    new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: stepUpChallengeOf(purpose, policy, fresh.user.totpEnabled) });
   if (!grant) throw challenge();
   if (!policy.singleUse) return { giveBack: async () => undefined };
 

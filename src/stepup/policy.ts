@@ -58,10 +58,18 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
  * at startup by src/stepup/product-purposes.ts): the same policy fields, a name that never
  * collides with Gatehouse's own, and a label the panel's dialog shows ("delete a note").
  */
-export type ProductStepUpPolicy = StepUpPolicy & { name: string; label: string };
+export type ProductStepUpPolicy = StepUpPolicy & { name: string; label: string; allowWhileImpersonating?: boolean | undefined };
+
+/**
+ * While an admin impersonates, only exiting (IMPERSONATION) can be verified, and a product
+ * purpose that opts in (`allowWhileImpersonating`): never one of Gatehouse's own.
+ */
+export function verifiableWhileImpersonating(purpose: string, policy: StepUpPolicy & { allowWhileImpersonating?: boolean | undefined }): boolean {
+  return purpose === "IMPERSONATION" || policy.allowWhileImpersonating === true;
+}
 
 /** A purpose's policy: Gatehouse's own, or one of the product's; null for an unknown name. */
-export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string }) | null {
+export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string; allowWhileImpersonating?: boolean | undefined }) | null {
   if (Object.hasOwn(STEP_UP_POLICIES, purpose)) return STEP_UP_POLICIES[purpose as StepUpPurpose];
   return productPurposes.find((p) => p.name === purpose) ?? null;
 }
@@ -71,4 +79,10 @@ export function methodsFor(purpose: StepUpPurpose | StepUpPolicy, totpEnabled: b
   if (totpEnabled) return ["totp", "recovery_code"];
   const policy = typeof purpose === "string" ? STEP_UP_POLICIES[purpose] : purpose;
   return policy.secondFactorOnly ? [] : ["password"];
+}
+
+/** What a step-up challenge tells the client (the 428's details, the panel's step-up page): one shape for both. */
+export function stepUpChallengeOf(purpose: string, policy: StepUpPolicy & { label?: string }, totpEnabled: boolean) {
+  const methods = methodsFor(policy, totpEnabled);
+  return { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true as const } : {}), ...(policy.label ? { label: policy.label } : {}) };
 }

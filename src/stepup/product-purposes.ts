@@ -1,6 +1,7 @@
 /**
  * The product's step-up purposes, from the JSON var PRODUCT_STEP_UP_PURPOSES, e.g.
- *   [{"name":"NOTE_DELETE","label":"delete a note","windowSeconds":300,"singleUse":true,"secondFactorOnly":false}]
+ *   [{"name":"NOTE_DELETE","label":"delete a note","windowSeconds":300,"singleUse":true,"secondFactorOnly":false,
+ *     "allowWhileImpersonating":true}]
  * Validated with zod at startup (src/config.ts calls this from parseConfig): names are
  * upper-case identifiers that never collide with Gatehouse's STEP_UP_PURPOSES (nor with
  * each other), windows are 60 to 3600 seconds. Parsed once per env object.
@@ -19,6 +20,12 @@ const purposeSchema = strictObject({
   singleUse: boolean(),
   /** Admin-grade: TOTP or a recovery code only, never the password. */
   secondFactorOnly: boolean(),
+  /**
+   * May an admin who impersonates a user earn it (with the admin's own factor), to act for
+   * the user in the product? Off unless the product says so: then the product's action runs
+   * as the user, recorded with the real admin (the assertion's `act`, the audit row's real user).
+   */
+  allowWhileImpersonating: boolean().optional(),
 });
 
 const purposesSchema = array(purposeSchema)

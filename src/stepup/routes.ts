@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { validate, validationFailed } from "../lib/validation";
-import { methodsFor, stepUpPolicyOf } from "./policy";
+import { methodsFor, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
@@ -24,8 +24,19 @@ const verifySchema = z
     message: "Send exactly one of code, recoveryCode or password",
   });
 
+const challengeQuery = z.strictObject({ purpose: z.string().max(64) });
+
 /** Mounted at /api/security/stepup, behind requireSession. */
-export const stepUpRoutes = new Hono<AppEnv>().post(
+export const stepUpRoutes = new Hono<AppEnv>()
+  // What a 428 for `purpose` would say to this session's (real) user: the panel's step-up
+  // page reads it rather than trust a label or methods from its address bar.
+  .get("/challenge", validate("query", challengeQuery), (c) => {
+    const { purpose } = c.req.valid("query");
+    const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
+    if (!policy) throw validationFailed("query", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+    return c.json(stepUpChallengeOf(purpose, policy, c.get("realUser").totpEnabled));
+  })
+  .post(
   "/verify",
   audited("STEP_UP_VERIFIED", { targetType: "session" }),
   validate("json", verifySchema),
@@ -34,8 +45,9 @@ export const stepUpRoutes = new Hono<AppEnv>().post(
     const policy = stepUpPolicyOf(body.purpose, productStepUpPurposes(c.env));
     if (!policy) throw validationFailed("json", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
     const session = c.get("session");
-    // While impersonating, the admin may verify only to exit: never as the target.
-    if (c.get("actor").isImpersonating && body.purpose !== "IMPERSONATION") {
+    // While impersonating, the admin may verify only to exit, or for a product purpose that
+    // allows it (always with the admin's own factor, below): never for Gatehouse's actions.
+    if (c.get("actor").isImpersonating && !verifiableWhileImpersonating(body.purpose, policy)) {
       throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "Only exiting impersonation can be verified while impersonating");
     }
     const db = c.var.db;

@@ -12,10 +12,12 @@ import type { Context } from "hono";
 import { type User, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { errorSummary, log } from "../lib/log";
 import { verifyPassword } from "../lib/password";
 import { type ThrottlePolicy, clearAttempts, reserveAttempt } from "../lib/throttle";
 import type { StepUpMethod } from "./policy";
 import { consumeRecoveryCode } from "./recovery-codes";
+import { resealSecret } from "./reseal";
 import { openSecret } from "./secret-box";
 import { matchTotpStep } from "./totp";
 
@@ -73,10 +75,18 @@ export async function verifySecondFactor(
 
   if (method === "totp") {
     if (!totpSecretEnc) throw otpFailure("INVALID_OTP", user);
-    const secret = await openSecret(c.env.TOTP_ENCRYPTION_KEY, totpSecretEnc, user.id);
+    const { secret, stale } = await openSecret(c.env, totpSecretEnc, user.id);
     const step = matchTotpStep(secret, input.code ?? "", now);
     if (step === null) throw otpFailure("INVALID_OTP", user);
     if (!(await claimTotpStep(c, user.id, step))) throw otpFailure("REPLAYED_OTP", user);
+    // Sealed under a previous key: moved to the current one now that it proved itself.
+    const column = totpSecretEnc === user.totpSecretEnc ? "totpSecretEnc" : "totpPendingSecretEnc";
+    if (stale) {
+      await resealSecret(db, c.env, user.id, column, totpSecretEnc, secret).catch((err: unknown) => {
+        // The code was right: a failed re-seal leaves the old ciphertext for the next use or the batch.
+        log.error("TOTP secret not re-sealed on use", { userId: user.id, error: errorSummary(err) });
+      });
+    }
   } else if (method === "recovery_code") {
     if (!(await consumeRecoveryCode(db, user.id, input.recoveryCode ?? "", now))) throw otpFailure("INVALID_OTP", user);
   } else if (!(await verifyPassword(input.password ?? "", user.passwordHash))) {

@@ -6,13 +6,16 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { object, string } from "zod";
+import { type GatehouseRpc, recordNoteEvent } from "./audit";
 import { type Note, NoteStore } from "./notes";
-import { APP_CSS, APP_JS, CSP, appPage, landingPage } from "./pages";
+import { APP_CSS, CSP, appJs, appPage, landingPage } from "./pages";
 import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "./verify";
 
 export type Env = {
   /** Service binding to Gatehouse (for its JWKS). */
   GATEHOUSE: Fetcher;
+  /** Service binding to Gatehouse's RPC entrypoint, GatehouseService (audit events). */
+  GATEHOUSE_RPC: GatehouseRpc;
   /** The `iss` Gatehouse puts in its assertions. */
   ASSERTION_ISSUER: string;
   /** The `aud` Gatehouse signs for this product. */
@@ -75,7 +78,7 @@ export function createApp(options: AppOptions = {}) {
 
   // Public.
   app.get("/", (c) => c.html(landingPage(gatehousePath(c.env))));
-  app.get("/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
+  app.get("/app.js", (c) => c.body(appJs(gatehousePath(c.env)), 200, { "content-type": "text/javascript; charset=utf-8" }));
   app.get("/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
 
   // Protected.
@@ -113,15 +116,28 @@ export function createApp(options: AppOptions = {}) {
     const claims = c.get("claims");
     const note = store.add(claims.tid, { text: parsed.data.text, createdBy: claims.sub, actedBy: claims.act?.sub ?? null, createdAt: new Date(options.now?.() ?? Date.now()).toISOString() });
     if (!note) return error(409, "TOO_MANY_NOTES", "This tenant already has the most notes allowed");
+    // Not kept unless Gatehouse's audit log has it.
+    if (!(await recordNoteEvent(c.env.GATEHOUSE_RPC, claims, c.req.raw, { action: "app.note.created", outcome: "SUCCESS", noteId: note.id, after: { text: note.text } }))) {
+      store.delete(claims.tid, note.id);
+      return error(503, "AUDIT_UNAVAILABLE", "The note could not be recorded in the audit log, so it was not kept; try again");
+    }
     return c.json({ note }, 201);
   });
 
-  app.delete("/api/notes/:id", (c) => {
+  // Gatehouse asks for a fresh step-up (NOTE_DELETE) before this request reaches us: a
+  // STEP_UP_ROUTES entry, claimed by the gateway (a Worker reached another way would call
+  // env.GATEHOUSE_RPC.requireStepUp itself).
+  app.delete("/api/notes/:id", async (c) => {
     const claims = c.get("claims");
     const note: Note | null = store.get(claims.tid, c.req.param("id"));
     if (!note) return error(404, "NOT_FOUND", "Note not found");
     if (note.createdBy !== claims.sub && !MODERATOR_ROLES.includes(claims.role)) {
+      await recordNoteEvent(c.env.GATEHOUSE_RPC, claims, c.req.raw, { action: "app.note.deleted", outcome: "FAIL", noteId: note.id, failureReason: "FORBIDDEN" });
       return error(403, "FORBIDDEN", "Only the note's author or an admin may delete it");
+    }
+    // Recorded first: the deletion below cannot fail, and is not made if the record was not.
+    if (!(await recordNoteEvent(c.env.GATEHOUSE_RPC, claims, c.req.raw, { action: "app.note.deleted", outcome: "SUCCESS", noteId: note.id, before: { text: note.text } }))) {
+      return error(503, "AUDIT_UNAVAILABLE", "The deletion could not be recorded in the audit log, so the note was kept; try again");
     }
     store.delete(claims.tid, note.id);
     return c.json({ success: true });

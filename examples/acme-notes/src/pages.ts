@@ -11,6 +11,8 @@ export const CSP = [
   "style-src 'self'",
   "img-src 'self'",
   "connect-src 'self'",
+  // Gatehouse's step-up dialog (client.js frames its same-origin step-up page).
+  "frame-src 'self'",
   "form-action 'self'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
@@ -64,12 +66,15 @@ export const APP_CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;
 .banner{background:#fde68a;padding:.5rem 1rem;border-radius:.25rem}.meta{color:#555}
 #notes li{display:flex;justify-content:space-between;gap:1rem}#error{color:#b91c1c}`;
 
-// Renders with textContent only: note text never becomes markup.
-export const APP_JS = `const list = document.getElementById("notes");
+// Renders with textContent only: note text never becomes markup. Every call goes through
+// Gatehouse's client module: a 428 (deleting needs a fresh step-up) opens Gatehouse's dialog
+// over this page and retries once verified; a lost session goes to sign-in and back.
+export const appJs = (gatehousePath: string) => `import { gatehouseFetch } from ${JSON.stringify(`${gatehousePath}/client.js`)};
+const list = document.getElementById("notes");
 const error = document.getElementById("error");
 const form = document.getElementById("new-note");
 async function call(path, init) {
-  const res = await fetch(path, { credentials: "same-origin", ...init });
+  const res = await gatehouseFetch(path, { credentials: "same-origin", ...init });
   const body = res.status === 204 ? null : await res.json();
   if (!res.ok) throw new Error(body && body.message ? body.message : "Request failed");
   return body;
@@ -82,7 +87,8 @@ async function load() {
     text.textContent = note.text;
     const del = document.createElement("button");
     del.textContent = "Delete";
-    del.addEventListener("click", () => call("/api/notes/" + encodeURIComponent(note.id), { method: "DELETE" }).then(load, show));
+    del.setAttribute("aria-label", "Delete note: " + note.text);
+    del.addEventListener("click", () => call("/api/notes/" + encodeURIComponent(note.id), { method: "DELETE" }).then(() => { error.textContent = ""; return load(); }, show));
     li.append(text, del);
     return li;
   }));

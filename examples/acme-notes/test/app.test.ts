@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/index";
 import { CSP } from "../src/pages";
 import { ASSERTION_HEADER } from "../src/verify";
-import { NOW_MS, alice, assertion, bob, carol, envWith, newSigner, signerFromJwk, stubGatehouse } from "./fixtures";
+import type { AuditEventInput } from "../src/audit";
+import { NOW_MS, alice, assertion, bob, carol, envWith, newSigner, signerFromJwk, stubAuditLog, stubGatehouse } from "./fixtures";
 
 async function setup() {
   const signer = await newSigner("k1");
   const app = createApp({ now: () => NOW_MS });
-  const appEnv = envWith(stubGatehouse(() => [signer.publicJwk]));
+  const audit = stubAuditLog();
+  const appEnv = envWith(stubGatehouse(() => [signer.publicJwk]), audit);
   const call = async (path: string, init: { as?: typeof bob; method?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const headers = new Headers(init.headers);
     if (init.as) headers.set(ASSERTION_HEADER, await assertion(signer, init.as));
@@ -19,7 +21,7 @@ async function setup() {
     }
     return app.fetch(new Request(`https://notes.test${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }), appEnv);
   };
-  return { signer, call };
+  return { signer, call, audit };
 }
 
 describe("Acme Notes behind Gatehouse", () => {
@@ -113,5 +115,71 @@ describe("Acme Notes behind Gatehouse", () => {
     const app = createApp({ now: () => NOW_MS });
     const res = await app.fetch(new Request("https://notes.test/whoami", { headers: { [ASSERTION_HEADER]: await assertion(signer, bob) } }), env);
     expect(res.status).toBe(200);
+  });
+});
+
+describe("Acme Notes records its actions in Gatehouse's audit log", () => {
+  const noteOf = async (res: Response) => ((await res.json()) as { note: { id: string } }).note;
+
+  it("creating a note records app.note.created for the session of the verified assertion", async () => {
+    const { call, audit } = await setup();
+    const note = await noteOf(await call("/api/notes", { as: bob, body: { text: "plan" }, headers: { "cf-connecting-ip": "203.0.113.9", "user-agent": "Mozilla/5.0 test" } }));
+    expect(audit.events).toEqual([
+      { sessionId: "s-u-bob", action: "app.note.created", outcome: "SUCCESS", targetType: "note", targetId: note.id, after: { text: "plan" }, ip: "203.0.113.9", userAgent: "Mozilla/5.0 test" },
+    ]);
+  });
+
+  it("a note is not kept when its creation cannot be recorded: 503, and the list stays empty", async () => {
+    const { call, audit } = await setup();
+    audit.down = true;
+    const res = await call("/api/notes", { as: bob, body: { text: "plan" } });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: "AUDIT_UNAVAILABLE" });
+    expect(((await (await call("/api/notes", { as: bob })).json()) as { notes: unknown[] }).notes).toEqual([]);
+  });
+
+  it("deleting a note records app.note.deleted with what was deleted; while impersonating, for the same session", async () => {
+    const { call, audit } = await setup();
+    const acting = { ...bob, act: { sub: alice.sub, email: alice.email, name: alice.name } };
+    const note = await noteOf(await call("/api/notes", { as: acting, body: { text: "old" } }));
+    expect((await call(`/api/notes/${note.id}`, { as: acting, method: "DELETE" })).status).toBe(200);
+    expect(audit.events.at(-1)).toMatchObject({ sessionId: "s-u-bob", action: "app.note.deleted", outcome: "SUCCESS", targetId: note.id, before: { text: "old" } });
+  });
+
+  it("a deletion that cannot be recorded does not happen: 503, and the note is still there", async () => {
+    const { call, audit } = await setup();
+    const note = await noteOf(await call("/api/notes", { as: bob, body: { text: "keep" } }));
+    audit.down = true;
+    expect((await call(`/api/notes/${note.id}`, { as: bob, method: "DELETE" })).status).toBe(503);
+    const notes = ((await (await call("/api/notes", { as: bob })).json()) as { notes: { id: string }[] }).notes;
+    expect(notes.map((n) => n.id)).toEqual([note.id]);
+  });
+
+  it("a refused deletion is recorded as FAIL with its reason", async () => {
+    const { call, audit } = await setup();
+    const note = await noteOf(await call("/api/notes", { as: alice, body: { text: "owner's" } }));
+    expect((await call(`/api/notes/${note.id}`, { as: bob, method: "DELETE" })).status).toBe(403);
+    expect(audit.events.at(-1)).toMatchObject({ sessionId: "s-u-bob", action: "app.note.deleted", outcome: "FAIL", failureReason: "FORBIDDEN", targetId: note.id });
+  });
+
+  it("the page deletes through Gatehouse's client module, and its CSP allows only a same-origin frame for the dialog", async () => {
+    const { call } = await setup();
+    const script = await (await call("/app.js")).text();
+    expect(script).toMatch(/^import \{ gatehouseFetch \} from "\/_gatehouse\/client\.js";/);
+    expect(script).not.toMatch(/[^.]fetch\(/);
+    expect(CSP).toContain("frame-src 'self'");
+    expect(CSP).toContain("frame-ancestors 'none'");
+  });
+
+  it("events cross a real RPC service binding (to a stand-in GatehouseService, an auxiliary worker)", async () => {
+    const signer = await signerFromJwk(env.TEST_PRIVATE_JWK);
+    const app = createApp({ now: () => NOW_MS });
+    const res = await app.fetch(
+      new Request("https://notes.test/api/notes", { method: "POST", headers: { [ASSERTION_HEADER]: await assertion(signer, carol), "content-type": "application/json" }, body: JSON.stringify({ text: "via rpc" }) }),
+      env,
+    );
+    expect(res.status).toBe(201);
+    const standIn = env.GATEHOUSE_RPC as unknown as { recorded(): Promise<AuditEventInput[]> };
+    expect(await standIn.recorded()).toContainEqual(expect.objectContaining({ sessionId: "s-u-carol", action: "app.note.created", outcome: "SUCCESS" }));
   });
 });

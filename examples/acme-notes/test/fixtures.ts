@@ -1,4 +1,5 @@
 import { type JWK, type JWTPayload, SignJWT, exportJWK, generateKeyPair, importJWK } from "jose";
+import type { AuditEventInput, GatehouseRpc, RecordAuditEventResult } from "../src/audit";
 import type { Env } from "../src/index";
 
 export const ISSUER = "gatehouse";
@@ -53,6 +54,25 @@ export function stubGatehouse(keys: () => JWK[] | null) {
   return stub;
 }
 
-export function envWith(gatehouse: { fetch: (input: RequestInfo | URL) => Promise<Response> }): Env {
-  return { GATEHOUSE: gatehouse as unknown as Fetcher, ASSERTION_ISSUER: ISSUER, ASSERTION_AUDIENCE: AUDIENCE, GATEHOUSE_PATH: "/_gatehouse" };
+/**
+ * A STUB of Gatehouse's RPC entrypoint, not Gatehouse: it keeps the events it is given and
+ * answers as recordAuditEvent does (or refuses, when `down`), so these tests see what the
+ * product sends. The real entrypoint is tested in Gatehouse's own test/rpc-*.test.ts, and
+ * test/gateway-example-contract.test.ts checks this product's events against its schema.
+ */
+export function stubAuditLog() {
+  const stub = {
+    events: [] as AuditEventInput[],
+    down: false,
+    async recordAuditEvent(input: AuditEventInput): Promise<RecordAuditEventResult> {
+      if (stub.down) return { ok: false, status: 503, error: "AUDIT_UNAVAILABLE", message: "stubbed outage" };
+      stub.events.push(input);
+      return { ok: true, seq: stub.events.length, hash: "stub" };
+    },
+  };
+  return stub;
+}
+
+export function envWith(gatehouse: { fetch: (input: RequestInfo | URL) => Promise<Response> }, rpc: GatehouseRpc = stubAuditLog()): Env {
+  return { GATEHOUSE: gatehouse as unknown as Fetcher, GATEHOUSE_RPC: rpc, ASSERTION_ISSUER: ISSUER, ASSERTION_AUDIENCE: AUDIENCE, GATEHOUSE_PATH: "/_gatehouse" };
 }

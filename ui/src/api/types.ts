@@ -13,6 +13,7 @@ import type { AuditOutcome, AuditTargetType } from "../../../src/audit/actions";
 export { ROLES, ROLE_RANK, type Permission, type Role } from "../../../src/lib/permissions";
 export type { StepUpMethod, StepUpPurpose } from "../../../src/stepup/policy";
 export type { RevokeReason } from "../../../src/sessions/views";
+export type { InvitationCreated, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
 export { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditAction, type AuditOutcome, type AuditTargetType } from "../../../src/audit/actions";
 
 export type User = {
@@ -65,7 +66,8 @@ export type AuditEntry = {
   isImpersonating: boolean;
   action: string;
   outcome: AuditOutcome;
-  targetType: AuditTargetType | null;
+  /** Gatehouse's target types, or a product's own (`note`) on its `app.…` rows. */
+  targetType: AuditTargetType | (string & {}) | null;
   targetId: string | null;
   ip: string | null;
   userAgent: string | null;

@@ -25,6 +25,11 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   IMPERSONATION_ENDED: "Impersonation ended",
   USER_ROLE_UPDATED: "Role changed",
   USER_PERMISSIONS_UPDATED: "Permissions changed",
+  TENANT_CREATED: "Organization created",
+  TENANT_DISABLED: "Organization disabled",
+  USER_INVITED: "Member invited",
+  INVITATION_REVOKED: "Invitation revoked",
+  INVITATION_ACCEPTED: "Invitation accepted",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -33,11 +38,18 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   session: "Session",
   ip_rule: "IP rule",
   ip_address: "IP address",
+  tenant: "Organization",
+  invitation: "Invitation",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);
+/** The product's own actions (`app.…`, recorded through the RPC entrypoint) keep the name the product gave them. */
+export const isProductAction = (a: string) => a.startsWith("app.");
 // Unknown actions (a newer API) still read as words.
-export const humanAction = (a: string) => (labelled(a) ? ACTION_LABELS[a] : a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " "));
+export const humanAction = (a: string) =>
+  labelled(a) ? ACTION_LABELS[a] : isProductAction(a) ? a : a.charAt(0) + a.slice(1).toLowerCase().replace(/_/g, " ");
+/** A product's target types (`note`, …) have no label here: shown as the product named them. */
+const targetLabel = (t: string) => (Object.hasOwn(TARGET_LABELS, t) ? TARGET_LABELS[t as AuditTargetType] : t);
 const json = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 2));
 
 export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string | null) => string }) {
@@ -54,12 +66,15 @@ export function AuditRow({ entry, name }: { entry: AuditEntry; name: (id: string
           {name(e.actorUserId)}
           {e.isImpersonating && <span class="muted small"> via {name(e.realUserId)}</span>}
         </td>
-        <td data-label="Action">{humanAction(e.action)}</td>
+        <td data-label="Action">
+          {isProductAction(e.action) ? <span class="mono">{e.action}</span> : humanAction(e.action)}
+          {isProductAction(e.action) && <span class="badge small"> product</span>}
+        </td>
         <td data-label="Outcome">
           <span class={e.outcome === "SUCCESS" ? "badge badge-green" : "badge badge-red"}>{e.outcome}</span>
         </td>
         <td data-label="Target" class="small">
-          {e.targetType ? `${TARGET_LABELS[e.targetType]} ${e.targetType === "user" ? name(e.targetId) : (e.targetId ?? "")}` : "—"}
+          {e.targetType ? `${targetLabel(e.targetType)} ${e.targetType === "user" ? name(e.targetId) : (e.targetId ?? "")}` : "—"}
         </td>
         <td class="cell-actions">
           <button type="button" class="button button-small" aria-expanded={open.value} aria-controls={detailId} onClick={() => (open.value = !open.value)}>

@@ -40,6 +40,7 @@ export function AuditLogPage() {
   const cursor = useSignal<string | null>(null);
   const loading = useSignal(false);
   const error = useSignal<string | null>(null);
+  const productActions = useLoad(() => get<{ actions: string[] }>("/api/audit-logs/product-actions"));
   const members = useLoad(() => (canViewTeam.value ? get<{ users: TeamMember[] }>("/api/users") : Promise.resolve({ users: [] })));
 
   const names = new Map((members.data.value?.users ?? []).map((u) => [u.id, u.displayName]));
@@ -95,11 +96,22 @@ export function AuditLogPage() {
             <label for="f-action">Action</label>
             <select id="f-action" value={d.action} onChange={set("action")}>
               <option value="">All actions</option>
-              {AUDIT_ACTIONS.map((a) => (
-                <option key={a} value={a}>
-                  {humanAction(a)}
-                </option>
-              ))}
+              <optgroup label="Gatehouse">
+                {AUDIT_ACTIONS.map((a) => (
+                  <option key={a} value={a}>
+                    {humanAction(a)}
+                  </option>
+                ))}
+              </optgroup>
+              {(productActions.data.value?.actions.length ?? 0) > 0 && (
+                <optgroup label="Your product">
+                  {productActions.data.value?.actions.map((a) => (
+                    <option key={a} value={a}>
+                      {a}
+                    </option>
+                  ))}
+                </optgroup>
+              )}
             </select>
           </div>
           <div class="field">

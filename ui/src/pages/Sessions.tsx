@@ -18,6 +18,7 @@ const REVOKE_REASONS: Record<RevokeReason, string> = {
   REVOKED: "Revoked by you",
   REVOKED_BY_ADMIN: "Revoked by an administrator",
   REVOKE_ALL_OTHERS: "Signed out from another session",
+  TENANT_DISABLED: "Organization disabled",
   FORCE_LOGOUT: "Signed out everywhere by an administrator",
 };
 

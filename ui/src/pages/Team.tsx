@@ -4,6 +4,7 @@ import { ROLE_RANK, ROLES, type Role, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ImpersonateDialog } from "../components/ImpersonateDialog";
+import { Invitations } from "../components/Invitations";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { useLoad } from "../lib/useLoad";
@@ -102,6 +103,7 @@ export function TeamPage() {
           </ul>
         )}
       </section>
+      <Invitations />
 
       {p?.kind === "impersonate" && <ImpersonateDialog member={p.member} onClose={() => (pending.value = null)} />}
       {p?.kind === "logout" && (

@@ -1,0 +1,85 @@
+// Invitations: an admin invites a colleague from the Team page, the link is opened in a
+// fresh browser where the invitee chooses a name and password and lands signed in; a third
+// browser then signs in with that password. The operator command creates a tenant whose
+// first owner joins the same way.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, test } from "node:test";
+import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
+import { BASE_URL, USERS } from "../lib/env.mjs";
+
+const NEW_PASSWORD = "violet harbour lanterns at dusk";
+
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+/** Opens an invitation link in a fresh browser, joins, and waits until signed in. */
+async function join(link, name) {
+  const invitee = await newPage(browser);
+  await invitee.page.goto(link);
+  await invitee.page.getByRole("heading", { level: 1, name: "Join your team on Gatehouse" }).waitFor();
+  await invitee.page.getByLabel("Your name").fill(name);
+  await invitee.page.getByLabel("Choose a password").fill("too short");
+  await invitee.page.getByRole("button", { name: "Join and sign in" }).click();
+  await invitee.page.getByText("Use at least 15 characters").waitFor();
+  await invitee.page.getByLabel("Choose a password").fill(NEW_PASSWORD);
+  await invitee.page.getByRole("button", { name: "Join and sign in" }).click();
+  await invitee.page.waitForURL("**/security/sessions");
+  await invitee.page.getByRole("heading", { level: 1, name: "Active sessions" }).waitFor();
+  return invitee;
+}
+
+test("an invited colleague joins from the link in a fresh browser, then signs in with their password", async () => {
+  const email = `newcomer-${Date.now()}@acme.test`;
+  const admin = await newPage(browser);
+  await signIn(admin.page, USERS.dave);
+  await gotoNav(admin.page, "Team");
+  const invitations = admin.page.locator("section", { has: admin.page.getByRole("heading", { name: /Invitations/ }) });
+  await invitations.getByLabel("Email address").fill(email);
+  await invitations.getByLabel("Role").selectOption("member");
+  await invitations.getByRole("button", { name: "Invite" }).click();
+  const linkField = invitations.getByLabel("Invitation link");
+  await linkField.waitFor();
+  const link = await linkField.inputValue();
+  assert.match(link, /\/accept-invitation\?token=inv_/);
+  await invitations.locator("li.member", { hasText: email }).getByText("pending").waitFor();
+  await shot(admin.page, "team-invitations");
+
+  const invitee = await join(link, "Nadia Newcomer");
+  await shot(invitee.page, "invitation-joined");
+
+  // The link worked once: opening it again says so.
+  const again = await newPage(browser);
+  await again.page.goto(link);
+  await again.page.getByLabel("Your name").fill("Someone Else");
+  await again.page.getByLabel("Choose a password").fill(NEW_PASSWORD);
+  await again.page.getByRole("button", { name: "Join and sign in" }).click();
+  await again.page.getByText("This invitation was already used").waitFor();
+  await shot(again.page, "invitation-used");
+
+  const later = await newPage(browser);
+  await signIn(later.page, { email, totp: null }, { password: NEW_PASSWORD });
+
+  for (const p of [admin, invitee, again, later]) {
+    assertClean(p.problems);
+    await p.context.close();
+  }
+});
+
+test("the operator command creates a tenant whose first owner joins through the printed link", async () => {
+  const slug = `e2e-${Date.now().toString(36)}`;
+  const owner = `owner@${slug}.test`;
+  const cli = spawnSync(process.execPath, ["scripts/gatehouse.mjs", "tenant", "create", "--name", "E2E Corp", "--slug", slug, "--owner", owner], {
+    encoding: "utf8",
+    env: { ...process.env, PORT: new URL(BASE_URL).port },
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  const link = /https?:\/\/\S+\/accept-invitation\?token=\S+/.exec(cli.stdout)?.[0];
+  assert.ok(link, `no invitation link printed:\n${cli.stdout}`);
+  const invitee = await join(link, "Olga Owner");
+  await gotoNav(invitee.page, "Team");
+  await invitee.page.locator("li.member", { hasText: owner }).getByText("You").waitFor();
+  assertClean(invitee.problems);
+  await invitee.context.close();
+});

@@ -1,0 +1,15 @@
+// Types of scripts/audit-archive-check.mjs, for the tests that run it.
+export const ARCHIVE_FORMAT: string;
+export const GENESIS_HASH: string;
+export function canonicalJson(value: unknown): string;
+export type CheckpointKeys = Map<string, CryptoKey>;
+export function importCheckpointKeys(secret: string): Promise<CheckpointKeys>;
+export type ArchiveProblem = { ok: false; reason: string; detail: string; seq?: number; index?: number };
+export type ArchiveCheck =
+  | { ok: true; tenantId: string; fromSeq: number; toSeq: number; prevHash: string; lastHash: string; rows: number; macChecked: boolean }
+  | ArchiveProblem;
+export type ArchivesCheck =
+  | { ok: true; tenantId: string; fromSeq: number; toSeq: number; lastHash: string; objects: number; rows: number; macChecked: boolean }
+  | ArchiveProblem;
+export function checkArchive(text: string, key?: CheckpointKeys | null): Promise<ArchiveCheck>;
+export function checkArchives(texts: string[], key?: CheckpointKeys | null, options?: { allowLaterStart?: boolean }): Promise<ArchivesCheck>;

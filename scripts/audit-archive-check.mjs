@@ -1,0 +1,137 @@
+// The offline check of Gatehouse's audit archive (the NDJSON objects retention writes to
+// the AUDIT_ARCHIVE R2 bucket, format in src/audit/archive.ts). Plain JavaScript on
+// WebCrypto only, independent of the worker's code, so it can be handed to an auditor
+// as it is; test/audit-archive.test.ts runs it against archives the worker wrote.
+// The command line around it is scripts/verify-archive.mjs.
+
+export const ARCHIVE_FORMAT = "gatehouse-audit-archive";
+export const GENESIS_HASH = "0".repeat(64);
+const DAY_MS = 86_400_000;
+const encoder = new TextEncoder();
+
+/** JSON with object keys sorted at every depth (the worker's canonicalJson). */
+export function canonicalJson(value) {
+  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+function fromBase64Url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+/** SHA-256(prevHash ‖ canonical JSON of the row without its link fields), hex. */
+async function rowHash(prevHash, row) {
+  const { prevHash: _prev, hash: _hash, ...fields } = row;
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(prevHash + canonicalJson(fields))));
+}
+
+// A MAC written before key ids existed (a bare `<mac>`) names this id (src/lib/key-set.ts).
+const LEGACY_KEY_ID = "k0";
+
+/**
+ * AUDIT_CHECKPOINT_KEY as the worker holds it: a bare base64url key (32 or more bytes,
+ * id "k0") or a key set, a JSON array of `{ "id", "key" }`. Answers a Map from key id to
+ * an HMAC-SHA-256 verification key.
+ */
+export async function importCheckpointKeys(secret) {
+  const text = secret.trim();
+  const entries = text.startsWith("[") ? JSON.parse(text).map(({ id, key }) => [id, key]) : [[LEGACY_KEY_ID, text]];
+  const keys = new Map();
+  for (const [id, base64url] of entries) {
+    const bytes = fromBase64Url(String(base64url));
+    if (bytes.byteLength < 32) throw new Error(`AUDIT_CHECKPOINT_KEY: key ${id} must be at least 32 bytes (base64url)`);
+    keys.set(String(id), await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
+  }
+  return keys;
+}
+
+/** Whether the checkpoint's `<keyId>.<mac>` (or legacy bare `<mac>`) verifies under the key it names. */
+async function checkpointMacValid(keys, cp) {
+  const signed = canonicalJson({ v: 1, tenantId: cp.tenantId, seq: cp.seq, hash: cp.hash, prunedAt: cp.prunedAt, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
+  const parts = String(cp.mac).split(".");
+  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+  const key = keyId === undefined ? undefined : keys.get(keyId);
+  if (!key || !macText) return false;
+  try {
+    return await crypto.subtle.verify("HMAC", key, fromBase64Url(macText), encoder.encode(signed));
+  } catch {
+    return false;
+  }
+}
+
+const fail = (reason, detail, extra = {}) => ({ ok: false, reason, detail, ...extra });
+
+/**
+ * Checks one archive object: its rows link and hash from `prevHash`, the last one is
+ * the checkpoint's row, and (given the key) the checkpoint's MAC is the worker's and it
+ * covers only rows that were past retention when it was written. Answers
+ * `{ ok: true, tenantId, fromSeq, toSeq, prevHash, lastHash, rows, macChecked }` or
+ * `{ ok: false, reason, detail, seq? }`.
+ */
+export async function checkArchive(text, key = null) {
+  const lines = text.split("\n").filter((line) => line.trim() !== "");
+  let header;
+  let rows;
+  try {
+    [header, ...rows] = lines.map((line) => JSON.parse(line));
+  } catch (err) {
+    return fail("MALFORMED", `a line is not JSON (${err.message})`);
+  }
+  if (header?.format !== ARCHIVE_FORMAT || header.version !== 1 || typeof header.checkpoint !== "object" || header.checkpoint === null) {
+    return fail("MALFORMED", "the first line is not a version 1 gatehouse-audit-archive header");
+  }
+  const cp = header.checkpoint;
+  if (rows.length !== header.rows || rows.length === 0) return fail("COUNT", `the header announces ${header.rows} rows, the object holds ${rows.length}`);
+  let prev = { seq: header.fromSeq - 1, hash: header.prevHash };
+  for (const row of rows) {
+    if (row.tenantId !== header.tenantId) return fail("TENANT", `row ${row.seq} belongs to another tenant`, { seq: row.seq });
+    if (row.seq !== prev.seq + 1) return fail("GAP", `row ${prev.seq + 1} is missing`, { seq: prev.seq + 1 });
+    if (row.prevHash !== prev.hash) return fail("LINK", `row ${row.seq} does not link to its predecessor`, { seq: row.seq });
+    if ((await rowHash(prev.hash, row)) !== row.hash) return fail("HASH", `row ${row.seq} does not match its hash (edited)`, { seq: row.seq });
+    prev = { seq: row.seq, hash: row.hash };
+  }
+  if (prev.seq !== header.toSeq || cp.seq !== prev.seq || cp.hash !== prev.hash || cp.tenantId !== header.tenantId) {
+    return fail("CHECKPOINT_MISMATCH", "the checkpoint does not name the last row (seq and hash)", { seq: prev.seq });
+  }
+  if (key) {
+    if (!(await checkpointMacValid(key, cp))) return fail("CHECKPOINT_UNAUTHENTIC", "the checkpoint's MAC does not verify under the key it names", { seq: cp.seq });
+    const windowStart = cp.prunedAt - cp.retentionDays * DAY_MS;
+    const young = rows.find((row) => row.createdAt >= windowStart);
+    if (cp.lastCreatedAt >= windowStart || young) return fail("CHECKPOINT_TOO_RECENT", "the archive holds rows younger than the retention window", { seq: young?.seq ?? cp.seq });
+  }
+  return { ok: true, tenantId: header.tenantId, fromSeq: header.fromSeq, toSeq: header.toSeq, prevHash: header.prevHash, lastHash: prev.hash, rows: rows.length, macChecked: key !== null };
+}
+
+/**
+ * Checks a tenant's archive objects in order (sort by key, or by fromSeq): each on its
+ * own, then that each one continues the previous (next seq, and its prevHash is the
+ * previous last hash). The first may start after seq 1 only when `allowLaterStart`.
+ */
+export async function checkArchives(texts, key = null, { allowLaterStart = false } = {}) {
+  const results = [];
+  for (const text of texts) {
+    const result = await checkArchive(text, key);
+    if (!result.ok) return { ok: false, index: results.length, ...result };
+    results.push(result);
+  }
+  results.sort((a, b) => a.fromSeq - b.fromSeq);
+  const first = results[0];
+  if (!first) return fail("EMPTY", "no archive given");
+  if (!allowLaterStart && (first.fromSeq !== 1 || first.prevHash !== GENESIS_HASH)) return fail("GAP", "the first archive does not start the chain (seq 1 from the genesis)", { seq: 1 });
+  for (let i = 1; i < results.length; i++) {
+    const [before, after] = [results[i - 1], results[i]];
+    if (after.tenantId !== first.tenantId) return fail("TENANT", "archives of several tenants were given together");
+    if (after.fromSeq !== before.toSeq + 1) return fail("GAP", `rows ${before.toSeq + 1}…${after.fromSeq - 1} are in no archive given`, { seq: before.toSeq + 1 });
+    if (after.prevHash !== before.lastHash) return fail("LINK", `the archive from ${after.fromSeq} does not continue the one before it`, { seq: after.fromSeq });
+  }
+  const last = results.at(-1);
+  return { ok: true, tenantId: first.tenantId, fromSeq: first.fromSeq, toSeq: last.toSeq, lastHash: last.lastHash, objects: results.length, rows: results.reduce((n, r) => n + r.rows, 0), macChecked: key !== null };
+}

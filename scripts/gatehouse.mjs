@@ -1,0 +1,88 @@
+// `npm run gatehouse -- <command>`: the operator's command line, a client of the worker's
+// operator API (src/operator). No SQL and no password ever pass through it: a new tenant's
+// first owner gets an invitation link and sets their own password.
+//
+//   tenant create --name "Acme" --slug acme --owner alice@acme.test [--remote]
+//   tenant list [--remote]
+//   tenant disable <tenant id> [--remote]
+//
+// Where: the local dev worker (`npm start`, http://localhost:$PORT) by default; with
+// --remote, the deployed worker at GATEHOUSE_URL (https://…). The token: OPERATOR_TOKEN
+// from the environment (never an argument, so it stays out of shell history); locally,
+// if unset, the local-only one `npm start` wrote to .dev.vars.
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { gatehousePath } from "./gatehouse-path.mjs";
+
+const USAGE = `Usage:
+  npm run gatehouse -- tenant create --name "Acme" --slug acme --owner alice@acme.test [--remote]
+  npm run gatehouse -- tenant list [--remote]
+  npm run gatehouse -- tenant disable <tenant id> [--remote]
+
+The operator token is read from OPERATOR_TOKEN in the environment (locally, from .dev.vars
+if unset). --remote talks to GATEHOUSE_URL (the deployed worker, https://...).`;
+
+function fail(message) {
+  console.error(`gatehouse: ${message}\n\n${USAGE}`);
+  process.exit(1);
+}
+
+function localToken() {
+  if (!existsSync(".dev.vars")) return undefined;
+  return /^OPERATOR_TOKEN=(.+)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
+}
+
+function target(remote) {
+  if (!remote) return { base: `http://localhost:${process.env.PORT ?? "8787"}`, token: process.env.OPERATOR_TOKEN || localToken() };
+  const url = process.env.GATEHOUSE_URL;
+  if (!url) fail("--remote needs GATEHOUSE_URL, the deployed worker's address (e.g. https://gatehouse.example.com)");
+  if (!url.startsWith("https://")) fail("GATEHOUSE_URL must be https://");
+  return { base: url.replace(/\/+$/, ""), token: process.env.OPERATOR_TOKEN };
+}
+
+async function call(where, method, path, body) {
+  if (!where.token) fail("set OPERATOR_TOKEN in the environment (e.g. read -rs OPERATOR_TOKEN && export OPERATOR_TOKEN)");
+  const url = `${where.base}${gatehousePath()}/api/operator${path}`;
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${where.token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (err) {
+    fail(`cannot reach ${where.base} (${err.cause?.code ?? err.message}); is the worker running (npm start)?`);
+  }
+  const data = await res.json().catch(() => ({}));
+  if (res.status === 404 && data.error === "NOT_FOUND") {
+    fail(`the operator API answered 404: OPERATOR_TOKEN is not set on the worker, or the token you sent is not it`);
+  }
+  if (!res.ok) fail(`${res.status} ${data.error ?? ""}: ${data.message ?? "request refused"}`);
+  return data;
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" }, remote: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+});
+const [noun, verb, arg] = positionals;
+if (values.help || noun !== "tenant") fail(values.help ? "help" : `unknown command ${JSON.stringify(positionals.join(" "))}`);
+const where = target(values.remote);
+
+if (verb === "create") {
+  if (!values.name || !values.slug || !values.owner) fail("tenant create needs --name, --slug and --owner");
+  const { tenant, invitationLink, emailed } = await call(where, "POST", "/tenants", { name: values.name, slug: values.slug, ownerEmail: values.owner });
+  console.log(`Created tenant ${tenant.name} (${tenant.slug}), id ${tenant.id}.`);
+  console.log(`\nInvitation for its first owner ${values.owner.trim().toLowerCase()} (valid 7 days, single use${emailed ? ", also sent through the email hook" : ""}):\n\n  ${invitationLink}\n`);
+  console.log("Open it (or send it to them) to set a display name and password and sign in as the owner.");
+} else if (verb === "list") {
+  const { tenants } = await call(where, "GET", "/tenants");
+  if (tenants.length === 0) console.log("No tenants yet: npm run gatehouse -- tenant create --name … --slug … --owner …");
+  for (const t of tenants) console.log(`${t.id}  ${t.slug.padEnd(20)} ${String(t.members).padStart(4)} member(s)  ${t.disabledAt ? `disabled ${t.disabledAt}` : "active"}  ${t.name}`);
+} else if (verb === "disable") {
+  if (!arg) fail("tenant disable needs the tenant's id (see tenant list)");
+  const { tenant, endedSessions } = await call(where, "POST", `/tenants/${encodeURIComponent(arg)}/disable`, {});
+  console.log(`Disabled ${tenant.name} (${tenant.slug}): ${endedSessions} session(s) ended; its users can no longer sign in.`);
+} else {
+  fail(`unknown command "tenant ${verb ?? ""}"`);
+}

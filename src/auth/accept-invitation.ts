@@ -1,0 +1,100 @@
+/**
+ * `POST /api/auth/invitations/accept { token, displayName, password }`: the invitee sets a
+ * name and a password, gets an account with the invitation's role and is signed in, through
+ * the same start as sign-in (./start-session.ts), so whatever follows a sign-in (a tenant
+ * that requires two-factor sends them to enrolment) follows this too.
+ *
+ * Threat model: a link used twice, in parallel or later (the batch consumes it or aborts),
+ * an expired or revoked link, a guessed token (256 bits, hash compared in constant time),
+ * a weak password (the policy), an account for a disabled tenant (startSession refuses).
+ */
+import { Hono } from "hono";
+import { audited } from "../audit/middleware";
+import { failedWith } from "../db/errors";
+import { isInvariantViolation } from "../db/invariants";
+import { type User, users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { randomId } from "../lib/crypto";
+import { hashPassword } from "../lib/password";
+import { assertPasswordAcceptable, MAX_PASSWORD_LENGTH } from "../lib/password-policy";
+import { truncateCodePoints } from "../lib/text";
+import { validate } from "../lib/validation";
+import { z } from "../lib/zod";
+import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
+import { publicUser } from "./routes";
+import { startSession } from "./start-session";
+import { signInUnavailable } from "./throttle";
+
+const acceptBody = z.strictObject({
+  token: z.string().min(1).max(200),
+  displayName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .transform((v) => truncateCodePoints(v, 100)),
+  // The policy judges length in code points after NFKC; this only bounds the body.
+  password: z.string().min(1).max(MAX_PASSWORD_LENGTH * 4),
+});
+
+/** Mounted at /api/auth/invitations, before the edge check (the invitee has no session yet). */
+export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited("INVITATION_ACCEPTED", { targetType: "invitation" }), validate("json", acceptBody), async (c) => {
+  const { token, displayName, password } = c.req.valid("json");
+  const db = c.var.db;
+  const now = c.get("now");
+  // Fail closed: an unreadable invitations table is 503, never a 500 or a pass.
+  const invitation = await findInvitationByToken(db, token).catch((err: unknown) => {
+    throw signInUnavailable(c, "invitation lookup", err);
+  });
+  if (!invitation) throw new ApiError(404, "INVITATION_NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
+  const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
+  const refuse = (status: 409 | 410, code: string, message: string) => new ApiError(status, code, message, { audit });
+  const status = invitationStatus(invitation, now);
+  if (status === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
+  if (status === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
+  if (status === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
+  assertPasswordAcceptable(password, { email: invitation.email }, audit);
+
+  const user: User = {
+    id: randomId("usr_"),
+    tenantId: invitation.tenantId,
+    email: invitation.email,
+    displayName,
+    role: invitation.role,
+    passwordHash: await hashPassword(password),
+    sessionVersion: 1,
+    createdAt: now,
+    disabledAt: null,
+    totpSecretEnc: null,
+    totpPendingSecretEnc: null,
+    totpPendingSessionId: null,
+    totpEnabled: false,
+    totpLastStep: null,
+    permissionOverrides: null,
+  };
+  try {
+    const { row, state } = await startSession(c, user, {
+      amr: ["pwd"],
+      // Consumed first: a parallel accept that lost is refused by the single-use assertion.
+      changes: [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)],
+      eventsBefore: [
+        {
+          tenantId: user.tenantId,
+          actorUserId: user.id,
+          action: "INVITATION_ACCEPTED",
+          outcome: "SUCCESS",
+          targetType: "invitation",
+          targetId: invitation.id,
+          after: { userId: user.id, email: user.email, role: user.role },
+        },
+      ],
+    });
+    return c.json({ user: publicUser(state.user), sessionId: row.id });
+  } catch (err) {
+    // Another accept of the same link committed first (single use), or the email got an account meanwhile.
+    if (isInvariantViolation(err)) throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
+    if (failedWith(err, /UNIQUE constraint failed: users\.email/)) throw refuse(409, "INVITATION_USED", "This email already has an account. Sign in instead.");
+    throw err;
+  }
+});

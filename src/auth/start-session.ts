@@ -1,0 +1,91 @@
+/**
+ * The one way a session starts once a user is authenticated: sign-in, and accepting an
+ * invitation (which signs the invitee in). Whatever must hold for every new session holds
+ * here: the tenant is not disabled, the session row, the caller's changes and the audit
+ * rows commit in one D1 batch, the cache is written before any cookie is handed out
+ * (503 if it cannot be), and the cookie is the same everywhere.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
+import { setCookie } from "hono/cookie";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { assertInBatch, isInvariantViolation } from "../db/invariants";
+import { type User, tenants, userSessions } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { errorSummary, log } from "../lib/log";
+import { writeCachedState } from "../sessions/cache";
+import { sessionTimeouts } from "../sessions/config";
+import { issueSnapshot } from "../sessions/snapshot-check";
+import { prepareSession } from "../sessions/service";
+import { SESSION_COOKIE } from "../sessions/token";
+import { signInUnavailable } from "./throttle";
+
+export type StartSessionOptions = {
+  /** How the user authenticated (RFC 8176), e.g. ["pwd", "otp", "mfa"]. */
+  amr: string[];
+  /** Changes that commit in the same batch, before the session row (e.g. the invitee's user row). */
+  changes?: BatchItem<"sqlite">[];
+  /** Audit rows written before and after SESSION_CREATED, in the same batch. */
+  eventsBefore?: AuditEvent[];
+  eventsAfter?: AuditEvent[];
+};
+
+/** Refuses a user of a tenant the operator disabled: 403 TENANT_DISABLED (the credentials were right). */
+export async function assertTenantActive(c: Context<AppEnv>, user: Pick<User, "id" | "tenantId">): Promise<void> {
+  const tenant = await c.var.db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) }).catch((err: unknown) => {
+    throw signInUnavailable(c, "tenant lookup", err);
+  });
+  if (!tenant || tenant.disabledAt !== null) {
+    throw new ApiError(403, "TENANT_DISABLED", "This organisation's access to Gatehouse has been disabled", {
+      audit: { tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: "TENANT_DISABLED" },
+    });
+  }
+}
+
+export async function startSession(c: Context<AppEnv>, user: User, options: StartSessionOptions) {
+  const db = c.var.db;
+  await assertTenantActive(c, user);
+  const { row, token, state } = await prepareSession(c, user, options.amr);
+  const actor = { tenantId: user.tenantId, actorUserId: user.id };
+  try {
+    await commitWithAudit(
+      c,
+      [
+        ...(options.changes ?? []),
+        db.insert(userSessions).values(row),
+        // The operator may disable the tenant between the read above and this batch: its
+        // session sweep could miss a session written after it, so the batch itself refuses.
+        ...assertInBatch(db, user.tenantId, "TENANT_ACTIVE", sql`(SELECT ${tenants.disabledAt} FROM ${tenants} WHERE ${tenants.id} = ${user.tenantId}) IS NULL`),
+      ],
+      [
+        ...(options.eventsBefore ?? []),
+        { ...actor, action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", targetId: row.id, after: { device: row.userAgent, ip: row.ip } },
+        ...(options.eventsAfter ?? []),
+      ],
+    );
+  } catch (err) {
+    // Which invariant failed is not in D1's error: if the tenant is disabled now, that was it.
+    if (isInvariantViolation(err)) await assertTenantActive(c, user);
+    throw err;
+  }
+  try {
+    await writeCachedState(c.env.SESSION_CACHE, state, c.get("now"));
+  } catch (err) {
+    // The session row exists, but no cookie is handed out for it: the user signs in again.
+    log.error("session cache write failed at sign-in", { error: errorSummary(err) });
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in is temporarily unavailable; try again");
+  }
+  setCookie(c, SESSION_COOKIE, token, {
+    path: "/",
+    secure: true,
+    httpOnly: true,
+    sameSite: "Lax",
+    prefix: "host",
+    maxAge: sessionTimeouts(c.env).absoluteSeconds,
+  });
+  // The session's first snapshot (src/sessions/snapshot.ts); without one the next request reads KV.
+  await issueSnapshot(c, state, c.get("now")).catch(() => undefined);
+  return { row, state };
+}

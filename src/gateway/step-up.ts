@@ -1,0 +1,52 @@
+/**
+ * Step-up for product routes (STEP_UP_ROUTES): a request matching a route needs a fresh
+ * grant for the route's product purpose before it reaches the origin. The grant is the
+ * API's (earned through POST <GATEHOUSE_PATH>/api/security/stepup/verify, bound to this
+ * session, its real user and the purpose) and is checked and claimed by the one owner of
+ * that rule, claimStepUpGrant: a single-use grant serves exactly one forwarded request,
+ * however many arrive in parallel.
+ *
+ * Without a grant: 428 STEP_UP_REQUIRED in the API's shape (purpose, methods, label) for
+ * fetch/XHR, which the client module (`<GATEHOUSE_PATH>/client.js`) turns into the step-up
+ * dialog and a retry; a browser navigation is sent to the panel's step-up page and back.
+ * The session is re-read from D1 first, as on the API's guarded routes. When the origin
+ * refuses (status >= 400) or cannot be reached, the action did not happen: a claimed grant
+ * is given back, as requireStepUp does.
+ */
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { ApiError, RefusalWithResponse } from "../errors";
+import type { StepUpClaim } from "../stepup/middleware";
+import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
+import { isBrowserNavigation, stepUpRedirect, unauthenticatedResponse } from "./navigation";
+import { parseConfig } from "../config";
+
+export function productRouteStepUp(options: { basePath: string }) {
+  return createMiddleware<AppEnv>(async function productRouteStepUp(c, next) {
+    // Parsed (and its errors answered) by the edge check's step before this one.
+    const config = parseConfig(c.env).gateway;
+    if (!config) return next();
+    const need = config.stepUpRoutes.stepUpFor(c.req.method, new URL(c.req.url).pathname);
+    if (need.kind === "none") return next();
+    if (need.kind === "unmatchable") {
+      throw new ApiError(400, "MALFORMED_PATH", "The path has empty, dot or encoded-separator segments; send it normalised");
+    }
+    // A step-up route under a public path still needs a signed-in session.
+    if (!c.get("edgePassed")) {
+      const refusal = new ApiError(401, "UNAUTHORIZED", "Sign in to continue");
+      throw new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
+    }
+    const fresh = await reloadLiveSession(c, c.get("session").id);
+    let claim: StepUpClaim;
+    try {
+      claim = await claimStepUpGrant(c, fresh, need.purpose);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "STEP_UP_REQUIRED" && isBrowserNavigation(c.req.raw)) {
+        throw new RefusalWithResponse(err, stepUpRedirect(c.req.raw, { gatehousePath: options.basePath, purpose: need.purpose }));
+      }
+      throw err;
+    }
+    await next();
+    if (c.error || c.res.status >= 400) await claim.giveBack();
+  });
+}

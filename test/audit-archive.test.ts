@@ -1,0 +1,224 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
+import { sealChain } from "../src/audit/chain";
+import { runRetention } from "../src/audit/retention";
+import { checkpointKey } from "../src/audit/checkpoint";
+import { verifyChain } from "../src/audit/verify";
+import { createDb } from "../src/db/client";
+import type { Bindings } from "../src/env";
+import { randomId } from "../src/lib/crypto";
+import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
+import { START_MS, withEnv } from "./helpers";
+
+const DAY = 86_400_000;
+const NOW = START_MS;
+/** Retention of 30 days: rows from 40 days ago are due, rows from yesterday are not. */
+const OLD = NOW - 40 * DAY;
+const RECENT = NOW - DAY;
+const retentionEnv = (overrides: Partial<Bindings> = {}) => withEnv({ AUDIT_RETENTION_DAYS: "30", ...overrides });
+
+/** A tenant with a sealed chain of rows created at `createdAts` (seq 1, 2, …), inserted directly. */
+async function seedChain(tenantId: string, createdAts: number[]): Promise<void> {
+  await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, OLD).run();
+  const insert = "INSERT INTO audit_logs (id, tenant_id, action, outcome, failure_reason, metadata, ip, created_at, seq) VALUES (?, ?, 'LOGIN_FAILED', 'FAIL', 'INVALID_PASSWORD', ?, '203.0.113.7', ?, ?)";
+  await env.DB.batch(createdAts.map((at, i) => env.DB.prepare(insert).bind(randomId("aud_"), tenantId, JSON.stringify({ n: i + 1, note: "é ✓ \u2028" }), at, i + 1)));
+  await sealChain(createDb(env.DB), tenantId);
+}
+
+const seqsOf = async (tenantId: string) =>
+  (await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<{ seq: number }>()).results.map((r) => r.seq);
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The archive objects of a tenant, in key (so chain) order. */
+async function archivesOf(tenantId: string, bucket: R2Bucket = env.AUDIT_ARCHIVE as R2Bucket): Promise<{ key: string; text: string }[]> {
+  const listed = await bucket.list({ prefix: `audit/${encodeURIComponent(tenantId)}/` });
+  const out = [];
+  for (const { key } of listed.objects.sort((a, b) => (a.key < b.key ? -1 : 1))) out.push({ key, text: await (await bucket.get(key))!.text() });
+  return out;
+}
+
+const archiveKeyOfChecks = () => importCheckpointKeys(env.AUDIT_CHECKPOINT_KEY as string);
+
+describe("retention at scale, with the audit archive", () => {
+  it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
+    const prefix = `scale-${randomId()}`;
+    const ids = range(0, 11).map((i) => `${prefix}-${String(i).padStart(3, "0")}`);
+    for (const id of ids) await seedChain(id, [...range(1, 20).map((i) => OLD + i * 1000), ...range(1, 10).map((i) => RECENT + i * 1000)]);
+    const options = { budget: 40, chunkRows: 7 };
+
+    const first = await runRetention(retentionEnv(), NOW, options);
+    expect(first.resumeAfter).not.toBeNull();
+    const cursor = await env.DB.prepare("SELECT tenant_id AS t FROM retention_cursors WHERE job = 'audit'").first<{ t: string }>();
+    expect(cursor?.t).toBe(first.resumeAfter);
+    // A tenant sorting before the cursor gets due rows after the first run: the second
+    // run, resuming after the cursor, does not reach it.
+    const early = `${prefix}-00-early`;
+    expect(early < (first.resumeAfter as string)).toBe(true);
+    await seedChain(early, range(1, 5).map((i) => OLD + i));
+    const second = await runRetention(retentionEnv(), NOW, { budget: 20, chunkRows: 7 });
+    expect(Object.keys(second.pruned).length).toBeGreaterThan(0);
+    for (const id of Object.keys(second.pruned)) expect(id > (first.resumeAfter as string)).toBe(true);
+    expect(await seqsOf(early)).toEqual(range(1, 5));
+
+    let runs = 2;
+    for (let last = second; last.resumeAfter !== null && runs < 40; runs++) last = await runRetention(retentionEnv(), NOW, options);
+    expect(runs).toBeGreaterThan(3);
+    // One more full pass reaches the early tenant too.
+    await runRetention(retentionEnv(), NOW, { chunkRows: 7 });
+
+    const key = (await checkpointKey(env as Bindings))!;
+    const offlineKey = await archiveKeyOfChecks();
+    for (const id of ids) {
+      expect(await seqsOf(id)).toEqual(range(21, 30));
+      expect(await verifyChain(createDb(env.DB), id, key, NOW)).toMatchObject({ ok: true, fromSeq: 20 });
+      const objects = await archivesOf(id);
+      expect(objects.length).toBe(3); // 7 + 7 + 6 rows
+      expect(await checkArchives(objects.map((o) => o.text), offlineKey)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 20, rows: 20, macChecked: true });
+    }
+    expect(await seqsOf(early)).toEqual([]);
+  });
+
+  it("an audit row is never deleted before its archive is written: a failed archive write deletes nothing", async () => {
+    const tenantId = `fail-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => OLD + i));
+    const failingBucket = new Proxy(env.AUDIT_ARCHIVE as R2Bucket, {
+      get(target, prop) {
+        if (prop === "put") return () => Promise.reject(new Error("R2 put failed: 503"));
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const result = await runRetention(retentionEnv({ AUDIT_ARCHIVE: failingBucket }), NOW);
+    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(await seqsOf(tenantId)).toEqual(range(1, 6));
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
+  });
+
+  it("rows within the retention window are never archived or deleted, even when a later row carries an older time", async () => {
+    const tenantId = `window-${randomId()}`;
+    // seq 6 is recent; seq 7 is dated old (a skewed clock) but follows it in the chain.
+    await seedChain(tenantId, [...range(1, 5).map((i) => OLD + i), RECENT, OLD + 10, RECENT + 1]);
+    const result = await runRetention(retentionEnv(), NOW);
+    expect(result.pruned[tenantId]).toBe(5);
+    expect(await seqsOf(tenantId)).toEqual([6, 7, 8]);
+    const objects = await archivesOf(tenantId);
+    const archivedSeqs = objects.flatMap((o) => o.text.trim().split("\n").slice(1).map((line) => (JSON.parse(line) as { seq: number }).seq));
+    expect(archivedSeqs).toEqual(range(1, 5));
+  });
+
+  it("an archive never replaces an earlier object: another object under the chunk's key stops its pruning", async () => {
+    const tenantId = `keep-${randomId()}`;
+    await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
+    const last = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(tenantId).first<{ hash: string }>();
+    const objectKey = archiveKey(tenantId, 1, 4, last!.hash);
+    await (env.AUDIT_ARCHIVE as R2Bucket).put(objectKey, "an earlier archive\n");
+    const result = await runRetention(retentionEnv(), NOW);
+    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(await (await (env.AUDIT_ARCHIVE as R2Bucket).get(objectKey))!.text()).toBe("an earlier archive\n");
+    expect(await seqsOf(tenantId)).toEqual(range(1, 4));
+  });
+
+  it("a run after an archive whose delete failed reuses that archive and its checkpoint, and writes no second one", async () => {
+    const tenantId = `resume-${randomId()}`;
+    await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
+    // The archive is written, then D1 refuses the batch that would checkpoint and delete.
+    const batchFails = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return () => Promise.reject(new Error("D1_ERROR: database unavailable"));
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await runRetention(retentionEnv({ DB: batchFails }), NOW).catch(() => undefined);
+    expect(await seqsOf(tenantId)).toEqual(range(1, 4));
+    const [archived] = await archivesOf(tenantId);
+    expect(archived).toBeDefined();
+
+    const later = NOW + 60_000;
+    const result = await runRetention(retentionEnv(), later);
+    expect(result.pruned[tenantId]).toBe(4);
+    expect(await archivesOf(tenantId)).toHaveLength(1);
+    const header = JSON.parse(archived!.text.split("\n")[0]!) as { checkpoint: { mac: string; prunedAt: number } };
+    const stored = await env.DB.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
+    expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
+    const key = (await checkpointKey(env as Bindings))!;
+    expect((await verifyChain(createDb(env.DB), tenantId, key, later)).ok).toBe(true);
+  });
+});
+
+describe("retention racing another run", () => {
+  it("a run whose starting checkpoint another run moved meanwhile deletes nothing", async () => {
+    // Long before the other tests' rows: this tenant is the only one due at this time.
+    const now = NOW - 1000 * DAY;
+    const tenantId = `race-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => now - 40 * DAY + i));
+    const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
+    let raced = false;
+    // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
+    const racingDb = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (!raced) {
+              raced = true;
+              await target.batch([
+                target.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
+                target.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
+              ]);
+            }
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const result = await runRetention(retentionEnv({ DB: racingDb }), now);
+    expect(raced).toBe(true);
+    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
+    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+  });
+});
+
+describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
+  it("accepts the worker's archives, and reports an edited row, a missing object, a forged checkpoint and a wrong key", async () => {
+    const tenantId = `offline-${randomId()}`;
+    await seedChain(tenantId, range(1, 9).map((i) => OLD + i));
+    await runRetention(retentionEnv(), NOW, { chunkRows: 3 });
+    const texts = (await archivesOf(tenantId)).map((o) => o.text);
+    expect(texts).toHaveLength(3);
+    const key = await archiveKeyOfChecks();
+    expect(await checkArchives(texts, key)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 9, objects: 3 });
+    expect(await checkArchives(texts)).toMatchObject({ ok: true, macChecked: false });
+
+    const edited = texts[1]!.replace('"ip":"203.0.113.7"', '"ip":"198.51.100.1"');
+    expect(edited).not.toBe(texts[1]);
+    expect(await checkArchives([texts[0]!, edited, texts[2]!], key)).toMatchObject({ ok: false, reason: "HASH", seq: 4 });
+    expect(await checkArchives([texts[0]!, texts[2]!], key)).toMatchObject({ ok: false, reason: "GAP", seq: 4 });
+
+    // A checkpoint moved to cover an extra row it was not signed for.
+    const lines = texts[2]!.trim().split("\n");
+    const header = JSON.parse(lines[0]!) as { checkpoint: { prunedAt: number } };
+    header.checkpoint.prunedAt += 1;
+    expect(await checkArchives([texts[0]!, texts[1]!, [JSON.stringify(header), ...lines.slice(1)].join("\n")], key)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC", seq: 9 });
+
+    const otherKey = await importCheckpointKeys("A".repeat(43));
+    expect(await checkArchives(texts, otherKey)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC" });
+  });
+
+  it("the verifier's row hashes are the worker's, for every field the archive writes", async () => {
+    // One chunk built by the worker's own archive writer, checked by the offline script.
+    const tenantId = `format-${randomId()}`;
+    await seedChain(tenantId, [OLD]);
+    const [row] = (await createDb(env.DB).query.auditLogs.findMany({ where: (t, { eq }) => eq(t.tenantId, tenantId) }));
+    const chunk: ArchiveChunk = {
+      prev: { seq: 0, hash: "0".repeat(64) },
+      rows: [row!],
+      checkpoint: { tenantId, seq: 1, hash: row!.hash!, prunedAt: NOW, lastCreatedAt: OLD, retentionDays: 30, mac: "x" },
+    };
+    expect(await checkArchives([archiveBody(chunk)])).toMatchObject({ ok: true, rows: 1 });
+  });
+});

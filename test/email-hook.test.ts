@@ -1,0 +1,116 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Hono } from "hono";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
+import { createDb } from "../src/db/client";
+import { EMAIL_SIGNATURE_HEADER, sendEmail } from "../src/email";
+import type { AppEnv, Bindings } from "../src/env";
+import { START_MS, seedTenant, withEnv } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const HOOK_URL = "https://product.example/hooks/gatehouse-email";
+const SECRET = "a-local-test-secret-of-at-least-32-characters";
+const LINK = "https://gatehouse.test/_gatehouse/accept-invitation?token=inv_abc.secretpart";
+
+/** The product's side, written independently of Gatehouse's signer: how a receiver checks a request. */
+async function receiverAccepts(req: Request, body: string, nowMs: number, toleranceSeconds = 300): Promise<boolean> {
+  const header = req.headers.get(EMAIL_SIGNATURE_HEADER) ?? "";
+  const parts = Object.fromEntries(header.split(",").map((kv) => kv.split("=") as [string, string]));
+  const t = Number(parts.t);
+  if (!Number.isInteger(t) || Math.abs(nowMs / 1000 - t) > toleranceSeconds) return false;
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const mac = Uint8Array.from((parts.v1 ?? "").match(/../g) ?? [], (h) => parseInt(h, 16));
+  return crypto.subtle.verify("HMAC", key, mac, new TextEncoder().encode(`${t}.${body}`));
+}
+
+/** A local receiver in place of the network: records what Gatehouse posted. */
+function localReceiver(status = 202) {
+  const received: { request: Request; body: string }[] = [];
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    received.push({ request, body: await request.clone().text() });
+    return new Response(null, { status });
+  });
+  return received;
+}
+
+async function send(bindings: Bindings, tenantId: string, nowMs = START_MS) {
+  const app = new Hono<AppEnv>()
+    .use(async (c, next) => {
+      c.set("now", nowMs);
+      c.set("db", createDb(c.env.DB));
+      c.set("requestId", "req_test");
+      await next();
+    })
+    .post("/", async (c) => c.json({ delivery: await sendEmail(c, { to: "new.person@acme.test", template: "invitation", link: LINK, tenantId }) }));
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request("https://x/", { method: "POST" }), bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return ((await res.json()) as { delivery: string }).delivery;
+}
+
+describe("email hook", () => {
+  it("posts { to, template, link, tenant } as JSON, signed with HMAC-SHA256 over the timestamp and body", async () => {
+    const t = await seedTenant("mail");
+    const received = localReceiver();
+    expect(await send(withEnv({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET }), t.id)).toBe("sent");
+    expect(received).toHaveLength(1);
+    const [{ request, body }] = received as [{ request: Request; body: string }];
+    expect(request.url).toBe(HOOK_URL);
+    expect(request.headers.get("content-type")).toBe("application/json");
+    expect(JSON.parse(body)).toEqual({ to: "new.person@acme.test", template: "invitation", link: LINK, tenant: { id: t.id, name: "mail", slug: t.slug } });
+    expect(await receiverAccepts(request, body, START_MS)).toBe(true);
+    // The signature covers the body: a changed link no longer verifies.
+    expect(await receiverAccepts(request, body.replace("secretpart", "otherpart"), START_MS)).toBe(false);
+  });
+
+  it("a signed request carries its timestamp, so a receiver refuses it when replayed later", async () => {
+    const t = await seedTenant("mail");
+    const received = localReceiver();
+    await send(withEnv({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET }), t.id, START_MS);
+    const [{ request, body }] = received as [{ request: Request; body: string }];
+    expect(request.headers.get(EMAIL_SIGNATURE_HEADER)).toMatch(new RegExp(`^t=${START_MS / 1000},v1=[0-9a-f]{64}$`));
+    expect(await receiverAccepts(request, body, START_MS + 60_000)).toBe(true);
+    expect(await receiverAccepts(request, body, START_MS + 10 * 60_000)).toBe(false);
+  });
+
+  it("without EMAIL_WEBHOOK_URL nothing is sent", async () => {
+    const t = await seedTenant("mail");
+    const received = localReceiver();
+    expect(await send(withEnv({}), t.id)).toBe("not_configured");
+    expect(received).toHaveLength(0);
+  });
+
+  it("a failed delivery is reported to the caller and logged without the link or the address", async () => {
+    const t = await seedTenant("mail");
+    localReceiver(500);
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line)));
+    expect(await send(withEnv({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET }), t.id)).toBe("failed");
+    const logged = lines.join("\n");
+    expect(logged).toContain("email hook delivery failed");
+    expect(logged).toContain("HTTP 500");
+    expect(logged).not.toContain("secretpart");
+    expect(logged).not.toContain("new.person");
+  });
+
+  it("the hook's settings are validated at startup: https only, and a secret is required", () => {
+    const refused = (vars: Record<string, string>) => {
+      try {
+        parseConfig({ ...vars });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).message;
+      }
+      throw new Error("expected the configuration to be refused");
+    };
+    expect(refused({ EMAIL_WEBHOOK_URL: "http://product.example/hook", EMAIL_WEBHOOK_SECRET: SECRET })).toMatch(/^EMAIL_WEBHOOK_URL must use https/);
+    expect(refused({ EMAIL_WEBHOOK_URL: "not a url", EMAIL_WEBHOOK_SECRET: SECRET })).toMatch(/^EMAIL_WEBHOOK_URL/);
+    expect(refused({ EMAIL_WEBHOOK_URL: HOOK_URL })).toMatch(/^EMAIL_WEBHOOK_SECRET/);
+    expect(refused({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: "short" })).toMatch(/^EMAIL_WEBHOOK_SECRET/);
+    expect(parseConfig({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET }).emailWebhook).toEqual({ url: HOOK_URL, secret: SECRET });
+    expect(env.EMAIL_WEBHOOK_URL).toBeUndefined();
+  });
+});

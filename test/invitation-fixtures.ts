@@ -1,0 +1,28 @@
+import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { createDb } from "../src/db/client";
+import { auditLogs } from "../src/db/schema";
+import { cookieHeader, type Harness } from "./helpers";
+
+export const NEW_PASSWORD = "a long enough passphrase for tests";
+
+export type InvitationBody = {
+  invitation: { id: string; email: string; role: string; status: string; expiresAt: string };
+  link: string;
+  emailed: boolean;
+};
+export type AcceptBody = { user: { id: string; email: string; role: string; tenantId: string }; sessionId: string };
+
+export const invite = (h: Harness, cookie: string, email: string, role = "member") => h.call<InvitationBody>("/api/users/invitations", { cookie, body: { email, role } });
+
+export const tokenOf = (link: string) => new URL(link).searchParams.get("token") ?? "";
+
+export async function accept(h: Harness, token: string, password = NEW_PASSWORD, displayName = "New Person") {
+  const res = await h.call<AcceptBody>("/api/auth/invitations/accept", { body: { token, displayName, password } });
+  return { ...res, sessionCookie: res.cookie ? cookieHeader(res.cookie) : undefined };
+}
+
+/** The tenant's audit rows for one action, oldest first. */
+export function auditRows(tenantId: string, action: string) {
+  return createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.action, action))).orderBy(auditLogs.seq);
+}

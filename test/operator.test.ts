@@ -1,0 +1,114 @@
+import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it, vi } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
+import { createDb } from "../src/db/client";
+import { auditLogs, tenants } from "../src/db/schema";
+import { type CallOptions, Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
+import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
+
+const TOKEN = "operator-token-for-tests-0123456789abcdef";
+const operatorEnv = withEnv({ OPERATOR_TOKEN: TOKEN });
+const asOperator = (token = TOKEN): CallOptions => ({ env: operatorEnv, headers: { authorization: `Bearer ${token}` } });
+
+type CreatedTenant = { tenant: { id: string; name: string; slug: string; disabledAt: string | null }; invitationLink: string };
+const uniqueSlug = () => `op-${crypto.randomUUID().slice(0, 8)}`;
+const createTenant = (h: Harness, body: Record<string, unknown>, options = asOperator()) => h.call<CreatedTenant>("/api/operator/tenants", { ...options, body });
+
+describe("operator API", () => {
+  it("without OPERATOR_TOKEN configured the operator API does not exist (404 for every caller)", async () => {
+    const h = new Harness();
+    for (const [path, method] of [["/api/operator/tenants", "GET"], ["/api/operator/tenants", "POST"]] as const) {
+      const res = await h.call(path, { method, headers: { authorization: `Bearer ${TOKEN}` }, ...(method === "POST" ? { body: { name: "X", slug: uniqueSlug(), ownerEmail: "x@x.test" } } : {}) });
+      expect([res.status, res.body.error]).toEqual([404, "NOT_FOUND"]);
+    }
+  });
+
+  it("a missing or wrong operator token is answered 404, like an unknown path, and changes nothing", async () => {
+    const h = new Harness();
+    const slug = uniqueSlug();
+    const attempts: CallOptions[] = [
+      { env: operatorEnv },
+      asOperator("wrong-token-of-the-same-sort-0123456789abcd"),
+      asOperator(TOKEN.slice(0, -1)),
+      asOperator(`${TOKEN}x`),
+      { env: operatorEnv, headers: { authorization: TOKEN } },
+      { env: operatorEnv, headers: { authorization: `Basic ${btoa(`operator:${TOKEN}`)}` } },
+    ];
+    for (const options of attempts) {
+      const res = await createTenant(h, { name: "Nope", slug, ownerEmail: "nope@nope.test" }, options);
+      expect([res.status, (res.body as unknown as { error: string }).error]).toEqual([404, "NOT_FOUND"]);
+      // Not even validation answers: a malformed body is 404 too.
+      expect((await h.call("/api/operator/tenants", { ...options, body: { junk: true } })).status).toBe(404);
+    }
+    expect(await createDb(env.DB).query.tenants.findFirst({ where: eq(tenants.slug, slug) })).toBeUndefined();
+  });
+
+  it("a created tenant's audit chain starts with TENANT_CREATED, and its first owner signs in through the invitation", async () => {
+    const h = new Harness();
+    const slug = uniqueSlug();
+    const res = await createTenant(h, { name: "Acme Two", slug, ownerEmail: " Alice@Acme-Two.TEST " });
+    expect(res.status).toBe(201);
+    expect(res.body.tenant).toMatchObject({ name: "Acme Two", slug, disabledAt: null });
+    const rows = await createDb(env.DB).select().from(auditLogs).where(eq(auditLogs.tenantId, res.body.tenant.id)).orderBy(auditLogs.seq);
+    expect(rows.map((r) => [r.seq, r.action, r.outcome, r.actorUserId])).toEqual([
+      [1, "TENANT_CREATED", "SUCCESS", null],
+      [2, "USER_INVITED", "SUCCESS", null],
+    ]);
+    const accepted = await accept(h, tokenOf(res.body.invitationLink), "the first owner's own passphrase");
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.user).toMatchObject({ email: "alice@acme-two.test", role: "owner", tenantId: res.body.tenant.id });
+    const listed = await h.call<{ tenants: { id: string; members: number }[] }>("/api/operator/tenants", asOperator());
+    expect(listed.body.tenants.find((t) => t.id === res.body.tenant.id)?.members).toBe(1);
+  });
+
+  it("a tenant's slug is unique and well-formed", async () => {
+    const h = new Harness();
+    const slug = uniqueSlug();
+    expect((await createTenant(h, { name: "One", slug, ownerEmail: `one@${slug}.test` })).status).toBe(201);
+    const again = await createTenant(h, { name: "Two", slug, ownerEmail: `two@${slug}.test` });
+    expect([again.status, (again.body as unknown as { error: string }).error]).toEqual([409, "SLUG_TAKEN"]);
+    for (const bad of ["Acme", "acme_corp", "-acme", "a".repeat(41), ""]) {
+      expect((await createTenant(h, { name: "Bad", slug: bad, ownerEmail: "bad@bad.test" })).status).toBe(400);
+    }
+  });
+
+  it("disabling a tenant ends all its sessions at once and refuses sign-in to it", async () => {
+    const h = new Harness();
+    const t = await seedTenant("gone");
+    const other = await seedTenant("stays");
+    const admin = await h.signIn(t.admin);
+    const member = await h.login(t.member.email);
+    const outsider = await h.login(other.member.email);
+    const pending = tokenOf((await invite(h, admin.cookie, "late-joiner@gone.test")).body.link);
+
+    const res = await h.call<{ endedSessions: number }>(`/api/operator/tenants/${t.id}/disable`, { ...asOperator(), body: {} });
+    expect([res.status, res.body.endedSessions]).toEqual([200, 2]);
+    for (const cookie of [admin.cookie, member.cookie]) expect((await h.call("/api/me", { cookie })).status).toBe(401);
+    expect((await h.call("/api/me", { cookie: outsider.cookie })).status).toBe(200);
+
+    const signIn = await h.call("/api/auth/login", { body: { email: t.member.email, password: "correct horse battery staple" } });
+    expect([signIn.status, signIn.body.error]).toEqual([403, "TENANT_DISABLED"]);
+    const joined = await accept(h, pending);
+    expect([joined.status, (joined.body as unknown as { error: string }).error]).toEqual([403, "TENANT_DISABLED"]);
+    expect((await auditRows(t.id, "TENANT_DISABLED")).map((r) => [r.outcome, r.actorUserId])).toEqual([["SUCCESS", null]]);
+    const again = await h.call(`/api/operator/tenants/${t.id}/disable`, { ...asOperator(), body: {} });
+    expect([again.status, again.body.error]).toEqual([409, "TENANT_ALREADY_DISABLED"]);
+    const failRows = await createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, t.id), eq(auditLogs.action, "TENANT_DISABLED"), eq(auditLogs.outcome, "FAIL")));
+    expect(failRows.map((r) => r.failureReason)).toEqual(["TENANT_ALREADY_DISABLED"]);
+  });
+
+  it("sign-in fails closed when the tenant cannot be read: 503 AUTH_UNAVAILABLE, no session", async () => {
+    const h = new Harness();
+    const t = await seedTenant("closed", { totp: false });
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await h.call("/api/auth/login", { env: withEnv({ DB: d1WithTableGone(env.DB, "tenants") }), body: { email: t.member.email, password: "correct horse battery staple" } });
+    expect([res.status, res.body.error, res.cookie]).toEqual([503, "AUTH_UNAVAILABLE", undefined]);
+    vi.restoreAllMocks();
+  });
+
+  it("OPERATOR_TOKEN is validated at startup: a short token is refused", () => {
+    expect(() => parseConfig({ OPERATOR_TOKEN: "short" })).toThrow(ConfigError);
+    expect(parseConfig({ OPERATOR_TOKEN: TOKEN }).operatorToken).toBe(TOKEN);
+  });
+});
