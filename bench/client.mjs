@@ -17,7 +17,9 @@ export async function signIn(baseUrl, email) {
   const setCookie = res.headers.get("set-cookie");
   if (res.status !== 200 || !setCookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
   // As a browser sends them back: the session cookie and the session snapshot (src/sessions/snapshot.ts).
-  return withSnapshotOf(res, sessionCrumb(res.headers.getSetCookie()));
+  const cookie = withSnapshotOf(res, sessionCrumb(res.headers.getSetCookie()));
+  if (!cookie.includes(SNAPSHOT)) throw new Error(`sign-in as ${email} set no session snapshot: is SESSION_SNAPSHOT_KEYS in .dev.vars and in wrangler.toml's [secrets] required?`);
+  return cookie;
 }
 
 const SESSION = "__Host-gatehouse_session=";
@@ -41,7 +43,9 @@ export async function renewSnapshot(baseUrl, cookie) {
   const res = await fetch(`${baseUrl}/api/me`, { headers: { cookie: session }, signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`GET /api/me: ${res.status} ${body}`);
-  return withSnapshotOf(res, session);
+  const renewed = withSnapshotOf(res, session);
+  if (!renewed.includes(SNAPSHOT)) throw new Error("GET /api/me with the session cookie alone set no session snapshot");
+  return renewed;
 }
 
 /** GET that must answer 200 (the bench measures working requests only). */
