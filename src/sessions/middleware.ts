@@ -11,6 +11,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { ConfigError } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
@@ -94,6 +95,8 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
     if (state) c.set("identifiedSession", state);
     return state;
   } catch (err) {
+    // A configuration that does not parse has its own answer (503 CONFIG_INVALID).
+    if (err instanceof ConfigError) throw err;
     log.error("tenant state unavailable", { error: errorSummary(err) });
     throw unavailable();
   }
