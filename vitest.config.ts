@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { kCurrentWorker } from "miniflare";
 import { defineConfig } from "vitest/config";
-import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
+import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY } from "./scripts/demo-data.mjs";
 
 // wrangler.toml points [assets] at the built panel; the API tests do not need
 // it built, but wrangler refuses a missing directory.
@@ -18,6 +18,7 @@ export default defineConfig({
           // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
           TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
+          SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
           // The demo's gateway settings (npm start), checked against Gatehouse's parser.
           TEST_DEMO_GATEWAY_VARS: JSON.stringify(DEMO_GATEWAY_VARS),
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),

@@ -16,7 +16,36 @@ export async function signIn(baseUrl, email) {
   });
   const setCookie = res.headers.get("set-cookie");
   if (res.status !== 200 || !setCookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
-  return setCookie.split(";")[0];
+  // As a browser sends them back: the session cookie and the session snapshot (src/sessions/snapshot.ts).
+  const cookie = withSnapshotOf(res, sessionCrumb(res.headers.getSetCookie()));
+  if (!cookie.includes(SNAPSHOT)) throw new Error(`sign-in as ${email} set no session snapshot: is SESSION_SNAPSHOT_KEYS in .dev.vars and in wrangler.toml's [secrets] required?`);
+  return cookie;
+}
+
+const SESSION = "__Host-gatehouse_session=";
+const SNAPSHOT = "__Host-gatehouse_snapshot=";
+const sessionCrumb = (lines) => lines.map((l) => l.split(";")[0]).find((c) => c.startsWith(SESSION));
+
+/** `cookie` with the snapshot cookie `res` sets, if it sets one (else as it was). */
+function withSnapshotOf(res, cookie) {
+  const snapshot = res.headers.getSetCookie().map((l) => l.split(";")[0]).find((c) => c.startsWith(SNAPSHOT) && c.length > SNAPSHOT.length);
+  if (!snapshot) return cookie;
+  return [...cookie.split("; ").filter((c) => !c.startsWith(SNAPSHOT)), snapshot].join("; ");
+}
+
+/**
+ * A snapshot is trusted for 5 minutes after its state was read, so the bench renews them
+ * before each run: one GET /api/me with the session cookie alone (the per-session path,
+ * which issues a new snapshot), returning the session cookie with that snapshot.
+ */
+export async function renewSnapshot(baseUrl, cookie) {
+  const session = cookie.split("; ").filter((c) => !c.startsWith(SNAPSHOT)).join("; ");
+  const res = await fetch(`${baseUrl}/api/me`, { headers: { cookie: session }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`GET /api/me: ${res.status} ${body}`);
+  const renewed = withSnapshotOf(res, session);
+  if (!renewed.includes(SNAPSHOT)) throw new Error("GET /api/me with the session cookie alone set no session snapshot");
+  return renewed;
 }
 
 /** GET that must answer 200 (the bench measures working requests only). */

@@ -10,6 +10,7 @@ import { it } from "vitest";
 import { hashPassword, verifyPassword } from "../src/lib/password";
 import { generateTotpSecret, matchTotpStep, totpCodeAt } from "../src/stepup/totp";
 import { Harness, countingD1, seedTenant, withEnv } from "../test/helpers";
+import { browserSignIn } from "../test/snapshot-fixtures";
 import { countingKv, kvSummary, seedFiftyRules } from "./workerd-fixtures";
 
 const quick = (env as unknown as { BENCH_QUICK?: string }).BENCH_QUICK === "1";
@@ -19,7 +20,8 @@ it("counts the work of a hot GET /api/me (valid session, 50 IP rules)", async ()
   const h = new Harness();
   const t = await seedTenant("bench", { totp: false });
   await seedFiftyRules(t);
-  const { cookie } = await h.login(t.member.email);
+  // A browser: the session cookie and the session snapshot it is given at sign-in.
+  const cookie = (await browserSignIn(h, t.member)).jar.header;
   // Warm: the first request may refill the rule set's KV entry from D1.
   if ((await h.call("/api/me", { cookie })).status !== 200) throw new Error("warm-up /api/me failed");
 

@@ -10,6 +10,7 @@ import { it } from "vitest";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
 import { keySetText } from "../test/gateway-fixtures";
 import { Harness, countingD1, seedTenant, withEnv } from "../test/helpers";
+import { browserSignIn } from "../test/snapshot-fixtures";
 import { countingKv, kvSummary, seedFiftyRules } from "./workerd-fixtures";
 
 const report = (name: string, value: unknown) => console.log(`BENCH_RESULT ${JSON.stringify({ name, value })}`);
@@ -33,7 +34,8 @@ it("counts the work of a hot product GET /app through the gateway (valid session
   const h = new Harness();
   const t = await seedTenant("bench-gw", { totp: false });
   await seedFiftyRules(t);
-  const { cookie } = await h.login(t.member.email);
+  // A browser: the session cookie and the session snapshot it is given at sign-in.
+  const cookie = (await browserSignIn(h, t.member)).jar.header;
   const origin = stubOrigin();
   const gateway = { ORIGIN: origin.binding, ASSERTION_AUDIENCE: "acme-notes", PUBLIC_PATHS: '["/"]', ASSERTION_SIGNING_KEYS: await keySetText("k-bench") };
   // Warm: the first request may refill the rule set's KV entry from D1, imports the

@@ -61,6 +61,15 @@ function gatewayRows(r) {
         verdict(rps.median >= 0.8),
       ]);
     };
+    if (edge.gwAppMany) {
+      rows.push(
+        pair(
+          "ptApp",
+          "gwAppMany",
+          `A = GET /app through the pass-through (as below), B = GET /app through Gatehouse over ${int(config.small.bobSessions)} distinct sessions of the tenant in turn, each with its snapshot cookie`,
+        ),
+      );
+    }
     rows.push(
       pair("ptHome", "gwHome", "A = GET / (the public landing page) through the pass-through, B = GET / through Gatehouse (edge check, assertion attached; the product does the same work in both)"),
       pair(
@@ -98,6 +107,25 @@ function gatewayRows(r) {
   return rows;
 }
 
+/** KV reads and keys per minute for N active users at one location (one isolate), counted in workerd (absent from older results). */
+function kvPerMinuteRows(figures) {
+  if (!figures) return [];
+  return figures.map((f) => {
+    const a = f.sessionCookieOnly;
+    const b = f.withSnapshots;
+    const by = (c) => Object.entries(c.readsByPrefix).map(([k, n]) => `${k} ${int(n)}`).join(", ");
+    return row([
+      "2",
+      `KV per minute at one location (one isolate), ${int(f.users)} active sessions of one tenant, each GET /api/me every ${f.intervalSeconds} s (${int(a.requests)} requests), counted: A = session cookie only (reads: ${by(a)}), B = with snapshot cookies (reads: ${by(b)}); keys read A ${int(a.kvKeysRead)}, B ${int(b.kvKeysRead)}; writes A ${int(a.kvWrites)}, B ${int(b.kvWrites)}`,
+      `${int(a.kvReads)} reads, ${int(a.kvKeysTouched)} keys`,
+      `${int(b.kvReads)} reads, ${int(b.kvKeysTouched)} keys`,
+      x(b.kvReads / Math.max(1, a.kvReads)),
+      "no per-session read",
+      verdict((b.readsByPrefix.session ?? 0) === 0),
+    ]);
+  });
+}
+
 export function renderMarkdown(r) {
   const { edge, growth, workerd: w, sizes, config, machine: m } = r;
   const hot = w.hotMe;
@@ -111,21 +139,24 @@ export function renderMarkdown(r) {
     row(["#", "Figure", "A", "B", "B / A", "Goal", "Status"]),
     row(["-", "-", "-", "-", "-", "-", "-"]),
     ...[
-      ["me", "one session (its requests seconds apart at most, as in a page load)"],
-      ["meMany", `${int(small.bobSessions)} distinct sessions of the tenant in turn (each seen again only after several seconds)`],
-    ].map(([name, what]) => {
-      const rps = pairRatio(edge.health, edge[name], "rps");
-      const cpu = pairRatio(edge.health, edge[name], "cpuMs");
-      return row([
-        "1",
-        `Edge check, same process, req/s at ${tp.connections} connections (median of ${tp.rounds} × ${tp.seconds} s; server CPU per request in brackets): A = GET /api/health (no middleware), B = GET /api/me with a valid session and ${small.ipRules} IP rules, ${what}`,
-        `${int(edge.health.rps)} req/s (${ms(edge.health.cpuMs)})`,
-        `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
-        `req/s ${rps.text}; CPU ${cpu.text}`,
-        "≥ 0.80x (req/s)",
-        verdict(rps.median >= 0.8),
-      ]);
-    }),
+      ["me", "one session with its snapshot cookie (its requests seconds apart at most, as in a page load)", 0.9],
+      ["meMany", `${int(small.bobSessions)} distinct sessions of the tenant in turn, each with its snapshot cookie, as browsers send them (each seen again only after several seconds)`, 0.8],
+      ["meManyKv", `the same ${int(small.bobSessions)} sessions with the session cookie alone (no snapshot: the per-session KV path, as before snapshots, plus a snapshot issued with every answer)`, null],
+    ]
+      .filter(([name]) => edge[name])
+      .map(([name, what, goal]) => {
+        const rps = pairRatio(edge.health, edge[name], "rps");
+        const cpu = pairRatio(edge.health, edge[name], "cpuMs");
+        return row([
+          "1",
+          `Edge check, same process, req/s at ${tp.connections} connections (median of ${tp.rounds} × ${tp.seconds} s; server CPU per request in brackets): A = GET /api/health (no middleware), B = GET /api/me with a valid session and ${small.ipRules} IP rules, ${what}`,
+          `${int(edge.health.rps)} req/s (${ms(edge.health.cpuMs)})`,
+          `${int(edge[name].rps)} req/s (${ms(edge[name].cpuMs)})`,
+          `req/s ${rps.text}; CPU ${cpu.text}`,
+          goal === null ? "(reference)" : `≥ ${goal.toFixed(2)}x (req/s)`,
+          goal === null ? "" : verdict(rps.median >= goal),
+        ]);
+      }),
     row(["1", "… latency p50 / p99 under that load (B = one session)", `${ms(edge.health.p50)} / ${ms(edge.health.p99)}`, `${ms(edge.me.p50)} / ${ms(edge.me.p99)}`, x(edge.me.p50 / edge.health.p50), "", ""]),
     ...[
       ["kv1", "one KV read (a session-sized entry)"],
@@ -160,6 +191,7 @@ export function renderMarkdown(r) {
       "1",
       kvVerdict(hot.immediate.kvReads <= 1, hot.after2s.kvReads <= 1),
     ]),
+    ...kvPerMinuteRows(w.kvPerMinute),
     ...[
       ["sessions", "GET /api/security/sessions", `sessions ${sizeNote(small, large, "sessions")}`],
       ["audit", "first audit page (GET /api/audit-logs, 50 rows)", `audit rows ${sizeNote(small, large, "auditRows")}`],

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { auditUnderConcurrency } from "./audit-concurrency.mjs";
-import { signIn, getOk } from "./client.mjs";
+import { getOk, renewSnapshot, signIn } from "./client.mjs";
 import { interleaved, measure } from "./load.mjs";
 import { profileWhile } from "./profile.mjs";
 import { machine, renderMarkdown } from "./report.mjs";
@@ -110,21 +110,37 @@ async function main() {
   log(`edge check: /api/health vs /api/me, the reference Worker's floor costs, the product through Gatehouse and through a bare pass-through, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
   const on = (server, path, cookie) => ({ url: `${server.url}${path}`, cookie, cpuSeconds: server.cpuSeconds });
   const product = await gatewayTargets(small, passthrough, small.cookie, on);
+  // Alice's cookie carries her session snapshot, trusted 5 minutes after its state was read:
+  // renewed before each run that sends it, as a browser's is by the answers it gets.
+  const renewAlice = (target) => async () => {
+    small.cookie = await renewSnapshot(small.url, small.cookie);
+    target.cookie = small.cookie;
+  };
+  for (const name of ["gwHome", "gwApp"]) product[name].before = renewAlice(product[name]);
   // Before each run over bob's sessions, request every one of them once, unmeasured, so KV
   // holds each entry (a miss reads D1 once and refills KV): the run is hot, like the others.
   const warmBob = (server) => async () => {
     for (const cookie of server.bobCookies) await getOk(server.url, "/api/me", cookie);
   };
+  // The same sessions as browsers hold them: each with the snapshot its warm-up answer set.
+  const bobWithSnapshots = [...small.bobCookies];
+  const warmBobSnapshots = async () => {
+    for (let i = 0; i < small.bobCookies.length; i++) bobWithSnapshots[i] = await renewSnapshot(small.url, small.bobCookies[i]);
+  };
+  const me = on(small, "/api/me", small.cookie);
+  me.before = renewAlice(me);
   results.edge = await interleaved(
     {
       health: on(small, "/api/health"),
-      me: on(small, "/api/me", small.cookie),
-      meMany: { ...on(small, "/api/me"), cookies: small.bobCookies, before: warmBob(small) },
+      me,
+      meMany: { ...on(small, "/api/me"), cookies: bobWithSnapshots, before: warmBobSnapshots },
+      meManyKv: { ...on(small, "/api/me"), cookies: small.bobCookies, before: warmBob(small) },
       bare: on(ref, "/bare"),
       kv1: on(ref, "/kv1"),
       kv2: on(ref, "/kv2"),
       d1: on(ref, "/d1"),
       ...product,
+      gwAppMany: { ...product.gwApp, cookie: undefined, cookies: bobWithSnapshots, before: warmBobSnapshots },
     },
     t.rounds,
     t,
@@ -136,6 +152,8 @@ async function main() {
   const profile = (server, path, cookie) =>
     profileWhile(server.pgid, "gatehouse", () => measure(`${server.url}${path}`, { ...t, cookie, cpuSeconds: server.cpuSeconds, warmUp: false }));
   try {
+    small.cookie = await renewSnapshot(small.url, small.cookie);
+    product.gwApp.cookie = small.cookie;
     results.profile = {
       health: await profile(small, "/api/health"),
       me: await profile(small, "/api/me", small.cookie),
@@ -153,7 +171,14 @@ async function main() {
   const pages = { health: "/api/health", sessions: "/api/security/sessions", audit: "/api/audit-logs", auditByAction: "/api/audit-logs?action=LOGIN_FAILED" };
   const targets = {};
   for (const [name, path] of Object.entries(pages)) {
-    for (const [label, s] of Object.entries({ small, large })) targets[`${name}@${label}`] = on(s, path, s.cookie);
+    for (const [label, s] of Object.entries({ small, large })) {
+      const target = on(s, path, s.cookie);
+      target.before = async () => {
+        s.cookie = await renewSnapshot(s.url, s.cookie);
+        target.cookie = s.cookie;
+      };
+      targets[`${name}@${label}`] = target;
+    }
   }
   results.growth = await interleaved(targets, l.rounds, l);
 

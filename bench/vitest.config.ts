@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_TOTP_KEY } from "../scripts/demo-data.mjs";
+import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY } from "../scripts/demo-data.mjs";
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -18,6 +18,7 @@ export default defineConfig({
           // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
           TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
+          SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
           TEST_MIGRATIONS: await readD1Migrations(root("migrations")),
           // `npm run bench -- --quick`: fewer timed runs.
           BENCH_QUICK: process.env.BENCH_QUICK ?? "0",

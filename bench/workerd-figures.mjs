@@ -4,7 +4,7 @@
 // plan tests passed.
 import { spawn } from "node:child_process";
 
-const TIMEOUT_MS = 180_000;
+const TIMEOUT_MS = 300_000;
 
 export function workerdFigures({ quick, cwd }) {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,8 @@ export const DEMO_PASSWORD = "gatehouse-demo-pass";
 export const LOCAL_TOTP_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtdG90cC1rZXktMDA";
 // Local-only HMAC key for audit retention checkpoints: written to .dev.vars likewise.
 export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY2hlY2twb2ludC1rZXktMA";
+// Local-only key set (src/lib/key-set.ts) for the session snapshots' HMAC: written to .dev.vars likewise.
+export const LOCAL_SESSION_SNAPSHOT_KEYS = JSON.stringify([{ id: "local1", key: "bG9jYWwtb25seS1nYXRlaG91c2Utc25hcHNob3QtazE" }]);
 // Local-only bearer token of the operator API (npm run gatehouse): written to .dev.vars likewise.
 export const LOCAL_OPERATOR_TOKEN = "local-only-gatehouse-operator-token-0000";
 

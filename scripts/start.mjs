@@ -5,7 +5,7 @@
 // GATEHOUSE_STANDALONE=1 serves Gatehouse alone, exactly as wrangler.toml deploys it.
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
+import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
 import { gatehousePath } from "./gatehouse-path.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -29,7 +29,12 @@ mkdirSync("dist/panel", { recursive: true });
 
 // Local-only secrets for wrangler dev; a deploy uses `wrangler secret put` instead.
 // Secrets added later are appended to an existing .dev.vars; values already there are kept.
-const LOCAL_SECRETS = { TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY, AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY, OPERATOR_TOKEN: LOCAL_OPERATOR_TOKEN };
+const LOCAL_SECRETS = {
+  TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
+  AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
+  OPERATOR_TOKEN: LOCAL_OPERATOR_TOKEN,
+  SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
+};
 let devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "# Local development only. Never use these values in production.\n";
 for (const [name, value] of Object.entries(LOCAL_SECRETS)) {
   if (!new RegExp(`^${name}=`, "m").test(devVars)) devVars += `${devVars.endsWith("\n") ? "" : "\n"}${name}=${value}\n`;

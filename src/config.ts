@@ -53,6 +53,7 @@ type ConfigVar = keyof typeof configVars.shape;
 const KEY_SET_SECRETS = {
   TOTP_ENCRYPTION_KEY: { minBytes: 32, maxBytes: 32 }, // AES-256-GCM (and HKDF for device cookies)
   AUDIT_CHECKPOINT_KEY: { minBytes: 32 }, // HMAC-SHA-256
+  SESSION_SNAPSHOT_KEYS: { minBytes: 32 }, // HMAC-SHA-256 of session snapshots (src/sessions/snapshot.ts)
 } satisfies Record<string, KeyLength>;
 type KeySetSecret = keyof typeof KEY_SET_SECRETS;
 
@@ -67,7 +68,7 @@ export type GatehouseConfig = {
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
   productStepUpPurposes: ProductStepUpPolicy[];
   /** The key sets, null when the secret is unset (the features needing it answer 503). */
-  keys: { totp: KeySet | null; auditCheckpoint: KeySet | null };
+  keys: { totp: KeySet | null; auditCheckpoint: KeySet | null; sessionSnapshot: KeySet | null };
   /** Where messages with links go (EMAIL_WEBHOOK_URL, https only, and its secret); null when unset. */
   emailWebhook: EmailWebhookConfig | null;
   /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
@@ -108,7 +109,7 @@ export function parseConfig(
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
     gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
-    keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY },
+    keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
     emailWebhook: parseEmailWebhook(env),
     operatorToken: parseOperatorToken(env),
   };
@@ -142,7 +143,7 @@ function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): 
 
 /** Each key-set secret, parsed; problems name the secret, never its value. */
 function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: string[]): Record<KeySetSecret, KeySet | null> {
-  const sets = { TOTP_ENCRYPTION_KEY: null, AUDIT_CHECKPOINT_KEY: null } as Record<KeySetSecret, KeySet | null>;
+  const sets = { TOTP_ENCRYPTION_KEY: null, AUDIT_CHECKPOINT_KEY: null, SESSION_SNAPSHOT_KEYS: null } as Record<KeySetSecret, KeySet | null>;
   for (const name of Object.keys(KEY_SET_SECRETS) as KeySetSecret[]) {
     const raw = env[name];
     if (!raw) continue;

@@ -3,8 +3,9 @@
  * point (the API, and whatever fronts a product next) mounts the same way. Three small
  * steps, in this order:
  *
- *   1. requireSession       the cookie names a live session (KV first, D1 on a miss;
- *                           fail closed with 503); sets the session's own user.
+ *   1. requireSession       the cookie names a live session (a fresh session snapshot the
+ *                           tenant's state document leaves standing, else KV, D1 on a
+ *                           miss; fail closed with 503); sets the session's own user.
  *   2. resolveImpersonation whom the request acts as while an admin impersonates.
  *   3. enforceIpRules       the tenant's IP rules for the client address.
  *
@@ -14,6 +15,7 @@
 import { every } from "hono/combine";
 import { type ImpersonationOptions, resolveImpersonation } from "./impersonation/middleware";
 import { enforceIpRules } from "./ip-rules";
-import { requireSession } from "./sessions/middleware";
+import { type SessionCheckOptions, requireSession } from "./sessions/middleware";
 
-export const edgeCheck = (options: ImpersonationOptions = {}) => every(requireSession(), resolveImpersonation(options), enforceIpRules());
+export const edgeCheck = (options: ImpersonationOptions & SessionCheckOptions = {}) =>
+  every(requireSession({ issueSnapshots: options.issueSnapshots ?? true }), resolveImpersonation(options), enforceIpRules());

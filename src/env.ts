@@ -27,6 +27,11 @@ type Secrets = {
   TOTP_ENCRYPTION_KEY?: string;
   /** A key set (keys of at least 32 bytes), or one bare key; `wrangler secret put AUDIT_CHECKPOINT_KEY`. HMAC keys of retention checkpoints. */
   AUDIT_CHECKPOINT_KEY?: string;
+  /**
+   * A key set (src/lib/key-set.ts) of 32-byte keys: HMAC keys of the session snapshots the
+   * edge check trusts without a per-session read. Unset: no snapshots, every request reads KV.
+   */
+  SESSION_SNAPSHOT_KEYS?: string;
   /** HMAC-SHA256 key signing the email hook's requests (src/email); required with EMAIL_WEBHOOK_URL. */
   EMAIL_WEBHOOK_SECRET?: string;
   /** Bearer token of the operator API (src/operator); without it that API does not exist. */

@@ -35,7 +35,7 @@ describe("integer variables are validated at startup", () => {
       impersonationMaxSeconds: 1_800,
       gateway: null,
       productStepUpPurposes: [],
-      keys: { totp: null, auditCheckpoint: null },
+      keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },
       emailWebhook: null,
       operatorToken: null,
     };

@@ -24,6 +24,7 @@ import { requireSession } from "../sessions/middleware";
 import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { SESSION_COOKIE } from "../sessions/token";
+import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
@@ -119,6 +120,7 @@ export const authRoutes = new Hono<AppEnv>()
       event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
     });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+    deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
     return c.json({ success: true });
   });
 

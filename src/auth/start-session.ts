@@ -17,6 +17,7 @@ import { ApiError } from "../errors";
 import { errorSummary, log } from "../lib/log";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
+import { issueSnapshot } from "../sessions/snapshot-check";
 import { prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
 import { signInUnavailable } from "./throttle";
@@ -84,5 +85,7 @@ export async function startSession(c: Context<AppEnv>, user: User, options: Star
     prefix: "host",
     maxAge: sessionTimeouts(c.env).absoluteSeconds,
   });
+  // The session's first snapshot (src/sessions/snapshot.ts); without one the next request reads KV.
+  await issueSnapshot(c, state, c.get("now")).catch(() => undefined);
   return { row, state };
 }

@@ -1,6 +1,6 @@
 
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are Unix epoch milliseconds. JSON columns hold small objects only.
 
@@ -127,6 +127,8 @@ export const userSessions = sqliteTable(
   },
   (t) => [
     index("user_sessions_user_last_seen_idx").on(t.tenantId, t.userId, t.lastSeenAt),
+    // The tenant's recent revocations, read whenever its state document is written.
+    index("user_sessions_tenant_revoked_idx").on(t.tenantId, t.revokedAt),
   ],
 );
 
@@ -149,6 +151,24 @@ export const passwordResetTokens = sqliteTable(
     usedAt: integer("used_at"),
   },
   (t) => [uniqueIndex("password_reset_tokens_hash_uq").on(t.tokenHash), index("password_reset_tokens_user_idx").on(t.userId)],
+);
+
+/**
+ * The fingerprint of each user's and session's security state, as of its last change, for
+ * the tenant's state document (src/sessions/tenant-state.ts): rows older than the
+ * document's window are pruned by the writer. The document is rebuilt from these rows (and
+ * the recent revocations) at every write, so concurrent writers never lose each other's change.
+ */
+export const sessionStateChanges = sqliteTable(
+  "session_state_changes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    subjectType: text("subject_type", { enum: ["user", "session"] }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    changedAt: integer("changed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.subjectType, t.subjectId] }), index("session_state_changes_recent_idx").on(t.tenantId, t.changedAt)],
 );
 
 export const recoveryCodes = sqliteTable(

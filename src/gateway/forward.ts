@@ -11,6 +11,7 @@
  * or clear one of Gatehouse's cookies (an origin must not fixate or log out a session).
  */
 import { DEVICE_COOKIE as DEVICE_COOKIE_NAME } from "../auth/device";
+import { SNAPSHOT_COOKIE as SNAPSHOT_COOKIE_NAME } from "../sessions/snapshot";
 import { SESSION_COOKIE as SESSION_COOKIE_NAME } from "../sessions/token";
 import { ASSERTION_HEADER } from "./assertion";
 import { METHOD_OVERRIDE_HEADERS } from "./method-override";
@@ -18,8 +19,9 @@ import { METHOD_OVERRIDE_HEADERS } from "./method-override";
 /** Gatehouse's cookies as the browser sends them (both are __Host- cookies). */
 export const SESSION_COOKIE = `__Host-${SESSION_COOKIE_NAME}`;
 export const DEVICE_COOKIE = `__Host-${DEVICE_COOKIE_NAME}`;
+export const SNAPSHOT_COOKIE = `__Host-${SNAPSHOT_COOKIE_NAME}`;
 /** Only Gatehouse reads, sets or clears these; the origin never sees or touches them. */
-export const GATEHOUSE_COOKIES = [SESSION_COOKIE, DEVICE_COOKIE] as const;
+export const GATEHOUSE_COOKIES = [SESSION_COOKIE, DEVICE_COOKIE, SNAPSHOT_COOKIE] as const;
 /** Every incoming header with this prefix is dropped: the namespace is Gatehouse's. */
 const RESERVED_HEADER_PREFIX = "gatehouse-";
 
@@ -92,7 +94,7 @@ export function originRequest(request: Request, options: OriginRequestOptions): 
     if ((METHOD_OVERRIDE_HEADERS as readonly string[]).includes(dashed)) continue;
     headers.append(name, value);
   }
-  const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE]);
+  const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE, SNAPSHOT_COOKIE]);
   if (cookie !== null) headers.set("cookie", cookie);
   if (options.assertion !== null) headers.set(ASSERTION_HEADER, options.assertion);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";

@@ -70,7 +70,7 @@ export function createRpcApp(options: { now?: () => number } = {}) {
     // Every refusal of a call whose session is known gets its FAIL row, as on the API.
     .use(recordRefusals())
     // The internal request's method is not the user's: the product decides what to do with an ended impersonation.
-    .post(RPC_PATHS.authenticate, edgeCheck({ refuseWritesOnEnd: false }), (c) => {
+    .post(RPC_PATHS.authenticate, edgeCheck({ refuseWritesOnEnd: false, issueSnapshots: false }), (c) => {
       const { session } = c.get("authState");
       const user = c.get("user");
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));

@@ -34,8 +34,12 @@ function remember(state: AuthState, nowMs: number): void {
   local.set(state.session.id, { state, storedAt: nowMs });
 }
 
-/** `user` is the session's own (real) user; `impersonatedUser` whom they act as, if anyone. */
-export type AuthState = { session: AuthSession; user: AuthUser; impersonatedUser: AuthUser | null };
+/**
+ * `user` is the session's own (real) user; `impersonatedUser` whom they act as, if anyone.
+ * `readAt`: when this state was read from D1 (a session snapshot built from it is trusted
+ * for at most SNAPSHOT_MAX_AGE_MS from then; src/sessions/snapshot.ts).
+ */
+export type AuthState = { session: AuthSession; user: AuthUser; impersonatedUser: AuthUser | null; readAt?: number };
 
 const keyOf = (sessionId: string) => `session:${sessionId}`;
 
@@ -59,7 +63,7 @@ export async function writeCachedState(kv: KVNamespace, state: AuthState, nowMs:
 const impersonated = alias(users, "impersonated");
 
 /** One query: the session, its user, and the user it impersonates (if any). */
-export async function loadStateFromDb(db: Db, sessionId: string): Promise<AuthState | null> {
+export async function loadStateFromDb(db: Db, sessionId: string, nowMs?: number): Promise<AuthState | null> {
   const rows = await db
     .select({ session: userSessions, user: users, impersonated })
     .from(userSessions)
@@ -69,10 +73,10 @@ export async function loadStateFromDb(db: Db, sessionId: string): Promise<AuthSt
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  return toAuthState(row.session, row.user, row.impersonated);
+  return { ...toAuthState(row.session, row.user, row.impersonated), ...(nowMs === undefined ? {} : { readAt: nowMs }) };
 }
 
-function toAuthUser(user: User): AuthUser {
+export function toAuthUser(user: User): AuthUser {
   return {
     id: user.id,
     tenantId: user.tenantId,
@@ -124,9 +128,9 @@ export function toAuthState(session: UserSession, user: User, impersonatedUser: 
  * Rewrites the KV entry of every live session of a user from D1, after a change to
  * the user (role, session_version, disabled) or to their sessions was committed.
  */
-export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId: string, nowMs: number): Promise<void> {
+export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId: string, nowMs: number): Promise<{ user: AuthUser; states: AuthState[] } | null> {
   const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
-  if (!user) return;
+  if (!user) return null;
   const rows = await db
     .select({ session: userSessions, impersonated })
     .from(userSessions)
@@ -139,5 +143,7 @@ export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId
         or(isNull(userSessions.revokedAt), gte(userSessions.revokedAt, nowMs - CACHE_TTL_SECONDS * 1000)),
       ),
     );
-  await Promise.all(rows.map((r) => writeCachedState(kv, toAuthState(r.session, user, r.impersonated), nowMs)));
+  const states = rows.map((r) => ({ ...toAuthState(r.session, user, r.impersonated), readAt: nowMs }));
+  await Promise.all(states.map((state) => writeCachedState(kv, state, nowMs)));
+  return { user: toAuthUser(user), states };
 }

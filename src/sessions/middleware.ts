@@ -3,40 +3,29 @@
  *
  * Threat model: a stolen or revoked cookie must stop working on its next request at
  * this location; a cache or database outage must never turn into "let everyone in".
- * KV holds the session and its user's security state; D1 is read only on a KV miss.
+ * A fresh snapshot cookie that the tenant's state document leaves standing admits a
+ * request with no per-session read (src/sessions/snapshot-check.ts); otherwise KV holds
+ * the session and its user's security state, and D1 is read only on a KV miss.
  * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { ConfigError } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } from "./cache";
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
 import { touchSession } from "./service";
+import { admitFromSnapshot, issueSnapshot } from "./snapshot-check";
+import { SNAPSHOT_COOKIE } from "./snapshot";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 import { errorSummary, log } from "../lib/log";
 
-/** Why a cookie does not admit a request (401 codes); a client's sign-in page keys off these. */
-export const SESSION_FAILURES = ["UNAUTHORIZED", "SESSION_REVOKED", "SESSION_INVALIDATED"] as const;
-export type SessionFailure = (typeof SESSION_FAILURES)[number];
+import { type SessionFailure, checkSessionState } from "./check";
 
-/** Pure: decides whether a cached state admits a request at `nowMs`. */
-export function checkSessionState(
-  state: AuthState,
-  timeouts: { idleSeconds: number },
-  nowMs: number,
-): SessionFailure | null {
-  const { session, user } = state;
-  // First: a force logout both bumps the version and revokes, and should say so.
-  if (session.sessionVersion !== user.sessionVersion) return "SESSION_INVALIDATED";
-  if (session.revokedAt !== null) return "SESSION_REVOKED";
-  if (session.expiresAt <= nowMs) return "SESSION_REVOKED";
-  if (nowMs - session.lastSeenAt > timeouts.idleSeconds * 1000) return "SESSION_REVOKED";
-  if (user.disabledAt !== null) return "SESSION_REVOKED";
-  return null;
-}
+export { SESSION_FAILURES, type SessionFailure, checkSessionState } from "./check";
 
 const FAILURE_MESSAGES: Record<SessionFailure, string> = {
   UNAUTHORIZED: "Sign in to continue",
@@ -46,6 +35,7 @@ const FAILURE_MESSAGES: Record<SessionFailure, string> = {
 
 function deny(c: Context<AppEnv>, code: SessionFailure): never {
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+  deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
   throw new ApiError(401, code, FAILURE_MESSAGES[code]);
 }
 
@@ -53,7 +43,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
   try {
     const cached = await readCachedState(c.env.SESSION_CACHE, sessionId, c.get("now"));
     if (cached) return cached;
-    const fromDb = await loadStateFromDb(c.var.db, sessionId);
+    const fromDb = await loadStateFromDb(c.var.db, sessionId, c.get("now"));
     if (fromDb) {
       const now = c.get("now");
       c.executionCtx.waitUntil(writeCachedState(c.env.SESSION_CACHE, fromDb, now).catch(() => undefined));
@@ -94,9 +84,36 @@ export function admitSession(c: Context<AppEnv>, state: AuthState): void {
   c.set("actor", { realUserId: null, isImpersonating: false });
 }
 
-export const requireSession = () =>
+const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
+
+/** The snapshot's state when it admits the request on its own; null: take the authoritative path. */
+async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
+  const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
+  if (!token) return null;
+  try {
+    const state = await admitFromSnapshot(c, token);
+    if (state) c.set("identifiedSession", state);
+    return state;
+  } catch (err) {
+    // A configuration that does not parse has its own answer (503 CONFIG_INVALID).
+    if (err instanceof ConfigError) throw err;
+    log.error("tenant state unavailable", { error: errorSummary(err) });
+    throw unavailable();
+  }
+}
+
+export type SessionCheckOptions = {
+  /**
+   * Send a new snapshot cookie when the request had none usable (default on). Off where
+   * no browser keeps cookies (the RPC entrypoint): sealing one there is wasted work.
+   */
+  issueSnapshots?: boolean;
+};
+
+export const requireSession = (options: SessionCheckOptions = {}) =>
   createMiddleware<AppEnv>(async function requireSession(c, next) {
-    const state = await identifySession(c);
+    const fast = await fromSnapshot(c);
+    const state = fast ?? (await identifySession(c));
     if (!state) deny(c, "UNAUTHORIZED");
 
     const now = c.get("now");
@@ -109,7 +126,13 @@ export const requireSession = () =>
     // Only a request that passed every later check too (IP rules, permission,
     // validation, ...) is activity: a refused one must not keep an idle session alive.
     const accepted = !c.error && c.res.status < 400;
-    if (accepted && now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000) {
-      c.executionCtx.waitUntil(touchSession(c.env, state, now));
+    const touched = accepted && now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000;
+    if (touched) c.executionCtx.waitUntil(touchSession(c.env, state, now));
+    // A new snapshot when the request had none usable, or its last-seen time moved on.
+    // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).
+    if ((options.issueSnapshots ?? true) && accepted && (!fast || touched) && c.res.status !== 101) {
+      await issueSnapshot(c, state, touched ? now : state.session.lastSeenAt).catch((err: unknown) => {
+        log.warn("snapshot not issued", { error: errorSummary(err) });
+      });
     }
   });

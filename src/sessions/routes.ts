@@ -19,6 +19,7 @@ import {
   toSessionView,
 } from "./service";
 import { endSessions } from "./revoke";
+import { SNAPSHOT_COOKIE } from "./snapshot";
 import { SESSION_COOKIE } from "./token";
 
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
@@ -107,6 +108,7 @@ export const sessionRoutes = new Hono<AppEnv>()
 
       if (session.id === current.id) {
         deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+        deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
         return c.json({ success: true, currentRevoked: true });
       }
       return c.json({ success: true });

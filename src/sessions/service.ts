@@ -8,6 +8,7 @@ import { sha256Hex } from "../lib/crypto";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { sessionTimeouts } from "./config";
+import { recordTenantChange } from "./tenant-state";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
 import { errorSummary, log } from "../lib/log";
@@ -40,7 +41,7 @@ export async function prepareSession(c: Context<AppEnv>, user: User, amr: string
     impersonationStartedAt: null,
     impersonationExpiresAt: null,
   };
-  return { row, token, state: toAuthState(row, user) };
+  return { row, token, state: { ...toAuthState(row, user), readAt: now } };
 }
 
 /**
@@ -106,7 +107,9 @@ export async function findTenantSession(db: Db, tenantId: string, sessionId: str
  */
 export async function refreshCachedSessions(c: Context<AppEnv>, userId: string): Promise<void> {
   try {
-    await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
+    const refreshed = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
+    // The same step tells the tenant's state document, so no older session snapshot passes.
+    if (refreshed) await recordTenantChange(c, refreshed.user, refreshed.states);
   } catch (err) {
     log.error("cache sync failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");
@@ -121,7 +124,7 @@ export async function touchSession(env: Bindings, state: AuthState, nowMs: numbe
       .update(userSessions)
       .set({ lastSeenAt: nowMs })
       .where(and(eq(userSessions.id, state.session.id), isNull(userSessions.revokedAt)));
-    const fresh = await loadStateFromDb(db, state.session.id);
+    const fresh = await loadStateFromDb(db, state.session.id, nowMs);
     if (fresh) await writeCachedState(env.SESSION_CACHE, fresh, nowMs);
   } catch (err) {
     log.warn("last_seen refresh failed", { error: errorSummary(err) });

@@ -1,0 +1,121 @@
+/**
+ * The session check's fast path: a request whose snapshot cookie (src/sessions/snapshot.ts)
+ * verifies, belongs to the session cookie, is fresh and is not made stale by the tenant's
+ * state document (src/sessions/tenant-state.ts) passes with no per-session read. Anything
+ * else returns null and the request takes the authoritative path (KV, D1 on a miss), whose
+ * answer is then re-issued as a new snapshot. Without SESSION_SNAPSHOT_KEYS there are no
+ * snapshots and every request takes that path.
+ *
+ * Fail closed: a state document KV or D1 cannot deliver throws (503 by the caller); one
+ * that does not parse or is over its bound is not trusted (the per-session path decides).
+ * Never a pass on the snapshot alone.
+ */
+import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { parseConfig } from "../config";
+import type { AppEnv } from "../env";
+import type { KeySet } from "../lib/key-set";
+import { errorSummary, log } from "../lib/log";
+import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
+import type { AuthState } from "./cache";
+import { checkSessionState } from "./check";
+import { sessionTimeouts } from "./config";
+import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
+import { type TenantState, TenantStateUnreadable, readTenantState, sessionFingerprint, userFingerprint } from "./tenant-state";
+
+export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
+
+type SessionToken = { id: string; secret: string };
+
+/**
+ * Snapshots this isolate has verified (MAC, session id and the session's secret), by cookie
+ * value, so a session's burst pays the HMAC, the parse and the secret's hash once. An entry
+ * counts only under the same key set (a new set, as after a rotation, verifies afresh) and
+ * for the same secret (compared in constant time); the time-dependent checks and the
+ * tenant's document are consulted on every request.
+ */
+const VERIFIED_MAX_ENTRIES = 2000;
+const verified = new Map<string, { keys: KeySet; token: SessionToken; snapshot: Snapshot }>();
+
+async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: SessionToken): Promise<Snapshot | null> {
+  if (!value) return null;
+  const hit = verified.get(value);
+  if (hit && hit.keys === keys) return hit.token.id === token.id && timingSafeEqualString(hit.token.secret, token.secret) ? hit.snapshot : null;
+  const snapshot = await openSnapshot(keys, value);
+  if (!snapshot || snapshot.state.session.id !== token.id) return null;
+  if (!timingSafeEqualString(await sha256Hex(token.secret), snapshot.state.session.tokenHash)) return null;
+  if (verified.size >= VERIFIED_MAX_ENTRIES) verified.delete(verified.keys().next().value as string);
+  verified.set(value, { keys, token, snapshot });
+  return snapshot;
+}
+
+/**
+ * Whether the state document leaves this snapshot's fingerprints standing. A document that
+ * does not parse or is over its bound leaves nothing standing: the request takes the
+ * per-session path, which decides from the stored state (a 503 here would lock every
+ * browser of the tenant out until someone repaired the document; the tenant's next change
+ * rewrites it whole). KV or D1 failing throws: the caller answers 503.
+ */
+async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
+  const { state, fingerprints } = snapshot;
+  let doc: TenantState;
+  try {
+    doc = await readTenantState(c, state.session.tenantId);
+  } catch (err) {
+    if (!(err instanceof TenantStateUnreadable)) throw err;
+    log.error("tenant state unreadable; snapshots not used", { error: errorSummary(err) });
+    return false;
+  }
+  if (doc.overflowUntil > nowMs) return false;
+  const same = (entry: { fp: string } | undefined, fp: string | null) => entry === undefined || entry.fp === fp;
+  if (!same(doc.sessions[state.session.id], fingerprints.session) || !same(doc.users[state.user.id], fingerprints.user)) return false;
+  const imp = state.session.impersonation;
+  return !imp || same(doc.users[imp.userId], fingerprints.impersonated);
+}
+
+/**
+ * The state the snapshot cookie vouches for, or null (take the authoritative path).
+ * `token` is the parsed session cookie: the snapshot must name its session and match
+ * its secret.
+ */
+export async function admitFromSnapshot(c: Context<AppEnv>, token: SessionToken): Promise<AuthState | null> {
+  const keys = snapshotKeys(c);
+  if (!keys) return null;
+  const snapshot = await verifiedSnapshot(keys, getCookie(c, SNAPSHOT_COOKIE, "host"), token);
+  if (!snapshot) return null;
+  const { state } = snapshot;
+  const now = c.get("now");
+  if (state.session.tenantId !== state.user.tenantId) return null;
+  if (!(now - state.readAt < SNAPSHOT_MAX_AGE_MS && state.readAt <= now)) return null;
+  // Whatever the snapshot would refuse or end (timeouts, an expired impersonation) is
+  // decided by the authoritative path, with its own reasons and bookkeeping.
+  if (checkSessionState(state, sessionTimeouts(c.env), now) !== null) return null;
+  if (state.session.impersonation && (state.session.impersonation.expiresAt <= now || !state.impersonatedUser)) return null;
+  if (!(await stillCurrent(c, snapshot, now))) return null;
+  return state;
+}
+
+/**
+ * Sets a snapshot cookie for `state` (as admitted by the edge check at `nowMs`, with its
+ * last-seen time as the request leaves it). Does nothing without a key set or a readAt.
+ */
+export async function issueSnapshot(c: Context<AppEnv>, state: AuthState, lastSeenAt: number): Promise<void> {
+  const keys = snapshotKeys(c);
+  if (!keys || state.readAt === undefined) return;
+  const fresh = { ...state, readAt: state.readAt, session: { ...state.session, lastSeenAt } };
+  const imp = fresh.session.impersonation && fresh.impersonatedUser ? fresh.impersonatedUser : null;
+  const fingerprints = {
+    user: await userFingerprint(fresh.user),
+    session: await sessionFingerprint(fresh.session),
+    impersonated: imp ? await userFingerprint(imp) : null,
+  };
+  const value = await sealSnapshot(keys, { state: fresh, fingerprints });
+  setCookie(c, SNAPSHOT_COOKIE, value, {
+    path: "/",
+    secure: true,
+    httpOnly: true,
+    sameSite: "Lax",
+    prefix: "host",
+    maxAge: Math.max(0, Math.ceil((fresh.session.expiresAt - c.get("now")) / 1000)),
+  });
+}
