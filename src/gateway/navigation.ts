@@ -32,6 +32,15 @@ export function unauthenticatedResponse(request: Request, options: SignInOptions
   );
 }
 
+/** The panel page where a member of a tenant that requires two-factor sets it up. */
+export const ENROLMENT_PAGE = "/security/two-factor";
+
+/** 302 to the panel's enrolment page for a browser navigation; null for any other request (it gets the API's 403). */
+export function enrolmentRedirect(request: Request, options: SignInOptions): Response | null {
+  if (!isBrowserNavigation(request)) return null;
+  return new Response(null, { status: 302, headers: { location: `${options.gatehousePath}${ENROLMENT_PAGE}`, "cache-control": "no-store" } });
+}
+
 export type StepUpPageOptions = SignInOptions & {
   /** The product purpose the request needs. */
   purpose: string;

@@ -30,7 +30,8 @@ import { ConfigError, parseConfig } from "../config";
 import { SESSION_FAILURES } from "../sessions/middleware";
 import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
-import { isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { enrolmentRedirect, isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { enrolmentRequired, enrolmentRequiredError } from "../tenant/enrolment-gate";
 import { productRouteStepUp } from "./step-up";
 import { assertionSubjectOf } from "./subject";
 import { errorSummary, log } from "../lib/log";
@@ -70,17 +71,31 @@ function productIdentity(options: GatewayOptions) {
       c.set("edgePassed", true);
       await next();
     };
-    if (config.publicPaths.isPublic(new URL(c.req.url).pathname)) {
+    // A member who must still enrol a second factor is nobody to the product: anonymous on
+    // a public path, refused elsewhere (a page load is sent to enrolment).
+    let anonymous = false;
+    const enrolled = async () => {
+      if (!(await enrolmentRequired(c))) return passed();
+      if (isPublic) {
+        anonymous = true;
+        return next();
+      }
+      const redirect = enrolmentRedirect(c.req.raw, { gatehousePath: options.basePath });
+      throw redirect ? new RefusalWithResponse(enrolmentRequiredError(), redirect) : enrolmentRequiredError();
+    };
+    const isPublic = config.publicPaths.isPublic(new URL(c.req.url).pathname);
+    if (isPublic) {
       try {
-        await check(c, passed);
+        await check(c, enrolled);
       } catch (err) {
-        if (c.get("edgePassed")) throw err;
+        // Only the edge check's own refusal means "anonymous"; whatever went wrong after it did not.
+        if (c.get("edgePassed") || anonymous) throw err;
         await next();
       }
       return;
     }
     try {
-      await check(c, passed);
+      await check(c, enrolled);
     } catch (err) {
       const refusal = toApiError(err);
       // A page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code.

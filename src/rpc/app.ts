@@ -27,6 +27,7 @@ import { ApiError, handleError, handleNotFound } from "../errors";
 import { resolveImpersonation } from "../impersonation/middleware";
 import { assignRequestId } from "../lib/request-meta";
 import { validate, validationFailed } from "../lib/validation";
+import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
 import { admitSession } from "../sessions/middleware";
 import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
 import { stepUpPolicyOf } from "../stepup/policy";
@@ -70,7 +71,9 @@ export function createRpcApp(options: { now?: () => number } = {}) {
     // Every refusal of a call whose session is known gets its FAIL row, as on the API.
     .use(recordRefusals())
     // The internal request's method is not the user's: the product decides what to do with an ended impersonation.
-    .post(RPC_PATHS.authenticate, edgeCheck({ refuseWritesOnEnd: false, issueSnapshots: false }), (c) => {
+    .post(RPC_PATHS.authenticate, edgeCheck({ refuseWritesOnEnd: false, issueSnapshots: false }), async (c) => {
+      // A tenant that requires two-factor binds the product too: no identity until enrolled.
+      await assertEnrolledWhereRequired(c);
       const { session } = c.get("authState");
       const user = c.get("user");
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));

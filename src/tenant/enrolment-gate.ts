@@ -4,10 +4,15 @@
  * API route answers 403 MFA_ENROLLMENT_REQUIRED. Mounted once on the API, right after
  * the edge check, so no route can forget it (a test walks the route table).
  *
+ * The same rule binds the product: the gateway refuses a product request (a page load is
+ * sent to enrolment) and the RPC `authenticate` answers the same 403, through
+ * assertEnrolledWhereRequired, the rule's one owner.
+ *
  * The policy comes from the tenant's cached edge state, the entry the IP rule check has
  * just read (src/ip-rules/cache.ts): no D1 query on a hot request. The real user counts:
  * an admin impersonating a member is judged by the admin's own factor.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -21,15 +26,27 @@ export const ALLOWED_BEFORE_ENROLMENT = new Set([
   "POST /security/mfa/totp/confirm",
 ]);
 
+/** Whether the signed-in (real) user must enrol a second factor before anything else; records it on the context. */
+export async function enrolmentRequired(c: Context<AppEnv>): Promise<boolean> {
+  const real = c.get("realUser");
+  const required = !real.totpEnabled && (await loadTenantPolicy(c, real.tenantId)).requireTwoFactor;
+  if (required) c.set("mfaEnrollmentRequired", true);
+  return required;
+}
+
+export const enrolmentRequiredError = () =>
+  new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Your organisation requires two-factor authentication: set it up before anything else");
+
+/** Throws 403 MFA_ENROLLMENT_REQUIRED when the tenant requires two-factor and the signed-in user has none. */
+export async function assertEnrolledWhereRequired(c: Context<AppEnv>): Promise<void> {
+  if (await enrolmentRequired(c)) throw enrolmentRequiredError();
+}
+
 export const requireTwoFactorEnrolment = (apiPrefix: string) =>
   createMiddleware<AppEnv>(async function requireTwoFactorEnrolment(c, next) {
-    const real = c.get("realUser");
-    if (!real.totpEnabled && (await loadTenantPolicy(c, real.tenantId)).requireTwoFactor) {
-      c.set("mfaEnrollmentRequired", true);
+    if (await enrolmentRequired(c)) {
       const path = c.req.path.startsWith(apiPrefix) ? c.req.path.slice(apiPrefix.length) : c.req.path;
-      if (!ALLOWED_BEFORE_ENROLMENT.has(`${c.req.method} ${path}`)) {
-        throw new ApiError(403, "MFA_ENROLLMENT_REQUIRED", "Your organisation requires two-factor authentication: set it up before anything else");
-      }
+      if (!ALLOWED_BEFORE_ENROLMENT.has(`${c.req.method} ${path}`)) throw enrolmentRequiredError();
     }
     await next();
   });
