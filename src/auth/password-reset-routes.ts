@@ -18,6 +18,7 @@ import { sendEmail } from "../email";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { emailSchema } from "../lib/email";
+import { findCurrentUserByEmail } from "../users/service";
 import { errorSummary, log } from "../lib/log";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
@@ -36,8 +37,8 @@ const linkGone = (status: 404 | 409 | 410, code: string, message: string) => new
 async function sendForgottenPasswordLink(c: Context<AppEnv>, email: string): Promise<void> {
   const db = c.var.db;
   const now = c.get("now");
-  const user = await db.query.users.findFirst({ where: eq(users.email, email) });
-  if (!user || user.removedAt !== null || user.disabledAt !== null) return;
+  const user = await findCurrentUserByEmail(db, email);
+  if (!user || user.disabledAt !== null) return;
   const [latest] = await db
     .select({ createdAt: passwordResetTokens.createdAt })
     .from(passwordResetTokens)

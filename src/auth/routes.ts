@@ -7,11 +7,9 @@
  * the response), session fixation (a new id at every sign-in), cookie theft by script
  * (HttpOnly, __Host-, Secure, SameSite=Lax).
  */
-import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
-import { users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
@@ -27,6 +25,7 @@ import { SESSION_COOKIE } from "../sessions/token";
 import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
+import { findCurrentUserByEmail } from "../users/service";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import { startSession } from "./start-session";
 import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
@@ -39,7 +38,7 @@ export const authRoutes = new Hono<AppEnv>()
     const db = c.var.db;
     const deviceKey = await deviceCookieKeys(c.env);
 
-    const user = await db.query.users.findFirst({ where: eq(users.email, body.email) }).catch((err: unknown) => {
+    const user = await findCurrentUserByEmail(db, body.email).catch((err: unknown) => {
       throw signInUnavailable(c, "sign-in user lookup", err);
     });
     const knownUser = user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {};
@@ -59,16 +58,15 @@ export const authRoutes = new Hono<AppEnv>()
       });
     }
 
-    // Same PBKDF2 work whether or not the email exists (no enumeration by timing); a
-    // member removed from the tenant has no password left and is answered like an unknown email.
-    const removed = user !== undefined && user.removedAt !== null;
-    const passwordOk = await verifyPassword(body.password, user && !removed ? user.passwordHash : await dummyPasswordHash());
+    // Same PBKDF2 work whether or not the email exists (no enumeration by timing); a member
+    // removed from the tenant is not found by email (findCurrentUserByEmail): an unknown email.
+    const passwordOk = await verifyPassword(body.password, user ? user.passwordHash : await dummyPasswordHash());
     // The tenant is known now and its IP rules bind sign-in too. They are applied
     // whatever the password, so a blocked address never learns whether it was right
     // (it does learn that the email belongs to a tenant that restricts addresses).
     if (user) await assertIpAllowed(c, user.tenantId, user.id);
-    if (!user || !passwordOk || removed) {
-      const reason = !user ? "UNKNOWN_EMAIL" : removed ? "USER_REMOVED" : "INVALID_PASSWORD";
+    if (!user || !passwordOk) {
+      const reason = !user ? "UNKNOWN_EMAIL" : "INVALID_PASSWORD";
       throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", { audit: { ...knownUser, failureReason: reason } });
     }
     // Only once the password was right: a disabled member is told so, a guesser learns nothing.

@@ -30,7 +30,9 @@ export const users = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    email: text("email").notNull().unique(),
+    // Unique among members not removed (users_email_current_uq): a removed member's tombstone
+    // keeps its email, and the same person can be invited again as a new account.
+    email: text("email").notNull(),
     displayName: text("display_name").notNull(),
     role: text("role", { enum: ROLES }).notNull(),
     passwordHash: text("password_hash").notNull(),
@@ -57,6 +59,8 @@ export const users = sqliteTable(
   },
   (t) => [
     index("users_tenant_idx").on(t.tenantId, t.email),
+    // Look-ups by email go through findCurrentUserByEmail (src/users/service.ts), which this index serves.
+    uniqueIndex("users_email_current_uq").on(t.email).where(sql`removed_at IS NULL`),
     // A bad row is refused by D1, not discovered at sign-in.
     check("users_role_known", oneOf(t.role, ROLES)),
     // Emails are stored as normaliseEmail leaves them (src/lib/email.ts): trimmed, lower-case.

@@ -13,10 +13,11 @@ import type { Context } from "hono";
 import { parseConfig } from "../config";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
-import { type Invitation, type Role, invitations, users } from "../db/schema";
+import { type Invitation, type Role, invitations } from "../db/schema";
 import type { AppEnv } from "../env";
 import { randomBytes, randomId, sha256Hex, timingSafeEqualString, toBase64Url } from "../lib/crypto";
 import type { InvitationStatus, InvitationView } from "./invitation-views";
+import { findCurrentUserByEmail } from "./service";
 
 export type { InvitationStatus, InvitationView } from "./invitation-views";
 
@@ -90,9 +91,12 @@ export async function findInvitationByToken(db: Db, token: string): Promise<Invi
   return timingSafeEqualString(await sha256Hex(secret), row.tokenHash) ? row : null;
 }
 
-/** Is there an account with this (normalised) email already? Emails are unique across tenants. */
+/**
+ * Is there an account with this (normalised) email already? Emails are unique across
+ * tenants among members not removed; a removed member can be invited again (a new account).
+ */
 export async function emailHasAccount(db: Db, email: string): Promise<boolean> {
-  return (await db.query.users.findFirst({ columns: { id: true }, where: eq(users.email, email) })) !== undefined;
+  return (await findCurrentUserByEmail(db, email)) !== undefined;
 }
 
 /** The open (neither accepted nor revoked) invitation of this email in the tenant, if any. */

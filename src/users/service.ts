@@ -20,6 +20,16 @@ export function toUserView(u: User) {
   };
 }
 
+/**
+ * The account an email names: the one member with it who was not removed. A removed
+ * member's tombstone keeps its email for the history, but no look-up by email (sign-in,
+ * forgot-password, invitations, the operator's first owner) reaches it, and the email can
+ * be given to a new account (users_email_current_uq is unique only among these rows).
+ */
+export function findCurrentUserByEmail(db: Db, email: string) {
+  return db.query.users.findFirst({ where: and(eq(users.email, email), isNull(users.removedAt)) });
+}
+
 export function listTenantUsers(db: Db, tenantId: string) {
   return db.select().from(users).where(and(eq(users.tenantId, tenantId), isNull(users.removedAt))).orderBy(asc(users.email)).limit(1000);
 }
