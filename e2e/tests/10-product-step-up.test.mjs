@@ -74,22 +74,23 @@ test("deleting a note asks for step-up over the product page; verified with TOTP
 
 test("an admin impersonating a member deletes the member's note with the admin's own step-up; the audit page names the real admin", async () => {
   const { page, problems, context } = await newPage(browser);
-  await signIn(page, USERS.dave);
+  // The owner: she outranks Bob whatever role earlier scenarios gave him (05 makes him an admin).
+  await signIn(page, USERS.alice);
   await gotoNav(page, "Team");
   await page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Impersonate" }).click();
   const start = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
   await start.getByLabel("Reason").fill("Support ticket 91: note will not delete");
   await start.getByRole("button", { name: "Start impersonating" }).click();
-  await stepUp(page, USERS.dave);
+  await stepUp(page, USERS.alice);
   await page.getByRole("region", { name: "Impersonation" }).waitFor();
 
   await page.goto("/app");
   await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
   const text = "Bob's stuck note";
   const item = await addNote(page, text);
-  await deleteWithStepUp(page, item, text, USERS.dave);
+  await deleteWithStepUp(page, item, text, USERS.alice);
 
-  // Back in the panel: end the impersonation, then read the log as Dave.
+  // Back in the panel: end the impersonation, then read the log as Alice.
   await openPanel(page);
   const exit = page.getByRole("region", { name: "Impersonation" }).getByRole("button", { name: "Exit" });
   await exit.click();
@@ -97,12 +98,12 @@ test("an admin impersonating a member deletes the member's note with the admin's
     if (document.querySelector("dialog[open]")) return "step-up";
     return document.querySelector(".impersonation-banner") ? null : "exited";
   });
-  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.dave);
+  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.alice);
   await page.getByRole("region", { name: "Impersonation" }).waitFor({ state: "detached" });
 
   const rows = await auditRows(page, { action: "app.note.deleted" });
   assert.equal(rows[0]?.outcome, "SUCCESS");
-  assert.match(rows[0]?.actor ?? "", new RegExp(`${USERS.bob.name}.*via.*${USERS.dave.name}`));
+  assert.match(rows[0]?.actor ?? "", new RegExp(`${USERS.bob.name}.*via.*${USERS.alice.name}`));
   await page.getByRole("status").filter({ hasText: "Hash chain intact" }).waitFor();
   assertClean(problems);
   await context.close();
