@@ -10,7 +10,8 @@ import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 const ROOT = new URL("..", import.meta.url).pathname;
 const TESTS = new URL("./tests/", import.meta.url).pathname;
 const START_TIMEOUT_MS = 180_000;
-const RUN_TIMEOUT_MS = 300_000;
+// A whole run of every scenario, TOTP-step waits included (about 5 minutes on an idle machine).
+const RUN_TIMEOUT_MS = 900_000;
 
 function ensureChromium() {
   if (existsSync("/usr/bin/chromium")) return;

@@ -44,6 +44,8 @@ export function AuditLogPage() {
   const members = useLoad(() => (canViewTeam.value ? get<{ users: TeamMember[] }>("/api/users") : Promise.resolve({ users: [] })));
 
   const names = new Map((members.data.value?.users ?? []).map((u) => [u.id, u.displayName]));
+  // Rows name people once the team list is in: until then the page says it is loading.
+  const busy = loading.value || members.loading.value;
   const name = (id: string | null) => (id ? (names.get(id) ?? id) : "—");
 
   async function load(more: boolean) {
@@ -192,7 +194,7 @@ export function AuditLogPage() {
           </div>
         </div>
         <Alert>{error.value}</Alert>
-        {items.value.length === 0 && !loading.value ? (
+        {items.value.length === 0 && !busy ? (
           <p class="empty">No events match these filters.</p>
         ) : (
           <div class="table-wrap">
@@ -218,7 +220,7 @@ export function AuditLogPage() {
           </div>
         )}
         <div class="load-more">
-          {loading.value ? (
+          {busy ? (
             <p role="status">Loading…</p>
           ) : (
             cursor.value && (
