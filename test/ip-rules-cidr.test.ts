@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
-import { parseAddress, parseNetwork } from "../src/ip-rules/cidr";
+import { networkAddress, parseAddress, parseNetwork } from "../src/ip-rules/cidr";
 import { compileRuleSet, type DecisionReason, decide, type RuleAction, type RuleInput } from "../src/ip-rules/ruleset";
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -216,6 +216,18 @@ describe("properties (fast-check)", () => {
         return decide(compileRuleSet(rules, NOW), address, NOW).allowed === expected;
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("the network an address is looked up in is the one ipaddr.js computes from the CIDR text", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), anyAddress), fc.integer({ min: 0, max: 128 }), (text, prefix) => {
+        const address = ipaddr.process(text);
+        const len = Math.min(prefix, address.kind() === "ipv4" ? 32 : 128);
+        const parser = address.kind() === "ipv4" ? ipaddr.IPv4 : ipaddr.IPv6;
+        return networkAddress(address, len).toString() === parser.networkAddressFromCIDR(`${address.toString()}/${len}`).toString();
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -18,7 +18,8 @@
  * next successful sign-in). A missing or malformed key set is a 503, never a pass.
  */
 import type { Context } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { setCookie } from "hono/cookie";
+import { hostCookie } from "../lib/cookies";
 import { configuredKeySet } from "../config";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../errors";
@@ -54,7 +55,7 @@ const macInput = (deviceId: string, email: string) => encoder.encode(`${deviceId
 
 /** The device id of a valid device cookie for `email`, else null. */
 export async function readDevice(c: Context<AppEnv>, keys: ImportedKeySet, email: string): Promise<string | null> {
-  const cookie = getCookie(c, DEVICE_COOKIE, "host") ?? "";
+  const cookie = hostCookie(c, DEVICE_COOKIE) ?? "";
   const dot = cookie.indexOf(".");
   const deviceId = cookie.slice(0, dot);
   const signed = dot > 0 ? splitKeyId(cookie.slice(dot + 1), 1) : null;

@@ -1,6 +1,7 @@
 /**
- * Pure address and network parsing for IP rules, on top of ipaddr.js (no hand-written
- * bit arithmetic). No Workers-only imports: the benchmark bundles this for plain Node.
+ * Pure address and network parsing for IP rules, on top of ipaddr.js (its parsers and
+ * subnet masks; no hand-written mask arithmetic). No Workers-only imports: the
+ * benchmark bundles this for plain Node.
  *
  * Strictness is the point: ipaddr.js's lenient `parse` accepts inet_aton forms such as
  * "010.0.0.1" (octal, = 8.0.0.1), "1.2.3" and "0x7f.1". A rule typed with a leading
@@ -62,10 +63,24 @@ function isDottedQuad(text: string): boolean {
   return octets.length === 4 && octets.every((o) => DECIMAL_OCTET.test(o)) && ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
-/** The network `address/prefix` starts at, computed by ipaddr.js. */
+// ipaddr.js's subnet masks as bytes, built once per family and prefix length.
+const MASK_BYTES: Record<Family, number[][]> = { ipv4: [], ipv6: [] };
+
+function maskBytes(family: Family, prefix: number): number[] {
+  const parser = family === "ipv6" ? ipaddr.IPv6 : ipaddr.IPv4;
+  return (MASK_BYTES[family][prefix] ??= parser.subnetMaskFromPrefixLength(prefix).toByteArray());
+}
+
+/**
+ * The network `address/prefix` starts at: the address's bytes AND ipaddr.js's subnet
+ * mask, as ipaddr.js's own networkAddressFromCIDR computes it, without formatting and
+ * re-parsing a CIDR string (this runs once per prefix length on every checked request).
+ */
 export function networkAddress(address: Address, prefix: number): Address {
-  const text = `${address.toString()}/${prefix}`;
-  return address.kind() === "ipv6" ? ipaddr.IPv6.networkAddressFromCIDR(text) : ipaddr.IPv4.networkAddressFromCIDR(text);
+  const family: Family = address.kind() === "ipv6" ? "ipv6" : "ipv4";
+  const mask = maskBytes(family, prefix);
+  const bytes = address.toByteArray().map((byte, i) => byte & (mask[i] ?? 0));
+  return ipaddr.fromByteArray(bytes);
 }
 
 /** The canonical key of the /prefix network holding `address` (same text as a stored rule). */

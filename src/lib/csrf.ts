@@ -1,4 +1,4 @@
-import { getCookie } from "hono/cookie";
+import { hostCookie } from "./cookies";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -23,7 +23,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export const csrfGuard = (options: CsrfOptions = {}) =>
   createMiddleware<AppEnv>(async function csrfGuard(c, next) {
-    const exempt = options.onlyWithSessionCookie === true && getCookie(c, SESSION_COOKIE, "host") === undefined;
+    const exempt = options.onlyWithSessionCookie === true && hostCookie(c, SESSION_COOKIE) === undefined;
     // A WebSocket handshake is a GET, but what follows acts for the user: a browser always
     // sends Origin with it, and only our own origin may open one with the session cookie.
     if (!exempt && c.req.header("upgrade")?.toLowerCase() === "websocket" && c.req.header("origin") !== new URL(c.req.url).origin) {

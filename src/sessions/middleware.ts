@@ -9,7 +9,8 @@
  * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).
  */
 import type { Context } from "hono";
-import { deleteCookie, getCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
+import { hostCookie } from "../lib/cookies";
 import { createMiddleware } from "hono/factory";
 import { ConfigError } from "../config";
 import type { AppEnv } from "../env";
@@ -65,7 +66,7 @@ async function loadState(c: Context<AppEnv>, sessionId: string): Promise<AuthSta
 export async function identifySession(c: Context<AppEnv>): Promise<AuthState | null> {
   const known = c.get("identifiedSession");
   if (known !== undefined) return known;
-  const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
+  const token = parseSessionToken(hostCookie(c, SESSION_COOKIE));
   let state = token ? await loadState(c, token.id) : null;
   if (token && state && !timingSafeEqualString(await sha256Hex(token.secret), state.session.tokenHash)) state = null;
   c.set("identifiedSession", state);
@@ -88,7 +89,7 @@ const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication 
 
 /** The snapshot's state when it admits the request on its own; null: take the authoritative path. */
 async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
-  const token = parseSessionToken(getCookie(c, SESSION_COOKIE, "host"));
+  const token = parseSessionToken(hostCookie(c, SESSION_COOKIE));
   if (!token) return null;
   try {
     const state = await admitFromSnapshot(c, token);

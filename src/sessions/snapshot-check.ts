@@ -11,7 +11,8 @@
  * Never a pass on the snapshot alone.
  */
 import type { Context } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { setCookie } from "hono/cookie";
+import { hostCookie } from "../lib/cookies";
 import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
 import type { KeySet } from "../lib/key-set";
@@ -81,7 +82,7 @@ async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: numbe
 export async function admitFromSnapshot(c: Context<AppEnv>, token: SessionToken): Promise<AuthState | null> {
   const keys = snapshotKeys(c);
   if (!keys) return null;
-  const snapshot = await verifiedSnapshot(keys, getCookie(c, SNAPSHOT_COOKIE, "host"), token);
+  const snapshot = await verifiedSnapshot(keys, hostCookie(c, SNAPSHOT_COOKIE), token);
   if (!snapshot) return null;
   const { state } = snapshot;
   const now = c.get("now");
