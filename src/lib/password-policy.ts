@@ -18,8 +18,9 @@ import { ApiError, type AuditHint } from "../errors";
 import { COMMON_PASSWORDS } from "./common-passwords";
 import { normalizePassword } from "./password";
 
-export const MIN_PASSWORD_LENGTH = 15;
-export const MAX_PASSWORD_LENGTH = 256;
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password-length";
+
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 export type PasswordVerdict =
   | { ok: true }

@@ -11,6 +11,7 @@ export type { RuleView as IpRule } from "../../../src/ip-rules/views";
 import type { Permission, Role } from "../../../src/lib/permissions";
 import type { AuditOutcome, AuditTargetType } from "../../../src/audit/actions";
 export { ROLES, ROLE_RANK, type Permission, type Role } from "../../../src/lib/permissions";
+export { MIN_PASSWORD_LENGTH } from "../../../src/lib/password-length";
 export type { StepUpMethod, StepUpPurpose } from "../../../src/stepup/policy";
 export type { RevokeReason } from "../../../src/sessions/views";
 export type { InvitationCreated, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";

@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from "../api/types";
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
@@ -17,7 +18,6 @@ const DEAD_LINKS: Record<string, string> = {
 };
 
 // NIST SP 800-63B-4, as src/lib/password-policy.ts applies it.
-const MIN_PASSWORD_LENGTH = 15;
 
 /** `/accept-invitation?token=…`: set a display name and a password, and be signed in. */
 export function AcceptInvitationPage() {

@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from "../api/types";
 import { useSignal } from "@preact/signals";
 import { patch, post } from "../api/client";
 import { Alert } from "../components/Alert";
@@ -74,7 +75,7 @@ function PasswordForm() {
             onInput={(e) => (next.value = e.currentTarget.value)}
           />
           <p id="account-new-password-hint" class="hint">
-            At least 15 characters; a few unrelated words work well. Common and breached passwords are refused.
+            At least {MIN_PASSWORD_LENGTH} characters; a few unrelated words work well. Common and breached passwords are refused.
           </p>
         </div>
         <label class="checkbox">

@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from "../api/types";
 import { useSignal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { post } from "../api/client";
@@ -56,7 +57,7 @@ export function ResetPasswordPage() {
             onInput={(e) => (password.value = e.currentTarget.value)}
           />
           <p id="reset-password-hint" class="hint">
-            At least 15 characters. Every session of your account is signed out.
+            At least {MIN_PASSWORD_LENGTH} characters. Every session of your account is signed out.
           </p>
         </div>
         <Alert>{error.value}</Alert>
