@@ -89,3 +89,28 @@ export async function waitForFocus(locator, what) {
     await element?.dispose();
   }
 }
+
+/** From the Team page, `admin` starts acting as `member` with `reason` (step-up included); waits for the banner. */
+export async function startImpersonation(page, admin, member, reason) {
+  await gotoNav(page, "Team");
+  await page.locator("li.member", { hasText: member.email }).getByRole("button", { name: "Impersonate" }).click();
+  const dialog = page.getByRole("dialog", { name: `Act as ${member.name}` });
+  await dialog.getByLabel("Reason").fill(reason);
+  await dialog.getByRole("button", { name: "Start impersonating" }).click();
+  await stepUp(page, admin);
+  await page.getByRole("region", { name: "Impersonation" }).waitFor();
+}
+
+/**
+ * On a panel page, ends the impersonation: exit is guarded by the same purpose, and the
+ * grant from the start may still cover it, so a step-up is answered only if one opens.
+ */
+export async function exitImpersonation(page, admin) {
+  await page.getByRole("region", { name: "Impersonation" }).getByRole("button", { name: "Exit" }).click();
+  const outcome = await page.waitForFunction(() => {
+    if (document.querySelector("dialog[open]")) return "step-up";
+    return document.querySelector(".impersonation-banner") ? null : "exited";
+  });
+  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, admin);
+  await page.getByRole("region", { name: "Impersonation" }).waitFor({ state: "detached" });
+}

@@ -3,7 +3,7 @@
 // page; an impersonating admin sees the member's product, with the real admin named.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { UA, assertClean, exitImpersonation, launch, newPage, shot, signIn, startImpersonation, stepUp } from "../lib/browser.mjs";
 import { USERS, freshTotp, panel } from "../lib/env.mjs";
 
 let browser;
@@ -54,13 +54,7 @@ test("a session revoked from another browser loses the product on its next page 
 test("an admin impersonating a member sees the member's product, with the real admin named", async () => {
   const { page, problems, context } = await newPage(browser);
   await signIn(page, USERS.alice);
-  await gotoNav(page, "Team");
-  await page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Impersonate" }).click();
-  const dialog = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
-  await dialog.getByLabel("Reason").fill("Support ticket 88: notes missing");
-  await dialog.getByRole("button", { name: "Start impersonating" }).click();
-  await stepUp(page, USERS.alice);
-  await page.getByRole("region", { name: "Impersonation" }).waitFor();
+  await startImpersonation(page, USERS.alice, USERS.bob, "Support ticket 88: notes missing");
 
   await page.goto("/app");
   await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
@@ -70,14 +64,7 @@ test("an admin impersonating a member sees the member's product, with the real a
 
   // Back to the panel to end it, so later scenarios see Alice as herself.
   await page.goto(panel("/security/sessions"));
-  const exit = page.getByRole("region", { name: "Impersonation" }).getByRole("button", { name: "Exit" });
-  await exit.click();
-  const outcome = await page.waitForFunction(() => {
-    if (document.querySelector("dialog[open]")) return "step-up";
-    return document.querySelector(".impersonation-banner") ? null : "exited";
-  });
-  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.alice);
-  await page.getByRole("region", { name: "Impersonation" }).waitFor({ state: "detached" });
+  await exitImpersonation(page, USERS.alice);
   assertClean(problems);
   await context.close();
 });

@@ -5,7 +5,7 @@
 // shows it by its own name, with the real admin while impersonating.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { assertClean, exitImpersonation, launch, newPage, shot, signIn, startImpersonation } from "../lib/browser.mjs";
 import { USERS, freshTotp, panel } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
@@ -76,13 +76,7 @@ test("an admin impersonating a member deletes the member's note with the admin's
   const { page, problems, context } = await newPage(browser);
   // The owner: she outranks Bob whatever role earlier scenarios gave him (05 makes him an admin).
   await signIn(page, USERS.alice);
-  await gotoNav(page, "Team");
-  await page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Impersonate" }).click();
-  const start = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
-  await start.getByLabel("Reason").fill("Support ticket 91: note will not delete");
-  await start.getByRole("button", { name: "Start impersonating" }).click();
-  await stepUp(page, USERS.alice);
-  await page.getByRole("region", { name: "Impersonation" }).waitFor();
+  await startImpersonation(page, USERS.alice, USERS.bob, "Support ticket 91: note will not delete");
 
   await page.goto("/app");
   await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
@@ -92,14 +86,7 @@ test("an admin impersonating a member deletes the member's note with the admin's
 
   // Back in the panel: end the impersonation, then read the log as Alice.
   await openPanel(page);
-  const exit = page.getByRole("region", { name: "Impersonation" }).getByRole("button", { name: "Exit" });
-  await exit.click();
-  const outcome = await page.waitForFunction(() => {
-    if (document.querySelector("dialog[open]")) return "step-up";
-    return document.querySelector(".impersonation-banner") ? null : "exited";
-  });
-  if ((await outcome.jsonValue()) === "step-up") await stepUp(page, USERS.alice);
-  await page.getByRole("region", { name: "Impersonation" }).waitFor({ state: "detached" });
+  await exitImpersonation(page, USERS.alice);
 
   const rows = await auditRows(page, { action: "app.note.deleted" });
   assert.equal(rows[0]?.outcome, "SUCCESS");
