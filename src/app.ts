@@ -70,7 +70,9 @@ export function createApp(options: AppOptions = {}) {
     .use(
       createMiddleware<AppEnv>(async function noStore(c, next) {
         await next();
-        if (!c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
+        // On the response's own headers, as secureHeaders does: c.header() after the
+        // handler would copy the whole Response to add one header.
+        if (!c.res.headers.has("cache-control")) c.res.headers.set("Cache-Control", "no-store");
       }),
     )
     // Outside every check below, so it sees each refusal they raise.
