@@ -202,7 +202,7 @@ describe("session snapshots: changes take effect on the next request", () => {
   });
 });
 
-describe("session snapshots: the tenant's state document fails closed", () => {
+describe("session snapshots: the tenant's edge document fails closed", () => {
   const signedInWithWarmDocument = async () => {
     const h = new Harness();
     const t = await seedTenant();
@@ -212,7 +212,7 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     return { h, t, jar, sessionId };
   };
 
-  it("a state document KV cannot read answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
+  it("an edge document KV cannot read answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     // Only the document's key fails (it holds the IP rules too): the session's entry still reads.
     const failing = new Proxy(env.SESSION_CACHE, {
@@ -227,7 +227,7 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
   });
 
-  it("a missing state document is rebuilt from D1, its revocations included", async () => {
+  it("a missing edge document is rebuilt from D1, its revocations included", async () => {
     const { h, t, jar, sessionId } = await signedInWithWarmDocument();
     await env.DB.prepare("UPDATE user_sessions SET revoked_at = ?, revoke_reason = 'REVOKED' WHERE id = ?").bind(h.clock.ms, sessionId).run();
     await env.SESSION_CACHE.delete(tenantEdgeKey(t.id));
@@ -252,7 +252,7 @@ describe("session snapshots: the tenant's state document fails closed", () => {
     expect(sessionReads(kv.reads)).toHaveLength(1);
   });
 
-  it("a missing state document that D1 cannot rebuild answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
+  it("a missing edge document that D1 cannot rebuild answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     await env.SESSION_CACHE.delete(tenantEdgeKey(t.id));
     const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
