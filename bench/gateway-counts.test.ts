@@ -38,7 +38,7 @@ it("counts the work of a hot product GET /app through the gateway (valid session
   const cookie = (await browserSignIn(h, t.member)).jar.header;
   const origin = stubOrigin();
   const gateway = { ORIGIN: origin.binding, ASSERTION_AUDIENCE: "acme-notes", PUBLIC_PATHS: '["/"]', ASSERTION_SIGNING_KEYS: await keySetText("k-bench") };
-  // Warm: the first request may refill the rule set's KV entry from D1, imports the
+  // Warm: the first request may refill the tenant's edge document from D1, imports the
   // signing key and signs the session's first assertion.
   if ((await h.call("/app", { cookie, env: withEnv(gateway) })).status !== 200) throw new Error("warm-up GET /app failed");
 
@@ -52,7 +52,7 @@ it("counts the work of a hot product GET /app through the gateway (valid session
     return { d1Queries: d1.count(), ...kvSummary(kv.ops), assertion: forwarded[0] };
   };
   // As for GET /api/me: right after the session's previous request, and 2 s later (past the
-  // in-isolate copies of up to a second). Whether the assertion was reused or signed anew
+  // in-isolate copies of up to a second: one KV read, the tenant's edge document). Whether the assertion was reused or signed anew
   // (an ECDSA signature) is told by comparing it with the previous request's.
   const previous = origin.assertions.at(-1);
   const { assertion: a1, ...immediate } = await count();

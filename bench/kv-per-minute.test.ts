@@ -3,7 +3,8 @@
  * counted, not timed: each of N sessions of one tenant (50 IP rules) sends GET /api/me
  * every INTERVAL_S seconds of the harness's clock, evenly spread, for one minute, once as a
  * client with only the session cookie (the per-session path: RPC callers, clients that
- * drop cookies) and once as a browser that keeps the snapshot cookie it is given. Printed
+ * drop cookies) and once as a browser that keeps the snapshot cookie it is given (then the
+ * only key read is the tenant's edge document, once per isolate-second at most). Printed
  * as one `BENCH_RESULT {json}` line, which bench/run.mjs reads.
  */
 import { env } from "cloudflare:workers";

@@ -120,8 +120,8 @@ function kvPerMinuteRows(figures) {
       `${int(a.kvReads)} reads, ${int(a.kvKeysTouched)} keys`,
       `${int(b.kvReads)} reads, ${int(b.kvKeysTouched)} keys`,
       x(b.kvReads / Math.max(1, a.kvReads)),
-      "no per-session read",
-      verdict((b.readsByPrefix.session ?? 0) === 0),
+      "no per-session read, 1 key",
+      verdict((b.readsByPrefix.session ?? 0) === 0 && b.kvKeysRead <= 1),
     ]);
   });
 }

@@ -1,9 +1,10 @@
 // `npm run cache:rebuild [-- --remote] [-- --env <name>] [-- --persist-to <dir>]`: empties the
 // SESSION_CACHE KV namespace, after a D1 restore (Time Travel or an import) or whenever the
 // cache must not be trusted. KV only ever holds copies of D1 rows (sessions with their
-// user's security fields, IP rule sets), read through on a miss: once it is empty every
-// request is checked against the restored D1, and the cache refills itself from there. No
-// session or rule that the restore removed survives in KV.
+// user's security fields; each tenant's edge document `tenant-edge:<tenantId>` with its
+// IP rules, policy and recent session-state fingerprints), read through on a miss: once it
+// is empty every request is checked against the restored D1, and the cache refills itself
+// from there. No session or rule that the restore removed survives in KV.
 //
 // Local by default (wrangler's local KV, as `npm start` uses it); --remote for the deployed
 // namespace of the top-level Worker or of --env <name>. Prints how many keys it deleted.

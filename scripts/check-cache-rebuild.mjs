@@ -1,5 +1,5 @@
 // Checks `npm run cache:rebuild` against wrangler's local KV (run by `npm test`): fills a
-// throwaway local namespace with session and IP-rule entries, rebuilds, and fails unless
+// throwaway local namespace with session and tenant edge entries, rebuilds, and fails unless
 // every key is gone.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,7 +25,7 @@ const listed = () => {
 };
 
 try {
-  const stale = ["session:ses_stale1", "session:ses_stale2", "ip-rules:ten_restored"].map((key) => ({ key, value: '{"stale":true}' }));
+  const stale = ["session:ses_stale1", "session:ses_stale2", "tenant-edge:ten_restored"].map((key) => ({ key, value: '{"stale":true}' }));
   writeFileSync(join(dir, "stale.json"), JSON.stringify(stale));
   run("npx", ["wrangler", "kv", "bulk", "put", join(dir, "stale.json"), ...scope]);
   const report = run(process.execPath, ["scripts/cache-rebuild.mjs", "--persist-to", dir]);

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
-import { LOCAL_RULES_MS } from "../src/ip-rules/cache";
+import { LOCAL_TENANT_EDGE_MS, tenantEdgeKey } from "../src/tenant/edge-state";
 
 const BLOCKED = "198.51.100.7";
 
@@ -25,14 +25,14 @@ async function deniedRows(tenantId: string) {
   return rows.results;
 }
 
-/** A KV binding that throws for IP rule keys only, so the session check still passes. */
+/** A KV binding that throws for the tenant edge document only (which holds the IP rules). */
 function kvDownForIpRules(): KVNamespace {
   return new Proxy(env.SESSION_CACHE, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
       return (key: unknown, ...rest: unknown[]) => {
-        if (typeof key === "string" && key.startsWith("ip-rules:")) throw new Error("KV is down");
+        if (typeof key === "string" && key.startsWith("tenant-edge:")) throw new Error("KV is down");
         return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
       };
     },
@@ -213,13 +213,13 @@ describe("the KV fast path", () => {
     expect(matched.count()).toBe(1);
   });
 
-  it("a rule added through another isolate is enforced here within LOCAL_RULES_MS (1 s), not later", async () => {
+  it("a rule added through another isolate is enforced here within LOCAL_TENANT_EDGE_MS (1 s), not later", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     const { cookie } = await h.signIn(t.member);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200); // this isolate now holds the empty set
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]); // D1 and KV change; this isolate's copy does not
-    h.clock.ms += LOCAL_RULES_MS - 1;
+    h.clock.ms += LOCAL_TENANT_EDGE_MS - 1;
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200); // within the bound: the copy
     h.clock.ms += 1;
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403); // at the bound: read again
@@ -227,20 +227,23 @@ describe("the KV fast path", () => {
 
   it("a cold cache is filled from D1 once", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
-    await env.SESSION_CACHE.delete(`ip-rules:${t.id}`);
-    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
+    await env.SESSION_CACHE.delete(tenantEdgeKey(t.id));
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const cold = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: cold.db }) })).status).toBe(200);
-    expect(cold.count()).toBe(1);
+    // The tenant's edge document, in one batch: the rules with the policy, the recent state changes, the recent revocations.
+    expect(cold.count()).toBe(3);
     const warm = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: warm.db }) })).status).toBe(200);
     expect(warm.count()).toBe(0);
   });
 
-  it("an entry cached in another format (an older deploy) is ignored and refilled from D1", async () => {
+  it("a document cached in another format (an older deploy) is ignored and rebuilt from D1", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
-    const stale = { format: 1, count: 0, allowListUntil: 0, anyRuleUntil: 0, ipv4: { prefixes: [], networks: {} }, ipv6: { prefixes: [], networks: {} } };
-    await env.SESSION_CACHE.put(`ip-rules:${t.id}`, JSON.stringify(stale));
+    const emptyRules = { format: 0, count: 0, allowListUntil: 0, anyRuleUntil: 0, ipv4: { prefixes: [], networks: {} }, ipv6: { prefixes: [], networks: {} } };
+    const stale = { format: 0, tenantId: t.id, rules: emptyRules, policy: { requireTwoFactor: false }, overflowUntil: 0, users: {}, sessions: {} };
+    await env.SESSION_CACHE.put(tenantEdgeKey(t.id), JSON.stringify(stale));
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403);
   });
 
@@ -266,15 +269,15 @@ describe("the KV fast path", () => {
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403);
     h.clock.advanceSeconds(90);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200);
-    const cached = await env.SESSION_CACHE.get<{ count: number }>(`ip-rules:${t.id}`, "json");
-    expect(cached?.count).toBe(1); // the entry still holds the rule: expiry was decided at check time
+    const cached = await env.SESSION_CACHE.get<{ rules: { count: number } }>(tenantEdgeKey(t.id), "json");
+    expect(cached?.rules.count).toBe(1); // the entry still holds the rule: expiry was decided at check time
   });
 });
 
 describe("fail closed", () => {
   it("KV throwing while reading the rule set → 503 AUTH_UNAVAILABLE", async () => {
     const { h, cookie } = await blockedNetworkTenant();
-    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const res = await h.call("/api/me", { cookie, env: withEnv({ SESSION_CACHE: kvDownForIpRules() }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
@@ -282,8 +285,8 @@ describe("fail closed", () => {
 
   it("KV missing the rule set and D1 throwing → 503 AUTH_UNAVAILABLE", async () => {
     const { h, t, cookie } = await blockedNetworkTenant();
-    await env.SESSION_CACHE.delete(`ip-rules:${t.id}`);
-    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_RULES_MS)
+    await env.SESSION_CACHE.delete(tenantEdgeKey(t.id));
+    h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const res = await h.call("/api/me", { cookie, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");

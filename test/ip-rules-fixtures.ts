@@ -1,6 +1,7 @@
 // Shared fixtures for the IP rules test files.
 import { env } from "cloudflare:workers";
 import { randomId } from "../src/lib/crypto";
+import { tenantEdgeKey } from "../src/tenant/edge-state";
 import { Harness, START_MS, type SeededTenant, type SeededUser, seedTenant } from "./helpers";
 
 export const BASE = "/api/security/ip-rules";
@@ -33,7 +34,7 @@ export async function seedRules(tenantId: string, rules: { action: "allow" | "de
       ),
     );
   }
-  await env.SESSION_CACHE.delete(`ip-rules:${tenantId}`);
+  await env.SESSION_CACHE.delete(tenantEdgeKey(tenantId));
   return ids;
 }
 

@@ -199,7 +199,7 @@ describe("GET /check: what the rules decide for an address, before saving anythi
   it("answers { ip, allowed, matchedRule } for a given address (IPv4-mapped IPv6 shown as IPv4)", async () => {
     const { h, t, cookie } = await setup();
     const [id] = await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
-    h.clock.advanceSeconds(1); // written behind the app's back: step past the in-isolate copy (LOCAL_RULES_MS)
+    h.clock.advanceSeconds(1); // written behind the app's back: step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const res = await h.call<{ ip: string; allowed: boolean; matchedRule: Rule | null }>(`${BASE}/check?ip=${encodeURIComponent("::ffff:198.51.100.7")}`, { cookie });
     expect(res.status).toBe(200);
     const list = await h.call<{ rules: Rule[] }>(BASE, { cookie });
@@ -212,7 +212,7 @@ describe("GET /check: what the rules decide for an address, before saving anythi
   it("without ?ip= it checks the caller's own address", async () => {
     const { h, t, cookie } = await setup();
     const [id] = await seedRules(t.id, [{ action: "allow", cidr: "203.0.113.0/24" }]);
-    h.clock.advanceSeconds(1); // written behind the app's back: step past the in-isolate copy (LOCAL_RULES_MS)
+    h.clock.advanceSeconds(1); // written behind the app's back: step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const res = await h.call(`${BASE}/check`, { cookie });
     expect(res.body).toMatchObject({ ip: HOME, allowed: true, matchedRule: { id } });
   });

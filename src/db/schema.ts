@@ -131,7 +131,7 @@ export const userSessions = sqliteTable(
   },
   (t) => [
     index("user_sessions_user_last_seen_idx").on(t.tenantId, t.userId, t.lastSeenAt),
-    // The tenant's recent revocations, read whenever its state document is written.
+    // The tenant's recent revocations, read whenever its edge document is built.
     index("user_sessions_tenant_revoked_idx").on(t.tenantId, t.revokedAt),
   ],
 );
@@ -159,7 +159,8 @@ export const passwordResetTokens = sqliteTable(
 
 /**
  * The fingerprint of each user's and session's security state, as of its last change, for
- * the tenant's state document (src/sessions/tenant-state.ts): rows older than the
+ * the tenant's edge document (src/sessions/tenant-state.ts records them, src/tenant/edge-state.ts
+ * builds the document): rows older than the
  * document's window are pruned by the writer. The document is rebuilt from these rows (and
  * the recent revocations) at every write, so concurrent writers never lose each other's change.
  */

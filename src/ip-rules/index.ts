@@ -11,7 +11,7 @@
  * credential works; they are not authentication), and requests not tied to a tenant.
  *
  * Layout: cidr.ts (strict parsing with ipaddr.js), ruleset.ts (pure compile/decide),
- * cache.ts (KV copy of the compiled set), service.ts (guards, denial audit),
+ * cache.ts (the compiled set and policy, from the tenant's edge document), service.ts (guards, denial audit),
  * middleware.ts (enforcement), routes.ts (API), schemas.ts (input).
  */
 export { assertIpAllowed, enforceIpRules } from "./middleware";

@@ -3,7 +3,7 @@
  *
  * Threat model: a stolen or revoked cookie must stop working on its next request at
  * this location; a cache or database outage must never turn into "let everyone in".
- * A fresh snapshot cookie that the tenant's state document leaves standing admits a
+ * A fresh snapshot cookie that the tenant's edge document leaves standing admits a
  * request with no per-session read (src/sessions/snapshot-check.ts); otherwise KV holds
  * the session and its user's security state, and D1 is read only on a KV miss.
  * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).

@@ -108,7 +108,7 @@ export async function findTenantSession(db: Db, tenantId: string, sessionId: str
 export async function refreshCachedSessions(c: Context<AppEnv>, userId: string): Promise<void> {
   try {
     const refreshed = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
-    // The same step tells the tenant's state document, so no older session snapshot passes.
+    // The same step rewrites the tenant's edge document, so no older session snapshot passes.
     if (refreshed) await recordTenantChange(c, refreshed.user, refreshed.states);
   } catch (err) {
     log.error("cache sync failed", { error: errorSummary(err) });

@@ -1,13 +1,15 @@
 /**
  * The session check's fast path: a request whose snapshot cookie (src/sessions/snapshot.ts)
  * verifies, belongs to the session cookie, is fresh and is not made stale by the tenant's
- * state document (src/sessions/tenant-state.ts) passes with no per-session read. Anything
+ * edge document (src/tenant/edge-state.ts; fingerprints: src/sessions/tenant-state.ts)
+ * passes with no per-session read. Anything
  * else returns null and the request takes the authoritative path (KV, D1 on a miss), whose
  * answer is then re-issued as a new snapshot. Without SESSION_SNAPSHOT_KEYS there are no
  * snapshots and every request takes that path.
  *
- * Fail closed: a state document KV or D1 cannot deliver throws (503 by the caller); one
- * that does not parse or is over its bound is not trusted (the per-session path decides).
+ * Fail closed: an edge document KV or D1 cannot deliver throws (503 by the caller); one
+ * that KV holds but cannot be used (not JSON, another format or tenant, over its bound) is
+ * rebuilt from D1 by its owner (src/tenant/edge-state.ts), never trusted as it is.
  * Never a pass on the snapshot alone.
  */
 import type { Context } from "hono";
@@ -16,13 +18,13 @@ import { hostCookie } from "../lib/cookies";
 import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
 import type { KeySet } from "../lib/key-set";
-import { errorSummary, log } from "../lib/log";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
 import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
-import { type TenantState, TenantStateUnreadable, readTenantState, sessionFingerprint, userFingerprint } from "./tenant-state";
+import { readEdgeState } from "../tenant/edge-state";
+import { sessionFingerprint, userFingerprint } from "./tenant-state";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 
@@ -51,22 +53,13 @@ async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: 
 }
 
 /**
- * Whether the state document leaves this snapshot's fingerprints standing. A document that
- * does not parse or is over its bound leaves nothing standing: the request takes the
- * per-session path, which decides from the stored state (a 503 here would lock every
- * browser of the tenant out until someone repaired the document; the tenant's next change
- * rewrites it whole). KV or D1 failing throws: the caller answers 503.
+ * Whether the tenant's edge document leaves this snapshot's fingerprints standing (the
+ * same in-isolate copy the IP rule check reads). KV or D1 failing throws: the caller
+ * answers 503.
  */
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
-  let doc: TenantState;
-  try {
-    doc = await readTenantState(c, state.session.tenantId);
-  } catch (err) {
-    if (!(err instanceof TenantStateUnreadable)) throw err;
-    log.error("tenant state unreadable; snapshots not used", { error: errorSummary(err) });
-    return false;
-  }
+  const doc = await readEdgeState(c, state.session.tenantId);
   if (doc.overflowUntil > nowMs) return false;
   const same = (entry: { fp: string } | undefined, fp: string | null) => entry === undefined || entry.fp === fp;
   if (!same(doc.sessions[state.session.id], fingerprints.session) || !same(doc.users[state.user.id], fingerprints.user)) return false;

@@ -1,0 +1,185 @@
+/**
+ * The tenant's edge document (KV key `tenant-edge:<tenantId>`): everything the edge check
+ * needs per tenant, so a hot request costs at most ONE KV read per tenant per isolate-second
+ * and no D1 query. It holds two parts, built together:
+ *   - `rules` and `policy`: the tenant's compiled IP rule set (src/ip-rules/ruleset.ts) and
+ *     its edge policy (required two-factor, from the tenants row), read through
+ *     src/ip-rules/cache.ts (enforcement, the check endpoint, the enrolment gate, sign-in);
+ *   - `users` / `sessions` / `overflowUntil`: which session snapshots a recent change has
+ *     made stale (src/sessions/tenant-state.ts records the fingerprints; the snapshot
+ *     check, src/sessions/snapshot-check.ts, reads them). For every user and session changed
+ *     in the last TENANT_EDGE_WINDOW_MS it holds the fingerprint of their current state (a
+ *     revoked session's fingerprint never matches a snapshot); anything older cannot
+ *     matter, because no snapshot is trusted longer than SNAPSHOT_MAX_AGE_MS.
+ *
+ * Built only from D1, whole, in one batch (the tenant row joined with its rules, the
+ * fingerprints recorded within the window, the sessions revoked within it), never from
+ * what KV holds: so a rule change and a revocation written at once never lose each other's
+ * change (only the order of their two KV writes can invert, a window of milliseconds).
+ * Writers: refreshRuleCache (rules, policy) and recordTenantChange (every change to a
+ * user or their sessions, via refreshCachedSessions), after their D1 commit.
+ *
+ * Readers get the in-isolate copy (trusted for at most LOCAL_TENANT_EDGE_MS: a change
+ * through another isolate at this location is seen within a second), else KV, else the
+ * document rebuilt from D1 and written back. A stored document that does not parse, is of
+ * another format or tenant, is malformed or is over TENANT_EDGE_MAX_BYTES is treated as
+ * missing (rebuilt from D1 and written back: it heals itself). Any KV or D1 error throws:
+ * callers answer 503 AUTH_UNAVAILABLE (fail closed, never "no rules" or "nothing stale").
+ *
+ * Every write carries a KV TTL of TENANT_EDGE_TTL_SECONDS, which bounds how long a lost
+ * race (a miss refill built before a change, written after it) can keep a stale document.
+ * Bounded size: a tenant with more than TENANT_EDGE_MAX_ENTRIES changes in a window (or
+ * whose entries would not fit the byte bound) keeps its rules and policy but gets
+ * `overflowUntil` instead of entries: its snapshots are not used (every request takes the
+ * per-session path) until then.
+ */
+import { and, asc, eq, gte } from "drizzle-orm";
+import type { Context } from "hono";
+import type { Db } from "../db/client";
+import { ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
+import type { AppEnv } from "../env";
+import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "../ip-rules/ruleset";
+import { log } from "../lib/log";
+import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
+
+export const TENANT_EDGE_FORMAT = 1;
+/** How long a state entry is kept: the longest a snapshot is trusted, plus a minute for clock skew. */
+export const TENANT_EDGE_WINDOW_MS = SNAPSHOT_MAX_AGE_MS + 60_000;
+export const TENANT_EDGE_MAX_ENTRIES = 5_000;
+export const TENANT_EDGE_MAX_BYTES = 512 * 1024;
+/** The longest a document outlives a lost race; the price is one D1 batch per tenant every 5 minutes (KV refuses TTLs under 60 s). */
+export const TENANT_EDGE_TTL_SECONDS = 300;
+export const LOCAL_TENANT_EDGE_MS = 1000;
+const LOCAL_MAX_TENANTS = 1000;
+/** The fingerprint of a revoked session: matches no snapshot. */
+export const REVOKED_FINGERPRINT = "revoked";
+
+/** The tenant's policy as the edge enforces it (tenants row, owner-set). */
+export type TenantPolicy = { requireTwoFactor: boolean };
+export type StateEntry = { fp: string; at: number };
+export type TenantEdgeState = {
+  format: typeof TENANT_EDGE_FORMAT;
+  tenantId: string;
+  rules: CompiledRuleSet;
+  policy: TenantPolicy;
+  /** Until then snapshots of this tenant are not used (too many changes to list). */
+  overflowUntil: number;
+  users: Record<string, StateEntry>;
+  sessions: Record<string, StateEntry>;
+};
+
+export const tenantEdgeKey = (tenantId: string) => `tenant-edge:${tenantId}`;
+
+const local = new Map<string, { doc: TenantEdgeState; storedAt: number }>();
+
+function remember(doc: TenantEdgeState, nowMs: number): void {
+  if (local.size >= LOCAL_MAX_TENANTS) local.delete(local.keys().next().value as string);
+  local.delete(doc.tenantId); // re-insert: Map order is the eviction order
+  local.set(doc.tenantId, { doc, storedAt: nowMs });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The stored document, or why it cannot be used (then it is rebuilt from D1). Throws only if KV does. */
+async function readFromKv(kv: KVNamespace, tenantId: string): Promise<TenantEdgeState | { unusable: string } | null> {
+  const text = await kv.get(tenantEdgeKey(tenantId), "text");
+  if (text === null) return null;
+  if (text.length > TENANT_EDGE_MAX_BYTES) return { unusable: `${text.length} bytes` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { unusable: "not JSON" };
+  }
+  if (!isObject(doc) || doc.format !== TENANT_EDGE_FORMAT) return { unusable: "another format" };
+  if (doc.tenantId !== tenantId) return { unusable: "another tenant" };
+  const { rules, policy } = doc;
+  const wellFormed =
+    isObject(rules) && rules.format === RULE_SET_FORMAT && isObject(policy) && typeof policy.requireTwoFactor === "boolean" && typeof doc.overflowUntil === "number" && isObject(doc.users) && isObject(doc.sessions);
+  return wellFormed ? (doc as TenantEdgeState) : { unusable: "malformed" };
+}
+
+/** The document as D1 says it now, in one batch. */
+async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<TenantEdgeState> {
+  const since = nowMs - TENANT_EDGE_WINDOW_MS;
+  const [ruleRows, changes, revoked] = await db.batch([
+    // One row per rule, or one row without a rule.
+    db
+      .select({ requireTwoFactor: tenants.requireTwoFactor, rule: ipRules })
+      .from(tenants)
+      .leftJoin(ipRules, eq(ipRules.tenantId, tenants.id))
+      .where(eq(tenants.id, tenantId))
+      .orderBy(asc(ipRules.createdAt), asc(ipRules.id)),
+    db
+      .select()
+      .from(sessionStateChanges)
+      .where(and(eq(sessionStateChanges.tenantId, tenantId), gte(sessionStateChanges.changedAt, since))),
+    db
+      .select({ id: userSessions.id, revokedAt: userSessions.revokedAt })
+      .from(userSessions)
+      .where(and(eq(userSessions.tenantId, tenantId), gte(userSessions.revokedAt, since))),
+  ]);
+  const doc: TenantEdgeState = {
+    format: TENANT_EDGE_FORMAT,
+    tenantId,
+    rules: compileRuleSet(
+      ruleRows.flatMap((r) => (r.rule ? [r.rule] : [])),
+      nowMs,
+    ),
+    policy: { requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false },
+    overflowUntil: 0,
+    users: {},
+    sessions: {},
+  };
+  for (const row of changes) (row.subjectType === "user" ? doc.users : doc.sessions)[row.subjectId] = { fp: row.fingerprint, at: row.changedAt };
+  for (const row of revoked) doc.sessions[row.id] = { fp: REVOKED_FINGERPRINT, at: row.revokedAt ?? nowMs };
+  const count = Object.keys(doc.users).length + Object.keys(doc.sessions).length;
+  if (count <= TENANT_EDGE_MAX_ENTRIES && JSON.stringify(doc).length <= TENANT_EDGE_MAX_BYTES) return doc;
+  return { ...doc, overflowUntil: nowMs + TENANT_EDGE_WINDOW_MS, users: {}, sessions: {} };
+}
+
+const writeToKv = (kv: KVNamespace, doc: TenantEdgeState) => kv.put(tenantEdgeKey(doc.tenantId), JSON.stringify(doc), { expirationTtl: TENANT_EDGE_TTL_SECONDS });
+
+/**
+ * The tenant's document for the edge check: the in-isolate copy (≤ 1 s), else KV, else
+ * (missing or unusable) rebuilt from D1 and written back. Throws on any KV or D1 error.
+ */
+export async function readEdgeState(c: Context<AppEnv>, tenantId: string): Promise<TenantEdgeState> {
+  const now = c.get("now");
+  const hit = local.get(tenantId);
+  const age = hit ? now - hit.storedAt : Number.POSITIVE_INFINITY;
+  if (hit && age >= 0 && age < LOCAL_TENANT_EDGE_MS) return hit.doc;
+  const stored = await readFromKv(c.env.SESSION_CACHE, tenantId);
+  if (stored && !("unusable" in stored)) {
+    remember(stored, now);
+    return stored;
+  }
+  if (stored) log.warn("tenant edge document unusable; rebuilt from D1", { tenantId, reason: stored.unusable });
+  const rebuilt = await buildFromDb(c.var.db, tenantId, now);
+  remember(rebuilt, now);
+  // The decision is already made from D1; a failed refill only costs the next request a D1 batch.
+  c.executionCtx.waitUntil(writeToKv(c.env.SESSION_CACHE, rebuilt).catch(() => undefined));
+  return rebuilt;
+}
+
+/**
+ * After a change (rules, policy, a user or their sessions) was committed to D1: rebuilds
+ * the whole document from D1 and writes it, in this isolate at once and in KV. Throws if
+ * D1 or KV fails (this isolate's copy is then dropped, so its next request reads again).
+ */
+export async function rewriteEdgeState(c: Context<AppEnv>, tenantId: string): Promise<void> {
+  try {
+    const doc = await buildFromDb(c.var.db, tenantId, c.get("now"));
+    remember(doc, c.get("now"));
+    await writeToKv(c.env.SESSION_CACHE, doc);
+  } catch (err) {
+    local.delete(tenantId);
+    throw err;
+  }
+}
+
+/** Deletes the stored document (the next read rebuilds it from D1), as a writer's fallback. */
+export async function deleteEdgeState(c: Context<AppEnv>, tenantId: string): Promise<void> {
+  local.delete(tenantId);
+  await c.env.SESSION_CACHE.delete(tenantEdgeKey(tenantId));
+}
