@@ -259,4 +259,20 @@ describe("session snapshots: the tenant's edge document fails closed", () => {
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
   });
+
+  it("a client that keeps sending an old snapshot refreshes last_seen_at once per interval, not on every request", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { jar } = await browserSignIn(h, t.member);
+    h.clock.advanceSeconds(121); // past the refresh interval, well within the snapshot's freshness
+    const statements: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // The same Cookie header every time: the answers' new snapshots are never stored.
+      const d1 = countingD1(env.DB);
+      expect((await h.call("/api/me", { cookie: jar.header, env: withEnv({ DB: d1.db }) })).status).toBe(200);
+      statements.push(d1.count());
+    }
+    expect(statements[0]).toBeGreaterThan(0); // the one refresh
+    expect(statements.slice(1)).toEqual([0, 0, 0]);
+  });
 });

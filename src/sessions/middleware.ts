@@ -103,6 +103,25 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
   }
 }
 
+/**
+ * When this isolate last refreshed each session's last_seen_at. A snapshot carries the
+ * last-seen time it was sealed with; a client that keeps sending an older snapshot (one
+ * that does not store the answers' cookies, such as a script with a fixed Cookie header)
+ * would otherwise make every request past the refresh interval write D1 and KV again.
+ * Bounded; forgetting an entry costs one more refresh, never a missed one.
+ */
+const TOUCHED_MAX_ENTRIES = 10_000;
+const touchedAt = new Map<string, number>();
+
+/** The session's last activity as this isolate knows it: its state's, or a later refresh made here. */
+const lastSeenKnownHere = (session: AuthState["session"]) => Math.max(session.lastSeenAt, touchedAt.get(session.id) ?? 0);
+
+function rememberTouch(sessionId: string, nowMs: number): void {
+  if (touchedAt.size >= TOUCHED_MAX_ENTRIES) touchedAt.delete(touchedAt.keys().next().value as string);
+  touchedAt.delete(sessionId); // re-insert: Map order is the eviction order
+  touchedAt.set(sessionId, nowMs);
+}
+
 export type SessionCheckOptions = {
   /**
    * Send a new snapshot cookie when the request had none usable (default on). Off where
@@ -127,8 +146,11 @@ export const requireSession = (options: SessionCheckOptions = {}) =>
     // Only a request that passed every later check too (IP rules, permission,
     // validation, ...) is activity: a refused one must not keep an idle session alive.
     const accepted = !c.error && c.res.status < 400;
-    const touched = accepted && now - state.session.lastSeenAt >= LAST_SEEN_REFRESH_SECONDS * 1000;
-    if (touched) c.executionCtx.waitUntil(touchSession(c.env, state, now));
+    const touched = accepted && now - lastSeenKnownHere(state.session) >= LAST_SEEN_REFRESH_SECONDS * 1000;
+    if (touched) {
+      rememberTouch(state.session.id, now);
+      c.executionCtx.waitUntil(touchSession(c.env, state, now));
+    }
     // A new snapshot when the request had none usable, or its last-seen time moved on.
     // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).
     if ((options.issueSnapshots ?? true) && accepted && (!fast || touched) && c.res.status !== 101) {
