@@ -59,12 +59,23 @@ export function createApp(options: AppOptions = {}) {
 
   const api = new Hono<AppEnv>()
     .use(
-      // API answers are data, never documents: nothing to frame, sniff or cache.
+      // API answers are data, never documents: nothing to frame, sniff or cache. The
+      // headers of OWASP's REST Security Cheat Sheet, plus Referrer-Policy and
+      // Cross-Origin-Resource-Policy; hono's document-only and legacy ones (COOP,
+      // Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options,
+      // X-Permitted-Cross-Domain-Policies, X-XSS-Protection) are left off: they do nothing
+      // for JSON, and every header is carried on every answer (bench/FINDINGS.md).
       secureHeaders({
         contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
         xFrameOptions: "DENY",
         referrerPolicy: "no-referrer",
         strictTransportSecurity: "max-age=63072000; includeSubDomains",
+        crossOriginOpenerPolicy: false,
+        originAgentCluster: false,
+        xDnsPrefetchControl: false,
+        xDownloadOptions: false,
+        xPermittedCrossDomainPolicies: false,
+        xXssProtection: false,
       }),
     )
     .use(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { DEFAULT_GATEHOUSE_PATH, parseConfig } from "../src/config";
-import { Harness, withEnv } from "./helpers";
+import { Harness, seedTenant, withEnv } from "./helpers";
 
 /** A stand-in for the ASSETS binding: records what it was asked and answers like the panel build. */
 function fakeAssets() {
@@ -62,6 +62,21 @@ describe("Gatehouse's own surface lives under one path; the rest of the host is 
     expect(csp).toContain("base-uri 'none'");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("API answers carry a JSON API's security headers: no framing, no sniffing, no caching, no referrer, same-origin reads, HSTS", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    for (const res of [await h.call("/api/me", { cookie }), await h.call("/api/me")]) {
+      expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+      expect(res.headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
+    }
   });
 
   it("panel files are looked up without the Gatehouse path and keep their bytes", async () => {
