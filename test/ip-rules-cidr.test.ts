@@ -4,7 +4,7 @@ import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
 import { networkAddress, parseAddress, parseNetwork } from "../src/ip-rules/cidr";
-import { compileRuleSet, type DecisionReason, decide, type RuleAction, type RuleInput } from "../src/ip-rules/ruleset";
+import { compileRuleSet, type DecisionReason, decide, decideFresh, type RuleAction, type RuleInput } from "../src/ip-rules/ruleset";
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
 
@@ -214,6 +214,21 @@ describe("properties (fast-check)", () => {
         const allowList = rules.some((r) => r.action === "allow");
         const expected = !denied && (!allowList || rules.some((r) => r.action === "allow" && matches(r)));
         return decide(compileRuleSet(rules, NOW), address, NOW).allowed === expected;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("a remembered decision is the decision: the memo agrees with a fresh decision for every address and instant, rule expiries and a clock that steps back included", () => {
+    const expiring = fc
+      .tuple(anyRule, fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: null }))
+      .map(([r, inMs]) => ({ ...r, expiresAt: inMs === null ? null : NOW + inMs }));
+    const query = fc.tuple(fc.oneof(anyAddress, fc.constant("not an address")), fc.integer({ min: -5_000, max: 70_000 }));
+    fc.assert(
+      fc.property(fc.array(expiring, { maxLength: 8 }), fc.array(query, { minLength: 1, maxLength: 40 }), (rules, queries) => {
+        const set = compileRuleSet(rules, NOW);
+        // Mostly forward in time, as requests come; the integers also step back now and then.
+        return queries.every(([address, offset]) => JSON.stringify(decide(set, address, NOW + offset)) === JSON.stringify(decideFresh(set, address, NOW + offset)));
       }),
       { numRuns: 500 },
     );

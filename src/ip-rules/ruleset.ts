@@ -145,8 +145,49 @@ export function decideAddress(set: CompiledRuleSet, address: Address, nowMs: num
   return { allowed: true, matchedRule: null, reason: nowMs < set.anyRuleUntil ? "NO_MATCHING_RULE" : "NO_RULES_IN_EFFECT" };
 }
 
+/**
+ * Decisions already made for a compiled set, by the address as received: a busy isolate
+ * sees the same addresses again and again while it holds the same set (at most
+ * LOCAL_TENANT_EDGE_MS, src/tenant/edge-state.ts). Time changes a set's decision only at
+ * the instants a rule stops counting (an expiresAt, allowListUntil, anyRuleUntil), so a
+ * remembered decision holds from the instant it was made until the set's next such
+ * instant, and never for an earlier instant. The differential test in
+ * test/ip-rules-cidr.test.ts checks it against decideFresh.
+ */
+const REMEMBERED_PER_SET = 1024;
+type Remembered = { decision: Decision; fromMs: number; untilMs: number };
+const rememberedBySet = new WeakMap<CompiledRuleSet, Map<string, Remembered>>();
+
+/** The first instant after `nowMs` at which some rule of the set stops counting. */
+function nextExpiryAfter(set: CompiledRuleSet, nowMs: number): number {
+  let next = FOREVER;
+  const consider = (at: number | null) => {
+    if (at !== null && at > nowMs && at < next) next = at;
+  };
+  consider(set.allowListUntil);
+  consider(set.anyRuleUntil);
+  for (const index of [set.ipv4, set.ipv6]) for (const entries of Object.values(index.networks)) for (const [, , expiresAt] of entries) consider(expiresAt);
+  return next;
+}
+
 /** Decides for the client address as received (null when the request carried none). */
 export function decide(set: CompiledRuleSet, rawAddress: string | null, nowMs: number): Decision {
+  if (rawAddress === null) return decideFresh(set, rawAddress, nowMs);
+  let remembered = rememberedBySet.get(set);
+  const hit = remembered?.get(rawAddress);
+  if (hit && hit.fromMs <= nowMs && nowMs < hit.untilMs) return hit.decision;
+  const decision = decideFresh(set, rawAddress, nowMs);
+  if (!remembered) {
+    remembered = new Map();
+    rememberedBySet.set(set, remembered);
+  }
+  if (remembered.size >= REMEMBERED_PER_SET) remembered.delete(remembered.keys().next().value as string);
+  remembered.set(rawAddress, { decision, fromMs: nowMs, untilMs: nextExpiryAfter(set, nowMs) });
+  return decision;
+}
+
+/** decide without the memo: parses the address and looks it up. */
+export function decideFresh(set: CompiledRuleSet, rawAddress: string | null, nowMs: number): Decision {
   const parsed = rawAddress === null ? null : parseAddress(rawAddress);
   if (!parsed?.ok) {
     const anyInEffect = nowMs < set.anyRuleUntil;
