@@ -75,30 +75,36 @@ export type OriginRequestOptions = {
   originUrl?: string;
 };
 
+const METHOD_OVERRIDE = new Set<string>(METHOD_OVERRIDE_HEADERS);
+
+/** Whether an incoming header (by its lower-case name) must not reach the origin. */
+function isWithheld(name: string): boolean {
+  // Host comes from the URL; the cookie header is rebuilt below.
+  if (name === "host" || name === "cookie") return true;
+  // "_" too: CGI-style origins read Gatehouse_Jwt_Assertion as the same header.
+  const dashed = name.includes("_") ? name.replaceAll("_", "-") : name;
+  // The step-up check guarded the method on the wire and these; the origin must not see another.
+  return dashed.startsWith(RESERVED_HEADER_PREFIX) || METHOD_OVERRIDE.has(dashed);
+}
+
 /** The request to send to the origin: same method, path, query and streamed body. */
 export function originRequest(request: Request, options: OriginRequestOptions): Request {
-  const url = new URL(request.url);
+  let url = request.url;
   if (options.originUrl) {
+    const target = new URL(url);
     const origin = new URL(options.originUrl);
-    url.protocol = origin.protocol;
-    url.host = origin.host;
+    target.protocol = origin.protocol;
+    target.host = origin.host;
+    url = target.toString();
   }
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    const lower = name.toLowerCase();
-    // Host comes from the URL; the cookie header is rebuilt below.
-    // "_" too: CGI-style origins read Gatehouse_Jwt_Assertion as the same header.
-    const dashed = lower.replaceAll("_", "-");
-    if (lower === "host" || lower === "cookie" || dashed.startsWith(RESERVED_HEADER_PREFIX)) continue;
-    // The step-up check guarded the method on the wire and these; the origin must not see another.
-    if ((METHOD_OVERRIDE_HEADERS as readonly string[]).includes(dashed)) continue;
-    headers.append(name, value);
-  }
+  // One copy of the headers, then the few withheld ones removed (names iterate in lower case).
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) if (isWithheld(name)) headers.delete(name);
   const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE, SNAPSHOT_COOKIE]);
   if (cookie !== null) headers.set("cookie", cookie);
   if (options.assertion !== null) headers.set(ASSERTION_HEADER, options.assertion);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-  return new Request(url.toString(), {
+  return new Request(url, {
     method: request.method,
     headers,
     body: hasBody ? request.body : null,

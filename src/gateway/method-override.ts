@@ -22,7 +22,8 @@ export function methodsOriginMayRun(request: Request): string[] {
     const value = request.headers.get(name);
     if (value !== null) for (const part of value.split(",")) methods.add(part.trim().toUpperCase());
   }
-  for (const value of new URL(request.url).searchParams.getAll(OVERRIDE_PARAM)) methods.add(value.trim().toUpperCase());
+  // Without a query string there is no parameter (the URL is parsed only when there is one).
+  if (request.url.includes("?")) for (const value of new URL(request.url).searchParams.getAll(OVERRIDE_PARAM)) methods.add(value.trim().toUpperCase());
   if (request.method.toUpperCase() === "POST" && FORM_TYPES.test(request.headers.get("content-type") ?? "")) {
     for (const method of OVERRIDABLE) methods.add(method);
   }

@@ -63,10 +63,10 @@ export function configuredGateway(env: AppEnv["Bindings"]): GatewayConfig | null
  * "anonymous"; elsewhere it refuses, and a browser navigation is sent to sign-in.
  */
 function productIdentity(options: GatewayOptions) {
+  const check = edgeCheck();
   return createMiddleware<AppEnv>(async function productIdentity(c, next) {
     const config = configuredGateway(c.env);
     if (!config) return next();
-    const check = edgeCheck();
     const passed = async () => {
       c.set("edgePassed", true);
       await next();
