@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { impersonationView } from "./impersonation/view";
 import { bodyLimit } from "hono/body-limit";
-import { every } from "hono/combine";
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import { recordRefusals } from "./audit/refusal-recorder";
@@ -11,7 +10,6 @@ import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { ipRuleRoutes } from "./ip-rules";
-import { createDb } from "./db/client";
 import { DEFAULT_GATEHOUSE_PATH } from "./config";
 import { edgeCheck } from "./edge-check";
 import { CLIENT_MODULE, CLIENT_MODULE_HEADERS } from "./gateway/client-module";
@@ -19,7 +17,7 @@ import { publishedKeys } from "./gateway/jwks";
 import { healthRoutes } from "./health";
 import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
-import { assignRequestId } from "./lib/request-meta";
+import { type ClockOptions, requestContext } from "./lib/request-context";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
@@ -34,9 +32,7 @@ import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
 import { operatorRoutes } from "./operator/routes";
 
-export type AppOptions = {
-  /** The clock, in epoch milliseconds. Tests inject one; production uses Date.now. */
-  now?: () => number;
+export type AppOptions = ClockOptions & {
   /** Where Gatehouse's own surface lives (GATEHOUSE_PATH, validated by src/config.ts). */
   basePath?: string;
 };
@@ -44,18 +40,10 @@ export type AppOptions = {
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function createApp(options: AppOptions = {}) {
-  const now = options.now ?? Date.now;
   const base = options.basePath ?? DEFAULT_GATEHOUSE_PATH;
 
   // Every request Gatehouse answers or forwards (all but health): the clock, the database, an id.
-  const requestContext = every(
-    createMiddleware<AppEnv>(async function clockAndDb(c, next) {
-      c.set("now", now());
-      c.set("db", createDb(c.env.DB));
-      await next();
-    }),
-    assignRequestId(),
-  );
+  const context = requestContext(options);
 
   const api = new Hono<AppEnv>()
     .use(
@@ -127,7 +115,7 @@ export function createApp(options: AppOptions = {}) {
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks (?deep=1: D1 and KV too).
     .route(`${base}/api/health`, healthRoutes())
-    .use(requestContext)
+    .use(context)
     .route(`${base}/api`, api)
     // An unknown API path is a JSON 404, never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)

@@ -114,6 +114,8 @@ export type Variables = {
   requestId: string;
   /** Milliseconds since the epoch, read once per request from the app's clock. */
   now: number;
+  /** Waits that many milliseconds (the app's, injected in tests): src/lib/request-context.ts. */
+  pause: (ms: number) => Promise<void>;
   /** Whom the request acts as: the impersonated user while impersonating. */
   user: AuthUser;
   session: AuthSession;

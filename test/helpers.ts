@@ -46,7 +46,8 @@ export type CallOptions = {
 /** One app instance with its own clock; requests go through app.fetch inside workerd. */
 export class Harness {
   readonly clock = new TestClock();
-  readonly app = createApp({ now: this.clock.now });
+  /** Waiting moves this harness's clock (a writer backing off KV's write limit waits no real time). */
+  readonly app = createApp({ now: this.clock.now, pause: async (ms) => void (this.clock.ms += ms) });
 
   async call<T = ErrorBody>(path: string, options: CallOptions = {}): Promise<CallResult<T>> {
     const headers = new Headers(options.headers);

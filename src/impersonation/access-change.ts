@@ -58,6 +58,8 @@ export type ImpersonationEnding = {
   events: AuditEvent[];
   /** Call with the change's batch error: a 409 if an impersonation started or ended meanwhile. */
   conflict: (err: unknown) => Promise<ApiError | null>;
+  /** The users whose cached state the batch touches: the user and whoever impersonated them. */
+  userIds: string[];
   /** After the batch committed: rewrite the KV entries of every session it touched. */
   syncCache: (c: Context<AppEnv>) => Promise<void>;
 };
@@ -85,8 +87,10 @@ export async function endImpersonationsInvolving(db: Db, tenantId: string, userI
   statements.push(
     ...assertInBatch(db, tenantId, "NO_IMPERSONATION_LEFT", sql`NOT EXISTS (SELECT 1 FROM ${userSessions} WHERE ${involving(tenantId, userId, nowMs)})`),
   );
+  const userIds = [...new Set([userId, ...sessions.map((s) => s.userId)])];
   return {
     statements,
+    userIds,
     events: sessions.flatMap((s) => impersonationEndedEvent(s, reason)),
     async conflict(err) {
       if (!isInvariantViolation(err) && !failedWith(err, /UNIQUE constraint failed: event_dedupe/)) return null;
@@ -94,7 +98,7 @@ export async function endImpersonationsInvolving(db: Db, tenantId: string, userI
       return new ApiError(409, "IMPERSONATION_CONFLICT", "An impersonation involving this user started or ended at the same time; nothing was changed, try again");
     },
     async syncCache(c) {
-      for (const id of new Set([userId, ...sessions.map((s) => s.userId)])) await refreshCachedSessions(c, id);
+      await refreshCachedSessions(c, userIds);
     },
   };
 }

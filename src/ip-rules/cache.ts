@@ -22,7 +22,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { CompiledRuleSet } from "./ruleset";
 import { errorSummary, log } from "../lib/log";
-import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, deleteEdgeState, readEdgeState, rewriteEdgeState } from "../tenant/edge-state";
+import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, readEdgeState, rewriteEdgeState } from "../tenant/edge-state";
 
 export type { TenantPolicy } from "../tenant/edge-state";
 
@@ -54,21 +54,16 @@ export async function loadTenantPolicy(c: Context<AppEnv>, tenantId: string): Pr
 /**
  * After a change (to the rules or the policy) was committed to D1, rewrite the tenant's
  * edge document from D1 (not from the request's in-memory view, which a concurrent change
- * could have overtaken). If that fails, deleting the document still makes the next
- * request rebuild it from D1. If KV refuses both, the change stands but this location may
- * enforce the old set until the document expires: the caller hears so (503, saved: true)
- * rather than a plain success.
+ * could have overtaken; rewriteEdgeState retries a refused write, then deletes the stored
+ * document). If KV refuses all of it, the change stands but other isolates may enforce
+ * the old set until the document expires: the caller hears so (503, saved: true) rather
+ * than a plain success.
  */
 export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Promise<void> {
   try {
     await rewriteEdgeState(c, tenantId);
   } catch (err) {
-    log.error("ip rules cache sync failed", { error: errorSummary(err) });
-    const deleted = await deleteEdgeState(c, tenantId).then(
-      () => true,
-      () => false,
-    );
-    if (deleted) return;
+    log.error("tenant edge document not rewritten after a rule or policy change", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", `The change was saved but may take up to ${TENANT_EDGE_TTL_SECONDS / 60} minutes to be enforced; reload the rules to confirm`, {
       details: { saved: true },
     });

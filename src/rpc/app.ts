@@ -12,20 +12,18 @@
  */
 import { impersonationView } from "../impersonation/view";
 import { and, eq } from "drizzle-orm";
-import { every } from "hono/combine";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { recordRefusals } from "../audit/refusal-recorder";
 import { commitWithAudit } from "../audit/service";
 import { sealChain } from "../audit/chain";
 import { publicUser } from "../auth/routes";
-import { createDb } from "../db/client";
 import { auditLogs } from "../db/schema";
 import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
 import { ApiError, handleError, handleNotFound } from "../errors";
 import { resolveImpersonation } from "../impersonation/middleware";
-import { assignRequestId } from "../lib/request-meta";
+import { type ClockOptions, requestContext } from "../lib/request-context";
 import { validate, validationFailed } from "../lib/validation";
 import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
 import { admitSession } from "../sessions/middleware";
@@ -55,19 +53,9 @@ const sessionById = () =>
     await next();
   });
 
-export function createRpcApp(options: { now?: () => number } = {}) {
-  const now = options.now ?? Date.now;
+export function createRpcApp(options: ClockOptions = {}) {
   const app = new Hono<AppEnv>()
-    .use(
-      every(
-        createMiddleware<AppEnv>(async function clockAndDb(c, next) {
-          c.set("now", now());
-          c.set("db", createDb(c.env.DB));
-          await next();
-        }),
-        assignRequestId(),
-      ),
-    )
+    .use(requestContext(options))
     // Every refusal of a call whose session is known gets its FAIL row, as on the API.
     .use(recordRefusals())
     // The internal request's method is not the user's: the product decides what to do with an ended impersonation.

@@ -41,6 +41,8 @@ export type EndSessionsOptions = {
   changes?: BatchItem<"sqlite">[];
   /** Their audit rows (beyond the caller's SUCCESS row), in the same batch. */
   events?: AuditEvent[];
+  /** Other users whose cached state those changes touch (e.g. whoever impersonated the user): refreshed in the same step. */
+  alsoRefresh?: readonly string[];
 };
 
 export async function endSessions(c: Context<AppEnv>, options: EndSessionsOptions): Promise<{ endedIds: string[] }> {
@@ -64,7 +66,7 @@ export async function endSessions(c: Context<AppEnv>, options: EndSessionsOption
     // In the tenant's log even on a route without a signed-in user (a password reset link).
     ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
   ]);
-  await refreshCachedSessions(c, userId);
+  await refreshCachedSessions(c, [userId, ...(options.alsoRefresh ?? [])]);
   return { endedIds };
 }
 
@@ -108,6 +110,6 @@ export async function endTenantSessions(
     .select({ userId: userSessions.userId })
     .from(userSessions)
     .where(and(eq(userSessions.tenantId, options.tenantId), eq(userSessions.revokedAt, now), eq(userSessions.revokeReason, options.reason)));
-  for (const userId of new Set([...ending, ...ended].map((s) => s.userId))) await refreshCachedSessions(c, userId);
+  await refreshCachedSessions(c, [...ending, ...ended].map((s) => s.userId));
   return { endedIds };
 }

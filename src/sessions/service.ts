@@ -8,7 +8,7 @@ import { sha256Hex } from "../lib/crypto";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { sessionTimeouts } from "./config";
-import { recordTenantChange } from "./tenant-state";
+import { recordTenantChanges } from "./tenant-state";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
 import { errorSummary, log } from "../lib/log";
@@ -99,17 +99,23 @@ export async function findTenantSession(db: Db, tenantId: string, sessionId: str
 }
 
 /**
- * After D1 committed any change to a user or their sessions (revocation, role,
+ * After D1 committed any change to users or their sessions (revocation, role,
  * permissions, MFA, impersonation), rewrite the cached state of every live session of
- * theirs, so the change holds on the next request at this location. If KV cannot be
- * written the change is still committed, but this location could keep the old state
- * until its entry expires, so the caller gets 503 and is asked to retry.
+ * each of them and then, once per tenant, the tenant's edge document, so the change holds
+ * on the next request at this location. All the users a change touched go in one call:
+ * KV takes one write per key per second, so no key may be written twice by one request.
+ * If KV cannot be written the change is still committed, but this location could keep
+ * the old state until its entry expires, so the caller gets 503 and is asked to retry.
  */
-export async function refreshCachedSessions(c: Context<AppEnv>, userId: string): Promise<void> {
+export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string | readonly string[]): Promise<void> {
   try {
-    const refreshed = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
+    const refreshed = [];
+    for (const userId of new Set(typeof userIds === "string" ? [userIds] : userIds)) {
+      const one = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
+      if (one) refreshed.push(one);
+    }
     // The same step rewrites the tenant's edge document, so no older session snapshot passes.
-    if (refreshed) await recordTenantChange(c, refreshed.user, refreshed.states);
+    await recordTenantChanges(c, refreshed);
   } catch (err) {
     log.error("cache sync failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");

@@ -35,22 +35,27 @@ export const sessionFingerprint = (s: AuthSession) =>
     : fingerprint([s.id, s.tenantId, s.userId, s.tokenHash, s.sessionVersion, s.createdAt, s.expiresAt, s.amr, s.impersonation]);
 
 /**
- * After a change to `user` or their sessions was committed to D1 and their per-session
- * entries rewritten: records their current fingerprints in D1 (pruning the tenant's rows
- * older than the window), then rewrites the tenant's edge document from D1, in this
- * isolate at once and in KV. Throws if D1 or KV fails; the caller answers 503 (the change
- * itself is saved).
+ * After a change to these users or their sessions was committed to D1 and their
+ * per-session entries rewritten: records their current fingerprints in D1 (pruning rows
+ * older than the window), in one batch, then rewrites each tenant's edge document from D1
+ * once, in this isolate at once and in KV. Throws if D1 or KV fails; the caller answers
+ * 503 (the change itself is saved).
  */
-export async function recordTenantChange(c: Context<AppEnv>, user: AuthUser, states: AuthState[]): Promise<void> {
+export async function recordTenantChanges(c: Context<AppEnv>, changed: readonly { user: AuthUser; states: AuthState[] }[]): Promise<void> {
+  if (changed.length === 0) return;
   const now = c.get("now");
   const db = c.var.db;
-  const tenantId = user.tenantId;
-  const rows = [
-    { tenantId, subjectType: "user" as const, subjectId: user.id, fingerprint: await userFingerprint(user), changedAt: now },
-    ...(await Promise.all(
-      states.map(async (s) => ({ tenantId, subjectType: "session" as const, subjectId: s.session.id, fingerprint: await sessionFingerprint(s.session), changedAt: now })),
-    )),
-  ];
+  const rows = (
+    await Promise.all(
+      changed.map(async ({ user, states }) => [
+        { tenantId: user.tenantId, subjectType: "user" as const, subjectId: user.id, fingerprint: await userFingerprint(user), changedAt: now },
+        ...(await Promise.all(
+          states.map(async (s) => ({ tenantId: user.tenantId, subjectType: "session" as const, subjectId: s.session.id, fingerprint: await sessionFingerprint(s.session), changedAt: now })),
+        )),
+      ]),
+    )
+  ).flat();
+  const tenantIds = [...new Set(changed.map(({ user }) => user.tenantId))];
   const upsert = (row: (typeof rows)[number]) =>
     db
       .insert(sessionStateChanges)
@@ -59,9 +64,10 @@ export async function recordTenantChange(c: Context<AppEnv>, user: AuthUser, sta
         target: [sessionStateChanges.tenantId, sessionStateChanges.subjectType, sessionStateChanges.subjectId],
         set: { fingerprint: row.fingerprint, changedAt: row.changedAt },
       });
-  const prune = db
-    .delete(sessionStateChanges)
-    .where(and(eq(sessionStateChanges.tenantId, tenantId), lt(sessionStateChanges.changedAt, now - TENANT_EDGE_WINDOW_MS)));
-  await db.batch([prune, ...rows.map(upsert)]);
-  await rewriteEdgeState(c, tenantId);
+  const prune = (tenantId: string) =>
+    db.delete(sessionStateChanges).where(and(eq(sessionStateChanges.tenantId, tenantId), lt(sessionStateChanges.changedAt, now - TENANT_EDGE_WINDOW_MS)));
+  const [first, ...rest] = tenantIds.map(prune);
+  if (!first) return;
+  await db.batch([first, ...rest, ...rows.map(upsert)]);
+  for (const tenantId of tenantIds) await rewriteEdgeState(c, tenantId);
 }

@@ -39,7 +39,7 @@ import type { Db } from "../db/client";
 import { ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "../ip-rules/ruleset";
-import { log } from "../lib/log";
+import { errorSummary, log } from "../lib/log";
 import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
 
 export const TENANT_EDGE_FORMAT = 1;
@@ -163,23 +163,39 @@ export async function readEdgeState(c: Context<AppEnv>, tenantId: string): Promi
 }
 
 /**
+ * KV takes one write per key per second: a writer that meets another write of the same
+ * document (another change, a refill) is refused. It then waits and writes a fresh build:
+ * any build made after its commit carries its change.
+ */
+export const EDGE_WRITE_ATTEMPTS = 3;
+export const EDGE_WRITE_RETRY_MS = 1100;
+
+/**
  * After a change (rules, policy, a user or their sessions) was committed to D1: rebuilds
- * the whole document from D1 and writes it, in this isolate at once and in KV. Throws if
- * D1 or KV fails (this isolate's copy is then dropped, so its next request reads again).
+ * the whole document from D1 and writes it, in this isolate at once and in KV, retrying a
+ * refused write (EDGE_WRITE_ATTEMPTS, each a fresh build), then deleting the stored
+ * document (every location then rebuilds it from D1). Throws if D1 fails, or if KV refused
+ * every write and the delete; this isolate keeps the copy built after the commit.
  */
 export async function rewriteEdgeState(c: Context<AppEnv>, tenantId: string): Promise<void> {
-  try {
+  const kv = c.env.SESSION_CACHE;
+  let refused: unknown;
+  for (let attempt = 1; attempt <= EDGE_WRITE_ATTEMPTS; attempt++) {
+    if (attempt > 1) await c.get("pause")(EDGE_WRITE_RETRY_MS);
     const doc = await buildFromDb(c.var.db, tenantId, c.get("now"));
     remember(doc, c.get("now"));
-    await writeToKv(c.env.SESSION_CACHE, doc);
-  } catch (err) {
-    local.delete(tenantId);
-    throw err;
+    try {
+      await writeToKv(kv, doc);
+      return;
+    } catch (err) {
+      refused = err;
+      log.warn("tenant edge document write refused", { tenantId, attempt, error: errorSummary(err) });
+    }
   }
-}
-
-/** Deletes the stored document (the next read rebuilds it from D1), as a writer's fallback. */
-export async function deleteEdgeState(c: Context<AppEnv>, tenantId: string): Promise<void> {
-  local.delete(tenantId);
-  await c.env.SESSION_CACHE.delete(tenantEdgeKey(tenantId));
+  await c.get("pause")(EDGE_WRITE_RETRY_MS);
+  try {
+    await kv.delete(tenantEdgeKey(tenantId));
+  } catch {
+    throw refused;
+  }
 }

@@ -7,7 +7,7 @@
  * revoked and their session_version bumped (a session created by a racing sign-in is
  * invalid too), every impersonation they take part in ended, the tenant still has an
  * enabled owner, and the audit rows; then the cached state of every session touched is
- * rewritten (D1 first, then KV, through endSessions as force logout does).
+ * rewritten once (D1 first, then KV, through endSessions as force logout does).
  */
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
@@ -39,6 +39,8 @@ export async function cutOffUser(
       // The target's own sessions end here, and endSessions writes the end of the
       // impersonations they carried; `ending` adds those of others impersonating the target.
       events: ending.events.filter((e) => e.actorUserId !== target.id),
+      // Whoever impersonated the target: their sessions' cached state is rewritten in the same step.
+      alsoRefresh: ending.userIds,
       event: (ids) => ({ ...options.event, metadata: { ...options.event.metadata, revokedSessionIds: ids } }),
     });
   } catch (err) {
@@ -47,6 +49,5 @@ export async function cutOffUser(
     if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last enabled owner cannot be disabled or removed");
     throw err;
   }
-  await ending.syncCache(c);
   return result;
 }

@@ -1,0 +1,121 @@
+/**
+ * Workers KV takes one write per key per second and refuses the next (429); miniflare does
+ * not, so these tests put a KV in front of the real one that does, on the harness's clock.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { tenantEdgeKey } from "../src/tenant/edge-state";
+import { Harness, type SeededUser, seedTenant, withEnv } from "./helpers";
+
+type Write = { key: string; atMs: number };
+
+/** KV as production enforces it: a second write (put or delete) of a key within a second is refused. */
+function limitedKv(now: () => number, refusePutsOf?: string) {
+  const writes: Write[] = [];
+  const last = new Map<string, number>();
+  const kv = new Proxy(env.SESSION_CACHE, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== "put" && prop !== "delete") return typeof value === "function" ? value.bind(target) : value;
+      return async (key: string, ...rest: unknown[]) => {
+        const at = now();
+        const previous = last.get(key);
+        if ((prop === "put" && key === refusePutsOf) || (previous !== undefined && at - previous < 1000)) throw new Error(`KV PUT failed: 429 Too Many Requests (${key})`);
+        last.set(key, at);
+        writes.push({ key, atMs: at });
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, [key, ...rest]);
+      };
+    },
+  });
+  return { kv, writes, markWritten: (key: string) => last.set(key, now()) };
+}
+
+const stepUpAndDo = async (h: Harness, actor: SeededUser, cookie: string, path: string, options: { env: ReturnType<typeof withEnv> }) => {
+  await h.stepUp(cookie, "USER_ACCESS_CHANGE", actor);
+  return h.call(path, { cookie, body: {}, ...options });
+};
+
+describe("KV's one write per key per second", () => {
+  it("no request writes one KV key twice: disabling a member whom an admin is impersonating writes each session entry and the tenant's document once", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const admin = await h.signIn(t.admin);
+    await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: invoices" } })).status).toBe(200);
+    await h.signIn(t.member);
+    const owner = await h.signIn(t.owner);
+    h.clock.advanceSeconds(2);
+    const limited = limitedKv(h.clock.now);
+    const res = await stepUpAndDo(h, t.owner, owner.cookie, `/api/users/${t.member.id}/disable`, { env: withEnv({ SESSION_CACHE: limited.kv }) });
+    expect(res.status).toBe(200);
+    const keys = limited.writes.map((w) => w.key);
+    expect(keys.filter((k) => k === tenantEdgeKey(t.id))).toHaveLength(1);
+    expect(new Set(keys).size).toBe(keys.length);
+    // The admin's impersonation ended with the disable, at once.
+    expect((await h.call<{ user: { id: string } }>("/api/me", { cookie: admin.cookie })).body.user.id).toBe(t.admin.id);
+  });
+
+  it("no request writes one KV key twice: the operator disabling a tenant with several signed-in members writes the tenant's document once", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const cookies = [await h.signIn(t.owner), await h.signIn(t.admin), await h.signIn(t.member)].map((s) => s.cookie);
+    h.clock.advanceSeconds(2);
+    const token = "operator-token-for-tests-0123456789abcdef";
+    const limited = limitedKv(h.clock.now);
+    const res = await h.call(`/api/operator/tenants/${t.id}/disable`, { env: withEnv({ OPERATOR_TOKEN: token, SESSION_CACHE: limited.kv }), headers: { authorization: `Bearer ${token}` }, body: {} });
+    expect(res.status).toBe(200);
+    const keys = limited.writes.map((w) => w.key);
+    expect(keys.filter((k) => k === tenantEdgeKey(t.id))).toHaveLength(1);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const cookie of cookies) expect((await h.call("/api/me", { cookie })).status).toBe(401);
+  });
+
+  it("a change whose document write is refused (the document was written within the second) waits, writes a fresh build and is enforced", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const member = await h.signIn(t.member);
+    const owner = await h.signIn(t.owner);
+    await h.stepUp(owner.cookie, "FORCE_LOGOUT", t.owner);
+    h.clock.advanceSeconds(2);
+    const limited = limitedKv(h.clock.now);
+    limited.markWritten(tenantEdgeKey(t.id)); // another change of the tenant, just now
+    const before = h.clock.ms;
+    const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, body: {}, env: withEnv({ SESSION_CACHE: limited.kv }) });
+    expect(res.status).toBe(200);
+    expect(h.clock.ms).toBeGreaterThan(before); // it waited
+    const stored = await env.SESSION_CACHE.get<{ sessions: Record<string, { fp: string }> }>(tenantEdgeKey(t.id), "json");
+    expect(stored?.sessions[member.sessionId]?.fp).toBe("revoked");
+    expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(401);
+  });
+
+  it("an IP rule added in the same second as a sign-out is saved and enforced: the rule change waits for KV instead of answering 503", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const member = await h.signIn(t.member);
+    const owner = await h.signIn(t.owner);
+    await h.stepUp(owner.cookie, "IP_RULE_CHANGE", t.owner);
+    h.clock.advanceSeconds(2);
+    const limited = limitedKv(h.clock.now);
+    const limitedEnv = withEnv({ SESSION_CACHE: limited.kv });
+    expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {}, env: limitedEnv })).status).toBe(200);
+    const res = await h.call("/api/security/ip-rules", { cookie: owner.cookie, env: limitedEnv, body: { action: "deny", cidr: "198.51.100.0/24", description: "test" } });
+    expect(res.status).toBe(201);
+    const stored = await env.SESSION_CACHE.get<{ rules: { count: number } }>(tenantEdgeKey(t.id), "json");
+    expect(stored?.rules.count).toBe(1);
+    expect((await h.call("/api/me", { cookie: owner.cookie, ip: "198.51.100.7" })).status).toBe(403);
+  });
+
+  it("when KV refuses every write of the document, the stored one is deleted (every location rebuilds it from D1) and the change is enforced", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const member = await h.signIn(t.member);
+    await h.call("/api/me", { cookie: member.cookie }); // a stored document
+    expect(await env.SESSION_CACHE.get(tenantEdgeKey(t.id))).not.toBeNull();
+    h.clock.advanceSeconds(2);
+    const limited = limitedKv(h.clock.now, tenantEdgeKey(t.id));
+    expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {}, env: withEnv({ SESSION_CACHE: limited.kv }) })).status).toBe(200);
+    expect(await env.SESSION_CACHE.get(tenantEdgeKey(t.id))).toBeNull();
+    h.clock.advanceSeconds(2);
+    expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(401);
+  });
+});
