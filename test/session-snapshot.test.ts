@@ -215,16 +215,23 @@ describe("session snapshots: the tenant's edge document fails closed", () => {
   it("an edge document KV cannot read answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     // Only the document's key fails (it holds the IP rules too): the session's entry still reads.
+    const reads: string[] = [];
     const failing = new Proxy(env.SESSION_CACHE, {
       get(target, prop) {
         const value = Reflect.get(target, prop);
-        if (prop === "get") return (key: string, ...rest: unknown[]) => (key === tenantEdgeKey(t.id) ? Promise.reject(new Error("KV is down")) : value.apply(target, [key, ...rest]));
+        if (prop === "get")
+          return (key: string, ...rest: unknown[]) => {
+            reads.push(key);
+            return key === tenantEdgeKey(t.id) ? Promise.reject(new Error("KV is down")) : value.apply(target, [key, ...rest]);
+          };
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
     const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ SESSION_CACHE: failing }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    // Refused by the snapshot check itself, not after falling back to the per-session path.
+    expect(sessionReads(reads)).toEqual([]);
   });
 
   it("a missing edge document is rebuilt from D1, its revocations included", async () => {
@@ -255,11 +262,16 @@ describe("session snapshots: the tenant's edge document fails closed", () => {
   it("a missing edge document that D1 cannot rebuild answers 503 AUTH_UNAVAILABLE, never a pass", async () => {
     const { h, t, jar } = await signedInWithWarmDocument();
     await env.SESSION_CACHE.delete(tenantEdgeKey(t.id));
-    const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
+    const kv = countingKv(env.SESSION_CACHE);
+    const res = await h.call("/api/me", { cookie: jar.header, env: withEnv({ DB: brokenBinding<D1Database>("D1"), SESSION_CACHE: kv.kv }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("AUTH_UNAVAILABLE");
+    // Refused by the snapshot check itself, not after falling back to the per-session path.
+    expect(sessionReads(kv.reads)).toEqual([]);
   });
+});
 
+describe("session snapshots: last_seen_at", () => {
   it("a client that keeps sending an old snapshot refreshes last_seen_at once per interval, not on every request", async () => {
     const h = new Harness();
     const t = await seedTenant();

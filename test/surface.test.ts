@@ -76,6 +76,10 @@ describe("Gatehouse's own surface lives under one path; the rest of the host is 
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
       expect(res.headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
+      // Document-only and legacy headers do nothing for JSON: left off.
+      for (const name of ["cross-origin-opener-policy", "origin-agent-cluster", "x-dns-prefetch-control", "x-download-options", "x-permitted-cross-domain-policies", "x-xss-protection"]) {
+        expect(res.headers.get(name), name).toBeNull();
+      }
     }
   });
 

@@ -118,6 +118,11 @@ describe("an edge document KV holds but cannot be used is rebuilt from D1 (never
     }],
     ["names another tenant", (_t, nowMs) => JSON.stringify(emptyDoc("ten_someone_else", nowMs))],
     ["is of another format", (t, nowMs) => JSON.stringify({ ...emptyDoc(t.id, nowMs), format: 0 })],
+    ["has a rule set without its indexes", (t, nowMs) => JSON.stringify({ ...emptyDoc(t.id, nowMs), rules: { format: emptyDoc(t.id, nowMs).rules.format } })],
+    ["has a rule set without its allow-list bound", (t, nowMs) => {
+      const doc = emptyDoc(t.id, nowMs);
+      return JSON.stringify({ ...doc, rules: { ...doc.rules, allowListUntil: undefined } });
+    }],
   ];
 
   for (const [what, make] of unusable) {

@@ -73,7 +73,7 @@ export type Decision = {
 };
 
 const FOREVER = Number.MAX_SAFE_INTEGER;
-export const RULE_SET_FORMAT = 3; // 3: the cached entry also carries the tenant's policy (src/ip-rules/cache.ts)
+export const RULE_SET_FORMAT = 3; // bumped with every change of this shape (it is stored in the tenant's edge document)
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function toRuleView(rule: RuleInput): RuleView {
@@ -87,6 +87,23 @@ export function toRuleView(rule: RuleInput): RuleView {
     updatedAt: iso(rule.updatedAt),
     expiresAt: rule.expiresAt === null ? null : iso(rule.expiresAt),
   };
+}
+
+const isFamilyIndex = (v: unknown): v is FamilyIndex =>
+  typeof v === "object" && v !== null && Array.isArray((v as FamilyIndex).prefixes) && typeof (v as FamilyIndex).networks === "object" && (v as FamilyIndex).networks !== null;
+
+/** Shape check of a compiled set read back from a cache (one this format wrote): anything else is not used. */
+export function isCompiledRuleSet(value: unknown): value is CompiledRuleSet {
+  if (typeof value !== "object" || value === null) return false;
+  const set = value as Partial<CompiledRuleSet>;
+  return (
+    set.format === RULE_SET_FORMAT &&
+    typeof set.count === "number" &&
+    typeof set.allowListUntil === "number" &&
+    typeof set.anyRuleUntil === "number" &&
+    isFamilyIndex(set.ipv4) &&
+    isFamilyIndex(set.ipv6)
+  );
 }
 
 export const isInEffect = (expiresAt: number | null, nowMs: number) => expiresAt === null || expiresAt > nowMs;

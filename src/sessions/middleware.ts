@@ -98,7 +98,7 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
   } catch (err) {
     // A configuration that does not parse has its own answer (503 CONFIG_INVALID).
     if (err instanceof ConfigError) throw err;
-    log.error("tenant state unavailable", { error: errorSummary(err) });
+    log.error("tenant edge document unavailable", { error: errorSummary(err) });
     throw unavailable();
   }
 }
@@ -108,7 +108,7 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
  * last-seen time it was sealed with; a client that keeps sending an older snapshot (one
  * that does not store the answers' cookies, such as a script with a fixed Cookie header)
  * would otherwise make every request past the refresh interval write D1 and KV again.
- * Bounded; forgetting an entry costs one more refresh, never a missed one.
+ * Recorded once the refresh succeeded; bounded: forgetting an entry costs one more refresh, never a missed one.
  */
 const TOUCHED_MAX_ENTRIES = 10_000;
 const touchedAt = new Map<string, number>();
@@ -148,8 +148,7 @@ export const requireSession = (options: SessionCheckOptions = {}) =>
     const accepted = !c.error && c.res.status < 400;
     const touched = accepted && now - lastSeenKnownHere(state.session) >= LAST_SEEN_REFRESH_SECONDS * 1000;
     if (touched) {
-      rememberTouch(state.session.id, now);
-      c.executionCtx.waitUntil(touchSession(c.env, state, now));
+      c.executionCtx.waitUntil(touchSession(c.env, state, now).then((done) => done && rememberTouch(state.session.id, now)));
     }
     // A new snapshot when the request had none usable, or its last-seen time moved on.
     // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).

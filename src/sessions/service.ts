@@ -122,8 +122,8 @@ export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string 
   }
 }
 
-/** Refreshes last_seen_at after the response; never resurrects a revoked session. */
-export async function touchSession(env: Bindings, state: AuthState, nowMs: number): Promise<void> {
+/** Refreshes last_seen_at after the response; never resurrects a revoked session. Whether it was written (D1 and KV). */
+export async function touchSession(env: Bindings, state: AuthState, nowMs: number): Promise<boolean> {
   try {
     const db = createDb(env.DB);
     await db
@@ -132,7 +132,9 @@ export async function touchSession(env: Bindings, state: AuthState, nowMs: numbe
       .where(and(eq(userSessions.id, state.session.id), isNull(userSessions.revokedAt)));
     const fresh = await loadStateFromDb(db, state.session.id, nowMs);
     if (fresh) await writeCachedState(env.SESSION_CACHE, fresh, nowMs);
+    return true;
   } catch (err) {
     log.warn("last_seen refresh failed", { error: errorSummary(err) });
+    return false;
   }
 }

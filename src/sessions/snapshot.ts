@@ -2,8 +2,9 @@
  * Session snapshots: what the edge check needs about a session, carried by the client in a
  * second cookie and authenticated with an HMAC-SHA-256 under a rotatable Worker secret
  * (SESSION_SNAPSHOT_KEYS, a key set: src/lib/key-set.ts). A valid, fresh snapshot lets a
- * request pass without a per-session KV read; the tenant's state document
- * (src/sessions/tenant-state.ts) says which snapshots a change has made stale.
+ * request pass without a per-session KV read; the tenant's edge document
+ * (src/tenant/edge-state.ts, fingerprints from src/sessions/tenant-state.ts) says which
+ * snapshots a change has made stale.
  *
  * Threat model: the client can send any bytes. A snapshot whose MAC does not verify under
  * a key of the set, that names another session than the session cookie, whose token hash
@@ -11,7 +12,7 @@
  * not used: the request takes the authoritative path (KV, D1 on a miss), exactly as
  * without a snapshot. So a snapshot can only ever speed up an answer the server already
  * gave; it never admits a request the per-session state would refuse, except for a change
- * the state document missed (lost write race), which SNAPSHOT_MAX_AGE_MS bounds as the
+ * the edge document missed (lost write race), which SNAPSHOT_MAX_AGE_MS bounds as the
  * per-session KV entries' TTL always bounded it. Whoever holds the MAC key can forge
  * snapshots (README, threat model); step-up routes re-read D1 and are not affected.
  */
@@ -28,7 +29,7 @@ export const SNAPSHOT_COOKIE = "gatehouse_snapshot";
  */
 export const SNAPSHOT_MAX_AGE_MS = CACHE_TTL_SECONDS * 1000;
 
-/** The fingerprints of the state a snapshot carries, compared with the tenant's state document. */
+/** The fingerprints of the state a snapshot carries, compared with the tenant's edge document. */
 export type Fingerprints = { user: string; session: string; impersonated: string | null };
 
 export type Snapshot = { state: AuthState & { readAt: number }; fingerprints: Fingerprints };

@@ -15,9 +15,13 @@
  * Built only from D1, whole, in one batch (the tenant row joined with its rules, the
  * fingerprints recorded within the window, the sessions revoked within it), never from
  * what KV holds: so a rule change and a revocation written at once never lose each other's
- * change (only the order of their two KV writes can invert, a window of milliseconds).
- * Writers: refreshRuleCache (rules, policy) and recordTenantChange (every change to a
- * user or their sessions, via refreshCachedSessions), after their D1 commit.
+ * change. Only the order of two KV writes can invert (a refill built before a change and
+ * written after it, or two writers' puts): the older document then stands until the next
+ * write or its TTL, and no snapshot it wrongly leaves standing outlives SNAPSHOT_MAX_AGE_MS.
+ * Writers: refreshRuleCache (rules, policy) and recordTenantChanges (every change to users
+ * or their sessions, via refreshCachedSessions), after their D1 commit, through
+ * rewriteEdgeState (which waits out KV's one write per key per second); and a reader that
+ * found no usable document writes back what it rebuilt.
  *
  * Readers get the in-isolate copy (trusted for at most LOCAL_TENANT_EDGE_MS: a change
  * through another isolate at this location is seen within a second), else KV, else the
@@ -38,7 +42,7 @@ import type { Context } from "hono";
 import type { Db } from "../db/client";
 import { ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
-import { type CompiledRuleSet, RULE_SET_FORMAT, compileRuleSet } from "../ip-rules/ruleset";
+import { type CompiledRuleSet, compileRuleSet, isCompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
 import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
 
@@ -95,7 +99,7 @@ async function readFromKv(kv: KVNamespace, tenantId: string): Promise<TenantEdge
   if (doc.tenantId !== tenantId) return { unusable: "another tenant" };
   const { rules, policy } = doc;
   const wellFormed =
-    isObject(rules) && rules.format === RULE_SET_FORMAT && isObject(policy) && typeof policy.requireTwoFactor === "boolean" && typeof doc.overflowUntil === "number" && isObject(doc.users) && isObject(doc.sessions);
+    isCompiledRuleSet(rules) && isObject(policy) && typeof policy.requireTwoFactor === "boolean" && typeof doc.overflowUntil === "number" && isObject(doc.users) && isObject(doc.sessions);
   return wellFormed ? (doc as TenantEdgeState) : { unusable: "malformed" };
 }
 
