@@ -79,6 +79,28 @@ function gatewayRows(r) {
       ),
       row(["7", "… latency p50 / p99 under that load, GET /app", `${ms(edge.ptApp.p50)} / ${ms(edge.ptApp.p99)}`, `${ms(edge.gwApp.p50)} / ${ms(edge.gwApp.p99)}`, x(edge.gwApp.p50 / edge.ptApp.p50), "", ""]),
     );
+    // The same pass-through given Gatehouse's static-assets routing ([assets] with
+    // run_worker_first): what the platform's asset router adds to every request of any Worker
+    // that serves assets, which a bare pass-through does not pay (bench/FINDINGS.md, section 7).
+    const reference = (a, b, what) => {
+      const rps = pairRatio(edge[a], edge[b], "rps");
+      const cpu = pairRatio(edge[a], edge[b], "cpuMs");
+      return row([
+        "7",
+        `reference: the same pass-through with Gatehouse's static-assets routing (bench/passthrough/wrangler.toml plus the [assets] section of Gatehouse's wrangler.toml, run_worker_first): ${what}`,
+        `${int(edge[a].rps)} req/s (${ms(edge[a].cpuMs)})`,
+        `${int(edge[b].rps)} req/s (${ms(edge[b].cpuMs)})`,
+        `req/s ${rps.text}; CPU ${cpu.text}`,
+        "",
+        "",
+      ]);
+    };
+    if (edge.ptHomeAssets && edge.ptAppAssets) {
+      rows.push(
+        reference("ptHomeAssets", "gwHome", "A = GET / through it, B = GET / through Gatehouse"),
+        reference("ptAppAssets", "gwApp", "A = GET /app through it (its own assertion, as above), B = GET /app through Gatehouse"),
+      );
+    }
   }
   const hot = w.hotProduct;
   if (hot) {

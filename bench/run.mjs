@@ -105,11 +105,15 @@ async function main() {
   const ptDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-passthrough-"));
   stateDirs.push(ptDir);
   const passthrough = await startPassthrough(appDir, ptDir);
+  const ptAssetsDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-passthrough-assets-"));
+  stateDirs.push(ptAssetsDir);
+  const passthroughAssets = await startPassthrough(appDir, ptAssetsDir, { assets: true });
 
   const t = CONFIG.throughput;
   log(`edge check: /api/health vs /api/me, the reference Worker's floor costs, the product through Gatehouse and through a bare pass-through, ${t.rounds} rounds × ${t.seconds} s, ${t.connections} connections`);
   const on = (server, path, cookie) => ({ url: `${server.url}${path}`, cookie, cpuSeconds: server.cpuSeconds });
   const product = await gatewayTargets(small, passthrough, small.cookie, on);
+  const withAssets = await gatewayTargets(small, passthroughAssets, small.cookie, on);
   // Alice's cookie carries her session snapshot, trusted 5 minutes after its state was read:
   // renewed before each run that sends it, as a browser's is by the answers it gets.
   const renewAlice = (target) => async () => {
@@ -140,6 +144,8 @@ async function main() {
       kv2: on(ref, "/kv2"),
       d1: on(ref, "/d1"),
       ...product,
+      ptHomeAssets: withAssets.ptHome,
+      ptAppAssets: withAssets.ptApp,
       gwAppMany: { ...product.gwApp, cookie: undefined, cookies: bobWithSnapshots, before: warmBobSnapshots },
     },
     t.rounds,
@@ -147,6 +153,7 @@ async function main() {
   );
   await ref.stop();
   await passthrough.stop();
+  await passthroughAssets.stop();
 
   log("profile: V8 sampling of the Worker's isolate under the same load");
   const profile = (server, path, cookie) =>
