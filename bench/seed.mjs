@@ -112,5 +112,5 @@ export async function seedState(appDir, persistTo, size) {
   writeFileSync(file, `${await demoSeedSql()}${bulkSeedSql({ ...size, now })}\n${bob.sql}\n`);
   const started = performance.now();
   wrangler(appDir, ["d1", "execute", "DB", ...persist, "--file", file]);
-  return { seconds: (performance.now() - started) / 1000, cookies: bob.cookies };
+  return { seconds: (performance.now() - started) / 1000, cookies: bob.cookies, seededAt: now };
 }
