@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { tenantEdgeKey } from "../src/tenant/edge-state";
-import { Harness, type SeededUser, seedTenant, withEnv } from "./helpers";
+import { Harness, seedTenant, withEnv } from "./helpers";
 
 type Write = { key: string; atMs: number };
 
@@ -30,10 +30,23 @@ function limitedKv(now: () => number, refusePutsOf?: string) {
   return { kv, writes, markWritten: (key: string) => last.set(key, now()) };
 }
 
-const stepUpAndDo = async (h: Harness, actor: SeededUser, cookie: string, path: string, options: { env: ReturnType<typeof withEnv> }) => {
-  await h.stepUp(cookie, "USER_ACCESS_CHANGE", actor);
-  return h.call(path, { cookie, body: {}, ...options });
-};
+/** Every key the request wrote was written once; the tenant's document among them. */
+function expectEachKeyWrittenOnce(writes: Write[], tenantId: string) {
+  const keys = writes.map((w) => w.key);
+  expect(keys.filter((k) => k === tenantEdgeKey(tenantId))).toHaveLength(1);
+  expect(new Set(keys).size).toBe(keys.length);
+}
+
+/** A tenant with a signed-in member and an owner stepped up for `purpose`, 2 s later (past every in-isolate copy). */
+async function memberAndSteppedUpOwner(purpose: "FORCE_LOGOUT" | "IP_RULE_CHANGE") {
+  const h = new Harness();
+  const t = await seedTenant();
+  const member = await h.signIn(t.member);
+  const owner = await h.signIn(t.owner);
+  await h.stepUp(owner.cookie, purpose, t.owner);
+  h.clock.advanceSeconds(2);
+  return { h, t, member, owner, limited: limitedKv(h.clock.now) };
+}
 
 describe("KV's one write per key per second", () => {
   it("no request writes one KV key twice: disabling a member whom an admin is impersonating writes each session entry and the tenant's document once", async () => {
@@ -45,12 +58,10 @@ describe("KV's one write per key per second", () => {
     await h.signIn(t.member);
     const owner = await h.signIn(t.owner);
     h.clock.advanceSeconds(2);
+    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     const limited = limitedKv(h.clock.now);
-    const res = await stepUpAndDo(h, t.owner, owner.cookie, `/api/users/${t.member.id}/disable`, { env: withEnv({ SESSION_CACHE: limited.kv }) });
-    expect(res.status).toBe(200);
-    const keys = limited.writes.map((w) => w.key);
-    expect(keys.filter((k) => k === tenantEdgeKey(t.id))).toHaveLength(1);
-    expect(new Set(keys).size).toBe(keys.length);
+    expect((await h.call(`/api/users/${t.member.id}/disable`, { cookie: owner.cookie, body: {}, env: withEnv({ SESSION_CACHE: limited.kv }) })).status).toBe(200);
+    expectEachKeyWrittenOnce(limited.writes, t.id);
     // The admin's impersonation ended with the disable, at once.
     expect((await h.call<{ user: { id: string } }>("/api/me", { cookie: admin.cookie })).body.user.id).toBe(t.admin.id);
   });
@@ -64,20 +75,12 @@ describe("KV's one write per key per second", () => {
     const limited = limitedKv(h.clock.now);
     const res = await h.call(`/api/operator/tenants/${t.id}/disable`, { env: withEnv({ OPERATOR_TOKEN: token, SESSION_CACHE: limited.kv }), headers: { authorization: `Bearer ${token}` }, body: {} });
     expect(res.status).toBe(200);
-    const keys = limited.writes.map((w) => w.key);
-    expect(keys.filter((k) => k === tenantEdgeKey(t.id))).toHaveLength(1);
-    expect(new Set(keys).size).toBe(keys.length);
+    expectEachKeyWrittenOnce(limited.writes, t.id);
     for (const cookie of cookies) expect((await h.call("/api/me", { cookie })).status).toBe(401);
   });
 
   it("a change whose document write is refused (the document was written within the second) waits, writes a fresh build and is enforced", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    const member = await h.signIn(t.member);
-    const owner = await h.signIn(t.owner);
-    await h.stepUp(owner.cookie, "FORCE_LOGOUT", t.owner);
-    h.clock.advanceSeconds(2);
-    const limited = limitedKv(h.clock.now);
+    const { h, t, member, owner, limited } = await memberAndSteppedUpOwner("FORCE_LOGOUT");
     limited.markWritten(tenantEdgeKey(t.id)); // another change of the tenant, just now
     const before = h.clock.ms;
     const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, body: {}, env: withEnv({ SESSION_CACHE: limited.kv }) });
@@ -89,13 +92,7 @@ describe("KV's one write per key per second", () => {
   });
 
   it("an IP rule added in the same second as a sign-out is saved and enforced: the rule change waits for KV instead of answering 503", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    const member = await h.signIn(t.member);
-    const owner = await h.signIn(t.owner);
-    await h.stepUp(owner.cookie, "IP_RULE_CHANGE", t.owner);
-    h.clock.advanceSeconds(2);
-    const limited = limitedKv(h.clock.now);
+    const { h, t, member, owner, limited } = await memberAndSteppedUpOwner("IP_RULE_CHANGE");
     const limitedEnv = withEnv({ SESSION_CACHE: limited.kv });
     expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {}, env: limitedEnv })).status).toBe(200);
     const res = await h.call("/api/security/ip-rules", { cookie: owner.cookie, env: limitedEnv, body: { action: "deny", cidr: "198.51.100.0/24", description: "test" } });

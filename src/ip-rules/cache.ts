@@ -59,7 +59,7 @@ export async function loadTenantPolicy(c: Context<AppEnv>, tenantId: string): Pr
  * the old set until the document expires: the caller hears so (503, saved: true) rather
  * than a plain success.
  */
-export async function refreshRuleCache(c: Context<AppEnv>, tenantId: string): Promise<void> {
+export async function rewriteEdgeAfterRuleOrPolicyChange(c: Context<AppEnv>, tenantId: string): Promise<void> {
   try {
     await rewriteEdgeState(c, tenantId);
   } catch (err) {

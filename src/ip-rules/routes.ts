@@ -22,7 +22,7 @@ import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
-import { listTenantRules, loadRuleSet, refreshRuleCache } from "./cache";
+import { listTenantRules, loadRuleSet, rewriteEdgeAfterRuleOrPolicyChange } from "./cache";
 import { formatAddress, parseAddress } from "./cidr";
 import { decide, toRuleView } from "./ruleset";
 import { checkQuery, createRuleBody, ruleIdParam, updateRuleBody } from "./schemas";
@@ -55,7 +55,7 @@ async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], 
     }
     throw err;
   }
-  await refreshRuleCache(c, tenantId);
+  await rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
 }
 
 /** Mounted at /api/security/ip-rules, behind requireSession and enforceIpRules. */

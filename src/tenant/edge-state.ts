@@ -18,7 +18,7 @@
  * change. Only the order of two KV writes can invert (a refill built before a change and
  * written after it, or two writers' puts): the older document then stands until the next
  * write or its TTL, and no snapshot it wrongly leaves standing outlives SNAPSHOT_MAX_AGE_MS.
- * Writers: refreshRuleCache (rules, policy) and recordTenantChanges (every change to users
+ * Writers: rewriteEdgeAfterRuleOrPolicyChange (rules, policy) and recordTenantChanges (every change to users
  * or their sessions, via refreshCachedSessions), after their D1 commit, through
  * rewriteEdgeState (which waits out KV's one write per key per second); and a reader that
  * found no usable document writes back what it rebuilt.

@@ -12,7 +12,7 @@ import { tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
-import { refreshRuleCache } from "../ip-rules/cache";
+import { rewriteEdgeAfterRuleOrPolicyChange } from "../ip-rules/cache";
 import { requirePermission, requireRole } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
@@ -49,7 +49,7 @@ export const tenantPolicyRoutes = new Hono<AppEnv>()
         before,
         after,
       });
-      await refreshRuleCache(c, tenantId);
+      await rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
       return c.json({ policy: after });
     },
   );
