@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
-import { sealChain } from "../src/audit/chain";
+import { rowHash, sealChain } from "../src/audit/chain";
 import { runRetention } from "../src/audit/retention";
 import { checkpointKey } from "../src/audit/checkpoint";
 import { verifyChain } from "../src/audit/verify";
 import { createDb } from "../src/db/client";
+import type { AuditLog } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
@@ -207,6 +208,25 @@ describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
 
     const otherKey = await importCheckpointKeys("A".repeat(43));
     expect(await checkArchives(texts, otherKey)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC" });
+  });
+
+  it("the offline verifier reports an archived row whose prevHash was edited, alone or re-sealed, as a broken link at that row", async () => {
+    const tenantId = `offline-link-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => OLD + i));
+    await runRetention(retentionEnv(), NOW, { chunkRows: 3 });
+    const texts = (await archivesOf(tenantId)).map((o) => o.text);
+    const key = await archiveKeyOfChecks();
+    expect(await checkArchives(texts, key)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 6 });
+    /** The second object (rows 4-6) with row 5 made to claim row 3 as its predecessor. */
+    const forged = async (reseal: boolean) => {
+      const [header, ...rows] = texts[1]!.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      const fifth = rows[1]!;
+      fifth.prevHash = JSON.parse(texts[0]!.trim().split("\n").at(-1)!).hash as string;
+      if (reseal) fifth.hash = await rowHash(fifth.prevHash as string, fifth as unknown as AuditLog);
+      return [header, ...rows].map((line) => JSON.stringify(line)).join("\n");
+    };
+    expect(await checkArchives([texts[0]!, await forged(false)], key)).toMatchObject({ ok: false, reason: "LINK", seq: 5 });
+    expect(await checkArchives([texts[0]!, await forged(true)], key)).toMatchObject({ ok: false, reason: "LINK", seq: 5 });
   });
 
   it("the verifier's row hashes are the worker's, for every field the archive writes", async () => {
