@@ -6,7 +6,7 @@ import { ConfigError, parseConfig } from "../src/config";
 import { createDb } from "../src/db/client";
 import { EMAIL_SIGNATURE_HEADER, sendEmail } from "../src/email";
 import type { AppEnv, Bindings } from "../src/env";
-import { START_MS, seedTenant, withEnv } from "./helpers";
+import { START_MS, configured, seedTenant, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -99,7 +99,7 @@ describe("email hook", () => {
   it("the hook's settings are validated at startup: https only, and a secret is required", () => {
     const refused = (vars: Record<string, string>) => {
       try {
-        parseConfig({ ...vars });
+        parseConfig(configured({ ...vars }));
       } catch (err) {
         expect(err).toBeInstanceOf(ConfigError);
         return (err as ConfigError).message;
@@ -110,7 +110,7 @@ describe("email hook", () => {
     expect(refused({ EMAIL_WEBHOOK_URL: "not a url", EMAIL_WEBHOOK_SECRET: SECRET })).toMatch(/^EMAIL_WEBHOOK_URL/);
     expect(refused({ EMAIL_WEBHOOK_URL: HOOK_URL })).toMatch(/^EMAIL_WEBHOOK_SECRET/);
     expect(refused({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: "short" })).toMatch(/^EMAIL_WEBHOOK_SECRET/);
-    expect(parseConfig({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET }).emailWebhook).toEqual({ url: HOOK_URL, secret: SECRET });
+    expect(parseConfig(configured({ EMAIL_WEBHOOK_URL: HOOK_URL, EMAIL_WEBHOOK_SECRET: SECRET })).emailWebhook).toEqual({ url: HOOK_URL, secret: SECRET });
     // The test environment has the hook off: wrangler.toml's EMAIL_WEBHOOK_URL is empty.
     expect(parseConfig(env).emailWebhook).toBeNull();
   });
