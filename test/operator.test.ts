@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { createDb } from "../src/db/client";
 import { auditLogs, tenants } from "../src/db/schema";
-import { type CallOptions, Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
+import { type CallOptions, Harness, configured, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
 
 const TOKEN = "operator-token-for-tests-0123456789abcdef";
@@ -108,7 +108,7 @@ describe("operator API", () => {
   });
 
   it("OPERATOR_TOKEN is validated at startup: a short token is refused", () => {
-    expect(() => parseConfig({ OPERATOR_TOKEN: "short" })).toThrow(ConfigError);
-    expect(parseConfig({ OPERATOR_TOKEN: TOKEN }).operatorToken).toBe(TOKEN);
+    expect(() => parseConfig(configured({ OPERATOR_TOKEN: "short" }))).toThrow(ConfigError);
+    expect(parseConfig(configured({ OPERATOR_TOKEN: TOKEN })).operatorToken).toBe(TOKEN);
   });
 });

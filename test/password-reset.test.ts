@@ -108,7 +108,7 @@ describe("admin-initiated password reset", () => {
     await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
     const res = await h.call<{ link: string; emailed: boolean }>(`/api/users/${t.member.id}/password-reset`, { cookie: admin.cookie, body: {}, env: withEnv(HOOK) });
     expect(res.body.emailed).toBe(true);
-    expect(received).toEqual([{ to: t.member.email, template: "password_reset", link: res.body.link, tenant: expect.anything() }]);
+    expect(received).toEqual([{ id: expect.stringMatching(/^msg_/), to: t.member.email, template: "password_reset", link: res.body.link, tenant: expect.anything() }]);
   });
 });
 

@@ -15,13 +15,13 @@ import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
 import { type PasswordResetToken, passwordResetTokens } from "../db/schema";
 import type { AppEnv } from "../env";
-import { parseConfig } from "../config";
+import { type TokenPage, panelLink } from "../panel/links";
 import { randomBytes, randomId, sha256Hex, timingSafeEqualString, toBase64Url } from "../lib/crypto";
 
 export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
 const SECRET_BYTES = 32; // 256 bits
 /** The panel's page a link opens. */
-export const RESET_PASSWORD_PAGE = "/reset-password";
+export const RESET_PASSWORD_PAGE = "/reset-password" satisfies TokenPage;
 
 /** A new token for `userId` (not yet written): the row to insert, and the token for the link. */
 export async function newResetToken(input: { tenantId: string; userId: string; requestedBy: string | null; nowMs: number }) {
@@ -48,9 +48,9 @@ export function issueStatements(db: Db, row: PasswordResetToken) {
   ];
 }
 
+/** The link that opens the panel's reset page on PUBLIC_ORIGIN, the token as `?token=`. */
 export function resetLink(c: Context<AppEnv>, token: string): string {
-  const origin = new URL(c.req.url).origin;
-  return `${origin}${parseConfig(c.env).gatehousePath}${RESET_PASSWORD_PAGE}?token=${encodeURIComponent(token)}`;
+  return panelLink(c.env, RESET_PASSWORD_PAGE, token);
 }
 
 /** The token a link carries, when its secret matches; null for anything else (malformed, unknown, wrong secret). */
