@@ -56,15 +56,22 @@ async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: 
  * Whether the tenant's edge document leaves this snapshot's fingerprints standing (the
  * same in-isolate copy the IP rule check reads). KV or D1 failing throws: the caller
  * answers 503.
+ *
+ * The session's and its own user's fingerprints only: every change to the user a session
+ * impersonates that bears on what it may do as them (disabling, removing, a role or
+ * permission change) ends the impersonation in the change's own batch
+ * (src/impersonation/access-change.ts), which changes the impersonating session's
+ * fingerprint in the same rewrite of this document. The rest of that user's state (their
+ * name, their second factor, their session_version) decides nothing for the impersonating
+ * session, and its stored copy (KV) is not rewritten for such a change either: it ages out
+ * as the snapshot does (SNAPSHOT_MAX_AGE_MS after it was read from D1).
  */
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
   const doc = await readEdgeState(c, state.session.tenantId);
   if (doc.overflowUntil > nowMs) return false;
-  const same = (entry: { fp: string } | undefined, fp: string | null) => entry === undefined || entry.fp === fp;
-  if (!same(doc.sessions[state.session.id], fingerprints.session) || !same(doc.users[state.user.id], fingerprints.user)) return false;
-  const imp = state.session.impersonation;
-  return !imp || same(doc.users[imp.userId], fingerprints.impersonated);
+  const same = (entry: { fp: string } | undefined, fp: string) => entry === undefined || entry.fp === fp;
+  return same(doc.sessions[state.session.id], fingerprints.session) && same(doc.users[state.user.id], fingerprints.user);
 }
 
 /**
@@ -97,12 +104,7 @@ export async function issueSnapshot(c: Context<AppEnv>, state: AuthState, lastSe
   const keys = snapshotKeys(c);
   if (!keys || state.readAt === undefined) return;
   const fresh = { ...state, readAt: state.readAt, session: { ...state.session, lastSeenAt } };
-  const imp = fresh.session.impersonation && fresh.impersonatedUser ? fresh.impersonatedUser : null;
-  const fingerprints = {
-    user: await userFingerprint(fresh.user),
-    session: await sessionFingerprint(fresh.session),
-    impersonated: imp ? await userFingerprint(imp) : null,
-  };
+  const fingerprints = { user: await userFingerprint(fresh.user), session: await sessionFingerprint(fresh.session) };
   const value = await sealSnapshot(keys, { state: fresh, fingerprints });
   setCookie(c, SNAPSHOT_COOKIE, value, {
     path: "/",

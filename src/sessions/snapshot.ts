@@ -30,7 +30,7 @@ export const SNAPSHOT_COOKIE = "gatehouse_snapshot";
 export const SNAPSHOT_MAX_AGE_MS = CACHE_TTL_SECONDS * 1000;
 
 /** The fingerprints of the state a snapshot carries, compared with the tenant's edge document. */
-export type Fingerprints = { user: string; session: string; impersonated: string | null };
+export type Fingerprints = { user: string; session: string };
 
 export type Snapshot = { state: AuthState & { readAt: number }; fingerprints: Fingerprints };
 

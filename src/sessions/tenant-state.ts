@@ -4,8 +4,8 @@
  * module owns the fingerprints and records them; the document holds, for every user and
  * session changed in the last TENANT_EDGE_WINDOW_MS, the fingerprint of their current
  * state (a revoked session's fingerprint never matches a snapshot). A snapshot is used
- * only if every fingerprint the document holds for its session, its user and the user it
- * impersonates equals the snapshot's own (src/sessions/snapshot-check.ts).
+ * only if every fingerprint the document holds for its session and its user equals the
+ * snapshot's own (src/sessions/snapshot-check.ts; why not the user it impersonates: there).
  *
  * Writer: only refreshCachedSessions (src/sessions/service.ts), which every change to a
  * user or their sessions already calls after its D1 batch (endSessions, role and
