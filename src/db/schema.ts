@@ -293,6 +293,21 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   mac: text("mac"),
 });
 
+/**
+ * When the KV cache was last rebuilt after a D1 restore (`npm run cache:rebuild`,
+ * scripts/cache-rebuild.mjs, writes the one row with D1's own clock): no session snapshot
+ * whose state was read from D1 before then is used. The tenant's edge document carries it
+ * (src/tenant/edge-state.ts); no row: never rebuilt.
+ */
+export const cacheRebuilds = sqliteTable(
+  "cache_rebuilds",
+  {
+    id: integer("id").primaryKey(),
+    rebuiltAt: integer("rebuilt_at").notNull(),
+  },
+  (t) => [check("cache_rebuilds_one_row", sql`${t.id} = 1`)],
+);
+
 // Where a bounded scheduled job stopped (src/db/job-cursor.ts; jobs: retention, TOTP
 // re-seal, checkpoint re-sign): each run does a bounded amount of work and the next one
 // resumes after `tenant_id`, the key of the last row finished (a user id for the re-seal);

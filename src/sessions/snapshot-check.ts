@@ -69,7 +69,7 @@ async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: 
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
   const doc = await readEdgeState(c, state.session.tenantId);
-  if (doc.overflowUntil > nowMs) return false;
+  if (doc.overflowUntil > nowMs || state.readAt < doc.cacheRebuiltAt) return false;
   const same = (entry: { fp: string } | undefined, fp: string) => entry === undefined || entry.fp === fp;
   return same(doc.sessions[state.session.id], fingerprints.session) && same(doc.users[state.user.id], fingerprints.user);
 }

@@ -8,9 +8,10 @@
  *
  * Threat model: the client can send any bytes. A snapshot whose MAC does not verify under
  * a key of the set, that names another session than the session cookie, whose token hash
- * does not match the cookie's secret, or that is older than SNAPSHOT_MAX_AGE_MS is simply
- * not used: the request takes the authoritative path (KV, D1 on a miss), exactly as
- * without a snapshot. So a snapshot can only ever speed up an answer the server already
+ * does not match the cookie's secret, that is older than SNAPSHOT_MAX_AGE_MS or whose state
+ * was read from D1 before the cache was last rebuilt (after a D1 restore) is simply not
+ * used: the request takes the authoritative path (KV, D1 on a miss), exactly as without a
+ * snapshot. So a snapshot can only ever speed up an answer the server already
  * gave; it never admits a request the per-session state would refuse, except for a change
  * the edge document missed (lost write race), which SNAPSHOT_MAX_AGE_MS bounds as the
  * per-session KV entries' TTL always bounded it. Whoever holds the MAC key can forge

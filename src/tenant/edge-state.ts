@@ -10,12 +10,15 @@
  *     check, src/sessions/snapshot-check.ts, reads them). For every user and session changed
  *     in the last TENANT_EDGE_WINDOW_MS it holds the fingerprint of their current state (a
  *     revoked session's fingerprint never matches a snapshot); anything older cannot
- *     matter, because no snapshot is trusted longer than SNAPSHOT_MAX_AGE_MS.
+ *     matter, because no snapshot is trusted longer than SNAPSHOT_MAX_AGE_MS. And
+ *     `cacheRebuiltAt`: when the cache was last rebuilt after a D1 restore (the
+ *     `cache_rebuilds` row `npm run cache:rebuild` writes): no snapshot whose state was
+ *     read from D1 before then is used, so none issued before a restore outlives its rebuild.
  *
  * Built only from D1, whole, in one batch (the tenant row joined with its rules, the
- * fingerprints recorded within the window, the sessions revoked within it), never from
- * what KV holds: so a rule change and a revocation written at once never lose each other's
- * change. Only the order of two KV writes can invert (a refill built before a change and
+ * fingerprints recorded within the window, the sessions revoked within it, the last cache
+ * rebuild), never from what KV holds: so a rule change and a revocation written at once
+ * never lose each other's change. Only the order of two KV writes can invert (a refill built before a change and
  * written after it, or two writers' puts): the older document then stands until the next
  * write or its TTL, and no snapshot it wrongly leaves standing outlives SNAPSHOT_MAX_AGE_MS.
  * Writers: rewriteEdgeAfterRuleOrPolicyChange (rules, policy) and recordTenantChanges (every change to users
@@ -40,7 +43,7 @@
 import { and, asc, eq, gte } from "drizzle-orm";
 import type { Context } from "hono";
 import type { Db } from "../db/client";
-import { ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
+import { cacheRebuilds, ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
 import type { AppEnv } from "../env";
 import { type CompiledRuleSet, compileRuleSet, isCompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
@@ -68,6 +71,8 @@ export type TenantEdgeState = {
   policy: TenantPolicy;
   /** Until then snapshots of this tenant are not used (too many changes to list). */
   overflowUntil: number;
+  /** No snapshot whose state was read from D1 before this is used (0: the cache was never rebuilt). */
+  cacheRebuiltAt: number;
   users: Record<string, StateEntry>;
   sessions: Record<string, StateEntry>;
 };
@@ -99,14 +104,20 @@ async function readFromKv(kv: KVNamespace, tenantId: string): Promise<TenantEdge
   if (doc.tenantId !== tenantId) return { unusable: "another tenant" };
   const { rules, policy } = doc;
   const wellFormed =
-    isCompiledRuleSet(rules) && isObject(policy) && typeof policy.requireTwoFactor === "boolean" && typeof doc.overflowUntil === "number" && isObject(doc.users) && isObject(doc.sessions);
+    isCompiledRuleSet(rules) &&
+    isObject(policy) &&
+    typeof policy.requireTwoFactor === "boolean" &&
+    typeof doc.overflowUntil === "number" &&
+    typeof doc.cacheRebuiltAt === "number" &&
+    isObject(doc.users) &&
+    isObject(doc.sessions);
   return wellFormed ? (doc as TenantEdgeState) : { unusable: "malformed" };
 }
 
 /** The document as D1 says it now, in one batch. */
 async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<TenantEdgeState> {
   const since = nowMs - TENANT_EDGE_WINDOW_MS;
-  const [ruleRows, changes, revoked] = await db.batch([
+  const [ruleRows, changes, revoked, rebuilds] = await db.batch([
     // One row per rule, or one row without a rule.
     db
       .select({ requireTwoFactor: tenants.requireTwoFactor, rule: ipRules })
@@ -122,6 +133,7 @@ async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<Ten
       .select({ id: userSessions.id, revokedAt: userSessions.revokedAt })
       .from(userSessions)
       .where(and(eq(userSessions.tenantId, tenantId), gte(userSessions.revokedAt, since))),
+    db.select({ at: cacheRebuilds.rebuiltAt }).from(cacheRebuilds).where(eq(cacheRebuilds.id, 1)),
   ]);
   const doc: TenantEdgeState = {
     format: TENANT_EDGE_FORMAT,
@@ -132,6 +144,7 @@ async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<Ten
     ),
     policy: { requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false },
     overflowUntil: 0,
+    cacheRebuiltAt: rebuilds[0]?.at ?? 0,
     users: {},
     sessions: {},
   };
