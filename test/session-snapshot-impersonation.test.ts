@@ -22,6 +22,13 @@ async function impersonatingBrowser(h: Harness, actor: SeededUser, target: Seede
   return jar;
 }
 
+/** The jar's next request acts as its own user again (with their own role): the impersonation is over. */
+async function actsAsThemselves(h: Harness, jar: Jar, user: SeededUser) {
+  const me = await h.call<Me>("/api/me", { cookie: jar.header });
+  expect(me.body.user).toMatchObject({ id: user.id, role: user.role });
+  expect(me.body.impersonation).toBeUndefined();
+}
+
 describe("session snapshots while impersonating", () => {
   it("a member disabled while an admin impersonates them: the admin's next request acts as the admin, though the admin's snapshot is fresh", async () => {
     const h = new Harness();
@@ -30,9 +37,7 @@ describe("session snapshots while impersonating", () => {
     const owner = await h.signIn(t.owner);
     await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     expect((await h.call(`/api/users/${t.member.id}/disable`, { cookie: owner.cookie, body: {} })).status).toBe(200);
-    const me = await h.call<Me>("/api/me", { cookie: admin.header });
-    expect(me.body.user.id).toBe(t.admin.id);
-    expect(me.body.impersonation).toBeUndefined();
+    await actsAsThemselves(h, admin, t.admin);
   });
 
   it("an admin demoted while the owner impersonates them: the owner's next request no longer acts as an admin, though the owner's snapshot is fresh", async () => {
@@ -43,8 +48,6 @@ describe("session snapshots while impersonating", () => {
     const owner = await h.signIn(t.owner); // the owner's other session, acting as themselves
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     expect((await h.call(`/api/users/${t.admin.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "member" } })).status).toBe(200);
-    const me = await h.call<Me>("/api/me", { cookie: impersonating.header });
-    expect(me.body.user).toMatchObject({ id: t.owner.id, role: "owner" });
-    expect(me.body.impersonation).toBeUndefined();
+    await actsAsThemselves(h, impersonating, t.owner);
   });
 });
