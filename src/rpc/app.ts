@@ -28,7 +28,7 @@ import { validate, validationFailed } from "../lib/validation";
 import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
 import { admitSession } from "../sessions/middleware";
 import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
-import { stepUpPolicyOf } from "../stepup/policy";
+import { declaredProductPurpose } from "../stepup/policy";
 import { productStepUpPurposes } from "../stepup/product-purposes";
 import { auditEventInputSchema, requireStepUpInputSchema, sessionIdInputSchema } from "./schemas";
 import type { Authenticated } from "./types";
@@ -76,8 +76,9 @@ export function createRpcApp(options: ClockOptions = {}) {
     })
     .post(RPC_PATHS.requireStepUp, sessionById(), validate("json", requireStepUpInputSchema), async (c) => {
       const { purpose } = c.req.valid("json");
-      if (!stepUpPolicyOf(purpose, productStepUpPurposes(c.env))) {
-        throw validationFailed("input", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+      // The product's purposes only: a call naming one of Gatehouse's own is refused before any grant is read.
+      if (!declaredProductPurpose(productStepUpPurposes(c.env), purpose)) {
+        throw validationFailed("input", [{ path: ["purpose"], message: "is not a step-up purpose declared in PRODUCT_STEP_UP_PURPOSES" }]);
       }
       await claimStepUpGrant(c, c.get("authState"), purpose);
       return c.json({ ok: true as const });

@@ -21,7 +21,7 @@ export const sessionIdInputSchema = looseObject({ sessionId: idSchema });
 
 export const requireStepUpInputSchema = strictObject({
   sessionId: idSchema,
-  // Gatehouse's purposes or the product's (configured): checked against both by the route.
+  // A purpose the product declared (PRODUCT_STEP_UP_PURPOSES): checked by the route.
   purpose: string().max(64),
 });
 

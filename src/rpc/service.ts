@@ -81,10 +81,11 @@ export class GatehouseService extends WorkerEntrypoint<Bindings> {
   }
 
   /**
-   * Claims a step-up grant of the session for `purpose` (Gatehouse's or a product
-   * purpose from PRODUCT_STEP_UP_PURPOSES): `{ ok: true }`, a single-use grant claimed
+   * Claims a step-up grant of the session for `purpose`, a product purpose declared in
+   * PRODUCT_STEP_UP_PURPOSES (any other name, Gatehouse's own purposes included, is 400
+   * VALIDATION_FAILED and no grant is read): `{ ok: true }`, a single-use grant claimed
    * atomically (two calls never share one), or 428 STEP_UP_REQUIRED with the methods
-   * (and a product purpose's label) for the panel's dialog. The session is re-read in D1.
+   * and the purpose's label for the panel's dialog. The session is re-read in D1.
    */
   async requireStepUp(input: RequireStepUpInput): Promise<RequireStepUpResult> {
     return this.callWithJson<RequireStepUpResult>(RPC_PATHS.requireStepUp, new Headers(), input);
