@@ -12,7 +12,7 @@
  */
 import { impersonationView } from "../impersonation/view";
 import { and, eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { recordRefusals } from "../audit/refusal-recorder";
 import { commitWithAudit } from "../audit/service";
@@ -22,7 +22,7 @@ import { auditLogs } from "../db/schema";
 import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
 import { ApiError, handleError, handleNotFound } from "../errors";
-import { resolveImpersonation } from "../impersonation/middleware";
+import { impersonationEnded, resolveImpersonation } from "../impersonation/middleware";
 import { type ClockOptions, requestContext } from "../lib/request-context";
 import { validate, validationFailed } from "../lib/validation";
 import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
@@ -52,6 +52,19 @@ const sessionById = () =>
     admitSession(c, await reloadLiveSession(c, parsed.data.sessionId));
     await next();
   });
+
+/**
+ * A product event is recorded only as whom the product acted for: the session, as just
+ * re-read (its impersonation resolved), must still act as `userId`, never as someone else.
+ * An impersonation that has ended since is refused as the API refuses a write sent from the
+ * member's view after it ended (409 IMPERSONATION_ENDED); one that started or changed since
+ * would record the admin's own action as done for a member (409 ACTING_USER_CHANGED).
+ */
+function assertStillActingFor(c: Context<AppEnv>, userId: string): void {
+  if (c.get("user").id === userId) return;
+  if (!c.get("actor").isImpersonating) throw impersonationEnded();
+  throw new ApiError(409, "ACTING_USER_CHANGED", "The session now acts for another user than the one named, so nothing was recorded");
+}
 
 export function createRpcApp(options: ClockOptions = {}) {
   const app = new Hono<AppEnv>()
@@ -84,8 +97,9 @@ export function createRpcApp(options: ClockOptions = {}) {
       return c.json({ ok: true as const });
     })
     .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) => {
-      const { sessionId: _session, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
+      const { sessionId: _session, userId, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
       if (requestId) c.set("requestId", requestId);
+      assertStillActingFor(c, userId);
       const tenantId = c.get("user").tenantId;
       const db = c.var.db;
       const [id] = await commitWithAudit(c, [], event).catch((err: unknown) => {

@@ -27,6 +27,8 @@ export const requireStepUpInputSchema = strictObject({
 
 export const auditEventInputSchema = strictObject({
   sessionId: idSchema,
+  // Whom the product acted for (the `user.id` authenticate answered): the session must still act as them.
+  userId: idSchema,
   action: productAuditActionSchema,
   outcome: zEnum(["SUCCESS", "FAIL"]),
   targetType: productTargetTypeSchema.optional(),

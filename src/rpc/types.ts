@@ -59,6 +59,13 @@ export type RequireStepUpInput = { sessionId: string; purpose: string };
 
 export type AuditEventInput = {
   sessionId: string;
+  /**
+   * Whom the product's action was for: the `user.id` authenticate answered (the assertion's
+   * `sub`). The event is recorded only while the session still acts as this user: 409
+   * IMPERSONATION_ENDED when the impersonation it acted in has ended since, 409
+   * ACTING_USER_CHANGED when it impersonates someone else since.
+   */
+  userId: string;
   /** `app.` and lower-case dotted segments, e.g. `app.note.deleted`. */
   action: ProductAuditAction;
   outcome: "SUCCESS" | "FAIL";

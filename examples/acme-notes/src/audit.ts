@@ -3,7 +3,9 @@
  * beside Gatehouse's events, through the `GatehouseService` RPC entrypoint (a service
  * binding: no public URL, no token). Gatehouse takes the actor, the real admin while
  * impersonating, and the tenant from the session named here (the verified assertion's
- * `sid`), never from anything the browser sent.
+ * `sid`), never from anything the browser sent; and it records the event only while that
+ * session still acts for the assertion's `sub` (an impersonation that ended in between is
+ * refused, never recorded as the admin's own action).
  *
  * A change is recorded before it is made, and not made when it cannot be recorded: a
  * deletion nobody can account for is worse than a deletion refused with 503.
@@ -16,6 +18,8 @@ import type { AssertionClaims } from "./verify";
  */
 export type AuditEventInput = {
   sessionId: string;
+  /** Whom the action is for: the assertion's `sub` (Gatehouse refuses it once the session acts for someone else). */
+  userId: string;
   action: `app.${string}`;
   outcome: "SUCCESS" | "FAIL";
   targetType?: string;
@@ -55,6 +59,7 @@ export function noteAuditInput(claims: AssertionClaims, request: Request, event:
   const userAgent = request.headers.get("user-agent");
   return {
     sessionId: claims.sid,
+    userId: claims.sub,
     action: event.action,
     outcome: event.outcome,
     targetType: "note",
