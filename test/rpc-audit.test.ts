@@ -13,8 +13,9 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const owner = await h.signIn(t.owner);
     const first = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id));
     const second = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id, { action: "app.note.restored", outcome: "FAIL", failureReason: "NOT_IN_TRASH" }));
-    if (!first.ok || !second.ok) throw new Error(`refused: ${JSON.stringify([first, second])}`);
+    if (!first.ok || !second.ok || first.seq === undefined) throw new Error(`refused or unplaced: ${JSON.stringify([first, second])}`);
     const all = await rows(t.id);
+    expect(all.find((r) => r.seq === first.seq)?.id).toBe(first.id);
     expect(all.map((r) => r.seq)).toEqual(all.map((_r, i) => i + 1));
     const stored = all.find((r) => r.seq === first.seq);
     expect(stored).toMatchObject({ action: "app.note.deleted", actor_user_id: t.owner.id, real_user_id: null, is_impersonating: 0, target_type: "note", target_id: "note_42", ip: "203.0.113.10", user_agent: "Mozilla/5.0 product", request_id: "req-123", hash: first.hash });

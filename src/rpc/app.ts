@@ -11,18 +11,14 @@
  *   nothing is claimed or recorded. Its tenant is the only one the call can touch.
  */
 import { impersonationView } from "../impersonation/view";
-import { and, eq } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { recordRefusals } from "../audit/refusal-recorder";
-import { commitWithAudit } from "../audit/service";
-import { sealChain } from "../audit/chain";
 import { publicUser } from "../auth/routes";
-import { auditLogs } from "../db/schema";
 import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
-import { ApiError, handleError, handleNotFound } from "../errors";
-import { impersonationEnded, resolveImpersonation } from "../impersonation/middleware";
+import { handleError, handleNotFound } from "../errors";
+import { resolveImpersonation } from "../impersonation/middleware";
 import { type ClockOptions, requestContext } from "../lib/request-context";
 import { validate, validationFailed } from "../lib/validation";
 import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
@@ -31,8 +27,8 @@ import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
 import { declaredProductPurpose } from "../stepup/policy";
 import { productStepUpPurposes } from "../stepup/product-purposes";
 import { auditEventInputSchema, requireStepUpInputSchema, sessionIdInputSchema } from "./schemas";
+import { recordProductEvent } from "./record-event";
 import type { Authenticated } from "./types";
-import { errorSummary, log } from "../lib/log";
 
 export const RPC_ORIGIN = "https://gatehouse.rpc";
 export const RPC_PATHS = {
@@ -40,9 +36,6 @@ export const RPC_PATHS = {
   requireStepUp: "/rpc/require-step-up",
   recordAuditEvent: "/rpc/record-audit-event",
 } as const;
-
-/** Pages of unsealed rows a recording call links before answering (200 rows each). */
-const SEAL_PAGES = 5;
 
 /** The session named by the body's `sessionId`, admitted as requireSession would admit a cookie's. */
 const sessionById = () =>
@@ -52,19 +45,6 @@ const sessionById = () =>
     admitSession(c, await reloadLiveSession(c, parsed.data.sessionId));
     await next();
   });
-
-/**
- * A product event is recorded only as whom the product acted for: the session, as just
- * re-read (its impersonation resolved), must still act as `userId`, never as someone else.
- * An impersonation that has ended since is refused as the API refuses a write sent from the
- * member's view after it ended (409 IMPERSONATION_ENDED); one that started or changed since
- * would record the admin's own action as done for a member (409 ACTING_USER_CHANGED).
- */
-function assertStillActingFor(c: Context<AppEnv>, userId: string): void {
-  if (c.get("user").id === userId) return;
-  if (!c.get("actor").isImpersonating) throw impersonationEnded();
-  throw new ApiError(409, "ACTING_USER_CHANGED", "The session now acts for another user than the one named, so nothing was recorded");
-}
 
 export function createRpcApp(options: ClockOptions = {}) {
   const app = new Hono<AppEnv>()
@@ -96,30 +76,9 @@ export function createRpcApp(options: ClockOptions = {}) {
       await claimStepUpGrant(c, c.get("authState"), purpose);
       return c.json({ ok: true as const });
     })
-    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) => {
-      const { sessionId: _session, userId, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
-      if (requestId) c.set("requestId", requestId);
-      assertStillActingFor(c, userId);
-      const tenantId = c.get("user").tenantId;
-      const db = c.var.db;
-      const [id] = await commitWithAudit(c, [], event).catch((err: unknown) => {
-        log.error("product audit write failed", { error: errorSummary(err) });
-        throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now; try again");
-      });
-      // commitWithAudit seals under the tenant's lease (or leaves it to its holder); the
-      // caller is answered with the row's hash, so link it now (idempotent, lease-free). A
-      // seal that fails here is done by the next writer or verification: hash is then null.
-      await sealChain(db, tenantId, SEAL_PAGES).catch(() => undefined);
-      const row = await db
-        .select({ seq: auditLogs.seq, hash: auditLogs.hash })
-        .from(auditLogs)
-        .where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id ?? "")))
-        .then(([written]) => written)
-        .catch(() => undefined);
-      // Written (the batch committed) but not readable back: say so as an outage, never a 500.
-      if (!row) throw new ApiError(503, "AUDIT_UNAVAILABLE", "The event was recorded but its place in the chain cannot be read right now");
-      return c.json({ ok: true as const, seq: row.seq, hash: row.hash });
-    });
+    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) =>
+      c.json(await recordProductEvent(c, c.req.valid("json"))),
+    );
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

@@ -41,4 +41,6 @@ export const auditEventInputSchema = strictObject({
   // Printable ASCII: it travels as the User-Agent header of the internal request.
   userAgent: string().max(1024).regex(/^[\x20-\x7e]*$/, "must be printable ASCII").optional(),
   requestId: string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'").optional(),
+  // The product's key for this event (src/rpc/idempotency.ts): long enough to be random, e.g. a UUID.
+  idempotencyKey: string().regex(/^[A-Za-z0-9._:-]{16,128}$/, "must be 16-128 of A-Z, a-z, 0-9, '.', '_', ':' and '-', e.g. a UUID").optional(),
 });

@@ -93,8 +93,11 @@ export class GatehouseService extends WorkerEntrypoint<Bindings> {
 
   /**
    * Appends one product event (`app.…`) to the session's tenant chain, as the session's
-   * acting user (the real admin in `realUserId` while impersonating), and answers its
-   * place in the chain once sealed. A revoked or unknown session records nothing (401).
+   * acting user (the real admin in `realUserId` while impersonating) and only while that is
+   * still `userId`, and answers the row's id and place in the chain once sealed (or, once
+   * committed, `placeUnavailable` rather than an error). A retry with the same
+   * `idempotencyKey` records nothing new (src/rpc/record-event.ts). A revoked or unknown
+   * session records nothing (401).
    */
   async recordAuditEvent(input: AuditEventInput): Promise<RecordAuditEventResult> {
     const headers = new Headers();

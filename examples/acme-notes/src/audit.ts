@@ -32,7 +32,10 @@ export type AuditEventInput = {
   userAgent?: string;
   requestId?: string;
 };
-export type RecordAuditEventResult = { ok: true; seq: number; hash: string | null } | { ok: false; status: number; error: string; message: string };
+export type RecordAuditEventResult =
+  // Recorded: with its place in the chain, or `placeUnavailable` when that could not be read back.
+  | { ok: true; id: string; seq?: number; hash?: string | null; placeUnavailable?: true; replayed?: true }
+  | { ok: false; status: number; error: string; message: string };
 
 /** The part of Gatehouse's RPC entrypoint (docs/rpc.md) this product calls. */
 export type GatehouseRpc = {
