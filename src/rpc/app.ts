@@ -9,6 +9,8 @@
  * - requireStepUp and recordAuditEvent name a session by id: it is re-read from D1
  *   (never the cache), so an unknown, revoked, expired or signed-out session is 401 and
  *   nothing is claimed or recorded. Its tenant is the only one the call can touch.
+ * - requireStepUp takes only the product's declared purposes; recordAuditEvent's steps
+ *   (whom the product acted for, its idempotency key) are src/rpc/record-event.ts.
  */
 import { impersonationView } from "../impersonation/view";
 import { Hono } from "hono";
@@ -76,6 +78,8 @@ export function createRpcApp(options: ClockOptions = {}) {
       await claimStepUpGrant(c, c.get("authState"), purpose);
       return c.json({ ok: true as const });
     })
+    // Not the method either: an impersonation that has ended is refused by whom the product
+    // says it acted for (src/rpc/record-event.ts), whichever request ended it.
     .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) =>
       c.json(await recordProductEvent(c, c.req.valid("json"))),
     );
