@@ -62,7 +62,7 @@ describe("the demo product and Gatehouse agree on step-up and audit events", () 
   });
 
   it("the demo product's audit events pass the RPC entrypoint's own validation", () => {
-    const claims = { iss: "gatehouse", aud: "acme-notes", sub: "u-bob", tid: "acme", sid: "sess_1", email: "b@a.test", name: "Bob", role: "member", permissions: [], amr: ["pwd"], iat: 1, exp: 2, jti: "j" };
+    const claims = { iss: "gatehouse", aud: "acme-notes", sub: "usr_bob", tid: "acme", sid: "sess_1", email: "b@a.test", name: "Bob", role: "member", permissions: [], amr: ["pwd"], iat: 1, exp: 2, jti: "j" };
     const request = new Request("https://app.test/api/notes/n1", { headers: { "cf-connecting-ip": "203.0.113.9", "user-agent": "Mozilla/5.0 (X11) \u00e9" } });
     for (const event of [
       { action: "app.note.created", outcome: "SUCCESS", noteId: "n1", after: { text: "x" } },

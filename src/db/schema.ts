@@ -277,6 +277,25 @@ export const auditLogs = sqliteTable(
   ],
 );
 
+/**
+ * The product's idempotency keys for recordAuditEvent (src/rpc/idempotency.ts): per tenant,
+ * the key the product chose names the one audit row it recorded and the fingerprint of the
+ * call that recorded it. Written in the row's own batch (the primary key makes a second
+ * recording under a key fail as a whole); kept 24 hours, pruned by the tenant's next keyed
+ * recording.
+ */
+export const productAuditKeys = sqliteTable(
+  "product_audit_keys",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    auditLogId: text("audit_log_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("product_audit_keys_created_idx").on(t.tenantId, t.createdAt)],
+);
+
 // Where verification starts after retention pruned the older rows. `mac` is an HMAC
 // (AUDIT_CHECKPOINT_KEY) over the other fields: only the retention job can write a
 // checkpoint verification accepts. Rows from before the MAC existed have NULLs and are
