@@ -123,6 +123,22 @@ describe("invitations", () => {
     expect((await accept(h, token)).status).toBe(200);
   });
 
+  it("a display name with control or format characters is refused at accept (400, no account), and the link still works", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "named@example.test")).body.link);
+    for (const displayName of ["Eve\u202Etxt.exe", "Eve\u0007", "E\u200Bve", "E\u2028ve", "Eve\uD800", "   "]) {
+      const res = await accept(h, token, NEW_PASSWORD, displayName);
+      expect([JSON.stringify(displayName), res.status, (res.body as unknown as { error: string }).error]).toEqual([JSON.stringify(displayName), 400, "VALIDATION_FAILED"]);
+    }
+    expect(await createDb(env.DB).select().from(users).where(eq(users.email, "named@example.test"))).toHaveLength(0);
+    const ok = await accept(h, token, NEW_PASSWORD, "  Zoë Ødegård 😀 ");
+    expect(ok.status).toBe(200);
+    const me = await h.call<{ user: { displayName: string } }>("/api/me", { cookie: ok.sessionCookie });
+    expect(me.body.user.displayName).toBe("Zoë Ødegård 😀");
+  });
+
   it("nobody invites to a role above their own", async () => {
     const h = new Harness();
     const t = await seedTenant("inv");

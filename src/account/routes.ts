@@ -16,6 +16,7 @@ import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
+import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { endSessions } from "../sessions/revoke";
@@ -30,14 +31,7 @@ const passwordBody = z.strictObject({
   endOtherSessions: z.boolean().default(true),
 });
 
-const profileBody = z.strictObject({
-  displayName: z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(100)
-    .regex(/^[^\p{Cc}\p{Cf}]*$/u, "must not contain control characters"),
-});
+const profileBody = z.strictObject({ displayName: displayNameSchema });
 
 async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
   const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });

@@ -6,7 +6,8 @@
  *
  * Threat model: a link used twice, in parallel or later (the batch consumes it or aborts),
  * an expired or revoked link, a guessed token (256 bits, hash compared in constant time),
- * a weak password (the policy), an account for a disabled tenant (startSession refuses).
+ * a weak password (the policy), a name that hides or reverses text (displayNameSchema),
+ * an account for a disabled tenant (startSession refuses).
  */
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
@@ -18,7 +19,7 @@ import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable, MAX_PASSWORD_LENGTH } from "../lib/password-policy";
-import { truncateCodePoints } from "../lib/text";
+import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
@@ -28,12 +29,7 @@ import { signInUnavailable } from "./throttle";
 
 const acceptBody = z.strictObject({
   token: z.string().min(1).max(200),
-  displayName: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .transform((v) => truncateCodePoints(v, 100)),
+  displayName: displayNameSchema,
   // The policy judges length in code points after NFKC; this only bounds the body.
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH * 4),
 });
