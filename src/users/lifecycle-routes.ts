@@ -96,7 +96,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       // its id, so its history stays attributable (the row's email and name, and this
       // USER_REMOVED row's `before`). What it could still be used for goes: it is disabled,
       // its password, second factor, recovery codes and extra permissions are wiped (its reset
-      // links go in cutOffUser), and every lookup of the tenant's
+      // links and the invitations it sent go in cutOffUser), and every lookup of the tenant's
       // users skips it (not found, like a stranger).
       await cutOffUser(c, target, {
         reason: "USER_REMOVED",
