@@ -62,6 +62,16 @@ describe("operator API", () => {
     expect(listed.body.tenants.find((t) => t.id === res.body.tenant.id)?.members).toBe(1);
   });
 
+  it("a tenant name with control or format characters is refused (400) and no tenant is created", async () => {
+    const h = new Harness();
+    for (const name of ["Acme\u202Egnp.exe", "Acme\u0007", "Ac\u200Bme"]) {
+      const slug = uniqueSlug();
+      const res = await createTenant(h, { name, slug, ownerEmail: `owner@${slug}.test` });
+      expect([JSON.stringify(name), res.status, (res.body as unknown as { error: string }).error]).toEqual([JSON.stringify(name), 400, "VALIDATION_FAILED"]);
+      expect(await createDb(env.DB).query.tenants.findFirst({ where: eq(tenants.slug, slug) })).toBeUndefined();
+    }
+  });
+
   it("a tenant's slug is unique and well-formed", async () => {
     const h = new Harness();
     const slug = uniqueSlug();

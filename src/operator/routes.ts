@@ -19,8 +19,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { emailSchema } from "../lib/email";
-import { idSchema } from "../lib/schemas";
-import { wellFormed } from "../lib/text";
+import { displayNameSchema, idSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { endTenantSessions } from "../sessions/revoke";
@@ -28,12 +27,7 @@ import { emailHasAccount, invitationLink, newInvitation } from "../users/invitat
 import { requireOperator } from "./auth";
 
 const createTenantBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .transform((v) => wellFormed(v)),
+  name: displayNameSchema,
   slug: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, "must be 1-40 lower-case letters, digits or inner hyphens"),
   ownerEmail: emailSchema,
 });
