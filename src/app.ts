@@ -1,8 +1,6 @@
 import { Hono } from "hono";
 import { impersonationView } from "./impersonation/view";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
-import { secureHeaders } from "hono/secure-headers";
 import { recordRefusals } from "./audit/refusal-recorder";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
@@ -17,6 +15,7 @@ import { publishedKeys } from "./gateway/jwks";
 import { healthRoutes } from "./health";
 import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
+import { ownAnswerHeaders } from "./lib/own-answer-headers";
 import { type ClockOptions, requestContext } from "./lib/request-context";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
@@ -46,34 +45,8 @@ export function createApp(options: AppOptions = {}) {
   const context = requestContext(options);
 
   const api = new Hono<AppEnv>()
-    .use(
-      // API answers are data, never documents: nothing to frame, sniff or cache. The
-      // headers of OWASP's REST Security Cheat Sheet, plus Referrer-Policy and
-      // Cross-Origin-Resource-Policy; hono's document-only and legacy ones (COOP,
-      // Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options,
-      // X-Permitted-Cross-Domain-Policies, X-XSS-Protection) are left off: they do nothing
-      // for JSON, and every header is carried on every answer (bench/FINDINGS.md).
-      secureHeaders({
-        contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-        xFrameOptions: "DENY",
-        referrerPolicy: "no-referrer",
-        strictTransportSecurity: "max-age=63072000; includeSubDomains",
-        crossOriginOpenerPolicy: false,
-        originAgentCluster: false,
-        xDnsPrefetchControl: false,
-        xDownloadOptions: false,
-        xPermittedCrossDomainPolicies: false,
-        xXssProtection: false,
-      }),
-    )
-    .use(
-      createMiddleware<AppEnv>(async function noStore(c, next) {
-        await next();
-        // On the response's own headers, as secureHeaders does: c.header() after the
-        // handler would copy the whole Response to add one header.
-        if (!c.res.headers.has("cache-control")) c.res.headers.set("Cache-Control", "no-store");
-      }),
-    )
+    // API answers are data, never documents: nothing to frame, sniff or cache.
+    .use(ownAnswerHeaders())
     // Outside every check below, so it sees each refusal they raise.
     .use(recordRefusals())
     .use(csrfGuard())
