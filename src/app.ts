@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { every } from "hono/combine";
 import { impersonationView } from "./impersonation/view";
 import { bodyLimit } from "hono/body-limit";
 import { recordRefusals } from "./audit/refusal-recorder";
@@ -44,6 +45,17 @@ export function createApp(options: AppOptions = {}) {
   // Every request Gatehouse answers or forwards (all but health): the clock, the database, an id.
   const context = requestContext(options);
 
+  // What every API path past sign-in passes, a route's or an unknown one: the edge check, then the two-factor enrolment gate.
+  const signedInChecks = every(edgeCheck(), requireTwoFactorEnrolment(`${base}/api`));
+  // An API path no route serves: those checks (401 without a session, as on every API path), then 404.
+  // The operator API answers a request without its token the same way (src/operator/auth.ts).
+  const asUnknownPath = async (c: Context<AppEnv>): Promise<Response> => {
+    await signedInChecks(c, async () => {
+      c.res = handleNotFound(c);
+    });
+    return c.res;
+  };
+
   const api = new Hono<AppEnv>()
     // API answers are data, never documents: nothing to frame, sniff or cache.
     .use(ownAnswerHeaders())
@@ -58,12 +70,11 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
-    .route("/operator", operatorRoutes)
+    .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
-    .use(edgeCheck())
-    .use(requireTwoFactorEnrolment(`${base}/api`))
+    .use(signedInChecks)
     .get("/me", (c) => {
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       return c.json({
@@ -90,7 +101,7 @@ export function createApp(options: AppOptions = {}) {
     .route(`${base}/api/health`, healthRoutes())
     .use(context)
     .route(`${base}/api`, api)
-    // An unknown API path is a JSON 404, never the panel's HTML.
+    // An unknown API path is a JSON 404 (past the API's signed-in checks), never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)
     .get(`${base}/.well-known/jwks.json`, publishedKeys)
     // The module product pages import for step-up and sign-in (src/gateway/client-module.ts).
