@@ -15,7 +15,8 @@
  * assertion is still attached, so a landing page can say who is signed in.
  * Everything else needs a session: a browser loading a page is sent to sign-in and
  * back, any other request gets the API's 401. Bodies stream both ways (no body limit:
- * the product sets its own).
+ * the product sets its own). Every answer Gatehouse makes here itself carries the API's
+ * headers (no-store, nosniff, ...); the origin's answers keep their own.
  */
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
