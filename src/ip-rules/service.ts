@@ -122,9 +122,10 @@ export function assertFuture(expiresAt: number | null | undefined, nowMs: number
 }
 
 /**
- * IP_ACCESS_DENIED rows per tenant and address are deduplicated per minute (rows at
- * the 1st, 2nd, 4th, ... refusal, with the count, see src/audit/dedupe.ts): a blocked
- * client retrying in a loop must not flood (or, by volume, hide things in) the log.
+ * Repeats of an IP_ACCESS_DENIED refusal (same user, reason, route and client address)
+ * are deduplicated per minute (rows at the 1st, 2nd, 4th, ... refusal, with the count,
+ * see src/audit/dedupe.ts): a blocked client retrying in a loop must not flood (or, by
+ * volume, hide things in) the log.
  */
 export async function recordDenial(
   c: Context<AppEnv>,
@@ -132,14 +133,18 @@ export async function recordDenial(
   decision: Decision,
 ): Promise<void> {
   const ip = clientAddress(c);
-  await recordRepeatedRefusal(c, { tenantId: who.tenantId, action: "IP_ACCESS_DENIED", parts: [ip ?? "unknown"] }, {
-    action: "IP_ACCESS_DENIED",
-    outcome: "FAIL",
-    tenantId: who.tenantId,
-    actorUserId: who.userId,
-    targetType: "ip_address",
-    targetId: ip,
-    failureReason: decision.reason,
-    metadata: { stage: who.stage, matchedRuleId: decision.matchedRule?.id ?? null, method: c.req.method, path: c.req.path },
-  });
+  await recordRepeatedRefusal(
+    c,
+    {
+      action: "IP_ACCESS_DENIED",
+      outcome: "FAIL",
+      tenantId: who.tenantId,
+      actorUserId: who.userId,
+      targetType: "ip_address",
+      targetId: ip,
+      failureReason: decision.reason,
+      metadata: { stage: who.stage, matchedRuleId: decision.matchedRule?.id ?? null, method: c.req.method, path: c.req.path },
+    },
+    [ip ?? "unknown"],
+  );
 }
