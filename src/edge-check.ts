@@ -8,7 +8,7 @@
  *                           miss; fail closed with 503); sets the session's own user.
  *   2. resolveImpersonation whom the request acts as while an admin impersonates.
  *   3. enforceIpRules       the tenant's IP rules for the client address, from the same
- *                           edge document (KV `tenant-edge:<tenantId>`, src/tenant/edge-state.ts).
+ *                           edge document (KV `tenant-edge:<tenantId>`, src/edge-document/document.ts).
  *
  * A hot request makes no D1 query and at most one KV read per tenant per isolate-second
  * with a snapshot (tested). Only a request that passes every check,

@@ -1,6 +1,6 @@
 /**
  * The tenant's IP rules and policy as the edge reads them: the `rules` and `policy` parts
- * of the tenant's edge document (src/tenant/edge-state.ts, KV key `tenant-edge:<tenantId>`,
+ * of the tenant's edge document (src/edge-document/document.ts, KV key `tenant-edge:<tenantId>`,
  * the one per-tenant read of a hot request, shared with the session snapshot check). A
  * tenant without rules has an empty set there, so no request of such a tenant queries D1.
  *
@@ -20,11 +20,11 @@ import type { Db } from "../db/client";
 import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import type { CompiledRuleSet } from "./ruleset";
+import type { CompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
-import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, readEdgeState, rewriteEdgeState } from "../tenant/edge-state";
+import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, readEdgeState, rewriteEdgeState } from "./document";
 
-export type { TenantPolicy } from "../tenant/edge-state";
+export type { TenantPolicy } from "./document";
 
 export async function listTenantRules(db: Db, tenantId: string) {
   return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));

@@ -1,5 +1,5 @@
 /**
- * The session part of the tenant's edge document (src/tenant/edge-state.ts, KV key
+ * The session part of the tenant's edge document (src/edge-document/document.ts, KV key
  * `tenant-edge:<tenantId>`): which session snapshots a recent change has made stale. This
  * module owns the fingerprints and records them; the document holds, for every user and
  * session changed in the last TENANT_EDGE_WINDOW_MS, the fingerprint of their current
@@ -19,8 +19,8 @@ import type { Context } from "hono";
 import { sessionStateChanges } from "../db/schema";
 import type { AppEnv, AuthSession, AuthUser } from "../env";
 import { sha256Hex } from "../lib/crypto";
-import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS, rewriteEdgeState } from "../tenant/edge-state";
-import type { AuthState } from "./cache";
+import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS, rewriteEdgeState } from "./document";
+import type { AuthState } from "../sessions/cache";
 
 const fingerprint = async (fields: unknown) => (await sha256Hex(JSON.stringify(fields))).slice(0, 24);
 

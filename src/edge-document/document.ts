@@ -4,9 +4,9 @@
  * and no D1 query. It holds two parts, built together:
  *   - `rules` and `policy`: the tenant's compiled IP rule set (src/ip-rules/ruleset.ts) and
  *     its edge policy (required two-factor, from the tenants row), read through
- *     src/ip-rules/cache.ts (enforcement, the check endpoint, the enrolment gate, sign-in);
+ *     src/edge-document/rules-and-policy.ts (enforcement, the check endpoint, the enrolment gate, sign-in);
  *   - `users` / `sessions` / `overflowUntil`: which session snapshots a recent change has
- *     made stale (src/sessions/tenant-state.ts records the fingerprints; the snapshot
+ *     made stale (src/edge-document/staleness.ts records the fingerprints; the snapshot
  *     check, src/sessions/snapshot-check.ts, reads them). For every user and session changed
  *     in the last TENANT_EDGE_WINDOW_MS it holds the fingerprint of their current state (a
  *     revoked session's fingerprint never matches a snapshot); anything older cannot
