@@ -14,21 +14,16 @@
  * Any KV or D1 error while loading denies with 503 AUTH_UNAVAILABLE: an outage must
  * never turn into "no rules, let everyone in".
  */
-import { asc, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import type { Db } from "../db/client";
-import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { CompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
-import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, readEdgeState, rewriteEdgeState } from "./document";
+import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy } from "./document";
+import { readEdgeState } from "./read";
+import { rewriteEdgeState } from "./rewrite";
 
 export type { TenantPolicy } from "./document";
-
-export async function listTenantRules(db: Db, tenantId: string) {
-  return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
-}
 
 const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
 

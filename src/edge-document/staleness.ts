@@ -19,7 +19,8 @@ import type { Context } from "hono";
 import { sessionStateChanges } from "../db/schema";
 import type { AppEnv, AuthSession, AuthUser } from "../env";
 import { sha256Hex } from "../lib/crypto";
-import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS, rewriteEdgeState } from "./document";
+import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS } from "./document";
+import { rewriteEdgeState } from "./rewrite";
 import type { AuthState } from "../sessions/cache";
 
 const fingerprint = async (fields: unknown) => (await sha256Hex(JSON.stringify(fields))).slice(0, 24);

@@ -23,7 +23,7 @@ import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
 import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
-import { readEdgeState } from "../edge-document/document";
+import { readEdgeState } from "../edge-document/read";
 import { sessionFingerprint, userFingerprint } from "../edge-document/staleness";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
