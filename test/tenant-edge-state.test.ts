@@ -1,4 +1,4 @@
-// The tenant's edge document (src/edge-document/document.ts): the IP rules, the policy and the
+// The tenant's edge document (src/edge-document/, docs/consistency.md): the IP rules, the policy and the
 // session-state entries under one KV key, read once per tenant per isolate-second, built
 // only from D1, rebuilt when what KV holds cannot be used.
 import { beforeAll, describe, expect, it } from "vitest";

@@ -8,8 +8,8 @@
  * sent to enrolment) and the RPC `authenticate` answers the same 403, through
  * assertEnrolledWhereRequired, the rule's one owner.
  *
- * The policy comes from the tenant's edge document (src/edge-document/document.ts, through
- * src/edge-document/rules-and-policy.ts), the copy the edge check has just read: no D1 query on a hot request. The real user counts:
+ * The policy comes from the tenant's edge document (src/edge-document/rules-and-policy.ts),
+ * the copy the edge check has just read: no D1 query on a hot request. The real user counts:
  * an admin impersonating a member is judged by the admin's own factor.
  */
 import type { Context } from "hono";
