@@ -1,8 +1,9 @@
 /**
- * What the routes and the enforcement share besides the cache: the lockout guard,
- * duplicate and limit checks, and the deduplicated audit of refused requests.
+ * What the routes and the enforcement share besides the edge document: the tenant's rules
+ * as D1 lists them, the lockout guard, duplicate and limit checks, and the deduplicated
+ * audit of refused requests.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordRepeatedRefusal } from "../audit/dedupe";
 import type { Db } from "../db/client";
@@ -16,6 +17,11 @@ import { formatAddress, parseAddress } from "./cidr";
 import { compileRuleSet, type Decision, decide, type MatchedRule, type RuleInput, type RuleView, toRuleView } from "./ruleset";
 import { MAX_RULES_PER_TENANT } from "./schemas";
 import { errorSummary, log } from "../lib/log";
+
+/** The tenant's rules as stored in D1, oldest first (what the routes list and check changes against). */
+export async function listTenantRules(db: Db, tenantId: string) {
+  return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
+}
 
 /** The client address as the edge reported it, canonical when it parses (for logs and keys). */
 export function clientAddress(c: Context<AppEnv>): string | null {
