@@ -4,6 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { localPublicOrigin } from "../scripts/demo-data.mjs";
 import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 
@@ -78,7 +79,8 @@ async function round() {
   let exitCode = 1;
   try {
     const port = await freePort();
-    const baseUrl = `http://localhost:${port}`;
+    // The PUBLIC_ORIGIN npm start gives Gatehouse: the links it prints lead back here.
+    const baseUrl = localPublicOrigin(port);
     const log = openSync(logFile, "a");
     console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
     server = spawn("npm", ["start"], {

@@ -9,7 +9,7 @@ export type ArchiveCheck =
   | { ok: true; tenantId: string; fromSeq: number; toSeq: number; prevHash: string; lastHash: string; rows: number; macChecked: boolean }
   | ArchiveProblem;
 export type ArchivesCheck =
-  | { ok: true; tenantId: string; fromSeq: number; toSeq: number; lastHash: string; objects: number; rows: number; macChecked: boolean }
+  | { ok: true; tenantId: string; fromSeq: number; toSeq: number; lastHash: string; objects: number; rows: number; overlapping: number[]; macChecked: boolean }
   | ArchiveProblem;
 export function checkArchive(text: string, key?: CheckpointKeys | null): Promise<ArchiveCheck>;
 export function checkArchives(texts: string[], key?: CheckpointKeys | null, options?: { allowLaterStart?: boolean }): Promise<ArchivesCheck>;

@@ -1,7 +1,8 @@
 // The offline check of Gatehouse's audit archive (the NDJSON objects retention writes to
 // the AUDIT_ARCHIVE R2 bucket, format in src/audit/archive.ts). Plain JavaScript on
 // WebCrypto only, independent of the worker's code, so it can be handed to an auditor
-// as it is; test/audit-archive.test.ts runs it against archives the worker wrote.
+// as it is; test/audit-archive.test.ts and test/audit-archive-leftovers.test.ts run it
+// against archives the worker wrote.
 // The command line around it is scripts/verify-archive.mjs.
 
 export const ARCHIVE_FORMAT = "gatehouse-audit-archive";
@@ -78,6 +79,12 @@ const fail = (reason, detail, extra = {}) => ({ ok: false, reason, detail, ...ex
  * `{ ok: false, reason, detail, seq? }`.
  */
 export async function checkArchive(text, key = null) {
+  const { hashes: _hashes, ...result } = await checkObject(text, key);
+  return result;
+}
+
+/** checkArchive, with the rows' hashes in seq order (`hashes`) when the object verifies. */
+async function checkObject(text, key) {
   const lines = text.split("\n").filter((line) => line.trim() !== "");
   let header;
   let rows;
@@ -92,12 +99,14 @@ export async function checkArchive(text, key = null) {
   const cp = header.checkpoint;
   if (rows.length !== header.rows || rows.length === 0) return fail("COUNT", `the header announces ${header.rows} rows, the object holds ${rows.length}`);
   let prev = { seq: header.fromSeq - 1, hash: header.prevHash };
+  const hashes = [];
   for (const row of rows) {
     if (row.tenantId !== header.tenantId) return fail("TENANT", `row ${row.seq} belongs to another tenant`, { seq: row.seq });
     if (row.seq !== prev.seq + 1) return fail("GAP", `row ${prev.seq + 1} is missing`, { seq: prev.seq + 1 });
     if (row.prevHash !== prev.hash) return fail("LINK", `row ${row.seq} does not link to its predecessor`, { seq: row.seq });
     if ((await rowHash(prev.hash, row)) !== row.hash) return fail("HASH", `row ${row.seq} does not match its hash (edited)`, { seq: row.seq });
     prev = { seq: row.seq, hash: row.hash };
+    hashes.push(row.hash);
   }
   if (prev.seq !== header.toSeq || cp.seq !== prev.seq || cp.hash !== prev.hash || cp.tenantId !== header.tenantId) {
     return fail("CHECKPOINT_MISMATCH", "the checkpoint does not name the last row (seq and hash)", { seq: prev.seq });
@@ -108,31 +117,56 @@ export async function checkArchive(text, key = null) {
     const young = rows.find((row) => row.createdAt >= windowStart);
     if (cp.lastCreatedAt >= windowStart || young) return fail("CHECKPOINT_TOO_RECENT", "the archive holds rows younger than the retention window", { seq: young?.seq ?? cp.seq });
   }
-  return { ok: true, tenantId: header.tenantId, fromSeq: header.fromSeq, toSeq: header.toSeq, prevHash: header.prevHash, lastHash: prev.hash, rows: rows.length, macChecked: key !== null };
+  return { ok: true, tenantId: header.tenantId, fromSeq: header.fromSeq, toSeq: header.toSeq, prevHash: header.prevHash, lastHash: prev.hash, rows: rows.length, macChecked: key !== null, hashes };
 }
 
+const missing = (from, to) => (from === to ? `row ${from} is in no archive given` : `rows ${from}…${to} are in no archive given`);
+
 /**
- * Checks a tenant's archive objects in order (sort by key, or by fromSeq): each on its
- * own, then that each one continues the previous (next seq, and its prevHash is the
- * previous last hash). The first may start after seq 1 only when `allowLaterStart`.
+ * Checks a tenant's archive objects (in any order): each on its own, then that together
+ * they hold one chain: in seq order each object links to the row before its first (its
+ * prevHash is that row's hash, or the genesis for seq 1) and no seq is missing. The first
+ * may start after seq 1 only when `allowLaterStart`.
+ *
+ * Objects may overlap: a prune whose delete failed after its write leaves an object that a
+ * later run's longer or shorter one from the same seq covers in part (retention removes
+ * such objects, but one may remain), and a D1 restore can have rows archived twice. An
+ * overlapping object that holds the same rows (every hash at a seq it shares with another
+ * object is the same) is no gap and no break: it is named in `overlapping` (its index in
+ * `texts`). One that holds other rows at a seq is a FORK there.
  */
 export async function checkArchives(texts, key = null, { allowLaterStart = false } = {}) {
-  const results = [];
-  for (const text of texts) {
-    const result = await checkArchive(text, key);
-    if (!result.ok) return { ok: false, index: results.length, ...result };
-    results.push(result);
+  const objects = [];
+  for (const [index, text] of texts.entries()) {
+    const result = await checkObject(text, key);
+    if (!result.ok) return { ok: false, index, ...result };
+    objects.push({ ...result, index });
   }
-  results.sort((a, b) => a.fromSeq - b.fromSeq);
-  const first = results[0];
+  // Seq order; from one seq the longest first, so the shorter ones are the overlapping ones.
+  objects.sort((a, b) => a.fromSeq - b.fromSeq || b.toSeq - a.toSeq);
+  const first = objects[0];
   if (!first) return fail("EMPTY", "no archive given");
-  if (!allowLaterStart && (first.fromSeq !== 1 || first.prevHash !== GENESIS_HASH)) return fail("GAP", "the first archive does not start the chain (seq 1 from the genesis)", { seq: 1 });
-  for (let i = 1; i < results.length; i++) {
-    const [before, after] = [results[i - 1], results[i]];
-    if (after.tenantId !== first.tenantId) return fail("TENANT", "archives of several tenants were given together");
-    if (after.fromSeq !== before.toSeq + 1) return fail("GAP", `rows ${before.toSeq + 1}…${after.fromSeq - 1} are in no archive given`, { seq: before.toSeq + 1 });
-    if (after.prevHash !== before.lastHash) return fail("LINK", `the archive from ${after.fromSeq} does not continue the one before it`, { seq: after.fromSeq });
+  const other = objects.find((o) => o.tenantId !== first.tenantId);
+  if (other) return fail("TENANT", "archives of several tenants were given together", { index: other.index });
+  if (!allowLaterStart && (first.fromSeq !== 1 || first.prevHash !== GENESIS_HASH)) {
+    return fail("GAP", "the first archive does not start the chain (seq 1 from the genesis)", { seq: 1, index: first.index });
   }
-  const last = results.at(-1);
-  return { ok: true, tenantId: first.tenantId, fromSeq: first.fromSeq, toSeq: last.toSeq, lastHash: last.lastHash, objects: results.length, rows: results.reduce((n, r) => n + r.rows, 0), macChecked: key !== null };
+  // The hash of every row seen so far, by seq, from the row before the first object.
+  const chain = new Map([[first.fromSeq - 1, first.prevHash]]);
+  let head = first.fromSeq - 1;
+  const overlapping = [];
+  for (const object of objects) {
+    const { fromSeq, index } = object;
+    if (fromSeq > head + 1) return fail("GAP", missing(head + 1, fromSeq - 1), { seq: head + 1, index });
+    if (chain.get(fromSeq - 1) !== object.prevHash) return fail("LINK", `the archive from seq ${fromSeq} does not link to row ${fromSeq - 1} of the archives before it`, { seq: fromSeq, index });
+    for (const [i, hash] of object.hashes.entries()) {
+      const seq = fromSeq + i;
+      const seen = chain.get(seq);
+      if (seen !== undefined && seen !== hash) return fail("FORK", `two archives hold different rows at seq ${seq}`, { seq, index });
+      chain.set(seq, hash);
+    }
+    if (fromSeq <= head) overlapping.push(index);
+    head = Math.max(head, object.toSeq);
+  }
+  return { ok: true, tenantId: first.tenantId, fromSeq: first.fromSeq, toSeq: head, lastHash: chain.get(head), objects: objects.length, rows: head - first.fromSeq + 1, overlapping, macChecked: key !== null };
 }

@@ -1,14 +1,16 @@
-// Checks `npm run cache:rebuild` against wrangler's local KV (run by `npm test`): fills a
-// throwaway local namespace with session and tenant edge entries, rebuilds, and fails unless
-// every key is gone.
+// Checks `npm run cache:rebuild` against wrangler's local D1 and KV (run by `npm test`): in a
+// throwaway local state, creates the `cache_rebuilds` table (its migration only), fills KV
+// with session and tenant edge entries, rebuilds, and fails unless the rebuild was recorded
+// in D1 at D1's clock (this machine's, locally) and every key is gone.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 const dir = mkdtempSync(join(tmpdir(), "gatehouse-kv-check-"));
-const scope = ["--binding", "SESSION_CACHE", "--local", "--persist-to", dir, "--env="];
+const local = ["--local", "--persist-to", dir, "--env="];
+const kvScope = ["--binding", "SESSION_CACHE", ...local];
 
 function run(cmd, cmdArgs) {
   const res = spawnSync(cmd, cmdArgs, { encoding: "utf8" });
@@ -19,20 +21,27 @@ function run(cmd, cmdArgs) {
   }
   return res.stdout;
 }
-const listed = () => {
-  const out = run("npx", ["wrangler", "kv", "key", "list", ...scope]);
-  return JSON.parse(out.slice(out.indexOf("["))).map((k) => k.name);
-};
+const json = (out) => JSON.parse(out.slice(out.indexOf("[")));
+const listed = () => json(run("npx", ["wrangler", "kv", "key", "list", ...kvScope])).map((k) => k.name);
+const d1 = (args) => json(run("npx", ["wrangler", "d1", "execute", "DB", "--json", ...args, ...local]));
 
 try {
+  const migration = readdirSync("migrations").find((f) => f.endsWith(".sql") && readFileSync(join("migrations", f), "utf8").includes("CREATE TABLE `cache_rebuilds`"));
+  if (!migration) throw new Error("no migration creates cache_rebuilds");
+  d1(["--file", join("migrations", migration), "--yes"]);
   const stale = ["session:ses_stale1", "session:ses_stale2", "tenant-edge:ten_restored"].map((key) => ({ key, value: '{"stale":true}' }));
   writeFileSync(join(dir, "stale.json"), JSON.stringify(stale));
-  run("npx", ["wrangler", "kv", "bulk", "put", join(dir, "stale.json"), ...scope]);
+  run("npx", ["wrangler", "kv", "bulk", "put", join(dir, "stale.json"), ...kvScope]);
+  const before = Date.now();
   const report = run(process.execPath, ["scripts/cache-rebuild.mjs", "--persist-to", dir]);
+  const after = Date.now();
   const left = listed();
   if (left.length !== 0) throw new Error(`cache:rebuild left ${left.join(", ")}`);
   if (!/"deleted":3/.test(report)) throw new Error(`cache:rebuild reported ${report.trim()}`);
-  console.log("check-cache-rebuild: OK (3 stale entries removed from local KV)");
+  const rows = d1(["--command", "SELECT id, rebuilt_at FROM cache_rebuilds"])[0].results;
+  const at = rows[0]?.rebuilt_at;
+  if (rows.length !== 1 || !(at >= before - 1000 && at <= after + 1000)) throw new Error(`cache:rebuild recorded ${JSON.stringify(rows)}, not a time between ${before} and ${after}`);
+  console.log("check-cache-rebuild: OK (the rebuild recorded in local D1, 3 stale entries removed from local KV)");
 } catch (err) {
   console.error(`check-cache-rebuild: ${err.message}`);
   process.exitCode = 1;

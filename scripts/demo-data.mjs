@@ -12,6 +12,12 @@ export const LOCAL_SESSION_SNAPSHOT_KEYS = JSON.stringify([{ id: "local1", key: 
 export const LOCAL_OPERATOR_TOKEN = "local-only-gatehouse-operator-token-0000";
 
 /**
+ * PUBLIC_ORIGIN of a local run on `port`: the address `npm start` serves (scripts/start.mjs
+ * passes it to wrangler dev) and e2e opens, so the links Gatehouse prints lead back to it.
+ */
+export const localPublicOrigin = (port) => `http://localhost:${port}`;
+
+/**
  * The demo's gateway settings (scripts/start.mjs writes them into .wrangler-demo.toml): the
  * product behind Gatehouse, its public paths, its step-up purpose and the route that needs it.
  */

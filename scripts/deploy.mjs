@@ -49,14 +49,16 @@ function run(cmd, cmdArgs) {
 }
 
 /**
- * The ids wrangler.toml still holds as placeholders: a real deploy needs the account's own
- * D1 database and KV namespace. (Local mode, `npm start` and the tests use the placeholders
- * as names of local state and never ask Cloudflare about them.)
+ * What wrangler.toml still holds as placeholders: a real deploy needs the account's own
+ * D1 database and KV namespace, and the address its users open (PUBLIC_ORIGIN). (Local
+ * mode, `npm start` and the tests use the placeholder ids as names of local state and never
+ * ask Cloudflare about them, and set PUBLIC_ORIGIN themselves.)
  */
-function placeholderIds(toml, env) {
+function placeholders(toml, env) {
   const prefix = env ? `env\\.${env}\\.` : "";
+  const tableBody = (header) => new RegExp(`^${header}\\s*$([\\s\\S]*?)(?=^\\[|$(?![\\s\\S]))`, "m").exec(toml)?.[1] ?? "";
   const inTable = (table, key) => {
-    const body = new RegExp(`^\\[\\[${prefix}${table}\\]\\]\\s*$([\\s\\S]*?)(?=^\\[|$(?![\\s\\S]))`, "m").exec(toml)?.[1] ?? "";
+    const body = tableBody(`\\[\\[${prefix}${table}\\]\\]`);
     return new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, "m").exec(body)?.[1] ?? "";
   };
   // Real ids: a D1 database id is a UUID, a KV namespace id 32 hex digits; never all zeros.
@@ -70,6 +72,10 @@ function placeholderIds(toml, env) {
   const kv = inTable("kv_namespaces", "id");
   if (!real(kv, /^[0-9a-f]{32}$/i)) {
     problems.push(`[[${env ? `env.${env}.` : ""}kv_namespaces]] id is "${kv}": run \`npx wrangler kv namespace create SESSION_CACHE${env ? ` --env ${env}` : ""}\` and set id to the id it prints`);
+  }
+  // Every link Gatehouse sends starts with it; the worker checks its form at startup (src/config.ts).
+  if (!/^PUBLIC_ORIGIN\s*=\s*(["'])[^"'\s]+\1/m.test(tableBody(`\\[${prefix}vars\\]`))) {
+    problems.push(`[${env ? `env.${env}.` : ""}vars] PUBLIC_ORIGIN is not set: set it to the https:// origin users open this Worker on (its custom domain or workers.dev address)`);
   }
   // An environment without workers.dev must name its own domain, or the deploy reaches nobody.
   const section = env ? envSection(toml, env) : "";
@@ -93,8 +99,8 @@ function envSection(toml, env) {
 
 const kb = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
 
-// 1. The account's own ids: checked first, so a real deploy stops before building anything.
-const idProblems = placeholderIds(wranglerToml, targetEnv);
+// 1. The account's own ids and address: checked first, so a real deploy stops before building anything.
+const idProblems = placeholders(wranglerToml, targetEnv);
 if (idProblems.length > 0) {
   const list = idProblems.map((p) => `  wrangler.toml ${p}`).join("\n");
   if (!dryRun) fail(`wrangler.toml is not ready to deploy${where}; set these first:\n${list}`);
@@ -123,7 +129,7 @@ if (dryRun) {
   for (const env of others) {
     run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${WORKER_OUTDIR}-${env}`, `--env=${env}`]);
     rmSync(`${WORKER_OUTDIR}-${env}`, { recursive: true, force: true });
-    const pending = placeholderIds(wranglerToml, env);
+    const pending = placeholders(wranglerToml, env);
     if (pending.length > 0) console.log(`(dry run) --env ${env} would stop until set:\n${pending.map((p) => `  wrangler.toml ${p}`).join("\n")}`);
   }
   console.log(`\ndeploy: dry run passed${where || (others.length ? ` (and --env ${others.join(", --env ")})` : "")} (remote migrations and upload skipped)`);

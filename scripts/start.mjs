@@ -5,13 +5,16 @@
 // GATEHOUSE_STANDALONE=1 serves Gatehouse alone, exactly as wrangler.toml deploys it.
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY, demoSeedSql } from "./demo-data.mjs";
+import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY, demoSeedSql, localPublicOrigin } from "./demo-data.mjs";
 import { gatehousePath } from "./gatehouse-path.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 // No network beyond loopback here: skip fetching a live Request.cf sample.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 const port = process.env.PORT ?? "8787";
+// Every link Gatehouse sends out (invitations, password resets) starts with PUBLIC_ORIGIN:
+// here, the address served below (wrangler.toml leaves it empty for each deployment to set).
+const publicOrigin = localPublicOrigin(port);
 const persistTo = process.env.GATEHOUSE_PERSIST_TO; // bench and e2e use a throwaway state dir
 const persistArgs = persistTo ? ["--persist-to", persistTo] : [];
 
@@ -68,8 +71,8 @@ run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--file", ".wrangler/d
 
 console.log(
   standalone
-    ? `\nGatehouse on http://localhost:${port}${gatehousePath()}/  (demo users: README "Demo data")\n`
-    : `\nThe demo product behind Gatehouse on http://localhost:${port}/  (security panel: ${gatehousePath()}/, demo users: README "Demo data")\n`,
+    ? `\nGatehouse on ${publicOrigin}${gatehousePath()}/  (demo users: README "Demo data")\n`
+    : `\nThe demo product behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/, demo users: README "Demo data")\n`,
 );
 console.log(
   `Operator commands (in another terminal; the local OPERATOR_TOKEN is in .dev.vars):\n` +
@@ -78,6 +81,6 @@ console.log(
 );
 const extra = process.env.GATEHOUSE_QUIET === "1" ? ["--log-level", "error"] : [];
 const configs = standalone ? [] : ["-c", DEMO_CONFIG, "-c", "examples/acme-notes/wrangler.toml"];
-const dev = spawn("npx", ["wrangler", "dev", ...configs, "--port", port, "--ip", "127.0.0.1", ...persistArgs, ...extra], { stdio: "inherit" });
+const dev = spawn("npx", ["wrangler", "dev", ...configs, "--var", `PUBLIC_ORIGIN:${publicOrigin}`, "--port", port, "--ip", "127.0.0.1", ...persistArgs, ...extra], { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -4,11 +4,13 @@
 //   AUDIT_CHECKPOINT_KEY=<the worker's key or key set> node scripts/verify-archive.mjs <file or directory>...
 //
 // Checks, per tenant and in seq order: every row's hash and link, that the objects
-// continue one another from seq 1 (or from the first given, with --from-any-seq), that
-// each checkpoint names its object's last row and, with the key, that its HMAC is the
-// worker's. The key is read from the environment only (never an argument, which would
-// land in the shell history). Exit code 0: verified; 1: broken (the reason and seq are
-// printed); 2: usage.
+// continue one another from seq 1 (or from the first given, with --from-any-seq) with no
+// seq missing, that each checkpoint names its object's last row and, with the key, that
+// its HMAC is the worker's. An object that overlaps others and holds the same rows (left
+// by a prune whose delete failed) is named, not counted as broken; one that holds other
+// rows at a seq is a FORK. The key is read from the environment only (never an argument,
+// which would land in the shell history). Exit code 0: verified; 1: broken (the reason,
+// seq and file are printed); 2: usage.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { checkArchives, importCheckpointKeys } from "./audit-archive-check.mjs";
@@ -46,6 +48,9 @@ for (const [tenantId, objects] of byTenant) {
   const result = await checkArchives(objects.map((o) => o.text), key, { allowLaterStart });
   if (result.ok) {
     console.log(`ok      ${tenantId}: seq ${result.fromSeq}…${result.toSeq}, ${result.rows} rows in ${result.objects} object(s), head ${result.lastHash}${result.macChecked ? ", checkpoints authentic" : ""}`);
+    for (const index of result.overlapping) {
+      console.log(`overlap ${tenantId}: ${objects[index]?.file} overlaps other objects and holds the same rows (left by a prune whose delete failed, or by a run after a D1 restore): not needed for the chain`);
+    }
   } else {
     broken = true;
     const where = result.index !== undefined ? ` in ${objects[result.index]?.file}` : "";

@@ -10,6 +10,7 @@ import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
 import { log } from "./lib/log";
+import { isLoopbackHost, originProblem } from "./lib/origin";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
 
@@ -31,6 +32,24 @@ const gatehousePath = string()
   .optional()
   .transform((v) => v ?? DEFAULT_GATEHOUSE_PATH);
 
+/**
+ * PUBLIC_ORIGIN: the one origin users open Gatehouse on (e.g. https://auth.example.com), the
+ * origin of every link that leaves Gatehouse (src/panel/links.ts). Required: without it a
+ * link would have to be built from the request's Host, which whoever sends the request
+ * chooses. https only, except on this machine (`npm start` serves http://localhost:<port>).
+ */
+const publicOriginVar = string({ error: "must be set to the origin users open Gatehouse on, e.g. https://auth.example.com" })
+  .superRefine((text, ctx) => {
+    const problem = originProblem(text) ?? httpsUnlessLoopback(new URL(text));
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .transform((text) => new URL(text).origin);
+
+function httpsUnlessLoopback(url: URL): string | null {
+  if (url.protocol === "https:" || isLoopbackHost(url.hostname)) return null;
+  return "must use https:// (http:// only for localhost, 127.0.0.1 or [::1])";
+}
+
 /** A wrangler var holding a positive whole number (vars are strings), `fallback` when unset. */
 const positiveInteger = (fallback: number) =>
   string()
@@ -40,6 +59,7 @@ const positiveInteger = (fallback: number) =>
     .transform((v) => (v === undefined ? fallback : Number(v)));
 
 const configVars = object({
+  PUBLIC_ORIGIN: publicOriginVar,
   GATEHOUSE_PATH: gatehousePath,
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_ABSOLUTE_TIMEOUT_SECONDS),
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS),
@@ -58,6 +78,8 @@ const KEY_SET_SECRETS = {
 type KeySetSecret = keyof typeof KEY_SET_SECRETS;
 
 export type GatehouseConfig = {
+  /** PUBLIC_ORIGIN, as URL.origin writes it: read it through publicOrigin(). */
+  publicOrigin: string;
   gatehousePath: string;
   sessionAbsoluteTimeoutSeconds: number;
   sessionIdleTimeoutSeconds: number;
@@ -102,6 +124,7 @@ export function parseConfig(
   if (!result.success || problems.length > 0) throw new ConfigError(problems.join("; "));
   const v = result.data;
   const config: GatehouseConfig = {
+    publicOrigin: v.PUBLIC_ORIGIN,
     gatehousePath: v.GATEHOUSE_PATH,
     sessionAbsoluteTimeoutSeconds: v.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
@@ -152,6 +175,15 @@ function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: stri
     else problems.push(...parsed.problems.map((p) => `${name} ${p}`));
   }
   return sets;
+}
+
+/**
+ * The origin users open Gatehouse on (PUBLIC_ORIGIN), e.g. "https://auth.example.com": what
+ * every outgoing link starts with and what a browser-bound check compares against. Never
+ * the request's Host or URL.
+ */
+export function publicOrigin(env: Parameters<typeof parseConfig>[0]): string {
+  return parseConfig(env).publicOrigin;
 }
 
 /**

@@ -1,52 +1,23 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
-import { sealChain } from "../src/audit/chain";
+import { rowHash } from "../src/audit/chain";
 import { runRetention } from "../src/audit/retention";
 import { checkpointKey } from "../src/audit/checkpoint";
 import { verifyChain } from "../src/audit/verify";
 import { createDb } from "../src/db/client";
+import type { AuditLog } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
-import { START_MS, withEnv } from "./helpers";
-
-const DAY = 86_400_000;
-const NOW = START_MS;
-/** Retention of 30 days: rows from 40 days ago are due, rows from yesterday are not. */
-const OLD = NOW - 40 * DAY;
-const RECENT = NOW - DAY;
-const retentionEnv = (overrides: Partial<Bindings> = {}) => withEnv({ AUDIT_RETENTION_DAYS: "30", ...overrides });
-
-/** A tenant with a sealed chain of rows created at `createdAts` (seq 1, 2, …), inserted directly. */
-async function seedChain(tenantId: string, createdAts: number[]): Promise<void> {
-  await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, OLD).run();
-  const insert = "INSERT INTO audit_logs (id, tenant_id, action, outcome, failure_reason, metadata, ip, created_at, seq) VALUES (?, ?, 'LOGIN_FAILED', 'FAIL', 'INVALID_PASSWORD', ?, '203.0.113.7', ?, ?)";
-  await env.DB.batch(createdAts.map((at, i) => env.DB.prepare(insert).bind(randomId("aud_"), tenantId, JSON.stringify({ n: i + 1, note: "é ✓ \u2028" }), at, i + 1)));
-  await sealChain(createDb(env.DB), tenantId);
-}
-
-const seqsOf = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<{ seq: number }>()).results.map((r) => r.seq);
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** The archive objects of a tenant, in key (so chain) order. */
-async function archivesOf(tenantId: string, bucket: R2Bucket = env.AUDIT_ARCHIVE as R2Bucket): Promise<{ key: string; text: string }[]> {
-  const listed = await bucket.list({ prefix: `audit/${encodeURIComponent(tenantId)}/` });
-  const out = [];
-  for (const { key } of listed.objects.sort((a, b) => (a.key < b.key ? -1 : 1))) out.push({ key, text: await (await bucket.get(key))!.text() });
-  return out;
-}
-
-const archiveKeyOfChecks = () => importCheckpointKeys(env.AUDIT_CHECKPOINT_KEY as string);
+import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
     const prefix = `scale-${randomId()}`;
     const ids = range(0, 11).map((i) => `${prefix}-${String(i).padStart(3, "0")}`);
     for (const id of ids) await seedChain(id, [...range(1, 20).map((i) => OLD + i * 1000), ...range(1, 10).map((i) => RECENT + i * 1000)]);
-    const options = { budget: 40, chunkRows: 7 };
+    const options = { budget: 60, chunkRows: 7 };
 
     const first = await runRetention(retentionEnv(), NOW, options);
     expect(first.resumeAfter).not.toBeNull();
@@ -78,7 +49,7 @@ describe("retention at scale, with the audit archive", () => {
       expect(await checkArchives(objects.map((o) => o.text), offlineKey)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 20, rows: 20, macChecked: true });
     }
     expect(await seqsOf(early)).toEqual([]);
-  });
+  }, 30_000);
 
   it("an audit row is never deleted before its archive is written: a failed archive write deletes nothing", async () => {
     const tenantId = `fail-${randomId()}`;
@@ -124,14 +95,7 @@ describe("retention at scale, with the audit archive", () => {
     const tenantId = `resume-${randomId()}`;
     await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
     // The archive is written, then D1 refuses the batch that would checkpoint and delete.
-    const batchFails = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") return () => Promise.reject(new Error("D1_ERROR: database unavailable"));
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    await runRetention(retentionEnv({ DB: batchFails }), NOW).catch(() => undefined);
+    await runRetention(retentionEnv({ DB: d1WhoseBatchesFail() }), NOW).catch(() => undefined);
     expect(await seqsOf(tenantId)).toEqual(range(1, 4));
     const [archived] = await archivesOf(tenantId);
     expect(archived).toBeDefined();
@@ -207,6 +171,25 @@ describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
 
     const otherKey = await importCheckpointKeys("A".repeat(43));
     expect(await checkArchives(texts, otherKey)).toMatchObject({ ok: false, reason: "CHECKPOINT_UNAUTHENTIC" });
+  });
+
+  it("the offline verifier reports an archived row whose prevHash was edited, alone or re-sealed, as a broken link at that row", async () => {
+    const tenantId = `offline-link-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => OLD + i));
+    await runRetention(retentionEnv(), NOW, { chunkRows: 3 });
+    const texts = (await archivesOf(tenantId)).map((o) => o.text);
+    const key = await archiveKeyOfChecks();
+    expect(await checkArchives(texts, key)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 6 });
+    /** The second object (rows 4-6) with row 5 made to claim row 3 as its predecessor. */
+    const forged = async (reseal: boolean) => {
+      const [header, ...rows] = texts[1]!.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      const fifth = rows[1]!;
+      fifth.prevHash = JSON.parse(texts[0]!.trim().split("\n").at(-1)!).hash as string;
+      if (reseal) fifth.hash = await rowHash(fifth.prevHash as string, fifth as unknown as AuditLog);
+      return [header, ...rows].map((line) => JSON.stringify(line)).join("\n");
+    };
+    expect(await checkArchives([texts[0]!, await forged(false)], key)).toMatchObject({ ok: false, reason: "LINK", seq: 5 });
+    expect(await checkArchives([texts[0]!, await forged(true)], key)).toMatchObject({ ok: false, reason: "LINK", seq: 5 });
   });
 
   it("the verifier's row hashes are the worker's, for every field the archive writes", async () => {

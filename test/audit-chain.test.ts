@@ -1,8 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { rowHash } from "../src/audit/chain";
+import { createDb } from "../src/db/client";
 import { Harness, PASSWORD, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
+
+/** A stored row of the tenant, as the chain hashes it. */
+async function storedRow(tenantId: string, seq: number) {
+  const row = await createDb(env.DB).query.auditLogs.findFirst({ where: (t, { and, eq }) => and(eq(t.tenantId, tenantId), eq(t.seq, seq)) });
+  if (!row?.hash) throw new Error(`no sealed row ${seq}`);
+  return { ...row, hash: row.hash };
+}
 
 /** A D1 binding on which sealing (UPDATE audit_logs) fails while writes go through. */
 function d1WhoseSealsFail(inner: D1Database): D1Database {
@@ -53,6 +62,25 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     await env.DB.prepare("UPDATE audit_logs SET hash = ? WHERE tenant_id = ? AND seq = 4").bind("f".repeat(64), t.id).run();
     const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 4 });
+  });
+
+  it("detects and locates a row whose prev_hash alone was edited in D1, its own hash left as it was", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    // Row 3 is made to claim row 1 as its predecessor; its hash still covers row 2's.
+    const first = await storedRow(t.id, 1);
+    await env.DB.prepare("UPDATE audit_logs SET prev_hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, t.id).run();
+    const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "LINK" });
+  });
+
+  it("reports a row whose prev_hash was edited and whose hash was re-sealed over the edit as a broken link at that row", async () => {
+    const { h, t, owner } = await tenantWithHistory();
+    // What an attacker with D1 access does to keep the row self-consistent: hash it again over the forged link.
+    const [first, third] = [await storedRow(t.id, 1), await storedRow(t.id, 3)];
+    const resealed = await rowHash(first.hash, third);
+    await env.DB.prepare("UPDATE audit_logs SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, resealed, t.id).run();
+    const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
+    expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "LINK" });
   });
 
   it("race: concurrent writers in one tenant never fork the chain (Promise.all)", async () => {

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { seedTenant } from "./helpers";
 import { realTimeHarness } from "./rpc-fixtures";
 
-const record = (sessionId: string, action: `app.${string}`) =>
-  env.GATEHOUSE.recordAuditEvent({ sessionId, action, outcome: "SUCCESS", targetType: "note", targetId: "n1" }).then((r) => expect(r.ok).toBe(true));
+const record = ({ sessionId, userId }: { sessionId: string; userId: string }, action: `app.${string}`) =>
+  env.GATEHOUSE.recordAuditEvent({ sessionId, userId, action, outcome: "SUCCESS", targetType: "note", targetId: "n1" }).then((r) => expect(r.ok).toBe(true));
 
 describe("the product's actions in the audit log's filter", () => {
   it("lists each product action of the tenant once, in name order, and never another tenant's", async () => {
@@ -14,10 +14,10 @@ describe("the product's actions in the audit log's filter", () => {
     const globex = await seedTenant("pb");
     const owner = await h.signIn(acme.owner);
     const other = await h.signIn(globex.owner);
-    await record(owner.sessionId, "app.note.deleted");
-    await record(owner.sessionId, "app.note.created");
-    await record(owner.sessionId, "app.note.deleted");
-    await record(other.sessionId, "app.invoice.paid");
+    await record(owner, "app.note.deleted");
+    await record(owner, "app.note.created");
+    await record(owner, "app.note.deleted");
+    await record(other, "app.invoice.paid");
     const res = await h.call<{ actions: string[] }>("/api/audit-logs/product-actions", { cookie: owner.cookie });
     expect(res.status).toBe(200);
     // Gatehouse's own actions (LOGIN_SUCCEEDED, …) are not product actions.

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
+import { ORIGIN, configured } from "./helpers";
 
 const INTEGER_VARS = ["SESSION_ABSOLUTE_TIMEOUT_SECONDS", "SESSION_IDLE_TIMEOUT_SECONDS", "AUDIT_RETENTION_DAYS", "IMPERSONATION_MAX_SECONDS"] as const;
 
 function refusal(env: Parameters<typeof parseConfig>[0]): ConfigError {
   try {
-    parseConfig(env);
+    parseConfig(configured(env));
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -28,6 +29,7 @@ describe("integer variables are validated at startup", () => {
 
   it("unset or empty variables take their defaults", () => {
     const defaults = {
+      publicOrigin: ORIGIN,
       gatehousePath: "/_gatehouse",
       sessionAbsoluteTimeoutSeconds: 86_400,
       sessionIdleTimeoutSeconds: 3_600,
@@ -39,28 +41,28 @@ describe("integer variables are validated at startup", () => {
       emailWebhook: null,
       operatorToken: null,
     };
-    expect(parseConfig({})).toEqual(defaults);
-    expect(parseConfig(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""])))).toEqual(defaults);
+    expect(parseConfig(configured({}))).toEqual(defaults);
+    expect(parseConfig(configured(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""]))))).toEqual(defaults);
   });
 
   it("an optional secret put with an empty value is unset: the operator API and the email hook stay off", () => {
-    const config = parseConfig({ OPERATOR_TOKEN: "", EMAIL_WEBHOOK_SECRET: "", EMAIL_WEBHOOK_URL: "" });
+    const config = parseConfig(configured({ OPERATOR_TOKEN: "", EMAIL_WEBHOOK_SECRET: "", EMAIL_WEBHOOK_URL: "" }));
     expect(config.operatorToken).toBeNull();
     expect(config.emailWebhook).toBeNull();
   });
 
   it("set variables reach the configuration under their own names", () => {
-    const config = parseConfig({
+    const config = parseConfig(configured({
       SESSION_ABSOLUTE_TIMEOUT_SECONDS: "11",
       SESSION_IDLE_TIMEOUT_SECONDS: "12",
       AUDIT_RETENTION_DAYS: "13",
       IMPERSONATION_MAX_SECONDS: "14",
-    });
+    }));
     expect(config).toMatchObject({ sessionAbsoluteTimeoutSeconds: 11, sessionIdleTimeoutSeconds: 12, auditRetentionDays: 13, impersonationMaxSeconds: 14 });
   });
 
   it("the configuration is parsed once per env object", () => {
-    const env = { SESSION_IDLE_TIMEOUT_SECONDS: "60" };
+    const env = configured({ SESSION_IDLE_TIMEOUT_SECONDS: "60" });
     expect(parseConfig(env)).toBe(parseConfig(env));
     expect(parseConfig({ ...env })).not.toBe(parseConfig(env));
   });
@@ -68,7 +70,7 @@ describe("integer variables are validated at startup", () => {
 
 describe("the product's step-up purposes are validated at startup", () => {
   const purpose = { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false };
-  const withPurposes = (value: unknown) => ({ PRODUCT_STEP_UP_PURPOSES: typeof value === "string" ? value : JSON.stringify(value) });
+  const withPurposes = (value: unknown) => configured({ PRODUCT_STEP_UP_PURPOSES: typeof value === "string" ? value : JSON.stringify(value) });
 
   it("a valid list reaches the configuration", () => {
     expect(parseConfig(withPurposes([purpose])).productStepUpPurposes).toEqual([purpose]);

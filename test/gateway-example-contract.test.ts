@@ -8,7 +8,7 @@ import { ASSERTION_HEADER as REFERENCE_HEADER, createAssertionVerifier } from ".
 import { parseAssertionKeys } from "../src/gateway/assertion-keys";
 import { ASSERTION_HEADER, AssertionCache, type AssertionSubject, signAssertion } from "../src/gateway/assertion";
 import { keySetText } from "./gateway-fixtures";
-import { START_MS } from "./helpers";
+import { START_MS, configured } from "./helpers";
 
 const subject: AssertionSubject = {
   sessionId: "sess1",
@@ -56,13 +56,13 @@ describe("Gatehouse's assertion and the reference verifier agree", () => {
 describe("the demo product and Gatehouse agree on step-up and audit events", () => {
   it("the demo's gateway settings parse, and deleting a note needs NOTE_DELETE", () => {
     const vars = JSON.parse(env.TEST_DEMO_GATEWAY_VARS) as Record<string, string>;
-    const gateway = parseConfig({ ...vars, ORIGIN_URL: "http://acme-notes.internal" }).gateway;
+    const gateway = parseConfig(configured({ ...vars, ORIGIN_URL: "http://acme-notes.internal" })).gateway;
     expect(gateway?.stepUpRoutes.stepUpFor("DELETE", "/api/notes/3f2a")).toEqual({ kind: "purpose", purpose: "NOTE_DELETE" });
     expect(gateway?.stepUpRoutes.stepUpFor("POST", "/api/notes")).toEqual({ kind: "none" });
   });
 
   it("the demo product's audit events pass the RPC entrypoint's own validation", () => {
-    const claims = { iss: "gatehouse", aud: "acme-notes", sub: "u-bob", tid: "acme", sid: "sess_1", email: "b@a.test", name: "Bob", role: "member", permissions: [], amr: ["pwd"], iat: 1, exp: 2, jti: "j" };
+    const claims = { iss: "gatehouse", aud: "acme-notes", sub: "usr_bob", tid: "acme", sid: "sess_1", email: "b@a.test", name: "Bob", role: "member", permissions: [], amr: ["pwd"], iat: 1, exp: 2, jti: "j" };
     const request = new Request("https://app.test/api/notes/n1", { headers: { "cf-connecting-ip": "203.0.113.9", "user-agent": "Mozilla/5.0 (X11) \u00e9" } });
     for (const event of [
       { action: "app.note.created", outcome: "SUCCESS", noteId: "n1", after: { text: "x" } },

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
-import { Harness, seedTenant } from "./helpers";
+import { Harness, configured, seedTenant } from "./helpers";
 import { FETCH, NAVIGATION, ROUTES, fakeOrigin, gatewayEnv, loadStepUpKeys, signedInMember, verify } from "./gateway-step-up-fixtures";
 
 beforeAll(loadStepUpKeys);
@@ -180,7 +180,7 @@ describe("STEP_UP_ROUTES is validated at startup", () => {
   const base = { ORIGIN_URL: "https://origin.acme.internal", ASSERTION_AUDIENCE: "acme-notes", PRODUCT_STEP_UP_PURPOSES: env.PRODUCT_STEP_UP_PURPOSES };
   const refusal = (routes: string, extra: Record<string, string | undefined> = {}) => {
     try {
-      parseConfig({ ...base, STEP_UP_ROUTES: routes, ...extra });
+      parseConfig(configured({ ...base, STEP_UP_ROUTES: routes, ...extra }));
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       return (error as ConfigError).message;
@@ -206,7 +206,7 @@ describe("STEP_UP_ROUTES is validated at startup", () => {
   });
 
   it("routes without an origin to guard stop the Worker", () => {
-    expect(() => parseConfig({ STEP_UP_ROUTES: ROUTES, PRODUCT_STEP_UP_PURPOSES: env.PRODUCT_STEP_UP_PURPOSES })).toThrow(/STEP_UP_ROUTES is set but no origin/);
+    expect(() => parseConfig(configured({ STEP_UP_ROUTES: ROUTES, PRODUCT_STEP_UP_PURPOSES: env.PRODUCT_STEP_UP_PURPOSES }))).toThrow(/STEP_UP_ROUTES is set but no origin/);
   });
 
   it("a gateway whose routes do not parse forwards nothing: 503 GATEWAY_MISCONFIGURED", async () => {

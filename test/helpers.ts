@@ -15,9 +15,14 @@ export const PASSWORD = "correct horse battery staple";
 export const ORIGIN = "https://gatehouse.test";
 
 /** Tests name API paths as the API's contract does (`/api/me`); they live under the Gatehouse path. */
-export function gatehouseUrl(path: string): string {
-  return `${ORIGIN}${path.startsWith("/api/") ? `${DEFAULT_GATEHOUSE_PATH}${path}` : path}`;
+export function gatehouseUrl(path: string, origin = ORIGIN): string {
+  return `${origin}${path.startsWith("/api/") ? `${DEFAULT_GATEHOUSE_PATH}${path}` : path}`;
 }
+/** `vars` for a parseConfig test, with the required PUBLIC_ORIGIN the test env has (vitest.config.ts). */
+export function configured<T extends object>(vars: T): T & { PUBLIC_ORIGIN: string } {
+  return { PUBLIC_ORIGIN: ORIGIN, ...vars };
+}
+
 export const START_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 /** A clock the test moves by hand: no real sleeps. */
@@ -41,6 +46,8 @@ export type CallOptions = {
   headers?: Record<string, string>;
   env?: Bindings;
   ip?: string;
+  /** The request's scheme and host (its URL and Host header), ORIGIN unless given. */
+  origin?: string;
 };
 
 /** One app instance with its own clock; requests go through app.fetch inside workerd. */
@@ -54,6 +61,7 @@ export class Harness {
     headers.set("cf-connecting-ip", options.ip ?? "203.0.113.10");
     if (!headers.has("user-agent")) headers.set("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
     if (options.cookie) headers.set("cookie", options.cookie);
+    if (options.origin) headers.set("host", new URL(options.origin).host);
     let body: string | undefined;
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) {
@@ -62,7 +70,7 @@ export class Harness {
     }
     const method = options.method ?? (body === undefined ? "GET" : "POST");
     const ctx = createExecutionContext();
-    const res = await this.app.fetch(new Request(gatehouseUrl(path), { method, headers, body }), options.env ?? env, ctx);
+    const res = await this.app.fetch(new Request(gatehouseUrl(path, options.origin), { method, headers, body }), options.env ?? env, ctx);
     await waitOnExecutionContext(ctx);
     const text = await res.text();
     const setCookie = res.headers.get("set-cookie") ?? undefined;

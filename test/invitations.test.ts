@@ -5,7 +5,7 @@ import { createDb } from "../src/db/client";
 import { invitations, users } from "../src/db/schema";
 import { sha256Hex } from "../src/lib/crypto";
 import { Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
-import { accept, auditRows, invite, NEW_PASSWORD, tokenOf } from "./invitation-fixtures";
+import { accept, auditRows, d1WithChangeBeforeBatch, invite, NEW_PASSWORD, removeMember, tokenOf } from "./invitation-fixtures";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -121,6 +121,53 @@ describe("invitations", () => {
     expect(common.body).toEqual(expect.objectContaining({ error: "WEAK_PASSWORD", reason: "COMMON" }));
     expect(weak.sessionCookie).toBeUndefined();
     expect((await accept(h, token)).status).toBe(200);
+  });
+
+  it("a display name with control or format characters is refused at accept (400, no account), and the link still works", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "named@example.test")).body.link);
+    for (const displayName of ["Eve\u202Etxt.exe", "Eve\u0007", "E\u200Bve", "E\u2028ve", "Eve\uD800", "   "]) {
+      const res = await accept(h, token, NEW_PASSWORD, displayName);
+      expect([JSON.stringify(displayName), res.status, (res.body as unknown as { error: string }).error]).toEqual([JSON.stringify(displayName), 400, "VALIDATION_FAILED"]);
+    }
+    expect(await createDb(env.DB).select().from(users).where(eq(users.email, "named@example.test"))).toHaveLength(0);
+    const ok = await accept(h, token, NEW_PASSWORD, "  Zoë Ødegård 😀 ");
+    expect(ok.status).toBe(200);
+    const me = await h.call<{ user: { displayName: string } }>("/api/me", { cookie: ok.sessionCookie });
+    expect(me.body.user.displayName).toBe("Zoë Ødegård 😀");
+  });
+
+  it("a member removed after accepting cannot use the accepted link again to make a new account", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "leaver@example.test")).body.link);
+    const first = await accept(h, token);
+    expect(first.status).toBe(200);
+    expect((await removeMember(h, t.admin, admin.cookie, first.body.user.id)).status).toBe(200);
+    // The email is free again (a removed member's tombstone keeps it), so only the invitation's own guards stand.
+    const again = await accept(h, token, `${NEW_PASSWORD} again`);
+    expect([again.status, (again.body as unknown as { error: string }).error, again.sessionCookie]).toEqual([409, "INVITATION_USED", undefined]);
+    const accounts = await createDb(env.DB).select().from(users).where(eq(users.email, "leaver@example.test"));
+    expect(accounts.map((u) => [u.id, u.removedAt === null])).toEqual([[first.body.user.id, false]]);
+  });
+
+  it("an accepted link replayed while its first account is being removed is refused by the accept's own batch", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "replay@example.test")).body.link);
+    // The replay read the invitation while it was open; before its batch, the first accept commits and that account is removed.
+    const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "accepted_at"/i, async () => {
+      const first = await accept(h, token);
+      expect(first.status).toBe(200);
+      expect((await removeMember(h, t.admin, admin.cookie, first.body.user.id)).status).toBe(200);
+    });
+    const replay = await h.call("/api/auth/invitations/accept", { env: withEnv({ DB: racing }), body: { token, displayName: "Replay", password: NEW_PASSWORD } });
+    expect([replay.status, replay.body.error, replay.cookie]).toEqual([409, "INVITATION_USED", undefined]);
+    expect((await createDb(env.DB).select().from(users).where(eq(users.email, "replay@example.test"))).filter((u) => u.removedAt === null)).toHaveLength(0);
   });
 
   it("nobody invites to a role above their own", async () => {

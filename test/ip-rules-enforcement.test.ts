@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
-import { LOCAL_TENANT_EDGE_MS, tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
+import { LOCAL_TENANT_EDGE_MS } from "../src/edge-document/read";
 
 const BLOCKED = "198.51.100.7";
 
@@ -231,8 +232,8 @@ describe("the KV fast path", () => {
     h.clock.advanceSeconds(1); // step past the in-isolate copy (LOCAL_TENANT_EDGE_MS)
     const cold = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: cold.db }) })).status).toBe(200);
-    // The tenant's edge document, in one batch: the rules with the policy, the recent state changes, the recent revocations.
-    expect(cold.count()).toBe(3);
+    // The tenant's edge document, in one batch: the rules with the policy, the recent state changes, the recent revocations, the last cache rebuild.
+    expect(cold.count()).toBe(4);
     const warm = countingD1(env.DB);
     expect((await h.call("/api/me", { cookie, env: withEnv({ DB: warm.db }) })).status).toBe(200);
     expect(warm.count()).toBe(0);

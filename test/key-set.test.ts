@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { fromBase64Url, toBase64Url } from "../src/lib/crypto";
 import { LEGACY_KEY_ID, importKeySet, parseKeySet, splitKeyId } from "../src/lib/key-set";
+import { configured } from "./helpers";
 
 const key32 = (fill: number) => toBase64Url(new Uint8Array(32).fill(fill));
 const AES = { minBytes: 32, maxBytes: 32 };
@@ -87,7 +88,7 @@ describe("key-set secrets are validated at startup", () => {
     const raw = JSON.stringify([{ id: "k1", key: "c2hvcnQ" }]);
     let error: unknown;
     try {
-      parseConfig({ [name]: raw });
+      parseConfig(configured({ [name]: raw }));
     } catch (err) {
       error = err;
     }
@@ -97,7 +98,7 @@ describe("key-set secrets are validated at startup", () => {
   });
 
   it("a valid key set reaches the configuration; an unset secret is null", () => {
-    const config = parseConfig({ TOTP_ENCRYPTION_KEY: JSON.stringify([{ id: "k1", key: key32(1) }]) });
+    const config = parseConfig(configured({ TOTP_ENCRYPTION_KEY: JSON.stringify([{ id: "k1", key: key32(1) }]) }));
     expect(config.keys.totp?.current.id).toBe("k1");
     expect(config.keys.auditCheckpoint).toBeNull();
   });

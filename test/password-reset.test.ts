@@ -108,7 +108,7 @@ describe("admin-initiated password reset", () => {
     await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
     const res = await h.call<{ link: string; emailed: boolean }>(`/api/users/${t.member.id}/password-reset`, { cookie: admin.cookie, body: {}, env: withEnv(HOOK) });
     expect(res.body.emailed).toBe(true);
-    expect(received).toEqual([{ to: t.member.email, template: "password_reset", link: res.body.link, tenant: expect.anything() }]);
+    expect(received).toEqual([{ id: expect.stringMatching(/^msg_/), to: t.member.email, template: "password_reset", link: res.body.link, tenant: expect.anything() }]);
   });
 });
 
@@ -153,5 +153,47 @@ describe("a reset through the link, without a session", () => {
     expect((await h.call("/api/me", { cookie: admin.cookie })).status).toBe(401);
     const ended = await env.DB.prepare("SELECT actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all();
     expect(ended.results).toEqual([{ actor_user_id: t.admin.id, target_id: t.member.id }]);
+  });
+});
+
+describe("a change of the password, or of the account's access, retires unused reset links", () => {
+  const linkRow = (token: string) =>
+    env.DB.prepare("SELECT used_at FROM password_reset_tokens WHERE id = ?").bind(token.split(".")[0]).first<{ used_at: number | null }>();
+
+  it("a reset link issued before the member changes their own password no longer works after it", async () => {
+    for (const endOtherSessions of [true, false]) {
+      const h = new Harness();
+      const t = await seedTenant();
+      const { token } = await issueLink(h, t);
+      const member = await h.login(t.member.email);
+      await h.stepUp(member.cookie, "PASSWORD_CHANGE", t.member);
+      const changed = await h.call("/api/account/password", { cookie: member.cookie, body: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, endOtherSessions } });
+      expect(changed.status).toBe(200);
+      const res = await redeem(h, token, `${NEW_PASSWORD} from the old link`);
+      expect([endOtherSessions, res.status, res.body.error]).toEqual([endOtherSessions, 409, "RESET_LINK_USED"]);
+      expect((await h.login(t.member.email, NEW_PASSWORD)).userId).toBe(t.member.id);
+    }
+  });
+
+  it("an MFA reset, disabling or removing the member retires their unused reset link in the same change", async () => {
+    for (const what of ["mfa-reset", "disable", "remove"] as const) {
+      const h = new Harness();
+      const t = await seedTenant();
+      // The owner acts on the admin: the admin has a second factor to reset.
+      const owner = await h.signIn(t.owner);
+      await h.stepUp(owner.cookie, "PASSWORD_RESET", t.owner);
+      const issued = await h.call<{ link: string }>(`/api/users/${t.admin.id}/password-reset`, { cookie: owner.cookie, body: {} });
+      const token = new URL(issued.body.link).searchParams.get("token") ?? "";
+      await h.stepUp(owner.cookie, what === "mfa-reset" ? "MFA_RESET" : "USER_ACCESS_CHANGE", t.owner);
+      const res = what === "remove" ? await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE" }) : await h.call(`/api/users/${t.admin.id}/${what}`, { cookie: owner.cookie, body: {} });
+      expect([what, res.status]).toEqual([what, 200]);
+      expect([what, (await linkRow(token))?.used_at]).toEqual([what, h.clock.ms]);
+      if (what === "disable") {
+        // Enabled again, the member still cannot use the link issued before.
+        await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
+        expect((await h.call(`/api/users/${t.admin.id}/enable`, { cookie: owner.cookie, body: {} })).status).toBe(200);
+      }
+      if (what !== "remove") expect([what, (await redeem(h, token)).body.error]).toEqual([what, "RESET_LINK_USED"]);
+    }
   });
 });

@@ -2,37 +2,20 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AuditEventInput } from "../src/rpc/types";
 import { seedTenant } from "./helpers";
-import { realTimeHarness } from "./rpc-fixtures";
+import { auditRows as rows, productEvent as event, realTimeHarness } from "./rpc-fixtures";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
-type Row = { seq: number; action: string; failure_reason: string | null; actor_user_id: string | null; real_user_id: string | null; is_impersonating: number; target_type: string | null; target_id: string | null; ip: string | null; user_agent: string | null; request_id: string | null; metadata: string | null; prev_hash: string | null; hash: string | null };
-
-const rows = (tenantId: string) =>
-  env.DB.prepare("SELECT * FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<Row>().then((r) => r.results);
-
-const event = (sessionId: string, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
-  sessionId,
-  action: "app.note.deleted",
-  outcome: "SUCCESS",
-  targetType: "note",
-  targetId: "note_42",
-  before: { title: "Q3 plan" },
-  metadata: { folder: "plans" },
-  ip: "203.0.113.10",
-  userAgent: "Mozilla/5.0 product",
-  requestId: "req-123",
-  ...extra,
-});
 
 describe("GatehouseService.recordAuditEvent through a service binding", () => {
   it("appends the row to the session's tenant chain, sealed: the answer is its seq and hash, seqs stay dense and the chain verifies", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
-    const first = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId));
-    const second = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, { action: "app.note.restored", outcome: "FAIL", failureReason: "NOT_IN_TRASH" }));
-    if (!first.ok || !second.ok) throw new Error(`refused: ${JSON.stringify([first, second])}`);
+    const first = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id));
+    const second = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id, { action: "app.note.restored", outcome: "FAIL", failureReason: "NOT_IN_TRASH" }));
+    if (!first.ok || !second.ok || first.seq === undefined) throw new Error(`refused or unplaced: ${JSON.stringify([first, second])}`);
     const all = await rows(t.id);
+    expect(all.find((r) => r.seq === first.seq)?.id).toBe(first.id);
     expect(all.map((r) => r.seq)).toEqual(all.map((_r, i) => i + 1));
     const stored = all.find((r) => r.seq === first.seq);
     expect(stored).toMatchObject({ action: "app.note.deleted", actor_user_id: t.owner.id, real_user_id: null, is_impersonating: 0, target_type: "note", target_id: "note_42", ip: "203.0.113.10", user_agent: "Mozilla/5.0 product", request_id: "req-123", hash: first.hash });
@@ -49,7 +32,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const { sessionId } = await h.login(t.member.email);
     // Another writer's lease: commitWithAudit leaves sealing to it and returns at once.
     await env.DB.prepare("INSERT INTO audit_seal_leases (tenant_id, holder, expires_at) VALUES (?, 'seal_other', ?)").bind(t.id, Date.now() + 60_000).run();
-    const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId));
+    const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id));
     if (!res.ok) throw new Error(JSON.stringify(res));
     expect(res.hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await rows(t.id)).find((r) => r.seq === res.seq)?.hash).toBe(res.hash);
@@ -62,7 +45,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     h.clock.advanceSeconds(30);
     expect((await h.call("/api/security/stepup/verify", { cookie: admin.cookie, body: { purpose: "IMPERSONATION", code: h.code(t.admin) } })).status).toBe(200);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 42: notes missing" } })).status).toBe(200);
-    const res = await env.GATEHOUSE.recordAuditEvent(event(admin.sessionId));
+    const res = await env.GATEHOUSE.recordAuditEvent(event(admin.sessionId, t.member.id));
     if (!res.ok) throw new Error(JSON.stringify(res));
     const row = (await rows(t.id)).find((r) => r.seq === res.seq);
     expect(row).toMatchObject({ action: "app.note.deleted", actor_user_id: t.member.id, real_user_id: t.admin.id, is_impersonating: 1 });
@@ -75,7 +58,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
       const t = await seedTenant();
       const { sessionId } = await h.login(t.member.email);
       const before = await rows(t.id);
-      const res = await env.GATEHOUSE.recordAuditEvent({ ...event(sessionId), action: action as AuditEventInput["action"] });
+      const res = await env.GATEHOUSE.recordAuditEvent({ ...event(sessionId, t.member.id), action: action as AuditEventInput["action"] });
       expect(res).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED", issues: [{ path: "action" }] });
       // The refusal itself is evidence, as on the API: one REQUEST_REFUSED row, nothing else.
       const added = (await rows(t.id)).slice(before.length);
@@ -88,12 +71,12 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const t = await seedTenant();
     const { sessionId } = await h.login(t.member.email);
     for (const extra of [{ metadata: { blob: "x".repeat(8 * 1024) } }, { before: "x".repeat(8 * 1024) }, { after: ["y".repeat(8 * 1024)] }]) {
-      const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId, extra));
+      const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id, extra));
       expect(res).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED" });
     }
-    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, { before: "x".repeat(70 * 1024) }))).toMatchObject({ ok: false, status: 413, error: "PAYLOAD_TOO_LARGE" });
+    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id, { before: "x".repeat(70 * 1024) }))).toMatchObject({ ok: false, status: 413, error: "PAYLOAD_TOO_LARGE" });
     expect((await rows(t.id)).filter((r) => r.action.startsWith("app."))).toEqual([]);
-    const fits = await env.GATEHOUSE.recordAuditEvent(event(sessionId, { metadata: { blob: "x".repeat(8 * 1024 - 20) } }));
+    const fits = await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id, { metadata: { blob: "x".repeat(8 * 1024 - 20) } }));
     expect(fits.ok).toBe(true);
   });
 
@@ -102,10 +85,10 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const t = await seedTenant();
     const { sessionId } = await h.login(t.member.email);
     for (const targetType of ["Note", "1note", "n".repeat(33), "note-item"]) {
-      expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, { targetType }))).toMatchObject({ status: 400, issues: [{ path: "targetType" }] });
+      expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id, { targetType }))).toMatchObject({ status: 400, issues: [{ path: "targetType" }] });
     }
-    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, { metadata: { n: 1n } }))).toMatchObject({ status: 400, error: "VALIDATION_FAILED" });
-    expect(await env.GATEHOUSE.recordAuditEvent({ ...event(sessionId), extra: true } as AuditEventInput)).toMatchObject({ status: 400, error: "VALIDATION_FAILED" });
+    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id, { metadata: { n: 1n } }))).toMatchObject({ status: 400, error: "VALIDATION_FAILED" });
+    expect(await env.GATEHOUSE.recordAuditEvent({ ...event(sessionId, t.member.id), extra: true } as AuditEventInput)).toMatchObject({ status: 400, error: "VALIDATION_FAILED" });
   });
 
   it("a revoked session records nothing: 401", async () => {
@@ -114,14 +97,14 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const { cookie, sessionId } = await h.login(t.member.email);
     expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
     const before = await rows(t.id);
-    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId))).toMatchObject({ ok: false, status: 401, error: "SESSION_REVOKED" });
+    expect(await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id))).toMatchObject({ ok: false, status: 401, error: "SESSION_REVOKED" });
     expect(await rows(t.id)).toEqual(before);
   });
 
   it("an unknown session records nothing anywhere: 401", async () => {
     const count = () => env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs").first<{ n: number }>();
     const before = await count();
-    expect(await env.GATEHOUSE.recordAuditEvent(event("nosuchsession"))).toMatchObject({ ok: false, status: 401 });
+    expect(await env.GATEHOUSE.recordAuditEvent(event("nosuchsession", "usr_nobody"))).toMatchObject({ ok: false, status: 401 });
     expect(await count()).toEqual(before);
   });
 
@@ -131,7 +114,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const b = await seedTenant("b");
     const alice = await h.login(a.member.email);
     const bBefore = await rows(b.id);
-    expect((await env.GATEHOUSE.recordAuditEvent(event(alice.sessionId))).ok).toBe(true);
+    expect((await env.GATEHOUSE.recordAuditEvent(event(alice.sessionId, a.member.id))).ok).toBe(true);
     expect((await rows(a.id)).some((r) => r.action === "app.note.deleted")).toBe(true);
     expect(await rows(b.id)).toEqual(bBefore);
   });
@@ -140,7 +123,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     const h = realTimeHarness();
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
-    expect((await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId))).ok).toBe(true);
+    expect((await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id))).ok).toBe(true);
     const found = await h.call<{ items: { action: string; targetId: string }[] }>("/api/audit-logs?action=app.note.deleted", { cookie: owner.cookie });
     expect(found.status).toBe(200);
     expect(found.body.items).toMatchObject([{ action: "app.note.deleted", targetId: "note_42" }]);

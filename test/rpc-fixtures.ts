@@ -2,6 +2,7 @@
 // a real service binding to this Worker's GatehouseService (vitest.config.ts).
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import type { AuditEventInput } from "../src/rpc/types";
 import { Harness, PASSWORD, type SeededUser } from "./helpers";
 import { HOME } from "./ip-rules-fixtures";
 
@@ -48,3 +49,25 @@ export async function verifyStepUp(h: Harness, cookie: string, purpose: string, 
   } else factor = { password: PASSWORD };
   return h.call("/api/security/stepup/verify", { cookie, body: { purpose, ...factor } });
 }
+
+export type AuditRow = { id: string; seq: number; action: string; failure_reason: string | null; actor_user_id: string | null; real_user_id: string | null; is_impersonating: number; target_type: string | null; target_id: string | null; ip: string | null; user_agent: string | null; request_id: string | null; metadata: string | null; prev_hash: string | null; hash: string | null };
+
+/** A tenant's audit rows, in chain order. */
+export const auditRows = (tenantId: string) =>
+  env.DB.prepare("SELECT * FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<AuditRow>().then((r) => r.results);
+
+/** A product event as the product records it: the session `authenticate` answered and whom it acts for (its `user.id`). */
+export const productEvent = (sessionId: string, userId: string, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
+  sessionId,
+  userId,
+  action: "app.note.deleted",
+  outcome: "SUCCESS",
+  targetType: "note",
+  targetId: "note_42",
+  before: { title: "Q3 plan" },
+  metadata: { folder: "plans" },
+  ip: "203.0.113.10",
+  userAgent: "Mozilla/5.0 product",
+  requestId: "req-123",
+  ...extra,
+});

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { STEP_UP_PURPOSES } from "../src/stepup/policy";
 import { seedTenant } from "./helpers";
 import { realTimeHarness, verifyStepUp } from "./rpc-fixtures";
 
@@ -104,6 +105,31 @@ describe("GatehouseService.requireStepUp through a service binding", () => {
     const verify = await verifyStepUp(h, cookie, "NOTE_SHRED", t.member);
     expect(verify.status).toBe(400);
     expect(verify.body).toMatchObject({ error: "VALIDATION_FAILED", issues: [{ path: "purpose" }] });
+  });
+
+  it("a product call naming one of Gatehouse's own purposes is refused and leaves the member's single-use grant to the panel", async () => {
+    const h = realTimeHarness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    expect((await verifyStepUp(h, cookie, "PASSWORD_CHANGE", t.member)).status).toBe(200);
+    expect(await env.GATEHOUSE.requireStepUp({ sessionId, purpose: "PASSWORD_CHANGE" })).toMatchObject({
+      ok: false,
+      status: 400,
+      error: "VALIDATION_FAILED",
+      issues: [{ path: "purpose", message: expect.stringContaining("PRODUCT_STEP_UP_PURPOSES") }],
+    });
+    const grant = await env.DB.prepare("SELECT used_at FROM stepup_challenges WHERE session_id = ? AND purpose = 'PASSWORD_CHANGE'").bind(sessionId).first<{ used_at: number | null }>();
+    expect(grant?.used_at).toBeNull();
+  });
+
+  it("a reusable password-only grant for one of Gatehouse's purposes never satisfies the product, nor does any other of its purposes", async () => {
+    const h = realTimeHarness();
+    const t = await seedTenant();
+    const { cookie, sessionId } = await h.login(t.member.email);
+    expect((await verifyStepUp(h, cookie, "REVOKE_SESSION", t.member)).status).toBe(200);
+    for (const purpose of STEP_UP_PURPOSES) {
+      expect(await env.GATEHOUSE.requireStepUp({ sessionId, purpose }), purpose).toMatchObject({ ok: false, status: 400, error: "VALIDATION_FAILED", issues: [{ path: "purpose" }] });
+    }
   });
 
   it("bad input is 400 VALIDATION_FAILED", async () => {

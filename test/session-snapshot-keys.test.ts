@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, configured, seedTenant, withEnv } from "./helpers";
 import { Jar, SNAPSHOT, browserSignIn, countingKv, env, keyOf, withSnapshotKeys } from "./snapshot-fixtures";
 
 const sessionReads = (reads: string[]) => reads.filter((k) => k.startsWith("session:"));
@@ -46,10 +46,10 @@ describe("session snapshots: key rotation", () => {
 
   it("a malformed SESSION_SNAPSHOT_KEYS stops the configuration, naming the secret and never its value", () => {
     const value = "c2hvcnQta2V5"; // 9 bytes: well-formed, too short for HMAC-SHA-256
-    expect(() => parseConfig({ SESSION_SNAPSHOT_KEYS: value })).toThrow(ConfigError);
-    expect(() => parseConfig({ SESSION_SNAPSHOT_KEYS: value })).toThrow(/SESSION_SNAPSHOT_KEYS/);
+    expect(() => parseConfig(configured({ SESSION_SNAPSHOT_KEYS: value }))).toThrow(ConfigError);
+    expect(() => parseConfig(configured({ SESSION_SNAPSHOT_KEYS: value }))).toThrow(/SESSION_SNAPSHOT_KEYS/);
     try {
-      parseConfig({ SESSION_SNAPSHOT_KEYS: value });
+      parseConfig(configured({ SESSION_SNAPSHOT_KEYS: value }));
     } catch (err) {
       expect(String(err)).not.toContain(value);
     }

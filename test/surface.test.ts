@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { DEFAULT_GATEHOUSE_PATH, parseConfig } from "../src/config";
-import { Harness, seedTenant, withEnv } from "./helpers";
+import { Harness, configured, seedTenant, withEnv } from "./helpers";
 
 /** A stand-in for the ASSETS binding: records what it was asked and answers like the panel build. */
 function fakeAssets() {
@@ -103,25 +103,25 @@ describe("Gatehouse's own surface lives under one path; the rest of the host is 
 
 describe("GATEHOUSE_PATH is validated at startup", () => {
   it("defaults to /_gatehouse", () => {
-    expect(parseConfig({}).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
-    expect(parseConfig({ GATEHOUSE_PATH: "" }).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
-    expect(parseConfig({ GATEHOUSE_PATH: "/auth/gh" }).gatehousePath).toBe("/auth/gh");
+    expect(parseConfig(configured({})).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
+    expect(parseConfig(configured({ GATEHOUSE_PATH: "" })).gatehousePath).toBe(DEFAULT_GATEHOUSE_PATH);
+    expect(parseConfig(configured({ GATEHOUSE_PATH: "/auth/gh" })).gatehousePath).toBe("/auth/gh");
   });
 
   it.each(["/", "_gatehouse", "/_gatehouse/", "//evil.test", "/a b", "/A", '/x"><script>', "/a//b"])("refuses %j with the variable's name", (value) => {
-    expect(() => parseConfig({ GATEHOUSE_PATH: value })).toThrow(/GATEHOUSE_PATH/);
+    expect(() => parseConfig(configured({ GATEHOUSE_PATH: value }))).toThrow(/GATEHOUSE_PATH/);
   });
 });
 
 describe("gateway mode's settings are validated at startup too", () => {
   it("an origin without an audience, or with a bad PUBLIC_PATHS, stops the worker with the variable's name", () => {
-    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test" })).toThrow(/ASSERTION_AUDIENCE/);
-    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme", PUBLIC_PATHS: "[1]" })).toThrow(/PUBLIC_PATHS/);
-    expect(() => parseConfig({ ORIGIN_URL: "https://origin.test/app", ASSERTION_AUDIENCE: "acme" })).toThrow(/ORIGIN_URL/);
+    expect(() => parseConfig(configured({ ORIGIN_URL: "https://origin.test" }))).toThrow(/ASSERTION_AUDIENCE/);
+    expect(() => parseConfig(configured({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme", PUBLIC_PATHS: "[1]" }))).toThrow(/PUBLIC_PATHS/);
+    expect(() => parseConfig(configured({ ORIGIN_URL: "https://origin.test/app", ASSERTION_AUDIENCE: "acme" }))).toThrow(/ORIGIN_URL/);
   });
 
   it("no origin configured: a standalone Gatehouse", () => {
-    expect(parseConfig({}).gateway).toBeNull();
-    expect(parseConfig({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme" }).gateway).toMatchObject({ originUrl: "https://origin.test", audience: "acme" });
+    expect(parseConfig(configured({})).gateway).toBeNull();
+    expect(parseConfig(configured({ ORIGIN_URL: "https://origin.test", ASSERTION_AUDIENCE: "acme" })).gateway).toMatchObject({ originUrl: "https://origin.test", audience: "acme" });
   });
 });

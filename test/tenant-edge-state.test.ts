@@ -1,9 +1,9 @@
-// The tenant's edge document (src/tenant/edge-state.ts): the IP rules, the policy and the
+// The tenant's edge document (src/edge-document/, docs/consistency.md): the IP rules, the policy and the
 // session-state entries under one KV key, read once per tenant per isolate-second, built
 // only from D1, rebuilt when what KV holds cannot be used.
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileRuleSet } from "../src/ip-rules/ruleset";
-import { type TenantEdgeState, tenantEdgeKey } from "../src/tenant/edge-state";
+import { type TenantEdgeState, tenantEdgeKey } from "../src/edge-document/document";
 import { fakeOrigin, gatewayEnv, loadStepUpKeys } from "./gateway-step-up-fixtures";
 import { Harness, type SeededTenant, brokenBinding, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
@@ -40,6 +40,7 @@ const emptyDoc = (tenantId: string, nowMs: number) => ({
   rules: compileRuleSet([], nowMs),
   policy: { requireTwoFactor: false },
   overflowUntil: 0,
+  cacheRebuiltAt: 0,
   users: {} as Record<string, unknown>,
   sessions: {},
 });
@@ -118,6 +119,7 @@ describe("an edge document KV holds but cannot be used is rebuilt from D1 (never
     }],
     ["names another tenant", (_t, nowMs) => JSON.stringify(emptyDoc("ten_someone_else", nowMs))],
     ["is of another format", (t, nowMs) => JSON.stringify({ ...emptyDoc(t.id, nowMs), format: 0 })],
+    ["has no cache rebuild time (an earlier release's)", (t, nowMs) => JSON.stringify({ ...emptyDoc(t.id, nowMs), cacheRebuiltAt: undefined })],
     ["has a rule set without its indexes", (t, nowMs) => JSON.stringify({ ...emptyDoc(t.id, nowMs), rules: { format: emptyDoc(t.id, nowMs).rules.format } })],
     ["has a rule set without its allow-list bound", (t, nowMs) => {
       const doc = emptyDoc(t.id, nowMs);

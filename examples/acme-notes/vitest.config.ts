@@ -33,7 +33,7 @@ export default defineConfig({
             script: `import { WorkerEntrypoint } from "cloudflare:workers";
 const events = [];
 export class GatehouseService extends WorkerEntrypoint {
-  async recordAuditEvent(input) { events.push(input); return { ok: true, seq: events.length, hash: "stand-in" }; }
+  async recordAuditEvent(input) { events.push(input); return { ok: true, id: "aud_stand_in_" + events.length, seq: events.length, hash: "stand-in" }; }
   async recorded() { return events; }
 }
 export default { fetch() { return new Response("stand-in", { status: 404 }); } };`,

@@ -7,21 +7,23 @@
  * with a 256-bit secret, only SHA-256(secret) stored and compared in constant time; valid
  * for one hour; single use even under parallel redemption (the batch that sets the password
  * consumes the token conditionally and asserts it did, so a second redemption aborts
- * whole); a new link supersedes the user's older unused ones; links never logged.
+ * whole); a new link supersedes the user's older unused ones, and a change of the
+ * password or of the account's access retires them (retireResetLinks), so a link issued
+ * before the change cannot overwrite what was set after it; links never logged.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
-import { type PasswordResetToken, passwordResetTokens } from "../db/schema";
+import { type PasswordResetToken, passwordResetTokens, users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { parseConfig } from "../config";
+import { type TokenPage, panelLink } from "../panel/links";
 import { randomBytes, randomId, sha256Hex, timingSafeEqualString, toBase64Url } from "../lib/crypto";
 
 export const RESET_TOKEN_TTL_MS = 60 * 60 * 1000;
 const SECRET_BYTES = 32; // 256 bits
 /** The panel's page a link opens. */
-export const RESET_PASSWORD_PAGE = "/reset-password";
+export const RESET_PASSWORD_PAGE = "/reset-password" satisfies TokenPage;
 
 /** A new token for `userId` (not yet written): the row to insert, and the token for the link. */
 export async function newResetToken(input: { tenantId: string; userId: string; requestedBy: string | null; nowMs: number }) {
@@ -43,14 +45,14 @@ export async function newResetToken(input: { tenantId: string; userId: string; r
 /** Batch items writing a new token and retiring the user's older unused ones. */
 export function issueStatements(db: Db, row: PasswordResetToken) {
   return [
-    db.update(passwordResetTokens).set({ usedAt: row.createdAt }).where(and(eq(passwordResetTokens.userId, row.userId), isNull(passwordResetTokens.usedAt))),
+    retireResetLinks(db, row.userId, row.createdAt),
     db.insert(passwordResetTokens).values(row),
   ];
 }
 
+/** The link that opens the panel's reset page on PUBLIC_ORIGIN, the token as `?token=`. */
 export function resetLink(c: Context<AppEnv>, token: string): string {
-  const origin = new URL(c.req.url).origin;
-  return `${origin}${parseConfig(c.env).gatehousePath}${RESET_PASSWORD_PAGE}?token=${encodeURIComponent(token)}`;
+  return panelLink(c.env, RESET_PASSWORD_PAGE, token);
 }
 
 /** The token a link carries, when its secret matches; null for anything else (malformed, unknown, wrong secret). */
@@ -76,4 +78,20 @@ export function consumeStatements(db: Db, row: PasswordResetToken, nowMs: number
       .where(and(eq(passwordResetTokens.id, row.id), isNull(passwordResetTokens.usedAt), gt(passwordResetTokens.expiresAt, nowMs))),
     ...assertInBatch(db, row.tenantId, "RESET_TOKEN_UNUSED", sql`changes() = 1`),
   ];
+}
+
+/**
+ * The batch item for "the password changed, or the account's access did": every unused
+ * reset link of the user is retired (marked used). Each such change calls it in its own
+ * batch: setting a password (passwordChangeStatements: the user's own change, a redeemed
+ * link), an admin's MFA reset (src/users/lifecycle-routes.ts), disabling and removing
+ * (cutOffUser, src/users/lifecycle.ts), and a new link (issueStatements).
+ */
+export function retireResetLinks(db: Db, userId: string, nowMs: number) {
+  return db.update(passwordResetTokens).set({ usedAt: nowMs }).where(and(eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt)));
+}
+
+/** Batch items setting the user's password: the new hash, and their unused reset links retired. */
+export function passwordChangeStatements(db: Db, userId: string, passwordHash: string, nowMs: number) {
+  return [db.update(users).set({ passwordHash }).where(eq(users.id, userId)), retireResetLinks(db, userId, nowMs)];
 }

@@ -2,7 +2,8 @@
  * /api/account: the signed-in user's own account. Changing the password needs the current
  * one (checked under the shared lockout, verifySecondFactor) and a step-up as for other
  * self-service purposes (PASSWORD_CHANGE: TOTP, or the password without TOTP); the other
- * sessions end in the same batch unless the user keeps them (endOtherSessions, default on).
+ * sessions end in the same batch unless the user keeps them (endOtherSessions, default on),
+ * and their unused reset links are retired in it either way (passwordChangeStatements).
  * Neither is done on someone's behalf while impersonating.
  */
 import { eq } from "drizzle-orm";
@@ -15,12 +16,14 @@ import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
+import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { endSessions } from "../sessions/revoke";
 import { refreshCachedSessions } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { verifySecondFactor } from "../stepup/second-factor";
+import { passwordChangeStatements } from "./password-reset";
 
 const passwordBody = z.strictObject({
   currentPassword: z.string().min(1).max(1024),
@@ -28,14 +31,7 @@ const passwordBody = z.strictObject({
   endOtherSessions: z.boolean().default(true),
 });
 
-const profileBody = z.strictObject({
-  displayName: z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(100)
-    .regex(/^[^\p{Cc}\p{Cf}]*$/u, "must not contain control characters"),
-});
+const profileBody = z.strictObject({ displayName: displayNameSchema });
 
 async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
   const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
@@ -58,10 +54,10 @@ export const accountRoutes = new Hono<AppEnv>()
       if (body.newPassword === body.currentPassword) throw new ApiError(400, "PASSWORD_UNCHANGED", "Choose a password different from the current one");
       assertPasswordAcceptable(body.newPassword, { email: user.email }, { targetType: "user", targetId: user.id });
       const db = c.var.db;
-      const change = db.update(users).set({ passwordHash: await hashPassword(body.newPassword) }).where(eq(users.id, user.id));
+      const change = passwordChangeStatements(db, user.id, await hashPassword(body.newPassword), c.get("now"));
       const event = { action: "PASSWORD_CHANGED", outcome: "SUCCESS", targetType: "user", targetId: user.id } as const;
       if (!body.endOtherSessions) {
-        await commitWithAudit(c, [change], { ...event, metadata: { endOtherSessions: false } });
+        await commitWithAudit(c, change, { ...event, metadata: { endOtherSessions: false } });
         return c.json({ success: true, revoked: 0 });
       }
       const { endedIds } = await endSessions(c, {
@@ -69,7 +65,7 @@ export const accountRoutes = new Hono<AppEnv>()
         userId: user.id,
         which: { allBut: c.get("session").id },
         reason: "PASSWORD_CHANGED",
-        changes: [change],
+        changes: change,
         event: (ids) => ({ ...event, metadata: { endOtherSessions: true, revokedSessionIds: ids } }),
       });
       return c.json({ success: true, revoked: endedIds.length });

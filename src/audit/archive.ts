@@ -21,6 +21,14 @@
  * replaced. If the key exists, it is an earlier run's archive of the same rows (same
  * range and end hash) whose delete did not happen; its checkpoint is reused when it is
  * authentic and describes exactly this chunk, otherwise nothing is pruned.
+ *
+ * A run whose write succeeded but whose checkpoint-and-delete did not (D1 failed, the
+ * Worker died) leaves its object; a later run may archive a chunk of other length from
+ * the same seq, which would overlap it. Once that later chunk's batch has committed,
+ * supersedeLeftovers deletes such objects, and only those that back no deleted row and
+ * whose rows are the chain's own (see there): an archive of rows that were deleted is
+ * never deleted or replaced. What is left over anyway (the removal failed, or a D1
+ * restore) the offline verifier tells apart from a gap.
  */
 import type { AuditLog } from "../db/schema";
 import { literal, number, object, type output, string } from "zod";
@@ -47,8 +55,11 @@ export class ArchiveRefused extends Error {
 
 const pad = (seq: number) => String(seq).padStart(SEQ_DIGITS, "0");
 
+/** Where the keys of the objects whose rows start at `fromSeq` begin. */
+const keysFrom = (tenantId: string, fromSeq: number) => `audit/${encodeURIComponent(tenantId)}/${pad(fromSeq)}-`;
+
 export function archiveKey(tenantId: string, fromSeq: number, toSeq: number, lastHash: string): string {
-  return `audit/${encodeURIComponent(tenantId)}/${pad(fromSeq)}-${pad(toSeq)}-${lastHash.slice(0, 16)}.ndjson`;
+  return `${keysFrom(tenantId, fromSeq)}${pad(toSeq)}-${lastHash.slice(0, 16)}.ndjson`;
 }
 
 export function archiveHeader(chunk: ArchiveChunk) {
@@ -125,4 +136,40 @@ export async function archiveChunk(bucket: R2Bucket, key: CheckpointKeys, chunk:
     throw new ArchiveRefused(`an object that is not this chunk's archive holds ${objectKey}`);
   }
   return parsed.checkpoint;
+}
+
+/** Objects considered per chunk: a failed run leaves one, so this is far more than occurs. */
+const LEFTOVERS_PER_CHUNK = 50;
+
+/** Hashes of the rows still in D1 at these seqs (past the chunk just pruned). */
+export type StoredHashes = (seqs: number[]) => Promise<Map<number, string>>;
+
+/**
+ * Called once the batch that checkpointed `chunk` and deleted its rows has committed.
+ * Deletes the other objects whose rows start where the chunk's do, objects of runs whose
+ * own batch never committed: the batch moves the checkpoint only from the chunk's start
+ * (its guard), so no other run pruned from that seq and none of them backs a deleted row.
+ * Each is deleted only when the rows it holds are the chain's: its key is the one the
+ * chain's rows up to its last seq would have (the chunk's rows, and past the chunk the
+ * rows still in D1). Anything else there (an archive of rows a D1 restore undid, an
+ * unknown object) is kept. Answers the keys deleted.
+ */
+export async function supersedeLeftovers(bucket: R2Bucket, chunk: ArchiveChunk, storedHashes: StoredHashes): Promise<string[]> {
+  const { tenantId, fromSeq, toSeq } = archiveHeader(chunk);
+  const kept = archiveKey(tenantId, fromSeq, toSeq, chunk.checkpoint.hash);
+  const prefix = keysFrom(tenantId, fromSeq);
+  const listed = await bucket.list({ prefix, limit: LEFTOVERS_PER_CHUNK });
+  const others = listed.objects.flatMap(({ key }) => {
+    const lastSeq = Number(key.slice(prefix.length, prefix.length + SEQ_DIGITS));
+    return key !== kept && Number.isSafeInteger(lastSeq) && lastSeq >= fromSeq ? [{ key, lastSeq }] : [];
+  });
+  const hashes = new Map(chunk.rows.map((row) => [row.seq, row.hash]));
+  const pastChunk = others.map((o) => o.lastSeq).filter((seq) => seq > toSeq);
+  if (pastChunk.length > 0) for (const [seq, hash] of await storedHashes(pastChunk)) hashes.set(seq, hash);
+  const superseded = others.filter(({ key, lastSeq }) => {
+    const hash = hashes.get(lastSeq);
+    return typeof hash === "string" && key === archiveKey(tenantId, fromSeq, lastSeq, hash);
+  });
+  if (superseded.length > 0) await bucket.delete(superseded.map((o) => o.key));
+  return superseded.map((o) => o.key);
 }

@@ -62,7 +62,7 @@ async function recordRefusal(c: Context<AppEnv>, action: AuditAction, error: Api
     ...(hint.metadata ? { metadata: hint.metadata } : {}),
   };
   const tenantId = hint.tenantId ?? c.get("user")?.tenantId;
-  if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { tenantId, action, parts: [hint.dedupeSubject] }, event);
+  if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { ...event, action, tenantId }, [hint.dedupeSubject]);
   else await recordAudit(c, event);
 }
 

@@ -12,7 +12,9 @@
  *
  * Archive: with the optional AUDIT_ARCHIVE R2 bucket bound, each chunk is written there
  * as NDJSON with its checkpoint (./archive.ts) before its rows are deleted; a write that
- * fails deletes nothing.
+ * fails deletes nothing. The object of a run whose delete failed is reused by the next
+ * run when it holds that run's chunk, and otherwise removed once a chunk from the same
+ * seq has committed (removeLeftovers), so that objects do not overlap.
  *
  * Scale: one run does a bounded amount of work, counted in operations (a D1 query or
  * batch, an R2 call): `budget`, by default 400, well under the Workers limits of 1,000
@@ -22,10 +24,11 @@
  * after it; a run that reaches the last tenant starts the next pass from the first (each
  * run visits a tenant at most once). A cursor rather than a Queue: nothing more to
  * provision, every step is idempotent (a run that dies mid-chunk leaves either nothing
- * or an archive the next run recognises), and the cron (hourly) is the only producer.
+ * or an archive the next run recognises or supersedes), and the cron (hourly) is the only
+ * producer.
  * Tenants with nothing older than the window are skipped by the page query itself.
  */
-import { type SQL, and, asc, eq, gt, lt, lte, sql } from "drizzle-orm";
+import { type SQL, and, asc, eq, gt, inArray, lt, lte, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, createDb } from "../db/client";
 import { assertInBatch } from "../db/invariants";
@@ -34,7 +37,7 @@ import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChalle
 import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
-import { type ArchiveCheckpoint, archiveChunk } from "./archive";
+import { type ArchiveCheckpoint, type ArchiveChunk, archiveChunk, supersedeLeftovers } from "./archive";
 import { GENESIS_HASH, sealChain } from "./chain";
 import { type CheckpointKeys, checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
 import { ascendingPage } from "./query";
@@ -55,8 +58,12 @@ export type RetentionOptions = {
 };
 
 const DEFAULTS: Required<RetentionOptions> = { budget: 400, chunkRows: 1000, tenantPage: 200, housekeepingRows: 5000 };
-/** The most one chunk costs: checkpoint read, seal (2), rows read, archive put and get, batch. */
-const CHUNK_COST = 7;
+/**
+ * The most one chunk costs: checkpoint read, seal (2), rows read, archive put and get,
+ * batch, then the listing of failed runs' objects, the read of D1 hashes past the chunk
+ * and their delete.
+ */
+const CHUNK_COST = 10;
 
 export type RetentionResult = {
   pruned: Record<string, number>;
@@ -121,7 +128,30 @@ async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
     ...assertInBatch(db, tenantId, `retention checkpoint ${tenantId}`, sql`(SELECT ${auditCheckpoints.seq} FROM ${auditCheckpoints} WHERE ${auditCheckpoints.tenantId} = ${tenantId}) = ${last.seq}`),
     db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, prev.seq), lte(auditLogs.seq, last.seq))),
   ]);
+  if (run.archive) await removeLeftovers(run, run.archive, { prev, rows: prefix, checkpoint: covering });
   return { kind: "pruned", rows: deleted.meta.changes, archived: run.archive !== undefined };
+}
+
+/**
+ * After a chunk committed: the objects earlier runs left from the same seq go
+ * (./archive.ts, supersedeLeftovers). The chunk is pruned either way; what a failure here
+ * leaves, the offline verifier reports as overlapping, not as a gap.
+ */
+async function removeLeftovers(run: TenantRun, bucket: R2Bucket, chunk: ArchiveChunk): Promise<void> {
+  const { db, tenantId } = run;
+  const storedHashes = async (seqs: number[]) => {
+    const rows = await db
+      .select({ seq: auditLogs.seq, hash: auditLogs.hash })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.tenantId, tenantId), inArray(auditLogs.seq, seqs)));
+    return new Map(rows.flatMap((row) => (row.hash === null ? [] : [[row.seq, row.hash] as const])));
+  };
+  try {
+    const removed = await supersedeLeftovers(bucket, chunk, storedHashes);
+    if (removed.length > 0) log.info("audit archive: objects of failed runs superseded", { tenantId, keys: removed });
+  } catch (err) {
+    log.error("audit archive: objects of failed runs not removed", { tenantId, fromSeq: chunk.prev.seq + 1, error: errorSummary(err) });
+  }
 }
 
 function refuse(tenantId: string, msg: string, fields: Record<string, unknown>): ChunkOutcome {

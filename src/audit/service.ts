@@ -15,6 +15,8 @@ import { type HashedFields, nextSeq, sealAfterWrite } from "./chain";
 import { errorSummary, log } from "../lib/log";
 
 export type AuditEvent = {
+  /** The row's id, when another statement of the batch must name the row; a new random id otherwise. */
+  id?: string;
   /** Gatehouse's own actions, or the product's (`app.…`, recorded through src/rpc). */
   action: AuditAction | ProductAuditAction;
   outcome: AuditOutcome;
@@ -43,7 +45,7 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
   const text = (value: string | null | undefined) => (value == null ? null : wellFormed(value));
   const json = (value: unknown) => (value == null ? null : wellFormedDeep(value));
   return {
-    id: randomId("aud_"),
+    id: event.id ?? randomId("aud_"),
     tenantId,
     actorUserId: event.actorUserId === undefined ? (user?.id ?? null) : event.actorUserId,
     realUserId: actor?.realUserId ?? null,

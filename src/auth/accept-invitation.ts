@@ -5,8 +5,11 @@
  * that requires two-factor sends them to enrolment) follows this too.
  *
  * Threat model: a link used twice, in parallel or later (the batch consumes it or aborts),
- * an expired or revoked link, a guessed token (256 bits, hash compared in constant time),
- * a weak password (the policy), an account for a disabled tenant (startSession refuses).
+ * an expired or revoked link, a link whose inviter can no longer grant its role (removed,
+ * disabled, demoted: inviterStillStands, src/users/inviter-standing.ts), a guessed token
+ * (256 bits, hash compared in constant time), a weak password (the policy), a name that
+ * hides or reverses text (displayNameSchema), an account for a disabled tenant
+ * (startSession refuses).
  */
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
@@ -18,22 +21,18 @@ import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable, MAX_PASSWORD_LENGTH } from "../lib/password-policy";
-import { truncateCodePoints } from "../lib/text";
+import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
+import { inviterStillStands } from "../users/inviter-standing";
 import { publicUser } from "./routes";
 import { startSession } from "./start-session";
 import { signInUnavailable } from "./throttle";
 
 const acceptBody = z.strictObject({
   token: z.string().min(1).max(200),
-  displayName: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .transform((v) => truncateCodePoints(v, 100)),
+  displayName: displayNameSchema,
   // The policy judges length in code points after NFKC; this only bounds the body.
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH * 4),
 });
@@ -49,11 +48,15 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   });
   if (!invitation) throw new ApiError(404, "INVITATION_NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
   const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
-  const refuse = (status: 409 | 410, code: string, message: string) => new ApiError(status, code, message, { audit });
+  const refuse = (status: 409 | 410, code: string, message: string, failureReason?: string) => new ApiError(status, code, message, { audit: { ...audit, failureReason } });
   const status = invitationStatus(invitation, now);
   if (status === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
   if (status === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
   if (status === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
+  const stands = await inviterStillStands(db, invitation).catch((err: unknown) => {
+    throw signInUnavailable(c, "inviter lookup", err);
+  });
+  if (!stands) throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn: whoever sent it can no longer grant this access. Ask for a new one.", "INVITER_CANNOT_GRANT");
   assertPasswordAcceptable(password, { email: invitation.email }, audit);
 
   const user: User = {

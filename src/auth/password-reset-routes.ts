@@ -10,7 +10,7 @@ import { desc, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { consumeStatements, findResetToken, issueStatements, newResetToken, resetLink } from "../account/password-reset";
+import { consumeStatements, findResetToken, issueStatements, newResetToken, passwordChangeStatements, resetLink } from "../account/password-reset";
 import { parseConfig } from "../config";
 import { isInvariantViolation } from "../db/invariants";
 import { passwordResetTokens, users } from "../db/schema";
@@ -95,7 +95,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
         which: { allBut: null },
         reason: "PASSWORD_RESET",
         bumpSessionVersion: true,
-        changes: [...consumeStatements(db, row, now), db.update(users).set({ passwordHash }).where(eq(users.id, user.id))],
+        changes: [...consumeStatements(db, row, now), ...passwordChangeStatements(db, user.id, passwordHash, now)],
         event: (ids) => ({ ...audit, action: "PASSWORD_RESET", outcome: "SUCCESS", metadata: { tokenId: row.id, revokedSessionIds: ids } }),
       });
     } catch (err) {

@@ -14,7 +14,7 @@ import { audited } from "../audit/middleware";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
-import { loadTenantPolicy } from "../ip-rules/cache";
+import { loadTenantPolicy } from "../edge-document/rules-and-policy";
 import { verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
 import { verifySecondFactor } from "../stepup/second-factor";

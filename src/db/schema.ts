@@ -159,7 +159,7 @@ export const passwordResetTokens = sqliteTable(
 
 /**
  * The fingerprint of each user's and session's security state, as of its last change, for
- * the tenant's edge document (src/sessions/tenant-state.ts records them, src/tenant/edge-state.ts
+ * the tenant's edge document (src/edge-document/staleness.ts records them, src/edge-document/build.ts
  * builds the document): rows older than the
  * document's window are pruned by the writer. The document is rebuilt from these rows (and
  * the recent revocations) at every write, so concurrent writers never lose each other's change.
@@ -277,6 +277,25 @@ export const auditLogs = sqliteTable(
   ],
 );
 
+/**
+ * The product's idempotency keys for recordAuditEvent (src/rpc/idempotency.ts): per tenant,
+ * the key the product chose names the one audit row it recorded and the fingerprint of the
+ * call that recorded it. Written in the row's own batch (the primary key makes a second
+ * recording under a key fail as a whole); kept 24 hours, pruned by the tenant's next keyed
+ * recording.
+ */
+export const productAuditKeys = sqliteTable(
+  "product_audit_keys",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    auditLogId: text("audit_log_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("product_audit_keys_created_idx").on(t.tenantId, t.createdAt)],
+);
+
 // Where verification starts after retention pruned the older rows. `mac` is an HMAC
 // (AUDIT_CHECKPOINT_KEY) over the other fields: only the retention job can write a
 // checkpoint verification accepts. Rows from before the MAC existed have NULLs and are
@@ -292,6 +311,21 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
   retentionDays: integer("retention_days"),
   mac: text("mac"),
 });
+
+/**
+ * When the KV cache was last rebuilt after a D1 restore (`npm run cache:rebuild`,
+ * scripts/cache-rebuild.mjs, writes the one row with D1's own clock): no session snapshot
+ * whose state was read from D1 before then is used. The tenant's edge document carries it
+ * (src/edge-document/build.ts); no row: never rebuilt.
+ */
+export const cacheRebuilds = sqliteTable(
+  "cache_rebuilds",
+  {
+    id: integer("id").primaryKey(),
+    rebuiltAt: integer("rebuilt_at").notNull(),
+  },
+  (t) => [check("cache_rebuilds_one_row", sql`${t.id} = 1`)],
+);
 
 // Where a bounded scheduled job stopped (src/db/job-cursor.ts; jobs: retention, TOTP
 // re-seal, checkpoint re-sign): each run does a bounded amount of work and the next one

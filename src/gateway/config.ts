@@ -5,6 +5,7 @@
  * The signing keys are separate (assertion-keys.ts): they are a secret with their own cache.
  */
 import { object, optional, string } from "zod";
+import { originProblem } from "../lib/origin";
 import type { ProductStepUpPolicy } from "../stepup/policy";
 import { type PublicPathMatcher, PublicPathsError, parsePublicPaths } from "./public-paths";
 import { type StepUpRouteMatcher, StepUpRoutesError, parseStepUpRoutes } from "./step-up-routes";
@@ -40,21 +41,9 @@ export class GatewayConfigError extends Error {
   }
 }
 
-function asUrl(text: string): URL | null {
-  try {
-    return new URL(text);
-  } catch {
-    return null;
-  }
-}
-
 const originUrl = string().superRefine((text, ctx) => {
-  const url = asUrl(text);
-  if (!url) ctx.addIssue({ code: "custom", message: "must be a URL" });
-  else if (url.protocol !== "https:" && url.protocol !== "http:") ctx.addIssue({ code: "custom", message: "must be http(s)" });
-  else if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
-    ctx.addIssue({ code: "custom", message: "must be an origin only (no path, query, fragment or credentials)" });
-  }
+  const problem = originProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 const schema = object({

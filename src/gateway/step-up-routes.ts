@@ -16,7 +16,7 @@
  * refused rather than forwarded without a step-up.
  */
 import { array, enum as zEnum, strictObject, string } from "zod";
-import type { ProductStepUpPolicy } from "../stepup/policy";
+import { type ProductStepUpPolicy, declaredProductPurpose } from "../stepup/policy";
 import { normalisedSegments, pathPatternMatcher, pathPatternSchema } from "./public-paths";
 
 export const MAX_STEP_UP_ROUTES = 100;
@@ -63,8 +63,7 @@ export function parseStepUpRoutes(text: string | undefined, purposes: readonly P
   if (!parsed.success) {
     throw new StepUpRoutesError(parsed.error.issues.map((issue) => `${issue.path.length ? `[${issue.path.join(".")}] ` : ""}${issue.message}`));
   }
-  const declared = new Set(purposes.map((p) => p.name));
-  const undeclared = parsed.data.filter((r) => !declared.has(r.purpose));
+  const undeclared = parsed.data.filter((r) => !declaredProductPurpose(purposes, r.purpose));
   if (undeclared.length > 0) {
     throw new StepUpRoutesError(undeclared.map((r) => `purpose ${JSON.stringify(r.purpose)} is not declared in PRODUCT_STEP_UP_PURPOSES`));
   }

@@ -22,6 +22,13 @@ export type ImpersonationOptions = {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The refusal of a change meant to be made on someone's behalf once the impersonation has
+ * ended: nothing is done rather than done as the admin's own action (here, and for the
+ * product's audit events, src/rpc/app.ts).
+ */
+export const impersonationEnded = () => new ApiError(409, "IMPERSONATION_ENDED", "The impersonation has ended, so nothing was done; you are acting as yourself again");
+
 export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
   createMiddleware<AppEnv>(async function resolveImpersonation(c, next) {
     const state = c.get("authState");
@@ -37,7 +44,7 @@ export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
         }
         c.set("session", { ...state.session, impersonation: null });
         if ((options.refuseWritesOnEnd ?? true) && !SAFE_METHODS.has(c.req.method)) {
-          throw new ApiError(409, "IMPERSONATION_ENDED", "The impersonation has ended, so nothing was done; you are acting as yourself again");
+          throw impersonationEnded();
         }
       } else {
         c.set("user", target);

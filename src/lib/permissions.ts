@@ -37,3 +37,21 @@ export function hasPermission(user: Principal, permission: Permission): boolean 
 export function rankAbove(actor: Role, target: Role): boolean {
   return ROLE_RANK[actor] > ROLE_RANK[target];
 }
+
+/** Nobody hands out a role ranked above their own: to a member, or by inviting someone. */
+export function mayAssignRole(actor: Role, role: Role): boolean {
+  return !rankAbove(role, actor);
+}
+
+/** The permission that lets a user invite people and manage the tenant's invitations. */
+export const INVITE_PERMISSION: Permission = "SETTINGS_SECURITY_EDIT";
+
+/**
+ * May `user` send an invitation to `role`: they hold the permission to invite, and the
+ * role is not above their own. The invite route applies it piece by piece (its own answer
+ * for each); an invitation already sent stands only while its inviter still passes it
+ * (src/users/inviter-standing.ts).
+ */
+export function mayInvite(user: Principal, role: Role): boolean {
+  return hasPermission(user, INVITE_PERMISSION) && mayAssignRole(user.role, role);
+}

@@ -19,21 +19,15 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { emailSchema } from "../lib/email";
-import { idSchema } from "../lib/schemas";
-import { wellFormed } from "../lib/text";
+import { displayNameSchema, idSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { endTenantSessions } from "../sessions/revoke";
 import { emailHasAccount, invitationLink, newInvitation } from "../users/invitation-service";
-import { requireOperator } from "./auth";
+import { type UnknownPathAnswer, requireOperator } from "./auth";
 
 const createTenantBody = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .transform((v) => wellFormed(v)),
+  name: displayNameSchema,
   slug: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, "must be 1-40 lower-case letters, digits or inner hyphens"),
   ownerEmail: emailSchema,
 });
@@ -50,9 +44,9 @@ export function toTenantView(t: Tenant) {
   };
 }
 
-/** Mounted at /api/operator, outside the edge check: the gate is the operator token. */
-export const operatorRoutes = new Hono<AppEnv>()
-  .use(requireOperator())
+/** Mounted at /api/operator, outside the edge check: the gate is the operator token; without it, the answer to an unknown path. */
+export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<AppEnv>()
+  .use(requireOperator(asUnknownPath))
   .get("/tenants", async (c) => {
     const rows = await c.var.db
       .select({ tenant: tenants, members: sql<number>`(SELECT COUNT(*) FROM "users" AS u WHERE u."tenant_id" = "tenants"."id")` })

@@ -9,30 +9,28 @@
  * - requireStepUp and recordAuditEvent name a session by id: it is re-read from D1
  *   (never the cache), so an unknown, revoked, expired or signed-out session is 401 and
  *   nothing is claimed or recorded. Its tenant is the only one the call can touch.
+ * - requireStepUp takes only the product's declared purposes; recordAuditEvent's steps
+ *   (whom the product acted for, its idempotency key) are src/rpc/record-event.ts.
  */
 import { impersonationView } from "../impersonation/view";
-import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { recordRefusals } from "../audit/refusal-recorder";
-import { commitWithAudit } from "../audit/service";
-import { sealChain } from "../audit/chain";
 import { publicUser } from "../auth/routes";
-import { auditLogs } from "../db/schema";
 import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
-import { ApiError, handleError, handleNotFound } from "../errors";
+import { handleError, handleNotFound } from "../errors";
 import { resolveImpersonation } from "../impersonation/middleware";
 import { type ClockOptions, requestContext } from "../lib/request-context";
 import { validate, validationFailed } from "../lib/validation";
 import { assertEnrolledWhereRequired } from "../tenant/enrolment-gate";
 import { admitSession } from "../sessions/middleware";
 import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
-import { stepUpPolicyOf } from "../stepup/policy";
+import { declaredProductPurpose } from "../stepup/policy";
 import { productStepUpPurposes } from "../stepup/product-purposes";
 import { auditEventInputSchema, requireStepUpInputSchema, sessionIdInputSchema } from "./schemas";
+import { recordProductEvent } from "./record-event";
 import type { Authenticated } from "./types";
-import { errorSummary, log } from "../lib/log";
 
 export const RPC_ORIGIN = "https://gatehouse.rpc";
 export const RPC_PATHS = {
@@ -40,9 +38,6 @@ export const RPC_PATHS = {
   requireStepUp: "/rpc/require-step-up",
   recordAuditEvent: "/rpc/record-audit-event",
 } as const;
-
-/** Pages of unsealed rows a recording call links before answering (200 rows each). */
-const SEAL_PAGES = 5;
 
 /** The session named by the body's `sessionId`, admitted as requireSession would admit a cookie's. */
 const sessionById = () =>
@@ -76,35 +71,18 @@ export function createRpcApp(options: ClockOptions = {}) {
     })
     .post(RPC_PATHS.requireStepUp, sessionById(), validate("json", requireStepUpInputSchema), async (c) => {
       const { purpose } = c.req.valid("json");
-      if (!stepUpPolicyOf(purpose, productStepUpPurposes(c.env))) {
-        throw validationFailed("input", [{ path: ["purpose"], message: "is not a known step-up purpose" }]);
+      // The product's purposes only: a call naming one of Gatehouse's own is refused before any grant is read.
+      if (!declaredProductPurpose(productStepUpPurposes(c.env), purpose)) {
+        throw validationFailed("input", [{ path: ["purpose"], message: "is not a step-up purpose declared in PRODUCT_STEP_UP_PURPOSES" }]);
       }
       await claimStepUpGrant(c, c.get("authState"), purpose);
       return c.json({ ok: true as const });
     })
-    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) => {
-      const { sessionId: _session, ip: _ip, userAgent: _ua, requestId, ...event } = c.req.valid("json");
-      if (requestId) c.set("requestId", requestId);
-      const tenantId = c.get("user").tenantId;
-      const db = c.var.db;
-      const [id] = await commitWithAudit(c, [], event).catch((err: unknown) => {
-        log.error("product audit write failed", { error: errorSummary(err) });
-        throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now; try again");
-      });
-      // commitWithAudit seals under the tenant's lease (or leaves it to its holder); the
-      // caller is answered with the row's hash, so link it now (idempotent, lease-free). A
-      // seal that fails here is done by the next writer or verification: hash is then null.
-      await sealChain(db, tenantId, SEAL_PAGES).catch(() => undefined);
-      const row = await db
-        .select({ seq: auditLogs.seq, hash: auditLogs.hash })
-        .from(auditLogs)
-        .where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id ?? "")))
-        .then(([written]) => written)
-        .catch(() => undefined);
-      // Written (the batch committed) but not readable back: say so as an outage, never a 500.
-      if (!row) throw new ApiError(503, "AUDIT_UNAVAILABLE", "The event was recorded but its place in the chain cannot be read right now");
-      return c.json({ ok: true as const, seq: row.seq, hash: row.hash });
-    });
+    // Not the method either: an impersonation that has ended is refused by whom the product
+    // says it acted for (src/rpc/record-event.ts), whichever request ended it.
+    .post(RPC_PATHS.recordAuditEvent, sessionById(), resolveImpersonation({ refuseWritesOnEnd: false }), validate("json", auditEventInputSchema), async (c) =>
+      c.json(await recordProductEvent(c, c.req.valid("json"))),
+    );
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

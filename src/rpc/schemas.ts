@@ -21,12 +21,14 @@ export const sessionIdInputSchema = looseObject({ sessionId: idSchema });
 
 export const requireStepUpInputSchema = strictObject({
   sessionId: idSchema,
-  // Gatehouse's purposes or the product's (configured): checked against both by the route.
+  // A purpose the product declared (PRODUCT_STEP_UP_PURPOSES): checked by the route.
   purpose: string().max(64),
 });
 
 export const auditEventInputSchema = strictObject({
   sessionId: idSchema,
+  // Whom the product acted for (the `user.id` authenticate answered): the session must still act as them.
+  userId: idSchema,
   action: productAuditActionSchema,
   outcome: zEnum(["SUCCESS", "FAIL"]),
   targetType: productTargetTypeSchema.optional(),
@@ -39,4 +41,6 @@ export const auditEventInputSchema = strictObject({
   // Printable ASCII: it travels as the User-Agent header of the internal request.
   userAgent: string().max(1024).regex(/^[\x20-\x7e]*$/, "must be printable ASCII").optional(),
   requestId: string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'").optional(),
+  // The product's key for this event (src/rpc/idempotency.ts): long enough to be random, e.g. a UUID.
+  idempotencyKey: string().regex(/^[A-Za-z0-9._:-]{16,128}$/, "must be 16-128 of A-Z, a-z, 0-9, '.', '_', ':' and '-', e.g. a UUID").optional(),
 });

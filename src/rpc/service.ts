@@ -81,10 +81,11 @@ export class GatehouseService extends WorkerEntrypoint<Bindings> {
   }
 
   /**
-   * Claims a step-up grant of the session for `purpose` (Gatehouse's or a product
-   * purpose from PRODUCT_STEP_UP_PURPOSES): `{ ok: true }`, a single-use grant claimed
+   * Claims a step-up grant of the session for `purpose`, a product purpose declared in
+   * PRODUCT_STEP_UP_PURPOSES (any other name, Gatehouse's own purposes included, is 400
+   * VALIDATION_FAILED and no grant is read): `{ ok: true }`, a single-use grant claimed
    * atomically (two calls never share one), or 428 STEP_UP_REQUIRED with the methods
-   * (and a product purpose's label) for the panel's dialog. The session is re-read in D1.
+   * and the purpose's label for the panel's dialog. The session is re-read in D1.
    */
   async requireStepUp(input: RequireStepUpInput): Promise<RequireStepUpResult> {
     return this.callWithJson<RequireStepUpResult>(RPC_PATHS.requireStepUp, new Headers(), input);
@@ -92,8 +93,11 @@ export class GatehouseService extends WorkerEntrypoint<Bindings> {
 
   /**
    * Appends one product event (`app.…`) to the session's tenant chain, as the session's
-   * acting user (the real admin in `realUserId` while impersonating), and answers its
-   * place in the chain once sealed. A revoked or unknown session records nothing (401).
+   * acting user (the real admin in `realUserId` while impersonating) and only while that is
+   * still `userId`, and answers the row's id and place in the chain once sealed (or, once
+   * committed, `placeUnavailable` rather than an error). A retry with the same
+   * `idempotencyKey` records nothing new (src/rpc/record-event.ts). A revoked or unknown
+   * session records nothing (401).
    */
   async recordAuditEvent(input: AuditEventInput): Promise<RecordAuditEventResult> {
     const headers = new Headers();

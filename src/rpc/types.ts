@@ -59,6 +59,13 @@ export type RequireStepUpInput = { sessionId: string; purpose: string };
 
 export type AuditEventInput = {
   sessionId: string;
+  /**
+   * Whom the product's action was for: the `user.id` authenticate answered (the assertion's
+   * `sub`). The event is recorded only while the session still acts as this user: 409
+   * IMPERSONATION_ENDED when the impersonation it acted in has ended since, 409
+   * ACTING_USER_CHANGED when it impersonates someone else since.
+   */
+  userId: string;
   /** `app.` and lower-case dotted segments, e.g. `app.note.deleted`. */
   action: ProductAuditAction;
   outcome: "SUCCESS" | "FAIL";
@@ -75,15 +82,33 @@ export type AuditEventInput = {
   userAgent?: string;
   /** The product's id for its request, to correlate logs. */
   requestId?: string;
+  /**
+   * The product's key for this event, 16-128 of A-Z, a-z, 0-9, `.`, `_`, `:` and `-` (e.g. a
+   * UUID), scoped to the session's tenant and kept 24 hours: a call repeated with the same
+   * key and the same input records nothing new and answers the first recording (`replayed`);
+   * the same key with any other input is 409 IDEMPOTENCY_KEY_REUSED.
+   */
+  idempotencyKey?: string;
 };
 
-export type AuditRecorded = {
-  ok: true;
-  /** The row's place in its tenant's chain. */
+/** The row's place in its tenant's chain. */
+type AuditPlace = {
   seq: number;
   /** The row's chain hash; null only when an earlier gap in the chain keeps it unsealed (verification reports it). */
   hash: string | null;
+  placeUnavailable?: never;
 };
+
+/** Recorded, but its seq and hash could not be read back. */
+type AuditPlaceUnavailable = { placeUnavailable: true; seq?: never; hash?: never };
+
+/**
+ * The event is recorded (committed): never retry it without its idempotency key. `id` is
+ * the audit row's id. Its place (seq and hash) or, when they could not be read back,
+ * `placeUnavailable: true` and no seq or hash (a retry with the key answers them later).
+ * `replayed: true` when this answers an earlier call with the same idempotency key.
+ */
+export type AuditRecorded = { ok: true; id: string; replayed?: true } & (AuditPlace | AuditPlaceUnavailable);
 
 export type AuthenticateResult = Authenticated | RpcFailure;
 export type RequireStepUpResult = { ok: true } | StepUpRequired | RpcFailure;

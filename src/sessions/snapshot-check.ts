@@ -1,16 +1,12 @@
 /**
  * The session check's fast path: a request whose snapshot cookie (src/sessions/snapshot.ts)
  * verifies, belongs to the session cookie, is fresh and is not made stale by the tenant's
- * edge document (src/tenant/edge-state.ts; fingerprints: src/sessions/tenant-state.ts)
- * passes with no per-session read. Anything
- * else returns null and the request takes the authoritative path (KV, D1 on a miss), whose
+ * edge document (src/edge-document/) passes with no per-session read. Anything else
+ * returns null and the request takes the authoritative path (KV, D1 on a miss), whose
  * answer is then re-issued as a new snapshot. Without SESSION_SNAPSHOT_KEYS there are no
- * snapshots and every request takes that path.
- *
- * Fail closed: an edge document KV or D1 cannot deliver throws (503 by the caller); one
- * that KV holds but cannot be used (not JSON, another format or tenant, over its bound) is
- * rebuilt from D1 by its owner (src/tenant/edge-state.ts), never trusted as it is.
- * Never a pass on the snapshot alone.
+ * snapshots and every request takes that path. Never a pass on the snapshot alone; an edge
+ * document that cannot be read throws (503 by the caller). The conditions and their
+ * bounds: docs/consistency.md.
  */
 import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
@@ -23,8 +19,8 @@ import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
 import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
-import { readEdgeState } from "../tenant/edge-state";
-import { sessionFingerprint, userFingerprint } from "./tenant-state";
+import { readEdgeState } from "../edge-document/read";
+import { sessionFingerprint, userFingerprint } from "../edge-document/staleness";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 
@@ -56,15 +52,22 @@ async function verifiedSnapshot(keys: KeySet, value: string | undefined, token: 
  * Whether the tenant's edge document leaves this snapshot's fingerprints standing (the
  * same in-isolate copy the IP rule check reads). KV or D1 failing throws: the caller
  * answers 503.
+ *
+ * The session's and its own user's fingerprints only: every change to the user a session
+ * impersonates that bears on what it may do as them (disabling, removing, a role or
+ * permission change) ends the impersonation in the change's own batch
+ * (src/impersonation/access-change.ts), which changes the impersonating session's
+ * fingerprint in the same rewrite of this document. The rest of that user's state (their
+ * name, their second factor, their session_version) decides nothing for the impersonating
+ * session, and its stored copy (KV) is not rewritten for such a change either: it ages out
+ * as the snapshot does (SNAPSHOT_MAX_AGE_MS after it was read from D1).
  */
 async function stillCurrent(c: Context<AppEnv>, snapshot: Snapshot, nowMs: number): Promise<boolean> {
   const { state, fingerprints } = snapshot;
   const doc = await readEdgeState(c, state.session.tenantId);
-  if (doc.overflowUntil > nowMs) return false;
-  const same = (entry: { fp: string } | undefined, fp: string | null) => entry === undefined || entry.fp === fp;
-  if (!same(doc.sessions[state.session.id], fingerprints.session) || !same(doc.users[state.user.id], fingerprints.user)) return false;
-  const imp = state.session.impersonation;
-  return !imp || same(doc.users[imp.userId], fingerprints.impersonated);
+  if (doc.overflowUntil > nowMs || state.readAt < doc.cacheRebuiltAt) return false;
+  const same = (entry: { fp: string } | undefined, fp: string) => entry === undefined || entry.fp === fp;
+  return same(doc.sessions[state.session.id], fingerprints.session) && same(doc.users[state.user.id], fingerprints.user);
 }
 
 /**
@@ -97,12 +100,7 @@ export async function issueSnapshot(c: Context<AppEnv>, state: AuthState, lastSe
   const keys = snapshotKeys(c);
   if (!keys || state.readAt === undefined) return;
   const fresh = { ...state, readAt: state.readAt, session: { ...state.session, lastSeenAt } };
-  const imp = fresh.session.impersonation && fresh.impersonatedUser ? fresh.impersonatedUser : null;
-  const fingerprints = {
-    user: await userFingerprint(fresh.user),
-    session: await sessionFingerprint(fresh.session),
-    impersonated: imp ? await userFingerprint(imp) : null,
-  };
+  const fingerprints = { user: await userFingerprint(fresh.user), session: await sessionFingerprint(fresh.session) };
   const value = await sealSnapshot(keys, { state: fresh, fingerprints });
   setCookie(c, SNAPSHOT_COOKIE, value, {
     path: "/",

@@ -3,14 +3,15 @@
  * second cookie and authenticated with an HMAC-SHA-256 under a rotatable Worker secret
  * (SESSION_SNAPSHOT_KEYS, a key set: src/lib/key-set.ts). A valid, fresh snapshot lets a
  * request pass without a per-session KV read; the tenant's edge document
- * (src/tenant/edge-state.ts, fingerprints from src/sessions/tenant-state.ts) says which
- * snapshots a change has made stale.
+ * (src/edge-document/, fingerprints from src/edge-document/staleness.ts) says which
+ * snapshots a change has made stale (docs/consistency.md).
  *
  * Threat model: the client can send any bytes. A snapshot whose MAC does not verify under
  * a key of the set, that names another session than the session cookie, whose token hash
- * does not match the cookie's secret, or that is older than SNAPSHOT_MAX_AGE_MS is simply
- * not used: the request takes the authoritative path (KV, D1 on a miss), exactly as
- * without a snapshot. So a snapshot can only ever speed up an answer the server already
+ * does not match the cookie's secret, that is older than SNAPSHOT_MAX_AGE_MS or whose state
+ * was read from D1 before the cache was last rebuilt (after a D1 restore) is simply not
+ * used: the request takes the authoritative path (KV, D1 on a miss), exactly as without a
+ * snapshot. So a snapshot can only ever speed up an answer the server already
  * gave; it never admits a request the per-session state would refuse, except for a change
  * the edge document missed (lost write race), which SNAPSHOT_MAX_AGE_MS bounds as the
  * per-session KV entries' TTL always bounded it. Whoever holds the MAC key can forge
@@ -30,7 +31,7 @@ export const SNAPSHOT_COOKIE = "gatehouse_snapshot";
 export const SNAPSHOT_MAX_AGE_MS = CACHE_TTL_SECONDS * 1000;
 
 /** The fingerprints of the state a snapshot carries, compared with the tenant's edge document. */
-export type Fingerprints = { user: string; session: string; impersonated: string | null };
+export type Fingerprints = { user: string; session: string };
 
 export type Snapshot = { state: AuthState & { readAt: number }; fingerprints: Fingerprints };
 

@@ -83,10 +83,22 @@ export function verifiableWhileImpersonating(purpose: string, policy: StepUpPoli
   return purpose === "IMPERSONATION" || policy.allowWhileImpersonating === true;
 }
 
+/**
+ * The declared product purpose named `name`; null for any other name, Gatehouse's own
+ * included. The one answer to "is this a purpose of the product?" for everything the
+ * product can ask for: the RPC's requireStepUp (src/rpc/app.ts), STEP_UP_ROUTES
+ * (src/gateway/step-up-routes.ts) and the frameable step-up page's challenge
+ * (src/stepup/routes.ts). So the product can neither claim a grant the panel earned for
+ * one of Gatehouse's purposes nor be satisfied by one.
+ */
+export function declaredProductPurpose(productPurposes: readonly ProductStepUpPolicy[], name: string): ProductStepUpPolicy | null {
+  return productPurposes.find((p) => p.name === name) ?? null;
+}
+
 /** A purpose's policy: Gatehouse's own, or one of the product's; null for an unknown name. */
 export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string; allowWhileImpersonating?: boolean | undefined }) | null {
   if (Object.hasOwn(STEP_UP_POLICIES, purpose)) return STEP_UP_POLICIES[purpose as StepUpPurpose];
-  return productPurposes.find((p) => p.name === purpose) ?? null;
+  return declaredProductPurpose(productPurposes, purpose);
 }
 
 /** The methods this user may use for this purpose (its name, or its policy): empty means "enrol TOTP first". */

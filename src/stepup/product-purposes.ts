@@ -5,6 +5,7 @@
  * Validated with zod at startup (src/config.ts calls this from parseConfig): names are
  * upper-case identifiers that never collide with Gatehouse's STEP_UP_PURPOSES (nor with
  * each other), windows are 60 to 3600 seconds. Parsed once per env object.
+ * What the product may ask for is only these (declaredProductPurpose, src/stepup/policy.ts).
  */
 import { array, boolean, number, strictObject, string } from "zod";
 import { type ProductStepUpPolicy, STEP_UP_PURPOSES } from "./policy";

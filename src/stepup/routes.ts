@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { validate, validationFailed } from "../lib/validation";
-import { methodsFor, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
+import { declaredProductPurpose, methodsFor, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
@@ -33,7 +33,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
   .get("/challenge", validate("query", challengeQuery), (c) => {
     const { purpose } = c.req.valid("query");
     // The product's purposes only: Gatehouse's own are asked for by the panel's modal, never through the frameable page.
-    const policy = productStepUpPurposes(c.env).find((p) => p.name === purpose);
+    const policy = declaredProductPurpose(productStepUpPurposes(c.env), purpose);
     if (!policy) throw validationFailed("query", [{ path: ["purpose"], message: "is not a step-up purpose of the product" }]);
     return c.json(stepUpChallengeOf(purpose, policy, c.get("realUser").totpEnabled));
   })

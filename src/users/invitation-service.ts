@@ -10,11 +10,11 @@
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { parseConfig } from "../config";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
 import { type Invitation, type Role, invitations } from "../db/schema";
 import type { AppEnv } from "../env";
+import { type TokenPage, panelLink } from "../panel/links";
 import { randomBytes, randomId, sha256Hex, timingSafeEqualString, toBase64Url } from "../lib/crypto";
 import type { InvitationStatus, InvitationView } from "./invitation-views";
 import { findCurrentUserByEmail } from "./service";
@@ -25,7 +25,7 @@ export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const SECRET_BYTES = 32; // 256 bits.
 
 /** The path of the panel's accept page, under the Gatehouse path. */
-export const ACCEPT_INVITATION_PAGE = "/accept-invitation";
+export const ACCEPT_INVITATION_PAGE = "/accept-invitation" satisfies TokenPage;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -75,10 +75,9 @@ export async function newInvitation(input: { tenantId: string; email: string; ro
   return { row, token };
 }
 
-/** The link an invitee opens: the panel's accept page on this host, the token as `?token=`. */
+/** The link an invitee opens: the panel's accept page on PUBLIC_ORIGIN, the token as `?token=`. */
 export function invitationLink(c: Context<AppEnv>, token: string): string {
-  const origin = new URL(c.req.url).origin;
-  return `${origin}${parseConfig(c.env).gatehousePath}${ACCEPT_INVITATION_PAGE}?token=${encodeURIComponent(token)}`;
+  return panelLink(c.env, ACCEPT_INVITATION_PAGE, token);
 }
 
 /** The invitation a token names, when its secret matches; null for anything else. */

@@ -4,8 +4,9 @@
  * Threat model: an admin minting access above their own (the rank rule, assertMayAssign:
  * nobody invites to a role above theirs, nor revokes or re-sends such an invitation),
  * another tenant's invitation (404), a link that keeps working (revoke, re-send replaces
- * the secret, single use at accept), a link leaking through logs (only the email hook and
- * the answer to the admin carry it).
+ * the secret, single use at accept, and none once its sender could no longer send it:
+ * ./inviter-standing.ts), a link leaking through logs (only the email hook and the answer
+ * to the admin carry it).
  */
 import { desc, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
@@ -19,6 +20,7 @@ import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requirePermission } from "../lib/authorize";
+import { INVITE_PERMISSION } from "../lib/permissions";
 import { emailSchema } from "../lib/email";
 import { emptyBody, idSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
@@ -85,7 +87,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     audited("USER_INVITED", { targetType: "invitation" }),
     validate("json", inviteBody),
     forbidWhileImpersonating("Inviting people"),
-    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requirePermission(INVITE_PERMISSION),
     async (c) => {
       const me = c.get("user");
       const { email, role } = c.req.valid("json");
@@ -119,7 +121,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     validate("param", invitationIdParam),
     validate("json", emptyBody),
     forbidWhileImpersonating("Revoking invitations"),
-    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requirePermission(INVITE_PERMISSION),
     async (c) => {
       const row = await manageableInvitation(c, c.req.valid("param").id);
       const now = c.get("now");
@@ -139,7 +141,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     validate("param", invitationIdParam),
     validate("json", emptyBody),
     forbidWhileImpersonating("Re-sending invitations"),
-    requirePermission("SETTINGS_SECURITY_EDIT"),
+    requirePermission(INVITE_PERMISSION),
     async (c) => {
       const row = await manageableInvitation(c, c.req.valid("param").id);
       const now = c.get("now");

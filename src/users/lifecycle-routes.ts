@@ -9,7 +9,7 @@ import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { passwordResetTokens, recoveryCodes, users } from "../db/schema";
+import { recoveryCodes, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
@@ -19,7 +19,7 @@ import { validate } from "../lib/validation";
 import { refreshCachedSessions } from "../sessions/service";
 import { endSessions } from "../sessions/revoke";
 import { requireStepUp } from "../stepup/middleware";
-import { issueStatements, newResetToken, resetLink } from "../account/password-reset";
+import { issueStatements, newResetToken, resetLink, retireResetLinks } from "../account/password-reset";
 import { sendEmail } from "../email";
 import { cutOffUser } from "./lifecycle";
 import { manageableUser } from "./routes";
@@ -95,8 +95,9 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       // recovery codes and reset links reference it by foreign key and the audit chain names
       // its id, so its history stays attributable (the row's email and name, and this
       // USER_REMOVED row's `before`). What it could still be used for goes: it is disabled,
-      // its password, second factor, recovery codes, extra permissions and reset links are
-      // wiped, and every lookup of the tenant's users skips it (not found, like a stranger).
+      // its password, second factor, recovery codes and extra permissions are wiped (its reset
+      // links and the invitations it sent go in cutOffUser), and every lookup of the tenant's
+      // users skips it (not found, like a stranger).
       await cutOffUser(c, target, {
         reason: "USER_REMOVED",
         changes: [
@@ -105,7 +106,6 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
             .set({ removedAt: now, disabledAt: sql`coalesce(${users.disabledAt}, ${now})`, passwordHash: NO_PASSWORD, permissionOverrides: null, ...noSecondFactor })
             .where(and(eq(users.id, target.id), isNull(users.removedAt))),
           db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
-          db.update(passwordResetTokens).set({ usedAt: now }).where(and(eq(passwordResetTokens.userId, target.id), isNull(passwordResetTokens.usedAt))),
         ],
         event: {
           action: "USER_REMOVED",
@@ -141,7 +141,11 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
         which: { allBut: null },
         reason: "MFA_RESET",
         bumpSessionVersion: true,
-        changes: [db.update(users).set(noSecondFactor).where(eq(users.id, target.id)), db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id))],
+        changes: [
+          db.update(users).set(noSecondFactor).where(eq(users.id, target.id)),
+          db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
+          retireResetLinks(db, target.id, c.get("now")),
+        ],
         event: (ids) => ({
           action: "MFA_RESET",
           outcome: "SUCCESS",

@@ -8,6 +8,7 @@ import type { AppEnv, AuthUser } from "../env";
 import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { endImpersonationsInvolving } from "../impersonation/access-change";
+import { revokeInvitationsBeyondStanding } from "./inviter-standing";
 import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
 import { validate } from "../lib/validation";
@@ -83,10 +84,11 @@ export const userRoutes = new Hono<AppEnv>()
 
       const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
+      const invites = await revokeInvitationsBeyondStanding(db, { ...target, role }, c.get("now"), "USER_ROLE_UPDATED");
       try {
         await commitWithAudit(
           c,
-          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
+          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...invites.statements, ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
           [
             {
               action: "USER_ROLE_UPDATED",
@@ -97,10 +99,11 @@ export const userRoutes = new Hono<AppEnv>()
               after: { role, permissions: permissionsOf({ ...target, role }) },
             },
             ...ending.events,
+            ...invites.events,
           ],
         );
       } catch (err) {
-        const conflict = await ending.conflict(err);
+        const conflict = (await ending.conflict(err)) ?? (await invites.conflict(err));
         if (conflict) throw conflict;
         if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
         throw err;
@@ -129,10 +132,11 @@ export const userRoutes = new Hono<AppEnv>()
       };
       const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
+      const invites = await revokeInvitationsBeyondStanding(db, { ...target, permissionOverrides: next }, c.get("now"), "USER_PERMISSIONS_UPDATED");
       try {
         await commitWithAudit(
           c,
-          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...ending.statements],
+          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...invites.statements, ...ending.statements],
           [
             {
               action: "USER_PERMISSIONS_UPDATED",
@@ -143,10 +147,11 @@ export const userRoutes = new Hono<AppEnv>()
               after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
             },
             ...ending.events,
+            ...invites.events,
           ],
         );
       } catch (err) {
-        throw (await ending.conflict(err)) ?? err;
+        throw (await ending.conflict(err)) ?? (await invites.conflict(err)) ?? err;
       }
       await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, permissionOverrides: next }) });

@@ -4,7 +4,7 @@ import { assertInBatch } from "../db/invariants";
 import { type Role, type User, users } from "../db/schema";
 import type { AuthUser } from "../env";
 import { ApiError } from "../errors";
-import { type Permission, permissionsOf, rankAbove } from "../lib/permissions";
+import { type Permission, mayAssignRole, permissionsOf } from "../lib/permissions";
 
 export function toUserView(u: User) {
   return {
@@ -57,7 +57,7 @@ export function assertTenantKeepsAnOwner(db: Db, tenantId: string) {
  */
 export function assertMayAssign(actor: AuthUser, target: Pick<User, "id">, change: { role?: Role; grant?: readonly Permission[] }): void {
   const refuse = (message: string) => new ApiError(403, "FORBIDDEN", message, { audit: { targetType: "user", targetId: target.id } });
-  if (change.role !== undefined && rankAbove(change.role, actor.role)) {
+  if (change.role !== undefined && !mayAssignRole(actor.role, change.role)) {
     throw refuse(`You cannot assign the ${change.role} role: it is above your own (${actor.role})`);
   }
   const held = permissionsOf(actor);

@@ -3,7 +3,9 @@
  * beside Gatehouse's events, through the `GatehouseService` RPC entrypoint (a service
  * binding: no public URL, no token). Gatehouse takes the actor, the real admin while
  * impersonating, and the tenant from the session named here (the verified assertion's
- * `sid`), never from anything the browser sent.
+ * `sid`), never from anything the browser sent; and it records the event only while that
+ * session still acts for the assertion's `sub` (an impersonation that ended in between is
+ * refused, never recorded as the admin's own action).
  *
  * A change is recorded before it is made, and not made when it cannot be recorded: a
  * deletion nobody can account for is worse than a deletion refused with 503.
@@ -16,6 +18,8 @@ import type { AssertionClaims } from "./verify";
  */
 export type AuditEventInput = {
   sessionId: string;
+  /** Whom the action is for: the assertion's `sub` (Gatehouse refuses it once the session acts for someone else). */
+  userId: string;
   action: `app.${string}`;
   outcome: "SUCCESS" | "FAIL";
   targetType?: string;
@@ -28,7 +32,10 @@ export type AuditEventInput = {
   userAgent?: string;
   requestId?: string;
 };
-export type RecordAuditEventResult = { ok: true; seq: number; hash: string | null } | { ok: false; status: number; error: string; message: string };
+export type RecordAuditEventResult =
+  // Recorded: with its place in the chain, or `placeUnavailable` when that could not be read back.
+  | { ok: true; id: string; seq?: number; hash?: string | null; placeUnavailable?: true; replayed?: true }
+  | { ok: false; status: number; error: string; message: string };
 
 /** The part of Gatehouse's RPC entrypoint (docs/rpc.md) this product calls. */
 export type GatehouseRpc = {
@@ -55,6 +62,7 @@ export function noteAuditInput(claims: AssertionClaims, request: Request, event:
   const userAgent = request.headers.get("user-agent");
   return {
     sessionId: claims.sid,
+    userId: claims.sub,
     action: event.action,
     outcome: event.outcome,
     targetType: "note",

@@ -125,7 +125,7 @@ describe("Acme Notes records its actions in Gatehouse's audit log", () => {
     const { call, audit } = await setup();
     const note = await noteOf(await call("/api/notes", { as: bob, body: { text: "plan" }, headers: { "cf-connecting-ip": "203.0.113.9", "user-agent": "Mozilla/5.0 test" } }));
     expect(audit.events).toEqual([
-      { sessionId: "s-u-bob", action: "app.note.created", outcome: "SUCCESS", targetType: "note", targetId: note.id, after: { text: "plan" }, ip: "203.0.113.9", userAgent: "Mozilla/5.0 test" },
+      { sessionId: "s-u-bob", userId: "u-bob", action: "app.note.created", outcome: "SUCCESS", targetType: "note", targetId: note.id, after: { text: "plan" }, ip: "203.0.113.9", userAgent: "Mozilla/5.0 test" },
     ]);
   });
 

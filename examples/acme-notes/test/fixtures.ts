@@ -67,7 +67,7 @@ export function stubAuditLog() {
     async recordAuditEvent(input: AuditEventInput): Promise<RecordAuditEventResult> {
       if (stub.down) return { ok: false, status: 503, error: "AUDIT_UNAVAILABLE", message: "stubbed outage" };
       stub.events.push(input);
-      return { ok: true, seq: stub.events.length, hash: "stub" };
+      return { ok: true, id: `aud_stub_${stub.events.length}`, seq: stub.events.length, hash: "stub" };
     },
   };
   return stub;

@@ -1,0 +1,48 @@
+import { env } from "cloudflare:workers";
+import { sealChain } from "../src/audit/chain";
+import { createDb } from "../src/db/client";
+import type { Bindings } from "../src/env";
+import { randomId } from "../src/lib/crypto";
+import { importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
+import { START_MS, withEnv } from "./helpers";
+
+export const DAY = 86_400_000;
+export const NOW = START_MS;
+/** Retention of 30 days: rows from 40 days ago are due, rows from yesterday are not. */
+export const OLD = NOW - 40 * DAY;
+export const RECENT = NOW - DAY;
+export const retentionEnv = (overrides: Partial<Bindings> = {}) => withEnv({ AUDIT_RETENTION_DAYS: "30", ...overrides });
+
+/** A tenant with a sealed chain of rows created at `createdAts` (seq 1, 2, …), inserted directly. */
+export async function seedChain(tenantId: string, createdAts: number[]): Promise<void> {
+  await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, OLD).run();
+  const insert = "INSERT INTO audit_logs (id, tenant_id, action, outcome, failure_reason, metadata, ip, created_at, seq) VALUES (?, ?, 'LOGIN_FAILED', 'FAIL', 'INVALID_PASSWORD', ?, '203.0.113.7', ?, ?)";
+  await env.DB.batch(createdAts.map((at, i) => env.DB.prepare(insert).bind(randomId("aud_"), tenantId, JSON.stringify({ n: i + 1, note: "é ✓ \u2028" }), at, i + 1)));
+  await sealChain(createDb(env.DB), tenantId);
+}
+
+export const seqsOf = async (tenantId: string) =>
+  (await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<{ seq: number }>()).results.map((r) => r.seq);
+
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The archive objects of a tenant, in key (so chain) order. */
+export async function archivesOf(tenantId: string, bucket: R2Bucket = env.AUDIT_ARCHIVE as R2Bucket): Promise<{ key: string; text: string }[]> {
+  const listed = await bucket.list({ prefix: `audit/${encodeURIComponent(tenantId)}/` });
+  const out = [];
+  for (const { key } of listed.objects.sort((a, b) => (a.key < b.key ? -1 : 1))) out.push({ key, text: await (await bucket.get(key))!.text() });
+  return out;
+}
+
+/** AUDIT_CHECKPOINT_KEY as the offline verifier imports it. */
+export const archiveKeyOfChecks = () => importCheckpointKeys(env.AUDIT_CHECKPOINT_KEY as string);
+
+/** The D1 binding on which every batch fails: an archive is written, its checkpoint-and-delete never commits. */
+export const d1WhoseBatchesFail = (): D1Database =>
+  new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "batch") return () => Promise.reject(new Error("D1_ERROR: database unavailable"));
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
