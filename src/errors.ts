@@ -5,10 +5,6 @@ import type { AuditTargetType } from "./audit/actions";
 import { ConfigError } from "./config";
 import { errorFields, log } from "./lib/log";
 
-/**
- * Every error leaves the API as `{ error: CODE, message, ...details }`.
- * Handlers throw ApiError; anything else becomes a generic 500 that leaks nothing.
- */
 /** What the audit wrapper should record about a refusal; never sent to the client. */
 export type AuditHint = {
   tenantId?: string;
@@ -33,7 +29,12 @@ export type ApiErrorOptions = {
   audit?: AuditHint;
 };
 
-/** `new ApiError(403, "FORBIDDEN", "...", { details, audit })`: status, code and message always; the rest named. */
+/**
+ * Every error leaves the API as `{ error: CODE, message, ...details }`.
+ * Handlers throw ApiError; anything else becomes a generic 500 that leaks nothing.
+ *
+ * `new ApiError(403, "FORBIDDEN", "...", { details, audit })`: status, code and message always; the rest named.
+ */
 export class ApiError extends Error {
   readonly details: Record<string, unknown>;
   readonly audit: AuditHint;
