@@ -16,7 +16,7 @@ import { isInvariantViolation } from "../db/invariants";
 import { passwordResetTokens, users } from "../db/schema";
 import { sendEmail } from "../email";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode } from "../errors";
 import { emailSchema } from "../lib/email";
 import { findCurrentUserByEmail } from "../users/service";
 import { errorSummary, log } from "../lib/log";
@@ -32,7 +32,7 @@ const forgotBody = z.strictObject({ email: emailSchema });
 /** A user asks for a link at most this often (the hook is not a mail cannon). */
 const RESEND_COOLDOWN_MS = 60_000;
 
-const linkGone = (status: 404 | 409 | 410, code: string, message: string) => new ApiError(status, code, message);
+const linkGone = (status: 404 | 409 | 410, code: ErrorCode, message: string) => new ApiError(status, code, message);
 
 async function sendForgottenPasswordLink(c: Context<AppEnv>, email: string): Promise<void> {
   const db = c.var.db;
