@@ -17,6 +17,7 @@ import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
+import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 import { refreshCachedSessions } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
@@ -64,7 +65,7 @@ export const accountRoutes = new Hono<AppEnv>()
         await commitWithAudit(c, [change], { ...event, metadata: { endOtherSessions: false } });
         return c.json({ success: true, revoked: 0 });
       }
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: user.tenantId,
         userId: user.id,
         which: { allBut: c.get("session").id },
@@ -72,7 +73,7 @@ export const accountRoutes = new Hono<AppEnv>()
         changes: [change],
         event: (ids) => ({ ...event, metadata: { endOtherSessions: true, revokedSessionIds: ids } }),
       });
-      return c.json({ success: true, revoked: endedIds.length });
+      return c.json({ success: true, revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .patch("/profile", audited("PROFILE_UPDATED", { targetType: "user" }), validate("json", profileBody), forbidWhileImpersonating("Changing a profile"), async (c) => {
@@ -87,6 +88,6 @@ export const accountRoutes = new Hono<AppEnv>()
       before: { displayName: user.displayName },
       after: { displayName },
     });
-    await refreshCachedSessions(c, user.id);
-    return c.json({ user: { id: user.id, displayName } });
+    const propagation = await refreshCachedSessions(c, user.id);
+    return c.json({ user: { id: user.id, displayName }, ...withPropagation(propagation) });
   });

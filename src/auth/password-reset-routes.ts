@@ -24,6 +24,7 @@ import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
+import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 
 const resetBody = z.strictObject({ token: z.string().max(200), password: z.string().max(1024) });
@@ -88,20 +89,18 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     if (user.disabledAt !== null) throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit });
     assertPasswordAcceptable(body.password, { email: user.email }, audit);
     const passwordHash = await hashPassword(body.password);
-    try {
-      await endSessions(c, {
-        tenantId: user.tenantId,
-        userId: user.id,
-        which: { allBut: null },
-        reason: "PASSWORD_RESET",
-        bumpSessionVersion: true,
-        changes: [...consumeStatements(db, row, now), db.update(users).set({ passwordHash }).where(eq(users.id, user.id))],
-        event: (ids) => ({ ...audit, action: "PASSWORD_RESET", outcome: "SUCCESS", metadata: { tokenId: row.id, revokedSessionIds: ids } }),
-      });
-    } catch (err) {
+    const { propagation } = await endSessions(c, {
+      tenantId: user.tenantId,
+      userId: user.id,
+      which: { allBut: null },
+      reason: "PASSWORD_RESET",
+      bumpSessionVersion: true,
+      changes: [...consumeStatements(db, row, now), db.update(users).set({ passwordHash }).where(eq(users.id, user.id))],
+      event: (ids) => ({ ...audit, action: "PASSWORD_RESET", outcome: "SUCCESS", metadata: { tokenId: row.id, revokedSessionIds: ids } }),
+    }).catch((err: unknown) => {
       // Redeemed by a parallel request between the read and this batch: nothing was changed.
       if (isInvariantViolation(err)) throw new ApiError(409, "RESET_LINK_USED", "This reset link was already used; ask for a new one", { audit });
       throw err;
-    }
-    return c.json({ success: true });
+    });
+    return c.json({ success: true, ...withPropagation(propagation) });
   });

@@ -24,6 +24,7 @@ import { endSessions } from "../sessions/revoke";
 import { SESSION_COOKIE } from "../sessions/token";
 import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
 import { sanitizeReturnTo } from "../gateway/return-to";
+import { withPropagation } from "../propagation";
 import { loginSchema } from "./schemas";
 import { findCurrentUserByEmail } from "../users/service";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
@@ -110,7 +111,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false }), async (c) => {
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
-    await endSessions(c, {
+    const { propagation } = await endSessions(c, {
       tenantId: session.tenantId,
       userId: session.userId,
       which: { session },
@@ -119,7 +120,7 @@ export const authRoutes = new Hono<AppEnv>()
     });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
     deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
-    return c.json({ success: true });
+    return c.json({ success: true, ...withPropagation(propagation) });
   });
 
 export function publicUser(user: AuthUser) {

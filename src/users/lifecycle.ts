@@ -17,17 +17,17 @@ import type { User } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { endImpersonationsInvolving } from "../impersonation/access-change";
-import { endSessions } from "../sessions/revoke";
+import { type SessionsEnded, endSessions } from "../sessions/revoke";
 import { assertTenantKeepsAnOwner } from "./service";
 
 export async function cutOffUser(
   c: Context<AppEnv>,
   target: User,
   options: { reason: "USER_DISABLED" | "USER_REMOVED"; changes: BatchItem<"sqlite">[]; event: AuditEvent },
-): Promise<{ endedIds: string[] }> {
+): Promise<SessionsEnded> {
   const db = c.var.db;
   const ending = await endImpersonationsInvolving(db, target.tenantId, target.id, c.get("now"), options.reason);
-  let result: { endedIds: string[] };
+  let result: SessionsEnded;
   try {
     result = await endSessions(c, {
       tenantId: target.tenantId,
