@@ -34,21 +34,24 @@ const d1Row = <T>(sql: string, ...binds: unknown[]) => env.DB.prepare(sql).bind(
 const userRow = (id: string) => d1Row<{ role: string; disabled_at: number | null; removed_at: number | null; session_version: number; totp_enabled: number; display_name: string; permission_overrides: string | null }>("SELECT * FROM users WHERE id = ?", id);
 const sessionRow = (id: string) => d1Row<{ revoked_at: number | null; revoke_reason: string | null; impersonated_user_id: string | null }>("SELECT * FROM user_sessions WHERE id = ?", id);
 
-/** A tenant whose owner is signed in and stepped up for `purpose`; the member is signed in too. */
-async function ownerSteppedUp(purpose: string) {
+/**
+ * A tenant whose member is signed in (`member`), then `who` signs in (`me`: the member's
+ * second session, or the owner's) and steps up for `purpose`.
+ */
+async function steppedUp(purpose: string, who: "owner" | "member" = "owner") {
   const h = new Harness();
   const t = await seedTenant();
   const member = await h.signIn(t.member);
-  const owner = await h.signIn(t.owner);
-  await h.stepUp(owner.cookie, purpose, t.owner);
-  return { h, t, owner, member };
+  const me = await h.signIn(t[who]);
+  await h.stepUp(me.cookie, purpose, t[who]);
+  return { h, t, me, member };
 }
 
 const asOwner = (cookie: string, options: { method?: string; body?: unknown } = {}) => ({ cookie, ...refusingKv, ...options });
 
 describe("a committed change answers its success, with the propagation delayed, when KV refuses every write", () => {
   it("a change that reached KV carries no propagation field", async () => {
-    const { h, t, owner } = await ownerSteppedUp("FORCE_LOGOUT");
+    const { h, t, me: owner } = await steppedUp("FORCE_LOGOUT");
     const res = await h.call<Body>(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, body: {} });
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty("propagation");
@@ -65,45 +68,41 @@ describe("a committed change answers its success, with the propagation delayed, 
   });
 
   it("revoking one of your sessions answers 200, and D1 has it revoked", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    const me = await h.signIn(t.member);
-    const other = await h.signIn(t.member);
-    await h.stepUp(me.cookie, "REVOKE_SESSION", t.member);
+    const { h, me, member: other } = await steppedUp("REVOKE_SESSION", "member");
     const res = await h.call<Body>(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: me.cookie, method: "POST", ...refusingKv });
     expectSuccessWithDelayedPropagation(res);
     expect((await sessionRow(other.sessionId))?.revoke_reason).toBe("REVOKED");
   });
 
   it("a force logout answers 200, and D1 has the member's sessions revoked and their session version bumped", async () => {
-    const { h, t, owner, member } = await ownerSteppedUp("FORCE_LOGOUT");
+    const { h, t, me: owner, member } = await steppedUp("FORCE_LOGOUT");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.member.id}/force-logout`, asOwner(owner.cookie, { body: {} })));
     expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("FORCE_LOGOUT");
     expect((await userRow(t.member.id))?.session_version).toBe(2);
   });
 
   it("a role change answers 200, and D1 has the new role", async () => {
-    const { h, t, owner } = await ownerSteppedUp("ROLE_CHANGE");
+    const { h, t, me: owner } = await steppedUp("ROLE_CHANGE");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.member.id}/role`, asOwner(owner.cookie, { method: "PATCH", body: { role: "admin" } })));
     expect((await userRow(t.member.id))?.role).toBe("admin");
   });
 
   it("a permission change answers 200, and D1 has the new permissions", async () => {
-    const { h, t, owner } = await ownerSteppedUp("ROLE_CHANGE");
+    const { h, t, me: owner } = await steppedUp("ROLE_CHANGE");
     const res = await h.call<Body>(`/api/users/${t.member.id}/permissions`, asOwner(owner.cookie, { method: "PATCH", body: { grant: ["SETTINGS_TEAM_VIEW"] } }));
     expectSuccessWithDelayedPropagation(res);
     expect(JSON.parse((await userRow(t.member.id))?.permission_overrides ?? "null")).toEqual({ granted: ["SETTINGS_TEAM_VIEW"], revoked: [] });
   });
 
   it("disabling a member answers 200, and D1 has them disabled and their sessions revoked", async () => {
-    const { h, t, owner, member } = await ownerSteppedUp("USER_ACCESS_CHANGE");
+    const { h, t, me: owner, member } = await steppedUp("USER_ACCESS_CHANGE");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.member.id}/disable`, asOwner(owner.cookie, { body: {} })));
     expect((await userRow(t.member.id))?.disabled_at).not.toBeNull();
     expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("USER_DISABLED");
   });
 
   it("enabling a member answers 200, and D1 has them enabled", async () => {
-    const { h, t, owner } = await ownerSteppedUp("USER_ACCESS_CHANGE");
+    const { h, t, me: owner } = await steppedUp("USER_ACCESS_CHANGE");
     expect((await h.call(`/api/users/${t.member.id}/disable`, { cookie: owner.cookie, body: {} })).status).toBe(200);
     await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.member.id}/enable`, asOwner(owner.cookie, { body: {} })));
@@ -111,30 +110,26 @@ describe("a committed change answers its success, with the propagation delayed, 
   });
 
   it("removing a member answers 200, and D1 has them removed and their sessions revoked", async () => {
-    const { h, t, owner, member } = await ownerSteppedUp("USER_ACCESS_CHANGE");
+    const { h, t, me: owner, member } = await steppedUp("USER_ACCESS_CHANGE");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.member.id}`, asOwner(owner.cookie, { method: "DELETE" })));
     expect((await userRow(t.member.id))?.removed_at).not.toBeNull();
     expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("USER_REMOVED");
   });
 
   it("resetting a member's two-factor answers 200, and D1 has it off", async () => {
-    const { h, t, owner } = await ownerSteppedUp("MFA_RESET");
+    const { h, t, me: owner } = await steppedUp("MFA_RESET");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/users/${t.admin.id}/mfa-reset`, asOwner(owner.cookie, { body: {} })));
     expect((await userRow(t.admin.id))?.totp_enabled).toBe(0);
   });
 
   it("disabling your own two-factor answers 200, and D1 has it off", async () => {
-    const { h, t, owner } = await ownerSteppedUp("MFA_CHANGE");
+    const { h, t, me: owner } = await steppedUp("MFA_CHANGE");
     expectSuccessWithDelayedPropagation(await h.call<Body>("/api/security/mfa/totp/disable", asOwner(owner.cookie, { body: {} })));
     expect((await userRow(t.owner.id))?.totp_enabled).toBe(0);
   });
 
   it("a password change that ends the other sessions answers 200, and D1 has them revoked", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    const other = await h.signIn(t.member);
-    const me = await h.signIn(t.member);
-    await h.stepUp(me.cookie, "PASSWORD_CHANGE", t.member);
+    const { h, me, member: other } = await steppedUp("PASSWORD_CHANGE", "member");
     const body = { currentPassword: "correct horse battery staple", newPassword: "a brand new passphrase for the tests" };
     expectSuccessWithDelayedPropagation(await h.call<Body>("/api/account/password", { cookie: me.cookie, body, ...refusingKv }));
     expect((await sessionRow(other.sessionId))?.revoke_reason).toBe("PASSWORD_CHANGED");
@@ -149,7 +144,7 @@ describe("a committed change answers its success, with the propagation delayed, 
   });
 
   it("creating, changing and deleting an IP rule each answer their success, and D1 has each change", async () => {
-    const { h, t, owner } = await ownerSteppedUp("IP_RULE_CHANGE");
+    const { h, t, me: owner } = await steppedUp("IP_RULE_CHANGE");
     const rules = () => env.DB.prepare("SELECT cidr FROM ip_rules WHERE tenant_id = ?").bind(t.id).all<{ cidr: string }>();
     const created = await h.call<Body & { rule: { id: string } }>("/api/security/ip-rules", asOwner(owner.cookie, { body: { action: "deny", cidr: "198.51.100.0/24", description: "test" } }));
     expectSuccessWithDelayedPropagation(created, 201);
@@ -162,19 +157,19 @@ describe("a committed change answers its success, with the propagation delayed, 
   });
 
   it("a tenant policy change answers 200, and D1 has the new policy", async () => {
-    const { h, t, owner } = await ownerSteppedUp("TENANT_POLICY_CHANGE");
+    const { h, t, me: owner } = await steppedUp("TENANT_POLICY_CHANGE");
     expectSuccessWithDelayedPropagation(await h.call<Body>("/api/tenant/policy", asOwner(owner.cookie, { method: "PATCH", body: { requireTwoFactor: true } })));
     expect((await d1Row<{ require_two_factor: number }>("SELECT require_two_factor FROM tenants WHERE id = ?", t.id))?.require_two_factor).toBe(1);
   });
 
   it("starting an impersonation answers 200, and D1 has the session acting as the member", async () => {
-    const { h, t, owner } = await ownerSteppedUp("IMPERSONATION");
+    const { h, t, me: owner } = await steppedUp("IMPERSONATION");
     expectSuccessWithDelayedPropagation(await h.call<Body>(`/api/impersonate/${t.member.id}`, asOwner(owner.cookie, { body: { reason: "Ticket 7: invoices" } })));
     expect((await sessionRow(owner.sessionId))?.impersonated_user_id).toBe(t.member.id);
   });
 
   it("exiting an impersonation answers 200, and D1 has the session acting as itself again", async () => {
-    const { h, t, owner } = await ownerSteppedUp("IMPERSONATION");
+    const { h, t, me: owner } = await steppedUp("IMPERSONATION");
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: owner.cookie, body: { reason: "Ticket 7: invoices" } })).status).toBe(200);
     await h.stepUp(owner.cookie, "IMPERSONATION", t.owner);
     expectSuccessWithDelayedPropagation(await h.call<Body>("/api/impersonate/exit", asOwner(owner.cookie, { body: {} })));
