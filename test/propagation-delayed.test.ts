@@ -176,6 +176,15 @@ describe("a committed change answers its success, with the propagation delayed, 
     expect((await sessionRow(owner.sessionId))?.impersonated_user_id).toBeNull();
   });
 
+  it("an impersonation that expired is ended on the next request though KV refuses writes: the request goes on as the admin, and D1 has it ended", async () => {
+    const { h, t, me: owner } = await steppedUp("IMPERSONATION");
+    expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: owner.cookie, body: { reason: "Ticket 7: invoices" } })).status).toBe(200);
+    h.clock.advanceSeconds(30 * 60);
+    const res = await h.call<{ user: { id: string } }>("/api/me", { cookie: owner.cookie, ...refusingKv });
+    expect([res.status, res.body.user.id]).toEqual([200, t.owner.id]);
+    expect((await sessionRow(owner.sessionId))?.impersonated_user_id).toBeNull();
+  });
+
   it("the operator disabling a tenant answers 200, and D1 has the tenant disabled and its sessions revoked", async () => {
     const h = new Harness();
     const t = await seedTenant();
