@@ -8,7 +8,9 @@ import { endImpersonation } from "./service";
  * request acts as. The session check set the session's own user; while its session
  * impersonates, the request acts as the impersonated user and every audit row names
  * the real admin (`actor`). An expired impersonation (or one whose target is gone) is
- * ended here, so the next request after the limit is back to the admin's own identity.
+ * ended here, so the next request after the limit is back to the admin's own identity
+ * (an end that committed stands even if the edge cannot be told at once: the request goes
+ * on as the admin; only an end that did not commit is 503).
  */
 export type ImpersonationOptions = {
   /**

@@ -61,6 +61,16 @@ export type StepUpClaim = {
   giveBack(): Promise<void>;
 };
 
+/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
+async function failClosed<T>(_c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    log.error("step-up grant unavailable", { error: errorSummary(err) });
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
+  }
+}
+
 /**
  * The one check of a grant, for the API's guarded routes and the product's (src/rpc):
  * a grant of `fresh`'s session and (real) user for `purpose`, verified and unexpired.
@@ -74,16 +84,6 @@ export type StepUpClaim = {
  * (one earned before an impersonation started, or during one that has ended, does not
  * carry across; IMPERSONATION itself excepted: its grant starts and ends one).
  */
-/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
-async function failClosed<T>(_c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    log.error("step-up grant unavailable", { error: errorSummary(err) });
-    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
-  }
-}
-
 export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, purpose: string): Promise<StepUpClaim> {
   const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
   if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
