@@ -20,6 +20,7 @@ import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
 import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
+import { impersonationExpired } from "../impersonation/expiry";
 import { errorSummary, log } from "../lib/log";
 
 /**
@@ -176,5 +177,5 @@ function bindsToActingAs(purpose: string): boolean {
 /** Whom the session acts as while it impersonates (the impersonation as D1 has it, unexpired); null otherwise. */
 export function actingAs(fresh: AuthState, now: number): { userId: string; startedAt: number } | null {
   const impersonation = fresh.session.impersonation;
-  return impersonation && impersonation.expiresAt > now ? { userId: impersonation.userId, startedAt: impersonation.startedAt } : null;
+  return impersonation && !impersonationExpired(impersonation, now) ? { userId: impersonation.userId, startedAt: impersonation.startedAt } : null;
 }
