@@ -18,7 +18,7 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, allowedWhileImpersonating, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { impersonationExpired } from "../impersonation/expiry";
 import { errorSummary, log } from "../lib/log";
@@ -92,7 +92,7 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   const now = c.get("now");
   const db = c.var.db;
   const impersonation = actingAs(fresh, now);
-  if (impersonation && !verifiableWhileImpersonating(purpose, policy)) {
+  if (impersonation && !allowedWhileImpersonating(policy)) {
     throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "This action cannot be confirmed while impersonating");
   }
   const challenge = () =>
