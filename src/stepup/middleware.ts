@@ -30,10 +30,13 @@ import { errorSummary, log } from "../lib/log";
  */
 export type PurposeResolver = (c: Context<AppEnv>, fresh: AuthState) => StepUpPurpose | Promise<StepUpPurpose>;
 
+/** On a requireStepUp middleware: the purpose it asks for, or null when a resolver decides it per request (for walks of the route table). */
+export const STEP_UP_PURPOSE = Symbol.for("gatehouse.stepUpPurpose");
+
 export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver) {
   if (typeof purposeOrResolver === "string" && !STEP_UP_POLICIES[purposeOrResolver]) throw new Error(`Unknown step-up purpose: ${purposeOrResolver}`);
 
-  return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
+  const middleware = createMiddleware<AppEnv>(async function requireStepUp(c, next) {
     const fresh = await reloadLiveSession(c, c.get("session").id);
     const purpose = typeof purposeOrResolver === "string" ? purposeOrResolver : await purposeOrResolver(c, fresh);
     const claim = await claimStepUpGrant(c, fresh, purpose);
@@ -43,6 +46,7 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
     // The action did not happen: give the grant back rather than make the user re-verify.
     if (c.error || c.res.status >= 400) await claim.giveBack();
   });
+  return Object.assign(middleware, { [STEP_UP_PURPOSE]: typeof purposeOrResolver === "string" ? purposeOrResolver : null });
 }
 
 /**

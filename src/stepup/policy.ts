@@ -16,7 +16,8 @@
  * Impersonation: each purpose says whether it may be earned and claimed while the session
  * impersonates (allowWhileImpersonating). Of Gatehouse's own, only IMPERSONATION, which
  * exiting needs; every other action a Gatehouse purpose guards is refused while
- * impersonating by its route (forbidWhileImpersonating, src/impersonation/middleware.ts).
+ * impersonating by its route (forbidWhileImpersonating, src/impersonation/middleware.ts),
+ * and test/impersonation-routes.test.ts walks the route table to hold the two together.
  */
 export const STEP_UP_PURPOSES = [
   "REVOKE_SESSION",
