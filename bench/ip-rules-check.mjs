@@ -6,7 +6,7 @@
 // into a temp dir, then times, for 10 and for 1,000 rules: the decision on a parsed set,
 // parsing the cached JSON, a request that reads the set from KV (parse + decide; a
 // request within a second of the last read uses the isolate's parsed copy instead,
-// src/ip-rules/cache.ts), and compiling from D1 rows (a cache miss). A naive scan with
+// src/edge-document/read.ts), and compiling from D1 rows (a cache miss). A naive scan with
 // ipaddr.js's match over every rule is timed for comparison: the index makes the
 // decision independent of the rule count; what still grows with the rules is parsing
 // the cached entry (kept compact).

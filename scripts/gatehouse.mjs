@@ -54,8 +54,9 @@ async function call(where, method, path, body) {
     fail(`cannot reach ${where.base} (${err.cause?.code ?? err.message}); is the worker running (npm start)?`);
   }
   const data = await res.json().catch(() => ({}));
-  if (res.status === 404 && data.error === "NOT_FOUND") {
-    fail(`the operator API answered 404: OPERATOR_TOKEN is not set on the worker, or the token you sent is not it`);
+  // Without the right token the operator API answers as an unknown API path: 401 to a request without a session (as this one).
+  if ((res.status === 401 && data.error === "UNAUTHORIZED") || (res.status === 404 && data.error === "NOT_FOUND")) {
+    fail(`the operator API answered as an unknown path (${res.status}): OPERATOR_TOKEN is not set on the worker, or the token you sent is not it`);
   }
   if (!res.ok) fail(`${res.status} ${data.error ?? ""}: ${data.message ?? "request refused"}`);
   return data;

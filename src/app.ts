@@ -1,8 +1,7 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { every } from "hono/combine";
 import { impersonationView } from "./impersonation/view";
 import { bodyLimit } from "hono/body-limit";
-import { createMiddleware } from "hono/factory";
-import { secureHeaders } from "hono/secure-headers";
 import { recordRefusals } from "./audit/refusal-recorder";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes, publicUser } from "./auth/routes";
@@ -17,6 +16,7 @@ import { publishedKeys } from "./gateway/jwks";
 import { healthRoutes } from "./health";
 import { gatewayRoutes } from "./gateway/routes";
 import { csrfGuard } from "./lib/csrf";
+import { ownAnswerHeaders } from "./lib/own-answer-headers";
 import { type ClockOptions, requestContext } from "./lib/request-context";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
@@ -45,35 +45,20 @@ export function createApp(options: AppOptions = {}) {
   // Every request Gatehouse answers or forwards (all but health): the clock, the database, an id.
   const context = requestContext(options);
 
+  // What every API path past sign-in passes, a route's or an unknown one: the edge check, then the two-factor enrolment gate.
+  const signedInChecks = every(edgeCheck(), requireTwoFactorEnrolment(`${base}/api`));
+  // An API path no route serves: those checks (401 without a session, as on every API path), then 404.
+  // The operator API answers a request without its token the same way (src/operator/auth.ts).
+  const asUnknownPath = async (c: Context<AppEnv>): Promise<Response> => {
+    await signedInChecks(c, async () => {
+      c.res = handleNotFound(c);
+    });
+    return c.res;
+  };
+
   const api = new Hono<AppEnv>()
-    .use(
-      // API answers are data, never documents: nothing to frame, sniff or cache. The
-      // headers of OWASP's REST Security Cheat Sheet, plus Referrer-Policy and
-      // Cross-Origin-Resource-Policy; hono's document-only and legacy ones (COOP,
-      // Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options,
-      // X-Permitted-Cross-Domain-Policies, X-XSS-Protection) are left off: they do nothing
-      // for JSON, and every header is carried on every answer (bench/FINDINGS.md).
-      secureHeaders({
-        contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-        xFrameOptions: "DENY",
-        referrerPolicy: "no-referrer",
-        strictTransportSecurity: "max-age=63072000; includeSubDomains",
-        crossOriginOpenerPolicy: false,
-        originAgentCluster: false,
-        xDnsPrefetchControl: false,
-        xDownloadOptions: false,
-        xPermittedCrossDomainPolicies: false,
-        xXssProtection: false,
-      }),
-    )
-    .use(
-      createMiddleware<AppEnv>(async function noStore(c, next) {
-        await next();
-        // On the response's own headers, as secureHeaders does: c.header() after the
-        // handler would copy the whole Response to add one header.
-        if (!c.res.headers.has("cache-control")) c.res.headers.set("Cache-Control", "no-store");
-      }),
-    )
+    // API answers are data, never documents: nothing to frame, sniff or cache.
+    .use(ownAnswerHeaders())
     // Outside every check below, so it sees each refusal they raise.
     .use(recordRefusals())
     .use(csrfGuard())
@@ -85,12 +70,11 @@ export function createApp(options: AppOptions = {}) {
         },
       }),
     )
-    .route("/operator", operatorRoutes)
+    .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
-    .use(edgeCheck())
-    .use(requireTwoFactorEnrolment(`${base}/api`))
+    .use(signedInChecks)
     .get("/me", (c) => {
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       return c.json({
@@ -117,7 +101,7 @@ export function createApp(options: AppOptions = {}) {
     .route(`${base}/api/health`, healthRoutes())
     .use(context)
     .route(`${base}/api`, api)
-    // An unknown API path is a JSON 404, never the panel's HTML.
+    // An unknown API path is a JSON 404 (past the API's signed-in checks), never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)
     .get(`${base}/.well-known/jwks.json`, publishedKeys)
     // The module product pages import for step-up and sign-in (src/gateway/client-module.ts).

@@ -8,10 +8,10 @@
  *                           miss; fail closed with 503); sets the session's own user.
  *   2. resolveImpersonation whom the request acts as while an admin impersonates.
  *   3. enforceIpRules       the tenant's IP rules for the client address, from the same
- *                           edge document (KV `tenant-edge:<tenantId>`, src/tenant/edge-state.ts).
+ *                           edge document (KV `tenant-edge:<tenantId>`, src/edge-document/).
  *
  * A hot request makes no D1 query and at most one KV read per tenant per isolate-second
- * with a snapshot (tested). Only a request that passes every check,
+ * with a snapshot (tested; what each step reads and how stale it may be: docs/consistency.md). Only a request that passes every check,
  * and is not refused further on, counts as the session's activity.
  */
 import { every } from "hono/combine";

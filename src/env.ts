@@ -129,6 +129,8 @@ export type Variables = {
   actor: { realUserId: string | null; isImpersonating: boolean };
   /** What the session cookie identifies (secret verified), whatever the session's state; see identifySession. */
   identifiedSession?: AuthState | null;
+  /** Set when the answer is the product origin's, passed through as it is (src/gateway/routes.ts; src/lib/own-answer-headers.ts leaves it alone). */
+  answeredByOrigin?: boolean;
   /** Set when the tenant requires two-factor and the real user has none yet (src/tenant/enrolment-gate.ts). */
   mfaEnrollmentRequired?: boolean;
   /** Set once this request's refusal has its FAIL row (written or counted); see src/audit/refusal.ts. */

@@ -20,8 +20,9 @@ export type AuditHint = {
   /** Extra facts for the FAIL row (e.g. which throttle refused). */
   metadata?: Record<string, unknown>;
   /**
-   * Repeats of this refusal with the same subject are counted per minute and written
-   * only at the 1st, 2nd, 4th, 8th, ... occurrence, with `metadata.count` (src/audit/dedupe.ts).
+   * Repeats of this refusal (same user, reason, method and route, src/audit/dedupe.ts)
+   * with the same subject are counted per minute and written only at the 1st, 2nd, 4th,
+   * 8th, ... occurrence, with `metadata.count`.
    */
   dedupeSubject?: string;
 };

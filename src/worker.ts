@@ -13,6 +13,7 @@ import type { Bindings } from "./env";
 import { errorBody } from "./errors";
 import { runKeyRotation } from "./key-rotation";
 import { errorFields, log, withLogScope } from "./lib/log";
+import { setOwnAnswerHeaders } from "./lib/own-answer-headers";
 
 /** The configuration problem, or null when `env` parses (logged as `msg`). */
 function configProblem(env: Bindings, msg: string): string | null {
@@ -33,10 +34,9 @@ export function createWorker(startupEnv: Bindings) {
     fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> {
       if (app) return app.fetch(request, env, ctx);
       withLogScope(crypto.randomUUID(), () => log.error("request refused: configuration invalid", { problem }));
-      return Response.json(errorBody("CONFIG_INVALID", "This deployment's configuration is invalid; the operator has been told"), {
-        status: 503,
-        headers: { "cache-control": "no-store" },
-      });
+      const refused = Response.json(errorBody("CONFIG_INVALID", "This deployment's configuration is invalid; the operator has been told"), { status: 503 });
+      setOwnAnswerHeaders(refused.headers);
+      return refused;
     },
     async scheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
       // A cron run has no request: its log lines carry a fresh id of their own.

@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
-import { LOCAL_TENANT_EDGE_MS, tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
+import { LOCAL_TENANT_EDGE_MS } from "../src/edge-document/read";
 
 const BLOCKED = "198.51.100.7";
 

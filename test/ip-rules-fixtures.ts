@@ -1,7 +1,7 @@
 // Shared fixtures for the IP rules test files.
 import { env } from "cloudflare:workers";
 import { randomId } from "../src/lib/crypto";
-import { tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
 import { Harness, START_MS, type SeededTenant, type SeededUser, seedTenant } from "./helpers";
 
 export const BASE = "/api/security/ip-rules";

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
 import { Harness, seedTenant, withEnv } from "./helpers";
 
 type Write = { key: string; atMs: number };

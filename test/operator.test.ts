@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { createDb } from "../src/db/client";
 import { auditLogs, tenants } from "../src/db/schema";
-import { type CallOptions, Harness, configured, d1WithTableGone, seedTenant, withEnv } from "./helpers";
+import { type CallOptions, type CallResult, Harness, ORIGIN, configured, d1WithTableGone, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
 
 const TOKEN = "operator-token-for-tests-0123456789abcdef";
@@ -15,16 +15,34 @@ type CreatedTenant = { tenant: { id: string; name: string; slug: string; disable
 const uniqueSlug = () => `op-${crypto.randomUUID().slice(0, 8)}`;
 const createTenant = (h: Harness, body: Record<string, unknown>, options = asOperator()) => h.call<CreatedTenant>("/api/operator/tenants", { ...options, body });
 
+/** An unknown API path, asked the same way as `path`. */
+const UNKNOWN_PATH = "/api/no-such-route";
+
+/** What a caller can compare of an answer: status, body (its echo of the request line made neutral) and every header but the request id. */
+function comparable(res: CallResult<unknown>, method: string, path: string) {
+  const text = JSON.stringify(res.body).replaceAll(`${method} ${gatehouseUrl(path).slice(ORIGIN.length)}`, "<request>");
+  const headers = [...res.headers].filter(([name]) => name !== "x-request-id");
+  return { status: res.status, body: JSON.parse(text) as unknown, headers };
+}
+
+/** Asks `path` and an unknown API path the same way; they must answer alike. Returns the status. */
+async function expectAnsweredAsUnknownPath(h: Harness, path: string, options: CallOptions): Promise<number> {
+  const method = options.method ?? (options.body === undefined ? "GET" : "POST");
+  const asked = comparable(await h.call(path, options), method, path);
+  const unknown = comparable(await h.call(UNKNOWN_PATH, options), method, UNKNOWN_PATH);
+  expect(asked, `${method} ${path}`).toEqual(unknown);
+  return asked.status;
+}
+
 describe("operator API", () => {
-  it("without OPERATOR_TOKEN configured the operator API does not exist (404 for every caller)", async () => {
+  it("without OPERATOR_TOKEN configured the operator API does not exist: every request is answered as an unknown path", async () => {
     const h = new Harness();
-    for (const [path, method] of [["/api/operator/tenants", "GET"], ["/api/operator/tenants", "POST"]] as const) {
-      const res = await h.call(path, { method, headers: { authorization: `Bearer ${TOKEN}` }, ...(method === "POST" ? { body: { name: "X", slug: uniqueSlug(), ownerEmail: "x@x.test" } } : {}) });
-      expect([res.status, res.body.error]).toEqual([404, "NOT_FOUND"]);
-    }
+    const withToken = { headers: { authorization: `Bearer ${TOKEN}` } };
+    await expectAnsweredAsUnknownPath(h, "/api/operator/tenants", withToken);
+    await expectAnsweredAsUnknownPath(h, "/api/operator/tenants", { ...withToken, body: { name: "X", slug: uniqueSlug(), ownerEmail: "x@x.test" } });
   });
 
-  it("a missing or wrong operator token is answered 404, like an unknown path, and changes nothing", async () => {
+  it("a missing or wrong operator token is answered as an unknown path, and changes nothing", async () => {
     const h = new Harness();
     const slug = uniqueSlug();
     const attempts: CallOptions[] = [
@@ -36,12 +54,33 @@ describe("operator API", () => {
       { env: operatorEnv, headers: { authorization: `Basic ${btoa(`operator:${TOKEN}`)}` } },
     ];
     for (const options of attempts) {
-      const res = await createTenant(h, { name: "Nope", slug, ownerEmail: "nope@nope.test" }, options);
-      expect([res.status, (res.body as unknown as { error: string }).error]).toEqual([404, "NOT_FOUND"]);
-      // Not even validation answers: a malformed body is 404 too.
-      expect((await h.call("/api/operator/tenants", { ...options, body: { junk: true } })).status).toBe(404);
+      await expectAnsweredAsUnknownPath(h, "/api/operator/tenants", { ...options, body: { name: "Nope", slug, ownerEmail: "nope@nope.test" } });
+      // Not even validation answers: a malformed body gets the unknown path's answer too.
+      await expectAnsweredAsUnknownPath(h, "/api/operator/tenants", { ...options, body: { junk: true } });
     }
     expect(await createDb(env.DB).query.tenants.findFirst({ where: eq(tenants.slug, slug) })).toBeUndefined();
+  });
+
+  it("without its token the operator API is indistinguishable from an unknown API path: same status, body and headers, whoever calls", async () => {
+    const h = new Harness();
+    const t = await seedTenant("op-alike", { totp: false });
+    const member = await h.login(t.member.email);
+    const revoked = await h.login(t.member.email);
+    expect((await h.call("/api/auth/logout", { cookie: revoked.cookie, method: "POST" })).status).toBe(200);
+    h.clock.advanceSeconds(2); // past the in-isolate copy of the revoked session
+    const callers: CallOptions[] = [{}, { cookie: member.cookie }, { cookie: revoked.cookie }];
+    const tokens: CallOptions[] = [{ env: operatorEnv }, asOperator("wrong-token-of-the-same-sort-0123456789abcd"), { headers: { authorization: `Bearer ${TOKEN}` } }];
+    const seen = new Set<number>();
+    for (const caller of callers) {
+      for (const token of tokens) {
+        for (const [path, body] of [["/api/operator/tenants", undefined], ["/api/operator/tenants", { name: "X", slug: uniqueSlug(), ownerEmail: "x@x.test" }], [`/api/operator/tenants/${t.id}/disable`, {}]] as const) {
+          seen.add(await expectAnsweredAsUnknownPath(h, path, { ...token, ...caller, ...(body ? { body } : {}) }));
+        }
+      }
+    }
+    // The callers meet each of the unknown path's answers: no session, a live one, a revoked one.
+    expect([...seen].sort()).toEqual([401, 404]);
+    expect(await createDb(env.DB).query.tenants.findFirst({ where: eq(tenants.id, t.id) })).toMatchObject({ disabledAt: null });
   });
 
   it("a created tenant's audit chain starts with TENANT_CREATED, and its first owner signs in through the invitation", async () => {

@@ -1,6 +1,7 @@
 // The app-level refusal recorder: every refusal of a request that identifies a tenant
-// writes a FAIL row (reads, CSRF, body limit and dead cookies included), deduplicated
-// per user, reason and minute with the count; a 428 challenge is a question, not written.
+// writes a FAIL row (reads, CSRF, body limit and dead cookies included); repeats of the
+// same refusal (user, reason, method and route) are deduplicated per minute with the
+// count; a 428 challenge is a question, not written.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { randomBytes, toBase64Url } from "../src/lib/crypto";
@@ -89,11 +90,15 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
     expect(await rows(t.id)).toEqual([]);
   });
 
-  it("a failed sign-in for an unknown email carrying a valid session cookie is written in the cookie's tenant", async () => {
+  it("a failed sign-in carrying a valid session cookie writes nothing in the cookie's tenant, for an unknown email as for another tenant's member (that log would tell them apart)", async () => {
     const { h, t, cookie } = await memberOf();
-    const res = await h.call("/api/auth/login", { cookie, body: { email: "nobody@nowhere.test", password: PASSWORD } });
-    expect(res.body.error).toBe("INVALID_CREDENTIALS");
-    expect(await rows(t.id)).toMatchObject([{ outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "UNKNOWN_EMAIL" }]);
+    const other = await seedTenant("ref");
+    const before = await countAll(t.id);
+    for (const email of ["nobody@nowhere.test", other.member.email]) {
+      const res = await h.call("/api/auth/login", { cookie, body: { email, password: "wrong password" } });
+      expect(res.body.error).toBe("INVALID_CREDENTIALS");
+    }
+    expect(await countAll(t.id)).toBe(before);
   });
 
   it("a 428 challenge is a question, not a refusal: it writes nothing, even with a session cookie", async () => {
@@ -116,7 +121,7 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
 });
 
 
-describe("refusal floods: rows at the 1st, 2nd, 4th, ... refusal per user, reason and minute, with the count", () => {
+describe("refusal floods: rows at the 1st, 2nd, 4th, ... repeat of the same refusal (user, reason, method, route) per minute, with the count", () => {
   it("repeats within the minute write rows only at each doubling, each with the count so far", async () => {
     const { h, t, cookie } = await memberOf();
     for (let i = 0; i < 5; i++) await h.call("/api/audit-logs", { cookie });
@@ -132,6 +137,26 @@ describe("refusal floods: rows at the 1st, 2nd, 4th, ... refusal per user, reaso
     h.clock.advanceSeconds(60); // a new minute starts a new count
     await h.call("/api/users", { cookie });
     expect((await rows(t.id)).at(-1)).toMatchObject({ failure_reason: "FORBIDDEN", metadata: { count: 1 } });
+  });
+
+  it("a member refused on four different routes in one minute gets a row for each: different requests are not one stream", async () => {
+    const { h, t, cookie } = await memberOf();
+    const paths = ["/api/audit-logs", "/api/users", "/api/users/invitations", "/api/tenant/policy"];
+    for (const path of paths) expect((await h.call(path, { cookie })).status, path).toBe(403);
+    const written = await rows(t.id);
+    expect(written.map((r) => [r.metadata?.path, r.failure_reason, r.metadata?.count])).toEqual(paths.map((p) => [`${DEFAULT_GATEHOUSE_PATH}${p}`, "FORBIDDEN", 1]));
+  });
+
+  it("the same route and method refused again in the minute is one stream, whatever resource its query names", async () => {
+    const { h, t, cookie } = await memberOf();
+    for (const userId of [t.admin.id, t.owner.id, t.admin.id, t.owner.id]) {
+      expect((await h.call(`/api/security/sessions?userId=${userId}`, { cookie })).status).toBe(403);
+    }
+    expect((await rows(t.id)).map((r) => [r.target_id, r.metadata?.count])).toEqual([
+      [t.admin.id, 1],
+      [t.owner.id, 2],
+      [t.owner.id, 4],
+    ]);
   });
 
   it("parallel refusals of one user are each counted once: rows at the doublings only", async () => {

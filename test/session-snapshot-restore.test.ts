@@ -4,7 +4,7 @@
 // it is used (src/sessions/snapshot-check.ts). The script's own D1 write and KV emptying are
 // checked by scripts/check-cache-rebuild.mjs.
 import { afterEach, describe, expect, it } from "vitest";
-import { tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
 import { Harness, seedTenant, withEnv } from "./helpers";
 import { SNAPSHOT, browserSignIn, countingKv, env } from "./snapshot-fixtures";
 

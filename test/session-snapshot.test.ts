@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseKeySet } from "../src/lib/key-set";
 import { fromBase64Url, toBase64Url } from "../src/lib/crypto";
 import { sealSnapshot } from "../src/sessions/snapshot";
-import { tenantEdgeKey } from "../src/tenant/edge-state";
+import { tenantEdgeKey } from "../src/edge-document/document";
 import { Harness, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
 import { SNAPSHOT, browserSignIn, countingKv, env, keyOf } from "./snapshot-fixtures";
 

@@ -1,9 +1,9 @@
-// The tenant's edge document (src/tenant/edge-state.ts): the IP rules, the policy and the
+// The tenant's edge document (src/edge-document/, docs/consistency.md): the IP rules, the policy and the
 // session-state entries under one KV key, read once per tenant per isolate-second, built
 // only from D1, rebuilt when what KV holds cannot be used.
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileRuleSet } from "../src/ip-rules/ruleset";
-import { type TenantEdgeState, tenantEdgeKey } from "../src/tenant/edge-state";
+import { type TenantEdgeState, tenantEdgeKey } from "../src/edge-document/document";
 import { fakeOrigin, gatewayEnv, loadStepUpKeys } from "./gateway-step-up-fixtures";
 import { Harness, type SeededTenant, brokenBinding, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";

@@ -68,7 +68,8 @@ describe("the required-2FA gate", () => {
     expect(reached.sort()).toEqual(["GET /me", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
     // Sign-out is an auth route, before the gate.
     expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {} })).status).toBe(200);
-  });
+    // Each refused route writes its own audit row (a different request is not a repeat): some 40 writes.
+  }, 30_000);
 
   it("sign-in sends a member without TOTP straight to enrolment, and /api/me says so", async () => {
     const h = new Harness();

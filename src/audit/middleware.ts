@@ -13,9 +13,10 @@ export type AuditedOptions = {
   /** Route parameter holding the target's id, for FAIL rows. */
   targetParam?: string;
   /**
-   * Write FAIL rows after the response (waitUntil) rather than before it, so that a
-   * refusal costs the client the same time whether or not it produces a row (sign-in:
-   * a known email writes one, an unknown email has no tenant log to write to).
+   * Write FAIL rows beside the response (waitUntil) rather than before it, so that the
+   * client does not wait for its row. The write starts before the answer leaves, so this
+   * does not hide whether a row was written: sign-in hides that by doing the same work
+   * for an unknown email (src/auth/sign-in-refusal.ts).
    */
   afterResponse?: boolean;
 };
@@ -61,7 +62,7 @@ async function recordRefusal(c: Context<AppEnv>, action: AuditAction, error: Api
     ...(hint.metadata ? { metadata: hint.metadata } : {}),
   };
   const tenantId = hint.tenantId ?? c.get("user")?.tenantId;
-  if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { tenantId, action, parts: [hint.dedupeSubject] }, event);
+  if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { ...event, action, tenantId }, [hint.dedupeSubject]);
   else await recordAudit(c, event);
 }
 

@@ -3,8 +3,9 @@
  * gets a FAIL row, reads included, whichever check refused it (CSRF, body limit, the
  * session check, permission, validation, not found, ...). A route's own audited()
  * wrapper and IP enforcement record theirs under their own action; everything else is
- * written here as REQUEST_REFUSED, deduplicated per user, reason and minute (rows at
- * the 1st, 2nd, 4th, ... refusal with the count, see dedupe.ts).
+ * written here as REQUEST_REFUSED, repeats of the same refusal (user, reason, method
+ * and route) deduplicated per minute (rows at the 1st, 2nd, 4th, ... with the count,
+ * see dedupe.ts).
  *
  * Who is refused: the signed-in user once the session check passed; before that (or
  * when it failed, e.g. a revoked cookie) the cookie's session, but only when its id
@@ -37,18 +38,14 @@ export const recordRefusals = () =>
     if (!who) return;
     const hint = error.audit;
     const reason = hint.failureReason ?? error.code;
-    await recordRepeatedRefusal(
-      c,
-      { tenantId: who.tenantId, action: "REQUEST_REFUSED", parts: [who.userId ?? "", reason] },
-      {
-        action: "REQUEST_REFUSED",
-        outcome: "FAIL",
-        tenantId: who.tenantId,
-        actorUserId: who.userId,
-        targetType: hint.targetType ?? null,
-        targetId: hint.targetId ?? null,
-        failureReason: reason,
-        metadata: { status: error.status, method: c.req.method, path: c.req.path },
-      },
-    );
+    await recordRepeatedRefusal(c, {
+      action: "REQUEST_REFUSED",
+      outcome: "FAIL",
+      tenantId: who.tenantId,
+      actorUserId: who.userId,
+      targetType: hint.targetType ?? null,
+      targetId: hint.targetId ?? null,
+      failureReason: reason,
+      metadata: { status: error.status, method: c.req.method, path: c.req.path },
+    });
   });

@@ -3,7 +3,7 @@
  * challenge, which is a question to the client and is not written. (TOTP_REQUIRED at
  * sign-in is written: a right password for a TOTP user must leave a trace.)
  * Whoever writes (or counts) the FAIL row for a request's refusal marks it, so the
- * app-level recorder (src/audit/refusals.ts) writes only what nobody else did.
+ * app-level recorder (src/audit/refusal-recorder.ts) writes only what nobody else did.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";

@@ -2,10 +2,11 @@
  * Sign-in and sign-out.
  *
  * Threat model: password guessing and lockout of a victim by failing on purpose (the
- * throttles in ./throttle.ts, device cookies in ./device.ts), user enumeration (same
- * answer, the same PBKDF2 and D1 work for unknown emails, and FAIL rows written after
- * the response), session fixation (a new id at every sign-in), cookie theft by script
- * (HttpOnly, __Host-, Secure, SameSite=Lax).
+ * throttles in ./throttle.ts, device cookies in ./device.ts), user enumeration (the same
+ * answer, and the same D1, KV and PBKDF2 work, for an unknown email as for a member's
+ * until the password is found right: ./sign-in-subject.ts, ./sign-in-refusal.ts),
+ * session fixation (a new id at every sign-in), cookie theft by script (HttpOnly,
+ * __Host-, Secure, SameSite=Lax).
  */
 import { Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
@@ -13,8 +14,8 @@ import { audited } from "../audit/middleware";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
-import { loadTenantPolicy } from "../ip-rules/cache";
-import { dummyPasswordHash, verifyPassword } from "../lib/password";
+import { loadTenantPolicy } from "../edge-document/rules-and-policy";
+import { verifyPassword } from "../lib/password";
 import { permissionsOf } from "../lib/permissions";
 import { verifySecondFactor } from "../stepup/second-factor";
 import { validate } from "../lib/validation";
@@ -25,50 +26,34 @@ import { SESSION_COOKIE } from "../sessions/token";
 import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { loginSchema } from "./schemas";
-import { findCurrentUserByEmail } from "../users/service";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import { startSession } from "./start-session";
-import { clearSignInAttempts, reserveSignIn, signInUnavailable, throttleAddress } from "./throttle";
+import { refuseSignIn } from "./sign-in-refusal";
+import { identifySignIn } from "./sign-in-subject";
+import { clearSignInAttempts, reserveSignIn } from "./throttle";
 
 export const authRoutes = new Hono<AppEnv>()
-  // Refusals are written after the response: a known email's FAIL row must not make its
-  // answer slower than an unknown email's, which has no tenant log to write to.
+  // Refusals after a right password are written after the response; those before it, by refuseSignIn.
   .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
     const body = c.req.valid("json");
-    const db = c.var.db;
     const deviceKey = await deviceCookieKeys(c.env);
 
-    const user = await findCurrentUserByEmail(db, body.email).catch((err: unknown) => {
-      throw signInUnavailable(c, "sign-in user lookup", err);
-    });
-    const knownUser = user ? { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id } : {};
+    // Who is this: a current member, or NOBODY, whom every step until the password is
+    // found right treats alike (same D1, KV and PBKDF2 work; no enumeration by timing).
+    const subject = await identifySignIn(c, body.email);
     const deviceId = await readDevice(c, deviceKey, body.email);
     // Counted before the password is checked, so parallel guesses cannot overshoot.
-    const refusal = await reserveSignIn(c, body.email, deviceId);
-    if (refusal) {
-      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many failed sign-in attempts; try again later", {
-        details: { retryAfterSeconds: refusal.retryAfterSeconds },
-        audit: {
-          ...knownUser,
-          failureReason: "TOO_MANY_ATTEMPTS",
-          metadata: { throttle: refusal.scope },
-          // A client retrying in a loop: one row per email, address and minute, then at each doubling.
-          dedupeSubject: `${body.email}|${throttleAddress(c)}`,
-        },
-      });
-    }
+    const throttled = await reserveSignIn(c, body.email, deviceId);
+    if (throttled) throw refuseSignIn(c, subject, { kind: "throttled", throttle: throttled });
 
-    // Same PBKDF2 work whether or not the email exists (no enumeration by timing); a member
-    // removed from the tenant is not found by email (findCurrentUserByEmail): an unknown email.
-    const passwordOk = await verifyPassword(body.password, user ? user.passwordHash : await dummyPasswordHash());
-    // The tenant is known now and its IP rules bind sign-in too. They are applied
-    // whatever the password, so a blocked address never learns whether it was right
-    // (it does learn that the email belongs to a tenant that restricts addresses).
-    if (user) await assertIpAllowed(c, user.tenantId, user.id);
-    if (!user || !passwordOk) {
-      const reason = !user ? "UNKNOWN_EMAIL" : "INVALID_PASSWORD";
-      throw new ApiError(401, "INVALID_CREDENTIALS", "Email or password is incorrect", { audit: { ...knownUser, failureReason: reason } });
-    }
+    const passwordOk = await verifyPassword(body.password, subject.passwordHash);
+    // The tenant's IP rules bind sign-in too. They are applied whatever the password, so
+    // a blocked address never learns whether it was right (it does learn that the email
+    // belongs to a tenant that restricts addresses); NOBODY's tenant has none.
+    await assertIpAllowed(c, subject.tenantId, subject.userId);
+    const user = subject.user;
+    if (!user || !passwordOk) throw refuseSignIn(c, subject, { kind: "wrong-credentials" });
+    const knownUser = { tenantId: user.tenantId, actorUserId: user.id, targetId: user.id };
     // Only once the password was right: a disabled member is told so, a guesser learns nothing.
     if (user.disabledAt !== null) {
       throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser, failureReason: "USER_DISABLED" } });

@@ -159,7 +159,7 @@ export const passwordResetTokens = sqliteTable(
 
 /**
  * The fingerprint of each user's and session's security state, as of its last change, for
- * the tenant's edge document (src/sessions/tenant-state.ts records them, src/tenant/edge-state.ts
+ * the tenant's edge document (src/edge-document/staleness.ts records them, src/edge-document/build.ts
  * builds the document): rows older than the
  * document's window are pruned by the writer. The document is rebuilt from these rows (and
  * the recent revocations) at every write, so concurrent writers never lose each other's change.
@@ -316,7 +316,7 @@ export const auditCheckpoints = sqliteTable("audit_checkpoints", {
  * When the KV cache was last rebuilt after a D1 restore (`npm run cache:rebuild`,
  * scripts/cache-rebuild.mjs, writes the one row with D1's own clock): no session snapshot
  * whose state was read from D1 before then is used. The tenant's edge document carries it
- * (src/tenant/edge-state.ts); no row: never rebuilt.
+ * (src/edge-document/build.ts); no row: never rebuilt.
  */
 export const cacheRebuilds = sqliteTable(
   "cache_rebuilds",

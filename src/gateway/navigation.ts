@@ -1,7 +1,9 @@
 /**
  * An unauthenticated product request gets what its client can use: a browser loading a
  * page is sent to sign-in (and back afterwards); fetch/XHR and API clients get a 401 JSON
- * they can handle, never an HTML redirect they would follow blindly.
+ * they can handle, never an HTML redirect they would follow blindly. These are Gatehouse's
+ * own answers: the gateway gives them the API's headers (no-store, nosniff, ...) from
+ * their one owner, src/lib/own-answer-headers.ts.
  */
 import { sanitizeReturnTo } from "./return-to";
 
@@ -24,12 +26,9 @@ export function unauthenticatedResponse(request: Request, options: SignInOptions
     const url = new URL(request.url);
     const returnTo = sanitizeReturnTo(url.pathname + url.search);
     const location = `${options.gatehousePath}/sign-in?returnTo=${encodeURIComponent(returnTo)}`;
-    return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
+    return new Response(null, { status: 302, headers: { location } });
   }
-  return Response.json(
-    { error: "UNAUTHORIZED", message: "Sign in to continue" },
-    { status: 401, headers: { "cache-control": "no-store" } },
-  );
+  return Response.json({ error: "UNAUTHORIZED", message: "Sign in to continue" }, { status: 401 });
 }
 
 /** The panel page where a member of a tenant that requires two-factor sets it up. */
@@ -38,7 +37,7 @@ export const ENROLMENT_PAGE = "/security/two-factor";
 /** 302 to the panel's enrolment page for a browser navigation; null for any other request (it gets the API's 403). */
 export function enrolmentRedirect(request: Request, options: SignInOptions): Response | null {
   if (!isBrowserNavigation(request)) return null;
-  return new Response(null, { status: 302, headers: { location: `${options.gatehousePath}${ENROLMENT_PAGE}`, "cache-control": "no-store" } });
+  return new Response(null, { status: 302, headers: { location: `${options.gatehousePath}${ENROLMENT_PAGE}` } });
 }
 
 export type StepUpPageOptions = SignInOptions & {
@@ -51,5 +50,5 @@ export function stepUpRedirect(request: Request, options: StepUpPageOptions): Re
   const url = new URL(request.url);
   const returnTo = sanitizeReturnTo(url.pathname + url.search);
   const location = `${options.gatehousePath}/step-up?purpose=${encodeURIComponent(options.purpose)}&returnTo=${encodeURIComponent(returnTo)}`;
-  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
+  return new Response(null, { status: 302, headers: { location } });
 }

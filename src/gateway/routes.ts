@@ -15,7 +15,8 @@
  * assertion is still attached, so a landing page can say who is signed in.
  * Everything else needs a session: a browser loading a page is sent to sign-in and
  * back, any other request gets the API's 401. Bodies stream both ways (no body limit:
- * the product sets its own).
+ * the product sets its own). Every answer Gatehouse makes here itself carries the API's
+ * headers (no-store, nosniff, ...); the origin's answers keep their own.
  */
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -24,6 +25,7 @@ import { edgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
 import { ApiError, RefusalWithResponse, toApiError } from "../errors";
 import { csrfGuard } from "../lib/csrf";
+import { ownAnswerHeaders } from "../lib/own-answer-headers";
 import { SubjectEndedError, signAssertion } from "./assertion";
 import { AssertionKeysError, loadAssertionKeys } from "./assertion-keys";
 import { ConfigError, parseConfig } from "../config";
@@ -141,12 +143,15 @@ async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Re
     log.error("origin unreachable", { error: errorSummary(err) });
     throw new ApiError(502, "ORIGIN_UNAVAILABLE", "The application behind Gatehouse cannot be reached; try again");
   }
+  c.set("answeredByOrigin", true);
   return clientResponse(response, { protectedCookieNames: GATEHOUSE_COOKIES });
 }
 
 /** Every path outside the Gatehouse path. Mounted last, after Gatehouse's own routes. */
 export function gatewayRoutes(options: GatewayOptions) {
   return new Hono<AppEnv>()
+    // Gatehouse's own answers (refusals, redirects, errors) carry the API's headers; the origin's pass through as they are.
+    .use(ownAnswerHeaders())
     .use(recordRefusals())
     .use(csrfGuard({ onlyWithSessionCookie: true }))
     .use(productIdentity(options))

@@ -11,8 +11,9 @@
  * credential works; they are not authentication), and requests not tied to a tenant.
  *
  * Layout: cidr.ts (strict parsing with ipaddr.js), ruleset.ts (pure compile/decide),
- * cache.ts (the compiled set and policy, from the tenant's edge document), service.ts (guards, denial audit),
- * middleware.ts (enforcement), routes.ts (API), schemas.ts (input).
+ * service.ts (guards, denial audit), middleware.ts (enforcement), routes.ts (API),
+ * schemas.ts (input). The compiled set is read from the tenant's edge document
+ * (src/edge-document/rules-and-policy.ts).
  */
 export { assertIpAllowed, enforceIpRules } from "./middleware";
 export { ipRuleRoutes } from "./routes";

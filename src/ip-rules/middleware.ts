@@ -12,7 +12,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { clientIp } from "../lib/request-meta";
-import { loadRuleSet } from "./cache";
+import { loadRuleSet } from "../edge-document/rules-and-policy";
 import { decide } from "./ruleset";
 import { recordDenial } from "./service";
 

@@ -22,7 +22,7 @@ import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
-import { listTenantRules, loadRuleSet, rewriteEdgeAfterRuleOrPolicyChange } from "./cache";
+import { loadRuleSet, rewriteEdgeAfterRuleOrPolicyChange } from "../edge-document/rules-and-policy";
 import { formatAddress, parseAddress } from "./cidr";
 import { decide, toRuleView } from "./ruleset";
 import { checkQuery, createRuleBody, ruleIdParam, updateRuleBody } from "./schemas";
@@ -33,6 +33,7 @@ import {
   assertRoomForOneMore,
   describeMatch,
   isDuplicateRuleError,
+  listTenantRules,
   ruleSetFingerprint,
   ruleSetUnchanged,
 } from "./service";

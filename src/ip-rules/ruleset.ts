@@ -165,7 +165,7 @@ export function decideAddress(set: CompiledRuleSet, address: Address, nowMs: num
 /**
  * Decisions already made for a compiled set, by the address as received: a busy isolate
  * sees the same addresses again and again while it holds the same set (at most
- * LOCAL_TENANT_EDGE_MS, src/tenant/edge-state.ts). Time changes a set's decision only at
+ * LOCAL_TENANT_EDGE_MS, src/edge-document/read.ts). Time changes a set's decision only at
  * the instants a rule stops counting (an expiresAt, allowListUntil, anyRuleUntil), so a
  * remembered decision holds from the instant it was made until the set's next such
  * instant, and never for an earlier instant. The differential test in

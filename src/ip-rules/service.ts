@@ -1,8 +1,9 @@
 /**
- * What the routes and the enforcement share besides the cache: the lockout guard,
- * duplicate and limit checks, and the deduplicated audit of refused requests.
+ * What the routes and the enforcement share besides the edge document: the tenant's rules
+ * as D1 lists them, the lockout guard, duplicate and limit checks, and the deduplicated
+ * audit of refused requests.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { recordRepeatedRefusal } from "../audit/dedupe";
 import type { Db } from "../db/client";
@@ -16,6 +17,11 @@ import { formatAddress, parseAddress } from "./cidr";
 import { compileRuleSet, type Decision, decide, type MatchedRule, type RuleInput, type RuleView, toRuleView } from "./ruleset";
 import { MAX_RULES_PER_TENANT } from "./schemas";
 import { errorSummary, log } from "../lib/log";
+
+/** The tenant's rules as stored in D1, oldest first (what the routes list and check changes against). */
+export async function listTenantRules(db: Db, tenantId: string) {
+  return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
+}
 
 /** The client address as the edge reported it, canonical when it parses (for logs and keys). */
 export function clientAddress(c: Context<AppEnv>): string | null {
@@ -122,9 +128,10 @@ export function assertFuture(expiresAt: number | null | undefined, nowMs: number
 }
 
 /**
- * IP_ACCESS_DENIED rows per tenant and address are deduplicated per minute (rows at
- * the 1st, 2nd, 4th, ... refusal, with the count, see src/audit/dedupe.ts): a blocked
- * client retrying in a loop must not flood (or, by volume, hide things in) the log.
+ * Repeats of an IP_ACCESS_DENIED refusal (same user, reason, route and client address)
+ * are deduplicated per minute (rows at the 1st, 2nd, 4th, ... refusal, with the count,
+ * see src/audit/dedupe.ts): a blocked client retrying in a loop must not flood (or, by
+ * volume, hide things in) the log.
  */
 export async function recordDenial(
   c: Context<AppEnv>,
@@ -132,14 +139,18 @@ export async function recordDenial(
   decision: Decision,
 ): Promise<void> {
   const ip = clientAddress(c);
-  await recordRepeatedRefusal(c, { tenantId: who.tenantId, action: "IP_ACCESS_DENIED", parts: [ip ?? "unknown"] }, {
-    action: "IP_ACCESS_DENIED",
-    outcome: "FAIL",
-    tenantId: who.tenantId,
-    actorUserId: who.userId,
-    targetType: "ip_address",
-    targetId: ip,
-    failureReason: decision.reason,
-    metadata: { stage: who.stage, matchedRuleId: decision.matchedRule?.id ?? null, method: c.req.method, path: c.req.path },
-  });
+  await recordRepeatedRefusal(
+    c,
+    {
+      action: "IP_ACCESS_DENIED",
+      outcome: "FAIL",
+      tenantId: who.tenantId,
+      actorUserId: who.userId,
+      targetType: "ip_address",
+      targetId: ip,
+      failureReason: decision.reason,
+      metadata: { stage: who.stage, matchedRuleId: decision.matchedRule?.id ?? null, method: c.req.method, path: c.req.path },
+    },
+    [ip ?? "unknown"],
+  );
 }

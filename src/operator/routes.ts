@@ -24,7 +24,7 @@ import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { endTenantSessions } from "../sessions/revoke";
 import { emailHasAccount, invitationLink, newInvitation } from "../users/invitation-service";
-import { requireOperator } from "./auth";
+import { type UnknownPathAnswer, requireOperator } from "./auth";
 
 const createTenantBody = z.strictObject({
   name: displayNameSchema,
@@ -44,9 +44,9 @@ export function toTenantView(t: Tenant) {
   };
 }
 
-/** Mounted at /api/operator, outside the edge check: the gate is the operator token. */
-export const operatorRoutes = new Hono<AppEnv>()
-  .use(requireOperator())
+/** Mounted at /api/operator, outside the edge check: the gate is the operator token; without it, the answer to an unknown path. */
+export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<AppEnv>()
+  .use(requireOperator(asUnknownPath))
   .get("/tenants", async (c) => {
     const rows = await c.var.db
       .select({ tenant: tenants, members: sql<number>`(SELECT COUNT(*) FROM "users" AS u WHERE u."tenant_id" = "tenants"."id")` })

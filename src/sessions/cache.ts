@@ -1,13 +1,9 @@
 /**
  * KV copy of what the per-request check needs: the session's security fields and
  * its user's (role, session_version, disabled). One key per session, so a hot
- * request costs one KV read and no D1 query.
- *
- * Consistency: writers change D1 first, then rewrite the KV entry, so revocation is
- * seen on the next request at the same location; other locations see it once KV
- * propagates (up to ~60 s). Entries live at most CACHE_TTL_SECONDS, which bounds
- * how long a lost write race (a miss refill racing a revocation) can keep a stale
- * entry; routes guarded by step-up re-check D1 regardless.
+ * request costs one KV read and no D1 query. Writers change D1 first, then rewrite
+ * the entry; entries live at most CACHE_TTL_SECONDS; routes guarded by step-up re-check
+ * D1 regardless. How stale an entry may be, where: docs/consistency.md.
  */
 import { and, eq, gt, gte, isNull, or } from "drizzle-orm";
 import type { Db } from "../db/client";

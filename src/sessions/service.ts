@@ -8,7 +8,7 @@ import { sha256Hex } from "../lib/crypto";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { sessionTimeouts } from "./config";
-import { recordTenantChanges } from "./tenant-state";
+import { recordTenantChanges } from "../edge-document/staleness";
 import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
 import { errorSummary, log } from "../lib/log";

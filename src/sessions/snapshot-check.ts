@@ -1,16 +1,12 @@
 /**
  * The session check's fast path: a request whose snapshot cookie (src/sessions/snapshot.ts)
  * verifies, belongs to the session cookie, is fresh and is not made stale by the tenant's
- * edge document (src/tenant/edge-state.ts; fingerprints: src/sessions/tenant-state.ts)
- * passes with no per-session read. Anything
- * else returns null and the request takes the authoritative path (KV, D1 on a miss), whose
+ * edge document (src/edge-document/) passes with no per-session read. Anything else
+ * returns null and the request takes the authoritative path (KV, D1 on a miss), whose
  * answer is then re-issued as a new snapshot. Without SESSION_SNAPSHOT_KEYS there are no
- * snapshots and every request takes that path.
- *
- * Fail closed: an edge document KV or D1 cannot deliver throws (503 by the caller); one
- * that KV holds but cannot be used (not JSON, another format or tenant, over its bound) is
- * rebuilt from D1 by its owner (src/tenant/edge-state.ts), never trusted as it is.
- * Never a pass on the snapshot alone.
+ * snapshots and every request takes that path. Never a pass on the snapshot alone; an edge
+ * document that cannot be read throws (503 by the caller). The conditions and their
+ * bounds: docs/consistency.md.
  */
 import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
@@ -23,9 +19,9 @@ import type { AuthState } from "./cache";
 import { checkSessionState } from "./check";
 import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
-import { readEdgeState } from "../tenant/edge-state";
+import { readEdgeState } from "../edge-document/read";
+import { sessionFingerprint, userFingerprint } from "../edge-document/staleness";
 import { impersonationExpired } from "../impersonation/expiry";
-import { sessionFingerprint, userFingerprint } from "./tenant-state";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 

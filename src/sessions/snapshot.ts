@@ -3,8 +3,8 @@
  * second cookie and authenticated with an HMAC-SHA-256 under a rotatable Worker secret
  * (SESSION_SNAPSHOT_KEYS, a key set: src/lib/key-set.ts). A valid, fresh snapshot lets a
  * request pass without a per-session KV read; the tenant's edge document
- * (src/tenant/edge-state.ts, fingerprints from src/sessions/tenant-state.ts) says which
- * snapshots a change has made stale.
+ * (src/edge-document/, fingerprints from src/edge-document/staleness.ts) says which
+ * snapshots a change has made stale (docs/consistency.md).
  *
  * Threat model: the client can send any bytes. A snapshot whose MAC does not verify under
  * a key of the set, that names another session than the session cookie, whose token hash

@@ -8,15 +8,15 @@
  * sent to enrolment) and the RPC `authenticate` answers the same 403, through
  * assertEnrolledWhereRequired, the rule's one owner.
  *
- * The policy comes from the tenant's edge document (src/tenant/edge-state.ts, through
- * src/ip-rules/cache.ts), the copy the edge check has just read: no D1 query on a hot request. The real user counts:
+ * The policy comes from the tenant's edge document (src/edge-document/rules-and-policy.ts),
+ * the copy the edge check has just read: no D1 query on a hot request. The real user counts:
  * an admin impersonating a member is judged by the admin's own factor.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { loadTenantPolicy } from "../ip-rules/cache";
+import { loadTenantPolicy } from "../edge-document/rules-and-policy";
 
 /** Reachable before enrolment (method and path under the API prefix). Sign-out is an auth route, before the gate. */
 export const ALLOWED_BEFORE_ENROLMENT = new Set([

@@ -2,7 +2,7 @@
  * /api/tenant/policy: the tenant's policy (today: require two-factor for everyone).
  * Reading it needs SETTINGS_SECURITY_VIEW (admins see what binds them); changing it is
  * the owners' alone, with step-up. The policy lives in the tenant's cached edge state
- * (src/ip-rules/cache.ts), rewritten right after the change commits.
+ * (src/edge-document/rules-and-policy.ts), rewritten right after the change commits.
  */
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -12,7 +12,7 @@ import { tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
-import { rewriteEdgeAfterRuleOrPolicyChange } from "../ip-rules/cache";
+import { rewriteEdgeAfterRuleOrPolicyChange } from "../edge-document/rules-and-policy";
 import { requirePermission, requireRole } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";

@@ -1,34 +1,21 @@
 /**
  * The tenant's IP rules and policy as the edge reads them: the `rules` and `policy` parts
- * of the tenant's edge document (src/tenant/edge-state.ts, KV key `tenant-edge:<tenantId>`,
- * the one per-tenant read of a hot request, shared with the session snapshot check). A
- * tenant without rules has an empty set there, so no request of such a tenant queries D1.
- *
- * Consistency, as for sessions: writers change D1 first, then rewrite the whole document
- * from D1, so a change is enforced on the next request at the same location (within
- * LOCAL_TENANT_EDGE_MS through another isolate) and elsewhere once KV propagates (up to
- * ~60 s). The document's KV TTL (TENANT_EDGE_TTL_SECONDS) bounds how long a lost race (a
- * miss refill racing a change) can keep a stale set. Expiry needs no invalidation: the
- * decision checks expiresAt against the clock.
- *
- * Any KV or D1 error while loading denies with 503 AUTH_UNAVAILABLE: an outage must
- * never turn into "no rules, let everyone in".
+ * of the tenant's edge document, for enforcement, the check endpoint, the enrolment gate
+ * and sign-in. A tenant without rules has an empty set there, so no request of such a
+ * tenant queries D1. Any KV or D1 error while loading denies with 503 AUTH_UNAVAILABLE: an
+ * outage must never turn into "no rules, let everyone in". How a change reaches every
+ * location, and how stale a set may be: docs/consistency.md.
  */
-import { asc, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import type { Db } from "../db/client";
-import { ipRules } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import type { CompiledRuleSet } from "./ruleset";
+import type { CompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
-import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy, readEdgeState, rewriteEdgeState } from "../tenant/edge-state";
+import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy } from "./document";
+import { readEdgeState } from "./read";
+import { rewriteEdgeState } from "./rewrite";
 
-export type { TenantPolicy } from "../tenant/edge-state";
-
-export async function listTenantRules(db: Db, tenantId: string) {
-  return db.select().from(ipRules).where(eq(ipRules.tenantId, tenantId)).orderBy(asc(ipRules.createdAt), asc(ipRules.id));
-}
+export type { TenantPolicy } from "./document";
 
 const unavailable = () => new ApiError(503, "AUTH_UNAVAILABLE", "Authentication is temporarily unavailable; try again");
 

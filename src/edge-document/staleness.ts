@@ -1,26 +1,19 @@
 /**
- * The session part of the tenant's edge document (src/tenant/edge-state.ts, KV key
- * `tenant-edge:<tenantId>`): which session snapshots a recent change has made stale. This
- * module owns the fingerprints and records them; the document holds, for every user and
- * session changed in the last TENANT_EDGE_WINDOW_MS, the fingerprint of their current
- * state (a revoked session's fingerprint never matches a snapshot). A snapshot is used
- * only if every fingerprint the document holds for its session and its user equals the
- * snapshot's own (src/sessions/snapshot-check.ts; why not the user it impersonates: there).
- *
- * Writer: only refreshCachedSessions (src/sessions/service.ts), which every change to a
- * user or their sessions already calls after its D1 batch (endSessions, role and
- * permission changes, impersonation, MFA). It records the new fingerprints in D1
- * (session_state_changes), then has the whole edge document rebuilt from D1 (these rows,
- * the recent revocations, the rules and policy) and written: never from what KV holds, so
- * concurrent writers (of either part) do not lose each other's change.
+ * The staleness entries of the tenant's edge document: which session snapshots a recent
+ * change has made stale. This module owns the fingerprints (what of a user and a session
+ * the edge check decides on) and records them in D1 (session_state_changes) after every
+ * change to a user or their sessions, through refreshCachedSessions
+ * (src/sessions/service.ts). The snapshot check (src/sessions/snapshot-check.ts) compares
+ * them with a snapshot's own. The model: docs/consistency.md.
  */
 import { and, eq, lt } from "drizzle-orm";
 import type { Context } from "hono";
 import { sessionStateChanges } from "../db/schema";
 import type { AppEnv, AuthSession, AuthUser } from "../env";
 import { sha256Hex } from "../lib/crypto";
-import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS, rewriteEdgeState } from "../tenant/edge-state";
-import type { AuthState } from "./cache";
+import { REVOKED_FINGERPRINT, TENANT_EDGE_WINDOW_MS } from "./document";
+import { rewriteEdgeState } from "./rewrite";
+import type { AuthState } from "../sessions/cache";
 
 const fingerprint = async (fields: unknown) => (await sha256Hex(JSON.stringify(fields))).slice(0, 24);
 
