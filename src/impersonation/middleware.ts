@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { impersonationExpired } from "./expiry";
 import { endImpersonation } from "./service";
 
 /**
@@ -38,7 +39,7 @@ export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
     if (imp) {
       const target = state.impersonatedUser;
       const unavailable = !target || target.disabledAt !== null || target.tenantId !== state.user.tenantId;
-      if (!target || unavailable || imp.expiresAt <= c.get("now")) {
+      if (!target || unavailable || impersonationExpired(imp, c.get("now"))) {
         try {
           await endImpersonation(c, state.session, unavailable ? "TARGET_UNAVAILABLE" : "EXPIRED");
         } catch {
