@@ -8,18 +8,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROPAGATION_BOUND_SECONDS } from "../src/propagation";
-import { type CallResult, Harness, seedTenant, withEnv } from "./helpers";
-
-/** KV that reads as usual and refuses every write (put and delete). */
-function kvRefusingWrites(): KVNamespace {
-  return new Proxy(env.SESSION_CACHE, {
-    get(target, prop, receiver) {
-      if (prop === "put" || prop === "delete") return () => Promise.reject(new Error("KV PUT failed: 503 Service Unavailable"));
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+import { type CallResult, Harness, kvRefusingWrites, seedTenant, withEnv } from "./helpers";
 
 const refusingKv = { env: withEnv({ SESSION_CACHE: kvRefusingWrites() }) };
 
