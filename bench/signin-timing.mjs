@@ -13,7 +13,7 @@
 //     each measured pair from a fresh address (so the narrow counter lets it through);
 //   - not throttled, wrong password: 401, each pair from a fresh address;
 //   - a disabled member, wrong password: 401 (the account is found, its password is checked).
-// Timings never go into tests (workerd tests pin the equal work, test/signin-equal-work.test.ts).
+// Timings never go into tests (workerd tests pin the equal work, test/sign-in-equal-work.test.ts).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -21,6 +21,9 @@ export type AuditedOptions = {
   afterResponse?: boolean;
 };
 
+/** Marks a middleware as the audit wrapper, so the coverage test can find it in the route table. */
+export const AUDITED = Symbol.for("gatehouse.audited");
+
 /**
  * Declares a route as sensitive. The handler writes its SUCCESS row with
  * commitWithAudit; this wrapper guarantees a FAIL row for every refusal the route
@@ -28,9 +31,6 @@ export type AuditedOptions = {
  * step-up challenge is a question, not a failure, and is not written (refusalOf).
  * Refusals outside any audited() route go to the app-level recorder.
  */
-/** Marks a middleware as the audit wrapper, so the coverage test can find it in the route table. */
-export const AUDITED = Symbol.for("gatehouse.audited");
-
 export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();

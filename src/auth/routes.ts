@@ -21,6 +21,7 @@ import { endSessions } from "../sessions/revoke";
 import { SESSION_COOKIE } from "../sessions/token";
 import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
 import { sanitizeReturnTo } from "../gateway/return-to";
+import { withPropagation } from "../propagation";
 import { loginSchema } from "./schemas";
 import { admitSignIn, passwordWayIn, secondFactor, startSignedInSession } from "./sign-in";
 import { identifySignIn } from "./sign-in-subject";
@@ -42,7 +43,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false }), async (c) => {
     const session = c.get("session");
     // Signing out while impersonating ends both: the impersonation lives on this session.
-    await endSessions(c, {
+    const { propagation } = await endSessions(c, {
       tenantId: session.tenantId,
       userId: session.userId,
       which: { session },
@@ -51,7 +52,7 @@ export const authRoutes = new Hono<AppEnv>()
     });
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
     deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
-    return c.json({ success: true });
+    return c.json({ success: true, ...withPropagation(propagation) });
   });
 
 export function publicUser(user: AuthUser) {

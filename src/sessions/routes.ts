@@ -10,6 +10,7 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
 import { emptyBody } from "../lib/schemas";
+import { withPropagation } from "../propagation";
 import { listSessionsQuery, sessionIdParam } from "./schemas";
 import {
   findTenantSession,
@@ -59,7 +60,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: me.tenantId,
         userId: me.id,
         which: { allBut: current.id },
@@ -72,7 +73,7 @@ export const sessionRoutes = new Hono<AppEnv>()
           metadata: { revokedSessionIds: ids, keptSessionId: current.id },
         }),
       });
-      return c.json({ success: true, revoked: endedIds.length });
+      return c.json({ success: true, revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -90,7 +91,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
 
       const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";
-      await endSessions(c, {
+      const { propagation } = await endSessions(c, {
         tenantId: me.tenantId,
         userId: owner.id,
         which: { session: toAuthSessionFields(session) },
@@ -109,8 +110,8 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (session.id === current.id) {
         deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
         deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
-        return c.json({ success: true, currentRevoked: true });
+        return c.json({ success: true, currentRevoked: true, ...withPropagation(propagation) });
       }
-      return c.json({ success: true });
+      return c.json({ success: true, ...withPropagation(propagation) });
     },
   );
