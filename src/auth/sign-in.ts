@@ -23,9 +23,9 @@
  * overshoot); user enumeration (until the credential is found right, no step branches on
  * whether the email is known or does more work for one than the other:
  * test/sign-in-equal-work.test.ts); a blocked address learning whether a password was
- * right (the IP rules are applied first); a session without the factors the member has
- * (no session starts before the second factor is verified, and `amr` names only the
- * factors presented).
+ * right (the IP rules refuse before the credential's result is acted on); a session
+ * without the factors the member has (no session starts before the second factor is
+ * verified, and `amr` names only the factors presented).
  */
 import type { Context } from "hono";
 import type { User } from "../db/schema";
