@@ -27,6 +27,7 @@ import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
 import { inviterStillStands } from "../users/inviter-standing";
 import { publicUser } from "./routes";
+import { amrOf } from "./sign-in";
 import { startSession } from "./start-session";
 import { signInUnavailable } from "./throttle";
 
@@ -79,7 +80,7 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   };
   try {
     const { row, state } = await startSession(c, user, {
-      amr: ["pwd"],
+      amr: amrOf("password", null),
       // Consumed first: a parallel accept that lost is refused by the single-use assertion.
       changes: [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)],
       eventsBefore: [
