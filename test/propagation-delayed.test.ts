@@ -187,4 +187,39 @@ describe("a committed change answers its success, with the propagation delayed, 
     expectSuccessWithDelayedPropagation(res);
     expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("TENANT_DISABLED");
   });
+
+  it("the operator disabling a tenant answers 200 when D1 fails on the read-back after its batch committed", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const member = await h.signIn(t.member);
+    const token = "operator-token-for-tests-0123456789abcdef";
+    const res = await h.call<Body>(`/api/operator/tenants/${t.id}/disable`, {
+      env: withEnv({ OPERATOR_TOKEN: token, DB: d1FailingReadBackAfterBatch(env.DB) }),
+      headers: { authorization: `Bearer ${token}` },
+      body: {},
+    });
+    expectSuccessWithDelayedPropagation(res);
+    expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("TENANT_DISABLED");
+  });
 });
+
+/** D1 as usual, except that once a batch has run, the read of what a tenant-wide revocation ended fails. */
+function d1FailingReadBackAfterBatch(inner: D1Database): D1Database {
+  let batched = false;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const result = await target.batch(statements);
+          batched = true;
+          return result;
+        };
+      }
+      if (prop === "prepare") {
+        return (query: string) => target.prepare(batched && /"revoke_reason" = \?/.test(query) ? query.replace('"user_sessions"', '"user_sessions_unreadable"') : query);
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

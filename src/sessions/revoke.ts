@@ -18,7 +18,7 @@ import { type AuditEvent, commitWithAudit } from "../audit/service";
 import type { Db } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthSession } from "../env";
-import type { Propagation } from "../propagation";
+import { type Propagation, propagate, worstOf } from "../propagation";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { impersonationOf } from "./cache";
 import type { RevokeReason } from "./views";
@@ -110,11 +110,15 @@ export async function endTenantSessions(
     ...ending.flatMap((s) => impersonationEndedEvent({ id: s.id, userId: s.userId, impersonation: impersonationOf(s) }, "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
   ]);
   // Read back what the batch ended: a session that started between the read above and the
-  // batch was revoked too, and its cached copy must be rewritten as well.
-  const ended = await db
-    .select({ userId: userSessions.userId })
-    .from(userSessions)
-    .where(and(eq(userSessions.tenantId, options.tenantId), eq(userSessions.revokedAt, now), eq(userSessions.revokeReason, options.reason)));
-  const propagation = await refreshCachedSessions(c, [...ending, ...ended].map((s) => s.userId));
+  // batch was revoked too, and its cached copy must be rewritten as well. The batch has
+  // committed, so this read is part of the propagation: its failure delays it, never errs.
+  let ended: { userId: string }[] = [];
+  const readBack = await propagate("sessions a tenant-wide batch ended", async () => {
+    ended = await db
+      .select({ userId: userSessions.userId })
+      .from(userSessions)
+      .where(and(eq(userSessions.tenantId, options.tenantId), eq(userSessions.revokedAt, now), eq(userSessions.revokeReason, options.reason)));
+  });
+  const propagation = worstOf(readBack, await refreshCachedSessions(c, [...ending, ...ended].map((s) => s.userId)));
   return { endedIds, propagation };
 }
