@@ -9,7 +9,6 @@
  * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).
  */
 import type { Context } from "hono";
-import { deleteCookie } from "hono/cookie";
 import { hostCookie } from "../lib/cookies";
 import { createMiddleware } from "hono/factory";
 import { ConfigError } from "../config";
@@ -20,7 +19,7 @@ import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } fr
 import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
 import { touchSession } from "./service";
 import { admitFromSnapshot, issueSnapshot } from "./snapshot-check";
-import { SNAPSHOT_COOKIE } from "./snapshot";
+import { clearSessionCookies } from "./cookies";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 import { errorSummary, log } from "../lib/log";
 
@@ -35,8 +34,7 @@ const FAILURE_MESSAGES: Record<SessionFailure, string> = {
 };
 
 function deny(c: Context<AppEnv>, code: SessionFailure): never {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
-  deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
+  clearSessionCookies(c);
   throw new ApiError(401, code, FAILURE_MESSAGES[code]);
 }
 

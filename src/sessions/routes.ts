@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import type { User, UserSession } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -19,8 +18,7 @@ import {
   toSessionView,
 } from "./service";
 import { endSessions } from "./revoke";
-import { SNAPSHOT_COOKIE } from "./snapshot";
-import { SESSION_COOKIE } from "./token";
+import { clearSessionCookies } from "./cookies";
 
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
 async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSession; owner: User }> {
@@ -107,8 +105,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       });
 
       if (session.id === current.id) {
-        deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
-        deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
+        clearSessionCookies(c);
         return c.json({ success: true, currentRevoked: true });
       }
       return c.json({ success: true });
