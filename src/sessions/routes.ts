@@ -44,9 +44,8 @@ export const sessionRoutes = new Hono<AppEnv>()
     assertMayActOn(me, target, "SETTINGS_SECURITY_VIEW");
 
     const now = c.get("now");
-    const { idleSeconds } = sessionTimeouts(c.env);
     const rows = await listUserSessions(db, me.tenantId, target.id, now);
-    return c.json({ sessions: rows.map((s) => toSessionView(s, current.id, now, idleSeconds)), currentSessionId: current.id });
+    return c.json({ sessions: rows.map((s) => toSessionView(s, target, current.id, now, sessionTimeouts(c.env))), currentSessionId: current.id });
   })
   .post(
     "/revoke-others",
