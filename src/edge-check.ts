@@ -17,7 +17,8 @@
 import { every } from "hono/combine";
 import { type ImpersonationOptions, resolveImpersonation } from "./impersonation/middleware";
 import { enforceIpRules } from "./ip-rules";
-import { type SessionCheckOptions, requireSession } from "./sessions/middleware";
+import type { SessionCheckOptions } from "./sessions/activity";
+import { requireSession } from "./sessions/middleware";
 
 export const edgeCheck = (options: ImpersonationOptions & SessionCheckOptions = {}) =>
   every(requireSession({ issueSnapshots: options.issueSnapshots ?? true }), resolveImpersonation(options), enforceIpRules());
