@@ -32,7 +32,7 @@ async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSess
   return { session, owner };
 }
 
-/** Mounted at /api/security/sessions, behind requireSession. */
+/** Mounted at /api/security/sessions, behind the edge check. */
 export const sessionRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listSessionsQuery), async (c) => {
     const me = c.get("user");
