@@ -2,7 +2,7 @@
 // @zxcvbn-ts/language-common (MIT, Copyright (c) 2012-2016 Dan Wheeler and Dropbox, Inc.;
 // Copyright (c) 2021 @zxcvbn-ts). Not a dependency: install it for the run only,
 //   npm install --no-save @zxcvbn-ts/language-common@4.1.3 && node scripts/common-passwords.mjs
-// or pass the path of its src/passwords.json as the first argument.
+// or pass the path of its passwords list (@zxcvbn-ts/language-common/src/passwords.json) as the first argument.
 // Only entries at least MIN_PASSWORD_LENGTH code points long (after NFKC, lower-cased) are
 // kept: anything shorter is refused by the length rule already, so the check is the same
 // as against the whole list, and the worker bundle stays small.

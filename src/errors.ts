@@ -1,14 +1,11 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ClientErrorStatusCode } from "hono/utils/http-status";
 import type { AuditTargetType } from "./audit/actions";
 import { ConfigError } from "./config";
+import type { ERROR_CATALOGUE, ErrorCode } from "./error-catalogue";
 import { errorFields, log } from "./lib/log";
 
-/**
- * Every error leaves the API as `{ error: CODE, message, ...details }`.
- * Handlers throw ApiError; anything else becomes a generic 500 that leaks nothing.
- */
 /** What the audit wrapper should record about a refusal; never sent to the client. */
 export type AuditHint = {
   tenantId?: string;
@@ -34,14 +31,31 @@ export type ApiErrorOptions = {
   audit?: AuditHint;
 };
 
-/** `new ApiError(403, "FORBIDDEN", "...", { details, audit })`: status, code and message always; the rest named. */
-export class ApiError extends Error {
+export type { ErrorCode } from "./error-catalogue";
+
+type Listed<S> = S extends readonly (infer T)[] ? T : S;
+/** The statuses the catalogue gives `C` ("4XX": any client error, Hono's own refusals). */
+export type StatusOf<C extends ErrorCode> = C extends ErrorCode
+  ? Listed<(typeof ERROR_CATALOGUE)[C]["status"]> extends infer S
+    ? S extends "4XX"
+      ? ClientErrorStatusCode
+      : S
+    : never
+  : never;
+
+/**
+ * Every error leaves the API as `{ error: CODE, message, ...details }`.
+ * Handlers throw ApiError; anything else becomes a generic 500 that leaks nothing.
+ *
+ * `new ApiError(403, "FORBIDDEN", "...", { details, audit })`: status, code and message always; the rest named.
+ */
+export class ApiError<C extends ErrorCode = ErrorCode> extends Error {
   readonly details: Record<string, unknown>;
   readonly audit: AuditHint;
 
   constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly status: StatusOf<C>,
+    readonly code: C,
     message: string,
     options: ApiErrorOptions = {},
   ) {
@@ -66,9 +80,12 @@ export class RefusalWithResponse extends ApiError {
   }
 }
 
-export const notFound = (what: string, code = "NOT_FOUND") => new ApiError(404, code, `${what} not found`);
+/** The codes the catalogue answers with 404. */
+export type NotFoundCode = { [K in ErrorCode]: 404 extends StatusOf<K> ? K : never }[ErrorCode];
 
-export function errorBody(code: string, message: string, details: Record<string, unknown> = {}) {
+export const notFound = (what: string, code: NotFoundCode = "NOT_FOUND") => new ApiError(404, code, `${what} not found`);
+
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
   return { error: code, message, ...details };
 }
 
@@ -78,7 +95,7 @@ export function toApiError(err: unknown): ApiError | null {
   if (err instanceof HTTPException && err.status < 500) {
     return err.status === 400
       ? new ApiError(400, "MALFORMED_JSON", "Request body is not valid JSON")
-      : new ApiError(err.status as ContentfulStatusCode, "HTTP_ERROR", err.message || "Request refused");
+      : new ApiError(err.status as ClientErrorStatusCode, "HTTP_ERROR", err.message || "Request refused");
   }
   return null;
 }

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { rowHash } from "../src/audit/chain";
 import { createDb } from "../src/db/client";
-import { Harness, gatehouseUrl, seedTenant, withEnv } from "./helpers";
+import { Harness, PASSWORD, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -107,9 +107,8 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const h = new Harness();
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
-    const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
-    expect(res.status).toBe(401);
-    const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ hash: string | null }>();
+    await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
+    const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED' AND actor_user_id = ?").bind(t.id, t.member.id).first<{ hash: string | null }>();
     expect(row).toMatchObject({ hash: null });
     const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
@@ -121,18 +120,18 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const h = new Harness();
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
-    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
+    await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
     const res = await h.app.fetch(new Request(gatehouseUrl("/api/audit-logs/export?format=ndjson"), { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
     expect(res.status).toBe(200);
-    const rows = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string; hash: string | null });
-    expect(rows.map((r) => r.action)).toContain("LOGIN_FAILED");
+    const rows = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as { action: string; actorUserId: string | null; hash: string | null });
+    expect(rows.filter((r) => r.actorUserId === t.member.id).map((r) => r.action)).toContain("LOGIN_SUCCEEDED");
     expect(rows.every((r) => typeof r.hash === "string" && r.hash.length === 64)).toBe(true);
   });
 
   it("a row is sealed by the request that wrote it, and the seal lease is released", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" } });
+    await h.login(t.member.email);
     const row = await env.DB.prepare("SELECT prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND seq = 1").bind(t.id).first<{ prev_hash: string; hash: string | null }>();
     expect(row?.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.prev_hash).toBe("0".repeat(64));

@@ -226,3 +226,14 @@ export function d1WithTableGone(inner: D1Database, table: string): D1Database {
     },
   });
 }
+
+/** KV that reads as usual and refuses every write (put and delete). */
+export function kvRefusingWrites(): KVNamespace {
+  return new Proxy(env.SESSION_CACHE, {
+    get(target, prop, receiver) {
+      if (prop === "put" || prop === "delete") return () => Promise.reject(new Error("KV PUT failed: 503 Service Unavailable"));
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

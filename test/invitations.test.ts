@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { invitations, users } from "../src/db/schema";
 import { sha256Hex } from "../src/lib/crypto";
-import { Harness, d1WithTableGone, seedTenant, withEnv } from "./helpers";
-import { accept, auditRows, d1WithChangeBeforeBatch, invite, NEW_PASSWORD, removeMember, tokenOf } from "./invitation-fixtures";
+import { Harness, cookieHeader, d1WithTableGone, kvRefusingWrites, seedTenant, withEnv } from "./helpers";
+import { type AcceptBody, accept, auditRows, d1WithChangeBeforeBatch, invite, NEW_PASSWORD, removeMember, tokenOf } from "./invitation-fixtures";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -32,6 +32,17 @@ describe("invitations", () => {
     expect((await auditRows(t.id, "INVITATION_ACCEPTED")).map((r) => [r.outcome, r.actorUserId])).toEqual([["SUCCESS", accepted.body.user.id]]);
     const listed = await h.call<{ invitations: { id: string; status: string }[] }>("/api/users/invitations", { cookie: admin.cookie });
     expect(listed.body.invitations).toEqual([expect.objectContaining({ id: created.body.invitation.id, status: "accepted" })]);
+  });
+
+  it("an accepted invitation answers its success even when the session cache cannot be written: the account exists and its cookie works", async () => {
+    const h = new Harness();
+    const t = await seedTenant("inv");
+    const admin = await h.signIn(t.admin);
+    const token = tokenOf((await invite(h, admin.cookie, "cache.down@example.test")).body.link);
+    const res = await h.call<AcceptBody>("/api/auth/invitations/accept", { body: { token, displayName: "Cache Down", password: NEW_PASSWORD }, env: withEnv({ SESSION_CACHE: kvRefusingWrites() }) });
+    expect(res.status).toBe(200);
+    const me = await h.call<{ user: { id: string } }>("/api/me", { cookie: cookieHeader(res.cookie ?? "") });
+    expect([me.status, me.body.user.id]).toEqual([200, res.body.user.id]);
   });
 
   it("an invitation's token is stored only as its SHA-256 hash", async () => {

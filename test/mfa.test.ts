@@ -233,6 +233,20 @@ describe("sign-in with a second factor", () => {
     expect(audit?.n).toBe(1);
   });
 
+  it("a session's amr names the factors its sign-in presented: a password alone, then a one-time code, or a recovery code as some second factor", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const amrOf = async (sessionId: unknown) =>
+      JSON.parse((await env.DB.prepare("SELECT metadata FROM user_sessions WHERE id = ?").bind(sessionId).first<{ metadata: string }>())?.metadata ?? "{}").amr;
+    const { cookie, sessionId } = await h.login(t.member.email);
+    expect(await amrOf(sessionId)).toEqual(["pwd"]);
+    const withCode = await h.call("/api/auth/login", { body: { email: t.admin.email, password: PASSWORD, totpCode: h.code(t.admin) } });
+    expect(await amrOf(withCode.body.sessionId)).toEqual(["pwd", "otp", "mfa"]);
+    const { recoveryCodes } = await enrol(h, cookie);
+    const withRecovery = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD, recoveryCode: recoveryCodes[0] } });
+    expect(await amrOf(withRecovery.body.sessionId)).toEqual(["pwd", "mfa"]);
+  });
+
   it("single-use race: one recovery code used concurrently signs in at most once (Promise.all)", async () => {
     const h = new Harness();
     const t = await seedTenant();

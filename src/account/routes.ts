@@ -19,6 +19,7 @@ import { assertPasswordAcceptable } from "../lib/password-policy";
 import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
+import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 import { refreshCachedSessions } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
@@ -60,7 +61,7 @@ export const accountRoutes = new Hono<AppEnv>()
         await commitWithAudit(c, change, { ...event, metadata: { endOtherSessions: false } });
         return c.json({ success: true, revoked: 0 });
       }
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: user.tenantId,
         userId: user.id,
         which: { allBut: c.get("session").id },
@@ -68,7 +69,7 @@ export const accountRoutes = new Hono<AppEnv>()
         changes: change,
         event: (ids) => ({ ...event, metadata: { endOtherSessions: true, revokedSessionIds: ids } }),
       });
-      return c.json({ success: true, revoked: endedIds.length });
+      return c.json({ success: true, revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .patch("/profile", audited("PROFILE_UPDATED", { targetType: "user" }), validate("json", profileBody), forbidWhileImpersonating("Changing a profile"), async (c) => {
@@ -83,6 +84,6 @@ export const accountRoutes = new Hono<AppEnv>()
       before: { displayName: user.displayName },
       after: { displayName },
     });
-    await refreshCachedSessions(c, user.id);
-    return c.json({ user: { id: user.id, displayName } });
+    const propagation = await refreshCachedSessions(c, user.id);
+    return c.json({ user: { id: user.id, displayName }, ...withPropagation(propagation) });
   });

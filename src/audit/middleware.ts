@@ -13,12 +13,16 @@ export type AuditedOptions = {
   /** Route parameter holding the target's id, for FAIL rows. */
   targetParam?: string;
   /**
-   * Write FAIL rows after the response (waitUntil) rather than before it, so that a
-   * refusal costs the client the same time whether or not it produces a row (sign-in:
-   * a known email writes one, an unknown email has no tenant log to write to).
+   * Write FAIL rows beside the response (waitUntil) rather than before it, so that the
+   * client does not wait for its row. The write starts before the answer leaves, so this
+   * does not hide whether a row was written: sign-in hides that by doing the same work
+   * for an unknown email (src/auth/sign-in-refusal.ts).
    */
   afterResponse?: boolean;
 };
+
+/** Marks a middleware as the audit wrapper, so the coverage test can find it in the route table. */
+export const AUDITED = Symbol.for("gatehouse.audited");
 
 /**
  * Declares a route as sensitive. The handler writes its SUCCESS row with
@@ -27,9 +31,6 @@ export type AuditedOptions = {
  * step-up challenge is a question, not a failure, and is not written (refusalOf).
  * Refusals outside any audited() route go to the app-level recorder.
  */
-/** Marks a middleware as the audit wrapper, so the coverage test can find it in the route table. */
-export const AUDITED = Symbol.for("gatehouse.audited");
-
 export function audited(action: AuditAction, options: AuditedOptions = {}) {
   const middleware = createMiddleware<AppEnv>(async function auditedRoute(c, next) {
     await next();

@@ -17,7 +17,7 @@ import { failedWith } from "../db/errors";
 import { isInvariantViolation } from "../db/invariants";
 import { type User, users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode } from "../errors";
 import { randomId } from "../lib/crypto";
 import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable, MAX_PASSWORD_LENGTH } from "../lib/password-policy";
@@ -27,6 +27,7 @@ import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
 import { inviterStillStands } from "../users/inviter-standing";
 import { publicUser } from "./routes";
+import { amrOf } from "./sign-in";
 import { startSession } from "./start-session";
 import { signInUnavailable } from "./throttle";
 
@@ -48,7 +49,7 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   });
   if (!invitation) throw new ApiError(404, "INVITATION_NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
   const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
-  const refuse = (status: 409 | 410, code: string, message: string, failureReason?: string) => new ApiError(status, code, message, { audit: { ...audit, failureReason } });
+  const refuse = (status: 409 | 410, code: ErrorCode, message: string, failureReason?: string) => new ApiError(status, code, message, { audit: { ...audit, failureReason } });
   const status = invitationStatus(invitation, now);
   if (status === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
   if (status === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
@@ -79,7 +80,7 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   };
   try {
     const { row, state } = await startSession(c, user, {
-      amr: ["pwd"],
+      amr: amrOf("password", null),
       // Consumed first: a parallel accept that lost is refused by the single-use assertion.
       changes: [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)],
       eventsBefore: [

@@ -16,7 +16,7 @@ import { isInvariantViolation } from "../db/invariants";
 import { passwordResetTokens, users } from "../db/schema";
 import { sendEmail } from "../email";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode } from "../errors";
 import { emailSchema } from "../lib/email";
 import { findCurrentUserByEmail } from "../users/service";
 import { errorSummary, log } from "../lib/log";
@@ -24,6 +24,7 @@ import { hashPassword } from "../lib/password";
 import { assertPasswordAcceptable } from "../lib/password-policy";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
+import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 
 const resetBody = z.strictObject({ token: z.string().max(200), password: z.string().max(1024) });
@@ -32,7 +33,7 @@ const forgotBody = z.strictObject({ email: emailSchema });
 /** A user asks for a link at most this often (the hook is not a mail cannon). */
 const RESEND_COOLDOWN_MS = 60_000;
 
-const linkGone = (status: 404 | 409 | 410, code: string, message: string) => new ApiError(status, code, message);
+const linkGone = (status: 404 | 409 | 410, code: ErrorCode, message: string) => new ApiError(status, code, message);
 
 async function sendForgottenPasswordLink(c: Context<AppEnv>, email: string): Promise<void> {
   const db = c.var.db;
@@ -88,20 +89,18 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     if (user.disabledAt !== null) throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit });
     assertPasswordAcceptable(body.password, { email: user.email }, audit);
     const passwordHash = await hashPassword(body.password);
-    try {
-      await endSessions(c, {
-        tenantId: user.tenantId,
-        userId: user.id,
-        which: { allBut: null },
-        reason: "PASSWORD_RESET",
-        bumpSessionVersion: true,
-        changes: [...consumeStatements(db, row, now), ...passwordChangeStatements(db, user.id, passwordHash, now)],
-        event: (ids) => ({ ...audit, action: "PASSWORD_RESET", outcome: "SUCCESS", metadata: { tokenId: row.id, revokedSessionIds: ids } }),
-      });
-    } catch (err) {
+    const { propagation } = await endSessions(c, {
+      tenantId: user.tenantId,
+      userId: user.id,
+      which: { allBut: null },
+      reason: "PASSWORD_RESET",
+      bumpSessionVersion: true,
+      changes: [...consumeStatements(db, row, now), ...passwordChangeStatements(db, user.id, passwordHash, now)],
+      event: (ids) => ({ ...audit, action: "PASSWORD_RESET", outcome: "SUCCESS", metadata: { tokenId: row.id, revokedSessionIds: ids } }),
+    }).catch((err: unknown) => {
       // Redeemed by a parallel request between the read and this batch: nothing was changed.
       if (isInvariantViolation(err)) throw new ApiError(409, "RESET_LINK_USED", "This reset link was already used; ask for a new one", { audit });
       throw err;
-    }
-    return c.json({ success: true });
+    });
+    return c.json({ success: true, ...withPropagation(propagation) });
   });

@@ -11,9 +11,10 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import type { CompiledRuleSet } from "../ip-rules/ruleset";
 import { errorSummary, log } from "../lib/log";
-import { TENANT_EDGE_TTL_SECONDS, type TenantPolicy } from "./document";
+import type { TenantPolicy } from "./document";
 import { readEdgeState } from "./read";
 import { rewriteEdgeState } from "./rewrite";
+import { type Propagation, propagate } from "../propagation";
 
 export type { TenantPolicy } from "./document";
 
@@ -43,16 +44,9 @@ export async function loadTenantPolicy(c: Context<AppEnv>, tenantId: string): Pr
  * edge document from D1 (not from the request's in-memory view, which a concurrent change
  * could have overtaken; rewriteEdgeState retries a refused write, then deletes the stored
  * document). If KV refuses all of it, the change stands but other isolates may enforce
- * the old set until the document expires: the caller hears so (503, saved: true) rather
- * than a plain success.
+ * the old set until the document expires: the outcome says the propagation is delayed,
+ * and the caller answers its success with it (src/propagation.ts).
  */
-export async function rewriteEdgeAfterRuleOrPolicyChange(c: Context<AppEnv>, tenantId: string): Promise<void> {
-  try {
-    await rewriteEdgeState(c, tenantId);
-  } catch (err) {
-    log.error("tenant edge document not rewritten after a rule or policy change", { error: errorSummary(err) });
-    throw new ApiError(503, "AUTH_UNAVAILABLE", `The change was saved but may take up to ${TENANT_EDGE_TTL_SECONDS / 60} minutes to be enforced; reload the rules to confirm`, {
-      details: { saved: true },
-    });
-  }
+export async function rewriteEdgeAfterRuleOrPolicyChange(c: Context<AppEnv>, tenantId: string): Promise<Propagation> {
+  return propagate("tenant edge document", () => rewriteEdgeState(c, tenantId));
 }

@@ -20,6 +20,7 @@ import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type Role, eventDedupe, userSessions, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import type { Propagation } from "../propagation";
 import { refreshCachedSessions, toAuthSessionFields } from "../sessions/service";
 import { type EndReason, clearedImpersonation, impersonationEndKey, impersonationEndedEvent } from "./service";
 
@@ -60,8 +61,8 @@ export type ImpersonationEnding = {
   conflict: (err: unknown) => Promise<ApiError | null>;
   /** The users whose cached state the batch touches: the user and whoever impersonated them. */
   userIds: string[];
-  /** After the batch committed: rewrite the KV entries of every session it touched. */
-  syncCache: (c: Context<AppEnv>) => Promise<void>;
+  /** After the batch committed: rewrite the KV entries of every session it touched (delayed, not an error, if KV refuses). */
+  syncCache: (c: Context<AppEnv>) => Promise<Propagation>;
 };
 
 /**
@@ -97,8 +98,6 @@ export async function endImpersonationsInvolving(db: Db, tenantId: string, userI
       if (signature(await read()) === signature(sessions)) return null;
       return new ApiError(409, "IMPERSONATION_CONFLICT", "An impersonation involving this user started or ended at the same time; nothing was changed, try again");
     },
-    async syncCache(c) {
-      await refreshCachedSessions(c, userIds);
-    },
+    syncCache: (c) => refreshCachedSessions(c, userIds),
   };
 }

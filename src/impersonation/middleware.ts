@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { impersonationExpired } from "./expiry";
 import { endImpersonation } from "./service";
 
 /**
@@ -8,7 +9,9 @@ import { endImpersonation } from "./service";
  * request acts as. The session check set the session's own user; while its session
  * impersonates, the request acts as the impersonated user and every audit row names
  * the real admin (`actor`). An expired impersonation (or one whose target is gone) is
- * ended here, so the next request after the limit is back to the admin's own identity.
+ * ended here, so the next request after the limit is back to the admin's own identity
+ * (an end that committed stands even if the edge cannot be told at once: the request goes
+ * on as the admin; only an end that did not commit is 503).
  */
 export type ImpersonationOptions = {
   /**
@@ -36,7 +39,7 @@ export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
     if (imp) {
       const target = state.impersonatedUser;
       const unavailable = !target || target.disabledAt !== null || target.tenantId !== state.user.tenantId;
-      if (!target || unavailable || imp.expiresAt <= c.get("now")) {
+      if (!target || unavailable || impersonationExpired(imp, c.get("now"))) {
         try {
           await endImpersonation(c, state.session, unavailable ? "TARGET_UNAVAILABLE" : "EXPIRED");
         } catch {

@@ -11,6 +11,7 @@ import { requirePermission } from "../lib/authorize";
 import { rankAbove } from "../lib/permissions";
 import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
+import { withPropagation } from "../propagation";
 import { findTenantUser, refreshCachedSessions } from "../sessions/service";
 import { expireOwnGrants, requireStepUp } from "../stepup/middleware";
 import { accessUnchanged, readAccess } from "./access-change";
@@ -26,8 +27,8 @@ export const impersonationRoutes = new Hono<AppEnv>()
   .post("/exit", audited("IMPERSONATION_ENDED", { targetType: "user" }), validate("json", emptyBody), requireStepUp("IMPERSONATION"), async (c) => {
     const session = c.get("session");
     if (!session.impersonation) throw new ApiError(409, "NOT_IMPERSONATING", "You are not impersonating anyone");
-    await endImpersonation(c, session, "EXIT");
-    return c.json({ success: true });
+    const propagation = await endImpersonation(c, session, "EXIT");
+    return c.json({ success: true, ...withPropagation(propagation) });
   })
   .post(
     "/:id",
@@ -95,9 +96,10 @@ export const impersonationRoutes = new Hono<AppEnv>()
         }
         throw err;
       }
-      await refreshCachedSessions(c, admin.id);
+      const propagation = await refreshCachedSessions(c, admin.id);
       return c.json({
         success: true,
+        ...withPropagation(propagation),
         impersonation: {
           user: { id: target.id, email: target.email, displayName: target.displayName },
           realUser: { id: admin.id, email: admin.email, displayName: admin.displayName },

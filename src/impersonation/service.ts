@@ -16,6 +16,7 @@ import { parseConfig } from "../config";
 import { failedWith } from "../db/errors";
 import { eventDedupe, userSessions } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
+import { PROPAGATED, type Propagation } from "../propagation";
 import { refreshCachedSessions } from "../sessions/service";
 
 /** Longest an impersonation lasts (IMPERSONATION_MAX_SECONDS, validated by parseConfig). */
@@ -51,8 +52,8 @@ export function impersonationEndedEvent(session: Pick<AuthSession, "id" | "userI
  * Ends the session's impersonation in one batch with its audit row. The dedupe key
  * makes the end happen once: a concurrent second ender's batch fails as a whole.
  */
-export async function endImpersonation(c: Context<AppEnv>, session: AuthSession, reason: EndReason): Promise<void> {
-  if (!session.impersonation) return;
+export async function endImpersonation(c: Context<AppEnv>, session: AuthSession, reason: EndReason): Promise<Propagation> {
+  if (!session.impersonation) return PROPAGATED;
   const db = c.var.db;
   try {
     await commitWithAudit(
@@ -70,5 +71,5 @@ export async function endImpersonation(c: Context<AppEnv>, session: AuthSession,
     // Another request ended it first (the dedupe key exists): ended once, as it should be.
     if (!failedWith(err, /UNIQUE constraint failed: event_dedupe/)) throw err;
   }
-  await refreshCachedSessions(c, session.userId);
+  return refreshCachedSessions(c, session.userId);
 }

@@ -20,6 +20,7 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requirePermission } from "../lib/authorize";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
+import { type Propagation, withPropagation } from "../propagation";
 import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
 import { loadRuleSet, rewriteEdgeAfterRuleOrPolicyChange } from "../edge-document/rules-and-policy";
@@ -42,9 +43,10 @@ const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
 
 /**
  * The change and its audit row in one batch, guarded by the snapshot of the rules the
- * checks ran on (a concurrent change in between is a 409, nothing written); then KV.
+ * checks ran on (a concurrent change in between is a 409, nothing written); then KV
+ * (whether that reached every location is the outcome, for the success answer).
  */
-async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
+async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], change: BatchItem<"sqlite">, event: AuditEvent): Promise<Propagation> {
   const db = c.var.db;
   const tenantId = c.get("user").tenantId;
   try {
@@ -56,7 +58,7 @@ async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], 
     }
     throw err;
   }
-  await rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
+  return rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
 }
 
 /** Mounted at /api/security/ip-rules, behind the edge check (its last step: enforceIpRules). */
@@ -95,7 +97,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       assertNotDuplicate(rules, rule);
       assertNoLockout(c, [...rules, rule]);
 
-      await commitRuleChange(c, rules, c.var.db.insert(ipRules).values(rule), {
+      const propagation = await commitRuleChange(c, rules, c.var.db.insert(ipRules).values(rule), {
         action: "IP_RULE_CREATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -103,7 +105,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
         before: null,
         after: toRuleView(rule),
       });
-      return c.json({ rule: toRuleView(rule) }, 201);
+      return c.json({ rule: toRuleView(rule), ...withPropagation(propagation) }, 201);
     },
   )
   .patch(
@@ -139,7 +141,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
         .update(ipRules)
         .set({ action, cidr, description, expiresAt, updatedAt })
         .where(and(eq(ipRules.id, before.id), eq(ipRules.tenantId, me.tenantId)));
-      await commitRuleChange(c, rules, update, {
+      const propagation = await commitRuleChange(c, rules, update, {
         action: "IP_RULE_UPDATED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -147,7 +149,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
         before: toRuleView(before),
         after: toRuleView(after),
       });
-      return c.json({ rule: toRuleView(after) });
+      return c.json({ rule: toRuleView(after), ...withPropagation(propagation) });
     },
   )
   .delete(
@@ -168,7 +170,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
       const remove = c.var.db
         .delete(ipRules)
         .where(and(eq(ipRules.id, rule.id), eq(ipRules.tenantId, me.tenantId)));
-      await commitRuleChange(c, rules, remove, {
+      const propagation = await commitRuleChange(c, rules, remove, {
         action: "IP_RULE_DELETED",
         outcome: "SUCCESS",
         targetType: "ip_rule",
@@ -176,6 +178,6 @@ export const ipRuleRoutes = new Hono<AppEnv>()
         before: toRuleView(rule),
         after: null,
       });
-      return c.json({ success: true });
+      return c.json({ success: true, ...withPropagation(propagation) });
     },
   );

@@ -50,12 +50,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * A real hash of a random password, verified against when the email is unknown so
- * that a miss costs the same PBKDF2 work as a hit (no user enumeration by timing).
+ * What an unknown email's password is checked against (src/auth/sign-in-subject.ts), so
+ * that a miss costs the same PBKDF2 work as a hit (no user enumeration by timing): a real
+ * hash, in the stored format at PBKDF2_ITERATIONS, of 32 random bytes nobody kept. A
+ * constant rather than made on first use, which would cost the first unknown email in
+ * each isolate a second derivation. Were its password ever found, it would still let
+ * nobody in: an unknown email is refused whatever the password.
  */
-let dummyHash: string | undefined;
-export async function dummyPasswordHash(): Promise<string> {
-  // Cache the string, not the promise: workerd forbids awaiting another request's promise.
-  dummyHash ??= await hashPassword(toBase64Url(randomBytes(16)));
-  return dummyHash;
-}
+export const DUMMY_PASSWORD_HASH = "pbkdf2_sha256$100000$4e11RnEiyoAWqzqrpiQ7hg$m1M2dn_80eAWnhi71nC5YIgYUsYWQU7JyHe5LVZw9Rs";

@@ -22,6 +22,7 @@ import { emailSchema } from "../lib/email";
 import { displayNameSchema, idSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
+import { withPropagation } from "../propagation";
 import { endTenantSessions } from "../sessions/revoke";
 import { emailHasAccount, invitationLink, newInvitation } from "../users/invitation-service";
 import { type UnknownPathAnswer, requireOperator } from "./auth";
@@ -88,11 +89,11 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
     if (tenant.disabledAt !== null) {
       throw new ApiError(409, "TENANT_ALREADY_DISABLED", "This tenant is already disabled", { audit: { tenantId: tenant.id, actorUserId: null } });
     }
-    const { endedIds } = await endTenantSessions(c, {
+    const { endedIds, propagation } = await endTenantSessions(c, {
       tenantId: tenant.id,
       reason: "TENANT_DISABLED",
       changes: [db.update(tenants).set({ disabledAt: now }).where(eq(tenants.id, tenant.id))],
       event: (ids) => ({ actorUserId: null, action: "TENANT_DISABLED", outcome: "SUCCESS", targetType: "tenant", targetId: tenant.id, metadata: { by: "operator", endedSessions: ids.length } }),
     });
-    return c.json({ tenant: toTenantView({ ...tenant, disabledAt: now }), endedSessions: endedIds.length });
+    return c.json({ tenant: toTenantView({ ...tenant, disabledAt: now }), endedSessions: endedIds.length, ...withPropagation(propagation) });
   });

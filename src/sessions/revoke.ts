@@ -7,8 +7,9 @@
  * without its audit row or an audit row without its revocation. So, in this order:
  * the revocation statements, the caller's SUCCESS row and an IMPERSONATION_ENDED row
  * for every impersonation an ended session carried commit in one D1 batch; then the
- * cached state of the user's sessions is rewritten (D1 first, then KV; 503 if KV
- * refuses, the change already saved).
+ * cached state of the user's sessions is rewritten (D1 first, then KV). If KV refuses,
+ * the sessions are still ended: the outcome's `propagation` says it is delayed, for the
+ * caller's success answer (src/propagation.ts), never an error.
  */
 import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -17,6 +18,7 @@ import { type AuditEvent, commitWithAudit } from "../audit/service";
 import type { Db } from "../db/client";
 import { userSessions, users } from "../db/schema";
 import type { AppEnv, AuthSession } from "../env";
+import type { Propagation } from "../propagation";
 import { impersonationEndedEvent } from "../impersonation/service";
 import { impersonationOf } from "./cache";
 import type { RevokeReason } from "./views";
@@ -45,7 +47,10 @@ export type EndSessionsOptions = {
   alsoRefresh?: readonly string[];
 };
 
-export async function endSessions(c: Context<AppEnv>, options: EndSessionsOptions): Promise<{ endedIds: string[] }> {
+/** Which sessions ended, and whether every location has been told yet. */
+export type SessionsEnded = { endedIds: string[]; propagation: Propagation };
+
+export async function endSessions(c: Context<AppEnv>, options: EndSessionsOptions): Promise<SessionsEnded> {
   const db = c.var.db;
   const now = c.get("now");
   const { which, reason, userId } = options;
@@ -66,8 +71,8 @@ export async function endSessions(c: Context<AppEnv>, options: EndSessionsOption
     // In the tenant's log even on a route without a signed-in user (a password reset link).
     ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
   ]);
-  await refreshCachedSessions(c, [userId, ...(options.alsoRefresh ?? [])]);
-  return { endedIds };
+  const propagation = await refreshCachedSessions(c, [userId, ...(options.alsoRefresh ?? [])]);
+  return { endedIds, propagation };
 }
 
 function revokeOne(db: Db, sessionId: string, reason: RevokeReason, nowMs: number) {
@@ -94,7 +99,7 @@ function revokeAllBut(db: Db, userId: string, keepSessionId: string | null, reas
 export async function endTenantSessions(
   c: Context<AppEnv>,
   options: { tenantId: string; reason: RevokeReason; event: (endedIds: string[]) => AuditEvent; changes?: BatchItem<"sqlite">[] },
-): Promise<{ endedIds: string[] }> {
+): Promise<SessionsEnded> {
   const db = c.var.db;
   const now = c.get("now");
   const live = and(eq(userSessions.tenantId, options.tenantId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, now));
@@ -110,6 +115,6 @@ export async function endTenantSessions(
     .select({ userId: userSessions.userId })
     .from(userSessions)
     .where(and(eq(userSessions.tenantId, options.tenantId), eq(userSessions.revokedAt, now), eq(userSessions.revokeReason, options.reason)));
-  await refreshCachedSessions(c, [...ending, ...ended].map((s) => s.userId));
-  return { endedIds };
+  const propagation = await refreshCachedSessions(c, [...ending, ...ended].map((s) => s.userId));
+  return { endedIds, propagation };
 }

@@ -9,6 +9,7 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requireStepUp } from "../stepup/middleware";
 import { sessionTimeouts } from "./config";
 import { emptyBody } from "../lib/schemas";
+import { withPropagation } from "../propagation";
 import { listSessionsQuery, sessionIdParam } from "./schemas";
 import {
   findTenantSession,
@@ -56,7 +57,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: me.tenantId,
         userId: me.id,
         which: { allBut: current.id },
@@ -69,7 +70,7 @@ export const sessionRoutes = new Hono<AppEnv>()
           metadata: { revokedSessionIds: ids, keptSessionId: current.id },
         }),
       });
-      return c.json({ success: true, revoked: endedIds.length });
+      return c.json({ success: true, revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -87,7 +88,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       if (session.revokedAt !== null) throw new ApiError(409, "SESSION_ALREADY_REVOKED", "This session is already revoked");
 
       const reason = owner.id === me.id ? "REVOKED" : "REVOKED_BY_ADMIN";
-      await endSessions(c, {
+      const { propagation } = await endSessions(c, {
         tenantId: me.tenantId,
         userId: owner.id,
         which: { session: toAuthSessionFields(session) },
@@ -105,8 +106,8 @@ export const sessionRoutes = new Hono<AppEnv>()
 
       if (session.id === current.id) {
         clearSessionCookies(c);
-        return c.json({ success: true, currentRevoked: true });
+        return c.json({ success: true, currentRevoked: true, ...withPropagation(propagation) });
       }
-      return c.json({ success: true });
+      return c.json({ success: true, ...withPropagation(propagation) });
     },
   );

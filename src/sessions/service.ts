@@ -3,8 +3,8 @@ import type { Context } from "hono";
 import { createDb, type Db } from "../db/client";
 import { type User, type UserSession, userSessions, users } from "../db/schema";
 import type { AppEnv, AuthSession, Bindings } from "../env";
-import { ApiError } from "../errors";
 import { sha256Hex } from "../lib/crypto";
+import { type Propagation, propagate } from "../propagation";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
 import { isSessionLive } from "./check";
@@ -106,11 +106,11 @@ export async function findTenantSession(db: Db, tenantId: string, sessionId: str
  * each of them and then, once per tenant, the tenant's edge document, so the change holds
  * on the next request at this location. All the users a change touched go in one call:
  * KV takes one write per key per second, so no key may be written twice by one request.
- * If KV cannot be written the change is still committed, but this location could keep
- * the old state until its entry expires, so the caller gets 503 and is asked to retry.
+ * If KV (or D1) fails here the change is still committed: the outcome says its
+ * propagation is delayed, and the caller answers its success with it (src/propagation.ts).
  */
-export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string | readonly string[]): Promise<void> {
-  try {
+export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string | readonly string[]): Promise<Propagation> {
+  return propagate("session cache", async () => {
     const refreshed = [];
     for (const userId of new Set(typeof userIds === "string" ? [userIds] : userIds)) {
       const one = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
@@ -118,10 +118,7 @@ export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string 
     }
     // The same step rewrites the tenant's edge document, so no older session snapshot passes.
     await recordTenantChanges(c, refreshed);
-  } catch (err) {
-    log.error("cache sync failed", { error: errorSummary(err) });
-    throw new ApiError(503, "AUTH_UNAVAILABLE", "The change was saved but could not be propagated yet; retry the request");
-  }
+  });
 }
 
 /** Refreshes last_seen_at after the response; never resurrects a revoked session. Whether it was written (D1 and KV). */

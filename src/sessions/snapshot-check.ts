@@ -21,6 +21,7 @@ import { sessionTimeouts } from "./config";
 import { SNAPSHOT_COOKIE, SNAPSHOT_MAX_AGE_MS, type Snapshot, openSnapshot, sealSnapshot } from "./snapshot";
 import { readEdgeState } from "../edge-document/read";
 import { sessionFingerprint, userFingerprint } from "../edge-document/staleness";
+import { impersonationExpired } from "../impersonation/expiry";
 
 export const snapshotKeys = (c: Context<AppEnv>): KeySet | null => parseConfig(c.env).keys.sessionSnapshot;
 
@@ -87,7 +88,7 @@ export async function admitFromSnapshot(c: Context<AppEnv>, token: SessionToken)
   // Whatever the snapshot would refuse or end (timeouts, an expired impersonation) is
   // decided by the authoritative path, with its own reasons and bookkeeping.
   if (checkSessionState(state, sessionTimeouts(c.env), now) !== null) return null;
-  if (state.session.impersonation && (state.session.impersonation.expiresAt <= now || !state.impersonatedUser)) return null;
+  if (state.session.impersonation && (impersonationExpired(state.session.impersonation, now) || !state.impersonatedUser)) return null;
   if (!(await stillCurrent(c, snapshot, now))) return null;
   return state;
 }

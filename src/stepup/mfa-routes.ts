@@ -20,6 +20,7 @@ import { validate } from "../lib/validation";
 import { refreshCachedSessions } from "../sessions/service";
 import { emptyBody } from "../lib/schemas";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
+import { withPropagation } from "../propagation";
 import { requireStepUp } from "./middleware";
 import { newRecoveryCodes } from "./recovery-codes";
 import { verifySecondFactor } from "./second-factor";
@@ -89,8 +90,8 @@ export const mfaRoutes = new Hono<AppEnv>()
       if (isInvariantViolation(err)) throw new ApiError(409, "NO_PENDING_ENROLLMENT", "The enrolment was restarted; scan the new code");
       throw err;
     }
-    await refreshCachedSessions(c, user.id);
-    return c.json({ success: true, recoveryCodes: codes });
+    const propagation = await refreshCachedSessions(c, user.id);
+    return c.json({ success: true, recoveryCodes: codes, ...withPropagation(propagation) });
   })
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
     const user = await loadSelf(c);
@@ -104,8 +105,8 @@ export const mfaRoutes = new Hono<AppEnv>()
       ],
       { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },
     );
-    await refreshCachedSessions(c, user.id);
-    return c.json({ success: true });
+    const propagation = await refreshCachedSessions(c, user.id);
+    return c.json({ success: true, ...withPropagation(propagation) });
   })
   .post(
     "/recovery-codes/regenerate",

@@ -11,14 +11,16 @@
 import { and, desc, eq, gt, gte, isNotNull, isNull, ne } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { Db } from "../db/client";
 import { stepupChallenges } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, allowedWhileImpersonating, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
+import { impersonationExpired } from "../impersonation/expiry";
 import { errorSummary, log } from "../lib/log";
 
 /**
@@ -28,10 +30,13 @@ import { errorSummary, log } from "../lib/log";
  */
 export type PurposeResolver = (c: Context<AppEnv>, fresh: AuthState) => StepUpPurpose | Promise<StepUpPurpose>;
 
+/** On a requireStepUp middleware: the purpose it asks for, or null when a resolver decides it per request (for walks of the route table). */
+export const STEP_UP_PURPOSE = Symbol.for("gatehouse.stepUpPurpose");
+
 export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver) {
   if (typeof purposeOrResolver === "string" && !STEP_UP_POLICIES[purposeOrResolver]) throw new Error(`Unknown step-up purpose: ${purposeOrResolver}`);
 
-  return createMiddleware<AppEnv>(async function requireStepUp(c, next) {
+  const middleware = createMiddleware<AppEnv>(async function requireStepUp(c, next) {
     const fresh = await reloadLiveSession(c, c.get("session").id);
     const purpose = typeof purposeOrResolver === "string" ? purposeOrResolver : await purposeOrResolver(c, fresh);
     const claim = await claimStepUpGrant(c, fresh, purpose);
@@ -41,6 +46,7 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
     // The action did not happen: give the grant back rather than make the user re-verify.
     if (c.error || c.res.status >= 400) await claim.giveBack();
   });
+  return Object.assign(middleware, { [STEP_UP_PURPOSE]: typeof purposeOrResolver === "string" ? purposeOrResolver : null });
 }
 
 /**
@@ -61,6 +67,16 @@ export type StepUpClaim = {
   giveBack(): Promise<void>;
 };
 
+/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
+async function failClosed<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    log.error("step-up grant unavailable", { error: errorSummary(err) });
+    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
+  }
+}
+
 /**
  * The one check of a grant, for the API's guarded routes and the product's (src/rpc):
  * a grant of `fresh`'s session and (real) user for `purpose`, verified and unexpired.
@@ -74,71 +90,75 @@ export type StepUpClaim = {
  * (one earned before an impersonation started, or during one that has ended, does not
  * carry across; IMPERSONATION itself excepted: its grant starts and ends one).
  */
-/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
-async function failClosed<T>(_c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    log.error("step-up grant unavailable", { error: errorSummary(err) });
-    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
-  }
-}
-
 export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, purpose: string): Promise<StepUpClaim> {
   const policy = stepUpPolicyOf(purpose, productStepUpPurposes(c.env));
   if (!policy) throw new Error(`Unknown step-up purpose: ${purpose}`);
-  const { session } = fresh;
   const now = c.get("now");
   const db = c.var.db;
   const impersonation = actingAs(fresh, now);
-  if (impersonation && !verifiableWhileImpersonating(purpose, policy)) {
+  if (impersonation && !allowedWhileImpersonating(policy)) {
     throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "This action cannot be confirmed while impersonating");
   }
-
-  const [grant] = await failClosed(c, () =>
-    db
-      .select()
-      .from(stepupChallenges)
-      .where(
-        and(
-          eq(stepupChallenges.sessionId, session.id),
-          eq(stepupChallenges.userId, session.userId),
-          eq(stepupChallenges.purpose, purpose),
-          isNotNull(stepupChallenges.verifiedAt),
-          ...(bindsToActingAs(purpose)
-            ? [
-                impersonation ? eq(stepupChallenges.actingAsUserId, impersonation.userId) : isNull(stepupChallenges.actingAsUserId),
-                impersonation ? gte(stepupChallenges.verifiedAt, impersonation.startedAt) : undefined,
-              ]
-            : []),
-          gt(stepupChallenges.expiresAt, now),
-          policy.singleUse ? isNull(stepupChallenges.usedAt) : undefined,
-        ),
-      )
-      .orderBy(desc(stepupChallenges.expiresAt))
-      .limit(1),
-  );
-
   const challenge = () =>
     new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: stepUpChallengeOf(purpose, policy, fresh.user.totpEnabled) });
+
+  const grant = await failClosed(() => findGrant(db, { session: fresh.session, purpose, unusedOnly: policy.singleUse, impersonation, now }));
   if (!grant) throw challenge();
   if (!policy.singleUse) return { giveBack: async () => undefined };
-
   // Claim the grant before acting, so two concurrent requests cannot share it.
-  const claimed = await failClosed(c, () =>
-    db.update(stepupChallenges).set({ usedAt: now }).where(and(eq(stepupChallenges.id, grant.id), isNull(stepupChallenges.usedAt))),
-  );
-  if (claimed.meta.changes !== 1) throw challenge();
-  return {
-    // Best effort: a failure to give back is logged and never changes the action's answer.
-    giveBack: async () => {
-      try {
-        await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grant.id), eq(stepupChallenges.usedAt, now)));
-      } catch (err) {
-        log.error("step-up grant not given back", { purpose, error: errorSummary(err) });
-      }
-    },
-  };
+  if (!(await failClosed(() => claimSingleUse(db, grant.id, now)))) throw challenge();
+  return { giveBack: () => giveBackSingleUse(db, grant.id, purpose, now) };
+}
+
+type GrantQuery = {
+  session: AuthState["session"];
+  purpose: string;
+  /** A single-use purpose's grant counts only until it is claimed. */
+  unusedOnly: boolean;
+  /** Whom the session acts as now (actingAs), or null. */
+  impersonation: { userId: string; startedAt: number } | null;
+  now: number;
+};
+
+/** The grant query: the session's newest verified, unexpired grant for the purpose, earned acting as whom it acts as now; null when there is none. */
+async function findGrant(db: Db, { session, purpose, unusedOnly, impersonation, now }: GrantQuery): Promise<{ id: string } | null> {
+  const [grant] = await db
+    .select({ id: stepupChallenges.id })
+    .from(stepupChallenges)
+    .where(
+      and(
+        eq(stepupChallenges.sessionId, session.id),
+        eq(stepupChallenges.userId, session.userId),
+        eq(stepupChallenges.purpose, purpose),
+        isNotNull(stepupChallenges.verifiedAt),
+        ...(bindsToActingAs(purpose)
+          ? [
+              impersonation ? eq(stepupChallenges.actingAsUserId, impersonation.userId) : isNull(stepupChallenges.actingAsUserId),
+              impersonation ? gte(stepupChallenges.verifiedAt, impersonation.startedAt) : undefined,
+            ]
+          : []),
+        gt(stepupChallenges.expiresAt, now),
+        unusedOnly ? isNull(stepupChallenges.usedAt) : undefined,
+      ),
+    )
+    .orderBy(desc(stepupChallenges.expiresAt))
+    .limit(1);
+  return grant ?? null;
+}
+
+/** The single-use claim: marks the grant used at `now` unless another request already has; whether this one won. */
+async function claimSingleUse(db: Db, grantId: string, now: number): Promise<boolean> {
+  const claimed = await db.update(stepupChallenges).set({ usedAt: now }).where(and(eq(stepupChallenges.id, grantId), isNull(stepupChallenges.usedAt)));
+  return claimed.meta.changes === 1;
+}
+
+/** Gives back a grant this request claimed at `now`. Best effort: a failure is logged and never changes the action's answer. */
+async function giveBackSingleUse(db: Db, grantId: string, purpose: string, now: number): Promise<void> {
+  try {
+    await db.update(stepupChallenges).set({ usedAt: null }).where(and(eq(stepupChallenges.id, grantId), eq(stepupChallenges.usedAt, now)));
+  } catch (err) {
+    log.error("step-up grant not given back", { purpose, error: errorSummary(err) });
+  }
 }
 
 /**
@@ -146,7 +166,7 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
  * impersonation: they do not carry across it to after it ends. (Grants earned while
  * impersonating are bound to that impersonation by claimStepUpGrant.)
  */
-export function expireOwnGrants(db: AppEnv["Variables"]["db"], sessionId: string, now: number) {
+export function expireOwnGrants(db: Db, sessionId: string, now: number) {
   return db
     .update(stepupChallenges)
     .set({ expiresAt: now })
@@ -161,5 +181,5 @@ function bindsToActingAs(purpose: string): boolean {
 /** Whom the session acts as while it impersonates (the impersonation as D1 has it, unexpired); null otherwise. */
 export function actingAs(fresh: AuthState, now: number): { userId: string; startedAt: number } | null {
   const impersonation = fresh.session.impersonation;
-  return impersonation && impersonation.expiresAt > now ? { userId: impersonation.userId, startedAt: impersonation.startedAt } : null;
+  return impersonation && !impersonationExpired(impersonation, now) ? { userId: impersonation.userId, startedAt: impersonation.startedAt } : null;
 }

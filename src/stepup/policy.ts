@@ -12,6 +12,12 @@
  * step-up. Replacing an enabled factor is MFA_CHANGE (second factor only).
  * Revoking one's own session is self-service (REVOKE_SESSION); revoking another
  * user's is an admin action (REVOKE_USER_SESSION, second factor only).
+ *
+ * Impersonation: each purpose says whether it may be earned and claimed while the session
+ * impersonates (allowWhileImpersonating). Of Gatehouse's own, only IMPERSONATION, which
+ * exiting needs; every other action a Gatehouse purpose guards is refused while
+ * impersonating by its route (forbidWhileImpersonating, src/impersonation/middleware.ts),
+ * and test/impersonation-routes.test.ts walks the route table to hold the two together.
  */
 export const STEP_UP_PURPOSES = [
   "REVOKE_SESSION",
@@ -39,33 +45,41 @@ export type StepUpPolicy = {
   singleUse: boolean;
   /** Admin purposes never accept a password. */
   secondFactorOnly: boolean;
+  /**
+   * May it be earned (with the real admin's own factor) and claimed while the session
+   * impersonates? Absent means no (allowedWhileImpersonating).
+   */
+  allowWhileImpersonating?: boolean | undefined;
 };
 
 // A 10-minute re-verification window by default (OWASP ASVS 4.0 V3.7.1
 // asks for re-authentication before sensitive transactions).
 const TEN_MINUTES = 10 * 60;
 
-export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
-  REVOKE_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: false },
-  REVOKE_USER_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
-  REVOKE_ALL_OTHER_SESSIONS: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: false },
-  FORCE_LOGOUT: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+/** Gatehouse's own purposes: each states whether it may be used while impersonating. */
+export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy & { allowWhileImpersonating: boolean }> = {
+  REVOKE_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: false, allowWhileImpersonating: false },
+  REVOKE_USER_SESSION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true, allowWhileImpersonating: false },
+  REVOKE_ALL_OTHER_SESSIONS: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
+  FORCE_LOGOUT: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Single use: a second enrolment (which would replace the pending secret) needs a new proof.
-  MFA_ENROLL: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false },
-  MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
-  IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
-  IMPERSONATION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true },
-  ROLE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  MFA_ENROLL: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
+  MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
+  IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true, allowWhileImpersonating: false },
+  // Starts an impersonation and, within its window, ends it: exiting is verified while impersonating
+  // (starting another is refused by its route).
+  IMPERSONATION: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true, allowWhileImpersonating: true },
+  ROLE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Disable, enable or remove a member (admin).
-  USER_ACCESS_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  USER_ACCESS_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Remove another user's second factor (admin): one proof per reset.
-  MFA_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
+  MFA_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Issue a reset link for another user's password (admin).
-  PASSWORD_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true },
+  PASSWORD_RESET: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // The tenant's policy (owner).
-  TENANT_POLICY_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true },
+  TENANT_POLICY_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Change one's own password: self-service (the password when there is no TOTP).
-  PASSWORD_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false },
+  PASSWORD_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
 };
 
 /**
@@ -73,14 +87,15 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy> = {
  * at startup by src/stepup/product-purposes.ts): the same policy fields, a name that never
  * collides with Gatehouse's own, and a label the panel's dialog shows ("delete a note").
  */
-export type ProductStepUpPolicy = StepUpPolicy & { name: string; label: string; allowWhileImpersonating?: boolean | undefined };
+export type ProductStepUpPolicy = StepUpPolicy & { name: string; label: string };
 
 /**
- * While an admin impersonates, only exiting (IMPERSONATION) can be verified, and a product
- * purpose that opts in (`allowWhileImpersonating`): never one of Gatehouse's own.
+ * Whether a purpose may be earned and claimed while the session impersonates: as its
+ * policy declares, no when it says nothing. Read by the verify route (src/stepup/routes.ts)
+ * and the grant's claim (claimStepUpGrant).
  */
-export function verifiableWhileImpersonating(purpose: string, policy: StepUpPolicy & { allowWhileImpersonating?: boolean | undefined }): boolean {
-  return purpose === "IMPERSONATION" || policy.allowWhileImpersonating === true;
+export function allowedWhileImpersonating(policy: StepUpPolicy): boolean {
+  return policy.allowWhileImpersonating === true;
 }
 
 /**
@@ -96,7 +111,7 @@ export function declaredProductPurpose(productPurposes: readonly ProductStepUpPo
 }
 
 /** A purpose's policy: Gatehouse's own, or one of the product's; null for an unknown name. */
-export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string; allowWhileImpersonating?: boolean | undefined }) | null {
+export function stepUpPolicyOf(purpose: string, productPurposes: readonly ProductStepUpPolicy[]): (StepUpPolicy & { label?: string }) | null {
   if (Object.hasOwn(STEP_UP_POLICIES, purpose)) return STEP_UP_POLICIES[purpose as StepUpPurpose];
   return declaredProductPurpose(productPurposes, purpose);
 }

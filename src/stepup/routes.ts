@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
 import { validate, validationFailed } from "../lib/validation";
-import { declaredProductPurpose, methodsFor, stepUpChallengeOf, stepUpPolicyOf, verifiableWhileImpersonating } from "./policy";
+import { allowedWhileImpersonating, declaredProductPurpose, methodsFor, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
 import { productStepUpPurposes } from "./product-purposes";
 import { verifySecondFactor } from "./second-factor";
 
@@ -48,7 +48,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
     const session = c.get("session");
     // While impersonating, the admin may verify only to exit, or for a product purpose that
     // allows it (always with the admin's own factor, below): never for Gatehouse's actions.
-    if (c.get("actor").isImpersonating && !verifiableWhileImpersonating(body.purpose, policy)) {
+    if (c.get("actor").isImpersonating && !allowedWhileImpersonating(policy)) {
       throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "Only exiting impersonation can be verified while impersonating");
     }
     const db = c.var.db;

@@ -15,6 +15,7 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { rewriteEdgeAfterRuleOrPolicyChange } from "../edge-document/rules-and-policy";
 import { requirePermission, requireRole } from "../lib/authorize";
 import { validate } from "../lib/validation";
+import { withPropagation } from "../propagation";
 import { z } from "../lib/zod";
 import { requireStepUp } from "../stepup/middleware";
 
@@ -49,7 +50,7 @@ export const tenantPolicyRoutes = new Hono<AppEnv>()
         before,
         after,
       });
-      await rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
-      return c.json({ policy: after });
+      const propagation = await rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
+      return c.json({ policy: after, ...withPropagation(propagation) });
     },
   );

@@ -21,6 +21,7 @@ import { endSessions } from "../sessions/revoke";
 import { requireStepUp } from "../stepup/middleware";
 import { issueStatements, newResetToken, resetLink, retireResetLinks } from "../account/password-reset";
 import { sendEmail } from "../email";
+import { withPropagation } from "../propagation";
 import { cutOffUser } from "./lifecycle";
 import { manageableUser } from "./routes";
 import { toUserView } from "./service";
@@ -45,12 +46,12 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       const target = await manageableUser(c, me, c.req.valid("param").id);
       if (target.disabledAt !== null) throw new ApiError(409, "USER_ALREADY_DISABLED", "This member is already disabled");
       const now = c.get("now");
-      const { endedIds } = await cutOffUser(c, target, {
+      const { endedIds, propagation } = await cutOffUser(c, target, {
         reason: "USER_DISABLED",
         changes: [c.var.db.update(users).set({ disabledAt: now }).where(and(eq(users.id, target.id), isNull(users.disabledAt)))],
         event: { action: "USER_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: target.id, before: { disabled: false }, after: { disabled: true } },
       });
-      return c.json({ user: toUserView({ ...target, disabledAt: now }), revoked: endedIds.length });
+      return c.json({ user: toUserView({ ...target, disabledAt: now }), revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -75,8 +76,8 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
         before: { disabled: true },
         after: { disabled: false },
       });
-      await refreshCachedSessions(c, target.id);
-      return c.json({ user: toUserView({ ...target, disabledAt: null }) });
+      const propagation = await refreshCachedSessions(c, target.id);
+      return c.json({ user: toUserView({ ...target, disabledAt: null }), ...withPropagation(propagation) });
     },
   )
   .delete(
@@ -98,7 +99,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       // its password, second factor, recovery codes and extra permissions are wiped (its reset
       // links and the invitations it sent go in cutOffUser), and every lookup of the tenant's
       // users skips it (not found, like a stranger).
-      await cutOffUser(c, target, {
+      const { propagation } = await cutOffUser(c, target, {
         reason: "USER_REMOVED",
         changes: [
           db
@@ -115,7 +116,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
           before: { email: target.email, displayName: target.displayName, role: target.role, disabled: target.disabledAt !== null },
         },
       });
-      return c.json({ success: true });
+      return c.json({ success: true, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -135,7 +136,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       }
       if (!target.totpEnabled && target.totpPendingSecretEnc === null) throw new ApiError(409, "MFA_NOT_ENABLED", "This member has no two-factor authentication to reset");
       const db = c.var.db;
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: target.tenantId,
         userId: target.id,
         which: { allBut: null },
@@ -156,7 +157,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
           metadata: { revokedSessionIds: ids },
         }),
       });
-      return c.json({ user: toUserView({ ...target, totpEnabled: false }), revoked: endedIds.length });
+      return c.json({ user: toUserView({ ...target, totpEnabled: false }), revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -173,7 +174,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       if (target.disabledAt !== null) throw new ApiError(409, "USER_DISABLED", "Enable this member before resetting their password");
       const { row, token } = await newResetToken({ tenantId: target.tenantId, userId: target.id, requestedBy: me.id, nowMs: c.get("now") });
       // The old password may be what leaked: the member's sessions end now, not at the reset.
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: target.tenantId,
         userId: target.id,
         which: { allBut: null },
@@ -190,6 +191,6 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       });
       const link = resetLink(c, token);
       const email = await sendEmail(c, { to: target.email, template: "password_reset", link, tenantId: target.tenantId });
-      return c.json({ link, expiresAt: new Date(row.expiresAt).toISOString(), emailed: email === "sent", revoked: endedIds.length });
+      return c.json({ link, expiresAt: new Date(row.expiresAt).toISOString(), emailed: email === "sent", revoked: endedIds.length, ...withPropagation(propagation) });
     },
   );

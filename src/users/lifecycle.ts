@@ -20,7 +20,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { endImpersonationsInvolving } from "../impersonation/access-change";
 import { retireResetLinks } from "../account/password-reset";
-import { endSessions } from "../sessions/revoke";
+import { type SessionsEnded, endSessions } from "../sessions/revoke";
 import { revokeInvitationsBeyondStanding } from "./inviter-standing";
 import { assertTenantKeepsAnOwner } from "./service";
 
@@ -28,13 +28,13 @@ export async function cutOffUser(
   c: Context<AppEnv>,
   target: User,
   options: { reason: "USER_DISABLED" | "USER_REMOVED"; changes: BatchItem<"sqlite">[]; event: AuditEvent },
-): Promise<{ endedIds: string[] }> {
+): Promise<SessionsEnded> {
   const db = c.var.db;
   const now = c.get("now");
   const ending = await endImpersonationsInvolving(db, target.tenantId, target.id, now, options.reason);
   // Disabled (a removed member is disabled too), they can send no invitation at all.
   const invites = await revokeInvitationsBeyondStanding(db, { ...target, disabledAt: now }, now, options.reason);
-  let result: { endedIds: string[] };
+  let result: SessionsEnded;
   try {
     result = await endSessions(c, {
       tenantId: target.tenantId,

@@ -13,6 +13,7 @@ import { assertMayActOn, requirePermission } from "../lib/authorize";
 import { permissionsOf } from "../lib/permissions";
 import { validate } from "../lib/validation";
 import { emptyBody, userIdParam } from "../lib/schemas";
+import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 import { findTenantUser } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
@@ -48,7 +49,7 @@ export const userRoutes = new Hono<AppEnv>()
       if (!target) throw notFound("User", "USER_NOT_FOUND");
       assertMayActOn(me, target, "SETTINGS_SECURITY_EDIT");
 
-      const { endedIds } = await endSessions(c, {
+      const { endedIds, propagation } = await endSessions(c, {
         tenantId: me.tenantId,
         userId: target.id,
         which: { allBut: null },
@@ -64,7 +65,7 @@ export const userRoutes = new Hono<AppEnv>()
           metadata: { reason: "FORCE_LOGOUT", revokedSessionIds: ids },
         }),
       });
-      return c.json({ success: true, revoked: endedIds.length });
+      return c.json({ success: true, revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .patch(
@@ -108,8 +109,8 @@ export const userRoutes = new Hono<AppEnv>()
         if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
         throw err;
       }
-      await ending.syncCache(c);
-      return c.json({ user: toUserView({ ...target, role }) });
+      const propagation = await ending.syncCache(c);
+      return c.json({ user: toUserView({ ...target, role }), ...withPropagation(propagation) });
     },
   )
   .patch(
@@ -153,7 +154,7 @@ export const userRoutes = new Hono<AppEnv>()
       } catch (err) {
         throw (await ending.conflict(err)) ?? (await invites.conflict(err)) ?? err;
       }
-      await ending.syncCache(c);
-      return c.json({ user: toUserView({ ...target, permissionOverrides: next }) });
+      const propagation = await ending.syncCache(c);
+      return c.json({ user: toUserView({ ...target, permissionOverrides: next }), ...withPropagation(propagation) });
     },
   );

@@ -1,0 +1,159 @@
+/**
+ * Signing in, as named steps. A way in (a password today; a passkey or an SSO assertion
+ * next) is a route that says how the person proves who they are (a WayIn) and then calls
+ * these steps in this order, so every way in meets the same rules:
+ *
+ *   1. Who is this: identifySignIn (./sign-in-subject.ts) names a current member, or
+ *      NOBODY, whom every step until the credential is found right treats alike.
+ *   2. May they: admitSignIn owns the checks after "who is this". It counts the attempt
+ *      (./throttle.ts), only then has the way in check its credential, applies the
+ *      tenant's IP rules whatever the credential was, refuses a wrong credential
+ *      (./sign-in-refusal.ts), and refuses a disabled member. It returns the member.
+ *   3. Second factor: secondFactor asks for one when the member has one, verifies it
+ *      (src/stepup/second-factor.ts), and returns which method was used, the session's
+ *      `amr` (amrOf: the one place it is derived, from the way in and the factor) and
+ *      whether the tenant's policy sends a member without one to enrol.
+ *   4. Start session: startSignedInSession starts it through startSession
+ *      (./start-session.ts), which owns what holds for every new session, a disabled
+ *      tenant's refusal included, with the success rows and the throttle reset in its
+ *      batch; then it renews the device cookie. The route answers from what it returns.
+ *
+ * Threat model: password guessing and lockout of a victim by failing on purpose (the
+ * attempt is counted before the credential is checked, so parallel guesses cannot
+ * overshoot); user enumeration (until the credential is found right, no step branches on
+ * whether the email is known or does more work for one than the other:
+ * test/sign-in-equal-work.test.ts); a blocked address learning whether a password was
+ * right (the IP rules refuse before the credential's result is acted on); a session
+ * without the factors the member has (no session starts before the second factor is
+ * verified, and `amr` names only the factors presented).
+ */
+import type { Context } from "hono";
+import type { User } from "../db/schema";
+import { loadTenantPolicy } from "../edge-document/rules-and-policy";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { assertIpAllowed } from "../ip-rules";
+import type { ImportedKeySet } from "../lib/key-set";
+import { verifyPassword } from "../lib/password";
+import type { StepUpMethod } from "../stepup/policy";
+import { verifySecondFactor } from "../stepup/second-factor";
+import { deviceCookieKeys, issueDevice, readDevice } from "./device";
+import { refuseSignIn } from "./sign-in-refusal";
+import type { SignInSubject } from "./sign-in-subject";
+import { startSession } from "./start-session";
+import { clearSignInAttempts, reserveSignIn } from "./throttle";
+
+/** How a person proves who they are. A passkey or SSO adds its own kind here. */
+export type WayIn = {
+  kind: "password";
+  /** The email the attempt names: the throttles count it, and the device cookie is bound to it. */
+  email: string;
+  /** This deployment's device cookie keys, and this browser's device id for the email (null: none valid). */
+  device: { keys: ImportedKeySet; id: string | null };
+  /** Checks the credential against the subject; admitSignIn calls it once the attempt is counted. */
+  checkCredential: (subject: SignInSubject) => Promise<boolean>;
+};
+
+/** The password way in: the device cookie this browser holds for the email, and the password to check. */
+export async function passwordWayIn(c: Context<AppEnv>, email: string, password: string): Promise<WayIn> {
+  const keys = await deviceCookieKeys(c.env);
+  return {
+    kind: "password",
+    email,
+    device: { keys, id: await readDevice(c, keys, email) },
+    // NOBODY's hash is DUMMY_PASSWORD_HASH: the same PBKDF2 work.
+    checkCredential: (subject) => verifyPassword(password, subject.passwordHash),
+  };
+}
+
+const knownUser = (user: User) => ({ tenantId: user.tenantId, actorUserId: user.id, targetId: user.id });
+
+/** May they: the throttles, the credential, the IP rules, a disabled member. Returns the member or throws the refusal. */
+export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, way: WayIn): Promise<User> {
+  // Counted before the credential is checked, so parallel guesses cannot overshoot.
+  const throttled = await reserveSignIn(c, way.email, way.device.id);
+  if (throttled) throw refuseSignIn(c, subject, { kind: "throttled", throttle: throttled });
+
+  const credentialOk = await way.checkCredential(subject);
+  // The tenant's IP rules bind sign-in too. They are applied whatever the credential, so
+  // a blocked address never learns whether it was right (it does learn that the email
+  // belongs to a tenant that restricts addresses); NOBODY's tenant has none.
+  await assertIpAllowed(c, subject.tenantId, subject.userId);
+  const user = subject.user;
+  if (!user || !credentialOk) throw refuseSignIn(c, subject, { kind: "wrong-credentials" });
+  // Only once the credential was right: a disabled member is told so, a guesser learns nothing.
+  if (user.disabledAt !== null) {
+    throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser(user), failureReason: "USER_DISABLED" } });
+  }
+  return user;
+}
+
+/** The second factors sign-in accepts. */
+const SIGN_IN_FACTORS = ["totp", "recovery_code"] as const satisfies readonly StepUpMethod[];
+export type SignInFactor = (typeof SIGN_IN_FACTORS)[number];
+const isSignInFactor = (method: StepUpMethod): method is SignInFactor => (SIGN_IN_FACTORS as readonly StepUpMethod[]).includes(method);
+
+/** RFC 8176 values: what each way in adds first, and what each second factor adds before "mfa". */
+const WAY_IN_AMR: Record<WayIn["kind"], readonly string[]> = { password: ["pwd"] };
+// A recovery code is some second factor, nothing more specific.
+const FACTOR_AMR: Record<SignInFactor, readonly string[]> = { totp: ["otp"], recovery_code: [] };
+
+/** How the member authenticated, as the session records it (RFC 8176): the way in's values, then the factor's and "mfa". */
+export function amrOf(way: WayIn["kind"], factor: SignInFactor | null): string[] {
+  return factor === null ? [...WAY_IN_AMR[way]] : [...WAY_IN_AMR[way], ...FACTOR_AMR[factor], "mfa"];
+}
+
+export type SecondFactorInput = { totpCode?: string | undefined; recoveryCode?: string | undefined };
+
+export type SecondFactorOutcome = {
+  /** The second factor presented and verified; null when the member has none. */
+  method: SignInFactor | null;
+  amr: string[];
+  /** The tenant requires two-factor and the member has none: the answer sends them to enrol. */
+  enrolmentRequired: boolean;
+};
+
+/** Second factor: verifies the member's, when they have one (401/429 otherwise), and derives `amr`. */
+export async function secondFactor(c: Context<AppEnv>, user: User, way: WayIn, input: SecondFactorInput): Promise<SecondFactorOutcome> {
+  let method: SignInFactor | null = null;
+  if (user.totpEnabled) {
+    if (input.totpCode === undefined && input.recoveryCode === undefined) {
+      // The client must now ask for the code, but the credential was right: that is worth
+      // a row (credential stuffing that found a password must leave a trace).
+      throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", { audit: { ...knownUser(user), failureReason: "SECOND_FACTOR_REQUIRED" } });
+    }
+    const verified = await verifySecondFactor(c, user, { code: input.totpCode, recoveryCode: input.recoveryCode }, [...SIGN_IN_FACTORS]);
+    // verifySecondFactor refuses (400) any method it was not allowed.
+    if (!isSignInFactor(verified)) throw new Error(`sign-in verified a ${verified}`);
+    method = verified;
+  }
+  // A tenant requiring two-factor sends a member without TOTP straight to enrolment
+  // (the panel reads this; every other route refuses them until then, src/tenant/enrolment-gate.ts).
+  const enrolmentRequired = !user.totpEnabled && (await loadTenantPolicy(c, user.tenantId)).requireTwoFactor;
+  return { method, amr: amrOf(way.kind, method), enrolmentRequired };
+}
+
+/** Start session: the session, its success rows and the throttle reset in one batch, then the device cookie. */
+export async function startSignedInSession(c: Context<AppEnv>, user: User, way: WayIn, factor: SecondFactorOutcome) {
+  const actor = { tenantId: user.tenantId, actorUserId: user.id };
+  const started = await startSession(c, user, {
+    amr: factor.amr,
+    changes: clearSignInAttempts(c, way.email, way.device.id),
+    eventsBefore: [
+      {
+        ...actor,
+        action: "LOGIN_SUCCEEDED",
+        outcome: "SUCCESS",
+        targetType: "user",
+        targetId: user.id,
+        metadata: { secondFactor: factor.method !== null, knownDevice: way.device.id !== null },
+      },
+    ],
+    eventsAfter:
+      factor.method === "recovery_code"
+        ? [{ ...actor, action: "MFA_RECOVERY_CODE_USED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { path: "sign-in" } }]
+        : [],
+  });
+  await issueDevice(c, way.device.keys, way.email, way.device.id);
+  return started;
+}

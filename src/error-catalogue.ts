@@ -1,0 +1,120 @@
+/**
+ * Every error code the API answers, in one place: its HTTP status (or statuses) and a
+ * default message that says what it means. ApiError takes only these codes, with one of
+ * their statuses (tsc rejects anything else; test/error-catalogue.test.ts finds every code
+ * written anywhere else), and the table in docs/errors.md is rendered from here
+ * (`npm run docs:errors`). A message given where an error is raised says it for that
+ * place; the default one is for the docs and the coming OpenAPI document.
+ *
+ * Plain data, no imports: the scripts read this file directly with Node.
+ */
+
+/** `"4XX"`: whatever client-error status Hono's own refusal carried (OpenAPI's range notation). */
+export type CatalogueStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 428 | 429 | 500 | 502 | 503 | "4XX";
+
+export type CatalogueEntry = { readonly status: CatalogueStatus | readonly CatalogueStatus[]; readonly message: string };
+
+export const ERROR_CATALOGUE = {
+  // 400: the request itself is wrong; nothing was done.
+  VALIDATION_FAILED: { status: 400, message: "A body, parameter or query value is not valid; `issues` names each problem" },
+  MALFORMED_JSON: { status: 400, message: "The request body is not valid JSON" },
+  MALFORMED_PATH: { status: 400, message: "The path has empty, dot or encoded-separator segments; send it normalised" },
+  METHOD_NOT_ALLOWED: { status: 400, message: "This way of verifying is not accepted here; `methods` names those that are" },
+  PASSWORD_UNCHANGED: { status: 400, message: "The new password is the current one" },
+  TOO_MANY_RULES: { status: 400, message: "The tenant has as many IP rules as it may have; delete some first" },
+  WEAK_PASSWORD: { status: 400, message: "The password is refused by the password policy; `reason` says why" },
+  HTTP_ERROR: { status: "4XX", message: "The request was refused before it reached a route" },
+
+  // 401: who is asking is not established.
+  UNAUTHORIZED: { status: 401, message: "Sign in to continue" },
+  SESSION_REVOKED: { status: 401, message: "The session was revoked or has expired; sign in again" },
+  SESSION_INVALIDATED: { status: 401, message: "Every session of the user was signed out; sign in again" },
+  INVALID_CREDENTIALS: { status: 401, message: "Email or password is incorrect" },
+  TOTP_REQUIRED: { status: 401, message: "The right password: now the code from the authenticator app" },
+  INVALID_OTP: { status: 401, message: "The code is incorrect" },
+  REPLAYED_OTP: { status: 401, message: "This code was already used; wait for the next one" },
+  INVALID_PASSWORD: { status: 401, message: "The password is incorrect" },
+
+  // 403: established, and not allowed.
+  FORBIDDEN: { status: 403, message: "The caller's role or permissions do not allow this" },
+  CANNOT_CHANGE_OWN_ACCESS: { status: 403, message: "Nobody changes their own access (role, permissions, status or second factor)" },
+  CSRF: { status: 403, message: "A cross-site or cross-origin request was refused" },
+  IMPERSONATION_FORBIDDEN: { status: 403, message: "This is never done on someone's behalf; exit impersonation first" },
+  IP_BLOCKED: { status: 403, message: "Access from this network address is not allowed by the organisation" },
+  MFA_ENROLLMENT_REQUIRED: { status: 403, message: "Set up two-factor authentication first" },
+  TENANT_DISABLED: { status: 403, message: "The organisation's access to Gatehouse has been disabled" },
+  USER_DISABLED: { status: [403, 409], message: "The account is disabled (403 for its own requests; 409 for an action a disabled member cannot take)" },
+
+  // 404: not there, or another tenant's (never told apart).
+  NOT_FOUND: { status: 404, message: "No such route" },
+  INVITATION_NOT_FOUND: { status: 404, message: "The invitation does not exist or its link is not valid" },
+  IP_RULE_NOT_FOUND: { status: 404, message: "IP rule not found" },
+  RESET_LINK_NOT_FOUND: { status: 404, message: "The password reset link is not valid; ask for a new one" },
+  SESSION_NOT_FOUND: { status: 404, message: "Session not found" },
+  TENANT_NOT_FOUND: { status: 404, message: "Tenant not found" },
+  USER_NOT_FOUND: { status: 404, message: "User not found" },
+
+  // 409: the state does not allow it (now); nothing was changed.
+  ACTING_USER_CHANGED: { status: 409, message: "The session now acts for another user than the one the product named, so nothing was recorded" },
+  DUPLICATE_RULE: { status: 409, message: "An identical IP rule already exists" },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, message: "This idempotency key recorded a different event in the last 24 hours, so nothing was recorded" },
+  IMPERSONATION_CONFLICT: { status: 409, message: "An impersonation started or ended at the same time; nothing was changed, try again" },
+  IMPERSONATION_ENDED: { status: 409, message: "The impersonation has just ended, so nothing was done; you act as yourself again" },
+  INVITATION_CONFLICT: { status: 409, message: "An invitation the member sent was accepted or sent at the same time; nothing was changed, try again" },
+  INVITATION_PENDING: { status: 409, message: "This email already has an open invitation: re-send or revoke it" },
+  INVITATION_REVOKED: { status: [409, 410], message: "The invitation was withdrawn" },
+  INVITATION_USED: { status: 409, message: "The invitation was already used" },
+  IP_RULES_CHANGED: { status: 409, message: "The IP rules changed while this change was being checked; reload them and try again" },
+  LAST_OWNER: { status: 409, message: "The tenant's last enabled owner cannot be demoted, disabled or removed" },
+  MFA_NOT_ENABLED: { status: 409, message: "Two-factor authentication is not enabled" },
+  NO_PENDING_ENROLLMENT: { status: 409, message: "No two-factor enrolment of this session is pending; start (or restart) it" },
+  NOT_IMPERSONATING: { status: 409, message: "The session is not impersonating anyone" },
+  RESET_LINK_USED: { status: 409, message: "The password reset link was already used; ask for a new one" },
+  SESSION_ALREADY_REVOKED: { status: 409, message: "The session is already revoked" },
+  SLUG_TAKEN: { status: 409, message: "Another tenant already uses this slug" },
+  TENANT_ALREADY_DISABLED: { status: 409, message: "The tenant is already disabled" },
+  USER_ALREADY_DISABLED: { status: 409, message: "The member is already disabled" },
+  USER_EXISTS: { status: 409, message: "This email already has a Gatehouse account" },
+  USER_NOT_DISABLED: { status: 409, message: "The member is not disabled" },
+  WOULD_LOCK_OUT: { status: 409, message: "The change would block the caller's own current address; nothing was changed" },
+
+  // 410, 413, 428, 429.
+  INVITATION_EXPIRED: { status: 410, message: "The invitation has expired; ask for a new one" },
+  RESET_LINK_EXPIRED: { status: 410, message: "The password reset link has expired; ask for a new one" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is over the size limit" },
+  STEP_UP_REQUIRED: { status: 428, message: "Confirm it's you to continue: `purpose` and `methods` say how (a question, not a failure)" },
+  TOO_MANY_ATTEMPTS: { status: 429, message: "Too many failed attempts; try again after `retryAfterSeconds`" },
+
+  // 5xx: not done; retrying is safe (a change that committed answers its success instead).
+  INTERNAL_ERROR: { status: 500, message: "Something went wrong" },
+  ORIGIN_UNAVAILABLE: { status: 502, message: "The application behind Gatehouse cannot be reached; try again" },
+  AUTH_UNAVAILABLE: { status: 503, message: "Not done: a store or key authentication needs is unavailable; retry" },
+  ASSERTION_KEYS_UNAVAILABLE: { status: 503, message: "The identity assertion cannot be signed (no usable signing keys); retry later" },
+  AUDIT_KEY_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the checkpoint key is not configured" },
+  AUDIT_UNAVAILABLE: { status: 503, message: "The audit log cannot be written or read right now; retry" },
+  CONFIG_INVALID: { status: 503, message: "This deployment's configuration is invalid; the operator has been told" },
+  GATEWAY_MISCONFIGURED: { status: 503, message: "The gateway's settings are not valid; the operator has been told" },
+  MFA_UNAVAILABLE: { status: 503, message: "Two-factor authentication is unavailable on this deployment; the operator has been told" },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The statuses a code is answered with. */
+export function statusesOf(code: ErrorCode): readonly CatalogueStatus[] {
+  const { status } = ERROR_CATALOGUE[code] as CatalogueEntry;
+  return typeof status === "object" ? status : [status];
+}
+
+export const ERROR_TABLE_START = "<!-- error-table:start (generated from src/error-catalogue.ts by npm run docs:errors) -->";
+export const ERROR_TABLE_END = "<!-- error-table:end -->";
+
+/** The docs' table of codes (docs/errors.md), by status then code. */
+export function errorTableMarkdown(): string {
+  const first = (code: ErrorCode) => {
+    const s = statusesOf(code)[0];
+    return s === "4XX" ? 499 : (s ?? 0);
+  };
+  const codes = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).sort((a, b) => first(a) - first(b) || (a < b ? -1 : 1));
+  const rows = codes.map((code) => `| ${statusesOf(code).join(", ")} | \`${code}\` | ${ERROR_CATALOGUE[code].message.replace(/\|/g, "\\|")} |`);
+  return [ERROR_TABLE_START, "| status | code | meaning (default message) |", "|---|---|---|", ...rows, ERROR_TABLE_END].join("\n");
+}
