@@ -36,7 +36,7 @@ export type EdgeCheckOptions = ImpersonationOptions & SessionCheckOptions;
  */
 export type EdgeCheckOutcome = { kind: "admitted"; admission: SessionAdmission } | { kind: "refused"; error: unknown };
 
-/** Runs a step that has nothing left to do after the rest of the request. */
+/** Runs a step that does all its work before next() (resolveImpersonation and enforceIpRules do), as a function. */
 const runStep = (c: Context<AppEnv>, step: MiddlewareHandler<AppEnv>) => step(c, async () => {});
 
 /** The three steps, in order, as a function of the request that never throws: its refusal is a value. */
