@@ -121,8 +121,12 @@ export type Variables = {
   session: AuthSession;
   /** The session's state as the session check admitted it (src/sessions/middleware.ts). */
   authState: AuthState;
-  /** Set once the whole edge check admitted a product request (gateway mode). */
-  edgePassed?: boolean;
+  /**
+   * Who a product request is to the product (gateway mode, src/gateway/routes.ts): "admitted"
+   * once the edge check admitted it and the enrolment gate let it stay so, else "anonymous"
+   * (a public path). Unset elsewhere.
+   */
+  productIdentity?: "admitted" | "anonymous";
   /** The session's own user (the admin, while impersonating). */
   realUser: AuthUser;
   /** Who really acts: differs from `user` while an admin impersonates. */

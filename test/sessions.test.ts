@@ -67,6 +67,39 @@ describe("GET /api/security/sessions", () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("VALIDATION_FAILED");
   });
+
+  it("a session the list calls active is one the edge check admits, and one it calls inactive is refused, whatever state its row or its user is in", async () => {
+    const IDLE_MS = 60 * 60 * 1000;
+    const sessionRow = (set: string, value: (nowMs: number) => number) => (ids: { sessionId: string }, nowMs: number) =>
+      env.DB.prepare(`UPDATE user_sessions SET ${set} = ? WHERE id = ?`).bind(value(nowMs), ids.sessionId);
+    const userRow = (set: string, ...values: ((nowMs: number) => number)[]) => (ids: { userId: string }, nowMs: number) =>
+      env.DB.prepare(`UPDATE users SET ${set} WHERE id = ?`).bind(...values.map((v) => v(nowMs)), ids.userId);
+    // Each leaves the member's session or the member in a state written to D1 only, as any writer could leave them.
+    const states: [string, ((ids: { sessionId: string; userId: string }, nowMs: number) => D1PreparedStatement) | null][] = [
+      ["live", null],
+      ["revoked", sessionRow("revoked_at", (now) => now)],
+      ["idle past the limit", sessionRow("last_seen_at", (now) => now - IDLE_MS - 1)],
+      ["idle exactly at the limit", sessionRow("last_seen_at", (now) => now - IDLE_MS)],
+      ["past its absolute lifetime", sessionRow("expires_at", (now) => now)],
+      ["its user signed out everywhere (session_version moved on)", userRow("session_version = session_version + 1")],
+      ["its user disabled", userRow("disabled_at = ?", (now) => now)],
+    ];
+    for (const [what, change] of states) {
+      const h = new Harness();
+      const t = await seedTenant("live");
+      const owner = await h.signIn(t.owner);
+      const member = await h.login(t.member.email);
+      h.clock.advanceSeconds(2); // past the in-isolate copy of the session's state
+      await change?.(member, h.clock.ms).run();
+      await env.SESSION_CACHE.delete(`session:${member.sessionId}`);
+
+      const listed = await h.call<SessionsBody>(`/api/security/sessions?userId=${t.member.id}`, { cookie: owner.cookie });
+      expect(listed.status).toBe(200);
+      const active = listed.body.sessions.find((s) => s.id === member.sessionId)?.active ?? false;
+      const admitted = (await h.call("/api/me", { cookie: member.cookie })).status === 200;
+      expect({ what, active }).toEqual({ what, active: admitted });
+    }
+  });
 });
 
 describe("POST /api/security/sessions/:id/revoke", () => {

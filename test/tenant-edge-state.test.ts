@@ -3,7 +3,9 @@
 // only from D1, rebuilt when what KV holds cannot be used.
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileRuleSet } from "../src/ip-rules/ruleset";
-import { type TenantEdgeState, tenantEdgeKey } from "../src/edge-document/document";
+import { REVOKED_FINGERPRINT, type TenantEdgeState, tenantEdgeKey } from "../src/edge-document/document";
+import { sessionFingerprint, userFingerprint } from "../src/edge-document/staleness";
+import type { AuthSession, AuthUser } from "../src/env";
 import { fakeOrigin, gatewayEnv, loadStepUpKeys } from "./gateway-step-up-fixtures";
 import { Harness, type SeededTenant, brokenBinding, seedTenant, withEnv } from "./helpers";
 import { HOME, seedRules } from "./ip-rules-fixtures";
@@ -167,5 +169,56 @@ describe("a tenant whose changes overflow its edge document", () => {
     expect((await h.call("/api/me", { cookie: second.jar.header, ip: BLOCKED })).status).toBe(403);
     expect(await storedDoc(t.id)).toMatchObject({ rules: { count: 1 }, policy: { requireTwoFactor: true }, users: {}, sessions: {} });
     expect((await storedDoc(t.id))?.overflowUntil).toBeGreaterThan(h.clock.ms);
+  });
+});
+
+describe("the edge document's fingerprints", () => {
+  const user: AuthUser = {
+    id: "usr_fp",
+    tenantId: "ten_fp",
+    email: "fp@example.test",
+    displayName: "Fingerprint",
+    role: "member",
+    sessionVersion: 1,
+    disabledAt: null,
+    totpEnabled: false,
+    permissionOverrides: null,
+  };
+  const session: AuthSession = {
+    id: "ses_fp",
+    tenantId: "ten_fp",
+    userId: "usr_fp",
+    tokenHash: "hash",
+    sessionVersion: 1,
+    createdAt: 1,
+    lastSeenAt: 2,
+    expiresAt: 3,
+    revokedAt: null,
+    revokeReason: null,
+    amr: ["pwd"],
+    impersonation: null,
+  };
+
+  it("a change to anything the edge check decides on changes the fingerprint, so no earlier snapshot passes; a last-seen refresh does not", async () => {
+    const userChanges: Partial<AuthUser>[] = [
+      { role: "admin" },
+      { sessionVersion: 2 },
+      { disabledAt: 5 },
+      { totpEnabled: true },
+      { permissionOverrides: { granted: ["SETTINGS_TEAM_VIEW"], revoked: [] } },
+      { email: "other@example.test" },
+      { displayName: "Other" },
+    ];
+    for (const change of userChanges) expect(await userFingerprint({ ...user, ...change }), JSON.stringify(change)).not.toBe(await userFingerprint(user));
+    const sessionChanges: Partial<AuthSession>[] = [
+      { sessionVersion: 2 },
+      { expiresAt: 4 },
+      { tokenHash: "other" },
+      { amr: ["pwd", "otp"] },
+      { impersonation: { userId: "usr_other", reason: "support", startedAt: 2, expiresAt: 9 } },
+    ];
+    for (const change of sessionChanges) expect(await sessionFingerprint({ ...session, ...change }), JSON.stringify(change)).not.toBe(await sessionFingerprint(session));
+    expect(await sessionFingerprint({ ...session, lastSeenAt: 99 })).toBe(await sessionFingerprint(session));
+    expect(await sessionFingerprint({ ...session, revokedAt: 5, revokeReason: "REVOKED" })).toBe(REVOKED_FINGERPRINT);
   });
 });

@@ -15,7 +15,7 @@ const CSV_COLUMNS: (keyof AuditView)[] = [
   "failureReason", "ip", "country", "city", "userAgent", "requestId", "before", "after", "metadata", "prevHash", "hash",
 ];
 
-/** Mounted at /api/audit-logs, behind requireSession: own tenant only, always. */
+/** Mounted at /api/audit-logs, behind the edge check: own tenant only, always. */
 export const auditRoutes = new Hono<AppEnv>()
   .use(requirePermission("SETTINGS_SECURITY_VIEW"))
   .get("/", validate("query", auditSearchSchema), async (c) => {

@@ -10,7 +10,6 @@
  * __Host-, Secure, SameSite=Lax).
  */
 import { Hono } from "hono";
-import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import type { AppEnv, AuthUser } from "../env";
 import { permissionsOf } from "../lib/permissions";
@@ -18,8 +17,7 @@ import { validate } from "../lib/validation";
 import { requireSession } from "../sessions/middleware";
 import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
-import { SESSION_COOKIE } from "../sessions/token";
-import { SNAPSHOT_COOKIE } from "../sessions/snapshot";
+import { clearSessionCookies } from "../sessions/cookies";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { withPropagation } from "../propagation";
 import { loginSchema } from "./schemas";
@@ -50,8 +48,7 @@ export const authRoutes = new Hono<AppEnv>()
       reason: "LOGOUT",
       event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
     });
-    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
-    deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
+    clearSessionCookies(c);
     return c.json({ success: true, ...withPropagation(propagation) });
   });
 

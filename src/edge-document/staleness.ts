@@ -17,15 +17,56 @@ import type { AuthState } from "../sessions/cache";
 
 const fingerprint = async (fields: unknown) => (await sha256Hex(JSON.stringify(fields))).slice(0, 24);
 
-/** What of a user the edge check decides on (lastSeen-like fields excluded). */
-export const userFingerprint = (u: AuthUser) =>
-  fingerprint([u.id, u.tenantId, u.email, u.displayName, u.role, u.sessionVersion, u.disabledAt, u.totpEnabled, u.permissionOverrides]);
+/**
+ * One decision per field of a type: "in" the fingerprint (the edge check decides on it, so
+ * changing it must make a snapshot stale) or "out" (with the reason beside it). Written
+ * `satisfies Fields<T>`, so a field added to AuthUser or AuthSession does not compile
+ * until it is decided here, and a field removed from them does not either.
+ */
+type Fields<T> = Record<keyof T, "in" | "out">;
 
-/** What of a session the edge check decides on (last_seen_at excluded: it moves on every refresh). */
+/** The fields marked "in", in their declaration order (the fingerprint's order). */
+const fieldsIn = <T>(decisions: Fields<T>) => (Object.keys(decisions) as (keyof T)[]).filter((k) => decisions[k] === "in");
+
+const USER_FIELDS = {
+  id: "in",
+  tenantId: "in",
+  email: "in",
+  displayName: "in",
+  role: "in",
+  sessionVersion: "in",
+  disabledAt: "in",
+  totpEnabled: "in",
+  permissionOverrides: "in",
+} as const satisfies Fields<AuthUser>;
+
+const SESSION_FIELDS = {
+  id: "in",
+  tenantId: "in",
+  userId: "in",
+  tokenHash: "in",
+  sessionVersion: "in",
+  createdAt: "in",
+  // Moves on every last-seen refresh; the snapshot carries its own and is re-issued when it moves.
+  lastSeenAt: "out",
+  expiresAt: "in",
+  // A revoked session's fingerprint is REVOKED_FINGERPRINT, whatever its other fields.
+  revokedAt: "out",
+  // Only ever set together with revokedAt.
+  revokeReason: "out",
+  amr: "in",
+  impersonation: "in",
+} as const satisfies Fields<AuthSession>;
+
+const USER_FINGERPRINTED = fieldsIn<AuthUser>(USER_FIELDS);
+const SESSION_FINGERPRINTED = fieldsIn<AuthSession>(SESSION_FIELDS);
+
+/** What of a user the edge check decides on: every field of AuthUser marked "in" above. */
+export const userFingerprint = (u: AuthUser) => fingerprint(USER_FINGERPRINTED.map((k) => u[k]));
+
+/** What of a session the edge check decides on: the fields of AuthSession marked "in" above. */
 export const sessionFingerprint = (s: AuthSession) =>
-  s.revokedAt !== null
-    ? Promise.resolve(REVOKED_FINGERPRINT)
-    : fingerprint([s.id, s.tenantId, s.userId, s.tokenHash, s.sessionVersion, s.createdAt, s.expiresAt, s.amr, s.impersonation]);
+  s.revokedAt !== null ? Promise.resolve(REVOKED_FINGERPRINT) : fingerprint(SESSION_FINGERPRINTED.map((k) => s[k]));
 
 /**
  * After a change to these users or their sessions was committed to D1 and their

@@ -21,7 +21,7 @@
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { recordRefusals } from "../audit/refusal-recorder";
-import { edgeCheck } from "../edge-check";
+import { type EdgeCheckOutcome, runEdgeCheck } from "../edge-check";
 import type { AppEnv } from "../env";
 import { ApiError, RefusalWithResponse, toApiError } from "../errors";
 import { csrfGuard } from "../lib/csrf";
@@ -29,7 +29,8 @@ import { ownAnswerHeaders } from "../lib/own-answer-headers";
 import { SubjectEndedError, signAssertion } from "./assertion";
 import { AssertionKeysError, loadAssertionKeys } from "./assertion-keys";
 import { ConfigError, parseConfig } from "../config";
-import { SESSION_FAILURES } from "../sessions/middleware";
+import { afterAcceptedRequest } from "../sessions/activity";
+import { SESSION_FAILURES, type SessionAdmission } from "../sessions/middleware";
 import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
 import { enrolmentRedirect, isBrowserNavigation, unauthenticatedResponse } from "./navigation";
@@ -44,6 +45,8 @@ export type GatewayOptions = {
 };
 
 const isSessionFailure = (code: string) => (SESSION_FAILURES as readonly string[]).includes(code);
+
+const isPublicPath = (c: Context<AppEnv>, config: GatewayConfig) => config.publicPaths.isPublic(new URL(c.req.url).pathname);
 
 /**
  * The gateway's settings, or null when no origin is configured (a standalone Gatehouse):
@@ -61,56 +64,70 @@ export function configuredGateway(env: AppEnv["Bindings"]): GatewayConfig | null
 }
 
 /**
- * Runs the edge check for a product request. On a public path a failed check only means
- * "anonymous"; elsewhere it refuses, and a browser navigation is sent to sign-in.
+ * Who a product request is to the product, as a value: admitted (the edge check admitted
+ * it; the assertion will name who), anonymous (a public path the check did not admit:
+ * forwarded without an assertion), or refused (any other path; the step's error).
+ */
+type ProductIdentity = { kind: "admitted"; admission: SessionAdmission } | { kind: "anonymous" } | { kind: "refused"; error: unknown };
+
+/** On a public path a request the edge check did not admit is only anonymous, whatever stopped it. */
+function productIdentityOf(outcome: EdgeCheckOutcome, isPublic: boolean): ProductIdentity {
+  return outcome.kind === "refused" && isPublic ? { kind: "anonymous" } : outcome;
+}
+
+/** A refusal as its client can use it: a page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code. */
+function forClient(c: Context<AppEnv>, error: unknown, options: GatewayOptions): unknown {
+  const refusal = toApiError(error);
+  if (refusal && isSessionFailure(refusal.code) && isBrowserNavigation(c.req.raw)) {
+    return new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
+  }
+  return error;
+}
+
+/**
+ * The edge check for a product request, and what its outcome means here (ProductIdentity,
+ * recorded on the context for the steps after it). An admitted request counts as the
+ * session's activity once answered and not refused further on, as on the API; so does one
+ * the enrolment gate then serves anonymously on a public path.
  */
 function productIdentity(options: GatewayOptions) {
-  const check = edgeCheck();
+  const check = runEdgeCheck();
   return createMiddleware<AppEnv>(async function productIdentity(c, next) {
     const config = configuredGateway(c.env);
     if (!config) return next();
-    const passed = async () => {
-      c.set("edgePassed", true);
-      await next();
-    };
-    // A member who must still enrol a second factor is nobody to the product: anonymous on
-    // a public path, refused elsewhere (a page load is sent to enrolment).
-    let anonymous = false;
-    const enrolled = async () => {
-      if (!(await enrolmentRequired(c))) return passed();
-      if (isPublic) {
-        anonymous = true;
-        return next();
-      }
+    const identity = productIdentityOf(await check(c), isPublicPath(c, config));
+    if (identity.kind === "refused") throw forClient(c, identity.error, options);
+    c.set("productIdentity", identity.kind);
+    await next();
+    if (identity.kind === "admitted") await afterAcceptedRequest(c, identity.admission);
+  });
+}
+
+/**
+ * The two-factor enrolment gate for product requests, mounted right after the edge check
+ * as on the API (the rule's owner: src/tenant/enrolment-gate.ts). A member who must still
+ * enrol is nobody to the product: anonymous on a public path (also while that cannot be
+ * told: fail closed, as when the edge check cannot run), refused elsewhere (a page load is
+ * sent to enrolment).
+ */
+function productEnrolmentGate(options: GatewayOptions) {
+  return createMiddleware<AppEnv>(async function productEnrolmentGate(c, next) {
+    const config = configuredGateway(c.env);
+    if (!config || c.get("productIdentity") !== "admitted") return next();
+    if (isPublicPath(c, config)) {
+      if (await enrolmentRequired(c).catch(() => true)) c.set("productIdentity", "anonymous");
+      return next();
+    }
+    if (await enrolmentRequired(c)) {
       const redirect = enrolmentRedirect(c.req.raw, { gatehousePath: options.basePath });
       throw redirect ? new RefusalWithResponse(enrolmentRequiredError(), redirect) : enrolmentRequiredError();
-    };
-    const isPublic = config.publicPaths.isPublic(new URL(c.req.url).pathname);
-    if (isPublic) {
-      try {
-        await check(c, enrolled);
-      } catch (err) {
-        // Only the edge check's own refusal means "anonymous"; whatever went wrong after it did not.
-        if (c.get("edgePassed") || anonymous) throw err;
-        await next();
-      }
-      return;
     }
-    try {
-      await check(c, enrolled);
-    } catch (err) {
-      const refusal = toApiError(err);
-      // A page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code.
-      if (!c.get("edgePassed") && refusal && isSessionFailure(refusal.code) && isBrowserNavigation(c.req.raw)) {
-        throw new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
-      }
-      throw err;
-    }
+    await next();
   });
 }
 
 async function signedAssertion(c: Context<AppEnv>, config: GatewayConfig): Promise<string | null> {
-  if (!c.get("edgePassed")) return null;
+  if (c.get("productIdentity") !== "admitted") return null;
   try {
     const keys = await loadAssertionKeys(c.env.ASSERTION_SIGNING_KEYS);
     const subject = assertionSubjectOf({ session: c.get("session"), user: c.get("user"), realUser: c.get("realUser"), actor: c.get("actor") });
@@ -155,6 +172,7 @@ export function gatewayRoutes(options: GatewayOptions) {
     .use(recordRefusals())
     .use(csrfGuard({ onlyWithSessionCookie: true }))
     .use(productIdentity(options))
+    .use(productEnrolmentGate(options))
     .use(productRouteStepUp(options))
     .all("*", (c) => toOrigin(c, options));
 }

@@ -48,7 +48,7 @@ export function productRouteStepUp(options: { basePath: string }) {
       throw new ApiError(400, "MALFORMED_PATH", "The path has empty, dot or encoded-separator segments; send it normalised");
     }
     // A step-up route under a public path still needs a signed-in session.
-    if (!c.get("edgePassed")) {
+    if (c.get("productIdentity") !== "admitted") {
       const refusal = new ApiError(401, "UNAUTHORIZED", "Sign in to continue");
       throw new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
     }

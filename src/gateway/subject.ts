@@ -1,6 +1,6 @@
 /**
  * The assertion's subject from what the edge check established (the request's Variables
- * after requireSession and impersonation), so the claims come from one place.
+ * after the session check and impersonation), so the claims come from one place.
  */
 import type { AuthSession, AuthUser } from "../env";
 import { permissionsOf } from "../lib/permissions";

@@ -1,5 +1,5 @@
 /**
- * Enforcement: on every authenticated request (right after requireSession) and at
+ * Enforcement: on every authenticated request (the edge check's last step, src/edge-check.ts) and at
  * sign-in once the user, so the tenant, is known. Rules bind every role, owners
  * included; the lockout guard on changes is what keeps admins in.
  *
@@ -31,7 +31,7 @@ async function enforce(c: Context<AppEnv>, tenantId: string, userId: string, sta
   );
 }
 
-/** Runs right after requireSession on every authenticated request. */
+/** The edge check's third step, on every authenticated request. */
 export const enforceIpRules = () =>
   createMiddleware<AppEnv>(async function enforceIpRules(c, next) {
     const user = c.get("user");

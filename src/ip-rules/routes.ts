@@ -61,7 +61,7 @@ async function commitRuleChange(c: Context<AppEnv>, checked: readonly IpRule[], 
   return rewriteEdgeAfterRuleOrPolicyChange(c, tenantId);
 }
 
-/** Mounted at /api/security/ip-rules, behind requireSession and enforceIpRules. */
+/** Mounted at /api/security/ip-rules, behind the edge check (its last step: enforceIpRules). */
 export const ipRuleRoutes = new Hono<AppEnv>()
   .get("/", requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => {
     const rules = await listTenantRules(c.var.db, c.get("user").tenantId);

@@ -39,7 +39,7 @@ export const RPC_PATHS = {
   recordAuditEvent: "/rpc/record-audit-event",
 } as const;
 
-/** The session named by the body's `sessionId`, admitted as requireSession would admit a cookie's. */
+/** The session named by the body's `sessionId`, admitted as the session check would admit a cookie's. */
 const sessionById = () =>
   createMiddleware<AppEnv>(async function sessionById(c, next) {
     const parsed = sessionIdInputSchema.safeParse(await c.req.json());

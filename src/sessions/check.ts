@@ -1,6 +1,8 @@
 /**
- * Whether a session's state admits a request: pure, shared by the authoritative path
- * (src/sessions/middleware.ts) and the snapshot fast path (src/sessions/snapshot-check.ts).
+ * Whether a session is live, i.e. its state admits a request: pure, the one owner of that
+ * rule, shared by the authoritative path (src/sessions/middleware.ts), the snapshot fast
+ * path (src/sessions/snapshot-check.ts), step-up's D1 re-read (src/stepup/middleware.ts)
+ * and the sessions list's `active` (src/sessions/service.ts).
  */
 import type { AuthState } from "./cache";
 
@@ -23,3 +25,7 @@ export function checkSessionState(
   if (user.disabledAt !== null) return "SESSION_REVOKED";
   return null;
 }
+
+/** Whether the edge check would admit a request of this state at `nowMs` (the sessions list's `active`). */
+export const isSessionLive = (state: AuthState, timeouts: { idleSeconds: number }, nowMs: number): boolean =>
+  checkSessionState(state, timeouts, nowMs) === null;

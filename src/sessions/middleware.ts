@@ -1,5 +1,7 @@
 /**
- * The per-request check at the edge.
+ * The session check: the edge check's first step (src/edge-check.ts), which admits a
+ * request whose cookie names a live session (the rule: src/sessions/check.ts). What
+ * follows a request once it was admitted and answered: src/sessions/activity.ts.
  *
  * Threat model: a stolen or revoked cookie must stop working on its next request at
  * this location; a cache or database outage must never turn into "let everyone in".
@@ -9,7 +11,6 @@
  * Any error reading either denies with 503 AUTH_UNAVAILABLE (fail closed).
  */
 import type { Context } from "hono";
-import { deleteCookie } from "hono/cookie";
 import { hostCookie } from "../lib/cookies";
 import { createMiddleware } from "hono/factory";
 import { ConfigError } from "../config";
@@ -17,13 +18,12 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
 import { type AuthState, loadStateFromDb, readCachedState, writeCachedState } from "./cache";
-import { LAST_SEEN_REFRESH_SECONDS, sessionTimeouts } from "./config";
-import { touchSession } from "./service";
-import { admitFromSnapshot, issueSnapshot } from "./snapshot-check";
-import { SNAPSHOT_COOKIE } from "./snapshot";
+import { type SessionCheckOptions, afterAcceptedRequest } from "./activity";
+import { sessionTimeouts } from "./config";
+import { admitFromSnapshot } from "./snapshot-check";
+import { clearSessionCookies } from "./cookies";
 import { SESSION_COOKIE, parseSessionToken } from "./token";
 import { errorSummary, log } from "../lib/log";
-
 import { type SessionFailure, checkSessionState } from "./check";
 
 export { SESSION_FAILURES, type SessionFailure, checkSessionState } from "./check";
@@ -35,8 +35,7 @@ const FAILURE_MESSAGES: Record<SessionFailure, string> = {
 };
 
 function deny(c: Context<AppEnv>, code: SessionFailure): never {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
-  deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
+  clearSessionCookies(c);
   throw new ApiError(401, code, FAILURE_MESSAGES[code]);
 }
 
@@ -103,58 +102,32 @@ async function fromSnapshot(c: Context<AppEnv>): Promise<AuthState | null> {
   }
 }
 
+/** What the session check admitted: the state, and whether a snapshot vouched for it alone. */
+export type SessionAdmission = { state: AuthState; viaSnapshot: boolean };
+
 /**
- * When this isolate last refreshed each session's last_seen_at. A snapshot carries the
- * last-seen time it was sealed with; a client that keeps sending an older snapshot (one
- * that does not store the answers' cookies, such as a script with a fixed Cookie header)
- * would otherwise make every request past the refresh interval write D1 and KV again.
- * Recorded once the refresh succeeded; bounded: forgetting an entry costs one more refresh, never a missed one.
+ * The edge check's first step: the cookie names a live session (a snapshot's state, else
+ * KV's or D1's), which it admits on the context (admitSession). Otherwise 401 with the
+ * reason, both cookies cleared; 503 when the state cannot be read.
  */
-const TOUCHED_MAX_ENTRIES = 10_000;
-const touchedAt = new Map<string, number>();
-
-/** The session's last activity as this isolate knows it: its state's, or a later refresh made here. */
-const lastSeenKnownHere = (session: AuthState["session"]) => Math.max(session.lastSeenAt, touchedAt.get(session.id) ?? 0);
-
-function rememberTouch(sessionId: string, nowMs: number): void {
-  if (touchedAt.size >= TOUCHED_MAX_ENTRIES) touchedAt.delete(touchedAt.keys().next().value as string);
-  touchedAt.delete(sessionId); // re-insert: Map order is the eviction order
-  touchedAt.set(sessionId, nowMs);
+export async function admitSessionCookie(c: Context<AppEnv>): Promise<SessionAdmission> {
+  const fast = await fromSnapshot(c);
+  const state = fast ?? (await identifySession(c));
+  if (!state) deny(c, "UNAUTHORIZED");
+  const failure = checkSessionState(state, sessionTimeouts(c.env), c.get("now"));
+  if (failure) deny(c, failure);
+  admitSession(c, state);
+  return { state, viaSnapshot: fast !== null };
 }
 
-export type SessionCheckOptions = {
-  /**
-   * Send a new snapshot cookie when the request had none usable (default on). Off where
-   * no browser keeps cookies (the RPC entrypoint): sealing one there is wasted work.
-   */
-  issueSnapshots?: boolean;
-};
-
+/**
+ * The session check on its own (sign-out mounts it without the rest of the edge check):
+ * admission, then, once the request was answered, what follows an accepted one
+ * (src/sessions/activity.ts).
+ */
 export const requireSession = (options: SessionCheckOptions = {}) =>
   createMiddleware<AppEnv>(async function requireSession(c, next) {
-    const fast = await fromSnapshot(c);
-    const state = fast ?? (await identifySession(c));
-    if (!state) deny(c, "UNAUTHORIZED");
-
-    const now = c.get("now");
-    const failure = checkSessionState(state, sessionTimeouts(c.env), now);
-    if (failure) deny(c, failure);
-
-    admitSession(c, state);
+    const admission = await admitSessionCookie(c);
     await next();
-
-    // Only a request that passed every later check too (IP rules, permission,
-    // validation, ...) is activity: a refused one must not keep an idle session alive.
-    const accepted = !c.error && c.res.status < 400;
-    const touched = accepted && now - lastSeenKnownHere(state.session) >= LAST_SEEN_REFRESH_SECONDS * 1000;
-    if (touched) {
-      c.executionCtx.waitUntil(touchSession(c.env, state, now).then((done) => done && rememberTouch(state.session.id, now)));
-    }
-    // A new snapshot when the request had none usable, or its last-seen time moved on.
-    // Never on a protocol switch (a WebSocket response cannot be rebuilt with a header).
-    if ((options.issueSnapshots ?? true) && accepted && (!fast || touched) && c.res.status !== 101) {
-      await issueSnapshot(c, state, touched ? now : state.session.lastSeenAt).catch((err: unknown) => {
-        log.warn("snapshot not issued", { error: errorSummary(err) });
-      });
-    }
+    await afterAcceptedRequest(c, admission, options);
   });

@@ -1,5 +1,4 @@
 import { type Context, Hono } from "hono";
-import { deleteCookie } from "hono/cookie";
 import { audited } from "../audit/middleware";
 import type { User, UserSession } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -20,8 +19,7 @@ import {
   toSessionView,
 } from "./service";
 import { endSessions } from "./revoke";
-import { SNAPSHOT_COOKIE } from "./snapshot";
-import { SESSION_COOKIE } from "./token";
+import { clearSessionCookies } from "./cookies";
 
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
 async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSession; owner: User }> {
@@ -35,7 +33,7 @@ async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSess
   return { session, owner };
 }
 
-/** Mounted at /api/security/sessions, behind requireSession. */
+/** Mounted at /api/security/sessions, behind the edge check. */
 export const sessionRoutes = new Hono<AppEnv>()
   .get("/", validate("query", listSessionsQuery), async (c) => {
     const me = c.get("user");
@@ -47,9 +45,8 @@ export const sessionRoutes = new Hono<AppEnv>()
     assertMayActOn(me, target, "SETTINGS_SECURITY_VIEW");
 
     const now = c.get("now");
-    const { idleSeconds } = sessionTimeouts(c.env);
     const rows = await listUserSessions(db, me.tenantId, target.id, now);
-    return c.json({ sessions: rows.map((s) => toSessionView(s, current.id, now, idleSeconds)), currentSessionId: current.id });
+    return c.json({ sessions: rows.map((s) => toSessionView(s, target, current.id, now, sessionTimeouts(c.env))), currentSessionId: current.id });
   })
   .post(
     "/revoke-others",
@@ -108,8 +105,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       });
 
       if (session.id === current.id) {
-        deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
-        deleteCookie(c, SNAPSHOT_COOKIE, { path: "/", secure: true, prefix: "host" });
+        clearSessionCookies(c);
         return c.json({ success: true, currentRevoked: true, ...withPropagation(propagation) });
       }
       return c.json({ success: true, ...withPropagation(propagation) });

@@ -7,6 +7,7 @@ import { sha256Hex } from "../lib/crypto";
 import { type Propagation, propagate } from "../propagation";
 import { deviceLabel, requestMeta } from "../lib/request-meta";
 import { type AuthState, impersonationOf, loadStateFromDb, refreshUserSessionsInCache, toAuthState, writeCachedState } from "./cache";
+import { isSessionLive } from "./check";
 import { sessionTimeouts } from "./config";
 import { recordTenantChanges } from "../edge-document/staleness";
 import { generateSessionToken } from "./token";
@@ -60,8 +61,9 @@ export function toAuthSessionFields(s: UserSession): Pick<AuthSession, "id" | "u
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function toSessionView(s: UserSession, currentSessionId: string, nowMs: number, idleSeconds: number): SessionView {
-  const active = s.revokedAt === null && s.expiresAt > nowMs && nowMs - s.lastSeenAt <= idleSeconds * 1000;
+/** A session of `owner` as the sessions list shows it; `active` is what the edge check would admit now. */
+export function toSessionView(s: UserSession, owner: User, currentSessionId: string, nowMs: number, timeouts: { idleSeconds: number }): SessionView {
+  const active = isSessionLive(toAuthState(s, owner), timeouts, nowMs);
   return {
     id: s.id,
     createdAt: iso(s.createdAt),

@@ -29,6 +29,7 @@ export type SessionView = {
   device: string;
   revokedAt: string | null;
   revokeReason: RevokeReason | null;
+  /** Whether the edge check would admit a request of this session now (src/sessions/check.ts). */
   active: boolean;
   current: boolean;
 };

@@ -4,9 +4,11 @@
  * API route answers 403 MFA_ENROLLMENT_REQUIRED. Mounted once on the API, right after
  * the edge check, so no route can forget it (a test walks the route table).
  *
- * The same rule binds the product: the gateway refuses a product request (a page load is
- * sent to enrolment) and the RPC `authenticate` answers the same 403, through
- * assertEnrolledWhereRequired, the rule's one owner.
+ * The same rule binds the product: the gateway's own gate, mounted right after its edge
+ * check (productEnrolmentGate, src/gateway/routes.ts), refuses a product request (a page
+ * load is sent to enrolment; a public path is served anonymously), and the RPC
+ * `authenticate` answers the same 403 through assertEnrolledWhereRequired. All of them
+ * ask enrolmentRequired, the rule's one owner.
  *
  * The policy comes from the tenant's edge document (src/edge-document/rules-and-policy.ts),
  * the copy the edge check has just read: no D1 query on a hot request. The real user counts:

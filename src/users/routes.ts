@@ -29,7 +29,7 @@ export async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: strin
   return target;
 }
 
-/** Mounted at /api/users, behind requireSession. */
+/** Mounted at /api/users, behind the edge check. */
 export const userRoutes = new Hono<AppEnv>()
   .get("/", requirePermission("SETTINGS_TEAM_VIEW"), async (c) => {
     const rows = await listTenantUsers(c.var.db, c.get("user").tenantId);
