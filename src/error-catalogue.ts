@@ -60,7 +60,6 @@ export const ERROR_CATALOGUE = {
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: "This idempotency key recorded a different event in the last 24 hours, so nothing was recorded" },
   IMPERSONATION_CONFLICT: { status: 409, message: "An impersonation started or ended at the same time; nothing was changed, try again" },
   IMPERSONATION_ENDED: { status: 409, message: "The impersonation has just ended, so nothing was done; you act as yourself again" },
-  INVITATION_CONFLICT: { status: 409, message: "An invitation the member sent was accepted or sent at the same time; nothing was changed, try again" },
   INVITATION_PENDING: { status: 409, message: "This email already has an open invitation: re-send or revoke it" },
   INVITATION_REVOKED: { status: [409, 410], message: "The invitation was withdrawn" },
   INVITATION_USED: { status: 409, message: "The invitation was already used" },

@@ -10,7 +10,7 @@ import type { AuditLog } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
-import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, d1WithChangeBeforeFirstBatch, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -121,29 +121,45 @@ describe("retention racing another run", () => {
     const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
     let raced = false;
     // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
-    const racingDb = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            if (!raced) {
-              raced = true;
-              await target.batch([
-                target.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
-                target.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
-              ]);
-            }
-            return target.batch(statements);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const racingDb = d1WithChangeBeforeFirstBatch(async (db) => {
+      raced = true;
+      await db.batch([
+        db.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
+        db.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
+      ]);
     });
     const result = await runRetention(retentionEnv({ DB: racingDb }), now);
     expect(raced).toBe(true);
     expect(result.pruned[tenantId]).toBeUndefined();
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
     expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+  });
+
+  it("a stale run whose chunk ends where other runs' checkpoint already is deletes nothing and removes none of their archives", async () => {
+    // Long before the other tests' rows: this tenant is the only one due at these times.
+    const base = NOW - 3000 * DAY;
+    const tenantId = `stale-${randomId()}`;
+    await seedChain(tenantId, range(1, 6).map((i) => base + i * DAY));
+    const pruneUpTo = (seq: number) => base + (seq + 0.5) * DAY + 30 * DAY; // rows 1..seq are older than the window
+    let raced = false;
+    // Just before this run's batch (its chunk: rows 1-3), two other runs prune rows 1-2, then row 3.
+    const racingDb = d1WithChangeBeforeFirstBatch(async () => {
+      raced = true;
+      expect((await runRetention(retentionEnv(), pruneUpTo(2))).pruned[tenantId]).toBe(2);
+      expect((await runRetention(retentionEnv(), pruneUpTo(3))).pruned[tenantId]).toBe(1);
+    });
+    const rangesArchived = async () => (await archivesOf(tenantId)).map((o) => o.key.split("/").at(-1)!.split("-").slice(0, 2).map(Number));
+    const result = await runRetention(retentionEnv({ DB: racingDb }), pruneUpTo(3));
+    expect(raced).toBe(true);
+    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
+    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+    // The archives of the runs that committed (rows 1-2, then row 3) are still there; the first
+    // of them removed this run's object, as a failed run's leftover.
+    expect(await rangesArchived()).toEqual([
+      [1, 2],
+      [3, 3],
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { Harness, type SeededUser, seedTenant, withEnv } from "./helpers";
-import { accept, auditRows, d1WithChangeBeforeBatch, invite, removeMember, tokenOf } from "./invitation-fixtures";
+import { NEW_PASSWORD, accept, auditRows, d1WithChangeBeforeBatch, invite, removeMember, tokenOf } from "./invitation-fixtures";
 
 type Listed = { invitations: { id: string; status: string }[] };
 
@@ -103,22 +103,68 @@ describe("an invitation stands only while its inviter could still send it", () =
     expect(refused.map((r) => r.failureReason)).toEqual(Array(losses.length).fill("INVITER_CANNOT_GRANT"));
   });
 
-  it("a removal racing the accept of an invitation the member sent changes nothing and answers 409 INVITATION_CONFLICT", async () => {
+  it("an invitation sent while its sender is being removed is revoked with the removal, and the removal goes through", async () => {
+    const h = new Harness();
+    const t = await seedTenant("stand");
+    const admin = await h.signIn(t.admin);
+    const before = await invite(h, admin.cookie, "before@example.test", "admin");
+    const owner = await h.signIn(t.owner);
+    // The admin sends another invitation after the removal started, before its batch.
+    let during = before;
+    const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "revoked_at"/i, async () => {
+      during = await invite(h, admin.cookie, "during@example.test", "admin");
+      expect(during.status).toBe(201);
+    });
+    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
+    const res = await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE", env: withEnv({ DB: racing }) });
+    expect(res.status).toBe(200);
+    expect((await createDb(env.DB).query.users.findFirst({ where: eq(users.id, t.admin.id) }))?.removedAt).not.toBeNull();
+    const ids = [before.body.invitation.id, during.body.invitation.id];
+    expect(await Promise.all(ids.map((id) => statusOf(h, owner.cookie, id)))).toEqual(["revoked", "revoked"]);
+    const rows = await auditRows(t.id, "INVITATION_REVOKED");
+    expect(rows.map((r) => [r.targetId, r.before, r.metadata]).sort()).toEqual(
+      [
+        [before.body.invitation.id, { email: "before@example.test", role: "admin", invitedBy: t.admin.id }, { reason: "INVITER_CANNOT_SEND", cause: "USER_REMOVED" }],
+        [during.body.invitation.id, { email: "during@example.test", role: "admin", invitedBy: t.admin.id }, { reason: "INVITER_CANNOT_SEND", cause: "USER_REMOVED" }],
+      ].sort(),
+    );
+    expect(errorOf(await accept(h, tokenOf(during.body.link)))).toEqual([410, "INVITATION_REVOKED"]);
+    // The rows written in the batch take their place in the chain.
+    expect((await h.call<{ ok: boolean }>("/api/audit-logs/verify", { cookie: owner.cookie })).body.ok).toBe(true);
+  });
+
+  it("a removal racing the accept of an invitation the member sent goes through, and revokes and records only what was still open", async () => {
     const h = new Harness();
     const t = await seedTenant("stand");
     const admin = await h.signIn(t.admin);
     const created = await invite(h, admin.cookie, "racer@example.test", "admin");
     const owner = await h.signIn(t.owner);
-    // The accept commits after the removal read the admin's open invitations, before its batch.
+    // The accept commits after the removal started, before its batch: the inviter still stood.
     const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "revoked_at"/i, async () => {
       expect((await accept(h, tokenOf(created.body.link))).status).toBe(200);
     });
     await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     const res = await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE", env: withEnv({ DB: racing }) });
-    expect(errorOf(res)).toEqual([409, "INVITATION_CONFLICT"]);
-    expect((await createDb(env.DB).query.users.findFirst({ where: eq(users.id, t.admin.id) }))?.removedAt).toBeNull();
-    expect((await auditRows(t.id, "INVITATION_REVOKED")).filter((r) => r.outcome === "SUCCESS")).toHaveLength(0);
-    // Tried again, the removal goes through: the accepted invitation is no longer open.
-    expect((await removeMember(h, t.owner, owner.cookie, t.admin.id)).status).toBe(200);
+    expect(res.status).toBe(200);
+    expect((await createDb(env.DB).query.users.findFirst({ where: eq(users.id, t.admin.id) }))?.removedAt).not.toBeNull();
+    expect(await statusOf(h, owner.cookie, created.body.invitation.id)).toBe("accepted");
+    expect(await auditRows(t.id, "INVITATION_REVOKED")).toHaveLength(0);
+  });
+
+  it("an accept that passed its inviter check before the inviter's removal committed makes no account", async () => {
+    const h = new Harness();
+    const t = await seedTenant("stand");
+    const admin = await h.signIn(t.admin);
+    const created = await invite(h, admin.cookie, "late@example.test", "admin");
+    const owner = await h.signIn(t.owner);
+    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
+    // The removal commits after the accept checked the inviter, before the accept's batch.
+    const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "accepted_at"/i, async () => {
+      expect((await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE" })).status).toBe(200);
+    });
+    const res = await h.call("/api/auth/invitations/accept", { body: { token: tokenOf(created.body.link), displayName: "Late", password: NEW_PASSWORD }, env: withEnv({ DB: racing }) });
+    expect(errorOf(res)).toEqual([410, "INVITATION_REVOKED"]);
+    expect(await accountsOf("late@example.test")).toHaveLength(0);
+    expect(await statusOf(h, owner.cookie, created.body.invitation.id)).toBe("revoked");
   });
 });

@@ -122,10 +122,12 @@ async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
   }
   const { tenantId: _id, ...update } = covering;
   const [, , , deleted] = await db.batch([
-    // Moves the checkpoint only from where this chunk started: a concurrent run that got
-    // further first makes the guard below abort the batch, delete included.
+    // Moves the checkpoint only from where this chunk started. If a concurrent run moved it
+    // first, to any seq (even this chunk's last), this upsert changes no row and the guard
+    // right after it aborts the batch, delete included: only the run whose upsert moved
+    // the checkpoint goes on to remove leftovers.
     db.insert(auditCheckpoints).values(covering).onConflictDoUpdate({ target: auditCheckpoints.tenantId, set: update, setWhere: eq(auditCheckpoints.seq, prev.seq) }),
-    ...assertInBatch(db, tenantId, `retention checkpoint ${tenantId}`, sql`(SELECT ${auditCheckpoints.seq} FROM ${auditCheckpoints} WHERE ${auditCheckpoints.tenantId} = ${tenantId}) = ${last.seq}`),
+    ...assertInBatch(db, tenantId, `retention checkpoint ${tenantId}`, sql`changes() = 1`),
     db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, prev.seq), lte(auditLogs.seq, last.seq))),
   ]);
   if (run.archive) await removeLeftovers(run, run.archive, { prev, rows: prefix, checkpoint: covering });

@@ -3,6 +3,7 @@
  * batch (one transaction): either both land or neither does. Refusals are written
  * as FAIL rows on their own, since there is no change to pair them with.
  */
+import { type SQL, getTableColumns, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditLogs } from "../db/schema";
@@ -65,6 +66,19 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
     requestId: c.get("requestId") ?? null,
     createdAt: c.get("now"),
   };
+}
+
+/**
+ * `row` as the SELECT list of an INSERT … SELECT into audit_logs (every column, in the
+ * table's order, as drizzle lists them in the INSERT): for a row written only where a
+ * condition holds, or once per row of a query, with `computed` columns as SQL over it.
+ * Its seq is the tenant's next, computed in the batch; it is left unsealed for the
+ * tenant's next sealing write, verification or export to link (src/audit/chain.ts).
+ */
+export function auditRowSelectList(row: UnchainedRow, computed: Partial<Record<keyof HashedFields, SQL>> = {}): SQL {
+  const fields: Record<string, unknown> = { ...row, prevHash: null, hash: null };
+  const values = Object.entries(getTableColumns(auditLogs)).map(([key, column]) => computed[key as keyof HashedFields] ?? (key === "seq" ? nextSeq(row.tenantId) : sql.param(fields[key] ?? null, column)));
+  return sql.join(values, sql`, `);
 }
 
 type Batchable = BatchItem<"sqlite">;

@@ -51,6 +51,12 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
   const refuse = (status: 409 | 410, code: ErrorCode, message: string, failureReason?: string) => new ApiError(status, code, message, { audit: { ...audit, failureReason } });
   const status = invitationStatus(invitation, now);
+  /** The refusal for a link the batch found closed: revoked if a revocation won, used otherwise. */
+  const closedMeanwhile = async () => {
+    const current = await findInvitationByToken(db, token).catch(() => undefined);
+    if (current && invitationStatus(current, now) === "revoked") return refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
+    return refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
+  };
   if (status === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
   if (status === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
   if (status === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
@@ -97,8 +103,9 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
     });
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   } catch (err) {
-    // Another accept of the same link committed first (single use), or the email got an account meanwhile.
-    if (isInvariantViolation(err)) throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
+    // Another accept of the same link committed first (single use), or a revocation did (its
+    // inviter removed, disabled or demoted meanwhile), or the email got an account meanwhile.
+    if (isInvariantViolation(err)) throw await closedMeanwhile();
     if (failedWith(err, /UNIQUE constraint failed: users\.email/)) throw refuse(409, "INVITATION_USED", "This email already has an account. Sign in instead.");
     throw err;
   }

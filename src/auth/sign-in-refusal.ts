@@ -14,12 +14,11 @@
  * Refusals after a right password (disabled member, second factor, IP rules) tell the
  * client more than these do anyway, and are written by the route's audited() wrapper.
  */
-import { getTableColumns, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { countOccurrence, isCountMilestone } from "../audit/dedupe";
 import { markRefusalRecorded } from "../audit/refusal";
-import { type AuditEvent, buildAuditRow } from "../audit/service";
-import { nextSeq } from "../audit/chain";
+import { type AuditEvent, auditRowSelectList, buildAuditRow } from "../audit/service";
 import { auditLogs, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -33,11 +32,8 @@ export type EarlyRefusal = { kind: "throttled"; throttle: ThrottleRefusal } | { 
 function rowIfMember(c: Context<AppEnv>, subject: SignInSubject, event: AuditEvent) {
   const row = buildAuditRow(c, { ...event, tenantId: subject.tenantId, actorUserId: subject.userId, targetType: "user", targetId: subject.userId });
   if (!row) throw new Error("a sign-in subject always names a tenant");
-  const fields: Record<string, unknown> = { ...row, prevHash: null, hash: null };
-  // Every column, in the table's order (the order drizzle lists them in the INSERT).
-  const values = Object.entries(getTableColumns(auditLogs)).map(([key, column]) => (key === "seq" ? nextSeq(row.tenantId) : sql.param(fields[key] ?? null, column)));
   const member = sql`SELECT 1 FROM ${users} WHERE ${users.id} = ${subject.userId} AND ${users.tenantId} = ${subject.tenantId}`;
-  return c.var.db.insert(auditLogs).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE EXISTS (${member})`);
+  return c.var.db.insert(auditLogs).select(sql`SELECT ${auditRowSelectList(row)} WHERE EXISTS (${member})`);
 }
 
 async function record(c: Context<AppEnv>, subject: SignInSubject, event: AuditEvent, dedupeSubject: string | null): Promise<void> {

@@ -14,17 +14,20 @@
  * an accept already past its check when the change commits is stopped by its own batch
  * (consumeInvitation takes only an invitation not revoked), and the tenant's list and
  * audit log say the invitations are gone and why, instead of links that look pending.
+ * The revocation is a condition evaluated in the change's batch, not a list read before
+ * it, so an inviter sending invitations meanwhile cannot make the change abort.
  *
  * Threat model: an admin who invites an address they control, then is removed, disabled
  * or demoted, keeping the access through the pending link.
  */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { AuditEvent } from "../audit/service";
+import type { Context } from "hono";
+import { nextSeq } from "../audit/chain";
+import { auditRowSelectList, buildAuditRow } from "../audit/service";
 import type { Db } from "../db/client";
-import { assertInBatch, isInvariantViolation } from "../db/invariants";
-import { type Invitation, ROLES, type Role, type User, invitations } from "../db/schema";
-import { ApiError } from "../errors";
+import { type Invitation, ROLES, type Role, type User, auditLogs, invitations } from "../db/schema";
+import type { AppEnv } from "../env";
 import { mayInvite } from "../lib/permissions";
 import { findTenantUser } from "../sessions/service";
 
@@ -47,45 +50,31 @@ export async function inviterStillStands(db: Db, invitation: Invitation): Promis
 /** Why the invitations went: the change to their inviter that took away the right to send them. */
 export type StandingLost = "USER_REMOVED" | "USER_DISABLED" | "USER_ROLE_UPDATED" | "USER_PERMISSIONS_UPDATED";
 
-export type InvitationsWithdrawn = {
-  statements: BatchItem<"sqlite">[];
-  events: AuditEvent[];
-  /** Call with the change's batch error: a 409 if one of their invitations was accepted or sent meanwhile. */
-  conflict: (err: unknown) => Promise<ApiError | null>;
-};
-
 /**
  * What a change to `after` (the inviter as the change leaves them) adds to its batch: every
  * open invitation they sent that they could no longer send is revoked, one INVITATION_REVOKED
- * row each. The batch aborts if that set changed since it was read (one accepted, or a new
- * one sent by a session not yet told), so the rows say exactly what was revoked.
+ * row each. Both statements select by the same condition, evaluated when the batch runs (the
+ * rows first, then the revocation), so they name exactly the invitations revoked: one sent
+ * by a session not yet told is revoked with the rest, one accepted meanwhile is not open.
+ * Nothing read before the batch can be out of date, so the change never has to abort.
  */
-export async function revokeInvitationsBeyondStanding(db: Db, after: Inviter & Pick<User, "id" | "tenantId">, nowMs: number, cause: StandingLost): Promise<InvitationsWithdrawn> {
+export function revokeInvitationsBeyondStanding(c: Context<AppEnv>, after: Inviter & Pick<User, "id" | "tenantId">, cause: StandingLost): BatchItem<"sqlite">[] {
   const lost = ROLES.filter((role) => !inviterMaySend(after, role));
-  const none: InvitationsWithdrawn = { statements: [], events: [], conflict: async () => null };
-  if (lost.length === 0) return none;
+  if (lost.length === 0) return [];
+  const db = c.var.db;
   const open = and(eq(invitations.tenantId, after.tenantId), eq(invitations.invitedBy, after.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), inArray(invitations.role, lost));
-  const read = () => db.select().from(invitations).where(open);
-  const rows = await read();
-  const signature = (list: readonly Invitation[]) => list.map((r) => r.id).sort().join(",");
-  const ids = rows.map((r) => r.id);
-  const revokedNow = ids.length === 0 ? sql`1` : sql`(SELECT COUNT(*) FROM ${invitations} WHERE ${inArray(invitations.id, ids)} AND ${invitations.revokedAt} = ${nowMs}) = ${ids.length}`;
-  return {
-    statements: [
-      ...(ids.length === 0 ? [] : [db.update(invitations).set({ revokedAt: nowMs }).where(and(inArray(invitations.id, ids), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))]),
-      ...assertInBatch(db, after.tenantId, "INVITER_STANDING", sql`NOT EXISTS (SELECT 1 FROM ${invitations} WHERE ${open}) AND ${revokedNow}`),
-    ],
-    events: rows.map((r) => ({
-      action: "INVITATION_REVOKED",
-      outcome: "SUCCESS",
-      targetType: "invitation",
-      targetId: r.id,
-      before: { email: r.email, role: r.role, invitedBy: r.invitedBy },
-      metadata: { reason: "INVITER_CANNOT_SEND", cause },
-    })),
-    async conflict(err) {
-      if (!isInvariantViolation(err) || signature(await read()) === signature(rows)) return null;
-      return new ApiError(409, "INVITATION_CONFLICT", "An invitation this member sent was accepted or sent at the same time; nothing was changed, try again");
-    },
-  };
+  const row = buildAuditRow(c, { tenantId: after.tenantId, action: "INVITATION_REVOKED", outcome: "SUCCESS", targetType: "invitation", metadata: { reason: "INVITER_CANNOT_SEND", cause } });
+  if (!row) throw new Error("an inviter always names a tenant");
+  // One row per invitation, in id order: seqs after the tenant's newest, ids from one random stem.
+  const nth = sql`ROW_NUMBER() OVER (ORDER BY ${invitations.id})`;
+  const perInvitation = auditRowSelectList(row, {
+    id: sql`${row.id} || '_' || ${nth}`,
+    seq: sql`${nextSeq(after.tenantId)} + ${nth} - 1`,
+    targetId: sql`${invitations.id}`,
+    before: sql`json_object('email', ${invitations.email}, 'role', ${invitations.role}, 'invitedBy', ${invitations.invitedBy})`,
+  });
+  return [
+    db.insert(auditLogs).select(sql`SELECT ${perInvitation} FROM ${invitations} WHERE ${open}`),
+    db.update(invitations).set({ revokedAt: c.get("now") }).where(open),
+  ];
 }

@@ -33,7 +33,7 @@ export async function cutOffUser(
   const now = c.get("now");
   const ending = await endImpersonationsInvolving(db, target.tenantId, target.id, now, options.reason);
   // Disabled (a removed member is disabled too), they can send no invitation at all.
-  const invites = await revokeInvitationsBeyondStanding(db, { ...target, disabledAt: now }, now, options.reason);
+  const invites = revokeInvitationsBeyondStanding(c, { ...target, disabledAt: now }, options.reason);
   let result: SessionsEnded;
   try {
     result = await endSessions(c, {
@@ -45,19 +45,19 @@ export async function cutOffUser(
       changes: [
         ...options.changes,
         retireResetLinks(db, target.id, now),
-        ...invites.statements,
+        ...invites,
         ...assertTenantKeepsAnOwner(db, target.tenantId),
         ...ending.statements,
       ],
       // The target's own sessions end here, and endSessions writes the end of the
       // impersonations they carried; `ending` adds those of others impersonating the target.
-      events: [...ending.events.filter((e) => e.actorUserId !== target.id), ...invites.events],
+      events: ending.events.filter((e) => e.actorUserId !== target.id),
       // Whoever impersonated the target: their sessions' cached state is rewritten in the same step.
       alsoRefresh: ending.userIds,
       event: (ids) => ({ ...options.event, metadata: { ...options.event.metadata, revokedSessionIds: ids } }),
     });
   } catch (err) {
-    const conflict = (await ending.conflict(err)) ?? (await invites.conflict(err));
+    const conflict = await ending.conflict(err);
     if (conflict) throw conflict;
     if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last enabled owner cannot be disabled or removed");
     throw err;

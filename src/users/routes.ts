@@ -85,11 +85,11 @@ export const userRoutes = new Hono<AppEnv>()
 
       const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
-      const invites = await revokeInvitationsBeyondStanding(db, { ...target, role }, c.get("now"), "USER_ROLE_UPDATED");
+      const invites = revokeInvitationsBeyondStanding(c, { ...target, role }, "USER_ROLE_UPDATED");
       try {
         await commitWithAudit(
           c,
-          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...invites.statements, ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
+          [db.update(users).set({ role }).where(eq(users.id, target.id)), ...invites, ...assertTenantKeepsAnOwner(db, me.tenantId), ...ending.statements],
           [
             {
               action: "USER_ROLE_UPDATED",
@@ -100,11 +100,10 @@ export const userRoutes = new Hono<AppEnv>()
               after: { role, permissions: permissionsOf({ ...target, role }) },
             },
             ...ending.events,
-            ...invites.events,
           ],
         );
       } catch (err) {
-        const conflict = (await ending.conflict(err)) ?? (await invites.conflict(err));
+        const conflict = await ending.conflict(err);
         if (conflict) throw conflict;
         if (isInvariantViolation(err)) throw new ApiError(409, "LAST_OWNER", "The tenant's last owner cannot be demoted");
         throw err;
@@ -133,11 +132,11 @@ export const userRoutes = new Hono<AppEnv>()
       };
       const db = c.var.db;
       const ending = await endImpersonationsInvolving(db, me.tenantId, target.id, c.get("now"));
-      const invites = await revokeInvitationsBeyondStanding(db, { ...target, permissionOverrides: next }, c.get("now"), "USER_PERMISSIONS_UPDATED");
+      const invites = revokeInvitationsBeyondStanding(c, { ...target, permissionOverrides: next }, "USER_PERMISSIONS_UPDATED");
       try {
         await commitWithAudit(
           c,
-          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...invites.statements, ...ending.statements],
+          [db.update(users).set({ permissionOverrides: next }).where(eq(users.id, target.id)), ...invites, ...ending.statements],
           [
             {
               action: "USER_PERMISSIONS_UPDATED",
@@ -148,11 +147,10 @@ export const userRoutes = new Hono<AppEnv>()
               after: { overrides: next, permissions: permissionsOf({ ...target, permissionOverrides: next }) },
             },
             ...ending.events,
-            ...invites.events,
           ],
         );
       } catch (err) {
-        throw (await ending.conflict(err)) ?? (await invites.conflict(err)) ?? err;
+        throw (await ending.conflict(err)) ?? err;
       }
       const propagation = await ending.syncCache(c);
       return c.json({ user: toUserView({ ...target, permissionOverrides: next }), ...withPropagation(propagation) });
