@@ -174,27 +174,16 @@ describe("a committed change answers its success, with the propagation delayed, 
     expect((await sessionRow(owner.sessionId))?.impersonated_user_id).toBeNull();
   });
 
-  it("the operator disabling a tenant answers 200, and D1 has the tenant disabled and its sessions revoked", async () => {
+  it.each([
+    ["KV refuses every write", () => ({ SESSION_CACHE: kvRefusingWrites() })],
+    ["D1 fails on the read-back after its batch committed", () => ({ DB: d1FailingReadBackAfterBatch(env.DB) })],
+  ])("the operator disabling a tenant answers 200 when %s, and D1 has the tenant disabled and its sessions revoked", async (_when, failing) => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.signIn(t.member);
     const token = "operator-token-for-tests-0123456789abcdef";
     const res = await h.call<Body>(`/api/operator/tenants/${t.id}/disable`, {
-      env: withEnv({ OPERATOR_TOKEN: token, SESSION_CACHE: kvRefusingWrites() }),
-      headers: { authorization: `Bearer ${token}` },
-      body: {},
-    });
-    expectSuccessWithDelayedPropagation(res);
-    expect((await sessionRow(member.sessionId))?.revoke_reason).toBe("TENANT_DISABLED");
-  });
-
-  it("the operator disabling a tenant answers 200 when D1 fails on the read-back after its batch committed", async () => {
-    const h = new Harness();
-    const t = await seedTenant();
-    const member = await h.signIn(t.member);
-    const token = "operator-token-for-tests-0123456789abcdef";
-    const res = await h.call<Body>(`/api/operator/tenants/${t.id}/disable`, {
-      env: withEnv({ OPERATOR_TOKEN: token, DB: d1FailingReadBackAfterBatch(env.DB) }),
+      env: withEnv({ OPERATOR_TOKEN: token, ...failing() }),
       headers: { authorization: `Bearer ${token}` },
       body: {},
     });
