@@ -66,7 +66,10 @@ if (!standalone) {
 
 run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
 mkdirSync(".wrangler", { recursive: true });
-writeFileSync(".wrangler/demo-seed.sql", await demoSeedSql());
+// GATEHOUSE_EXTRA_SEED: a file of more seed SQL, run with the demo's (the browser tests seed
+// their scenarios' own tenants and users this way, e2e/run.mjs).
+const extraSeed = process.env.GATEHOUSE_EXTRA_SEED ? readFileSync(process.env.GATEHOUSE_EXTRA_SEED, "utf8") : "";
+writeFileSync(".wrangler/demo-seed.sql", (await demoSeedSql()) + extraSeed);
 run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--file", ".wrangler/demo-seed.sql", ...persistArgs]);
 
 console.log(
