@@ -9,38 +9,85 @@ import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_SESSION_SNAPSHOT_K
 // it built, but wrangler refuses a missing directory.
 mkdirSync(fileURLToPath(new URL("./dist/panel", import.meta.url)), { recursive: true });
 
+/**
+ * Pure unit tests: they import no binding, no `cloudflare:*` module and no harness, so they
+ * run in plain Node (the "unit" project) instead of paying for a workerd and its migrations
+ * per file. A test that needs workerd belongs in a file that is not listed here.
+ */
+const UNIT_TESTS = [
+  "test/conformance.test.ts",
+  "test/cookies.test.ts",
+  "test/crypto-base64.test.ts",
+  "test/gateway-public-paths.test.ts",
+  "test/gateway-return-to.test.ts",
+  "test/ip-rules-cidr.test.ts",
+  "test/password-policy.test.ts",
+  "test/totp-rfc6238.test.ts",
+];
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          // The origin of every link Gatehouse builds: the one test/helpers.ts's requests use (ORIGIN).
-          PUBLIC_ORIGIN: "https://gatehouse.test",
-          // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
-          TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
-          AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
-          SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
-          // The demo's gateway settings (npm start), checked against Gatehouse's parser.
-          TEST_DEMO_GATEWAY_VARS: JSON.stringify(DEMO_GATEWAY_VARS),
-          TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
-          // The product's step-up purposes, as a product behind Gatehouse configures them.
-          PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
-            { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false },
-            { name: "BILLING_EXPORT", label: "export billing data", windowSeconds: 600, singleUse: false, secondFactorOnly: true },
-            { name: "NOTE_RESTORE", label: "restore a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
-          ]),
-        },
-        // The optional audit archive (src/audit/archive.ts), in local R2.
-        r2Buckets: ["AUDIT_ARCHIVE"],
-        // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),
-        // as a product Worker declares it: the RPC tests call through it.
-        serviceBindings: { GATEHOUSE: { name: kCurrentWorker, entrypoint: "GatehouseService" } },
-      },
-    })),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
+    // Two test files at a time (vitest's default on two cores is one).
+    maxWorkers: 2,
+    projects: [
+      // The demo product's own tests (`npm run test:example` runs them alone).
+      "examples/acme-notes/vitest.config.ts",
+      {
+        test: {
+          name: "unit",
+          environment: "node",
+          include: UNIT_TESTS,
+          // Nothing shared to leak between them: one Node worker runs several files.
+          isolate: false,
+          // Uint8Array's base64 methods (src/lib/crypto.ts), built into workerd, are behind a flag in Node 24.
+          execArgv: ["--js-base-64"],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                // The origin of every link Gatehouse builds: the one test/helpers.ts's requests use (ORIGIN).
+                PUBLIC_ORIGIN: "https://gatehouse.test",
+                // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
+                TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
+                AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
+                SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
+                // The demo's gateway settings (npm start), checked against Gatehouse's parser.
+                TEST_DEMO_GATEWAY_VARS: JSON.stringify(DEMO_GATEWAY_VARS),
+                TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+                // The product's step-up purposes, as a product behind Gatehouse configures them.
+                PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
+                  { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false },
+                  { name: "BILLING_EXPORT", label: "export billing data", windowSeconds: 600, singleUse: false, secondFactorOnly: true },
+                  { name: "NOTE_RESTORE", label: "restore a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },
+                ]),
+              },
+              // The optional audit archive (src/audit/archive.ts), in local R2.
+              r2Buckets: ["AUDIT_ARCHIVE"],
+              // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),
+              // as a product Worker declares it: the RPC tests call through it.
+              serviceBindings: { GATEHOUSE: { name: kCurrentWorker, entrypoint: "GatehouseService" } },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: UNIT_TESTS,
+          // One workerd per vitest worker for all its files, not one per file (restarting it
+          // and re-applying the migrations cost ~3 s a file); the setup file gives each file
+          // empty storage of its own, and every spy is restored before each test.
+          isolate: false,
+          restoreMocks: true,
+          // Two files run side by side on two cores: a CPU-heavy test (60 PBKDF2 sign-ins at
+          // once) may outlast vitest's default 5 s without anything being wrong.
+          testTimeout: 30_000,
+          setupFiles: ["./test/apply-migrations.ts"],
+        },
+      },
+    ],
   },
 });

@@ -1,18 +1,22 @@
 // `npm run test:e2e`: start Gatehouse the way the README does (npm start) on a free
 // port with throwaway state, run every browser scenario against it, stop it.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { localPublicOrigin } from "../scripts/demo-data.mjs";
+import { localPublicOrigin, seedSql } from "../scripts/demo-data.mjs";
 import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
+import { scenarioOf, scenarioWorld } from "./lib/scenario-users.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TESTS = new URL("./tests/", import.meta.url).pathname;
 const START_TIMEOUT_MS = 180_000;
-// A whole run of every scenario, TOTP-step waits included (about 5 minutes on an idle machine).
+// A whole run of every scenario: a safety net far above what a run takes.
 const RUN_TIMEOUT_MS = 900_000;
+// Scenario files run side by side (each has its own tenants and users): two at a time by
+// default, E2E_CONCURRENCY=N for more or fewer.
+const CONCURRENCY = Number(process.env.E2E_CONCURRENCY ?? "2");
 
 function ensureChromium() {
   if (existsSync("/usr/bin/chromium")) return;
@@ -26,15 +30,21 @@ function ensureChromium() {
 
 let tests = null;
 
+// `npm run test:e2e -- sign-in` runs only the scenario files whose names contain a word given.
+const only = process.argv.slice(2);
+const FILES = readdirSync(TESTS)
+  .filter((f) => f.endsWith(".test.mjs") && (only.length === 0 || only.some((word) => f.includes(word))))
+  .sort()
+  .map((f) => join(TESTS, f));
+
+/** SQL giving each scenario about to run its own tenants and users (e2e/lib/scenario-users.mjs). */
+async function scenarioSeed() {
+  const worlds = FILES.map((file) => scenarioWorld(scenarioOf(file)));
+  return seedSql(worlds.flatMap((w) => w.tenants), worlds.flatMap((w) => w.users));
+}
+
 function runTests(env) {
-  // `npm run test:e2e -- sign-in` runs only the scenario files whose names contain a word given.
-  const only = process.argv.slice(2);
-  const files = readdirSync(TESTS)
-    .filter((f) => f.endsWith(".test.mjs") && (only.length === 0 || only.some((word) => f.includes(word))))
-    .sort()
-    .map((f) => join(TESTS, f));
-  // One file at a time: the scenarios share one database and TOTP steps are single-use.
-  const child = (tests = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=150000", ...files], {
+  const child = (tests = spawn(process.execPath, ["--test", `--test-concurrency=${CONCURRENCY}`, "--test-reporter=spec", "--test-timeout=150000", ...FILES], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: "inherit",
@@ -60,9 +70,11 @@ let server = null;
 // E2E_REPEAT=N runs the whole suite N times, each against a freshly seeded app, and
 // stops at the first failure: the way to show a scenario passes every time, not mostly.
 const REPEAT = Number(process.env.E2E_REPEAT ?? "1");
-if (!Number.isInteger(REPEAT) || REPEAT < 1) {
-  console.error(`E2E_REPEAT must be a positive whole number, not ${process.env.E2E_REPEAT}`);
-  process.exit(2);
+for (const [name, value] of [["E2E_REPEAT", REPEAT], ["E2E_CONCURRENCY", CONCURRENCY]]) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name} must be a positive whole number, not ${process.env[name]}`);
+    process.exit(2);
+  }
 }
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, async () => {
@@ -81,17 +93,19 @@ async function round() {
     const port = await freePort();
     // The PUBLIC_ORIGIN npm start gives Gatehouse: the links it prints lead back here.
     const baseUrl = localPublicOrigin(port);
+    const seedFile = join(stateDir, "scenarios-seed.sql");
+    writeFileSync(seedFile, await scenarioSeed());
     const log = openSync(logFile, "a");
     console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
     server = spawn("npm", ["start"], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1" },
+      env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1", GATEHOUSE_EXTRA_SEED: seedFile },
       stdio: ["ignore", log, log],
       detached: true,
     });
     await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
     console.log("Gatehouse is up; running browser scenarios.\n");
-    exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_STATE_DIR: stateDir });
+    exitCode = await runTests({ E2E_BASE_URL: baseUrl });
   } catch (err) {
     console.error(`\nE2E setup failed: ${err.message}`);
   } finally {

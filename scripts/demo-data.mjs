@@ -66,12 +66,21 @@ const q = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number"
 
 /** Idempotent SQL: INSERT OR IGNORE keeps whatever a previous run (or the user) left. */
 export async function demoSeedSql(nowMs = Date.now()) {
+  return seedSql(DEMO_TENANTS, DEMO_USERS, nowMs);
+}
+
+/**
+ * The same SQL for any tenants and users shaped like DEMO_TENANTS and DEMO_USERS (the
+ * browser scenarios seed their own copies this way, e2e/lib/scenario-users.mjs), every
+ * password DEMO_PASSWORD.
+ */
+export async function seedSql(tenants, users, nowMs = Date.now()) {
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   const lines = [];
-  for (const t of DEMO_TENANTS) {
+  for (const t of tenants) {
     lines.push(`INSERT OR IGNORE INTO tenants (id, name, slug, created_at) VALUES (${q(t.id)}, ${q(t.name)}, ${q(t.slug)}, ${nowMs});`);
   }
-  for (const u of DEMO_USERS) {
+  for (const u of users) {
     const secret = u.totp ? await encryptTotpSecret(u.totp, u.id) : null;
     lines.push(
       `INSERT OR IGNORE INTO users (id, tenant_id, email, display_name, role, password_hash, session_version, created_at, totp_secret_enc, totp_enabled) VALUES (${[

@@ -5,6 +5,7 @@
 // GATEHOUSE_STANDALONE=1 serves Gatehouse alone, exactly as wrangler.toml deploys it.
 import { spawnSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { buildPanel } from "./build-ui.mjs";
 import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY, demoSeedSql, localPublicOrigin } from "./demo-data.mjs";
 import { gatehousePath } from "./gatehouse-path.mjs";
 
@@ -26,8 +27,7 @@ function run(cmd, args) {
   }
 }
 
-const pkg = JSON.parse(readFileSync("package.json", "utf8"));
-if (pkg.scripts["build:ui"] && process.env.GATEHOUSE_SKIP_UI_BUILD !== "1") run("npm", ["run", "build:ui"]);
+buildPanel();
 mkdirSync("dist/panel", { recursive: true });
 
 // Local-only secrets for wrangler dev; a deploy uses `wrangler secret put` instead.
@@ -66,7 +66,10 @@ if (!standalone) {
 
 run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
 mkdirSync(".wrangler", { recursive: true });
-writeFileSync(".wrangler/demo-seed.sql", await demoSeedSql());
+// GATEHOUSE_EXTRA_SEED: a file of more seed SQL, run with the demo's (the browser tests seed
+// their scenarios' own tenants and users this way, e2e/run.mjs).
+const extraSeed = process.env.GATEHOUSE_EXTRA_SEED ? readFileSync(process.env.GATEHOUSE_EXTRA_SEED, "utf8") : "";
+writeFileSync(".wrangler/demo-seed.sql", (await demoSeedSql()) + extraSeed);
 run("npx", ["wrangler", "d1", "execute", "DB", "--local", "--file", ".wrangler/demo-seed.sql", ...persistArgs]);
 
 console.log(

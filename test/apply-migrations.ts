@@ -1,5 +1,52 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-// Runs before each test file; applyD1Migrations skips migrations already applied.
+// Runs before each test file. The files of one vitest worker share its workerd (isolate: false
+// in vitest.config.ts: starting a workerd per file cost more than the tests), so each file
+// starts here from what a workerd of its own would give it: the schema, no rows, an empty
+// KV namespace and R2 bucket, and sign-in limiter counters of its own.
+
+/** Deletes every row (not the schema, nor the record of applied migrations). */
+async function emptyD1(db: D1Database): Promise<void> {
+  const { results } = await db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'")
+    .all<{ name: string }>();
+  if (results.length === 0) return;
+  // Foreign keys are checked at the end of the batch, when every table is empty.
+  await db.batch([db.prepare("PRAGMA defer_foreign_keys = on"), ...results.map(({ name }) => db.prepare(`DELETE FROM "${name}"`))]);
+}
+
+async function emptyKv(kv: KVNamespace): Promise<void> {
+  for (let page = await kv.list(); ; page = await kv.list({ cursor: page.cursor })) {
+    await Promise.all(page.keys.map(({ name }) => kv.delete(name)));
+    if (page.list_complete) return;
+  }
+}
+
+async function emptyR2(bucket: R2Bucket | undefined): Promise<void> {
+  if (!bucket) return;
+  for (let page = await bucket.list(); ; page = await bucket.list({ cursor: page.cursor })) {
+    if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+    if (!page.truncated) return;
+  }
+}
+
+const SHARED_LIMITER = Symbol.for("gatehouse.test.sharedLoginAddressLimiter");
+
+/**
+ * The rate limiting binding counts in real time inside the workerd and cannot be emptied:
+ * this file's keys get a prefix of their own, so other files' sign-ins never count here.
+ */
+function ownLimiterKeys(): void {
+  const holder = globalThis as { [SHARED_LIMITER]?: RateLimit };
+  const shared = (holder[SHARED_LIMITER] ??= env.LOGIN_ADDRESS_LIMITER);
+  if (!shared) return;
+  const prefix = `${crypto.randomUUID()}:`;
+  env.LOGIN_ADDRESS_LIMITER = { limit: (options) => shared.limit({ ...options, key: `${prefix}${options.key}` }) };
+}
+
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+await emptyD1(env.DB);
+await emptyKv(env.SESSION_CACHE);
+await emptyR2(env.AUDIT_ARCHIVE);
+ownLimiterKeys();

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64Url, toBase64Url } from "../src/lib/crypto";
-import { hashPassword, verifyPassword } from "../src/lib/password";
 import { checkPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../src/lib/password-policy";
 
 const reasonOf = (password: string, email?: string) => {
@@ -53,29 +51,5 @@ describe("password policy (NIST SP 800-63B-4)", () => {
     expect(reasonOf("my name is alice.smith and I rule", "Alice.Smith@acme.test")).toBe("CONTAINS_EMAIL");
     expect(reasonOf("alice.smith@acme.test2025!", "alice.smith@acme.test")).toBe("CONTAINS_EMAIL");
     expect(reasonOf("a perfectly fine sentence here", "alice.smith@acme.test")).toBe("OK");
-  });
-});
-
-describe("password hashing normalises with NFKC", () => {
-  it("the same password typed composed or decomposed verifies against one hash", async () => {
-    const composed = "crème brûlée for everyone";
-    const decomposed = composed.normalize("NFD");
-    expect(decomposed).not.toBe(composed);
-    const stored = await hashPassword(decomposed);
-    expect(await verifyPassword(composed, stored)).toBe(true);
-    expect(await verifyPassword("creme brulee for everyone", stored)).toBe(false);
-  });
-
-  it("a hash written before normalisation (of the password as typed) still verifies", async () => {
-    // The old format: PBKDF2 over the raw, un-normalised input.
-    const typed = "ｆｕｌｌｗｉｄｔｈ passphrase ５";
-    expect(typed.normalize("NFKC")).not.toBe(typed);
-    const salt = crypto.getRandomValues(new Uint8Array(16));
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(typed), "PBKDF2", false, ["deriveBits"]);
-    const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 100_000 }, key, 256);
-    const legacy = `pbkdf2_sha256$100000$${toBase64Url(salt)}$${toBase64Url(new Uint8Array(bits))}`;
-    expect(fromBase64Url(toBase64Url(salt))).toEqual(salt);
-    expect(await verifyPassword(typed, legacy)).toBe(true);
-    expect(await verifyPassword("fullwidth passphrase 5x", legacy)).toBe(false);
   });
 });

@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
-import { panel, PASSWORD, USERS } from "../lib/env.mjs";
+import { panel, PASSWORD, usersOf } from "../lib/env.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, launch, newPage, shot, signIn, stepUp, waitForFocus } from "../lib/browser.mjs";
-import { panel, USERS } from "../lib/env.mjs";
+import { panel, usersOf } from "../lib/env.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));

@@ -3,10 +3,13 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
-import { USERS } from "../lib/env.mjs";
+import { usersOf } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
-// One signed-in admin for the whole file: each extra sign-in costs a TOTP step.
+const USERS = usersOf(import.meta.url);
+
+// Alice stays signed in for the file; her two TOTP codes at hand go to her sign-in and
+// the impersonation, so the role change is Dave's (a third code would wait for the clock).
 let browser;
 let page;
 let problems;
@@ -67,24 +70,28 @@ test("impersonation start and exit need step-up and are audited", async () => {
 });
 
 test("changing a role needs step-up and records before and after", async () => {
-  await gotoNav(page, "Team");
-  const bob = page.locator("li.member", { hasText: USERS.bob.email });
+  const dave = await newPage(browser);
+  await signIn(dave.page, USERS.dave);
+  await gotoNav(dave.page, "Team");
+  const bob = dave.page.locator("li.member", { hasText: USERS.bob.email });
   await bob.getByLabel(`Role of ${USERS.bob.name}`).selectOption("admin");
-  const confirm = page.getByRole("dialog", { name: `Make ${USERS.bob.name} an admin?` });
+  const confirm = dave.page.getByRole("dialog", { name: `Make ${USERS.bob.name} an admin?` });
   await confirm.getByRole("button", { name: "Change role" }).click();
-  await stepUp(page, USERS.alice);
+  await stepUp(dave.page, USERS.dave);
   await confirm.waitFor({ state: "detached" });
-  await page.waitForFunction((email) => {
+  await dave.page.waitForFunction((email) => {
     const row = [...document.querySelectorAll("li.member")].find((li) => li.textContent?.includes(email));
     return row?.querySelector("select")?.value === "admin";
   }, USERS.bob.email);
 
-  await auditRows(page, { action: "USER_ROLE_UPDATED" });
-  await page.locator("tr.audit-row").first().getByRole("button", { name: /Details/ }).click();
-  const detail = page.locator("tr.audit-detail").first();
+  await auditRows(dave.page, { action: "USER_ROLE_UPDATED" });
+  await dave.page.locator("tr.audit-row").first().getByRole("button", { name: /Details/ }).click();
+  const detail = dave.page.locator("tr.audit-detail").first();
   assert.match(await detail.locator("pre").nth(0).innerText(), /"role": "member"/);
   assert.match(await detail.locator("pre").nth(1).innerText(), /"role": "admin"/);
-  await shot(page, "audit-role-change");
+  await shot(dave.page, "audit-role-change");
+  assertClean(dave.problems);
+  await dave.context.close();
 });
 
 test("an admin without two-factor is sent to set it up before a guarded change", async () => {

@@ -4,14 +4,21 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { assertClean, gotoNav, launch, newPage, shot, signIn, waitForFocus } from "../lib/browser.mjs";
-import { panel, USERS } from "../lib/env.mjs";
+import { panel, usersOf } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
 test("the audit page shows SUCCESS and FAIL rows with details, exports and chain status", async () => {
+  // The other tenant (this scenario's Acme) has rows too: Bob signs in there.
+  const other = await newPage(browser);
+  await signIn(other.page, USERS.bob);
+  await other.context.close();
+
   const { page, problems, context } = await newPage(browser);
   // A failed sign-in first, so this tenant has a FAIL row of its own.
   await page.goto(panel("/sign-in"));

@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, exitImpersonation, launch, newPage, shot, signIn, startImpersonation, stepUp } from "../lib/browser.mjs";
-import { USERS, freshTotp, panel } from "../lib/env.mjs";
+import { usersOf, freshTotp, panel } from "../lib/env.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));
@@ -62,7 +64,7 @@ test("an admin impersonating a member sees the member's product, with the real a
   assert.match(await banner.innerText(), new RegExp(`${USERS.alice.name} \\(${USERS.alice.email}\\) is acting as ${USERS.bob.name}`));
   await shot(page, "gateway-impersonation");
 
-  // Back to the panel to end it, so later scenarios see Alice as herself.
+  // Back to the panel to end it.
   await page.goto(panel("/security/sessions"));
   await exitImpersonation(page, USERS.alice);
   assertClean(problems);

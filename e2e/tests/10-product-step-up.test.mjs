@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { assertClean, exitImpersonation, launch, newPage, shot, signIn, startImpersonation } from "../lib/browser.mjs";
-import { USERS, freshTotp, panel } from "../lib/env.mjs";
+import { usersOf, freshTotp, panel } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));
@@ -74,23 +76,24 @@ test("deleting a note asks for step-up over the product page; verified with TOTP
 
 test("an admin impersonating a member deletes the member's note with the admin's own step-up; the audit page names the real admin", async () => {
   const { page, problems, context } = await newPage(browser);
-  // The owner: she outranks Bob whatever role earlier scenarios gave him (05 makes him an admin).
-  await signIn(page, USERS.alice);
-  await startImpersonation(page, USERS.alice, USERS.bob, "Support ticket 91: note will not delete");
+  // Dave, an admin, outranks Bob, a member. He verifies three times in a row (sign-in, the
+  // impersonation, the delete), so his third code may wait for the authenticator's next step.
+  await signIn(page, USERS.dave);
+  await startImpersonation(page, USERS.dave, USERS.bob, "Support ticket 91: note will not delete");
 
   await page.goto("/app");
   await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
   const text = "Bob's stuck note";
   const item = await addNote(page, text);
-  await deleteWithStepUp(page, item, text, USERS.alice);
+  await deleteWithStepUp(page, item, text, USERS.dave);
 
-  // Back in the panel: end the impersonation, then read the log as Alice.
+  // Back in the panel: end the impersonation, then read the log as Dave.
   await openPanel(page);
-  await exitImpersonation(page, USERS.alice);
+  await exitImpersonation(page, USERS.dave);
 
   const rows = await auditRows(page, { action: "app.note.deleted" });
   assert.equal(rows[0]?.outcome, "SUCCESS");
-  assert.match(rows[0]?.actor ?? "", new RegExp(`${USERS.bob.name}.*via.*${USERS.alice.name}`));
+  assert.match(rows[0]?.actor ?? "", new RegExp(`${USERS.bob.name}.*via.*${USERS.dave.name}`));
   await page.getByRole("status").filter({ hasText: "Hash chain intact" }).waitFor();
   assertClean(problems);
   await context.close();

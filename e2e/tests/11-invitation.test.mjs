@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
-import { BASE_URL, USERS } from "../lib/env.mjs";
+import { BASE_URL, usersOf } from "../lib/env.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 const NEW_PASSWORD = "violet harbour lanterns at dusk";
 

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
-import { PASSWORD, USERS, panel } from "../lib/env.mjs";
+import { PASSWORD, usersOf, panel } from "../lib/env.mjs";
+
+const USERS = usersOf(import.meta.url);
 
 let browser;
 before(async () => (browser = await launch()));
