@@ -79,7 +79,8 @@ export default defineConfig({
           exclude: UNIT_TESTS,
           // One workerd per vitest worker for all its files, not one per file (restarting it
           // and re-applying the migrations cost ~3 s a file); the setup file gives each file
-          // empty storage of its own, and every spy is restored before each test.
+          // modules evaluated afresh and empty storage of its own, and every spy is restored
+          // before each test.
           isolate: false,
           restoreMocks: true,
           // Two files run side by side on two cores: a CPU-heavy test (60 PBKDF2 sign-ins at

@@ -1,10 +1,13 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 
 // Runs before each test file. The files of one vitest worker share its workerd (isolate: false
 // in vitest.config.ts: starting a workerd per file cost more than the tests), so each file
-// starts here from what a workerd of its own would give it: the schema, no rows, an empty
-// KV namespace and R2 bucket, and sign-in limiter counters of its own.
+// starts here from what a workerd of its own would give it: modules evaluated afresh (no
+// in-isolate copy or cache left by another file), the schema, no rows, an empty KV
+// namespace and R2 bucket, and sign-in limiter counters of its own.
+vi.resetModules();
 
 /** Deletes every row (not the schema, nor the record of applied migrations). */
 async function emptyD1(db: D1Database): Promise<void> {
