@@ -4,10 +4,36 @@ import { vi } from "vitest";
 
 // Runs before each test file. The files of one vitest worker share its workerd (isolate: false
 // in vitest.config.ts: starting a workerd per file cost more than the tests), so each file
-// starts here from what a workerd of its own would give it: modules evaluated afresh (no
-// in-isolate copy or cache left by another file), the schema, no rows, an empty KV
-// namespace and R2 bucket, and sign-in limiter counters of its own.
-vi.resetModules();
+// starts here from what a workerd of its own would give it: this project's modules evaluated
+// afresh (no in-isolate copy or cache left by another file), the schema, no rows, an empty
+// KV namespace and R2 bucket, and sign-in limiter counters of its own.
+
+type ModuleNode = { promise?: unknown; exports?: unknown; evaluated?: boolean; importers?: Set<string> };
+type WorkerState = { evaluatedModules?: { idToModuleMap?: unknown } };
+
+/**
+ * Marks src/ and test/ modules unevaluated, as vi.resetModules does to every module, so this
+ * file imports them afresh. Dependencies stay evaluated: they hold none of our state, and
+ * evaluating them again for every file cost a third of the run. The module graph is where
+ * vitest 5 keeps it for this worker; if it is not there, everything is reset (vi.resetModules),
+ * slower but the same isolation.
+ */
+function freshProjectModules(): void {
+  const graph = (globalThis as { __vitest_worker__?: WorkerState }).__vitest_worker__?.evaluatedModules?.idToModuleMap;
+  const nodes = graph instanceof Map ? [...(graph as Map<string, ModuleNode>)] : [];
+  if (nodes.length === 0 || !nodes.every(([, node]) => typeof node.evaluated === "boolean" && node.importers instanceof Set)) {
+    vi.resetModules();
+    return;
+  }
+  const root = new URL("..", import.meta.url).pathname;
+  for (const [id, node] of nodes) {
+    if (!id.startsWith(`${root}src/`) && !id.startsWith(`${root}test/`)) continue;
+    node.promise = undefined;
+    node.exports = undefined;
+    node.evaluated = false;
+    node.importers?.clear();
+  }
+}
 
 /** Deletes every row (not the schema, nor the record of applied migrations). */
 async function emptyD1(db: D1Database): Promise<void> {
@@ -48,6 +74,7 @@ function ownLimiterKeys(): void {
   env.LOGIN_ADDRESS_LIMITER = { limit: (options) => shared.limit({ ...options, key: `${prefix}${options.key}` }) };
 }
 
+freshProjectModules();
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 await emptyD1(env.DB);
 await emptyKv(env.SESSION_CACHE);
