@@ -13,19 +13,23 @@ type WorkerState = { evaluatedModules?: { idToModuleMap?: unknown } };
 
 /**
  * Marks src/ and test/ modules unevaluated, as vi.resetModules does to every module, so this
- * file imports them afresh. Dependencies stay evaluated: they hold none of our state, and
- * evaluating them again for every file cost a third of the run. The module graph is where
- * vitest 5 keeps it for this worker; if it is not there, everything is reset (vi.resetModules),
- * slower but the same isolation.
+ * file imports them afresh. Dependencies stay evaluated: they hold none of our state (nor do
+ * the few examples/ and scripts/ modules tests import), and evaluating them again for every
+ * file cost a third of the run. The module graph is where
+ * vitest 5 keeps it for this worker; if it is not there, or not keyed by file path, everything
+ * is reset (vi.resetModules), slower but the same isolation.
  */
 function freshProjectModules(): void {
   const graph = (globalThis as { __vitest_worker__?: WorkerState }).__vitest_worker__?.evaluatedModules?.idToModuleMap;
   const nodes = graph instanceof Map ? [...(graph as Map<string, ModuleNode>)] : [];
-  if (nodes.length === 0 || !nodes.every(([, node]) => typeof node.evaluated === "boolean" && node.importers instanceof Set)) {
+  const root = new URL("..", import.meta.url).pathname;
+  // This file is in the graph while it runs: if it is not there under its path, the ids are
+  // not paths any more and the filter below would reset nothing.
+  const idsArePaths = nodes.some(([id]) => id === new URL(import.meta.url).pathname);
+  if (!idsArePaths || !nodes.every(([, node]) => typeof node.evaluated === "boolean" && node.importers instanceof Set)) {
     vi.resetModules();
     return;
   }
-  const root = new URL("..", import.meta.url).pathname;
   for (const [id, node] of nodes) {
     if (!id.startsWith(`${root}src/`) && !id.startsWith(`${root}test/`)) continue;
     node.promise = undefined;
