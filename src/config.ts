@@ -78,7 +78,7 @@ const KEY_SET_SECRETS = {
 type KeySetSecret = keyof typeof KEY_SET_SECRETS;
 
 export type GatehouseConfig = {
-  /** PUBLIC_ORIGIN, as URL.origin writes it: read it through publicOrigin(). */
+  /** PUBLIC_ORIGIN as URL.origin writes it: the start of every outgoing link (src/panel/links.ts). */
   publicOrigin: string;
   gatehousePath: string;
   sessionAbsoluteTimeoutSeconds: number;
@@ -175,15 +175,6 @@ function parseKeySets(env: Partial<Record<KeySetSecret, string>>, problems: stri
     else problems.push(...parsed.problems.map((p) => `${name} ${p}`));
   }
   return sets;
-}
-
-/**
- * The origin users open Gatehouse on (PUBLIC_ORIGIN), e.g. "https://auth.example.com": what
- * every outgoing link starts with and what a browser-bound check compares against. Never
- * the request's Host or URL.
- */
-export function publicOrigin(env: Parameters<typeof parseConfig>[0]): string {
-  return parseConfig(env).publicOrigin;
 }
 
 /**

@@ -8,7 +8,7 @@
  * `Host: attacker.example` (a wildcard route, a proxy passing Host through) would otherwise
  * mail the victim a correctly signed link that hands their token to the attacker.
  */
-import { parseConfig, publicOrigin } from "../config";
+import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 
 /** A page of the panel that a link opens with `?token=`. */
@@ -16,5 +16,6 @@ export type TokenPage = "/accept-invitation" | "/reset-password";
 
 /** `<PUBLIC_ORIGIN><GATEHOUSE_PATH><page>?token=<token>`. */
 export function panelLink(env: Bindings, page: TokenPage, token: string): string {
-  return `${publicOrigin(env)}${parseConfig(env).gatehousePath}${page}?token=${encodeURIComponent(token)}`;
+  const { publicOrigin, gatehousePath } = parseConfig(env);
+  return `${publicOrigin}${gatehousePath}${page}?token=${encodeURIComponent(token)}`;
 }
