@@ -10,9 +10,9 @@
  */
 
 /** `"4XX"`: whatever client-error status Hono's own refusal carried (OpenAPI's range notation). */
-export type CatalogueStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 428 | 429 | 500 | 502 | 503 | "4XX";
+type CatalogueStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 428 | 429 | 500 | 502 | 503 | "4XX";
 
-export type CatalogueEntry = { readonly status: CatalogueStatus | readonly CatalogueStatus[]; readonly message: string };
+type CatalogueEntry = { readonly status: CatalogueStatus | readonly CatalogueStatus[]; readonly message: string };
 
 export const ERROR_CATALOGUE = {
   // 400: the request itself is wrong; nothing was done.

@@ -35,7 +35,7 @@ export type { ErrorCode } from "./error-catalogue";
 
 type Listed<S> = S extends readonly (infer T)[] ? T : S;
 /** The statuses the catalogue gives `C` ("4XX": any client error, Hono's own refusals). */
-export type StatusOf<C extends ErrorCode> = C extends ErrorCode
+type StatusOf<C extends ErrorCode> = C extends ErrorCode
   ? Listed<(typeof ERROR_CATALOGUE)[C]["status"]> extends infer S
     ? S extends "4XX"
       ? ClientErrorStatusCode
@@ -81,7 +81,7 @@ export class RefusalWithResponse extends ApiError {
 }
 
 /** The codes the catalogue answers with 404. */
-export type NotFoundCode = { [K in ErrorCode]: 404 extends StatusOf<K> ? K : never }[ErrorCode];
+type NotFoundCode = { [K in ErrorCode]: 404 extends StatusOf<K> ? K : never }[ErrorCode];
 
 export const notFound = (what: string, code: NotFoundCode = "NOT_FOUND") => new ApiError(404, code, `${what} not found`);
 
