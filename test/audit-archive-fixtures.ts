@@ -46,23 +46,3 @@ export const d1WhoseBatchesFail = (): D1Database =>
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-
-/** The D1 binding on which `meanwhile` (another run, say) runs to its end just before the first batch. */
-export function d1WithChangeBeforeFirstBatch(meanwhile: (inner: D1Database) => Promise<void>): D1Database {
-  let fired = false;
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          if (!fired) {
-            fired = true;
-            await meanwhile(target);
-          }
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}

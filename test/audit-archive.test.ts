@@ -10,7 +10,8 @@ import type { AuditLog } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
-import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, d1WithChangeBeforeFirstBatch, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { d1WithChangeBeforeBatch } from "./helpers";
+import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -121,11 +122,11 @@ describe("retention racing another run", () => {
     const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
     let raced = false;
     // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
-    const racingDb = d1WithChangeBeforeFirstBatch(async (db) => {
+    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
       raced = true;
-      await db.batch([
-        db.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
-        db.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
+      await env.DB.batch([
+        env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
+        env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
       ]);
     });
     const result = await runRetention(retentionEnv({ DB: racingDb }), now);
@@ -143,7 +144,7 @@ describe("retention racing another run", () => {
     const pruneUpTo = (seq: number) => base + (seq + 0.5) * DAY + 30 * DAY; // rows 1..seq are older than the window
     let raced = false;
     // Just before this run's batch (its chunk: rows 1-3), two other runs prune rows 1-2, then row 3.
-    const racingDb = d1WithChangeBeforeFirstBatch(async () => {
+    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
       raced = true;
       expect((await runRetention(retentionEnv(), pruneUpTo(2))).pruned[tenantId]).toBe(2);
       expect((await runRetention(retentionEnv(), pruneUpTo(3))).pruned[tenantId]).toBe(1);

@@ -196,6 +196,38 @@ export function withEnv(overrides: Partial<Bindings>): Bindings {
   return { ...env, ...overrides };
 }
 
+/**
+ * A D1 binding on which another request's (or run's) change lands between a caller's reads
+ * and its write: `meanwhile` runs once, to its end on the real binding, just before the
+ * first batch, or, with `armedBy`, before the first batch sent once a statement matching
+ * it was prepared (the batch carrying that statement).
+ */
+export function d1WithChangeBeforeBatch(inner: D1Database, armedBy: RegExp | null, meanwhile: () => Promise<unknown>): D1Database {
+  let armed = armedBy === null;
+  let fired = false;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "prepare" && armedBy !== null) {
+        return (query: string) => {
+          if (armedBy.test(query)) armed = true;
+          return target.prepare(query);
+        };
+      }
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          if (armed && !fired) {
+            fired = true;
+            await meanwhile();
+          }
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 /** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
 export function d1WithBrokenAudit(inner: D1Database): D1Database {
   const auditInsert = /insert\s+into\s+"?audit_logs"?/i;

@@ -2,7 +2,7 @@
 // permission change of either party ends it, in the change's own batch.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, type SeededTenant, type SeededUser, seedTenant, withEnv } from "./helpers";
+import { Harness, type SeededTenant, type SeededUser, d1WithChangeBeforeBatch, seedTenant, withEnv } from "./helpers";
 
 type MeBody = { user: { id: string; role: string }; impersonation?: unknown };
 
@@ -26,26 +26,6 @@ const rows = async (tenantId: string) =>
       .bind(tenantId)
       .all<{ seq: number; action: string; request_id: string; reason: string | null }>()
   ).results;
-
-/** A D1 binding that runs `before` just ahead of the next batch (another request committing in between). */
-function racing(before: () => Promise<unknown>): D1Database {
-  let done = false;
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (stmts: D1PreparedStatement[]) => {
-          if (!done) {
-            done = true;
-            await before();
-          }
-          return target.batch(stmts);
-        };
-      }
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 describe("a role or permission change ends the impersonations its user takes part in", () => {
   it("promoting the impersonated member ends the impersonation in the same batch, and the admin is the admin again at once", async () => {
@@ -98,7 +78,7 @@ describe("a role or permission change ends the impersonations its user takes par
         .run();
     const owner = await h.signIn(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
-    const res = await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "owner" }, env: withEnv({ DB: racing(sneak) }) });
+    const res = await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "owner" }, env: withEnv({ DB: d1WithChangeBeforeBatch(env.DB, null, sneak) }) });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe("IMPERSONATION_CONFLICT");
     const member = await env.DB.prepare("SELECT role FROM users WHERE id = ?").bind(t.member.id).first();
@@ -111,7 +91,7 @@ describe("a role or permission change ends the impersonations its user takes par
     const admin = await h.signIn(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     const promote = () => env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.member.id).run();
-    const res = await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket #8" }, env: withEnv({ DB: racing(promote) }) });
+    const res = await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket #8" }, env: withEnv({ DB: d1WithChangeBeforeBatch(env.DB, null, promote) }) });
     expect(res.status).toBe(409);
     const session = await env.DB.prepare("SELECT impersonated_user_id FROM user_sessions WHERE id = ?").bind(admin.sessionId).first();
     expect(session).toEqual({ impersonated_user_id: null });

@@ -27,36 +27,8 @@ export function auditRows(tenantId: string, action: string) {
   return createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.action, action))).orderBy(auditLogs.seq);
 }
 
-/**
- * A D1 binding on which another request's change lands between a route's reads and its
- * write: once a statement matching `pattern` is prepared, `meanwhile` runs (to the end,
- * on the real binding) before the batch carrying that statement.
- */
-export function d1WithChangeBeforeBatch(inner: D1Database, pattern: RegExp, meanwhile: () => Promise<void>): D1Database {
-  let armed = false;
-  let fired = false;
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop === "prepare") {
-        return (query: string) => {
-          if (pattern.test(query)) armed = true;
-          return target.prepare(query);
-        };
-      }
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          if (armed && !fired) {
-            fired = true;
-            await meanwhile();
-          }
-          return target.batch(statements);
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
+/** The D1 binding on which another request's change lands before a route's batch (test/helpers.ts). */
+export { d1WithChangeBeforeBatch } from "./helpers";
 
 /** Removes `userId` as `actor` (stepped up for it). */
 export async function removeMember(h: Harness, actor: SeededUser, cookie: string, userId: string) {
