@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { createDb } from "../src/db/client";
 import { auditLogs } from "../src/db/schema";
-import { cookieHeader, type Harness, type SeededUser } from "./helpers";
+import { type CallOptions, cookieHeader, type Harness, type SeededUser } from "./helpers";
 
 export const NEW_PASSWORD = "a long enough passphrase for tests";
 
@@ -30,8 +30,8 @@ export function auditRows(tenantId: string, action: string) {
 /** The D1 binding on which another request's change lands before a route's batch (test/helpers.ts). */
 export { d1WithChangeBeforeBatch } from "./helpers";
 
-/** Removes `userId` as `actor` (stepped up for it). */
-export async function removeMember(h: Harness, actor: SeededUser, cookie: string, userId: string) {
+/** Removes `userId` as `actor` (stepped up for it); `options` for the removal itself (e.g. its env). */
+export async function removeMember(h: Harness, actor: SeededUser, cookie: string, userId: string, options: CallOptions = {}) {
   await h.stepUp(cookie, "USER_ACCESS_CHANGE", actor);
-  return h.call(`/api/users/${userId}`, { cookie, method: "DELETE" });
+  return h.call(`/api/users/${userId}`, { ...options, cookie, method: "DELETE" });
 }

@@ -1,10 +1,12 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
-import { Harness, type SeededUser, seedTenant, withEnv } from "./helpers";
+import { Harness, type SeededUser, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { NEW_PASSWORD, accept, auditRows, d1WithChangeBeforeBatch, invite, removeMember, tokenOf } from "./invitation-fixtures";
+
+afterEach(() => vi.restoreAllMocks());
 
 type Listed = { invitations: { id: string; status: string }[] };
 
@@ -20,6 +22,16 @@ async function change(h: Harness, actor: SeededUser, cookie: string, userId: str
   return h.call(path, { cookie, method: "PATCH", body: what });
 }
 
+/** A tenant whose admin has invited `email` as an admin, and its owner signed in: the start of every change to an inviter here. */
+async function adminInvited(email: string) {
+  const h = new Harness();
+  const t = await seedTenant("stand");
+  const admin = await h.signIn(t.admin);
+  const created = await invite(h, admin.cookie, email, "admin");
+  const owner = await h.signIn(t.owner);
+  return { h, t, admin, created, owner };
+}
+
 const accountsOf = (email: string) => createDb(env.DB).select().from(users).where(eq(users.email, email));
 
 describe("an invitation stands only while its inviter could still send it", () => {
@@ -28,11 +40,7 @@ describe("an invitation stands only while its inviter could still send it", () =
       ["remove", "USER_REMOVED"],
       ["disable", "USER_DISABLED"],
     ] as const) {
-      const h = new Harness();
-      const t = await seedTenant("stand");
-      const admin = await h.signIn(t.admin);
-      const created = await invite(h, admin.cookie, `mine-${what}@example.test`, "admin");
-      const owner = await h.signIn(t.owner);
+      const { h, t, created, owner } = await adminInvited(`mine-${what}@example.test`);
       const res =
         what === "remove"
           ? await removeMember(h, t.owner, owner.cookie, t.admin.id)
@@ -104,19 +112,14 @@ describe("an invitation stands only while its inviter could still send it", () =
   });
 
   it("an invitation sent while its sender is being removed is revoked with the removal, and the removal goes through", async () => {
-    const h = new Harness();
-    const t = await seedTenant("stand");
-    const admin = await h.signIn(t.admin);
-    const before = await invite(h, admin.cookie, "before@example.test", "admin");
-    const owner = await h.signIn(t.owner);
+    const { h, t, admin, created: before, owner } = await adminInvited("before@example.test");
     // The admin sends another invitation after the removal started, before its batch.
     let during = before;
     const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "revoked_at"/i, async () => {
       during = await invite(h, admin.cookie, "during@example.test", "admin");
       expect(during.status).toBe(201);
     });
-    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
-    const res = await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE", env: withEnv({ DB: racing }) });
+    const res = await removeMember(h, t.owner, owner.cookie, t.admin.id, { env: withEnv({ DB: racing }) });
     expect(res.status).toBe(200);
     expect((await createDb(env.DB).query.users.findFirst({ where: eq(users.id, t.admin.id) }))?.removedAt).not.toBeNull();
     const ids = [before.body.invitation.id, during.body.invitation.id];
@@ -134,17 +137,12 @@ describe("an invitation stands only while its inviter could still send it", () =
   });
 
   it("a removal racing the accept of an invitation the member sent goes through, and revokes and records only what was still open", async () => {
-    const h = new Harness();
-    const t = await seedTenant("stand");
-    const admin = await h.signIn(t.admin);
-    const created = await invite(h, admin.cookie, "racer@example.test", "admin");
-    const owner = await h.signIn(t.owner);
+    const { h, t, created, owner } = await adminInvited("racer@example.test");
     // The accept commits after the removal started, before its batch: the inviter still stood.
     const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "revoked_at"/i, async () => {
       expect((await accept(h, tokenOf(created.body.link))).status).toBe(200);
     });
-    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
-    const res = await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE", env: withEnv({ DB: racing }) });
+    const res = await removeMember(h, t.owner, owner.cookie, t.admin.id, { env: withEnv({ DB: racing }) });
     expect(res.status).toBe(200);
     expect((await createDb(env.DB).query.users.findFirst({ where: eq(users.id, t.admin.id) }))?.removedAt).not.toBeNull();
     expect(await statusOf(h, owner.cookie, created.body.invitation.id)).toBe("accepted");
@@ -152,19 +150,22 @@ describe("an invitation stands only while its inviter could still send it", () =
   });
 
   it("an accept that passed its inviter check before the inviter's removal committed makes no account", async () => {
-    const h = new Harness();
-    const t = await seedTenant("stand");
-    const admin = await h.signIn(t.admin);
-    const created = await invite(h, admin.cookie, "late@example.test", "admin");
-    const owner = await h.signIn(t.owner);
-    await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
+    const { h, t, created, owner } = await adminInvited("late@example.test");
     // The removal commits after the accept checked the inviter, before the accept's batch.
     const racing = d1WithChangeBeforeBatch(env.DB, /update "invitations" set "accepted_at"/i, async () => {
-      expect((await h.call(`/api/users/${t.admin.id}`, { cookie: owner.cookie, method: "DELETE" })).status).toBe(200);
+      expect((await removeMember(h, t.owner, owner.cookie, t.admin.id)).status).toBe(200);
     });
     const res = await h.call("/api/auth/invitations/accept", { body: { token: tokenOf(created.body.link), displayName: "Late", password: NEW_PASSWORD }, env: withEnv({ DB: racing }) });
     expect(errorOf(res)).toEqual([410, "INVITATION_REVOKED"]);
     expect(await accountsOf("late@example.test")).toHaveLength(0);
     expect(await statusOf(h, owner.cookie, created.body.invitation.id)).toBe("revoked");
+  });
+
+  it("accepting fails closed: an inviter that cannot be read is 503 AUTH_UNAVAILABLE, and no account is made", async () => {
+    const { h, created } = await adminInvited("unread@example.test");
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await h.call("/api/auth/invitations/accept", { body: { token: tokenOf(created.body.link), displayName: "Unread", password: NEW_PASSWORD }, env: withEnv({ DB: d1WithTableGone(env.DB, "users") }) });
+    expect([...errorOf(res), res.cookie]).toEqual([503, "AUTH_UNAVAILABLE", undefined]);
+    expect(await accountsOf("unread@example.test")).toHaveLength(0);
   });
 });
