@@ -51,7 +51,7 @@ export const accountRoutes = new Hono<AppEnv>()
     async (c) => {
       const body = c.req.valid("json");
       const user = await loadSelf(c);
-      await verifySecondFactor(c, user, { password: body.currentPassword }, ["password"]);
+      await verifySecondFactor(c, user, { password: body.currentPassword }, { allowed: ["password"] });
       if (body.newPassword === body.currentPassword) throw new ApiError(400, "PASSWORD_UNCHANGED", "Choose a password different from the current one");
       assertPasswordAcceptable(body.newPassword, { email: user.email }, { targetType: "user", targetId: user.id });
       const db = c.var.db;

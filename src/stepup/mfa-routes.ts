@@ -22,9 +22,11 @@ import { emptyBody } from "../lib/schemas";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { withPropagation } from "../propagation";
 import { requireStepUp } from "./middleware";
+import { hasSecondFactor } from "./policy";
 import { newRecoveryCodes } from "./recovery-codes";
 import { verifySecondFactor } from "./second-factor";
 import { sealSecret } from "./secret-box";
+import { assertMayRemoveFactor } from "./factor-policy";
 import { generateTotpSecret, otpauthUrl } from "./totp";
 
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
@@ -67,11 +69,12 @@ export const mfaRoutes = new Hono<AppEnv>()
     if (!pendingSecret || user.totpPendingSessionId !== c.get("session").id) {
       throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first (in this session)");
     }
-    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], pendingSecret);
+    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, { allowed: ["totp"], totpSecretEnc: pendingSecret });
 
     const db = c.var.db;
     const now = c.get("now");
-    const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, now);
+    // New recovery codes with the TOTP, as ever; a TOTP added beside a passkey keeps the ones the user has.
+    const { codes, statements } = user.passkeyCount === 0 ? await newRecoveryCodes(db, user.tenantId, user.id, now) : { codes: undefined, statements: [] };
     try {
       await commitWithAudit(
         c,
@@ -91,17 +94,19 @@ export const mfaRoutes = new Hono<AppEnv>()
       throw err;
     }
     const propagation = await refreshCachedSessions(c, user.id);
-    return c.json({ success: true, recoveryCodes: codes, ...withPropagation(propagation) });
+    return c.json({ success: true, ...(codes ? { recoveryCodes: codes } : {}), ...withPropagation(propagation) });
   })
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
     const user = await loadSelf(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+    await assertMayRemoveFactor(c, user, "totp");
     const db = c.var.db;
     await commitWithAudit(
       c,
       [
         db.update(users).set({ totpSecretEnc: null, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: false }).where(eq(users.id, user.id)),
-        db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+        // Recovery codes stand in for any second factor: they go with the last one.
+        ...(user.passkeyCount > 0 ? [] : [db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id))]),
       ],
       { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },
     );
@@ -116,7 +121,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     requireStepUp("MFA_CHANGE"),
     async (c) => {
       const user = await loadSelf(c);
-      if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+      if (!hasSecondFactor(user)) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
       const db = c.var.db;
       const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, c.get("now"));
       await commitWithAudit(c, [...statements], {
