@@ -44,7 +44,7 @@ export async function signIn(page, user, { password = PASSWORD } = {}) {
   await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(user.email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   if (user.totp) {
     await page.getByLabel("Authentication code").fill(await freshTotp(user.totp));
     await page.getByRole("button", { name: "Verify" }).click();
