@@ -67,7 +67,7 @@ export function TenantPolicy() {
             <legend>Require passkeys</legend>
             <p class="muted small">
               A passkey only works on this site, so a phishing site cannot relay it as it can a password or a code. Members add one on their two-factor
-              page, confirming with their authenticator app.
+              page; until they have, what the policy covers is closed to them, so ask them to add one first.
             </p>
             {PHISHING_RESISTANT_SCOPES.map((scope) => (
               <div key={scope}>
