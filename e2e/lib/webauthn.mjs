@@ -1,6 +1,7 @@
 // Passkeys in the browser scenarios: a CDP virtual authenticator on a page (a platform
 // authenticator with discoverable credentials and user verification, which answers
 // without a touch), and the step-up modal answered with it.
+import { submitStepUp } from "./browser.mjs";
 
 /** Gives `page` a virtual authenticator; returns what `credentials()` reads its passkeys with. */
 export async function addVirtualAuthenticator(context, page) {
@@ -35,11 +36,5 @@ export async function stepUpWithPasskey(page) {
   const choice = dialog.getByRole("radio", { name: "Passkey" });
   // One method only (a policy that requires passkeys): no choice is shown.
   if ((await choice.count()) > 0) await choice.check();
-  await dialog.getByRole("button", { name: "Use passkey" }).click();
-  try {
-    await dialog.waitFor({ state: "detached" });
-  } catch (err) {
-    const said = await dialog.getByRole("alert").allInnerTexts().catch(() => []);
-    throw new Error(`step-up modal stayed open: ${said.join(" / ") || "no message"}`, { cause: err });
-  }
+  await submitStepUp(dialog, "Use passkey");
 }
