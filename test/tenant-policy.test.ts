@@ -20,18 +20,18 @@ describe("the tenant policy", () => {
     const h = new Harness();
     const t = await seedTenant();
     const admin = await h.signIn(t.admin);
-    expect((await h.call<Policy>("/api/tenant/policy", { cookie: admin.cookie })).body.policy).toEqual({ requireTwoFactor: false });
+    expect((await h.call<Policy>("/api/tenant/policy", { cookie: admin.cookie })).body.policy).toEqual({ requireTwoFactor: false, requirePhishingResistant: "off" });
     await h.stepUp(admin.cookie, "TENANT_POLICY_CHANGE", t.admin);
     const refused = await h.call("/api/tenant/policy", { cookie: admin.cookie, method: "PATCH", body: { requireTwoFactor: true } });
     expect(refused.status).toBe(403);
     const owner = await h.signIn(t.owner);
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(428);
     await setPolicy(h, t, true);
-    expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true });
+    expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true, requirePhishingResistant: "off" });
     const rows = await env.DB.prepare("SELECT outcome, actor_user_id, target_id, after FROM audit_logs WHERE tenant_id = ? AND action = 'TENANT_POLICY_UPDATED' ORDER BY seq").bind(t.id).all();
     expect(rows.results).toMatchObject([
       { outcome: "FAIL", actor_user_id: t.admin.id },
-      { outcome: "SUCCESS", actor_user_id: t.owner.id, target_id: t.id, after: JSON.stringify({ requireTwoFactor: true }) },
+      { outcome: "SUCCESS", actor_user_id: t.owner.id, target_id: t.id, after: JSON.stringify({ requireTwoFactor: true, requirePhishingResistant: "off" }) },
     ]);
   });
 

@@ -41,7 +41,7 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
   // A discoverable passkey's challenge: no allowCredentials, the passkey says whose it is.
-  .post("/passkey/options", validate("json", emptyBody), async (c) => c.json(await signInPasskeyOptions(c)))
+  .post("/passkey/options", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", emptyBody), async (c) => c.json(await signInPasskeyOptions(c)))
   // The passkey way in: the same steps as /login, the credential counting as both factors.
   .post("/passkey", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", passkeySignInSchema), async (c) => {
     const body = c.req.valid("json");

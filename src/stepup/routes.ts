@@ -64,7 +64,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
     return c.json(await stepUpChallengeFor(c, purpose, policy, c.get("realUser")));
   })
   // A passkey's challenge for this session and purpose (single use, 5 minutes), listing the user's passkeys.
-  .post("/options", validate("json", optionsBody), async (c) => {
+  .post("/options", audited("STEP_UP_VERIFIED", { targetType: "session" }), validate("json", optionsBody), async (c) => {
     const { purpose } = c.req.valid("json");
     const policy = knownPurpose(c, purpose);
     assertVerifiableNow(c, policy);
