@@ -46,7 +46,7 @@ describe("the tenant policy", () => {
 });
 
 describe("the required-2FA gate", () => {
-  it("with two-factor required, a member without TOTP reaches only enrolment, /api/me and sign-out: every other route answers 403 MFA_ENROLLMENT_REQUIRED", async () => {
+  it("with two-factor required, a member without a second factor reaches only enrolment (TOTP or a passkey), /api/me and sign-out: every other route answers 403 MFA_ENROLLMENT_REQUIRED", async () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email); // signed in before the policy: it binds at once
@@ -65,7 +65,7 @@ describe("the required-2FA gate", () => {
       if (res.body?.error !== "MFA_ENROLLMENT_REQUIRED") reached.push(key.replace(/^(\w+) \/api/, "$1 "));
       else expect(res.status, key).toBe(403);
     }
-    expect(reached.sort()).toEqual(["GET /me", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
+    expect(reached.sort()).toEqual(["GET /me", "POST /security/mfa/passkeys", "POST /security/mfa/passkeys/options", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
     // Sign-out is an auth route, before the gate.
     expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {} })).status).toBe(200);
     // Each refused route writes its own audit row (a different request is not a repeat): some 40 writes.
