@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Harness, cookieHeader, seedTenant } from "./helpers";
+import { LOGIN_ADDRESS_LIMIT, loginKeys } from "../src/auth/throttle";
+import { Harness, cookieHeader, seedTenant, withEnv } from "./helpers";
 import { addPasskey, finishSignIn, newAuthenticator, passkeyStepUp, signInOptions } from "./passkey-fixtures";
 
 describe("passkeys, end to end", () => {
@@ -26,5 +27,41 @@ describe("passkeys, end to end", () => {
     expect(logout.status, JSON.stringify(logout.body)).toBe(200);
     const listed = await h.call<{ passkeys: { lastUsedAt: string | null }[] }>("/api/security/mfa/passkeys", { cookie });
     expect(listed.body.passkeys[0]?.lastUsedAt).not.toBeNull();
+  });
+});
+
+describe("asking for a passkey sign-in's challenge", () => {
+  const ask = (h: Harness, ip: string, limiter: RateLimit | undefined) => h.call("/api/auth/passkey/options", { body: {}, ip, env: withEnv({ LOGIN_ADDRESS_LIMITER: limiter }) });
+
+  it("counts against the address's sign-in limit: refused with 429 when the rate limiter says no, and no challenge is stored", async () => {
+    const h = new Harness();
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM webauthn_challenges").first<{ n: number }>();
+    const res = await ask(h, "198.51.100.77", { limit: async () => ({ success: false }) });
+    expect([res.status, res.body.error]).toEqual([429, "TOO_MANY_ATTEMPTS"]);
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM webauthn_challenges").first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+  });
+
+  it("is counted in D1 when there is no rate limiter: the address's 101st request in a minute is refused", async () => {
+    const h = new Harness();
+    const ip = "198.51.100.78";
+    await env.DB.prepare("INSERT OR REPLACE INTO attempt_counters (key, failures, window_started_at) VALUES (?, ?, ?)").bind(loginKeys.address(ip), LOGIN_ADDRESS_LIMIT.maxAttempts, h.clock.ms).run();
+    expect((await ask(h, ip, undefined)).status).toBe(429);
+    h.clock.advanceSeconds(LOGIN_ADDRESS_LIMIT.windowSeconds + 1);
+    expect((await ask(h, ip, undefined)).status).toBe(200);
+  });
+});
+
+describe("a passkey is a second factor wherever one is required", () => {
+  it("a member without TOTP, in a tenant that requires two-factor, adds a passkey (proven with the password) and is through the enrolment gate", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pkgate");
+    await env.DB.prepare("UPDATE tenants SET require_two_factor = 1 WHERE id = ?").bind(t.id).run();
+    const member = await h.signIn(t.member);
+    expect((await h.call("/api/security/sessions", { cookie: member.cookie })).body.error).toBe("MFA_ENROLLMENT_REQUIRED");
+    const added = await addPasskey(h, t.member, member.cookie, newAuthenticator());
+    // Its first factor: recovery codes come with it.
+    expect(added.recoveryCodes).toHaveLength(10);
+    expect((await h.call("/api/security/sessions", { cookie: member.cookie })).status).toBe(200);
   });
 });

@@ -24,6 +24,8 @@ import { emptyBody } from "../lib/schemas";
 import { signInPasskeyOptions } from "../passkeys/options";
 import { identifyPasskey, passkeyWayIn } from "./passkey-sign-in";
 import { loginSchema, passkeySignInSchema } from "./schemas";
+import { reserveAddressAttempt } from "./throttle";
+import { ApiError } from "../errors";
 import { admitSignIn, passwordWayIn, secondFactor, startSignedInSession } from "./sign-in";
 import { identifySignIn } from "./sign-in-subject";
 
@@ -41,7 +43,14 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
   // A discoverable passkey's challenge: no allowCredentials, the passkey says whose it is.
-  .post("/passkey/options", validate("json", emptyBody), async (c) => c.json(await signInPasskeyOptions(c)))
+  .post("/passkey/options", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", emptyBody), async (c) => {
+    // Anyone may ask: each answer is a D1 row, so the address's sign-in limit counts it.
+    const throttled = await reserveAddressAttempt(c);
+    if (throttled) {
+      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many sign-in attempts from this address; try again later", { details: { retryAfterSeconds: throttled.retryAfterSeconds } });
+    }
+    return c.json(await signInPasskeyOptions(c));
+  })
   // The passkey way in: the same steps as /login, the credential counting as both factors.
   .post("/passkey", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", passkeySignInSchema), async (c) => {
     const body = c.req.valid("json");

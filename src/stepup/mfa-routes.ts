@@ -6,6 +6,7 @@
  * cookie cannot add a factor of its own; and the pending secret belongs to the
  * session that started the enrolment: only that session can confirm it.
  */
+import { loadOwnUser } from "../sessions/own-user";
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { renderSVG } from "uqr";
@@ -31,11 +32,6 @@ import { generateTotpSecret, otpauthUrl } from "./totp";
 
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
 
-async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
-  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
-  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
-  return user;
-}
 
 /** Mounted at /api/security/mfa, behind requireSession. */
 export const mfaRoutes = new Hono<AppEnv>()
@@ -46,7 +42,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp((_c, fresh) => (fresh.user.totpEnabled ? "MFA_CHANGE" : "MFA_ENROLL")),
     async (c) => {
-      const user = await loadSelf(c);
+      const user = await loadOwnUser(c);
       const secret = generateTotpSecret();
       const sealed = await sealSecret(c.env, secret, user.id);
       const db = c.var.db;
@@ -63,7 +59,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     },
   )
   .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), forbidWhileImpersonating("Changing two-factor settings"), async (c) => {
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     const pendingSecret = user.totpPendingSecretEnc;
     // Started by another session (or never): that enrolment is not this session's to finish.
     if (!pendingSecret || user.totpPendingSessionId !== c.get("session").id) {
@@ -97,7 +93,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     return c.json({ success: true, ...(codes ? { recoveryCodes: codes } : {}), ...withPropagation(propagation) });
   })
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
     await assertMayRemoveFactor(c, user, "totp");
     const db = c.var.db;
@@ -120,7 +116,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE"),
     async (c) => {
-      const user = await loadSelf(c);
+      const user = await loadOwnUser(c);
       if (!hasSecondFactor(user)) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
       const db = c.var.db;
       const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, c.get("now"));

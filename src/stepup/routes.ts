@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
+import { loadOwnUser } from "../sessions/own-user";
 import { type Context, Hono } from "hono";
 import { z } from "../lib/zod";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
-import { stepupChallenges, users } from "../db/schema";
+import { stepupChallenges } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
@@ -38,12 +38,6 @@ function knownPurpose(c: Context<AppEnv>, purpose: string) {
   return policy;
 }
 
-/** Always the session's own (real) user: during impersonation the admin verifies. */
-async function realUserOf(c: Context<AppEnv>) {
-  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("session").userId) });
-  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
-  return user;
-}
 
 /** While impersonating, the admin may verify only to exit, or for a product purpose that allows it: never for Gatehouse's actions. */
 function assertVerifiableNow(c: Context<AppEnv>, policy: StepUpPolicy) {
@@ -64,11 +58,11 @@ export const stepUpRoutes = new Hono<AppEnv>()
     return c.json(await stepUpChallengeFor(c, purpose, policy, c.get("realUser")));
   })
   // A passkey's challenge for this session and purpose (single use, 5 minutes), listing the user's passkeys.
-  .post("/options", validate("json", optionsBody), async (c) => {
+  .post("/options", audited("STEP_UP_VERIFIED", { targetType: "session" }), validate("json", optionsBody), async (c) => {
     const { purpose } = c.req.valid("json");
     const policy = knownPurpose(c, purpose);
     assertVerifiableNow(c, policy);
-    const user = await realUserOf(c);
+    const user = await loadOwnUser(c);
     const { methods } = await stepUpRequirement(c, policy, user);
     if (!methods.includes("passkey")) {
       throw new ApiError(400, "METHOD_NOT_ALLOWED", `Verify with one of: ${methods.join(", ") || "none (enrol two-factor first)"}`, { details: { methods } });
@@ -86,7 +80,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
     assertVerifiableNow(c, policy);
     const db = c.var.db;
     const now = c.get("now");
-    const user = await realUserOf(c);
+    const user = await loadOwnUser(c);
 
     const { methods: allowed, passkeyOnly } = await stepUpRequirement(c, policy, user);
     if (allowed.length === 0) {
