@@ -140,8 +140,10 @@ function PasskeyRow({ passkey, onRename, onRemove }: { passkey: Passkey; onRenam
  * list them (synced or device-bound, last use), rename, remove. A first factor's answer
  * carries recovery codes, which the page shows once (`onRecoveryCodes`).
  */
-export function Passkeys({ onRecoveryCodes }: { onRecoveryCodes: (codes: string[]) => void }) {
-  const list = useLoad(() => get<{ passkeys: Passkey[] }>("/api/security/mfa/passkeys"));
+export function Passkeys({ enrolling, onRecoveryCodes }: { enrolling: boolean; onRecoveryCodes: (codes: string[]) => void }) {
+  // Enrolling (the tenant requires two-factor, and the user has none): no passkey to list, and
+  // the API lets through only adding one (src/tenant/enrolment-gate.ts).
+  const list = useLoad(() => (enrolling ? Promise.resolve({ passkeys: [] }) : get<{ passkeys: Passkey[] }>("/api/security/mfa/passkeys")), [enrolling]);
   const renaming = useSignal<Passkey | null>(null);
   const removing = useSignal<Passkey | null>(null);
   const passkeys = list.data.value?.passkeys ?? [];
@@ -150,9 +152,10 @@ export function Passkeys({ onRecoveryCodes }: { onRecoveryCodes: (codes: string[
   const lastFactor = passkeys.length === 1 && user?.totpEnabled === false;
 
   async function added({ passkey, recoveryCodes }: Added) {
-    await Promise.all([list.reload(), loadMe()]);
     toast(`Passkey "${passkey.name}" added.`);
+    // A first factor's recovery codes: the page shows them, then reloads who the user is (which may end a required enrolment).
     if (recoveryCodes) onRecoveryCodes(recoveryCodes);
+    else await Promise.all([list.reload(), loadMe()]);
   }
 
   return (

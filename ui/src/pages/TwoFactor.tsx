@@ -84,7 +84,6 @@ export function TwoFactorPage() {
   const user = me.value?.user;
   const enabled = user?.totpEnabled === true;
   const passkeyCount = user?.passkeyCount ?? 0;
-  // Until the tenant's required enrolment is done, the API allows the authenticator app's enrolment only (src/tenant/enrolment-gate.ts).
   const enrolling = me.value?.mfaEnrollmentRequired === true;
   // Sent here by a step-up the organization's policy allows only a passkey for.
   const needPasskey = new URLSearchParams(search.value).get("need") === "passkey" && passkeyCount === 0;
@@ -153,8 +152,8 @@ export function TwoFactorPage() {
           }}
         />
       )}
-      {!enrolling && <Alert>{passkeysCard.error.value}</Alert>}
-      {!enrolling && PasskeysCard && <PasskeysCard onRecoveryCodes={(c) => (codes.value = c)} />}
+      <Alert>{passkeysCard.error.value}</Alert>
+      {PasskeysCard && <PasskeysCard enrolling={enrolling} onRecoveryCodes={(c) => (codes.value = c)} />}
       {user && hasSecondFactor(user) && (
         <section class="card" aria-labelledby="codes-heading">
           <div class="card-head">
