@@ -117,3 +117,36 @@ test("an admin signs a member out everywhere, verifying with a passkey", async (
   await member.context.close();
   await admin.context.close();
 });
+
+test("with two-factor required, a member without a second factor adds a passkey and the panel opens up", async () => {
+  const owner = await newPage(browser);
+  const member = await newPage(browser);
+  await addVirtualAuthenticator(member.context, member.page);
+  await signIn(owner.page, USERS.alice);
+  await gotoNav(owner.page, "Team");
+  await owner.page.getByLabel("Require two-factor authentication for everyone").click();
+  await owner.page.getByRole("dialog", { name: "Require two-factor for everyone?" }).getByRole("button", { name: "Require two-factor" }).click();
+  await stepUp(owner.page, USERS.alice);
+  await owner.page.getByText("Two-factor is now required.").waitFor();
+
+  await member.page.goto(panel("/sign-in"));
+  await member.page.getByLabel("Email address").fill(USERS.bob.email);
+  await member.page.getByLabel("Password").fill(PASSWORD);
+  await member.page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await member.page.waitForURL("**/security/two-factor");
+  const sessionsLink = member.page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Active sessions" });
+  await member.page.getByText("No passkeys yet.").waitFor();
+  assert.equal(await sessionsLink.count(), 0, "enrolment first");
+  assert.deepEqual(await member.page.getByRole("alert").allInnerTexts(), [], "the enrolment page asks the API only what it allows");
+
+  await member.page.getByLabel("Passkey name (optional)").fill("Phone");
+  await member.page.getByRole("button", { name: "Add a passkey" }).click();
+  await stepUp(member.page, USERS.bob);
+  await member.page.getByRole("button", { name: "I have saved my codes" }).click();
+  await passkeyRow(member.page, "Phone").waitFor();
+  await sessionsLink.waitFor();
+  assertClean(owner.problems);
+  assertClean(member.problems);
+  await owner.context.close();
+  await member.context.close();
+});
