@@ -65,7 +65,7 @@ describe("the required-2FA gate", () => {
       if (res.body?.error !== "MFA_ENROLLMENT_REQUIRED") reached.push(key.replace(/^(\w+) \/api/, "$1 "));
       else expect(res.status, key).toBe(403);
     }
-    expect(reached.sort()).toEqual(["GET /me", "POST /security/mfa/passkeys", "POST /security/mfa/passkeys/options", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
+    expect(reached.sort()).toEqual(["GET /me", "GET /security/mfa/passkeys", "POST /security/mfa/passkeys", "POST /security/mfa/passkeys/options", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
     // Sign-out is an auth route, before the gate.
     expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {} })).status).toBe(200);
     // Each refused route writes its own audit row (a different request is not a repeat): some 40 writes.

@@ -28,6 +28,7 @@ export const ALLOWED_BEFORE_ENROLMENT = new Set([
   "POST /security/stepup/verify",
   "POST /security/mfa/totp/enroll",
   "POST /security/mfa/totp/confirm",
+  "GET /security/mfa/passkeys",
   "POST /security/mfa/passkeys/options",
   "POST /security/mfa/passkeys",
 ]);
