@@ -62,6 +62,9 @@ export async function passkeyStepUp(h: Harness, cookie: string, purpose: string,
   if (res.status !== 200) throw new Error(`passkey step-up failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
+/** The error code an answer carries (its body typed for success). */
+export const errorOf = (res: { body: unknown }) => (res.body as { error?: string }).error;
+
 export type PasskeyAuditRow = { outcome: string; failure_reason: string | null; actor_user_id: string | null; target_id: string | null; metadata: string | null; before: string | null; after: string | null };
 
 /** The tenant's audit rows for `action`, in chain order. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { totpCodeAt } from "../src/stepup/totp";
 import { Harness, seedTenant } from "./helpers";
 import { removeMember } from "./invitation-fixtures";
-import { type PasskeyView, auditRowsOf, passkeySignIn, passkeyStepUp, signedInWithPasskey, storedPasskeys } from "./passkey-fixtures";
+import { type PasskeyView, auditRowsOf, errorOf, passkeySignIn, passkeyStepUp, signedInWithPasskey, storedPasskeys } from "./passkey-fixtures";
 
 const base = "/api/security/mfa/passkeys";
 
@@ -108,7 +108,7 @@ describe("removing a factor", () => {
     expect([reset.status, reset.body.user.passkeyCount]).toEqual([200, 0]);
     expect(await storedPasskeys(t.member.id)).toEqual({ rows: [], count: 0 });
     const signIn = await passkeySignIn(h, auth);
-    expect([signIn.status, (signIn.body as unknown as { error: string }).error]).toEqual([401, "PASSKEY_INVALID"]);
+    expect([signIn.status, errorOf(signIn)]).toEqual([401, "PASSKEY_INVALID"]);
   });
 
   it("removing a member removes their passkeys, and the passkey no longer signs in", async () => {
@@ -119,6 +119,6 @@ describe("removing a factor", () => {
     expect((await removeMember(h, t.admin, admin.cookie, t.member.id)).status).toBe(200);
     expect(await storedPasskeys(t.member.id)).toEqual({ rows: [], count: 0 });
     const signIn = await passkeySignIn(h, auth);
-    expect([signIn.status, (signIn.body as unknown as { error: string }).error]).toEqual([401, "PASSKEY_INVALID"]);
+    expect([signIn.status, errorOf(signIn)]).toEqual([401, "PASSKEY_INVALID"]);
   });
 });

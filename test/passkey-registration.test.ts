@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
-import { addPasskey, finishRegistration, newAuthenticator, registrationOptions, storedPasskeys } from "./passkey-fixtures";
+import { addPasskey, errorOf, finishRegistration, newAuthenticator, registrationOptions, storedPasskeys } from "./passkey-fixtures";
 
 type Challenge = { purpose: string; methods: string[] };
 
@@ -31,7 +31,7 @@ describe("a registration challenge", () => {
     const options = await registrationOptions(h, t.member, cookie);
     expect((await finishRegistration(h, cookie, await newAuthenticator().register(options))).status).toBe(201);
     const again = await finishRegistration(h, cookie, await newAuthenticator().register(options));
-    expect([again.status, (again.body as unknown as { error: string }).error]).toEqual([400, "PASSKEY_CHALLENGE_USED"]);
+    expect([again.status, errorOf(again)]).toEqual([400, "PASSKEY_CHALLENGE_USED"]);
     expect((await storedPasskeys(t.member.id)).count).toBe(1);
   });
 
@@ -42,7 +42,7 @@ describe("a registration challenge", () => {
     const other = await h.signIn(t.member);
     const response = await newAuthenticator().register(await registrationOptions(h, t.member, asking.cookie));
     const refused = await finishRegistration(h, other.cookie, response);
-    expect([refused.status, (refused.body as unknown as { error: string }).error]).toEqual([400, "PASSKEY_CHALLENGE_MISMATCH"]);
+    expect([refused.status, errorOf(refused)]).toEqual([400, "PASSKEY_CHALLENGE_MISMATCH"]);
     expect((await storedPasskeys(t.member.id)).count).toBe(0);
     expect((await finishRegistration(h, asking.cookie, response)).status).toBe(201);
   });
@@ -57,7 +57,7 @@ describe("a registration challenge", () => {
     expect((await finishRegistration(h, cookie, await newAuthenticator().register(inTime))).status).toBe(201);
     h.clock.advanceSeconds(1);
     const expired = await finishRegistration(h, cookie, await newAuthenticator().register(late));
-    expect([expired.status, (expired.body as unknown as { error: string }).error]).toEqual([400, "PASSKEY_CHALLENGE_EXPIRED"]);
+    expect([expired.status, errorOf(expired)]).toEqual([400, "PASSKEY_CHALLENGE_EXPIRED"]);
     expect((await storedPasskeys(t.member.id)).count).toBe(1);
   });
 });
@@ -87,7 +87,7 @@ describe("the limit of passkeys per user", () => {
     const eleventh = await registrationOptions(h, t.admin, cookie);
     expect((await finishRegistration(h, cookie, await newAuthenticator().register(tenth))).status).toBe(201);
     const over = await finishRegistration(h, cookie, await newAuthenticator().register(eleventh));
-    expect([over.status, (over.body as unknown as { error: string }).error]).toEqual([409, "PASSKEY_LIMIT_REACHED"]);
+    expect([over.status, errorOf(over)]).toEqual([409, "PASSKEY_LIMIT_REACHED"]);
     await h.stepUp(cookie, "MFA_CHANGE", t.admin);
     const options = await h.call("/api/security/mfa/passkeys/options", { cookie, body: {} });
     expect([options.status, options.body.error]).toEqual([409, "PASSKEY_LIMIT_REACHED"]);

@@ -5,9 +5,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
-import { auditRowsOf, passkeySignIn, signedInWithPasskey } from "./passkey-fixtures";
+import { auditRowsOf, errorOf, passkeySignIn, signedInWithPasskey } from "./passkey-fixtures";
 
-const errorOf = (res: { body: unknown }) => (res.body as { error?: string }).error;
 const BLOCKED = "198.51.100.7";
 
 describe("a passkey sign-in, like a password sign-in", () => {

@@ -4,9 +4,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/lib/crypto";
 import { Harness, seedTenant } from "./helpers";
-import { auditRowsOf, finishSignIn, newAuthenticator, passkeySignIn, registrationOptions, signInOptions, signedInWithPasskey, stepUpOptions } from "./passkey-fixtures";
+import { auditRowsOf, errorOf, finishSignIn, newAuthenticator, passkeySignIn, registrationOptions, signedInWithPasskey, signInOptions, stepUpOptions } from "./passkey-fixtures";
 
-const errorOf = (res: { body: unknown }) => (res.body as { error?: string }).error;
 const amrOf = async (sessionId: string) =>
   JSON.parse((await env.DB.prepare("SELECT metadata FROM user_sessions WHERE id = ?").bind(sessionId).first<{ metadata: string }>())?.metadata ?? "{}").amr;
 /** The stored id of the WebAuthn challenge `challenge` (for answers sent with another ceremony's id). */

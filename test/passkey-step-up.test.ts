@@ -4,10 +4,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, seedTenant } from "./helpers";
-import { addPasskey, auditRowsOf, newAuthenticator, passkeySignIn, signedInWithPasskey, stepUpOptions, verifyStepUp } from "./passkey-fixtures";
+import { addPasskey, auditRowsOf, errorOf, newAuthenticator, passkeySignIn, signedInWithPasskey, stepUpOptions, verifyStepUp } from "./passkey-fixtures";
 import { realTimeHarness } from "./rpc-fixtures";
 
-const errorOf = (res: { body: unknown }) => (res.body as { error?: string }).error;
 const grants = async (sessionId: string) =>
   (await env.DB.prepare("SELECT purpose, method FROM stepup_challenges WHERE session_id = ? AND verified_at IS NOT NULL").bind(sessionId).all<{ purpose: string; method: string }>()).results;
 
