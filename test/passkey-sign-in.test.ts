@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/lib/crypto";
 import { Harness, seedTenant } from "./helpers";
+import { type Malformation, malformed } from "./webauthn/malformed";
 import { auditRowsOf, errorOf, finishSignIn, newAuthenticator, passkeySignIn, registrationOptions, signedInWithPasskey, signInOptions, stepUpOptions } from "./passkey-fixtures";
 
 const amrOf = async (sessionId: string) =>
@@ -149,4 +150,21 @@ describe("a sign-in answer", () => {
     const res = await passkeySignIn(h, attacker.auth, { credential: { ...own, userHandle: victims.userHandle } });
     expect([res.status, errorOf(res)]).toEqual([401, "PASSKEY_INVALID"]);
   });
+
+  const MALFORMED: [Malformation, string][] = [
+    ["truncated-authenticator-data", "PASSKEY_RESPONSE_MALFORMED"],
+    ["invalid-cbor", "PASSKEY_RESPONSE_MALFORMED"],
+    ["client-data-not-json", "PASSKEY_RESPONSE_MALFORMED"],
+    ["not-base64url", "VALIDATION_FAILED"],
+  ];
+  for (const [how, code] of MALFORMED) {
+    it(`malformed (${how}) is 400 ${code}, never a 500, and starts no session`, async () => {
+      const h = new Harness();
+      const t = await seedTenant("pks");
+      const { auth } = await signedInWithPasskey(h, t.member);
+      const { challengeId, options } = await signInOptions(h);
+      const res = await finishSignIn(h, challengeId, malformed(await auth.authenticate(options), how));
+      expect([res.status, errorOf(res), res.cookie]).toEqual([400, code, undefined]);
+    });
+  }
 });

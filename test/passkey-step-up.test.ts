@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Harness, seedTenant } from "./helpers";
 import { addPasskey, auditRowsOf, errorOf, newAuthenticator, passkeySignIn, signedInWithPasskey, stepUpOptions, verifyStepUp } from "./passkey-fixtures";
 import { realTimeHarness } from "./rpc-fixtures";
+import { type Malformation, malformed } from "./webauthn/malformed";
 
 const grants = async (sessionId: string) =>
   (await env.DB.prepare("SELECT purpose, method FROM stepup_challenges WHERE session_id = ? AND verified_at IS NOT NULL").bind(sessionId).all<{ purpose: string; method: string }>()).results;
@@ -105,6 +106,19 @@ describe("a step-up challenge", () => {
     expect([res.status, errorOf(res)]).toEqual([401, "PASSKEY_INVALID"]);
     expect((await grants(admin.sessionId)).filter((g) => g.purpose === "FORCE_LOGOUT")).toEqual([]);
   });
+});
+
+describe("a malformed step-up answer", () => {
+  for (const how of ["truncated-authenticator-data", "invalid-cbor", "client-data-not-json"] satisfies Malformation[]) {
+    it(`(${how}) is 400 PASSKEY_RESPONSE_MALFORMED, never a 500, and earns no grant`, async () => {
+      const h = new Harness();
+      const t = await seedTenant("pku");
+      const { cookie, auth, sessionId } = await signedInWithPasskey(h, t.admin);
+      const res = await verifyStepUp(h, cookie, "FORCE_LOGOUT", malformed(await auth.authenticate(await stepUpOptions(h, cookie, "FORCE_LOGOUT")), how));
+      expect([res.status, errorOf(res)]).toEqual([400, "PASSKEY_RESPONSE_MALFORMED"]);
+      expect((await grants(sessionId)).filter((g) => g.purpose === "FORCE_LOGOUT")).toEqual([]);
+    });
+  }
 });
 
 describe("failed passkey step-ups", () => {
