@@ -126,6 +126,20 @@ describe("a sign-in answer", () => {
     for (let i = 0; i < 3; i++) expect((await passkeySignIn(h, zero.auth)).status).toBe(200);
   });
 
+  it("from a clone racing the original with the same counter is accepted at most once (Promise.all)", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pks");
+    const { auth } = await signedInWithPasskey(h, t.member);
+    const [original] = auth.credentials;
+    if (!original) throw new Error("no credential");
+    const clone = newAuthenticator();
+    clone.adopt(original);
+    const [first, second] = [await signInOptions(h), await signInOptions(h)];
+    const answers = [await auth.authenticate(first.options), await clone.authenticate(second.options)];
+    const results = await Promise.all([finishSignIn(h, first.challengeId, answers[0]!), finishSignIn(h, second.challengeId, answers[1]!)]);
+    expect(results.map((r) => [r.status, errorOf(r) ?? null]).sort()).toEqual([[200, null], [401, "PASSKEY_COUNTER_REGRESSED"]]);
+  });
+
   it("by a credential nobody has is 401 PASSKEY_INVALID, and spends the challenge all the same", async () => {
     const h = new Harness();
     const t = await seedTenant("pks");
