@@ -1,7 +1,8 @@
 /** Passkeys in workerd tests: a software authenticator (test/webauthn) driving the API. */
+import { env } from "cloudflare:workers";
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { type CallOptions, type Harness, ORIGIN, type SeededUser } from "./helpers";
-import { SoftAuthenticator } from "./webauthn/soft-authenticator";
+import { type AuthenticateKnobs, SoftAuthenticator } from "./webauthn/soft-authenticator";
 
 export type PasskeyView = { id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean };
 
@@ -59,4 +60,46 @@ export function verifyStepUp(h: Harness, cookie: string, purpose: string, passke
 export async function passkeyStepUp(h: Harness, cookie: string, purpose: string, auth: SoftAuthenticator) {
   const res = await verifyStepUp(h, cookie, purpose, await auth.authenticate(await stepUpOptions(h, cookie, purpose)));
   if (res.status !== 200) throw new Error(`passkey step-up failed: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** The error code an answer carries (its body typed for success). */
+export const errorOf = (res: { body: unknown }) => (res.body as { error?: string }).error;
+
+export type PasskeyAuditRow = { outcome: string; failure_reason: string | null; actor_user_id: string | null; target_id: string | null; metadata: string | null; before: string | null; after: string | null };
+
+/** The tenant's audit rows for `action`, in chain order. */
+export async function auditRowsOf(tenantId: string, action: string) {
+  const rows = await env.DB.prepare("SELECT outcome, failure_reason, actor_user_id, target_id, metadata, before, after FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
+    .bind(tenantId, action)
+    .all<PasskeyAuditRow>();
+  return rows.results;
+}
+
+/** The user's stored passkeys (every column) and the passkey_count their row says. */
+export async function storedPasskeys(userId: string) {
+  const rows = await env.DB.prepare("SELECT id, credential_id, public_key, sign_count, name FROM passkeys WHERE user_id = ? ORDER BY created_at, id").bind(userId).all<{ id: string; credential_id: string; public_key: string; sign_count: number; name: string }>();
+  const user = await env.DB.prepare("SELECT passkey_count FROM users WHERE id = ?").bind(userId).first<{ passkey_count: number }>();
+  return { rows: rows.results, count: user?.passkey_count ?? null };
+}
+
+/** Signs `user` in with the password, adds a passkey (stepping up with the password or TOTP first), and returns the session and the authenticator. */
+export async function signedInWithPasskey(h: Harness, user: SeededUser, options: { synced?: boolean; counterMode?: "increment" | "zero" } = {}) {
+  const session = await h.signIn(user);
+  const auth = newAuthenticator(options.counterMode ? { counterMode: options.counterMode } : {});
+  const added = await addPasskey(h, user, session.cookie, auth, options.synced ? { synced: true } : {});
+  return { ...session, auth, ...added };
+}
+
+/** A passkey sign-in with `auth` (knobs for the answer), the raw result. */
+export async function passkeySignIn(h: Harness, auth: SoftAuthenticator, knobs: AuthenticateKnobs = {}, options: CallOptions = {}) {
+  const { challengeId, options: request } = await signInOptions(h);
+  return finishSignIn(h, challengeId, await auth.authenticate(request, knobs), options);
+}
+
+/** The owner sets the tenant's phishing-resistance policy through the API (stepping up with TOTP). */
+export async function setPhishingResistance(h: Harness, owner: SeededUser, scope: "off" | "admins" | "everyone") {
+  const { cookie } = await h.signIn(owner);
+  await h.stepUp(cookie, "TENANT_POLICY_CHANGE", owner);
+  const res = await h.call("/api/tenant/policy", { cookie, method: "PATCH", body: { requirePhishingResistant: scope } });
+  if (res.status !== 200) throw new Error(`policy change failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
