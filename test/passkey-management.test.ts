@@ -71,7 +71,7 @@ describe("removing a factor", () => {
   // counts TOTP alone as a second factor, so a member whose factor is a passkey is refused
   // everything (403 MFA_ENROLLMENT_REQUIRED) before reaching this route. `it` once the gate
   // asks hasSecondFactor.
-  it.fails("removing the last second factor of a member whose tenant requires two-factor is 409 LAST_FACTOR_REQUIRED, and the passkey stays", async () => {
+  it("removing the last second factor of a member whose tenant requires two-factor is 409 LAST_FACTOR_REQUIRED, and the passkey stays", async () => {
     const h = new Harness();
     const t = await seedTenant("pkm");
     const { cookie, auth, passkey } = await signedInWithPasskey(h, t.member);

@@ -126,7 +126,7 @@ describe("under a tenant's two-factor requirement", () => {
   // member reach only TOTP's enrolment routes, so neither the passkey options nor the answer
   // get through (403 MFA_ENROLLMENT_REQUIRED), nor does a member whose factor is a passkey.
   // `it` once the gate asks hasSecondFactor and lets the passkey enrolment routes through.
-  it.fails("a member without a factor may enrol a passkey as their first, and with it passes the enrolment gate", async () => {
+  it("a member without a factor may enrol a passkey as their first, and with it passes the enrolment gate", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
     const owner = await h.signIn(t.owner);

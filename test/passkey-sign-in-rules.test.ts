@@ -42,6 +42,18 @@ describe("a passkey sign-in, like a password sign-in", () => {
     expect([wrong.status, errorOf(wrong)]).toEqual([403, "IP_BLOCKED"]);
   });
 
+  it("from a blocked address spends none of the member's factor lockout: five refused answers from it, then a right passkey elsewhere signs in", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pkl");
+    const { auth } = await signedInWithPasskey(h, t.member);
+    await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
+    h.clock.advanceSeconds(1); // past this isolate's copy of the tenant's rules
+    for (let i = 0; i < 5; i++) expect(errorOf(await passkeySignIn(h, auth, { userVerified: false }, { ip: BLOCKED }))).toBe("IP_BLOCKED");
+    const lockout = await env.DB.prepare("SELECT failures FROM attempt_counters WHERE key = ?").bind(`otp:${t.member.id}`).first<{ failures: number }>();
+    expect(lockout?.failures ?? 0).toBe(0);
+    expect((await passkeySignIn(h, auth)).status).toBe(200);
+  });
+
   it("counts towards the sign-in throttles: after 10 wrong passwords from an address, the member's right passkey from it is 429", async () => {
     const h = new Harness();
     const t = await seedTenant("pkl");

@@ -52,16 +52,3 @@ describe("asking for a passkey sign-in's challenge", () => {
   });
 });
 
-describe("a passkey is a second factor wherever one is required", () => {
-  it("a member without TOTP, in a tenant that requires two-factor, adds a passkey (proven with the password) and is through the enrolment gate", async () => {
-    const h = new Harness();
-    const t = await seedTenant("pkgate");
-    await env.DB.prepare("UPDATE tenants SET require_two_factor = 1 WHERE id = ?").bind(t.id).run();
-    const member = await h.signIn(t.member);
-    expect((await h.call("/api/security/sessions", { cookie: member.cookie })).body.error).toBe("MFA_ENROLLMENT_REQUIRED");
-    const added = await addPasskey(h, t.member, member.cookie, newAuthenticator());
-    // Its first factor: recovery codes come with it.
-    expect(added.recoveryCodes).toHaveLength(10);
-    expect((await h.call("/api/security/sessions", { cookie: member.cookie })).status).toBe(200);
-  });
-});

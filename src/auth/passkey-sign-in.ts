@@ -55,6 +55,8 @@ export async function passkeyWayIn(c: Context<AppEnv>, subject: SignInSubject, c
     email: subject.email,
     device: { keys, id: subject.user ? await readDevice(c, keys, subject.email) : null },
     checkCredential: (s) => checkPasskey(c, s, challengeId, response),
+    // Its check spends a factor attempt of the credential's owner: not from a blocked address.
+    addressFirst: true,
   };
 }
 

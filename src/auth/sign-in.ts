@@ -56,6 +56,13 @@ export type WayIn = {
   device: { keys: ImportedKeySet; id: string | null };
   /** Checks the credential against the subject; admitSignIn calls it once the attempt is counted. */
   checkCredential: (subject: SignInSubject) => Promise<CredentialOutcome>;
+  /**
+   * The IP rules are applied before the credential is checked: a way in whose check spends
+   * something of the member's (a passkey's counts against their factor lockout) must not
+   * let a blocked address spend it. A password's check spends nothing, and is checked first
+   * so that the work is the same for any email (./sign-in-subject.ts).
+   */
+  addressFirst: boolean;
 };
 
 /** The password way in: the device cookie this browser holds for the email, and the password to check. */
@@ -67,6 +74,7 @@ export async function passwordWayIn(c: Context<AppEnv>, email: string, password:
     device: { keys, id: await readDevice(c, keys, email) },
     // NOBODY's hash is DUMMY_PASSWORD_HASH: the same PBKDF2 work.
     checkCredential: async (subject) => ((await verifyPassword(password, subject.passwordHash)) ? { ok: true, amr: ["pwd"] } : { ok: false }),
+    addressFirst: false,
   };
 }
 
@@ -81,11 +89,12 @@ export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, wa
   const throttled = await reserveSignIn(c, way.email, way.device.id);
   if (throttled) throw refuseSignIn(c, subject, { kind: "throttled", throttle: throttled });
 
-  const credential = await way.checkCredential(subject);
   // The tenant's IP rules bind sign-in too. They are applied whatever the credential, so
   // a blocked address never learns whether it was right (it does learn that the email
   // belongs to a tenant that restricts addresses); NOBODY's tenant has none.
-  await assertIpAllowed(c, subject.tenantId, subject.userId);
+  if (way.addressFirst) await assertIpAllowed(c, subject.tenantId, subject.userId);
+  const credential = await way.checkCredential(subject);
+  if (!way.addressFirst) await assertIpAllowed(c, subject.tenantId, subject.userId);
   const user = subject.user;
   if (!user || !credential.ok) throw refuseSignIn(c, subject, { kind: "wrong-credentials", passkey: credential.ok ? undefined : credential.passkey });
   // Only once the credential was right: a disabled member is told so, a guesser learns nothing.
@@ -166,7 +175,8 @@ export async function startSignedInSession(c: Context<AppEnv>, { user, way }: Ad
         outcome: "SUCCESS",
         targetType: "user",
         targetId: user.id,
-        metadata: { method: way.kind, secondFactor: factor.method !== null, knownDevice: way.device.id !== null },
+        // A passkey is both factors: secondFactor says whether the session has two ("mfa").
+        metadata: { method: way.kind, secondFactor: factor.amr.includes("mfa"), knownDevice: way.device.id !== null },
       },
     ],
     eventsAfter:
