@@ -11,11 +11,11 @@
  * factor a policy requires (src/stepup/factor-policy.ts).
  */
 import { and, eq, sql } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { assertInBatch, isInvariantViolation } from "../db/invariants";
-import { type User, passkeys, recoveryCodes, users } from "../db/schema";
+import { type User, passkeys, recoveryCodes } from "../db/schema";
 import { ERROR_CATALOGUE } from "../error-catalogue";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -24,6 +24,7 @@ import { randomId } from "../lib/crypto";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { withPropagation } from "../propagation";
+import { loadOwnUser } from "../sessions/own-user";
 import { refreshCachedSessions } from "../sessions/service";
 import { assertMayRemoveFactor } from "../stepup/factor-policy";
 import { requireStepUp } from "../stepup/middleware";
@@ -43,11 +44,6 @@ const optionsBody = z.strictObject({});
 
 const FORBIDDEN_WHILE_IMPERSONATING = "Changing two-factor settings";
 
-async function loadSelf(c: Context<AppEnv>): Promise<User> {
-  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
-  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
-  return user;
-}
 
 function assertRoomForOne(user: User) {
   if (user.passkeyCount >= MAX_PASSKEYS_PER_USER) throw new ApiError(409, "PASSKEY_LIMIT_REACHED", `You have ${MAX_PASSKEYS_PER_USER} passkeys; remove one first`);
@@ -66,7 +62,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING),
     requireStepUp((_c, fresh) => (hasSecondFactor(fresh.user) ? "MFA_CHANGE" : "MFA_ENROLL")),
     async (c) => {
-      const user = await loadSelf(c);
+      const user = await loadOwnUser(c);
       assertRoomForOne(user);
       const options = await registrationOptions(c, user, c.get("session").id);
       await commitWithAudit(c, [], { action: "MFA_ENROLLMENT_STARTED", outcome: "SUCCESS", targetType: "user", targetId: user.id, metadata: { factor: "passkey", replacing: false } });
@@ -75,7 +71,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
   )
   .post("/", audited("PASSKEY_ADDED", { targetType: "user" }), validate("json", addBody), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), async (c) => {
     const body = c.req.valid("json");
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     assertRoomForOne(user);
     const clientData = challengeOf(body.response.response.clientDataJSON);
     if (!clientData) throw registrationRefused("PASSKEY_RESPONSE_MALFORMED", user);
@@ -131,7 +127,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     return c.json({ passkey: toPasskeyView({ ...passkey, name }) });
   })
   .delete("/:id", audited("PASSKEY_REMOVED", { targetType: "user" }), validate("param", idParam), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), requireStepUp("MFA_CHANGE"), async (c) => {
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     const passkey = await findOwnPasskey(c.var.db, user.id, c.req.valid("param").id);
     await assertMayRemoveFactor(c, user, "passkey");
     const db = c.var.db;
