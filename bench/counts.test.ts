@@ -2,13 +2,17 @@
  * The bench's in-workerd figures, printed (never asserted: they are measurements, and
  * the goals are judged in bench/results/latest.md):
  *   - work per hot GET /api/me, counted: D1 statements and KV operations, with the keys;
- *   - sign-in cost: one PBKDF2 verification and one TOTP verification, in milliseconds.
+ *   - sign-in cost: one PBKDF2 verification and one TOTP verification, in milliseconds;
+ *   - one passkey assertion's verification (signature and checks), in milliseconds.
  * Each figure is one `BENCH_RESULT {json}` line on stdout, which bench/run.mjs reads.
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
 import { hashPassword, verifyPassword } from "../src/lib/password";
+import { generateAuthenticationOptions, generateRegistrationOptions } from "@simplewebauthn/server";
+import { checkAssertion, checkRegistration, challengeOf } from "../src/passkeys/ceremony";
 import { generateTotpSecret, matchTotpStep, totpCodeAt } from "../src/stepup/totp";
+import { SoftAuthenticator } from "../test/webauthn/soft-authenticator";
 import { Harness, countingD1, seedTenant, withEnv } from "../test/helpers";
 import { browserSignIn } from "../test/snapshot-fixtures";
 import { countingKv, kvSummary, seedFiftyRules } from "./workerd-fixtures";
@@ -90,4 +94,28 @@ it("times one password and one TOTP verification inside workerd", async () => {
   const totpOkMs = await msPerRun(totpRuns, () => matchTotpStep(secret, code, now));
   const totpWrongMs = await msPerRun(totpRuns, () => matchTotpStep(secret, wrong, now));
   report("signIn", { passwordMs: password.mean, passwordMinMs: password.min, pbkdf2Runs, totpOkMs, totpWrongMs, totpRuns });
+});
+
+it("times one passkey assertion's verification inside workerd (ES256, as sign-in and step-up check it)", async () => {
+  const rp = { id: "gatehouse.test", name: "gatehouse.test", origin: "https://gatehouse.test" };
+  // Counter mode "zero" (as synced passkeys send): the same answer verifies on every run.
+  const auth = new SoftAuthenticator({ origin: rp.origin, counterMode: "zero" });
+  const creation = await generateRegistrationOptions({ rpName: rp.name, rpID: rp.id, userName: "bench@example.test", authenticatorSelection: { residentKey: "required", userVerification: "required" } });
+  const clientData = (response: { response: { clientDataJSON: string } }) => {
+    const data = challengeOf(response.response.clientDataJSON);
+    if (!data) throw new Error("unreadable clientDataJSON");
+    return data;
+  };
+  const registration = await auth.register(creation);
+  const added = await checkRegistration(registration, clientData(registration), rp);
+  if (!added.ok) throw new Error(`registration refused: ${added.refusal}`);
+  const request = await generateAuthenticationOptions({ rpID: rp.id, userVerification: "required" });
+  const assertion = await auth.authenticate(request);
+  const stored = { ...added.credential, transports: added.credential.transports };
+  const runs = quick ? 50 : 300;
+  const passkeyMs = await msPerRun(runs, async () => {
+    const checked = await checkAssertion(assertion, clientData(assertion), stored, rp);
+    if (!checked.ok) throw new Error(`assertion refused: ${checked.refusal}`);
+  });
+  report("passkey", { verifyMs: passkeyMs, runs });
 });

@@ -243,6 +243,9 @@ export function renderMarkdown(r) {
       w.signIn.passwordMs <= 10 ? "met" : w.signIn.passwordMinMs <= 10 ? "**borderline** (mean over, best run under)" : "**missed**",
     ]),
     row(["5", `TOTP verification (matchTotpStep, ±1 step) in workerd, mean of ${int(w.signIn.totpRuns)}: A = right code, B = wrong code (3 steps)`, ms(w.signIn.totpOkMs), ms(w.signIn.totpWrongMs), "", "≤ 10 ms CPU (free plan)", verdict(w.signIn.totpWrongMs <= 10)]),
+    ...(w.passkey
+      ? [row(["5", `passkey assertion verification (ES256, src/passkeys/ceremony.ts checkAssertion) in workerd, mean of ${int(w.passkey.runs)}`, ms(w.passkey.verifyMs), "", "", "≤ 10 ms CPU (free plan)", verdict(w.passkey.verifyMs <= 10)])]
+      : []),
     ...(r.auditConcurrency
       ? [
           row([

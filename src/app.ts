@@ -21,6 +21,7 @@ import { type ClockOptions, requestContext } from "./lib/request-context";
 import { servePanel } from "./panel/serve";
 import { sessionRoutes } from "./sessions/routes";
 import { mfaRoutes } from "./stepup/mfa-routes";
+import { passkeyRoutes } from "./passkeys/routes";
 import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
 import { memberLifecycleRoutes } from "./users/lifecycle-routes";
@@ -86,6 +87,7 @@ export function createApp(options: AppOptions = {}) {
     })
     .route("/security/sessions", sessionRoutes)
     .route("/security/stepup", stepUpRoutes)
+    .route("/security/mfa/passkeys", passkeyRoutes)
     .route("/security/mfa", mfaRoutes)
     .route("/security/ip-rules", ipRuleRoutes)
     .route("/users/invitations", invitationRoutes)

@@ -87,6 +87,8 @@ export type AuthUser = {
   sessionVersion: number;
   disabledAt: number | null;
   totpEnabled: boolean;
+  /** How many passkeys the user has (users.passkey_count). */
+  passkeyCount: number;
   permissionOverrides: PermissionOverrides | null;
 };
 

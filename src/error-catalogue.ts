@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   PASSWORD_UNCHANGED: { status: 400, message: "The new password is the current one" },
   TOO_MANY_RULES: { status: 400, message: "The tenant has as many IP rules as it may have; delete some first" },
   WEAK_PASSWORD: { status: 400, message: "The password is refused by the password policy; `reason` says why" },
+  PASSKEY_RESPONSE_MALFORMED: { status: 400, message: "The passkey's answer is not a well-formed WebAuthn response (its JSON, CBOR or authenticator data)" },
   HTTP_ERROR: { status: "4XX", message: "The request was refused before it reached a route" },
 
   // 401: who is asking is not established.
@@ -34,6 +35,16 @@ export const ERROR_CATALOGUE = {
   INVALID_OTP: { status: 401, message: "The code is incorrect" },
   REPLAYED_OTP: { status: 401, message: "This code was already used; wait for the next one" },
   INVALID_PASSWORD: { status: 401, message: "The password is incorrect" },
+  SECOND_FACTOR_REQUIRED: { status: 401, message: "The right password: now a second factor; `methods` names those the member can use" },
+  // A passkey's answer refused: 400 when adding one, 401 when signing in or stepping up with one.
+  PASSKEY_CHALLENGE_MISMATCH: { status: [400, 401], message: "The passkey answered a challenge not issued for this (session, purpose or sign-in); start again" },
+  PASSKEY_CHALLENGE_USED: { status: [400, 401], message: "The passkey answered a challenge that was already used; start again" },
+  PASSKEY_CHALLENGE_EXPIRED: { status: [400, 401], message: "The passkey answered a challenge older than 5 minutes; start again" },
+  PASSKEY_ORIGIN_MISMATCH: { status: [400, 401], message: "The passkey signed for another site than this one" },
+  PASSKEY_RP_ID_MISMATCH: { status: [400, 401], message: "The passkey answered for another relying party (RP ID)" },
+  PASSKEY_USER_NOT_VERIFIED: { status: [400, 401], message: "The authenticator did not verify the user (PIN or biometric)" },
+  PASSKEY_COUNTER_REGRESSED: { status: 401, message: "The passkey's signature counter did not move forwards: it may have been cloned" },
+  PASSKEY_INVALID: { status: [400, 401], message: "The passkey's answer could not be verified (unknown credential, another user's, or a bad signature)" },
 
   // 403: established, and not allowed.
   FORBIDDEN: { status: 403, message: "The caller's role or permissions do not allow this" },
@@ -42,6 +53,7 @@ export const ERROR_CATALOGUE = {
   IMPERSONATION_FORBIDDEN: { status: 403, message: "This is never done on someone's behalf; exit impersonation first" },
   IP_BLOCKED: { status: 403, message: "Access from this network address is not allowed by the organisation" },
   MFA_ENROLLMENT_REQUIRED: { status: 403, message: "Set up two-factor authentication first" },
+  PHISHING_RESISTANT_REQUIRED: { status: 403, message: "The organisation requires a passkey for this; a code is not accepted" },
   TENANT_DISABLED: { status: 403, message: "The organisation's access to Gatehouse has been disabled" },
   USER_DISABLED: { status: [403, 409], message: "The account is disabled (403 for its own requests; 409 for an action a disabled member cannot take)" },
 
@@ -49,6 +61,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: "No such route" },
   INVITATION_NOT_FOUND: { status: 404, message: "The invitation does not exist or its link is not valid" },
   IP_RULE_NOT_FOUND: { status: 404, message: "IP rule not found" },
+  PASSKEY_NOT_FOUND: { status: 404, message: "Passkey not found" },
   RESET_LINK_NOT_FOUND: { status: 404, message: "The password reset link is not valid; ask for a new one" },
   SESSION_NOT_FOUND: { status: 404, message: "Session not found" },
   TENANT_NOT_FOUND: { status: 404, message: "Tenant not found" },
@@ -67,6 +80,9 @@ export const ERROR_CATALOGUE = {
   LAST_OWNER: { status: 409, message: "The tenant's last enabled owner cannot be demoted, disabled or removed" },
   MFA_NOT_ENABLED: { status: 409, message: "Two-factor authentication is not enabled" },
   NO_PENDING_ENROLLMENT: { status: 409, message: "No two-factor enrolment of this session is pending; start (or restart) it" },
+  LAST_FACTOR_REQUIRED: { status: 409, message: "The organisation's policy requires this factor (the last one, or the last passkey); add another first" },
+  PASSKEY_ALREADY_REGISTERED: { status: 409, message: "This passkey is already registered" },
+  PASSKEY_LIMIT_REACHED: { status: 409, message: "A member has at most 10 passkeys; remove one first" },
   NOT_IMPERSONATING: { status: 409, message: "The session is not impersonating anyone" },
   RESET_LINK_USED: { status: 409, message: "The password reset link was already used; ask for a new one" },
   SESSION_ALREADY_REVOKED: { status: 409, message: "The session is already revoked" },

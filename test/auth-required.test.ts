@@ -6,6 +6,8 @@ import { Harness, apiRouteTable } from "./helpers";
 const PUBLIC: Record<string, string> = {
   "GET /api/health": "load balancers and benchmarks",
   "POST /api/auth/login": "it is how a session is made",
+  "POST /api/auth/passkey/options": "a passkey sign-in starts without a session: a challenge bound to nothing else (test/passkey-sign-in.test.ts)",
+  "POST /api/auth/passkey": "it is how a session is made with a passkey",
   "POST /api/auth/password-reset": "the user has no session: the reset link's token is the credential (test/password-reset.test.ts)",
   "POST /api/auth/forgot-password": "the user has no session; always 202, the same for any email (test/password-reset.test.ts)",
   "POST /api/auth/invitations/accept": "the invitee has no session yet: the invitation token is the credential (test/invitations.test.ts)",

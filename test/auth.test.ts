@@ -129,7 +129,7 @@ describe("sign-out and /api/me", () => {
     const me = await h.call<MeBody>("/api/me", { cookie });
     expect(me.status).toBe(200);
     expect(me.body).toEqual({
-      user: { id: t.member.id, tenantId: t.id, email: t.member.email, displayName: expect.any(String), role: "member", permissions: [], totpEnabled: false },
+      user: { id: t.member.id, tenantId: t.id, email: t.member.email, displayName: expect.any(String), role: "member", permissions: [], totpEnabled: false, passkeyCount: 0 },
       sessionId,
     });
   });

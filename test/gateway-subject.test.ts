@@ -3,8 +3,8 @@ import type { AuthSession, AuthUser } from "../src/env";
 import { assertionSubjectOf } from "../src/gateway/subject";
 import { START_MS } from "./helpers";
 
-const alice: AuthUser = { id: "u-alice", tenantId: "acme", email: "alice@acme.test", displayName: "Alice", role: "owner", sessionVersion: 3, disabledAt: null, totpEnabled: true, permissionOverrides: null };
-const bob: AuthUser = { id: "u-bob", tenantId: "acme", email: "bob@acme.test", displayName: "Bob", role: "member", sessionVersion: 1, disabledAt: null, totpEnabled: false, permissionOverrides: { granted: ["SETTINGS_TEAM_VIEW"], revoked: [] } };
+const alice: AuthUser = { id: "u-alice", tenantId: "acme", email: "alice@acme.test", displayName: "Alice", role: "owner", sessionVersion: 3, disabledAt: null, totpEnabled: true, passkeyCount: 0, permissionOverrides: null };
+const bob: AuthUser = { id: "u-bob", tenantId: "acme", email: "bob@acme.test", displayName: "Bob", role: "member", sessionVersion: 1, disabledAt: null, totpEnabled: false, passkeyCount: 0, permissionOverrides: { granted: ["SETTINGS_TEAM_VIEW"], revoked: [] } };
 const session: AuthSession = { id: "sess1", tenantId: "acme", userId: "u-alice", tokenHash: "h", sessionVersion: 3, createdAt: START_MS, lastSeenAt: START_MS, expiresAt: START_MS + 86_400_000, revokedAt: null, revokeReason: null, amr: ["pwd", "otp"], impersonation: null };
 
 describe("the assertion subject from the edge check", () => {

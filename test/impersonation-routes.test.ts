@@ -14,9 +14,12 @@ const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const ACTS_WHILE_IMPERSONATING: Record<string, string> = {
   "POST /api/impersonate/exit": "ends the impersonation (step-up IMPERSONATION, verified with the admin's own factor)",
   "POST /api/security/stepup/verify": "earns a grant with the admin's own factor, refused for a purpose not allowed while impersonating",
+  "POST /api/security/stepup/options": "a passkey challenge for the admin's own passkey, refused for a purpose not allowed while impersonating",
   "POST /api/auth/logout": "ends the session, and the impersonation that lives on it",
   // No session, so nothing to impersonate with:
   "POST /api/auth/login": "signs in; no session yet",
+  "POST /api/auth/passkey/options": "a sign-in challenge; no session yet",
+  "POST /api/auth/passkey": "signs in with a passkey; no session yet",
   "POST /api/auth/forgot-password": "public; no session",
   "POST /api/auth/password-reset": "public, with the reset link's token; no session",
   "POST /api/auth/invitations/accept": "public, with the invitation's token; no session",

@@ -182,6 +182,7 @@ describe("the edge document's fingerprints", () => {
     sessionVersion: 1,
     disabledAt: null,
     totpEnabled: false,
+    passkeyCount: 0,
     permissionOverrides: null,
   };
   const session: AuthSession = {
@@ -205,6 +206,7 @@ describe("the edge document's fingerprints", () => {
       { sessionVersion: 2 },
       { disabledAt: 5 },
       { totpEnabled: true },
+      { passkeyCount: 1 },
       { permissionOverrides: { granted: ["SETTINGS_TEAM_VIEW"], revoked: [] } },
       { email: "other@example.test" },
       { displayName: "Other" },

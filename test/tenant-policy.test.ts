@@ -20,18 +20,18 @@ describe("the tenant policy", () => {
     const h = new Harness();
     const t = await seedTenant();
     const admin = await h.signIn(t.admin);
-    expect((await h.call<Policy>("/api/tenant/policy", { cookie: admin.cookie })).body.policy).toEqual({ requireTwoFactor: false });
+    expect((await h.call<Policy>("/api/tenant/policy", { cookie: admin.cookie })).body.policy).toEqual({ requireTwoFactor: false, requirePhishingResistant: "off" });
     await h.stepUp(admin.cookie, "TENANT_POLICY_CHANGE", t.admin);
     const refused = await h.call("/api/tenant/policy", { cookie: admin.cookie, method: "PATCH", body: { requireTwoFactor: true } });
     expect(refused.status).toBe(403);
     const owner = await h.signIn(t.owner);
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(428);
     await setPolicy(h, t, true);
-    expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true });
+    expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true, requirePhishingResistant: "off" });
     const rows = await env.DB.prepare("SELECT outcome, actor_user_id, target_id, after FROM audit_logs WHERE tenant_id = ? AND action = 'TENANT_POLICY_UPDATED' ORDER BY seq").bind(t.id).all();
     expect(rows.results).toMatchObject([
       { outcome: "FAIL", actor_user_id: t.admin.id },
-      { outcome: "SUCCESS", actor_user_id: t.owner.id, target_id: t.id, after: JSON.stringify({ requireTwoFactor: true }) },
+      { outcome: "SUCCESS", actor_user_id: t.owner.id, target_id: t.id, after: JSON.stringify({ requireTwoFactor: true, requirePhishingResistant: "off" }) },
     ]);
   });
 
@@ -46,7 +46,7 @@ describe("the tenant policy", () => {
 });
 
 describe("the required-2FA gate", () => {
-  it("with two-factor required, a member without TOTP reaches only enrolment, /api/me and sign-out: every other route answers 403 MFA_ENROLLMENT_REQUIRED", async () => {
+  it("with two-factor required, a member without a second factor reaches only enrolment (TOTP or a passkey), /api/me and sign-out: every other route answers 403 MFA_ENROLLMENT_REQUIRED", async () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email); // signed in before the policy: it binds at once
@@ -65,7 +65,7 @@ describe("the required-2FA gate", () => {
       if (res.body?.error !== "MFA_ENROLLMENT_REQUIRED") reached.push(key.replace(/^(\w+) \/api/, "$1 "));
       else expect(res.status, key).toBe(403);
     }
-    expect(reached.sort()).toEqual(["GET /me", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
+    expect(reached.sort()).toEqual(["GET /me", "GET /security/mfa/passkeys", "POST /security/mfa/passkeys", "POST /security/mfa/passkeys/options", "POST /security/mfa/totp/confirm", "POST /security/mfa/totp/enroll", "POST /security/stepup/verify"]);
     // Sign-out is an auth route, before the gate.
     expect((await h.call("/api/auth/logout", { cookie: member.cookie, body: {} })).status).toBe(200);
     // Each refused route writes its own audit row (a different request is not a repeat): some 40 writes.

@@ -12,12 +12,12 @@ export default defineConfig({
   base: `${gatehousePath()}/`,
   // Relative to `root`: wrangler.toml serves dist/panel as the worker's static assets.
   publicDir: "public",
-  plugins: [preact(), sizeReport({ budgetKb: 30 })],
+  plugins: [preact(), sizeReport({ budgetKb: 32 })],
   build: {
     outDir: fileURLToPath(new URL("../dist/panel", import.meta.url)),
     emptyOutDir: true,
     target: "es2022",
-    // One small bundle: a strict CSP and a 30 KB budget both favour it.
+    // One small bundle (and on-demand chunks only for what few pages use): a strict CSP and a 32 KB budget both favour it.
     modulePreload: { polyfill: false },
     sourcemap: false,
   },

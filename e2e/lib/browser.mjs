@@ -44,7 +44,7 @@ export async function signIn(page, user, { password = PASSWORD } = {}) {
   await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(user.email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   if (user.totp) {
     await page.getByLabel("Authentication code").fill(await freshTotp(user.totp));
     await page.getByRole("button", { name: "Verify" }).click();
@@ -59,7 +59,12 @@ export async function stepUp(page, user, { password = PASSWORD } = {}) {
   await dialog.waitFor();
   if (user.totp) await dialog.getByLabel("Authentication code").fill(await freshTotp(user.totp));
   else await dialog.getByLabel("Account password").fill(password);
-  await dialog.getByRole("button", { name: "Verify" }).click();
+  await submitStepUp(dialog, "Verify");
+}
+
+/** Clicks the step-up modal's `button` and waits for the modal to close. */
+export async function submitStepUp(dialog, button) {
+  await dialog.getByRole("button", { name: button }).click();
   try {
     await dialog.waitFor({ state: "detached" });
   } catch (err) {

@@ -18,12 +18,12 @@ test("a signed-out visitor is sent to sign-in, and comes back after the TOTP ste
 
   await page.getByLabel("Email address").fill(USERS.alice.email);
   await page.getByLabel("Password").fill("not-the-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("alert").filter({ hasText: "Incorrect email or password" }).waitFor();
   await shot(page, "sign-in-error");
 
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const code = page.getByLabel("Authentication code");
   await waitForFocus(code, "the code field takes focus");
   await shot(page, "sign-in-totp");

@@ -24,7 +24,7 @@ test("the audit page shows SUCCESS and FAIL rows with details, exports and chain
   await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(USERS.carol.email);
   await page.getByLabel("Password").fill("wrong-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("alert").waitFor();
   await signIn(page, USERS.carol);
 

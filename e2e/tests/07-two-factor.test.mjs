@@ -63,7 +63,7 @@ test("enrol TOTP, save recovery codes, regenerate them, disable with a recovery 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Email address").fill(USERS.bob.email);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("button", { name: "Use a recovery code" }).click();
   await page.getByLabel("Recovery code").fill(second[1]);
   await page.getByRole("button", { name: "Verify" }).click();

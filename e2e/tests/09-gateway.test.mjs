@@ -20,7 +20,7 @@ test("a signed-out visitor of /app signs in with TOTP and lands back on /app, gr
   await page.waitForURL((url) => url.pathname === panel("/sign-in") && url.searchParams.get("returnTo") === "/app?view=recent");
   await page.getByLabel("Email address").fill(USERS.dave.email);
   await page.getByLabel("Password").fill("gatehouse-demo-pass");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByLabel("Authentication code").fill(await freshTotp(USERS.dave.totp));
   await page.getByRole("button", { name: "Verify" }).click();
   await page.waitForURL((url) => url.pathname === "/app" && url.search === "?view=recent");

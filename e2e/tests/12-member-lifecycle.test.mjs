@@ -26,7 +26,7 @@ async function signInByHand(page, user) {
   await page.goto(panel("/sign-in"));
   await page.getByLabel("Email address").fill(user.email);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 test("disabling a member sends their open browser to sign-in; enabled again, they sign in", async () => {

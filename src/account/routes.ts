@@ -6,6 +6,7 @@
  * and their unused reset links are retired in it either way (passwordChangeStatements).
  * Neither is done on someone's behalf while impersonating.
  */
+import { loadOwnUser } from "../sessions/own-user";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
@@ -34,11 +35,6 @@ const passwordBody = z.strictObject({
 
 const profileBody = z.strictObject({ displayName: displayNameSchema });
 
-async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
-  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
-  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
-  return user;
-}
 
 /** Mounted at /api/account, behind the edge check. */
 export const accountRoutes = new Hono<AppEnv>()
@@ -50,8 +46,8 @@ export const accountRoutes = new Hono<AppEnv>()
     requireStepUp("PASSWORD_CHANGE"),
     async (c) => {
       const body = c.req.valid("json");
-      const user = await loadSelf(c);
-      await verifySecondFactor(c, user, { password: body.currentPassword }, ["password"]);
+      const user = await loadOwnUser(c);
+      await verifySecondFactor(c, user, { password: body.currentPassword }, { allowed: ["password"] });
       if (body.newPassword === body.currentPassword) throw new ApiError(400, "PASSWORD_UNCHANGED", "Choose a password different from the current one");
       assertPasswordAcceptable(body.newPassword, { email: user.email }, { targetType: "user", targetId: user.id });
       const db = c.var.db;
@@ -74,7 +70,7 @@ export const accountRoutes = new Hono<AppEnv>()
   )
   .patch("/profile", audited("PROFILE_UPDATED", { targetType: "user" }), validate("json", profileBody), forbidWhileImpersonating("Changing a profile"), async (c) => {
     const { displayName } = c.req.valid("json");
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     const db = c.var.db;
     await commitWithAudit(c, [db.update(users).set({ displayName }).where(eq(users.id, user.id))], {
       action: "PROFILE_UPDATED",

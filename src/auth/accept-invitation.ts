@@ -81,12 +81,13 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
     totpPendingSecretEnc: null,
     totpPendingSessionId: null,
     totpEnabled: false,
+    passkeyCount: 0,
     totpLastStep: null,
     permissionOverrides: null,
   };
   try {
     const { row, state } = await startSession(c, user, {
-      amr: amrOf("password", null),
+      amr: amrOf(["pwd"], null),
       // Consumed first: a parallel accept that lost is refused by the single-use assertion.
       changes: [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)],
       eventsBefore: [

@@ -20,7 +20,12 @@ import { endSessions } from "../sessions/revoke";
 import { clearSessionCookies } from "../sessions/cookies";
 import { sanitizeReturnTo } from "../gateway/return-to";
 import { withPropagation } from "../propagation";
-import { loginSchema } from "./schemas";
+import { emptyBody } from "../lib/schemas";
+import { signInPasskeyOptions } from "../passkeys/options";
+import { identifyPasskey, passkeyWayIn } from "./passkey-sign-in";
+import { loginSchema, passkeySignInSchema } from "./schemas";
+import { reserveAddressAttempt } from "./throttle";
+import { ApiError } from "../errors";
 import { admitSignIn, passwordWayIn, secondFactor, startSignedInSession } from "./sign-in";
 import { identifySignIn } from "./sign-in-subject";
 
@@ -31,10 +36,29 @@ export const authRoutes = new Hono<AppEnv>()
     const body = c.req.valid("json");
     const way = await passwordWayIn(c, body.email, body.password);
     const subject = await identifySignIn(c, body.email);
-    const user = await admitSignIn(c, subject, way);
-    const factor = await secondFactor(c, user, way, body);
-    const { row, state } = await startSignedInSession(c, user, way, factor);
+    const admitted = await admitSignIn(c, subject, way);
+    const factor = await secondFactor(c, admitted, body);
+    const { row, state } = await startSignedInSession(c, admitted, factor);
     // Same-origin paths only (never another host, scheme or //): anything else is "/".
+    return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
+  })
+  // A discoverable passkey's challenge: no allowCredentials, the passkey says whose it is.
+  .post("/passkey/options", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", emptyBody), async (c) => {
+    // Anyone may ask: each answer is a D1 row, so the address's sign-in limit counts it.
+    const throttled = await reserveAddressAttempt(c);
+    if (throttled) {
+      throw new ApiError(429, "TOO_MANY_ATTEMPTS", "Too many sign-in attempts from this address; try again later", { details: { retryAfterSeconds: throttled.retryAfterSeconds } });
+    }
+    return c.json(await signInPasskeyOptions(c));
+  })
+  // The passkey way in: the same steps as /login, the credential counting as both factors.
+  .post("/passkey", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", passkeySignInSchema), async (c) => {
+    const body = c.req.valid("json");
+    const subject = await identifyPasskey(c, body.response);
+    const way = await passkeyWayIn(c, subject, body.challengeId, body.response);
+    const admitted = await admitSignIn(c, subject, way);
+    const factor = await secondFactor(c, admitted, {});
+    const { row, state } = await startSignedInSession(c, admitted, factor);
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
   // Not the whole edge check: signing out works from any address.
@@ -61,5 +85,6 @@ export function publicUser(user: AuthUser) {
     role: user.role,
     permissions: permissionsOf(user),
     totpEnabled: user.totpEnabled,
+    passkeyCount: user.passkeyCount,
   };
 }

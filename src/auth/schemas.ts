@@ -1,5 +1,6 @@
 import { emailSchema } from "../lib/email";
 import { z } from "../lib/zod";
+import { authenticationResponseSchema } from "../passkeys/ceremony";
 
 export const loginSchema = z
   .strictObject({
@@ -14,3 +15,9 @@ export const loginSchema = z
   .refine((b) => b.totpCode === undefined || b.recoveryCode === undefined, {
     message: "Send either totpCode or recoveryCode, not both",
   });
+
+export const passkeySignInSchema = z.strictObject({
+  challengeId: z.string().regex(/^wac_[A-Za-z0-9_-]{1,64}$/, "must be a challenge id"),
+  response: authenticationResponseSchema,
+  returnTo: z.string().max(4096).optional(),
+});

@@ -21,12 +21,15 @@ import { markRefusalRecorded } from "../audit/refusal";
 import { type AuditEvent, auditRowSelectList, buildAuditRow } from "../audit/service";
 import { auditLogs, users } from "../db/schema";
 import type { AppEnv } from "../env";
+import { ERROR_CATALOGUE } from "../error-catalogue";
 import { ApiError } from "../errors";
+import type { PasskeyRefusal } from "../passkeys/ceremony";
 import { errorSummary, log } from "../lib/log";
 import type { SignInSubject } from "./sign-in-subject";
 import { type ThrottleRefusal, throttleAddress } from "./throttle";
 
-export type EarlyRefusal = { kind: "throttled"; throttle: ThrottleRefusal } | { kind: "wrong-credentials" };
+/** A wrong credential; a passkey's refusal says which rule its answer failed (src/passkeys/ceremony.ts). */
+export type EarlyRefusal = { kind: "throttled"; throttle: ThrottleRefusal } | { kind: "wrong-credentials"; passkey?: PasskeyRefusal | undefined };
 
 /** The INSERT … SELECT of `event`'s row, which inserts it only if the subject is a member of the subject's tenant. */
 function rowIfMember(c: Context<AppEnv>, subject: SignInSubject, event: AuditEvent) {
@@ -61,6 +64,11 @@ export function refuseSignIn(c: Context<AppEnv>, subject: SignInSubject, refusal
       details: { retryAfterSeconds: refusal.throttle.retryAfterSeconds },
       audit: { failureReason },
     });
+  }
+  if (refusal.passkey) {
+    const code = refusal.passkey;
+    c.executionCtx.waitUntil(record(c, subject, { action: "LOGIN_FAILED", outcome: "FAIL", failureReason: code, metadata: { method: "passkey" } }, null));
+    return new ApiError(code === "PASSKEY_RESPONSE_MALFORMED" ? 400 : 401, code, ERROR_CATALOGUE[code].message, { audit: { failureReason: code } });
   }
   const failureReason = subject.user ? "INVALID_PASSWORD" : "UNKNOWN_EMAIL";
   c.executionCtx.waitUntil(record(c, subject, { action: "LOGIN_FAILED", outcome: "FAIL", failureReason }, null));

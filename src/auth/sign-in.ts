@@ -35,23 +35,34 @@ import { ApiError } from "../errors";
 import { assertIpAllowed } from "../ip-rules";
 import type { ImportedKeySet } from "../lib/key-set";
 import { verifyPassword } from "../lib/password";
-import type { StepUpMethod } from "../stepup/policy";
+import { type StepUpMethod, hasSecondFactor, methodsFor } from "../stepup/policy";
 import { verifySecondFactor } from "../stepup/second-factor";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
+import type { PasskeyRefusal } from "../passkeys/ceremony";
 import { refuseSignIn } from "./sign-in-refusal";
 import type { SignInSubject } from "./sign-in-subject";
 import { startSession } from "./start-session";
 import { clearSignInAttempts, reserveSignIn } from "./throttle";
 
-/** How a person proves who they are. A passkey or SSO adds its own kind here. */
+/** What a way in's credential check found: wrong, or right with the `amr` values it proves (RFC 8176). */
+export type CredentialOutcome = { ok: false; passkey?: PasskeyRefusal } | { ok: true; amr: readonly string[] };
+
+/** How a person proves who they are: a password, a passkey (./passkey-sign-in.ts). SSO adds its own kind here. */
 export type WayIn = {
-  kind: "password";
+  kind: "password" | "passkey";
   /** The email the attempt names: the throttles count it, and the device cookie is bound to it. */
   email: string;
   /** This deployment's device cookie keys, and this browser's device id for the email (null: none valid). */
   device: { keys: ImportedKeySet; id: string | null };
   /** Checks the credential against the subject; admitSignIn calls it once the attempt is counted. */
-  checkCredential: (subject: SignInSubject) => Promise<boolean>;
+  checkCredential: (subject: SignInSubject) => Promise<CredentialOutcome>;
+  /**
+   * The IP rules are applied before the credential is checked: a way in whose check spends
+   * something of the member's (a passkey's counts against their factor lockout) must not
+   * let a blocked address spend it. A password's check spends nothing, and is checked first
+   * so that the work is the same for any email (./sign-in-subject.ts).
+   */
+  addressFirst: boolean;
 };
 
 /** The password way in: the device cookie this browser holds for the email, and the password to check. */
@@ -62,79 +73,97 @@ export async function passwordWayIn(c: Context<AppEnv>, email: string, password:
     email,
     device: { keys, id: await readDevice(c, keys, email) },
     // NOBODY's hash is DUMMY_PASSWORD_HASH: the same PBKDF2 work.
-    checkCredential: (subject) => verifyPassword(password, subject.passwordHash),
+    checkCredential: async (subject) => ((await verifyPassword(password, subject.passwordHash)) ? { ok: true, amr: ["pwd"] } : { ok: false }),
+    addressFirst: false,
   };
 }
 
 const knownUser = (user: User) => ({ tenantId: user.tenantId, actorUserId: user.id, targetId: user.id });
 
+/** A member the way in admitted, and what their credential proved. */
+export type Admitted = { user: User; credential: { amr: readonly string[] }; way: WayIn };
+
 /** May they: the throttles, the credential, the IP rules, a disabled member. Returns the member or throws the refusal. */
-export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, way: WayIn): Promise<User> {
+export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, way: WayIn): Promise<Admitted> {
   // Counted before the credential is checked, so parallel guesses cannot overshoot.
   const throttled = await reserveSignIn(c, way.email, way.device.id);
   if (throttled) throw refuseSignIn(c, subject, { kind: "throttled", throttle: throttled });
 
-  const credentialOk = await way.checkCredential(subject);
   // The tenant's IP rules bind sign-in too. They are applied whatever the credential, so
   // a blocked address never learns whether it was right (it does learn that the email
   // belongs to a tenant that restricts addresses); NOBODY's tenant has none.
-  await assertIpAllowed(c, subject.tenantId, subject.userId);
+  if (way.addressFirst) await assertIpAllowed(c, subject.tenantId, subject.userId);
+  const credential = await way.checkCredential(subject);
+  if (!way.addressFirst) await assertIpAllowed(c, subject.tenantId, subject.userId);
   const user = subject.user;
-  if (!user || !credentialOk) throw refuseSignIn(c, subject, { kind: "wrong-credentials" });
+  if (!user || !credential.ok) throw refuseSignIn(c, subject, { kind: "wrong-credentials", passkey: credential.ok ? undefined : credential.passkey });
   // Only once the credential was right: a disabled member is told so, a guesser learns nothing.
   if (user.disabledAt !== null) {
     throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser(user), failureReason: "USER_DISABLED" } });
   }
-  return user;
+  return { user, credential: { amr: credential.amr }, way };
 }
 
-/** The second factors sign-in accepts. */
+/** The second factors sign-in accepts after a password. */
 const SIGN_IN_FACTORS = ["totp", "recovery_code"] as const satisfies readonly StepUpMethod[];
 export type SignInFactor = (typeof SIGN_IN_FACTORS)[number];
 const isSignInFactor = (method: StepUpMethod): method is SignInFactor => (SIGN_IN_FACTORS as readonly StepUpMethod[]).includes(method);
 
-/** RFC 8176 values: what each way in adds first, and what each second factor adds before "mfa". */
-const WAY_IN_AMR: Record<WayIn["kind"], readonly string[]> = { password: ["pwd"] };
-// A recovery code is some second factor, nothing more specific.
+// RFC 8176 values each second factor adds before "mfa" (a recovery code is some second factor, nothing more specific).
 const FACTOR_AMR: Record<SignInFactor, readonly string[]> = { totp: ["otp"], recovery_code: [] };
 
-/** How the member authenticated, as the session records it (RFC 8176): the way in's values, then the factor's and "mfa". */
-export function amrOf(way: WayIn["kind"], factor: SignInFactor | null): string[] {
-  return factor === null ? [...WAY_IN_AMR[way]] : [...WAY_IN_AMR[way], ...FACTOR_AMR[factor], "mfa"];
+/**
+ * How the member authenticated, as the session records it (RFC 8176): what the credential
+ * proved (the way in's values), then the second factor's and "mfa". A credential that
+ * proves two factors itself (a passkey: "mfa" among its values) takes no second factor.
+ */
+export function amrOf(credential: readonly string[], factor: SignInFactor | null): string[] {
+  return factor === null ? [...credential] : [...credential, ...FACTOR_AMR[factor], "mfa"];
 }
 
 export type SecondFactorInput = { totpCode?: string | undefined; recoveryCode?: string | undefined };
 
 export type SecondFactorOutcome = {
-  /** The second factor presented and verified; null when the member has none. */
+  /** The second factor presented and verified; null when the member has none, or the credential was two. */
   method: SignInFactor | null;
   amr: string[];
   /** The tenant requires two-factor and the member has none: the answer sends them to enrol. */
   enrolmentRequired: boolean;
 };
 
-/** Second factor: verifies the member's, when they have one (401/429 otherwise), and derives `amr`. */
-export async function secondFactor(c: Context<AppEnv>, user: User, way: WayIn, input: SecondFactorInput): Promise<SecondFactorOutcome> {
+/** What a member who has a second factor may finish a password sign-in with, and may use instead (a passkey). */
+function signInMethodsOf(user: User): StepUpMethod[] {
+  return methodsFor("MFA_CHANGE", user).filter((m) => m !== "password");
+}
+
+/** Second factor: verifies the member's, when they have one and the credential was one factor (401/429 otherwise), and derives `amr`. */
+export async function secondFactor(c: Context<AppEnv>, admitted: Admitted, input: SecondFactorInput): Promise<SecondFactorOutcome> {
+  const { user, credential } = admitted;
   let method: SignInFactor | null = null;
-  if (user.totpEnabled) {
+  if (!credential.amr.includes("mfa") && hasSecondFactor(user)) {
+    const methods = signInMethodsOf(user);
     if (input.totpCode === undefined && input.recoveryCode === undefined) {
-      // The client must now ask for the code, but the credential was right: that is worth
+      // The client must now ask for the factor, but the credential was right: that is worth
       // a row (credential stuffing that found a password must leave a trace).
-      throw new ApiError(401, "TOTP_REQUIRED", "Enter the code from your authenticator app", { audit: { ...knownUser(user), failureReason: "SECOND_FACTOR_REQUIRED" } });
+      const [code, message] = user.totpEnabled
+        ? (["TOTP_REQUIRED", "Enter the code from your authenticator app"] as const)
+        : (["SECOND_FACTOR_REQUIRED", "Sign in with your passkey, or enter a recovery code"] as const);
+      throw new ApiError(401, code, message, { details: { methods }, audit: { ...knownUser(user), failureReason: "SECOND_FACTOR_REQUIRED" } });
     }
-    const verified = await verifySecondFactor(c, user, { code: input.totpCode, recoveryCode: input.recoveryCode }, [...SIGN_IN_FACTORS]);
+    const allowed = methods.filter(isSignInFactor);
+    const verified = await verifySecondFactor(c, user, { code: input.totpCode, recoveryCode: input.recoveryCode }, { allowed });
     // verifySecondFactor refuses (400) any method it was not allowed.
     if (!isSignInFactor(verified)) throw new Error(`sign-in verified a ${verified}`);
     method = verified;
   }
-  // A tenant requiring two-factor sends a member without TOTP straight to enrolment
+  // A tenant requiring two-factor sends a member without one straight to enrolment
   // (the panel reads this; every other route refuses them until then, src/tenant/enrolment-gate.ts).
-  const enrolmentRequired = !user.totpEnabled && (await loadTenantPolicy(c, user.tenantId)).requireTwoFactor;
-  return { method, amr: amrOf(way.kind, method), enrolmentRequired };
+  const enrolmentRequired = !hasSecondFactor(user) && (await loadTenantPolicy(c, user.tenantId)).requireTwoFactor;
+  return { method, amr: amrOf(credential.amr, method), enrolmentRequired };
 }
 
 /** Start session: the session, its success rows and the throttle reset in one batch, then the device cookie. */
-export async function startSignedInSession(c: Context<AppEnv>, user: User, way: WayIn, factor: SecondFactorOutcome) {
+export async function startSignedInSession(c: Context<AppEnv>, { user, way }: Admitted, factor: SecondFactorOutcome) {
   const actor = { tenantId: user.tenantId, actorUserId: user.id };
   const started = await startSession(c, user, {
     amr: factor.amr,
@@ -146,7 +175,8 @@ export async function startSignedInSession(c: Context<AppEnv>, user: User, way: 
         outcome: "SUCCESS",
         targetType: "user",
         targetId: user.id,
-        metadata: { secondFactor: factor.method !== null, knownDevice: way.device.id !== null },
+        // A passkey is both factors: secondFactor says whether the session has two ("mfa").
+        metadata: { method: way.kind, secondFactor: factor.amr.includes("mfa"), knownDevice: way.device.id !== null },
       },
     ],
     eventsAfter:

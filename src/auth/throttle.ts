@@ -120,6 +120,19 @@ export async function reserveSignIn(c: Context<AppEnv>, email: string, deviceId:
   );
 }
 
+/**
+ * Reserves one request against this address's sign-in limit alone: for what a sign-in
+ * does before it names anyone (a passkey sign-in's challenge, a D1 row an anonymous
+ * client could otherwise make without bound). Returns the refusal, if any.
+ */
+export async function reserveAddressAttempt(c: Context<AppEnv>): Promise<ThrottleRefusal | null> {
+  const address = throttleAddress(c);
+  const edge = await edgeAdmits(c, address);
+  if (edge === false) return { scope: "address", retryAfterSeconds: LOGIN_ADDRESS_LIMIT.windowSeconds };
+  if (edge === true) return null;
+  return reserve(c, [["address", { key: loginKeys.address(address), policy: LOGIN_ADDRESS_LIMIT }]]);
+}
+
 /** Batch items run with the successful sign-in: its narrow counters start again. */
 export function clearSignInAttempts(c: Context<AppEnv>, email: string, deviceId: string | null) {
   const db = c.var.db;

@@ -7,6 +7,7 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 // Roles and permissions are defined once, in the import-free vocabulary module.
 import { type PermissionOverrides, ROLES } from "../lib/permissions";
 import { REVOKE_REASONS } from "../sessions/views";
+import { PHISHING_RESISTANT_SCOPES } from "../tenant/policy-vocabulary";
 export { ROLES, type PermissionOverrides, type Role } from "../lib/permissions";
 
 export const tenants = sqliteTable("tenants", {
@@ -18,6 +19,11 @@ export const tenants = sqliteTable("tenants", {
   disabledAt: integer("disabled_at"),
   /** Tenant policy (owner only): every member must have TOTP before using anything but enrolment. */
   requireTwoFactor: integer("require_two_factor", { mode: "boolean" }).notNull().default(false),
+  /**
+   * Tenant policy (owner only): who must step up with a passkey, the phishing-resistant
+   * factor, where a second factor is asked for (src/stepup/phishing-resistance.ts).
+   */
+  requirePhishingResistant: text("require_phishing_resistant", { enum: PHISHING_RESISTANT_SCOPES }).notNull().default("off"),
 });
 
 /** `col IN ('a', 'b', …)` for a CHECK, from one of the vocabulary lists. */
@@ -54,6 +60,9 @@ export const users = sqliteTable(
     totpEnabled: integer("totp_enabled", { mode: "boolean" }).notNull().default(false),
     // Highest time step ever accepted: a code at or below it is a replay.
     totpLastStep: integer("totp_last_step"),
+    // How many passkeys the user has: kept by every batch that adds or removes one
+    // (passkeyCountStatement, src/passkeys/store.ts), so the session state needs no join.
+    passkeyCount: integer("passkey_count").notNull().default(0),
     // Permissions granted or revoked beyond the role's.
     permissionOverrides: text("permission_overrides", { mode: "json" }).$type<PermissionOverrides>(),
   },
@@ -209,6 +218,57 @@ export const stepupChallenges = sqliteTable(
     actingAsUserId: text("acting_as_user_id"),
   },
   (t) => [index("stepup_challenges_session_idx").on(t.sessionId, t.purpose, t.expiresAt)],
+);
+
+/**
+ * A WebAuthn credential (a passkey) of a user. Only its public key and the counters the
+ * relying party keeps are stored: nothing here is secret.
+ */
+export const passkeys = sqliteTable(
+  "passkeys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    // The credential id, base64url, as the authenticator gave it: unique across tenants.
+    credentialId: text("credential_id").notNull().unique(),
+    // COSE public key, base64url.
+    publicKey: text("public_key").notNull(),
+    // The authenticator's signature counter (0 for those that keep none, synced passkeys among them).
+    signCount: integer("sign_count").notNull().default(0),
+    transports: text("transports", { mode: "json" }).$type<string[]>(),
+    // Multi-device (synced) credential: the key lives in a cloud keychain, not one device.
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull().default(false),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [index("passkeys_user_idx").on(t.userId, t.createdAt)],
+);
+
+/**
+ * A WebAuthn challenge Gatehouse issued: single use (used_at), short-lived, and bound to what
+ * it was issued for: a registration or a step-up to one session (and a step-up to one
+ * purpose), a sign-in to nothing but itself. Only its SHA-256 is kept.
+ */
+export const webauthnChallenges = sqliteTable(
+  "webauthn_challenges",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["registration", "sign-in", "step-up"] }).notNull(),
+    challengeHash: text("challenge_hash").notNull().unique(),
+    sessionId: text("session_id"),
+    userId: text("user_id"),
+    purpose: text("purpose"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("webauthn_challenges_expiry_idx").on(t.expiresAt)],
 );
 
 export const ipRules = sqliteTable(
@@ -375,4 +435,5 @@ export type AuditLog = typeof auditLogs.$inferSelect;
 export type IpRule = typeof ipRules.$inferSelect;
 export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type StepupChallenge = typeof stepupChallenges.$inferSelect;
+export type Passkey = typeof passkeys.$inferSelect;
 

@@ -14,7 +14,7 @@ export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Prom
   const [ruleRows, changes, revoked, rebuilds] = await db.batch([
     // One row per rule, or one row without a rule.
     db
-      .select({ requireTwoFactor: tenants.requireTwoFactor, rule: ipRules })
+      .select({ requireTwoFactor: tenants.requireTwoFactor, requirePhishingResistant: tenants.requirePhishingResistant, rule: ipRules })
       .from(tenants)
       .leftJoin(ipRules, eq(ipRules.tenantId, tenants.id))
       .where(eq(tenants.id, tenantId))
@@ -36,7 +36,7 @@ export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Prom
       ruleRows.flatMap((r) => (r.rule ? [r.rule] : [])),
       nowMs,
     ),
-    policy: { requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false },
+    policy: { requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false, requirePhishingResistant: ruleRows[0]?.requirePhishingResistant ?? "off" },
     overflowUntil: 0,
     cacheRebuiltAt: rebuilds[0]?.at ?? 0,
     users: {},

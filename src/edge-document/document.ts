@@ -6,10 +6,11 @@
  * (anything else is rebuilt from D1, never trusted). What each part means, who writes it
  * and how stale it may be: docs/consistency.md.
  */
+import { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../tenant/policy-vocabulary";
 import { type CompiledRuleSet, isCompiledRuleSet } from "../ip-rules/ruleset";
 import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
 
-export const TENANT_EDGE_FORMAT = 1;
+export const TENANT_EDGE_FORMAT = 2;
 /** How long a state entry is kept: the longest a snapshot is trusted, plus a minute for clock skew. */
 export const TENANT_EDGE_WINDOW_MS = SNAPSHOT_MAX_AGE_MS + 60_000;
 export const TENANT_EDGE_MAX_ENTRIES = 5_000;
@@ -20,7 +21,7 @@ export const TENANT_EDGE_TTL_SECONDS = 300;
 export const REVOKED_FINGERPRINT = "revoked";
 
 /** The tenant's policy as the edge enforces it (tenants row, owner-set). */
-export type TenantPolicy = { requireTwoFactor: boolean };
+export type TenantPolicy = { requireTwoFactor: boolean; requirePhishingResistant: PhishingResistantScope };
 export type StateEntry = { fp: string; at: number };
 export type TenantEdgeState = {
   format: typeof TENANT_EDGE_FORMAT;
@@ -55,6 +56,7 @@ export function parseStoredDocument(text: string, tenantId: string): TenantEdgeS
     isCompiledRuleSet(rules) &&
     isObject(policy) &&
     typeof policy.requireTwoFactor === "boolean" &&
+    (PHISHING_RESISTANT_SCOPES as readonly unknown[]).includes(policy.requirePhishingResistant) &&
     typeof doc.overflowUntil === "number" &&
     typeof doc.cacheRebuiltAt === "number" &&
     isObject(doc.users) &&

@@ -37,6 +37,7 @@ const USER_FIELDS = {
   sessionVersion: "in",
   disabledAt: "in",
   totpEnabled: "in",
+  passkeyCount: "in",
   permissionOverrides: "in",
 } as const satisfies Fields<AuthUser>;
 

@@ -61,7 +61,7 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
     const db = c.var.db;
     const now = c.get("now");
     if (await emailHasAccount(db, ownerEmail)) throw new ApiError(409, "USER_EXISTS", "This email already has a Gatehouse account");
-    const tenant: Tenant = { id: randomId("ten_"), name, slug, createdAt: now, disabledAt: null, requireTwoFactor: false };
+    const tenant: Tenant = { id: randomId("ten_"), name, slug, createdAt: now, disabledAt: null, requireTwoFactor: false, requirePhishingResistant: "off" };
     const { row, token } = await newInvitation({ tenantId: tenant.id, email: ownerEmail, role: "owner", invitedBy: null, nowMs: now });
     const byOperator = { tenantId: tenant.id, actorUserId: null, metadata: { by: "operator" } };
     try {

@@ -82,6 +82,7 @@ export function toAuthUser(user: User): AuthUser {
     sessionVersion: user.sessionVersion,
     disabledAt: user.disabledAt,
     totpEnabled: user.totpEnabled,
+    passkeyCount: user.passkeyCount,
     permissionOverrides: user.permissionOverrides,
   };
 }

@@ -6,6 +6,7 @@
  * cookie cannot add a factor of its own; and the pending secret belongs to the
  * session that started the enrolment: only that session can confirm it.
  */
+import { loadOwnUser } from "../sessions/own-user";
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { renderSVG } from "uqr";
@@ -22,18 +23,15 @@ import { emptyBody } from "../lib/schemas";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { withPropagation } from "../propagation";
 import { requireStepUp } from "./middleware";
+import { hasSecondFactor } from "./policy";
 import { newRecoveryCodes } from "./recovery-codes";
 import { verifySecondFactor } from "./second-factor";
 import { sealSecret } from "./secret-box";
+import { assertMayRemoveFactor } from "./factor-policy";
 import { generateTotpSecret, otpauthUrl } from "./totp";
 
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
 
-async function loadSelf(c: Parameters<typeof refreshCachedSessions>[0]) {
-  const user = await c.var.db.query.users.findFirst({ where: eq(users.id, c.get("user").id) });
-  if (!user) throw new ApiError(401, "SESSION_REVOKED", "Your session was revoked or has expired");
-  return user;
-}
 
 /** Mounted at /api/security/mfa, behind requireSession. */
 export const mfaRoutes = new Hono<AppEnv>()
@@ -44,7 +42,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp((_c, fresh) => (fresh.user.totpEnabled ? "MFA_CHANGE" : "MFA_ENROLL")),
     async (c) => {
-      const user = await loadSelf(c);
+      const user = await loadOwnUser(c);
       const secret = generateTotpSecret();
       const sealed = await sealSecret(c.env, secret, user.id);
       const db = c.var.db;
@@ -61,17 +59,18 @@ export const mfaRoutes = new Hono<AppEnv>()
     },
   )
   .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), forbidWhileImpersonating("Changing two-factor settings"), async (c) => {
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     const pendingSecret = user.totpPendingSecretEnc;
     // Started by another session (or never): that enrolment is not this session's to finish.
     if (!pendingSecret || user.totpPendingSessionId !== c.get("session").id) {
       throw new ApiError(409, "NO_PENDING_ENROLLMENT", "Start enrolment first (in this session)");
     }
-    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, ["totp"], pendingSecret);
+    await verifySecondFactor(c, user, { code: c.req.valid("json").code }, { allowed: ["totp"], totpSecretEnc: pendingSecret });
 
     const db = c.var.db;
     const now = c.get("now");
-    const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, now);
+    // New recovery codes with the TOTP, as ever; a TOTP added beside a passkey keeps the ones the user has.
+    const { codes, statements } = user.passkeyCount === 0 ? await newRecoveryCodes(db, user.tenantId, user.id, now) : { codes: undefined, statements: [] };
     try {
       await commitWithAudit(
         c,
@@ -91,17 +90,19 @@ export const mfaRoutes = new Hono<AppEnv>()
       throw err;
     }
     const propagation = await refreshCachedSessions(c, user.id);
-    return c.json({ success: true, recoveryCodes: codes, ...withPropagation(propagation) });
+    return c.json({ success: true, ...(codes ? { recoveryCodes: codes } : {}), ...withPropagation(propagation) });
   })
   .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
-    const user = await loadSelf(c);
+    const user = await loadOwnUser(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+    await assertMayRemoveFactor(c, user, "totp");
     const db = c.var.db;
     await commitWithAudit(
       c,
       [
         db.update(users).set({ totpSecretEnc: null, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: false }).where(eq(users.id, user.id)),
-        db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id)),
+        // Recovery codes stand in for any second factor: they go with the last one.
+        ...(user.passkeyCount > 0 ? [] : [db.delete(recoveryCodes).where(eq(recoveryCodes.userId, user.id))]),
       ],
       { action: "MFA_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: user.id, before: { totpEnabled: true }, after: { totpEnabled: false } },
     );
@@ -115,8 +116,8 @@ export const mfaRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE"),
     async (c) => {
-      const user = await loadSelf(c);
-      if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
+      const user = await loadOwnUser(c);
+      if (!hasSecondFactor(user)) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
       const db = c.var.db;
       const { codes, statements } = await newRecoveryCodes(db, user.tenantId, user.id, c.get("now"));
       await commitWithAudit(c, [...statements], {

@@ -18,7 +18,8 @@ import { ApiError } from "../errors";
 import { type AuthState, loadStateFromDb } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { checkSessionState } from "../sessions/middleware";
-import { STEP_UP_POLICIES, type StepUpPurpose, allowedWhileImpersonating, stepUpChallengeOf, stepUpPolicyOf } from "./policy";
+import { STEP_UP_POLICIES, type StepUpPurpose, allowedWhileImpersonating, stepUpPolicyOf } from "./policy";
+import { stepUpChallengeFor } from "./phishing-resistance";
 import { productStepUpPurposes } from "./product-purposes";
 import { impersonationExpired } from "../impersonation/expiry";
 import { errorSummary, log } from "../lib/log";
@@ -99,14 +100,15 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   if (impersonation && !allowedWhileImpersonating(policy)) {
     throw new ApiError(403, "IMPERSONATION_FORBIDDEN", "This action cannot be confirmed while impersonating");
   }
-  const challenge = () =>
-    new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: stepUpChallengeOf(purpose, policy, fresh.user.totpEnabled) });
+  // Under the tenant's policy for this (real) user: which methods, and whether only a passkey counts.
+  const challenge = async () =>
+    new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: await stepUpChallengeFor(c, purpose, policy, fresh.user) });
 
   const grant = await failClosed(() => findGrant(db, { session: fresh.session, purpose, unusedOnly: policy.singleUse, impersonation, now }));
-  if (!grant) throw challenge();
+  if (!grant) throw await challenge();
   if (!policy.singleUse) return { giveBack: async () => undefined };
   // Claim the grant before acting, so two concurrent requests cannot share it.
-  if (!(await failClosed(() => claimSingleUse(db, grant.id, now)))) throw challenge();
+  if (!(await failClosed(() => claimSingleUse(db, grant.id, now)))) throw await challenge();
   return { giveBack: () => giveBackSingleUse(db, grant.id, purpose, now) };
 }
 

@@ -37,7 +37,8 @@ export const STEP_UP_PURPOSES = [
 ] as const;
 export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
 
-export const STEP_UP_METHODS = ["totp", "recovery_code", "password"] as const;
+/** Every method, strongest first: a challenge lists the ones it accepts in this order. */
+export const STEP_UP_METHODS = ["passkey", "totp", "recovery_code", "password"] as const;
 export type StepUpMethod = (typeof STEP_UP_METHODS)[number];
 
 export type StepUpPolicy = {
@@ -50,6 +51,11 @@ export type StepUpPolicy = {
    * impersonates? Absent means no (allowedWhileImpersonating).
    */
   allowWhileImpersonating?: boolean | undefined;
+  /**
+   * Adds, replaces or removes a factor: under a policy requiring passkeys it accepts the
+   * user's other factors until they have a passkey (src/stepup/phishing-resistance.ts).
+   */
+  managesFactors?: boolean | undefined;
 };
 
 // A 10-minute re-verification window by default (OWASP ASVS 4.0 V3.7.1
@@ -63,8 +69,8 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy & { allowWhile
   REVOKE_ALL_OTHER_SESSIONS: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
   FORCE_LOGOUT: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Single use: a second enrolment (which would replace the pending secret) needs a new proof.
-  MFA_ENROLL: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
-  MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
+  MFA_ENROLL: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false, managesFactors: true },
+  MFA_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false, managesFactors: true },
   IP_RULE_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: false, secondFactorOnly: true, allowWhileImpersonating: false },
   // Starts an impersonation and, within its window, ends it: exiting is verified while impersonating
   // (starting another is refused by its route).
@@ -116,15 +122,33 @@ export function stepUpPolicyOf(purpose: string, productPurposes: readonly Produc
   return declaredProductPurpose(productPurposes, purpose);
 }
 
-/** The methods this user may use for this purpose (its name, or its policy): empty means "enrol TOTP first". */
-export function methodsFor(purpose: StepUpPurpose | StepUpPolicy, totpEnabled: boolean): StepUpMethod[] {
-  if (totpEnabled) return ["totp", "recovery_code"];
+/** The second factors a user has: a user row, or the user as the session state keeps it. */
+export type FactorHolder = { totpEnabled: boolean; passkeyCount: number };
+
+/** Whether the user has a second factor (TOTP or a passkey): the one answer, for every path that asks. */
+export const hasSecondFactor = (user: FactorHolder): boolean => user.totpEnabled || user.passkeyCount > 0;
+
+/**
+ * The methods this user may use for this purpose, strongest first: empty means "enrol
+ * first". `passkeyOnly` (the tenant requires a phishing-resistant factor here,
+ * src/stepup/phishing-resistance.ts) leaves a passkey alone.
+ */
+export function methodsFor(purpose: StepUpPurpose | StepUpPolicy, user: FactorHolder, passkeyOnly = false): StepUpMethod[] {
+  const hasPasskey = user.passkeyCount > 0;
+  if (passkeyOnly) return hasPasskey ? ["passkey"] : [];
+  if (hasSecondFactor(user)) return STEP_UP_METHODS.filter((m) => (m === "passkey" ? hasPasskey : m === "totp" ? user.totpEnabled : m === "recovery_code"));
   const policy = typeof purpose === "string" ? STEP_UP_POLICIES[purpose] : purpose;
   return policy.secondFactorOnly ? [] : ["password"];
 }
 
 /** What a step-up challenge tells the client (the 428's details, the panel's step-up page): one shape for both. */
-export function stepUpChallengeOf(purpose: string, policy: StepUpPolicy & { label?: string }, totpEnabled: boolean) {
-  const methods = methodsFor(policy, totpEnabled);
-  return { purpose, methods, ...(methods.length === 0 ? { enrollmentRequired: true as const } : {}), ...(policy.label ? { label: policy.label } : {}) };
+export function stepUpChallengeOf(purpose: string, policy: StepUpPolicy & { label?: string }, user: FactorHolder, passkeyOnly = false) {
+  const methods = methodsFor(policy, user, passkeyOnly);
+  return {
+    purpose,
+    methods,
+    ...(methods.length === 0 ? { enrollmentRequired: true as const } : {}),
+    ...(passkeyOnly ? { phishingResistantRequired: true as const } : {}),
+    ...(policy.label ? { label: policy.label } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * The required-two-factor gate: in a tenant whose policy requires two-factor, a user
- * without TOTP may use only what enrolment needs until they have enrolled. Every other
+ * without a second factor (TOTP or a passkey) may use only what enrolment needs until
+ * they have enrolled one. Every other
  * API route answers 403 MFA_ENROLLMENT_REQUIRED. Mounted once on the API, right after
  * the edge check, so no route can forget it (a test walks the route table).
  *
@@ -19,6 +20,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { loadTenantPolicy } from "../edge-document/rules-and-policy";
+import { hasSecondFactor } from "../stepup/policy";
 
 /** Reachable before enrolment (method and path under the API prefix). Sign-out is an auth route, before the gate. */
 export const ALLOWED_BEFORE_ENROLMENT = new Set([
@@ -26,12 +28,15 @@ export const ALLOWED_BEFORE_ENROLMENT = new Set([
   "POST /security/stepup/verify",
   "POST /security/mfa/totp/enroll",
   "POST /security/mfa/totp/confirm",
+  "GET /security/mfa/passkeys",
+  "POST /security/mfa/passkeys/options",
+  "POST /security/mfa/passkeys",
 ]);
 
 /** Whether the signed-in (real) user must enrol a second factor before anything else; records it on the context. */
 export async function enrolmentRequired(c: Context<AppEnv>): Promise<boolean> {
   const real = c.get("realUser");
-  const required = !real.totpEnabled && (await loadTenantPolicy(c, real.tenantId)).requireTwoFactor;
+  const required = !hasSecondFactor(real) && (await loadTenantPolicy(c, real.tenantId)).requireTwoFactor;
   if (required) c.set("mfaEnrollmentRequired", true);
   return required;
 }

@@ -9,7 +9,9 @@ import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
-import { recoveryCodes, users } from "../db/schema";
+import { users } from "../db/schema";
+import { NO_SECOND_FACTOR, removeSecondFactors } from "../stepup/all-factors";
+import { hasSecondFactor } from "../stepup/policy";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
@@ -29,7 +31,6 @@ import { toUserView } from "./service";
 /** A stored password hash no password verifies against (verifyPassword refuses unknown schemes). */
 const NO_PASSWORD = "removed";
 
-const noSecondFactor = { totpSecretEnc: null, totpPendingSecretEnc: null, totpPendingSessionId: null, totpEnabled: false, totpLastStep: null };
 
 /** Mounted at /api/users, behind the edge check. */
 export const memberLifecycleRoutes = new Hono<AppEnv>()
@@ -104,9 +105,9 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
         changes: [
           db
             .update(users)
-            .set({ removedAt: now, disabledAt: sql`coalesce(${users.disabledAt}, ${now})`, passwordHash: NO_PASSWORD, permissionOverrides: null, ...noSecondFactor })
+            .set({ removedAt: now, disabledAt: sql`coalesce(${users.disabledAt}, ${now})`, passwordHash: NO_PASSWORD, permissionOverrides: null, ...NO_SECOND_FACTOR })
             .where(and(eq(users.id, target.id), isNull(users.removedAt))),
-          db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
+          ...removeSecondFactors(db, target.id, { userRow: false }),
         ],
         event: {
           action: "USER_REMOVED",
@@ -134,7 +135,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       if (target.role !== "member" && me.role !== "owner") {
         throw new ApiError(403, "FORBIDDEN", "Only an owner resets the two-factor authentication of an admin or owner", { audit: { targetType: "user", targetId: target.id } });
       }
-      if (!target.totpEnabled && target.totpPendingSecretEnc === null) throw new ApiError(409, "MFA_NOT_ENABLED", "This member has no two-factor authentication to reset");
+      if (!hasSecondFactor(target) && target.totpPendingSecretEnc === null) throw new ApiError(409, "MFA_NOT_ENABLED", "This member has no two-factor authentication to reset");
       const db = c.var.db;
       const { endedIds, propagation } = await endSessions(c, {
         tenantId: target.tenantId,
@@ -143,8 +144,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
         reason: "MFA_RESET",
         bumpSessionVersion: true,
         changes: [
-          db.update(users).set(noSecondFactor).where(eq(users.id, target.id)),
-          db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
+          ...removeSecondFactors(db, target.id),
           retireResetLinks(db, target.id, c.get("now")),
         ],
         event: (ids) => ({
@@ -152,12 +152,12 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
           outcome: "SUCCESS",
           targetType: "user",
           targetId: target.id,
-          before: { totpEnabled: target.totpEnabled },
-          after: { totpEnabled: false },
+          before: { totpEnabled: target.totpEnabled, passkeyCount: target.passkeyCount },
+          after: { totpEnabled: false, passkeyCount: 0 },
           metadata: { revokedSessionIds: ids },
         }),
       });
-      return c.json({ user: toUserView({ ...target, totpEnabled: false }), revoked: endedIds.length, ...withPropagation(propagation) });
+      return c.json({ user: toUserView({ ...target, ...NO_SECOND_FACTOR }), revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(

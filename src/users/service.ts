@@ -15,6 +15,7 @@ export function toUserView(u: User) {
     permissions: permissionsOf(u),
     permissionOverrides: u.permissionOverrides ?? { granted: [], revoked: [] },
     totpEnabled: u.totpEnabled,
+    passkeyCount: u.passkeyCount,
     createdAt: new Date(u.createdAt).toISOString(),
     disabledAt: u.disabledAt === null ? null : new Date(u.disabledAt).toISOString(),
   };

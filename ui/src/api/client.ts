@@ -69,6 +69,7 @@ function asChallenge(err: ApiError): StepUpChallenge {
     purpose: typeof err.details.purpose === "string" ? err.details.purpose : "UNKNOWN",
     methods,
     enrollmentRequired: err.details.enrollmentRequired === true,
+    phishingResistantRequired: err.details.phishingResistantRequired === true,
     ...(typeof err.details.label === "string" ? { label: err.details.label } : {}),
   };
 }

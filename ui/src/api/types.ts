@@ -12,7 +12,8 @@ import type { Permission, Role } from "../../../src/lib/permissions";
 import type { AuditOutcome, AuditTargetType } from "../../../src/audit/actions";
 export { ROLES, ROLE_RANK, type Permission, type Role } from "../../../src/lib/permissions";
 export { MIN_PASSWORD_LENGTH } from "../../../src/lib/password-length";
-export type { StepUpMethod, StepUpPurpose } from "../../../src/stepup/policy";
+export { hasSecondFactor, type StepUpMethod, type StepUpPurpose } from "../../../src/stepup/policy";
+export { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../../../src/tenant/policy-vocabulary";
 export type { RevokeReason } from "../../../src/sessions/views";
 export type { InvitationCreated, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
 export { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditAction, type AuditOutcome, type AuditTargetType } from "../../../src/audit/actions";
@@ -24,7 +25,8 @@ export type User = {
   displayName: string;
   role: Role;
   permissions: Permission[];
-  totpEnabled?: boolean;
+  totpEnabled: boolean;
+  passkeyCount: number;
 };
 
 export type Impersonation = {
@@ -41,8 +43,14 @@ export type Me = { user: User; sessionId: string; impersonation?: Impersonation 
 export type SessionList = { sessions: Session[]; currentSessionId: string };
 
 import type { StepUpMethod } from "../../../src/stepup/policy";
-/** `label`: how a product's own purpose reads in the dialog ("delete a note"); Gatehouse's have theirs here. */
-export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean; label?: string };
+/**
+ * `label`: how a product's own purpose reads in the dialog ("delete a note"); Gatehouse's have theirs here.
+ * `phishingResistantRequired`: the organisation's policy accepts only a passkey here (`methods` is then ["passkey"] or empty).
+ */
+export type StepUpChallenge = { purpose: string; methods: StepUpMethod[]; enrollmentRequired?: boolean; phishingResistantRequired?: boolean; label?: string };
+
+/** One of the user's passkeys; `backedUp`: synced by a cloud keychain, rather than bound to one device. */
+export type Passkey = { id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean };
 
 export type TotpEnrollment = { secret: string; otpauthUrl: string; qrSvg: string };
 export type RecoveryCodes = { recoveryCodes: string[] };
@@ -56,6 +64,7 @@ export type TeamMember = {
   displayName: string;
   role: Role;
   totpEnabled: boolean;
+  passkeyCount: number;
   createdAt: string;
   disabledAt: string | null;
 };

@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { del, post } from "../api/client";
-import type { TeamMember } from "../api/types";
+import { hasSecondFactor, type TeamMember } from "../api/types";
 import { me } from "../state/auth";
 import { toast } from "../state/toast";
 import { ConfirmDialog } from "./ConfirmDialog";
@@ -19,7 +19,7 @@ export function MemberActions({ member, onChanged }: { member: TeamMember; onCha
   const self = me.value?.user;
   const disabled = member.disabledAt !== null;
   // Only an owner takes away an admin's second factor.
-  const mayResetMfa = member.totpEnabled && (member.role === "member" || self?.role === "owner");
+  const mayResetMfa = hasSecondFactor(member) && (member.role === "member" || self?.role === "owner");
   const path = `/api/users/${encodeURIComponent(member.id)}`;
   const name = member.displayName;
   const close = () => (pending.value = null);
@@ -106,7 +106,7 @@ export function MemberActions({ member, onChanged }: { member: TeamMember; onCha
             await onChanged();
           }}
         >
-          <p>Their authenticator and recovery codes stop working and their sessions end. They set up two-factor again after signing in.</p>
+          <p>Their authenticator app, passkeys and recovery codes stop working and their sessions end. They set up two-factor again after signing in.</p>
         </ConfirmDialog>
       )}
       {pending.value === "password-reset" && (

@@ -2,6 +2,7 @@ import { useSignal } from "@preact/signals";
 import { ApiError, post, SESSION_LOSS_CODES } from "../api/client";
 import type { StepUpChallenge, StepUpMethod, StepUpPurpose } from "../api/types";
 import { describeError } from "../lib/errors";
+import { isAborted, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey } from "../lib/passkey";
 import { useAction } from "../lib/useAction";
 import { me } from "../state/auth";
 import { appUrl, navigate } from "../state/router";
@@ -27,17 +28,37 @@ const PURPOSES: Record<StepUpPurpose, string> = {
 };
 
 const METHOD_LABELS: Record<StepUpMethod, string> = {
+  passkey: "Passkey",
   totp: "Authenticator app",
   recovery_code: "Recovery code",
   password: "Password",
 };
 
+type TypedMethod = Exclude<StepUpMethod, "passkey">;
+type TypedSecret = { code: string } | { recoveryCode: string } | { password: string };
+
 // Distinct from the method names so each input has a label of its own.
-const FIELD_LABELS: Record<StepUpMethod, string> = {
+const FIELD_LABELS: Record<TypedMethod, string> = {
   totp: "Authentication code",
   recovery_code: "One of your recovery codes",
   password: "Account password",
 };
+
+const HINTS: Record<StepUpMethod, string> = {
+  passkey: "Use your passkey: on this device, your phone or a security key.",
+  totp: "Enter the 6-digit code from your authenticator app.",
+  recovery_code: "Enter one of your unused recovery codes. Each code works once.",
+  password: "Enter your account password.",
+};
+
+/** The passkey's answer to a challenge issued for this session and purpose. */
+async function passkeyProof(purpose: string) {
+  const { options } = await post<{ options: PublicKeyCredentialRequestOptionsJSON }>("/api/security/stepup/options", { purpose }, { noStepUp: true });
+  return { passkey: await signWithPasskey(options) };
+}
+
+/** Where a user adds a passkey; `need=passkey` tells the page why they were sent there. */
+export const ADD_PASSKEY_PATH = "/security/two-factor?need=passkey";
 
 /** Renders the fetch layer's pending step-up; settles it with the user's answer. */
 export function StepUpModal() {
@@ -48,14 +69,16 @@ export function StepUpModal() {
 }
 
 function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle: (ok: boolean) => void }) {
-  const usable = challenge.methods.filter((m): m is StepUpMethod => m in METHOD_LABELS);
+  // A browser without WebAuthn is offered the other ways, unless a passkey is the only one (then it says why it fails).
+  const usable = challenge.methods.filter((m) => m in METHOD_LABELS && (m !== "passkey" || passkeysSupported() || challenge.methods.length === 1));
   const method = useSignal<StepUpMethod>(usable[0] ?? "totp");
   const value = useSignal("");
   const action = Object.hasOwn(PURPOSES, challenge.purpose) ? PURPOSES[challenge.purpose as StepUpPurpose] : (challenge.label ?? "continue");
   const realUser = me.value?.impersonation?.realUser;
   const { busy, error, run } = useAction(
-    async (secret: { code: string } | { recoveryCode: string } | { password: string }) => {
-      await post("/api/security/stepup/verify", { purpose: challenge.purpose, ...secret }, { noStepUp: true });
+    async (secret: TypedSecret | "passkey") => {
+      const proof = secret === "passkey" ? await passkeyProof(challenge.purpose) : secret;
+      await post("/api/security/stepup/verify", { purpose: challenge.purpose, ...proof }, { noStepUp: true });
       settle(true);
     },
     {
@@ -64,58 +87,67 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
           settle(false);
           return;
         }
+        if (isAborted(err)) return;
         error.value = describeError(err);
         value.value = "";
       },
     },
   );
+  const required = challenge.phishingResistantRequired === true;
 
   function verify(e: Event) {
     e.preventDefault();
     if (busy.value) return;
-    const v = value.value.trim();
-    if (!v) {
-      error.value = method.value === "password" ? "Enter your password." : "Enter a code.";
+    const chosen = method.value;
+    if (chosen === "passkey") {
+      void run("passkey");
       return;
     }
-    const secret =
-      method.value === "totp" ? { code: v.replace(/\s+/g, "") } : method.value === "recovery_code" ? { recoveryCode: v } : { password: value.value };
+    const v = value.value.trim();
+    if (!v) {
+      error.value = chosen === "password" ? "Enter your password." : "Enter a code.";
+      return;
+    }
+    const secret = chosen === "totp" ? { code: v.replace(/\s+/g, "") } : chosen === "recovery_code" ? { recoveryCode: v } : { password: value.value };
     void run(secret);
   }
 
   if (challenge.enrollmentRequired) {
+    const target = required ? ADD_PASSKEY_PATH : "/security/two-factor";
     return (
-      <Modal title="Set up two-factor first" onClose={() => settle(false)}>
-        <p>
-          To {action}, you need to confirm it's you with an authenticator app, and your account does not have two-factor authentication yet.
-          Set it up, then try again.
-        </p>
+      <Modal title={required ? "Add a passkey first" : "Set up two-factor first"} onClose={() => settle(false)}>
+        {required ? (
+          <p>
+            Your organization requires a passkey to {action}: a code can be relayed by a phishing site, a passkey cannot. Add a passkey on the
+            two-factor page, then try again.
+          </p>
+        ) : (
+          <p>
+            To {action}, you need to confirm it's you with an authenticator app, and your account does not have two-factor authentication yet.
+            Set it up, then try again.
+          </p>
+        )}
         <div class="modal-actions">
           <button type="button" class="button" onClick={() => settle(false)}>
             Cancel
           </button>
           <a
             class="button button-primary"
-            href={appUrl("/security/two-factor")}
+            href={appUrl(target)}
             onClick={(e) => {
               e.preventDefault();
               settle(false);
-              navigate("/security/two-factor");
+              navigate(target);
             }}
           >
-            Set up two-factor
+            {required ? "Add a passkey" : "Set up two-factor"}
           </a>
         </div>
       </Modal>
     );
   }
 
-  const hint =
-    method.value === "totp"
-      ? "Enter the 6-digit code from your authenticator app."
-      : method.value === "recovery_code"
-        ? "Enter one of your unused recovery codes. Each code works once."
-        : "Enter your account password.";
+  const m = method.value;
 
   return (
     <Modal
@@ -123,7 +155,8 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
       onClose={() => !busy.value && settle(false)}
       description={
         <p>
-          To {action}, verify your identity. {hint}
+          To {action}, verify your identity. {required && "Your organization requires a passkey for this. "}
+          {HINTS[m]}
           {/* The API checks the real admin's factor, not the impersonated user's. */}
           {realUser && ` You are verifying as ${realUser.displayName}, not as ${me.value?.user.displayName ?? "the member"}.`}
         </p>
@@ -132,45 +165,47 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
       <form onSubmit={verify} class="stack">
         {usable.length > 1 && (
           <div class="segmented" role="radiogroup" aria-label="Verification method">
-            {usable.map((m) => (
-              <label key={m} class={method.value === m ? "segment segment-on" : "segment"}>
+            {usable.map((option) => (
+              <label key={option} class={m === option ? "segment segment-on" : "segment"}>
                 <input
                   type="radio"
                   name="stepup-method"
-                  value={m}
-                  checked={method.value === m}
+                  value={option}
+                  checked={m === option}
                   onChange={() => {
-                    method.value = m;
+                    method.value = option;
                     value.value = "";
                     error.value = null;
                   }}
                 />
-                {METHOD_LABELS[m]}
+                {METHOD_LABELS[option]}
               </label>
             ))}
           </div>
         )}
-        <div class="field">
-          <label for="stepup-secret">{FIELD_LABELS[method.value]}</label>
-          <input
-            id="stepup-secret"
-            data-autofocus
-            type={method.value === "password" ? "password" : "text"}
-            inputMode={method.value === "totp" ? "numeric" : undefined}
-            autoComplete={method.value === "totp" ? "one-time-code" : method.value === "password" ? "current-password" : "off"}
-            maxLength={method.value === "totp" ? 8 : 200}
-            value={value.value}
-            onInput={(e) => (value.value = e.currentTarget.value)}
-            aria-invalid={error.value ? true : undefined}
-          />
-        </div>
+        {m !== "passkey" && (
+          <div class="field">
+            <label for="stepup-secret">{FIELD_LABELS[m]}</label>
+            <input
+              id="stepup-secret"
+              data-autofocus
+              type={m === "password" ? "password" : "text"}
+              inputMode={m === "totp" ? "numeric" : undefined}
+              autoComplete={m === "totp" ? "one-time-code" : m === "password" ? "current-password" : "off"}
+              maxLength={m === "totp" ? 8 : 200}
+              value={value.value}
+              onInput={(e) => (value.value = e.currentTarget.value)}
+              aria-invalid={error.value ? true : undefined}
+            />
+          </div>
+        )}
         <Alert>{error.value}</Alert>
         <div class="modal-actions">
           <button type="button" class="button" onClick={() => !busy.value && settle(false)} aria-disabled={busy.value}>
             Cancel
           </button>
-          <button type="submit" class="button button-primary" aria-disabled={busy.value}>
-            {busy.value ? "Verifying…" : "Verify"}
+          <button type="submit" class="button button-primary" aria-disabled={busy.value} data-autofocus={m === "passkey" ? true : undefined}>
+            {busy.value ? "Verifying…" : m === "passkey" ? "Use passkey" : "Verify"}
           </button>
         </div>
       </form>

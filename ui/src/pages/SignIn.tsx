@@ -1,9 +1,11 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
+import type { StepUpMethod } from "../api/types";
 import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
+import { autofillSupported, isAborted, passkeyFromAutofill, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey, stopAutofill } from "../lib/passkey";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
@@ -20,7 +22,14 @@ function productReturnTo(): string | null {
   return value === null ? null : sanitizeReturnTo(value);
 }
 
-type SignInBody = { email: string; password: string; totpCode?: string; recoveryCode?: string; returnTo?: string };
+type Answer = { redirectTo: string; mfaEnrollmentRequired?: boolean };
+type PasskeyAnswer = { challengeId: string; response: Awaited<ReturnType<typeof signWithPasskey>> };
+type Attempt = { password: { email: string; password: string; totpCode?: string; recoveryCode?: string } } | { passkey: PasskeyAnswer | "prompt" };
+
+const passkeyOptions = () => post<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }>("/api/auth/passkey/options", {}, { ownUnauthorized: true });
+
+/** The password's second step: the factors the account has (the 401's `methods`). */
+const SECOND_STEP_CODES = ["TOTP_REQUIRED", "SECOND_FACTOR_REQUIRED"];
 
 export function SignInPage() {
   const email = useSignal("");
@@ -28,32 +37,79 @@ export function SignInPage() {
   const code = useSignal("");
   const useRecovery = useSignal(false);
   const step = useSignal<"password" | "totp">("password");
+  const methods = useSignal<StepUpMethod[]>([]);
+  // Bumped to offer the passkeys in the email field's autofill again (a passkey button took the offer over).
+  const autofillRound = useSignal(0);
   const { busy, error, run } = useAction(
-    async (body: SignInBody) => {
-      let answer: { redirectTo: string; mfaEnrollmentRequired?: boolean };
-      try {
-        answer = await post<{ redirectTo: string; mfaEnrollmentRequired?: boolean }>("/api/auth/login", body, { ownUnauthorized: true });
-      } catch (err) {
-        // Not a failure: the password was right and the account has a second factor.
-        if (err instanceof ApiError && err.code === "TOTP_REQUIRED") {
-          step.value = "totp";
-          return;
+    async (attempt: Attempt) => {
+      const back = productReturnTo();
+      const returnTo = back === null ? {} : { returnTo: back };
+      let answer: Answer;
+      if ("password" in attempt) {
+        try {
+          answer = await post<Answer>("/api/auth/login", { ...attempt.password, ...returnTo }, { ownUnauthorized: true });
+        } catch (err) {
+          // Not a failure: the password was right and the account has a second factor.
+          if (err instanceof ApiError && SECOND_STEP_CODES.includes(err.code)) {
+            methods.value = Array.isArray(err.details.methods) ? (err.details.methods as StepUpMethod[]) : ["totp", "recovery_code"];
+            useRecovery.value = !methods.value.includes("totp");
+            step.value = "totp";
+            return;
+          }
+          throw err;
         }
-        throw err;
+      } else {
+        const proof = attempt.passkey === "prompt" ? await passkeyOptions().then(async ({ challengeId, options }) => ({ challengeId, response: await signWithPasskey(options) })) : attempt.passkey;
+        answer = await post<Answer>("/api/auth/passkey", { ...proof, ...returnTo }, { ownUnauthorized: true });
       }
       signInNotice.value = null;
       // Back to the product page (the server sanitised it too); a full load, it is not the panel's.
       // (Unless the tenant requires two-factor and there is none yet: the panel's enrolment first.)
-      if (body.returnTo !== undefined && !answer.mfaEnrollmentRequired) location.assign(answer.redirectTo);
+      if (back !== null && !answer.mfaEnrollmentRequired) location.assign(answer.redirectTo);
       else await loadMe();
     },
     {
       onError: (err) => {
-        error.value = err instanceof ApiError && err.code === "INVALID_CREDENTIALS" ? "Incorrect email or password." : describeError(err);
+        if (isAborted(err)) return;
+        error.value =
+          err instanceof ApiError && err.code === "INVALID_CREDENTIALS"
+            ? "Incorrect email or password."
+            : err instanceof ApiError && err.code === "PASSKEY_INVALID"
+              ? "Gatehouse does not know this passkey (it may have been removed). Sign in with your password."
+              : describeError(err);
         code.value = "";
       },
     },
   );
+
+  async function signInWithPasskey() {
+    if (busy.value) return;
+    if (!(await run({ passkey: "prompt" }))) autofillRound.value++;
+  }
+
+  // Conditional mediation: the browser offers saved passkeys in the email field's autofill.
+  useEffect(() => {
+    if (step.value !== "password") return;
+    let live = true;
+    void (async () => {
+      if (!(await autofillSupported()) || !live) return;
+      let picked: PasskeyAnswer;
+      try {
+        const { challengeId, options } = await passkeyOptions();
+        if (!live) return;
+        picked = { challengeId, response: await passkeyFromAutofill(options) };
+      } catch (err) {
+        // Aborted by a passkey button or by leaving; any other failure leaves the button to try.
+        if (live && !isAborted(err)) error.value = describeError(err);
+        return;
+      }
+      if (!(await run({ passkey: picked })) && live) autofillRound.value++;
+    })();
+    return () => {
+      live = false;
+      stopAutofill();
+    };
+  }, [step.value, autofillRound.value]);
 
   useEffect(() => {
     if (!me.value) return;
@@ -77,9 +133,11 @@ export function SignInPage() {
     }
     const second =
       step.value === "totp" ? (useRecovery.value ? { recoveryCode: code.value.trim() } : { totpCode: code.value.replace(/\s+/g, "") }) : {};
-    const back = productReturnTo();
-    void run({ email: email.value.trim(), password: password.value, ...second, ...(back === null ? {} : { returnTo: back }) });
+    void run({ password: { email: email.value.trim(), password: password.value, ...second } });
   }
+
+  const passkeyOffered = passkeysSupported() && (step.value === "password" || methods.value.includes("passkey"));
+  const codeMethods = methods.value.filter((m) => m === "totp" || m === "recovery_code");
 
   return (
     <div class="signin">
@@ -97,7 +155,8 @@ export function SignInPage() {
                 <input
                   id="signin-email"
                   type="email"
-                  autoComplete="username"
+                  // "webauthn": the browser may offer saved passkeys here (conditional mediation).
+                  autoComplete="username webauthn"
                   required
                   value={email.value}
                   onInput={(e) => (email.value = e.currentTarget.value)}
@@ -116,26 +175,34 @@ export function SignInPage() {
               </div>
             </>
           ) : (
-            <div class="field">
-              <label for="signin-code">{useRecovery.value ? "Recovery code" : "Authentication code"}</label>
-              <input
-                id="signin-code"
-                type="text"
-                inputMode={useRecovery.value ? undefined : "numeric"}
-                autoComplete={useRecovery.value ? "off" : "one-time-code"}
-                value={code.value}
-                onInput={(e) => (code.value = e.currentTarget.value)}
-                aria-describedby="signin-code-hint"
-              />
-              <p id="signin-code-hint" class="hint">
-                {useRecovery.value ? "Each recovery code works once." : `Open your authenticator app and enter the code for ${email.value}.`}
-              </p>
-            </div>
+            <>
+              {!codeMethods.includes("totp") && <Alert tone="info">Your account's second factor is a passkey: sign in with it, or enter a recovery code.</Alert>}
+              <div class="field">
+                <label for="signin-code">{useRecovery.value ? "Recovery code" : "Authentication code"}</label>
+                <input
+                  id="signin-code"
+                  type="text"
+                  inputMode={useRecovery.value ? undefined : "numeric"}
+                  autoComplete={useRecovery.value ? "off" : "one-time-code"}
+                  value={code.value}
+                  onInput={(e) => (code.value = e.currentTarget.value)}
+                  aria-describedby="signin-code-hint"
+                />
+                <p id="signin-code-hint" class="hint">
+                  {useRecovery.value ? "Each recovery code works once." : `Open your authenticator app and enter the code for ${email.value}.`}
+                </p>
+              </div>
+            </>
           )}
           <Alert>{error.value}</Alert>
           <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
             {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : "Sign in"}
           </button>
+          {passkeyOffered && (
+            <button type="button" class="button button-block" onClick={signInWithPasskey} aria-disabled={busy.value}>
+              Sign in with a passkey
+            </button>
+          )}
           {step.value === "password" && (
             <div class="signin-links">
               <a href={appUrl("/forgot-password")} onClick={onLinkClick}>
@@ -145,17 +212,19 @@ export function SignInPage() {
           )}
           {step.value === "totp" && (
             <div class="signin-links">
-              <button
-                type="button"
-                class="link-button"
-                onClick={() => {
-                  useRecovery.value = !useRecovery.value;
-                  code.value = "";
-                  error.value = null;
-                }}
-              >
-                {useRecovery.value ? "Use your authenticator app" : "Use a recovery code"}
-              </button>
+              {codeMethods.length > 1 && (
+                <button
+                  type="button"
+                  class="link-button"
+                  onClick={() => {
+                    useRecovery.value = !useRecovery.value;
+                    code.value = "";
+                    error.value = null;
+                  }}
+                >
+                  {useRecovery.value ? "Use your authenticator app" : "Use a recovery code"}
+                </button>
+              )}
               <button
                 type="button"
                 class="link-button"

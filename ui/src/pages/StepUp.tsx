@@ -5,6 +5,7 @@ import { STEP_UP_MESSAGE_TYPE, type StepUpMessage } from "../../../src/gateway/s
 import { ApiError, get, query } from "../api/client";
 import type { StepUpChallenge } from "../api/types";
 import { Alert } from "../components/Alert";
+import { ADD_PASSKEY_PATH } from "../components/StepUpModal";
 import { describeError } from "../lib/errors";
 import { appUrl, search } from "../state/router";
 import { requestStepUp } from "../state/stepup";
@@ -30,7 +31,8 @@ export function StepUpPage() {
 
   useEffect(() => {
     if (reportTo) document.documentElement.classList.add("embedded");
-    const finish = (verified: boolean, enroll = false) => {
+    /** `enroll`: no factor can earn it; "passkey" when the organization's policy needs one. */
+    const finish = (verified: boolean, enroll: false | "two-factor" | "passkey" = false) => {
       if (reportTo) {
         const message: StepUpMessage = { type: STEP_UP_MESSAGE_TYPE, purpose, verified, ...(enroll ? { enroll: true as const } : {}) };
         reportTo.postMessage(message, location.origin);
@@ -38,14 +40,14 @@ export function StepUpPage() {
         return;
       }
       // Cancelled: not back to the page that needs the step-up (it would only ask again).
-      location.replace(enroll ? appUrl("/security/two-factor") : verified ? returnTo : "/");
+      location.replace(enroll ? appUrl(enroll === "passkey" ? ADD_PASSKEY_PATH : "/security/two-factor") : verified ? returnTo : "/");
     };
     void (async () => {
       try {
         const challenge = await get<StepUpChallenge>(`/api/security/stepup/challenge${query({ purpose })}`);
         // No factor that can earn it: straight to setting one up, on the top page.
         if (challenge.enrollmentRequired) {
-          finish(false, true);
+          finish(false, challenge.phishingResistantRequired ? "passkey" : "two-factor");
           return;
         }
         await requestStepUp(challenge);

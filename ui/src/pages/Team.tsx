@@ -1,6 +1,6 @@
 import { useSignal } from "@preact/signals";
 import { get, patch, post } from "../api/client";
-import { ROLE_RANK, ROLES, type Role, type TeamMember } from "../api/types";
+import { hasSecondFactor, ROLE_RANK, ROLES, type Role, type TeamMember } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ImpersonateDialog } from "../components/ImpersonateDialog";
@@ -56,7 +56,7 @@ export function TeamPage() {
                   </p>
                   <p class="muted">{m.email}</p>
                   <p class="muted small">
-                    {m.totpEnabled ? <span class="badge badge-green">2FA on</span> : <span class="badge badge-amber">No 2FA</span>} · joined{" "}
+                    {hasSecondFactor(m) ? <span class="badge badge-green">2FA on</span> : <span class="badge badge-amber">No 2FA</span>} · joined{" "}
                     <RelativeTime iso={m.createdAt} />
                   </p>
                 </div>

@@ -1,24 +1,27 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { post } from "../api/client";
-import type { RecoveryCodes as Codes, TotpEnrollment } from "../api/types";
+import { hasSecondFactor, type RecoveryCodes as Codes, type TotpEnrollment } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageHeader } from "../components/Layout";
 import { RecoveryCodes } from "../components/RecoveryCodes";
 import { useAction } from "../lib/useAction";
+import { useLoad } from "../lib/useLoad";
 import { loadMe, me } from "../state/auth";
+import { search } from "../state/router";
 import { toast } from "../state/toast";
 
 /** The server's SVG as an image: never parsed into our DOM, and allowed by img-src data:. */
 const svgDataUrl = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 const groupSecret = (s: string) => s.replace(/(.{4})/g, "$1 ").trim();
 
-function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; onConfirmed: (codes: string[]) => void }) {
+function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; onConfirmed: (codes: string[] | null) => void }) {
   const code = useSignal("");
   const { busy, error, run } = useAction(async (totpCode: string) => {
-    const res = await post<Codes>("/api/security/mfa/totp/confirm", { code: totpCode });
-    onConfirmed(res.recoveryCodes);
+    // Recovery codes come with a first factor only: beside a passkey, the ones the user has stay.
+    const res = await post<Partial<Codes>>("/api/security/mfa/totp/confirm", { code: totpCode });
+    onConfirmed(res.recoveryCodes ?? null);
   });
 
   function confirm(e: Event) {
@@ -75,7 +78,15 @@ export function TwoFactorPage() {
   const enrollment = useSignal<TotpEnrollment | null>(null);
   const codes = useSignal<string[] | null>(null);
   const confirming = useSignal<"disable" | "regenerate" | null>(null);
-  const enabled = me.value?.user.totpEnabled === true;
+  // The Passkeys card is loaded with this page only (it and the WebAuthn library stay out of the first load).
+  const passkeysCard = useLoad(() => import("../components/Passkeys"));
+  const PasskeysCard = passkeysCard.data.value?.Passkeys;
+  const user = me.value?.user;
+  const enabled = user?.totpEnabled === true;
+  const passkeyCount = user?.passkeyCount ?? 0;
+  const enrolling = me.value?.mfaEnrollmentRequired === true;
+  // Sent here by a step-up the organization's policy allows only a passkey for.
+  const needPasskey = new URLSearchParams(search.value).get("need") === "passkey" && passkeyCount === 0;
   const { busy, error, run: startEnrollment } = useAction(async () => {
     enrollment.value = await post<TotpEnrollment>("/api/security/mfa/totp/enroll");
   });
@@ -103,8 +114,10 @@ export function TwoFactorPage() {
   return (
     <>
       <PageHeader title="Two-factor authentication">
-        Two-factor authentication asks for a code from your phone when you sign in and before sensitive changes, so a stolen password alone is not enough.
+        Two-factor authentication asks for a passkey or a code from your phone when you sign in and before sensitive changes, so a stolen password alone
+        is not enough.
       </PageHeader>
+      {needPasskey && <Alert tone="warning">Your organization requires a passkey for that action. Add one below, then try again.</Alert>}
       <Alert>{error.value}</Alert>
       <section class="card" aria-labelledby="totp-heading">
         <div class="card-head">
@@ -134,16 +147,19 @@ export function TwoFactorPage() {
           onConfirmed={(c) => {
             enrollment.value = null;
             codes.value = c;
+            if (!c) void loadMe();
             toast("Two-factor authentication is on.");
           }}
         />
       )}
-      {enabled && (
+      <Alert>{passkeysCard.error.value}</Alert>
+      {PasskeysCard && <PasskeysCard enrolling={enrolling} onRecoveryCodes={(c) => (codes.value = c)} />}
+      {user && hasSecondFactor(user) && (
         <section class="card" aria-labelledby="codes-heading">
           <div class="card-head">
             <div>
               <h2 id="codes-heading">Recovery codes</h2>
-              <p class="muted">Single-use codes for when your phone is not at hand. Generating new codes invalidates the old ones.</p>
+              <p class="muted">Single-use codes for when your phone or passkey is not at hand. Generating new codes invalidates the old ones.</p>
             </div>
             <button type="button" class="button" onClick={() => (confirming.value = "regenerate")}>
               Generate new codes
@@ -163,7 +179,11 @@ export function TwoFactorPage() {
             toast("Two-factor authentication is off.");
           }}
         >
-          <p>Your account will be protected by your password only, and your recovery codes stop working.</p>
+          <p>
+            {passkeyCount > 0
+              ? "Codes from your authenticator app stop working. Your passkeys and recovery codes still work."
+              : "Your account will be protected by your password only, and your recovery codes stop working."}
+          </p>
         </ConfirmDialog>
       )}
       {confirming.value === "regenerate" && (
