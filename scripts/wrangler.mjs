@@ -24,3 +24,18 @@ export function wranglerSpawn(args, options = {}) {
   return spawn(WRANGLER, args, withBin(options));
 }
 
+/**
+ * `wrangler <args>` with its output collected: resolves to { status, signal, stdout, stderr }
+ * when it exits, so independent calls can run side by side and each is reported whole.
+ */
+export function wranglerAsync(args, options = {}) {
+  return new Promise((resolve) => {
+    const child = wranglerSpawn(args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("error", (err) => resolve({ status: null, signal: null, stdout, stderr: `${stderr}${err.message}\n` }));
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
