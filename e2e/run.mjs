@@ -97,6 +97,7 @@ async function round() {
     writeFileSync(seedFile, await scenarioSeed());
     const log = openSync(logFile, "a");
     console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
+    const startingMs = Date.now();
     server = spawn("npm", ["start"], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1", GATEHOUSE_EXTRA_SEED: seedFile },
@@ -104,7 +105,7 @@ async function round() {
       detached: true,
     });
     await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
-    console.log("Gatehouse is up; running browser scenarios.\n");
+    console.log(`Gatehouse is up after ${((Date.now() - startingMs) / 1000).toFixed(1)} s; running browser scenarios.\n`);
     exitCode = await runTests({ E2E_BASE_URL: baseUrl });
   } catch (err) {
     console.error(`\nE2E setup failed: ${err.message}`);

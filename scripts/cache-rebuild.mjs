@@ -16,10 +16,10 @@
 // Local by default (wrangler's local D1 and KV, as `npm start` uses them); --remote for the
 // deployed database and namespace of the top-level Worker or of --env <name>. Prints the
 // rebuild's time and how many keys it deleted.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { wranglerSync } from "./wrangler.mjs";
 
 const USAGE = "usage: node scripts/cache-rebuild.mjs [--remote] [--env <name>] [--persist-to <dir>]";
 // KV's bulk delete takes at most 10,000 keys per request.
@@ -43,7 +43,7 @@ const scope = [remote ? "--remote" : "--local", ...where];
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
-const spawnWrangler = (cmdArgs) => spawnSync("npx", ["wrangler", ...cmdArgs], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+const spawnWrangler = (cmdArgs) => wranglerSync(cmdArgs, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 
 function wrangler(cmdArgs) {
   const res = spawnWrangler(cmdArgs);

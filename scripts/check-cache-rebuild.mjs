@@ -6,24 +6,31 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { wranglerSync } from "./wrangler.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 const dir = mkdtempSync(join(tmpdir(), "gatehouse-kv-check-"));
 const local = ["--local", "--persist-to", dir, "--env="];
 const kvScope = ["--binding", "SESSION_CACHE", ...local];
+// Stopped from outside (`npm test` stops the other steps when one fails): leave nothing behind.
+process.once("SIGTERM", () => {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(143);
+});
 
-function run(cmd, cmdArgs) {
-  const res = spawnSync(cmd, cmdArgs, { encoding: "utf8" });
+// One wrangler at a time: two local runtimes on one --persist-to fail on a locked SQLite file.
+function succeeded(what, res) {
   if (res.status !== 0) {
-    console.error(`check-cache-rebuild: ${cmd} ${cmdArgs.join(" ")} failed\n${res.stdout}\n${res.stderr}`);
+    console.error(`check-cache-rebuild: ${what} failed\n${res.stdout}\n${res.stderr}`);
     rmSync(dir, { recursive: true, force: true });
     process.exit(1);
   }
   return res.stdout;
 }
+const wrangler = (args) => succeeded(`wrangler ${args.join(" ")}`, wranglerSync(args, { encoding: "utf8" }));
 const json = (out) => JSON.parse(out.slice(out.indexOf("[")));
-const listed = () => json(run("npx", ["wrangler", "kv", "key", "list", ...kvScope])).map((k) => k.name);
-const d1 = (args) => json(run("npx", ["wrangler", "d1", "execute", "DB", "--json", ...args, ...local]));
+const listed = () => json(wrangler(["kv", "key", "list", ...kvScope])).map((k) => k.name);
+const d1 = (args) => json(wrangler(["d1", "execute", "DB", "--json", ...args, ...local]));
 
 try {
   const migration = readdirSync("migrations").find((f) => f.endsWith(".sql") && readFileSync(join("migrations", f), "utf8").includes("CREATE TABLE `cache_rebuilds`"));
@@ -31,9 +38,9 @@ try {
   d1(["--file", join("migrations", migration), "--yes"]);
   const stale = ["session:ses_stale1", "session:ses_stale2", "tenant-edge:ten_restored"].map((key) => ({ key, value: '{"stale":true}' }));
   writeFileSync(join(dir, "stale.json"), JSON.stringify(stale));
-  run("npx", ["wrangler", "kv", "bulk", "put", join(dir, "stale.json"), ...kvScope]);
+  wrangler(["kv", "bulk", "put", join(dir, "stale.json"), ...kvScope]);
   const before = Date.now();
-  const report = run(process.execPath, ["scripts/cache-rebuild.mjs", "--persist-to", dir]);
+  const report = succeeded("cache-rebuild", spawnSync(process.execPath, ["scripts/cache-rebuild.mjs", "--persist-to", dir], { encoding: "utf8" }));
   const after = Date.now();
   const left = listed();
   if (left.length !== 0) throw new Error(`cache:rebuild left ${left.join(", ")}`);

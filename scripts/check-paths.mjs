@@ -1,4 +1,4 @@
-// Every repository path a comment or a doc names exists (run first by `npm test`).
+// Every repository path a comment or a doc names exists (one of the first steps of `npm test`).
 //
 // Scans the comments of .ts/.tsx/.mts/.mjs files (parsed with TypeScript, so strings,
 // templates and regular expressions are never mistaken for comments) and the whole text of

@@ -5,7 +5,8 @@
 // account: it builds the panel, bundles the worker with `wrangler deploy --dry-run` into
 // dist/worker and skips the remote migrations and the upload. It fails when the panel has
 // no index.html or no JavaScript, or when the bundle is over its gzip budget. It also bundles
-// every [env.*] of wrangler.toml, so a broken staging or production section fails CI.
+// every [env.*] of wrangler.toml (side by side with the top-level bundle), so a broken staging
+// or production section fails CI.
 //
 // `--env staging|production` targets that wrangler environment (its own D1, KV, secrets and
 // placeholder check); without it, the top-level Worker. Missing secrets stop `wrangler deploy`
@@ -15,6 +16,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { buildPanel } from "./build-ui.mjs";
 import { WORKER_GZIP_BUDGET_BYTES, bundleGzipBytes } from "./bundle-size.mjs";
 import { panelProblems } from "./panel-check.mjs";
+import { wranglerAsync, wranglerSync } from "./wrangler.mjs";
 
 const WORKER_OUTDIR = "dist/worker";
 
@@ -47,6 +49,24 @@ function run(cmd, cmdArgs) {
   console.log(`\n$ ${cmd} ${cmdArgs.join(" ")}`);
   const res = spawnSync(cmd, cmdArgs, { stdio: "inherit" });
   if (res.status !== 0) fail(`${cmd} ${cmdArgs.join(" ")} failed (exit ${res.status ?? res.signal})`);
+}
+
+function wrangler(cmdArgs) {
+  console.log(`\n$ wrangler ${cmdArgs.join(" ")}`);
+  const res = wranglerSync(cmdArgs, { stdio: "inherit" });
+  if (res.status !== 0) fail(`wrangler ${cmdArgs.join(" ")} failed (exit ${res.status ?? res.signal})`);
+}
+
+/** `wrangler deploy --dry-run` of each (outdir, env) at once; each one's output printed whole, in order. */
+async function bundleAll(targets) {
+  const argsOf = ({ outdir, env }) => ["deploy", "--dry-run", "--outdir", outdir, `--env=${env}`];
+  const results = await Promise.all(targets.map((target) => wranglerAsync(argsOf(target))));
+  targets.forEach((target, i) => {
+    const res = results[i];
+    process.stdout.write(`\n$ wrangler ${argsOf(target).join(" ")}\n${res.stdout}`);
+    process.stderr.write(res.stderr);
+    if (res.status !== 0) fail(`wrangler ${argsOf(target).join(" ")} failed (exit ${res.status ?? res.signal})`);
+  });
 }
 
 /**
@@ -116,9 +136,13 @@ const problems = panelProblems();
 if (problems.length > 0) fail(`the security panel is not ready to ship:\n  ${problems.join("\n  ")}`);
 console.log("deploy: panel OK (index.html and every asset it loads)");
 
-// 3. The worker bundle, exactly as a deploy builds it, within its budget.
+// 3. The worker bundle, exactly as a deploy builds it, within its budget. A dry run of the
+// whole file also bundles every other environment (a few seconds each, all at once), so none
+// of them rots unnoticed.
+const others = dryRun && !targetEnv ? envNames : [];
 rmSync(WORKER_OUTDIR, { recursive: true, force: true });
-run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", WORKER_OUTDIR, ...envArgs]);
+await bundleAll([{ outdir: WORKER_OUTDIR, env: targetEnv }, ...others.map((env) => ({ outdir: `${WORKER_OUTDIR}-${env}`, env }))]);
+for (const env of others) rmSync(`${WORKER_OUTDIR}-${env}`, { recursive: true, force: true });
 const gzipBytes = bundleGzipBytes(WORKER_OUTDIR);
 if (gzipBytes === 0) fail(`wrangler wrote no module into ${WORKER_OUTDIR}`);
 if (gzipBytes > WORKER_GZIP_BUDGET_BYTES) {
@@ -127,11 +151,7 @@ if (gzipBytes > WORKER_GZIP_BUDGET_BYTES) {
 console.log(`deploy: worker bundle ${kb(gzipBytes)} gzip (budget ${kb(WORKER_GZIP_BUDGET_BYTES)})`);
 
 if (dryRun) {
-  // Every other environment bundles too (a few seconds each), so none of them rots unnoticed.
-  const others = targetEnv ? [] : envNames;
   for (const env of others) {
-    run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${WORKER_OUTDIR}-${env}`, `--env=${env}`]);
-    rmSync(`${WORKER_OUTDIR}-${env}`, { recursive: true, force: true });
     const pending = placeholders(wranglerToml, env);
     if (pending.length > 0) console.log(`(dry run) --env ${env} would stop until set:\n${pending.map((p) => `  wrangler.toml ${p}`).join("\n")}`);
   }
@@ -140,7 +160,7 @@ if (dryRun) {
 }
 
 // 4. Schema first: the new code may need it, the old code tolerates additive migrations.
-run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--remote", ...envArgs]);
+wrangler(["d1", "migrations", "apply", "DB", "--remote", ...envArgs]);
 // 5. Upload (wrangler.toml's [build] checks the panel once more; secrets.required stops a
 // deploy with a secret unset).
-run("npx", ["wrangler", "deploy", ...envArgs]);
+wrangler(["deploy", ...envArgs]);

@@ -5,7 +5,7 @@
 // each successful use move rows to the current key; src/key-rotation.ts). `k0` is the id
 // of a bare key, and of everything made before key ids existed. Reads only; local by
 // default, --remote for the deployed database.
-import { spawnSync } from "node:child_process";
+import { wranglerSync } from "./wrangler.mjs";
 
 const USAGE = "usage: node scripts/keys-status.mjs [--remote] [--env <name>] [--persist-to <dir>]";
 const args = process.argv.slice(2);
@@ -36,7 +36,7 @@ const SQL = [
 ].join(" ");
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
-const res = spawnSync("npx", ["wrangler", "d1", "execute", "DB", remote ? "--remote" : "--local", ...scope, "--json", "--command", SQL], {
+const res = wranglerSync(["d1", "execute", "DB", remote ? "--remote" : "--local", ...scope, "--json", "--command", SQL], {
   encoding: "utf8",
   maxBuffer: 64 * 1024 * 1024,
 });

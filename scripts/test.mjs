@@ -1,0 +1,127 @@
+// `npm test`: every check, then the vitest run, then the browser scenarios. Steps that share
+// nothing run side by side (two cores do the checks in about the time of the longest). Each
+// step is a package.json script, run with `sh -c` as npm would (without npm's start-up), or
+// for vitest its command, and names the steps it waits for.
+//
+// A step running beside others has its output held and printed whole, with its name and
+// time, when it ends; a step running alone (vitest, the browser scenarios) prints as it goes.
+// The first failure stops the steps still running and skips the rest; the summary at the end
+// names each step's outcome and time. Exits non-zero on any failure.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stopGroup } from "./local-process.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
+const SCRIPTS = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts;
+
+const TYPECHECKS = ["typecheck", "typecheck:ui", "typecheck:example"];
+const CHECKS = ["check:paths", ...TYPECHECKS, "check:types", "check:deploy", "check:cache-rebuild"];
+/** Each step: a package.json script (or a command), and the steps it starts after. */
+const STEPS = [
+  // From the start, side by side: the panel, built once (the binding types check, the deploy
+  // dry run and the browser tests' `npm start` reuse it: GATEHOUSE_SKIP_UI_BUILD,
+  // scripts/build-ui.mjs); the paths check; tsc over the worker and its tests, the panel and
+  // the demo product (the three projects `npm run typecheck:all` checks in one process, here
+  // one process each, so the longest sets the time); and the cache rebuild against a
+  // throwaway local D1 and KV. None of the others needs the panel.
+  { name: "build:ui", after: [] },
+  { name: "check:paths", after: [] },
+  ...TYPECHECKS.map((name) => ({ name, after: [] })),
+  { name: "check:cache-rebuild", after: [] },
+  // wrangler checks the panel before `types` and `deploy` (wrangler.toml's [build]).
+  { name: "check:types", after: ["build:ui"] },
+  { name: "check:deploy", after: ["build:ui"] },
+  // Each fills both cores by itself: one after the other, once every check has passed.
+  { name: "vitest", command: "vitest run", after: CHECKS },
+  { name: "test:e2e", after: ["vitest"] },
+];
+
+const env = {
+  ...process.env,
+  GATEHOUSE_SKIP_UI_BUILD: "1",
+  PATH: `${BIN}${delimiter}${process.env.PATH ?? ""}`,
+  // Node keeps the code it compiled on disk: every wrangler after the first starts faster
+  // (about half a second of CPU each; wrangler runs a dozen times here).
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), "node-compile-cache"),
+};
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const started = Date.now();
+/** name → { status: "running" | "passed" | "failed" | "stopped", ms, t0, child } */
+const outcomes = new Map();
+
+function runStep(step, alone) {
+  const script = step.command ?? SCRIPTS[step.name];
+  if (!script) throw new Error(`package.json has no script ${step.name}`);
+  const child = spawn("sh", ["-c", script], { cwd: ROOT, env, detached: true, stdio: ["ignore", alone ? "inherit" : "pipe", alone ? "inherit" : "pipe"] });
+  const outcome = { status: "running", ms: 0, t0: Date.now(), child };
+  outcomes.set(step.name, outcome);
+  // Both streams into one buffer, in the order they were written.
+  let held = "";
+  child.stdout?.setEncoding("utf8").on("data", (d) => (held += d));
+  child.stderr?.setEncoding("utf8").on("data", (d) => (held += d));
+  if (alone) console.log(`\n=== ${step.name}: ${script}\n`);
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) => {
+      if (outcome.status === "stopped") return resolve(outcome);
+      outcome.ms = Date.now() - outcome.t0;
+      outcome.status = code === 0 ? "passed" : "failed";
+      const verdict = `${outcome.status === "passed" ? "passed" : `FAILED (${signal ?? `exit ${code}`})`} in ${seconds(outcome.ms)}`;
+      if (alone) console.log(`\n=== ${step.name}: ${verdict}`);
+      else console.log(`\n=== ${step.name}: ${script}\n${held.trimEnd()}\n=== ${step.name}: ${verdict}`);
+      resolve(outcome);
+    });
+  });
+}
+
+async function stopRunning() {
+  const running = [...outcomes.values()].filter((o) => o.status === "running");
+  for (const o of running) Object.assign(o, { status: "stopped", ms: Date.now() - o.t0 });
+  await Promise.all(running.map((o) => stopGroup(o.child)));
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    await stopRunning();
+    process.exit(130);
+  });
+}
+
+/** Starts every step whose predecessors passed; resolves on the first failure or when all passed. */
+function runAll() {
+  let failed = false;
+  return new Promise((resolve) => {
+    const launch = () => {
+      if (failed) return;
+      const ready = STEPS.filter((s) => !outcomes.has(s.name) && s.after.every((a) => outcomes.get(a)?.status === "passed"));
+      const running = [...outcomes.values()].filter((o) => o.status === "running").length;
+      if (ready.length === 0 && running === 0) return resolve(true);
+      const alone = ready.length === 1 && running === 0;
+      if (ready.length > 0 && !alone) console.log(`\n--- started ${ready.map((s) => s.name).join(", ")} (beside what runs; output shown as each ends)`);
+      for (const step of ready) {
+        runStep(step, alone).then((outcome) => {
+          if (outcome.status === "failed" && !failed) {
+            failed = true;
+            resolve(false);
+          } else if (outcome.status === "passed") launch();
+        });
+      }
+    };
+    launch();
+  });
+}
+
+const passed = await runAll();
+if (!passed) await stopRunning();
+const total = Date.now() - started;
+const width = Math.max(...STEPS.map((s) => s.name.length));
+const lines = STEPS.map((s) => {
+  const o = outcomes.get(s.name);
+  const what = !o ? "not run" : o.status === "stopped" ? `stopped after ${seconds(o.ms)}` : `${o.status} in ${seconds(o.ms)}`;
+  return `  ${s.name.padEnd(width)}  ${what}`;
+});
+console.log(`\nnpm test: ${passed ? "passed" : "FAILED"} in ${seconds(total)}\n${lines.join("\n")}`);
+process.exit(passed ? 0 : 1);
