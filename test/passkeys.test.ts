@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LOGIN_ADDRESS_LIMIT, loginKeys } from "../src/auth/throttle";
 import { Harness, cookieHeader, seedTenant, withEnv } from "./helpers";
-import { addPasskey, finishSignIn, newAuthenticator, passkeyStepUp, signInOptions } from "./passkey-fixtures";
+import { addPasskey, auditRowsOf, errorOf, finishRegistration, finishSignIn, newAuthenticator, passkeyStepUp, registrationOptions, signInOptions, signedInWithPasskey, storedPasskeys } from "./passkey-fixtures";
 
 describe("passkeys, end to end", () => {
   it("a member adds a passkey, signs in with it alone (both factors), and steps up with it for an admin action", async () => {
@@ -52,3 +52,20 @@ describe("asking for a passkey sign-in's challenge", () => {
   });
 });
 
+
+describe("a credential belongs to one account", () => {
+  it("a credential id already registered (to anyone, in any tenant) is refused with 409 PASSKEY_ALREADY_REGISTERED and a FAIL row, and nothing is stored", async () => {
+    const h = new Harness();
+    const first = await seedTenant("pkdup");
+    const second = await seedTenant("pkdup");
+    const taken = await signedInWithPasskey(h, first.member);
+    const member = await h.signIn(second.member);
+    const response = await newAuthenticator().register(await registrationOptions(h, second.member, member.cookie));
+    // The first tenant's member already holds this credential id.
+    await env.DB.prepare("UPDATE passkeys SET credential_id = ? WHERE id = ?").bind(response.id, taken.passkey.id).run();
+    const res = await finishRegistration(h, member.cookie, response);
+    expect([res.status, errorOf(res)]).toEqual([409, "PASSKEY_ALREADY_REGISTERED"]);
+    expect(await storedPasskeys(second.member.id)).toEqual({ rows: [], count: 0 });
+    expect((await auditRowsOf(second.id, "PASSKEY_ADDED")).map((r) => [r.outcome, r.failure_reason])).toEqual([["FAIL", "PASSKEY_ALREADY_REGISTERED"]]);
+  });
+});
