@@ -15,6 +15,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
+          // The origin of every link Gatehouse builds, required at startup: the one test/helpers.ts's requests use (ORIGIN).
+          PUBLIC_ORIGIN: "https://gatehouse.test",
           // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
           TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
           AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
