@@ -20,6 +20,7 @@ import type { Context } from "hono";
 import { type Passkey, passkeys } from "../db/schema";
 import type { AppEnv } from "../env";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
+import { failClosed } from "../lib/fail-closed";
 import { checkAssertion, challengeOf, type Refused } from "./ceremony";
 import { type ChallengeBinding, claimChallenge } from "./challenges";
 import { relyingParty } from "./relying-party";
@@ -45,7 +46,7 @@ export async function findAsserted(
   if (!clientData) return { ok: false, refusal: "PASSKEY_RESPONSE_MALFORMED" };
   const challengeRefusal = await claimChallenge(c.var.db, clientData.challenge, expected, c.get("now"));
   if (challengeRefusal) return { ok: false, refusal: challengeRefusal };
-  const passkey = await findPasskeyByCredentialId(c.var.db, response.id);
+  const passkey = await failClosed("passkey store", () => findPasskeyByCredentialId(c.var.db, response.id));
   if (!passkey || (owner !== null && passkey.userId !== owner)) return { ok: false, refusal: "PASSKEY_INVALID" };
   const handle = response.response.userHandle;
   if (handle !== undefined && !sameBytes(handle, userHandleOf(passkey.userId))) return { ok: false, refusal: "PASSKEY_INVALID" };
@@ -58,10 +59,12 @@ export async function verifyAsserted(c: Context<AppEnv>, asserted: Asserted): Pr
   const checked = await checkAssertion(asserted.response, asserted, passkey, relyingParty(c.env));
   if (!checked.ok) return checked;
   const now = c.get("now");
-  const recorded = await c.var.db
-    .update(passkeys)
-    .set({ signCount: checked.assertion.signCount, lastUsedAt: now, backedUp: checked.assertion.backedUp })
-    .where(and(eq(passkeys.id, passkey.id), eq(passkeys.signCount, passkey.signCount)));
+  const recorded = await failClosed("passkey store", () =>
+    c.var.db
+      .update(passkeys)
+      .set({ signCount: checked.assertion.signCount, lastUsedAt: now, backedUp: checked.assertion.backedUp })
+      .where(and(eq(passkeys.id, passkey.id), eq(passkeys.signCount, passkey.signCount))),
+  );
   // Another assertion with a counter this one did not exceed was accepted meanwhile.
   if (checked.assertion.signCount > 0 && recorded.meta.changes !== 1) return { ok: false, refusal: "PASSKEY_COUNTER_REGRESSED" };
   return { ok: true, passkey: { ...passkey, signCount: checked.assertion.signCount, lastUsedAt: now, backedUp: checked.assertion.backedUp } };

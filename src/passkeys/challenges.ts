@@ -9,12 +9,14 @@
  * response spends it too); a response obtained in one session finishing a ceremony in
  * another (the session binding); a challenge earned for one step-up purpose spent on
  * another. Only the challenge's SHA-256 is stored; the response names its challenge in
- * clientDataJSON, which is how the finishing request finds it.
+ * clientDataJSON, which is how the finishing request finds it. A store that fails denies
+ * (503, src/lib/fail-closed.ts).
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { webauthnChallenges } from "../db/schema";
 import { randomBytes, randomId, sha256Hex, toBase64Url } from "../lib/crypto";
+import { failClosed } from "../lib/fail-closed";
 
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 
@@ -27,16 +29,17 @@ export type ChallengeBinding = { kind: ChallengeKind; sessionId?: string | null;
 export async function issueChallenge(db: Db, binding: ChallengeBinding, nowMs: number): Promise<{ id: string; challenge: string }> {
   const challenge = toBase64Url(randomBytes(32));
   const id = randomId("wac_");
-  await db.insert(webauthnChallenges).values({
+  const challengeHash = await sha256Hex(challenge);
+  await failClosed("passkey challenge store", () => db.insert(webauthnChallenges).values({
     id,
     kind: binding.kind,
-    challengeHash: await sha256Hex(challenge),
+    challengeHash,
     sessionId: binding.sessionId ?? null,
     userId: binding.userId ?? null,
     purpose: binding.purpose ?? null,
     createdAt: nowMs,
     expiresAt: nowMs + CHALLENGE_TTL_MS,
-  });
+  }));
   return { id, challenge };
 }
 
@@ -49,7 +52,12 @@ export type ChallengeRefusal = "PASSKEY_CHALLENGE_MISMATCH" | "PASSKEY_CHALLENGE
  * one (sign-in), must name the same challenge.
  */
 export async function claimChallenge(db: Db, challenge: string, expected: ChallengeBinding & { id?: string }, nowMs: number): Promise<ChallengeRefusal | null> {
-  const row = await db.query.webauthnChallenges.findFirst({ where: eq(webauthnChallenges.challengeHash, await sha256Hex(challenge)) });
+  const hash = await sha256Hex(challenge);
+  return failClosed("passkey challenge store", () => claimStored(db, hash, expected, nowMs));
+}
+
+async function claimStored(db: Db, hash: string, expected: ChallengeBinding & { id?: string }, nowMs: number): Promise<ChallengeRefusal | null> {
+  const row = await db.query.webauthnChallenges.findFirst({ where: eq(webauthnChallenges.challengeHash, hash) });
   if (!row || !boundAsExpected(row, expected)) return "PASSKEY_CHALLENGE_MISMATCH";
   if (row.usedAt !== null) return "PASSKEY_CHALLENGE_USED";
   if (row.expiresAt <= nowMs) return "PASSKEY_CHALLENGE_EXPIRED";

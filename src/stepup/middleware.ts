@@ -22,6 +22,7 @@ import { STEP_UP_POLICIES, type StepUpPurpose, allowedWhileImpersonating, stepUp
 import { stepUpChallengeFor } from "./phishing-resistance";
 import { productStepUpPurposes } from "./product-purposes";
 import { impersonationExpired } from "../impersonation/expiry";
+import { failClosed } from "../lib/fail-closed";
 import { errorSummary, log } from "../lib/log";
 
 /**
@@ -68,15 +69,6 @@ export type StepUpClaim = {
   giveBack(): Promise<void>;
 };
 
-/** A grant that cannot be read or claimed is no grant: 503, never a pass and never a 500. */
-async function failClosed<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (err) {
-    log.error("step-up grant unavailable", { error: errorSummary(err) });
-    throw new ApiError(503, "AUTH_UNAVAILABLE", "Verification is temporarily unavailable; try again");
-  }
-}
 
 /**
  * The one check of a grant, for the API's guarded routes and the product's (src/rpc):
@@ -104,11 +96,11 @@ export async function claimStepUpGrant(c: Context<AppEnv>, fresh: AuthState, pur
   const challenge = async () =>
     new ApiError(428, "STEP_UP_REQUIRED", "Confirm it's you to continue", { details: await stepUpChallengeFor(c, purpose, policy, fresh.user) });
 
-  const grant = await failClosed(() => findGrant(db, { session: fresh.session, purpose, unusedOnly: policy.singleUse, impersonation, now }));
+  const grant = await failClosed("step-up grant", () => findGrant(db, { session: fresh.session, purpose, unusedOnly: policy.singleUse, impersonation, now }));
   if (!grant) throw await challenge();
   if (!policy.singleUse) return { giveBack: async () => undefined };
   // Claim the grant before acting, so two concurrent requests cannot share it.
-  if (!(await failClosed(() => claimSingleUse(db, grant.id, now)))) throw await challenge();
+  if (!(await failClosed("step-up grant", () => claimSingleUse(db, grant.id, now)))) throw await challenge();
   return { giveBack: () => giveBackSingleUse(db, grant.id, purpose, now) };
 }
 
