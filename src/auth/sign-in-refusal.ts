@@ -21,9 +21,8 @@ import { markRefusalRecorded } from "../audit/refusal";
 import { type AuditEvent, auditRowSelectList, buildAuditRow } from "../audit/service";
 import { auditLogs, users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { ERROR_CATALOGUE } from "../error-catalogue";
 import { ApiError } from "../errors";
-import type { PasskeyRefusal } from "../passkeys/ceremony";
+import { type PasskeyRefusal, passkeyRefusedError } from "../passkeys/ceremony";
 import { errorSummary, log } from "../lib/log";
 import type { SignInSubject } from "./sign-in-subject";
 import { type ThrottleRefusal, throttleAddress } from "./throttle";
@@ -68,7 +67,7 @@ export function refuseSignIn(c: Context<AppEnv>, subject: SignInSubject, refusal
   if (refusal.passkey) {
     const code = refusal.passkey;
     c.executionCtx.waitUntil(record(c, subject, { action: "LOGIN_FAILED", outcome: "FAIL", failureReason: code, metadata: { method: "passkey" } }, null));
-    return new ApiError(code === "PASSKEY_RESPONSE_MALFORMED" ? 400 : 401, code, ERROR_CATALOGUE[code].message, { audit: { failureReason: code } });
+    return passkeyRefusedError(code, "assertion", {});
   }
   const failureReason = subject.user ? "INVALID_PASSWORD" : "UNKNOWN_EMAIL";
   c.executionCtx.waitUntil(record(c, subject, { action: "LOGIN_FAILED", outcome: "FAIL", failureReason }, null));

@@ -21,6 +21,8 @@ import {
 } from "@simplewebauthn/server";
 import { decodeAttestationObject, isoBase64URL, parseAuthenticatorData } from "@simplewebauthn/server/helpers";
 import type { Passkey } from "../db/schema";
+import { ERROR_CATALOGUE } from "../error-catalogue";
+import { ApiError, type AuditHint } from "../errors";
 import { errorSummary, log } from "../lib/log";
 import { z } from "../lib/zod";
 import { type ChallengeRefusal } from "./challenges";
@@ -68,6 +70,17 @@ export type PasskeyRefusal =
   | "PASSKEY_INVALID";
 
 export type Refused = { ok: false; refusal: PasskeyRefusal };
+
+/**
+ * The one answer to a refused passkey: a malformed answer is 400 wherever it comes; any
+ * other refusal is 400 when adding a passkey (the session is fine, the new credential is
+ * not) and 401 when signing in or stepping up (the person is not verified). The message is
+ * the catalogue's; `prefix` puts it in its place.
+ */
+export function passkeyRefusedError(refusal: PasskeyRefusal, ceremony: "registration" | "assertion", audit: AuditHint, prefix = ""): ApiError {
+  const status = refusal === "PASSKEY_RESPONSE_MALFORMED" || ceremony === "registration" ? 400 : 401;
+  return new ApiError(status, refusal, `${prefix}${ERROR_CATALOGUE[refusal].message}`, { audit: { ...audit, failureReason: refusal } });
+}
 const refused = (refusal: PasskeyRefusal): Refused => ({ ok: false, refusal });
 
 type ClientData = { type: string; challenge: string; origin: string };

@@ -16,7 +16,6 @@ import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type User, passkeys, recoveryCodes } from "../db/schema";
-import { ERROR_CATALOGUE } from "../error-catalogue";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
@@ -30,7 +29,7 @@ import { assertMayRemoveFactor } from "../stepup/factor-policy";
 import { requireStepUp } from "../stepup/middleware";
 import { hasSecondFactor } from "../stepup/policy";
 import { newRecoveryCodes } from "../stepup/recovery-codes";
-import { type PasskeyRefusal, checkRegistration, challengeOf, registrationResponseSchema } from "./ceremony";
+import { type PasskeyRefusal, checkRegistration, passkeyRefusedError, challengeOf, registrationResponseSchema } from "./ceremony";
 import { claimChallenge } from "./challenges";
 import { registrationOptions } from "./options";
 import { relyingParty } from "./relying-party";
@@ -50,8 +49,7 @@ function assertRoomForOne(user: User) {
 }
 
 /** 400 with the refusal's code: the registration's answer was not accepted (nothing was stored). */
-const registrationRefused = (code: PasskeyRefusal, user: User) =>
-  new ApiError(400, code, `The passkey could not be added. ${ERROR_CATALOGUE[code].message}`, { audit: { targetType: "user", targetId: user.id, failureReason: code } });
+const registrationRefused = (code: PasskeyRefusal, user: User) => passkeyRefusedError(code, "registration", { targetType: "user", targetId: user.id }, "The passkey could not be added. ");
 
 export const passkeyRoutes = new Hono<AppEnv>()
   .get("/", async (c) => c.json({ passkeys: (await listPasskeys(c.var.db, c.get("user").id)).map(toPasskeyView) }))

@@ -18,9 +18,8 @@ import { errorSummary, log } from "../lib/log";
 import { verifyPassword } from "../lib/password";
 import { type ThrottlePolicy, clearAttempts, reserveAttempt } from "../lib/throttle";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
-import { ERROR_CATALOGUE } from "../error-catalogue";
 import { findAsserted, verifyAsserted } from "../passkeys/assertion";
-import type { PasskeyRefusal } from "../passkeys/ceremony";
+import { type PasskeyRefusal, passkeyRefusedError } from "../passkeys/ceremony";
 import { STEP_UP_METHODS, type StepUpMethod } from "./policy";
 import { consumeRecoveryCode } from "./recovery-codes";
 import { resealSecret } from "./reseal";
@@ -122,9 +121,8 @@ const FAILURE_MESSAGES: Record<"INVALID_OTP" | "REPLAYED_OTP" | "INVALID_PASSWOR
 
 function factorFailure(code: FactorFailure, user: User): ApiError {
   const audit = { tenantId: user.tenantId, targetType: "user" as const, targetId: user.id };
-  if (code === "PASSKEY_RESPONSE_MALFORMED") return new ApiError(400, code, ERROR_CATALOGUE[code].message, { audit });
-  const message = code in FAILURE_MESSAGES ? FAILURE_MESSAGES[code as keyof typeof FAILURE_MESSAGES] : ERROR_CATALOGUE[code].message;
-  return new ApiError(401, code, message, { audit });
+  if (!(code in FAILURE_MESSAGES)) return passkeyRefusedError(code as PasskeyRefusal, "assertion", audit);
+  return new ApiError(401, code, FAILURE_MESSAGES[code as keyof typeof FAILURE_MESSAGES], { audit });
 }
 
 /**
