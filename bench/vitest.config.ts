@@ -2,9 +2,9 @@
 // query plans): the same Workers pool as ./vitest.config.ts; bench/*.test.ts never run
 // under `npm test` (whose config includes test/** only).
 import { fileURLToPath } from "node:url";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY } from "../scripts/demo-data.mjs";
+import { workerdTestBindings } from "../scripts/workerd-test-bindings.mjs";
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -15,13 +15,8 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
-          // The origin of every link Gatehouse builds, required at startup: the one test/helpers.ts's requests use (ORIGIN).
-          PUBLIC_ORIGIN: "https://gatehouse.test",
-          // Local-only key, shared with `npm start`; deploys use `wrangler secret put`.
-          TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
-          AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
-          SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
-          TEST_MIGRATIONS: await readD1Migrations(root("migrations")),
+          // The same as npm test's (PUBLIC_ORIGIN, the local keys, the migrations).
+          ...(await workerdTestBindings()),
           // `npm run bench -- --quick`: fewer timed runs.
           BENCH_QUICK: process.env.BENCH_QUICK ?? "0",
         },
