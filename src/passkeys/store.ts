@@ -1,7 +1,9 @@
 /**
  * Passkeys as D1 keeps them, and the one view of one the API answers with. A user's
- * `passkey_count` (which the session state and every factor decision read, ./factors.ts)
- * is recomputed by the statement every batch that adds or removes a passkey carries.
+ * `passkey_count` (which the session state and every factor decision read: hasSecondFactor,
+ * src/stepup/policy.ts) is stored so that the session state needs no join: it is recomputed
+ * by passkeyCountStatement in every batch that adds or removes one passkey, and set to 0 with
+ * every other factor when all of them go (src/stepup/all-factors.ts).
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
