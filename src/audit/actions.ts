@@ -49,6 +49,14 @@ export const AUDIT_ACTIONS = [
   "USER_INVITED",
   "INVITATION_REVOKED",
   "INVITATION_ACCEPTED",
+  // Single sign-on and SCIM (src/sso, src/scim). A member SCIM disables, enables, removes or
+  // changes is recorded under the member lifecycle's own actions, with `metadata.by: "scim"`.
+  "SSO_CONNECTION_SAVED",
+  "SSO_CONNECTION_DELETED",
+  "SSO_LOGOUT",
+  "SCIM_TOKEN_CREATED",
+  "SCIM_USER_CREATED",
+  "SCIM_USER_UPDATED",
   // Any other refusal (reads included), written by the app-level refusal recorder
   "REQUEST_REFUSED",
 ] as const;
@@ -57,7 +65,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
 
 /** What a row's `targetId` names. */
-export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation", "sso_connection", "scim_token"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -83,6 +83,7 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
     totpEnabled: false,
     passkeyCount: 0,
     totpLastStep: null,
+    scimExternalId: null,
     permissionOverrides: null,
   };
   try {

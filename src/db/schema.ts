@@ -8,6 +8,7 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 import { type PermissionOverrides, ROLES } from "../lib/permissions";
 import { REVOKE_REASONS } from "../sessions/views";
 import { PHISHING_RESISTANT_SCOPES } from "../tenant/policy-vocabulary";
+import { SSO_PROTOCOLS, SSO_PROVISIONED_ROLES } from "../sso/vocabulary";
 export { ROLES, type PermissionOverrides, type Role } from "../lib/permissions";
 
 export const tenants = sqliteTable("tenants", {
@@ -63,6 +64,8 @@ export const users = sqliteTable(
     // How many passkeys the user has: kept by every batch that adds or removes one
     // (passkeyCountStatement, src/passkeys/store.ts), so the session state needs no join.
     passkeyCount: integer("passkey_count").notNull().default(0),
+    // SCIM's externalId for this member, as the tenant's provider sent it (src/scim).
+    scimExternalId: text("scim_external_id"),
     // Permissions granted or revoked beyond the role's.
     permissionOverrides: text("permission_overrides", { mode: "json" }).$type<PermissionOverrides>(),
   },
@@ -137,11 +140,19 @@ export const userSessions = sqliteTable(
     impersonationReason: text("impersonation_reason"),
     impersonationStartedAt: integer("impersonation_started_at"),
     impersonationExpiresAt: integer("impersonation_expires_at"),
+    // Started by single sign-on: the connection, and the provider's `sub` and `sid` (its
+    // session), which a back-channel logout names (src/sso).
+    ssoConnectionId: text("sso_connection_id"),
+    ssoSubject: text("sso_subject"),
+    ssoSid: text("sso_sid"),
   },
   (t) => [
     index("user_sessions_user_last_seen_idx").on(t.tenantId, t.userId, t.lastSeenAt),
     // The tenant's recent revocations, read whenever its edge document is built.
     index("user_sessions_tenant_revoked_idx").on(t.tenantId, t.revokedAt),
+    // A back-channel logout finds the sessions a provider's subject or session started.
+    index("user_sessions_sso_subject_idx").on(t.ssoConnectionId, t.ssoSubject).where(sql`sso_connection_id IS NOT NULL`),
+    index("user_sessions_sso_sid_idx").on(t.ssoConnectionId, t.ssoSid).where(sql`sso_sid IS NOT NULL`),
   ],
 );
 
@@ -270,6 +281,123 @@ export const webauthnChallenges = sqliteTable(
   },
   (t) => [index("webauthn_challenges_expiry_idx").on(t.expiresAt)],
 );
+
+/**
+ * A tenant's single sign-on connection (src/sso): at most one per tenant. `protocol` names
+ * how it speaks to the identity provider (OIDC today; the columns after it are OIDC's, and
+ * a second protocol adds its own beside them). The client secret is sealed under the
+ * TOTP_ENCRYPTION_KEY key set (`<key id>:<AES-GCM>`, src/lib/key-set.ts) and never returned.
+ */
+export const ssoConnections = sqliteTable(
+  "sso_connections",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .unique()
+      .references(() => tenants.id),
+    protocol: text("protocol", { enum: SSO_PROTOCOLS }).notNull(),
+    issuer: text("issuer").notNull(),
+    clientId: text("client_id").notNull(),
+    clientSecretEnc: text("client_secret_enc").notNull(),
+    /** The provider's discovery document as validated when the connection was saved (JSON). */
+    providerMetadata: text("provider_metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** Sign-in creates a member for a verified email of the connection's domains that has none. */
+    jitProvisioning: integer("jit_provisioning", { mode: "boolean" }).notNull().default(false),
+    /** The role a member created by sign-in or SCIM gets: never owner. */
+    defaultRole: text("default_role", { enum: SSO_PROVISIONED_ROLES }).notNull().default("member"),
+    /** Members sign in through the provider only; owners keep a break-glass password + second factor. */
+    requireSso: integer("require_sso", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [check("sso_connections_protocol_known", oneOf(t.protocol, SSO_PROTOCOLS)), check("sso_connections_default_role", oneOf(t.defaultRole, SSO_PROVISIONED_ROLES))],
+);
+
+/** The email domains a connection signs in: a domain belongs to at most one tenant (the primary key). */
+export const ssoDomains = sqliteTable(
+  "sso_domains",
+  {
+    domain: text("domain").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    connectionId: text("connection_id")
+      .notNull()
+      .references(() => ssoConnections.id),
+  },
+  (t) => [index("sso_domains_connection_idx").on(t.connectionId), check("sso_domains_normalised", sql`${t.domain} = lower(trim(${t.domain})) AND length(${t.domain}) > 0`)],
+);
+
+/**
+ * A sign-in sent to the provider and not yet back: single use (used_at), 10 minutes, bound
+ * to the browser that started it by a cookie whose SHA-256 is `binding_hash`. Only hashes of
+ * `state`, the nonce and the binding are kept; the PKCE verifier is sealed like the client secret.
+ */
+export const ssoFlows = sqliteTable(
+  "sso_flows",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    connectionId: text("connection_id").notNull(),
+    stateHash: text("state_hash").notNull().unique(),
+    nonceHash: text("nonce_hash").notNull(),
+    bindingHash: text("binding_hash").notNull(),
+    codeVerifierEnc: text("code_verifier_enc").notNull(),
+    returnTo: text("return_to"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("sso_flows_expiry_idx").on(t.expiresAt)],
+);
+
+/**
+ * Who a member is at a tenant's provider: the `sub` the connection's ID tokens carry, linked
+ * at their first SSO sign-in (by normalised email) or when sign-in created them.
+ */
+export const ssoIdentities = sqliteTable(
+  "sso_identities",
+  {
+    connectionId: text("connection_id")
+      .notNull()
+      .references(() => ssoConnections.id),
+    subject: text("subject").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+    lastSignInAt: integer("last_sign_in_at"),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.subject] }), uniqueIndex("sso_identities_user_uq").on(t.connectionId, t.userId)],
+);
+
+/** Back-channel logout tokens already acted on: `jti` is single use per issuer until the token expires. */
+export const ssoLogoutTokens = sqliteTable("sso_logout_tokens", {
+  // SHA-256 of `<issuer> <jti>`.
+  key: text("key").primaryKey(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+/**
+ * A tenant's SCIM bearer token (src/scim): one per tenant (a new one replaces the old), shown
+ * once, only its SHA-256 kept. `created_by` is the owner who made it: it stops working when
+ * they are no longer an owner.
+ */
+export const scimTokens = sqliteTable("scim_tokens", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id")
+    .notNull()
+    .unique()
+    .references(() => tenants.id),
+  tokenHash: text("token_hash").notNull().unique(),
+  createdBy: text("created_by")
+    .notNull()
+    .references(() => users.id),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+});
 
 export const ipRules = sqliteTable(
   "ip_rules",
@@ -436,4 +564,6 @@ export type IpRule = typeof ipRules.$inferSelect;
 export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type StepupChallenge = typeof stepupChallenges.$inferSelect;
 export type Passkey = typeof passkeys.$inferSelect;
+export type SsoConnection = typeof ssoConnections.$inferSelect;
+export type ScimToken = typeof scimTokens.$inferSelect;
 

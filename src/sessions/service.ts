@@ -41,6 +41,9 @@ export async function prepareSession(c: Context<AppEnv>, user: User, amr: string
     impersonationReason: null,
     impersonationStartedAt: null,
     impersonationExpiresAt: null,
+    ssoConnectionId: null,
+    ssoSubject: null,
+    ssoSid: null,
   };
   return { row, token, state: { ...toAuthState(row, user), readAt: now } };
 }

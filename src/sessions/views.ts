@@ -13,6 +13,8 @@ export const REVOKE_REASONS = [
   "MFA_RESET",
   "PASSWORD_CHANGED",
   "PASSWORD_RESET",
+  // The tenant's identity provider ended the session (OIDC back-channel logout, src/sso).
+  "SSO_LOGOUT",
 ] as const;
 export type RevokeReason = (typeof REVOKE_REASONS)[number];
 

@@ -34,6 +34,7 @@ export const STEP_UP_PURPOSES = [
   "PASSWORD_RESET",
   "TENANT_POLICY_CHANGE",
   "PASSWORD_CHANGE",
+  "SSO_CHANGE",
 ] as const;
 export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
 
@@ -86,6 +87,8 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy & { allowWhile
   TENANT_POLICY_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
   // Change one's own password: self-service (the password when there is no TOTP).
   PASSWORD_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
+  // The tenant's single sign-on connection and its SCIM token (owner).
+  SSO_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
 };
 
 /**

@@ -42,6 +42,12 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   USER_INVITED: "Member invited",
   INVITATION_REVOKED: "Invitation revoked",
   INVITATION_ACCEPTED: "Invitation accepted",
+  SSO_CONNECTION_SAVED: "Single sign-on saved",
+  SSO_CONNECTION_DELETED: "Single sign-on removed",
+  SSO_LOGOUT: "Signed out by the identity provider",
+  SCIM_TOKEN_CREATED: "SCIM token created",
+  SCIM_USER_CREATED: "Member provisioned by SCIM",
+  SCIM_USER_UPDATED: "Member updated by SCIM",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -52,6 +58,8 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   ip_address: "IP address",
   tenant: "Organization",
   invitation: "Invitation",
+  sso_connection: "Single sign-on",
+  scim_token: "SCIM token",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);

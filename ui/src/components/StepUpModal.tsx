@@ -24,6 +24,7 @@ const PURPOSES: Record<StepUpPurpose, string> = {
   MFA_RESET: "reset a member's two-factor authentication",
   PASSWORD_RESET: "issue a password reset link",
   TENANT_POLICY_CHANGE: "change your organization's policy",
+  SSO_CHANGE: "change your organization's single sign-on",
   PASSWORD_CHANGE: "change your password",
 };
 

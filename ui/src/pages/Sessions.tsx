@@ -25,6 +25,7 @@ const REVOKE_REASONS: Record<RevokeReason, string> = {
   MFA_RESET: "Ended when two-factor was reset",
   PASSWORD_CHANGED: "Ended by a password change",
   PASSWORD_RESET: "Ended by a password reset",
+  SSO_LOGOUT: "Ended by your identity provider",
 };
 
 type Revoke = (s: Session) => Promise<void>;
