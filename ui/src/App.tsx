@@ -13,6 +13,7 @@ import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
 import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordPages";
 import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
+import { useLoad } from "./lib/useLoad";
 import { navigate, pathname } from "./state/router";
 
 const TITLES: Record<string, string> = {
@@ -23,6 +24,7 @@ const TITLES: Record<string, string> = {
   "/security/ip-rules": "IP rules",
   "/security/audit": "Audit log",
   "/team": "Team",
+  "/organization/sso": "Single sign-on",
   "/account": "Your account",
   "/reset-password": "Reset password",
   "/forgot-password": "Forgot password",
@@ -47,6 +49,13 @@ function Forbidden() {
   );
 }
 
+/** The single sign-on page and its cards are loaded with that page only (owners and admins open it, rarely). */
+function SingleSignOn() {
+  const page = useLoad(() => import("./pages/SingleSignOn"));
+  const Loaded = page.data.value?.SingleSignOnPage;
+  return Loaded ? <Loaded /> : <p class="loading" role="status">{page.error.value ?? "Loading…"}</p>;
+}
+
 function Page() {
   switch (pathname.value) {
     case "/security/sessions":
@@ -59,6 +68,8 @@ function Page() {
       return canViewSecurity.value ? <AuditLogPage /> : <Forbidden />;
     case "/team":
       return canViewTeam.value ? <TeamPage /> : <Forbidden />;
+    case "/organization/sso":
+      return canViewSecurity.value ? <SingleSignOn /> : <Forbidden />;
     case "/account":
       return <AccountPage />;
     default:
