@@ -3,8 +3,6 @@ import { Layout, PageHeader } from "./components/Layout";
 import { StepUpModal } from "./components/StepUpModal";
 import { Toasts } from "./components/Toasts";
 import { AcceptInvitationPage } from "./pages/AcceptInvitation";
-import { AuditLogPage } from "./pages/AuditLog";
-import { IpRulesPage } from "./pages/IpRules";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
 import { StepUpPage } from "./pages/StepUp";
@@ -49,12 +47,20 @@ function Forbidden() {
   );
 }
 
-/** The single sign-on page and its cards are loaded with that page only (owners and admins open it, rarely). */
-function SingleSignOn() {
-  const page = useLoad(() => import("./pages/SingleSignOn"));
-  const Loaded = page.data.value?.SingleSignOnPage;
-  return Loaded ? <Loaded /> : <p class="loading" role="status">{page.error.value ?? "Loading…"}</p>;
+/**
+ * A page loaded when it is first opened: the administrators' pages (IP rules, audit log,
+ * single sign-on) stay out of the first load, which every member's browser pays for.
+ */
+function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => () => preact.JSX.Element) {
+  return function LazyPage() {
+    const page = useLoad(load);
+    const Loaded = page.data.value === undefined ? null : pick(page.data.value);
+    return Loaded ? <Loaded /> : <p class="loading" role="status">{page.error.value ?? "Loading…"}</p>;
+  };
 }
+const IpRulesPage = lazyPage(() => import("./pages/IpRules"), (m) => m.IpRulesPage);
+const AuditLogPage = lazyPage(() => import("./pages/AuditLog"), (m) => m.AuditLogPage);
+const SingleSignOn = lazyPage(() => import("./pages/SingleSignOn"), (m) => m.SingleSignOnPage);
 
 function Page() {
   switch (pathname.value) {
