@@ -68,6 +68,13 @@ export default defineConfig({
             },
           })),
         ],
+        // As wrangler.toml's [alias] bundles it: the tests run what deploys (src/passkeys/no-certificates.ts).
+        resolve: {
+          alias: {
+            "@peculiar/x509": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
+            "reflect-metadata": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
+          },
+        },
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
