@@ -89,6 +89,8 @@ export default defineConfig({
           // once) may outlast vitest's default 5 s without anything being wrong.
           testTimeout: 30_000,
           setupFiles: ["./test/apply-migrations.ts"],
+          // A local OpenID Provider for the run (scripts/idp.mjs): `inject("localIdp")`.
+          globalSetup: ["./test/local-idp-setup.mjs"],
         },
       },
     ],
