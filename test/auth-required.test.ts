@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { Harness, apiRouteTable } from "./helpers";
+import { Harness, apiRouteTable, scimRouteTable, seedTenant } from "./helpers";
 
 /** Routes that answer without a session, each with its reason. */
 const PUBLIC: Record<string, string> = {
@@ -32,6 +32,27 @@ describe("isolation: no /api route is reachable without a session", () => {
       const res = await h.call(concrete, { method, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
       expect(res.status, route).toBe(401);
       expect(res.body.error, route).toBe("UNAUTHORIZED");
+    }
+  });
+});
+
+describe("isolation: no SCIM route is reachable without the tenant's SCIM token", () => {
+  it("walks the SCIM routes: each answers 401 in SCIM's shape without a bearer token, a signed-in owner's session cookie included", async () => {
+    const routes = new Set(
+      scimRouteTable(createApp())
+        .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
+        .map((r) => `${r.method} ${r.path}`),
+    );
+    expect(routes.size).toBeGreaterThan(8);
+    const h = new Harness();
+    const t = await seedTenant("scimwalk");
+    const { cookie } = await h.signIn(t.owner);
+    for (const route of [...routes, "GET /scim/v2/NoSuchEndpoint"]) {
+      const [method, path] = route.split(" ") as [string, string];
+      const res = await h.call<{ status: string; schemas: string[] }>(`/_gatehouse${path.replace(/:[A-Za-z]+/g, "abc123")}`, { method, cookie, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
+      expect(res.status, route).toBe(401);
+      expect(res.body.status, route).toBe("401");
+      expect(res.headers.get("www-authenticate"), route).toMatch(/^Bearer/);
     }
   });
 });

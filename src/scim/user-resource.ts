@@ -19,7 +19,9 @@ import { SCIM_SCHEMAS, scimBaseUrl } from "./protocol";
 /** The actions that change what a User resource shows. */
 const RESOURCE_CHANGES: AuditAction[] = ["SCIM_USER_CREATED", "SCIM_USER_UPDATED", "USER_DISABLED", "USER_ENABLED", "PROFILE_UPDATED"];
 
-const lastChangedAt = sql<number | null>`(SELECT max(${auditLogs.createdAt}) FROM ${auditLogs} WHERE ${auditLogs.tenantId} = ${users.tenantId} AND ${auditLogs.targetType} = 'user' AND ${auditLogs.targetId} = ${users.id} AND ${auditLogs.outcome} = 'SUCCESS' AND ${inArray(auditLogs.action, RESOURCE_CHANGES)})`;
+// Qualified by hand: drizzle leaves a one-table select's columns unqualified, which inside the subquery would name audit_logs' own.
+const member = (column: string) => sql`${sql.identifier("users")}.${sql.identifier(column)}`;
+const lastChangedAt = sql<number | null>`(SELECT max(${auditLogs.createdAt}) FROM ${auditLogs} WHERE ${auditLogs.tenantId} = ${member("tenant_id")} AND ${auditLogs.targetType} = 'user' AND ${auditLogs.targetId} = ${member("id")} AND ${auditLogs.outcome} = 'SUCCESS' AND ${inArray(auditLogs.action, RESOURCE_CHANGES)})`;
 
 export type ScimMember = { user: User; lastChangedAt: number | null };
 
