@@ -102,6 +102,9 @@ describe("finding members: GET /Users", () => {
     const all = await page("");
     expect(all.body.totalResults).toBe(6);
     const ids = all.body.Resources.map((u) => u.id);
+    expect(all.body).toMatchObject({ startIndex: 1, itemsPerPage: 6 });
+    // The three seeded members, then the three SCIM made, in the order it made them.
+    expect(all.body.Resources.slice(3).map((u) => u.userName)).toEqual(["page1@example.com", "page2@example.com", "page3@example.com"]);
     const second = await page("startIndex=3&count=2");
     expect(second.body).toMatchObject({ totalResults: 6, startIndex: 3, itemsPerPage: 2 });
     expect(second.body.Resources.map((u) => u.id)).toEqual(ids.slice(2, 4));
