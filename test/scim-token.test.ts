@@ -75,23 +75,22 @@ describe("the SCIM token", () => {
     expect(again.body.error).toBe("SCIM_TOKEN_NOT_FOUND");
   });
 
-  it.each([
-    ["demoted to admin", "UPDATE users SET role = 'admin' WHERE id = ?"],
-    ["disabled", "UPDATE users SET disabled_at = 1 WHERE id = ?"],
-    ["removed", "UPDATE users SET removed_at = 1, disabled_at = 1 WHERE id = ?"],
-  ])("stops working when the owner who created it is %s, and the refusal is in the tenant's log", async (_, change) => {
-    const h = new Harness();
-    const t = await scimTenant(h);
-    // A second owner keeps the tenant owned; the token's creator is the first.
-    await env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.admin.id).run();
-    await env.DB.prepare(change).bind(t.owner.id).run();
-    const res = await scim(h, t.token, "/Users");
-    expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    const refused = await auditRows(t.id, "REQUEST_REFUSED");
-    expect(refused.map((r) => [r.failureReason, r.actorUserId, (r.metadata as { by?: string }).by])).toEqual([["SCIM_TOKEN_CREATOR_NOT_OWNER", null, "scim"]]);
-    const admin = await h.signIn(t.admin);
-    expect((await h.call<TokenView>("/api/tenant/scim-token", { cookie: admin.cookie })).body.token?.active).toBe(false);
+  it("stops working when the owner who created it is demoted, disabled or removed, and each refusal is in the tenant's log", async () => {
+    const changes = ["UPDATE users SET role = 'admin' WHERE id = ?", "UPDATE users SET disabled_at = 1 WHERE id = ?", "UPDATE users SET removed_at = 1, disabled_at = 1 WHERE id = ?"];
+    for (const change of changes) {
+      const h = new Harness();
+      const t = await scimTenant(h);
+      // A second owner keeps the tenant owned; the token's creator is the first.
+      await env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.admin.id).run();
+      await env.DB.prepare(change).bind(t.owner.id).run();
+      const res = await scim(h, t.token, "/Users");
+      expect(res.status, change).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      const refused = await auditRows(t.id, "REQUEST_REFUSED");
+      expect(refused.map((r) => [r.failureReason, r.actorUserId, (r.metadata as { by?: string }).by])).toEqual([["SCIM_TOKEN_CREATOR_NOT_OWNER", null, "scim"]]);
+      const admin = await h.signIn(t.admin);
+      expect((await h.call<TokenView>("/api/tenant/scim-token", { cookie: admin.cookie })).body.token?.active).toBe(false);
+    }
   });
 
   it("records its last use at most once a minute, not on every call", async () => {
