@@ -16,13 +16,12 @@ const PUBLIC: Record<string, string> = {
   "POST /api/operator/tenants/:id/disable": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
 };
 
+/** `METHOD path` of each route a request can name (not the groups' middleware, not catch-alls). */
+const routeKeys = (table: { method: string; path: string }[]) => new Set(table.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => `${r.method} ${r.path}`));
+
 describe("isolation: no /api route is reachable without a session", () => {
   it("walks the route table: every other route answers 401 UNAUTHORIZED without a cookie", async () => {
-    const routes = new Set(
-      apiRouteTable(createApp())
-        .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-        .map((r) => `${r.method} ${r.path}`),
-    );
+    const routes = routeKeys(apiRouteTable(createApp()));
     expect(routes.size).toBeGreaterThan(20);
     const h = new Harness();
     for (const route of routes) {
@@ -38,11 +37,7 @@ describe("isolation: no /api route is reachable without a session", () => {
 
 describe("isolation: no SCIM route is reachable without the tenant's SCIM token", () => {
   it("walks the SCIM routes: each answers 401 in SCIM's shape without a bearer token, a signed-in owner's session cookie included", async () => {
-    const routes = new Set(
-      scimRouteTable(createApp())
-        .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-        .map((r) => `${r.method} ${r.path}`),
-    );
+    const routes = routeKeys(scimRouteTable(createApp()));
     expect(routes.size).toBeGreaterThan(8);
     const h = new Harness();
     const t = await seedTenant("scimwalk");

@@ -21,12 +21,11 @@ import { failedWith } from "../db/errors";
 import { type User, ssoConnections, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { randomId } from "../lib/crypto";
 import { NO_PASSWORD } from "../lib/password";
 import { refreshCachedSessions } from "../sessions/service";
 import { SSO_PROVISIONED_ROLES, type SsoProvisionedRole } from "../sso/vocabulary";
 import { disableMember, enableMember, removeMember } from "../users/lifecycle";
-import { findCurrentUserByEmail } from "../users/service";
+import { findCurrentUserByEmail, newUserRow } from "../users/service";
 import type { ScimAttributes } from "./attributes";
 
 /**
@@ -60,26 +59,16 @@ export async function createScimMember(c: Context<AppEnv>, tenantId: string, wan
   const db = c.var.db;
   if (await findCurrentUserByEmail(db, wanted.userName)) throw taken();
   const now = c.get("now");
-  const user: User = {
-    id: randomId("usr_"),
+  const user = newUserRow({
     tenantId,
     email: wanted.userName,
     displayName: wanted.displayName,
     role: await provisionedRole(db, tenantId),
     passwordHash: NO_PASSWORD.provisioned,
-    sessionVersion: 1,
     createdAt: now,
     disabledAt: wanted.active ? null : now,
-    removedAt: null,
-    totpSecretEnc: null,
-    totpPendingSecretEnc: null,
-    totpPendingSessionId: null,
-    totpEnabled: false,
-    passkeyCount: 0,
-    totpLastStep: null,
     scimExternalId: wanted.externalId,
-    permissionOverrides: null,
-  };
+  });
   try {
     await commitWithAudit(c, [db.insert(users).values(user)], {
       action: "SCIM_USER_CREATED",
