@@ -4,7 +4,7 @@ import { sha256Hex } from "../src/lib/crypto";
 import { Harness, brokenBinding, d1WithTableGone, seedTenant, withEnv } from "./helpers";
 import { type ScimList, USER_URN, auditRows, createScimToken, scim, scimTenant } from "./scim-fixtures";
 
-type TokenView = { token: { id: string; createdAt: string; lastUsedAt: string | null; createdBy: { id: string } | null; active: boolean } | null; baseUrl: string };
+type TokenView = { token: { id: string; createdAt: string; lastUsedAt: string | null; createdBy: string | null; active: boolean } | null; baseUrl: string };
 
 const stored = (tenantId: string) => env.DB.prepare("SELECT id, token_hash, created_by, last_used_at FROM scim_tokens WHERE tenant_id = ?").bind(tenantId).all<{ id: string; token_hash: string; created_by: string; last_used_at: number | null }>().then((r) => r.results);
 
@@ -25,21 +25,23 @@ describe("the SCIM token", () => {
     expect(row?.token_hash).toBe(await sha256Hex(made.body.token));
     expect(JSON.stringify(await env.DB.prepare("SELECT * FROM scim_tokens").all())).not.toContain(made.body.token);
     const view = await h.call<TokenView>("/api/tenant/scim-token", { cookie: owner.cookie });
-    expect(view.body.token).toMatchObject({ createdBy: { id: t.owner.id }, lastUsedAt: null, active: true });
+    expect(view.body.token).toMatchObject({ createdBy: t.owner.email, lastUsedAt: null, active: true });
     expect(JSON.stringify(view.body)).not.toContain(made.body.token);
     const [created] = await auditRows(t.id, "SCIM_TOKEN_CREATED");
     expect(created).toMatchObject({ outcome: "SUCCESS", actorUserId: t.owner.id, targetType: "scim_token", targetId: row?.id });
     expect(JSON.stringify(created)).not.toContain(made.body.token);
   });
 
-  it("is the owners' alone: an admin is refused 403, audited", async () => {
+  it("is the owners' alone to create and delete: an admin is refused 403, audited, and may only see that it exists", async () => {
     const h = new Harness();
     const t = await seedTenant("scimtok");
     const admin = await h.signIn(t.admin);
     await h.stepUp(admin.cookie, "SSO_CHANGE", t.admin);
     expect((await h.call("/api/tenant/scim-token", { cookie: admin.cookie, body: {} })).status).toBe(403);
-    expect((await h.call("/api/tenant/scim-token", { cookie: admin.cookie })).status).toBe(403);
     expect((await h.call("/api/tenant/scim-token", { cookie: admin.cookie, method: "DELETE" })).status).toBe(403);
+    expect((await h.call<TokenView>("/api/tenant/scim-token", { cookie: admin.cookie })).body.token).toBeNull();
+    const member = await h.login(t.member.email);
+    expect((await h.call("/api/tenant/scim-token", { cookie: member.cookie })).status).toBe(403);
     expect(await stored(t.id)).toEqual([]);
     expect((await auditRows(t.id, "SCIM_TOKEN_CREATED")).map((r) => [r.outcome, r.failureReason])).toEqual([["FAIL", "FORBIDDEN"]]);
   });

@@ -1,5 +1,6 @@
 /**
- * /api/tenant/scim-token: the tenant's SCIM token, the owners' to create, see and delete.
+ * /api/tenant/scim-token: the tenant's SCIM token, the owners' to create and delete; those
+ * who see the tenant's security settings (SETTINGS_SECURITY_VIEW) see that it exists.
  * Creating one (which replaces the old in the same batch) and deleting it (SCIM off) read
  * audited → validate → forbidWhileImpersonating → requireRole(owner) → requireStepUp(SSO_CHANGE).
  * The token is answered once, at creation; only its SHA-256 is kept (./token.ts), and
@@ -14,7 +15,7 @@ import { scimTokens, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
-import { requireRole } from "../lib/authorize";
+import { requirePermission, requireRole } from "../lib/authorize";
 import { randomId } from "../lib/crypto";
 import { emptyBody } from "../lib/schemas";
 import { validate } from "../lib/validation";
@@ -38,7 +39,8 @@ async function tokenView(db: Db, tenantId: string) {
     id: token.id,
     createdAt: iso(token.createdAt),
     lastUsedAt: iso(token.lastUsedAt),
-    createdBy: creator ? { id: creator.id, email: creator.email, displayName: creator.displayName } : null,
+    // The creator's email (null: not found); their id is in the SCIM_TOKEN_CREATED row.
+    createdBy: creator?.email ?? null,
     // False once its creator is no longer an enabled owner: SCIM calls with it are refused.
     active: creator?.tenantId === tenantId && creatorStillGrants(creator),
   };
@@ -46,7 +48,7 @@ async function tokenView(db: Db, tenantId: string) {
 
 /** Mounted at /api/tenant/scim-token, behind the edge check. */
 export const scimTokenRoutes = new Hono<AppEnv>()
-  .get("/", requireRole(SCIM_TOKEN_GRANTOR), async (c) => {
+  .get("/", requirePermission("SETTINGS_SECURITY_VIEW"), async (c) => {
     return c.json({ token: await tokenView(c.var.db, c.get("user").tenantId), baseUrl: scimBaseUrl(c.env) });
   })
   .post(
