@@ -32,6 +32,8 @@ import { passwordResetRoutes } from "./auth/password-reset-routes";
 import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
 import { operatorRoutes } from "./operator/routes";
+import { scimRoutes } from "./scim/routes";
+import { scimTokenRoutes } from "./scim/token-routes";
 
 export type AppOptions = ClockOptions & {
   /** Where Gatehouse's own surface lives (GATEHOUSE_PATH, validated by src/config.ts). */
@@ -94,6 +96,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/users", userRoutes)
     .route("/users", memberLifecycleRoutes)
     .route("/tenant", tenantPolicyRoutes)
+    .route("/tenant/scim-token", scimTokenRoutes)
     .route("/account", accountRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
@@ -103,6 +106,8 @@ export function createApp(options: AppOptions = {}) {
     .route(`${base}/api/health`, healthRoutes())
     .use(context)
     .route(`${base}/api`, api)
+    // SCIM, for the tenant's identity provider: its bearer token alone, none of the API's session checks (src/scim/routes.ts).
+    .route(`${base}/scim/v2`, scimRoutes)
     // An unknown API path is a JSON 404 (past the API's signed-in checks), never the panel's HTML.
     .all(`${base}/api/*`, handleNotFound)
     .get(`${base}/.well-known/jwks.json`, publishedKeys)

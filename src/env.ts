@@ -131,6 +131,14 @@ export type Variables = {
   productIdentity?: "admitted" | "anonymous";
   /** The session's own user (the admin, while impersonating). */
   realUser: AuthUser;
+  /**
+   * Who acts when no user does: a tenant's SCIM token (src/scim/token.ts). Every audit row
+   * the request writes belongs to `tenantId`, names no actor user and carries `metadata`
+   * (`{ by: "scim", scimTokenId }`); it never stands for a user anywhere else.
+   */
+  auditActor?: { tenantId: string; metadata: Record<string, unknown> };
+  /** The SCIM token a SCIM request authenticated with (src/scim/token.ts): the tenant it acts in. */
+  scimToken?: { id: string; tenantId: string };
   /** Who really acts: differs from `user` while an admin impersonates. */
   actor: { realUserId: string | null; isImpersonating: boolean };
   /** What the session cookie identifies (secret verified), whatever the session's state; see identifySession. */

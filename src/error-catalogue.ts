@@ -100,6 +100,15 @@ export const ERROR_CATALOGUE = {
   STEP_UP_REQUIRED: { status: 428, message: "Confirm it's you to continue: `purpose` and `methods` say how (a question, not a failure)" },
   TOO_MANY_ATTEMPTS: { status: 429, message: "Too many failed attempts; try again after `retryAfterSeconds`" },
 
+  // SCIM (src/scim): the provisioning API's own refusals, answered in SCIM's error shape with
+  // the scimType RFC 7644 gives each (src/scim/protocol.ts, docs/scim.md).
+  SCIM_TOKEN_INVALID: { status: 401, message: "The SCIM bearer token is missing, wrong or replaced, or its creator is no longer an enabled owner" },
+  SCIM_INVALID_FILTER: { status: 400, message: "The filter is not one Gatehouse supports: userName or externalId, eq, a quoted string" },
+  SCIM_INVALID_PATH: { status: 400, message: "A PATCH operation's path is not an attribute path" },
+  SCIM_NO_TARGET: { status: 400, message: "A PATCH remove operation names no path" },
+  SCIM_MUTABILITY: { status: 400, message: "The attribute cannot be changed or removed (a member's userName is fixed once they exist)" },
+  SCIM_TOKEN_NOT_FOUND: { status: 404, message: "The tenant has no SCIM token" },
+
   // 5xx: not done; retrying is safe (a change that committed answers its success instead).
   INTERNAL_ERROR: { status: 500, message: "Something went wrong" },
   ORIGIN_UNAVAILABLE: { status: 502, message: "The application behind Gatehouse cannot be reached; try again" },

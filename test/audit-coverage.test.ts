@@ -1,18 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { AUDITED } from "../src/audit/middleware";
-import { apiRouteTable } from "./helpers";
+import { apiRouteTable, scimRouteTable } from "./helpers";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** State-changing routes deliberately not wrapped, each with its reason. */
 const EXEMPT: Record<string, string> = {};
 
-describe("coverage: every state-changing /api route is declared through audited()", () => {
+/** The API's routes and the SCIM service's (src/scim/routes.ts): both change state, both are audited the same way. */
+const routeTable = (app: ReturnType<typeof createApp>) => [...apiRouteTable(app), ...scimRouteTable(app)];
+
+describe("coverage: every state-changing /api and SCIM route is declared through audited()", () => {
   it("walks the route table and finds the wrapper on each one", () => {
     const app = createApp();
     const byRoute = new Map<string, boolean>();
-    for (const r of apiRouteTable(app)) {
+    for (const r of routeTable(app)) {
       if (!STATE_CHANGING.has(r.method)) continue;
       const key = `${r.method} ${r.path}`;
       const isAudited = typeof r.handler === "function" && AUDITED in r.handler;
@@ -26,7 +29,7 @@ describe("coverage: every state-changing /api route is declared through audited(
   it("audited() is the first route-level handler, so no refusal happens before its FAIL row is set up", () => {
     const app = createApp();
     const first = new Map<string, boolean>();
-    for (const r of apiRouteTable(app)) {
+    for (const r of routeTable(app)) {
       // app.use() middleware is registered as ALL; route-level handlers carry the route's method.
       if (!STATE_CHANGING.has(r.method)) continue;
       const key = `${r.method} ${r.path}`;
@@ -46,11 +49,11 @@ function stepOf(handler: unknown): string | undefined {
   return (ROUTE_STEPS as readonly string[]).includes(handler.name) ? handler.name : undefined;
 }
 
-describe("declaration order: every /api route reads audited → validate → forbidWhileImpersonating → requirePermission → requireStepUp → handler", () => {
+describe("declaration order: every /api and SCIM route reads audited → validate → forbidWhileImpersonating → requirePermission → requireStepUp → handler", () => {
   it("walks the route table and finds each route's steps in that order", () => {
     const app = createApp();
     const steps = new Map<string, string[]>();
-    for (const r of apiRouteTable(app)) {
+    for (const r of routeTable(app)) {
       // app.use() middleware is registered as ALL and applies to a whole group; only route-level handlers are declared per route.
       if (r.method === "ALL") continue;
       const step = stepOf(r.handler);

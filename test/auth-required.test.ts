@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { Harness, apiRouteTable } from "./helpers";
+import { Harness, apiRouteTable, scimRouteTable, seedTenant } from "./helpers";
 
 /** Routes that answer without a session, each with its reason. */
 const PUBLIC: Record<string, string> = {
@@ -16,13 +16,12 @@ const PUBLIC: Record<string, string> = {
   "POST /api/operator/tenants/:id/disable": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
 };
 
+/** `METHOD path` of each route a request can name (not the groups' middleware, not catch-alls). */
+const routeKeys = (table: { method: string; path: string }[]) => new Set(table.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => `${r.method} ${r.path}`));
+
 describe("isolation: no /api route is reachable without a session", () => {
   it("walks the route table: every other route answers 401 UNAUTHORIZED without a cookie", async () => {
-    const routes = new Set(
-      apiRouteTable(createApp())
-        .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-        .map((r) => `${r.method} ${r.path}`),
-    );
+    const routes = routeKeys(apiRouteTable(createApp()));
     expect(routes.size).toBeGreaterThan(20);
     const h = new Harness();
     for (const route of routes) {
@@ -32,6 +31,23 @@ describe("isolation: no /api route is reachable without a session", () => {
       const res = await h.call(concrete, { method, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
       expect(res.status, route).toBe(401);
       expect(res.body.error, route).toBe("UNAUTHORIZED");
+    }
+  });
+});
+
+describe("isolation: no SCIM route is reachable without the tenant's SCIM token", () => {
+  it("walks the SCIM routes: each answers 401 in SCIM's shape without a bearer token, a signed-in owner's session cookie included", async () => {
+    const routes = routeKeys(scimRouteTable(createApp()));
+    expect(routes.size).toBeGreaterThan(8);
+    const h = new Harness();
+    const t = await seedTenant("scimwalk");
+    const { cookie } = await h.signIn(t.owner);
+    for (const route of [...routes, "GET /scim/v2/NoSuchEndpoint"]) {
+      const [method, path] = route.split(" ") as [string, string];
+      const res = await h.call<{ status: string; schemas: string[] }>(`/_gatehouse${path.replace(/:[A-Za-z]+/g, "abc123")}`, { method, cookie, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });
+      expect(res.status, route).toBe(401);
+      expect(res.body.status, route).toBe("401");
+      expect(res.headers.get("www-authenticate"), route).toMatch(/^Bearer/);
     }
   });
 });

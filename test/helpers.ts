@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { COMPOSED_HANDLER } from "hono/utils/constants";
 import { createApp } from "../src/app";
 import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { createDb } from "../src/db/client";
@@ -246,6 +247,18 @@ export function d1WithBrokenAudit(inner: D1Database): D1Database {
 export function apiRouteTable(app: ReturnType<typeof createApp>) {
   const prefix = `${DEFAULT_GATEHOUSE_PATH}/api/`;
   return app.routes.filter((r) => r.path.startsWith(prefix)).map((r) => ({ ...r, path: r.path.slice(DEFAULT_GATEHOUSE_PATH.length) }));
+}
+
+/**
+ * The SCIM service's routes in registration order, with paths as docs/scim.md names them
+ * (`/scim/v2/...`). Its app has an error handler of its own (SCIM's error shape), so Hono
+ * mounts each of its handlers wrapped: the table gives the handler as it was declared.
+ */
+export function scimRouteTable(app: ReturnType<typeof createApp>) {
+  const prefix = `${DEFAULT_GATEHOUSE_PATH}/scim/v2/`;
+  return app.routes
+    .filter((r) => r.path.startsWith(prefix))
+    .map((r) => ({ ...r, path: r.path.slice(DEFAULT_GATEHOUSE_PATH.length), handler: (r.handler as { [COMPOSED_HANDLER]?: typeof r.handler })[COMPOSED_HANDLER] ?? r.handler }));
 }
 
 /** A D1 binding on which one table is unreadable (every query naming it fails), the rest as usual. */

@@ -55,6 +55,7 @@ export const AUDIT_ACTIONS = [
   "SSO_CONNECTION_DELETED",
   "SSO_LOGOUT",
   "SCIM_TOKEN_CREATED",
+  "SCIM_TOKEN_DELETED",
   "SCIM_USER_CREATED",
   "SCIM_USER_UPDATED",
   // Any other refusal (reads included), written by the app-level refusal recorder

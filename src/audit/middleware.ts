@@ -39,7 +39,7 @@ export function audited(action: AuditAction, options: AuditedOptions = {}) {
     const error = refusalOf(c.error);
     // Without a tenant (sign-in for an unknown email) there is no log to write to here;
     // the app-level recorder may still find one from the session cookie.
-    if (error && (error.audit.tenantId || c.get("user"))) {
+    if (error && (error.audit.tenantId || c.get("user") || c.get("auditActor"))) {
       markRefusalRecorded(c);
       const write = recordRefusal(c, action, error, options);
       if (options.afterResponse) c.executionCtx.waitUntil(write);
@@ -61,7 +61,7 @@ async function recordRefusal(c: Context<AppEnv>, action: AuditAction, error: Api
     failureReason: hint.failureReason ?? error.code,
     ...(hint.metadata ? { metadata: hint.metadata } : {}),
   };
-  const tenantId = hint.tenantId ?? c.get("user")?.tenantId;
+  const tenantId = hint.tenantId ?? c.get("user")?.tenantId ?? c.get("auditActor")?.tenantId;
   if (hint.dedupeSubject !== undefined && tenantId) await recordRepeatedRefusal(c, { ...event, action, tenantId }, [hint.dedupeSubject]);
   else await recordAudit(c, event);
 }

@@ -20,29 +20,33 @@ import { identifySession } from "../sessions/middleware";
 import { recordRepeatedRefusal } from "./dedupe";
 import { refusalOf } from "./refusal";
 
-async function refusedWho(c: Context<AppEnv>, error: ApiError): Promise<{ tenantId: string; userId: string | null } | null> {
+/** Whose log a refusal goes to and who was refused (null: no tenant can be named, no row). */
+export type RefusedWho = (c: Context<AppEnv>, error: ApiError) => Promise<{ tenantId: string; userId: string | null } | null>;
+
+const refusedWho: RefusedWho = async (c, error) => {
   const user = c.get("user");
   if (user) return { tenantId: user.tenantId, userId: user.id };
   if (error.audit.tenantId) return { tenantId: error.audit.tenantId, userId: error.audit.actorUserId ?? null };
   // An outage while identifying leaves the refusal as it is, unwritten (it is logged there).
   const state = await identifySession(c).catch(() => null);
   return state ? { tenantId: state.session.tenantId, userId: state.session.userId } : null;
-}
+};
 
-export const recordRefusals = () =>
+/** `who`: the API's (above) by default; SCIM names its token's tenant and never reads a cookie (src/scim/routes.ts). */
+export const recordRefusals = (who: RefusedWho = refusedWho) =>
   createMiddleware<AppEnv>(async function recordRefusals(c, next) {
     await next();
     const error = refusalOf(c.error);
     if (!error || c.get("refusalRecorded")) return;
-    const who = await refusedWho(c, error);
-    if (!who) return;
+    const refused = await who(c, error);
+    if (!refused) return;
     const hint = error.audit;
     const reason = hint.failureReason ?? error.code;
     await recordRepeatedRefusal(c, {
       action: "REQUEST_REFUSED",
       outcome: "FAIL",
-      tenantId: who.tenantId,
-      actorUserId: who.userId,
+      tenantId: refused.tenantId,
+      actorUserId: refused.userId,
       targetType: hint.targetType ?? null,
       targetId: hint.targetId ?? null,
       failureReason: reason,

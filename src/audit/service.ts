@@ -21,7 +21,7 @@ export type AuditEvent = {
   /** Gatehouse's own actions, or the product's (`app.…`, recorded through src/rpc). */
   action: AuditAction | ProductAuditAction;
   outcome: AuditOutcome;
-  /** Defaults to the signed-in user's tenant and id; sign-in passes them explicitly. */
+  /** Defaults to the signed-in user's tenant and id (or the auditActor's tenant, with no actor); sign-in passes them explicitly. */
   tenantId?: string;
   actorUserId?: string | null;
   targetType?: AuditTargetType | ProductTargetType | null;
@@ -36,7 +36,9 @@ type UnchainedRow = Omit<HashedFields, "seq">;
 
 export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedRow | null {
   const user: AuthUser | undefined = c.get("user");
-  const tenantId = event.tenantId ?? user?.tenantId;
+  // A caller that is not a user (a SCIM token) names its tenant and its own metadata.
+  const agent = c.get("auditActor");
+  const tenantId = event.tenantId ?? user?.tenantId ?? agent?.tenantId;
   // A row belongs to a tenant's log; a request no tenant can be named for has no log.
   if (!tenantId) return null;
   const meta = requestMeta(c);
@@ -62,7 +64,7 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
     failureReason: text(event.failureReason),
     before: json(event.before),
     after: json(event.after),
-    metadata: json(event.metadata) as Record<string, unknown> | null,
+    metadata: json(agent ? { ...agent.metadata, ...event.metadata } : event.metadata) as Record<string, unknown> | null,
     requestId: c.get("requestId") ?? null,
     createdAt: c.get("now"),
   };

@@ -8,6 +8,8 @@
  * Passwords are NFKC-normalised before hashing (NIST SP 800-63B-4 §3.1.1.2), so the same
  * password typed on two keyboards (composed or decomposed accents, full-width digits)
  * verifies. Hashes written before normalisation still verify: see verifyPassword.
+ * An account without a password holds one of NO_PASSWORD's markers instead of a hash:
+ * verifyPassword refuses it whatever is typed, after the same work as a real check.
  * The rules a new password must pass live in ./password-policy.ts.
  */
 import { fromBase64Url, randomBytes, toBase64Url } from "./crypto";
@@ -33,9 +35,21 @@ export async function hashPassword(password: string): Promise<string> {
   return `pbkdf2_sha256$${PBKDF2_ITERATIONS}$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
 
+/**
+ * What password_hash holds for an account that has no password: a removed member's
+ * tombstone, and a member SCIM created (src/scim), who signs in through the tenant's
+ * identity provider. Neither is a hash of any password: verifyPassword refuses them.
+ */
+export const NO_PASSWORD = { removed: "removed", provisioned: "provisioned:no-password" } as const;
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");
-  if (scheme !== "pbkdf2_sha256" || !iterationsText || !saltText || !hashText) return false;
+  if (scheme !== "pbkdf2_sha256" || !iterationsText || !saltText || !hashText) {
+    // No password (NO_PASSWORD) or nothing usable: refused after the derivation a real
+    // hash costs, so the time of a sign-in does not tell that the account has no password.
+    await verifyPassword(password, DUMMY_PASSWORD_HASH);
+    return false;
+  }
   const expected = fromBase64Url(hashText);
   const salt = fromBase64Url(saltText);
   const matches = async (candidate: string) => {

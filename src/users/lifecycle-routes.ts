@@ -4,12 +4,10 @@
  * requirePermission → requireStepUp → handler, acts only within the caller's tenant
  * (another tenant's or a removed user is 404), never on oneself, never on a user who
  * outranks the caller (manageableUser), and ends the user's sessions through endSessions.
+ * Disable, enable and remove are ./lifecycle.ts's, which SCIM uses too.
  */
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
-import { commitWithAudit } from "../audit/service";
-import { users } from "../db/schema";
 import { NO_SECOND_FACTOR, removeSecondFactors } from "../stepup/all-factors";
 import { hasSecondFactor } from "../stepup/policy";
 import type { AppEnv } from "../env";
@@ -18,19 +16,14 @@ import { forbidWhileImpersonating } from "../impersonation/middleware";
 import { requirePermission } from "../lib/authorize";
 import { emptyBody, userIdParam } from "../lib/schemas";
 import { validate } from "../lib/validation";
-import { refreshCachedSessions } from "../sessions/service";
 import { endSessions } from "../sessions/revoke";
 import { requireStepUp } from "../stepup/middleware";
 import { issueStatements, newResetToken, resetLink, retireResetLinks } from "../account/password-reset";
 import { sendEmail } from "../email";
 import { withPropagation } from "../propagation";
-import { cutOffUser } from "./lifecycle";
+import { disableMember, enableMember, removeMember } from "./lifecycle";
 import { manageableUser } from "./routes";
 import { toUserView } from "./service";
-
-/** A stored password hash no password verifies against (verifyPassword refuses unknown schemes). */
-const NO_PASSWORD = "removed";
-
 
 /** Mounted at /api/users, behind the edge check. */
 export const memberLifecycleRoutes = new Hono<AppEnv>()
@@ -46,13 +39,8 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       if (target.disabledAt !== null) throw new ApiError(409, "USER_ALREADY_DISABLED", "This member is already disabled");
-      const now = c.get("now");
-      const { endedIds, propagation } = await cutOffUser(c, target, {
-        reason: "USER_DISABLED",
-        changes: [c.var.db.update(users).set({ disabledAt: now }).where(and(eq(users.id, target.id), isNull(users.disabledAt)))],
-        event: { action: "USER_DISABLED", outcome: "SUCCESS", targetType: "user", targetId: target.id, before: { disabled: false }, after: { disabled: true } },
-      });
-      return c.json({ user: toUserView({ ...target, disabledAt: now }), revoked: endedIds.length, ...withPropagation(propagation) });
+      const { endedIds, propagation } = await disableMember(c, target);
+      return c.json({ user: toUserView({ ...target, disabledAt: c.get("now") }), revoked: endedIds.length, ...withPropagation(propagation) });
     },
   )
   .post(
@@ -67,17 +55,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       if (target.disabledAt === null) throw new ApiError(409, "USER_NOT_DISABLED", "This member is not disabled");
-      const db = c.var.db;
-      // Sessions ended by the disable stay ended (revoked, and their session_version is old): the member signs in again.
-      await commitWithAudit(c, [db.update(users).set({ disabledAt: null }).where(and(eq(users.id, target.id), isNotNull(users.disabledAt)))], {
-        action: "USER_ENABLED",
-        outcome: "SUCCESS",
-        targetType: "user",
-        targetId: target.id,
-        before: { disabled: true },
-        after: { disabled: false },
-      });
-      const propagation = await refreshCachedSessions(c, target.id);
+      const propagation = await enableMember(c, target);
       return c.json({ user: toUserView({ ...target, disabledAt: null }), ...withPropagation(propagation) });
     },
   )
@@ -91,32 +69,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
-      const db = c.var.db;
-      const now = c.get("now");
-      // "Remove" keeps the row as a tombstone (see users.removedAt in the schema): sessions,
-      // recovery codes and reset links reference it by foreign key and the audit chain names
-      // its id, so its history stays attributable (the row's email and name, and this
-      // USER_REMOVED row's `before`). What it could still be used for goes: it is disabled,
-      // its password, second factor, recovery codes and extra permissions are wiped (its reset
-      // links and the invitations it sent go in cutOffUser), and every lookup of the tenant's
-      // users skips it (not found, like a stranger).
-      const { propagation } = await cutOffUser(c, target, {
-        reason: "USER_REMOVED",
-        changes: [
-          db
-            .update(users)
-            .set({ removedAt: now, disabledAt: sql`coalesce(${users.disabledAt}, ${now})`, passwordHash: NO_PASSWORD, permissionOverrides: null, ...NO_SECOND_FACTOR })
-            .where(and(eq(users.id, target.id), isNull(users.removedAt))),
-          ...removeSecondFactors(db, target.id, { userRow: false }),
-        ],
-        event: {
-          action: "USER_REMOVED",
-          outcome: "SUCCESS",
-          targetType: "user",
-          targetId: target.id,
-          before: { email: target.email, displayName: target.displayName, role: target.role, disabled: target.disabledAt !== null },
-        },
-      });
+      const { propagation } = await removeMember(c, target);
       return c.json({ success: true, ...withPropagation(propagation) });
     },
   )

@@ -4,7 +4,14 @@ import { assertInBatch } from "../db/invariants";
 import { type Role, type User, ssoIdentities, users } from "../db/schema";
 import type { AuthUser } from "../env";
 import { ApiError } from "../errors";
+import { randomId } from "../lib/crypto";
 import { type Permission, mayAssignRole, permissionsOf } from "../lib/permissions";
+import { NO_SECOND_FACTOR } from "../stepup/all-factors";
+
+/** A new member's row (not yet written): a fresh id, no second factor, no permission beyond the role's. */
+export function newUserRow(fields: Pick<User, "tenantId" | "email" | "displayName" | "role" | "passwordHash" | "createdAt"> & Partial<Pick<User, "disabledAt" | "scimExternalId">>): User {
+  return { id: randomId("usr_"), sessionVersion: 1, disabledAt: null, removedAt: null, ...NO_SECOND_FACTOR, scimExternalId: null, permissionOverrides: null, ...fields };
+}
 
 export function toUserView(u: User) {
   return {
