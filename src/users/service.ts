@@ -5,6 +5,7 @@ import { type Role, type User, ssoIdentities, users } from "../db/schema";
 import type { AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
+import { NO_PASSWORD } from "../lib/password";
 import { type Permission, mayAssignRole, permissionsOf } from "../lib/permissions";
 import { NO_SECOND_FACTOR } from "../stepup/all-factors";
 
@@ -51,7 +52,9 @@ export function listTenantUsers(db: Db, tenantId: string) {
 
 /** A member as the Team page lists them: the user, and how the identity provider knows them (single sign-on, SCIM). */
 export function toMemberView({ user, ssoLinked }: Awaited<ReturnType<typeof listTenantUsers>>[number]) {
-  return { ...toUserView(user), sso: Boolean(ssoLinked), scim: user.scimExternalId !== null };
+  // SCIM's: it named the member (externalId), or created them (no password of their own yet).
+  const scim = user.scimExternalId !== null || user.passwordHash === NO_PASSWORD.provisioned;
+  return { ...toUserView(user), sso: Boolean(ssoLinked), scim };
 }
 
 /**

@@ -46,6 +46,7 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   SSO_CONNECTION_DELETED: "Single sign-on removed",
   SSO_LOGOUT: "Signed out by the identity provider",
   SCIM_TOKEN_CREATED: "SCIM token created",
+  SCIM_TOKEN_DELETED: "SCIM token deleted",
   SCIM_USER_CREATED: "Member provisioned by SCIM",
   SCIM_USER_UPDATED: "Member updated by SCIM",
   REQUEST_REFUSED: "Request refused",
