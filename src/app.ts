@@ -26,6 +26,7 @@ import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
 import { memberLifecycleRoutes } from "./users/lifecycle-routes";
 import { tenantPolicyRoutes } from "./tenant/policy-routes";
+import { ssoConnectionRoutes } from "./sso/connection-routes";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
@@ -94,6 +95,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/users", userRoutes)
     .route("/users", memberLifecycleRoutes)
     .route("/tenant", tenantPolicyRoutes)
+    .route("/tenant", ssoConnectionRoutes)
     .route("/account", accountRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);
