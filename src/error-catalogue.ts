@@ -116,6 +116,9 @@ export const ERROR_CATALOGUE = {
   SSO_NOT_CONFIGURED: { status: 404, message: "No single sign-on connection for this email's domain or organisation" },
   SSO_DOMAIN_TAKEN: { status: 409, message: "Another organisation's single sign-on already holds a domain (`domains` names it)" },
   SSO_PROVIDER_UNREACHABLE: { status: 502, message: "The identity provider's discovery document could not be fetched; nothing was saved" },
+  // Back-channel logout (src/sso/backchannel-logout.ts): what the identity provider's logout token is refused for.
+  SSO_LOGOUT_TOKEN_INVALID: { status: 400, message: "The back-channel logout token is not valid (`problem` says why); no session was ended" },
+  SSO_LOGOUT_TOKEN_REPLAYED: { status: 400, message: "The back-channel logout token's jti was already used; no session was ended" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -21,7 +21,7 @@ export const PROVIDER_TIMEOUT_MS = 10_000;
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /** What oauth4webapi's own checks of a provider's answer (ID token, key set) may verify with (RFC 7518 digital signatures). */
-const VERIFIABLE_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+export const VERIFIABLE_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 /** How Gatehouse authenticates to the token endpoint with the client secret: Basic (the default of RFC 8414), else a form post. */
 export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
