@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { runRetention } from "../src/audit/retention";
 import type { Bindings } from "../src/env";
 import { sha256Hex } from "../src/lib/crypto";
-import { Harness, type SeededTenant, type SeededUser, d1WithBrokenAudit, seedTenant, withEnv } from "./helpers";
+import { Harness, type SeededTenant, type SeededUser, d1WithBrokenAudit, d1WithChangeBeforeBatch, seedTenant, withEnv } from "./helpers";
 import { BACKCHANNEL_LOGOUT_EVENT, type TestIdp, installIdp } from "./sso-idp";
 
 const LOGOUT = "/api/auth/sso/backchannel-logout";
@@ -157,6 +157,19 @@ describe("a logout token acts once", () => {
     expect([replay.status, replay.body.error]).toEqual([400, "SSO_LOGOUT_TOKEN_REPLAYED"]);
     expect(await isLive(later.sessionId)).toBe(true);
     expect((await logoutRows(t.id)).map((r) => [r.outcome, r.reason])).toEqual([["SUCCESS", null], ["FAIL", "SSO_LOGOUT_TOKEN_REPLAYED"]]);
+  });
+
+  it("of two deliveries racing, the one whose batch meets the other's jti ends nothing and is 400 SSO_LOGOUT_TOKEN_REPLAYED", async () => {
+    const { h, t, idp, connectionId } = await setup();
+    const session = await ssoSession(h, t.member, connectionId, { sub: "sub-1" });
+    const key = await sha256Hex(`${idp.issuer} jti-race`);
+    const racing = d1WithChangeBeforeBatch(env.DB, /insert into "sso_logout_tokens"/i, () =>
+      env.DB.prepare("INSERT INTO sso_logout_tokens (key, expires_at) VALUES (?, ?)").bind(key, h.clock.ms + 600_000).run(),
+    );
+    const res = await postLogout(h, await idp.logoutToken({ sub: "sub-1" }, { jti: "jti-race" }), { env: withEnv({ DB: racing }) });
+    expect([res.status, res.body.error]).toEqual([400, "SSO_LOGOUT_TOKEN_REPLAYED"]);
+    expect(await isLive(session.sessionId)).toBe(true);
+    expect((await logoutRows(t.id)).map((r) => [r.outcome, r.reason])).toEqual([["FAIL", "SSO_LOGOUT_TOKEN_REPLAYED"]]);
   });
 
   it("the scheduled housekeeping forgets a jti once its token could no longer be accepted", async () => {
