@@ -237,6 +237,15 @@ describe("a token that is not a valid logout token for the connection ends nothi
     });
   }
 
+  it("a refused token for a client two tenants registered is audited FAIL in each tenant's log", async () => {
+    const { h, t, idp } = await setup();
+    const other = await seedTenant("bcl-twin");
+    await connect(h, other, idp);
+    const res = await postLogout(h, await idp.logoutToken({ sub: "sub-1" }, {}, "forger"));
+    expect([res.status, res.body.error]).toEqual([400, "SSO_LOGOUT_TOKEN_INVALID"]);
+    for (const tenant of [t, other]) expect((await logoutRows(tenant.id)).map((r) => [r.outcome, r.reason])).toEqual([["FAIL", "SSO_LOGOUT_TOKEN_INVALID"]]);
+  });
+
   it("an audience list naming the connection's client among others is accepted", async () => {
     const { h, t, idp, connectionId } = await setup();
     const session = await ssoSession(h, t.member, connectionId, { sub: "sub-1" });
