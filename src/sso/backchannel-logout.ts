@@ -54,7 +54,8 @@ async function refusal(c: Context<AppEnv>, connections: readonly SsoConnection[]
     actorUserId: null,
     targetType: "sso_connection" as const,
     targetId: connection.id,
-    metadata: { ...BY_PROVIDER, problem },
+    // Not "by" the provider: whoever posted it, the token did not prove it was.
+    metadata: { problem },
     dedupeSubject: `${connection.id} ${problem}`,
   });
   const [first, ...others] = connections;

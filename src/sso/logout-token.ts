@@ -95,7 +95,9 @@ async function fetchKeySet(issuer: string, jwksUri: string): Promise<ReturnType<
   const fetchOnce = providerRequestOptions(issuer, "jwks")[customFetch];
   try {
     const res = await fetchOnce(jwksUri, { method: "GET", redirect: "manual", headers: { accept: "application/json, application/jwk-set+json" } });
-    const text = res.status === 200 && Number(res.headers.get("content-length") ?? 0) <= MAX_KEY_SET_BYTES ? await res.text() : null;
+    const readable = res.status === 200 && Number(res.headers.get("content-length") ?? 0) <= MAX_KEY_SET_BYTES;
+    if (!readable) await res.body?.cancel();
+    const text = readable ? await res.text() : null;
     if (text === null || text.length > MAX_KEY_SET_BYTES) {
       log.warn("identity provider key set refused", { what: "jwks", status: res.status });
       return null;
@@ -135,10 +137,10 @@ async function verifySigned(token: string, connection: SsoConnection, keySet: (j
   const provider = providerOf(connection);
   const jwksUri = provider.jwks_uri;
   // Fetched only once the header's algorithm passed: `alg: none` never costs a request to the provider.
-  const key: JWTVerifyGetKey = async (header, token) => {
+  const key: JWTVerifyGetKey = async (header, jws) => {
     const keys = jwksUri ? await keySet(jwksUri) : null;
     if (!keys) throw new KeysUnavailable();
-    return keys(header, token);
+    return keys(header, jws);
   };
   try {
     const { payload } = await jwtVerify(token, key, {
