@@ -1,6 +1,6 @@
 // `npm run keys:status [-- --remote] [-- --env <name>] [-- --persist-to <dir>]`: which keys
-// the data in D1 still needs. Counts TOTP secrets (enabled and pending) by the key id they
-// are sealed under, and retention checkpoints by the key id of their MAC. After a rotation,
+// the data in D1 still needs. Counts TOTP secrets (enabled and pending) and single sign-on
+// client secrets by the key id they are sealed under, and retention checkpoints by the key id of their MAC. After a rotation,
 // a previous key may leave its set once no row names it any more (the scheduled run and
 // each successful use move rows to the current key; src/key-rotation.ts). `k0` is the id
 // of a bare key, and of everything made before key ids existed. Reads only; local by
@@ -30,6 +30,8 @@ const SQL = [
   `SELECT 'TOTP_ENCRYPTION_KEY' AS secret, 'TOTP secrets' AS what, ${keyIdOfSealed("s")} AS keyId, count(*) AS count`,
   "FROM (SELECT totp_secret_enc AS s FROM users WHERE totp_secret_enc IS NOT NULL",
   "UNION ALL SELECT totp_pending_secret_enc FROM users WHERE totp_pending_secret_enc IS NOT NULL) GROUP BY keyId",
+  "UNION ALL",
+  `SELECT 'TOTP_ENCRYPTION_KEY', 'SSO client secrets', ${keyIdOfSealed("client_secret_enc")} AS keyId, count(*) FROM sso_connections GROUP BY keyId`,
   "UNION ALL",
   "SELECT 'AUDIT_CHECKPOINT_KEY', 'retention checkpoints', CASE WHEN instr(mac, '.') > 0 THEN substr(mac, 1, instr(mac, '.') - 1) ELSE 'k0' END AS keyId, count(*)",
   "FROM audit_checkpoints WHERE mac IS NOT NULL GROUP BY keyId",

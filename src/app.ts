@@ -26,6 +26,8 @@ import { stepUpRoutes } from "./stepup/routes";
 import { userRoutes } from "./users/routes";
 import { memberLifecycleRoutes } from "./users/lifecycle-routes";
 import { tenantPolicyRoutes } from "./tenant/policy-routes";
+import { ssoConnectionRoutes } from "./sso/connection-routes";
+import { backchannelLogoutRoutes } from "./sso/backchannel-logout";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
@@ -75,6 +77,7 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
+    .route("/auth/sso", backchannelLogoutRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
     .use(signedInChecks)
@@ -97,6 +100,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/users", memberLifecycleRoutes)
     .route("/tenant", tenantPolicyRoutes)
     .route("/tenant/scim-token", scimTokenRoutes)
+    .route("/tenant", ssoConnectionRoutes)
     .route("/account", accountRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);

@@ -119,6 +119,15 @@ export const ERROR_CATALOGUE = {
   CONFIG_INVALID: { status: 503, message: "This deployment's configuration is invalid; the operator has been told" },
   GATEWAY_MISCONFIGURED: { status: 503, message: "The gateway's settings are not valid; the operator has been told" },
   MFA_UNAVAILABLE: { status: 503, message: "Two-factor authentication is unavailable on this deployment; the operator has been told" },
+
+  // Single sign-on (src/sso): the connection, and signing in through the tenant's identity provider.
+  SSO_PROVIDER_INVALID: { status: 400, message: "The identity provider's discovery document is not usable (`problem` says why); nothing was saved" },
+  SSO_NOT_CONFIGURED: { status: 404, message: "No single sign-on connection for this email's domain or organisation" },
+  SSO_DOMAIN_TAKEN: { status: 409, message: "Another organisation's single sign-on already holds a domain (`domains` names it)" },
+  SSO_PROVIDER_UNREACHABLE: { status: 502, message: "The identity provider's discovery document could not be fetched; nothing was saved" },
+  // Back-channel logout (src/sso/backchannel-logout.ts): what the identity provider's logout token is refused for.
+  SSO_LOGOUT_TOKEN_INVALID: { status: 400, message: "The back-channel logout token is not valid (`problem` says why); no session was ended" },
+  SSO_LOGOUT_TOKEN_REPLAYED: { status: 400, message: "The back-channel logout token's jti was already used; no session was ended" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

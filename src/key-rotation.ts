@@ -1,7 +1,8 @@
 /**
  * After a key rotation, moves what was made under a previous key to the current one, a
- * bounded batch per scheduled run (src/worker.ts): TOTP secrets are re-sealed under the
- * current TOTP_ENCRYPTION_KEY (src/stepup/reseal.ts) and retention checkpoints re-signed
+ * bounded batch per scheduled run (src/worker.ts): TOTP secrets and single sign-on client
+ * secrets are re-sealed under the current TOTP_ENCRYPTION_KEY (src/stepup/reseal.ts,
+ * src/sso/reseal.ts) and retention checkpoints re-signed
  * under the current AUDIT_CHECKPOINT_KEY (src/audit/checkpoint.ts). Once a run reports
  * nothing left (`npm run keys:status` asks D1 directly), the previous key can leave the
  * set. Each job resumes after the row its last run stopped at (src/db/job-cursor.ts), so
@@ -12,22 +13,32 @@ import { configuredKeySet } from "./config";
 import { createDb } from "./db/client";
 import type { Bindings } from "./env";
 import { errorSummary } from "./lib/log";
+import { resealStaleConnectionSecrets } from "./sso/reseal";
 import { type ResealResult, resealStaleSecrets } from "./stepup/reseal";
 
 /** Rows examined per run: well inside a Cron Trigger's limits (two AES operations and one write each). */
 export const RESEAL_ROWS_PER_RUN = 2000;
 export const RESIGN_CHECKPOINTS_PER_RUN = 500;
+/** Connections examined per run (one per tenant at most). */
+export const RESEAL_CONNECTIONS_PER_RUN = 500;
 
 type Outcome<T> = T | { skipped: "no key" } | { failed: string };
 
-export async function runKeyRotation(env: Bindings, nowMs: number, limits = { totpRows: RESEAL_ROWS_PER_RUN, checkpoints: RESIGN_CHECKPOINTS_PER_RUN }) {
+const RUN_LIMITS = { totpRows: RESEAL_ROWS_PER_RUN, checkpoints: RESIGN_CHECKPOINTS_PER_RUN, ssoConnections: RESEAL_CONNECTIONS_PER_RUN };
+
+export async function runKeyRotation(env: Bindings, nowMs: number, given: Partial<typeof RUN_LIMITS> = {}) {
+  const limits = { ...RUN_LIMITS, ...given };
   const db = createDb(env.DB);
-  const totp: Outcome<ResealResult> = configuredKeySet(env, "totp")
+  const totpKey = configuredKeySet(env, "totp") !== null;
+  const totp: Outcome<ResealResult> = totpKey
     ? await resealStaleSecrets(db, env, limits.totpRows, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
+    : { skipped: "no key" };
+  const ssoSecrets: Outcome<ResealResult> = totpKey
+    ? await resealStaleConnectionSecrets(db, env, limits.ssoConnections, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
     : { skipped: "no key" };
   const keys = await checkpointKey(env);
   const checkpoints: Outcome<{ resigned: number; unauthentic: number }> = keys
     ? await resignCheckpoints(db, keys, limits.checkpoints, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
     : { skipped: "no key" };
-  return { totpSecrets: totp, checkpoints };
+  return { totpSecrets: totp, ssoClientSecrets: ssoSecrets, checkpoints };
 }

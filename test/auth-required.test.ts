@@ -10,6 +10,7 @@ const PUBLIC: Record<string, string> = {
   "POST /api/auth/passkey": "it is how a session is made with a passkey",
   "POST /api/auth/password-reset": "the user has no session: the reset link's token is the credential (test/password-reset.test.ts)",
   "POST /api/auth/forgot-password": "the user has no session; always 202, the same for any email (test/password-reset.test.ts)",
+  "POST /api/auth/sso/backchannel-logout": "the identity provider calls it server to server: its signed logout token is the credential (test/sso-backchannel-logout.test.ts)",
   "POST /api/auth/invitations/accept": "the invitee has no session yet: the invitation token is the credential (test/invitations.test.ts)",
   "GET /api/operator/tenants": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
   "POST /api/operator/tenants": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",

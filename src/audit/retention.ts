@@ -33,7 +33,7 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, createDb } from "../db/client";
 import { assertInBatch } from "../db/invariants";
 import { type CursorJob, readJobCursor, saveJobCursor } from "../db/job-cursor";
-import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, stepupChallenges, webauthnChallenges, tenants } from "../db/schema";
+import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, ssoLogoutTokens, stepupChallenges, webauthnChallenges, tenants } from "../db/schema";
 import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
@@ -243,6 +243,8 @@ export async function runRetention(env: Bindings, nowMs: number, options: Retent
     oldest(eventDedupe, lt(eventDedupe.expiresAt, nowMs)),
     oldest(webauthnChallenges, lt(webauthnChallenges.expiresAt, nowMs - DAY_MS)),
     oldest(attemptCounters, lt(attemptCounters.windowStartedAt, nowMs - DAY_MS)),
+    // A back-channel logout token's use, once the token could no longer be accepted (src/sso/backchannel-logout.ts).
+    oldest(ssoLogoutTokens, lt(ssoLogoutTokens.expiresAt, nowMs)),
   ]);
   return result;
 }

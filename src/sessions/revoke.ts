@@ -11,7 +11,7 @@
  * the sessions are still ended: the outcome's `propagation` says it is delayed, for the
  * caller's success answer (src/propagation.ts), never an error.
  */
-import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, ne, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
@@ -26,14 +26,14 @@ import { listUserSessions, refreshCachedSessions } from "./service";
 
 export type { RevokeReason } from "./views";
 
-/** What ending a session needs to know of it: a D1 row or the edge check's copy. */
-type EndingSession = Pick<AuthSession, "id" | "userId" | "impersonation">;
+/** What ending a session needs to know of it: a D1 row or the edge check's copy (its tenant when not the call's). */
+export type EndingSession = Pick<AuthSession, "id" | "userId" | "impersonation"> & { tenantId?: string };
 
 export type EndSessionsOptions = {
   tenantId: string;
   userId: string;
-  /** One session of the user, or every live session of the user but one (`allBut: null`: all of them). */
-  which: { session: EndingSession } | { allBut: string | null };
+  /** One session of the user, these sessions (of any users: refresh the others' with alsoRefresh), or every live session of the user but one (`allBut: null`: all of them). */
+  which: { session: EndingSession } | { sessions: readonly EndingSession[] } | { allBut: string | null };
   reason: RevokeReason;
   /** Also invalidate every session the user has (force logout): bumps users.session_version. */
   bumpSessionVersion?: boolean;
@@ -57,29 +57,37 @@ export async function endSessions(c: Context<AppEnv>, options: EndSessionsOption
   const ending: EndingSession[] =
     "session" in which
       ? [which.session]
-      : (await listUserSessions(db, options.tenantId, userId, now))
+      : "sessions" in which
+        ? [...which.sessions]
+        : (await listUserSessions(db, options.tenantId, userId, now))
           .filter((s) => s.revokedAt === null && s.id !== which.allBut)
           .map((s) => ({ id: s.id, userId: s.userId, impersonation: impersonationOf(s) }));
   const endedIds = ending.map((s) => s.id);
   const statements = [
-    ...("session" in which ? [revokeOne(db, which.session.id, reason, now)] : [revokeAllBut(db, userId, which.allBut, reason, now)]),
+    ...("allBut" in which ? [revokeAllBut(db, userId, which.allBut, reason, now)] : revokeListed(db, endedIds, reason, now)),
     ...(options.bumpSessionVersion ? [db.update(users).set({ sessionVersion: sql`${users.sessionVersion} + 1` }).where(eq(users.id, userId))] : []),
   ];
   await commitWithAudit(c, [...(options.changes ?? []), ...statements], [
     options.event(endedIds),
     ...(options.events ?? []),
     // In the tenant's log even on a route without a signed-in user (a password reset link).
-    ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED")).map((e) => ({ ...e, tenantId: options.tenantId })),
+    ...ending.flatMap((s) => impersonationEndedEvent(s, reason === "LOGOUT" ? "LOGOUT" : "SESSION_REVOKED").map((e) => ({ ...e, tenantId: s.tenantId ?? options.tenantId }))),
   ]);
   const propagation = await refreshCachedSessions(c, [userId, ...(options.alsoRefresh ?? [])]);
   return { endedIds, propagation };
 }
 
-function revokeOne(db: Db, sessionId: string, reason: RevokeReason, nowMs: number) {
-  return db
-    .update(userSessions)
-    .set({ revokedAt: nowMs, revokeReason: reason })
-    .where(and(eq(userSessions.id, sessionId), isNull(userSessions.revokedAt)));
+/** D1 binds at most 100 parameters per statement: a long list of ids is revoked in several statements of the one batch. */
+const IDS_PER_STATEMENT = 90;
+
+function revokeListed(db: Db, sessionIds: readonly string[], reason: RevokeReason, nowMs: number) {
+  const chunks = Array.from({ length: Math.ceil(sessionIds.length / IDS_PER_STATEMENT) }, (_, i) => sessionIds.slice(i * IDS_PER_STATEMENT, (i + 1) * IDS_PER_STATEMENT));
+  return chunks.map((ids) =>
+    db
+      .update(userSessions)
+      .set({ revokedAt: nowMs, revokeReason: reason })
+      .where(and(inArray(userSessions.id, ids), isNull(userSessions.revokedAt))),
+  );
 }
 
 function revokeAllBut(db: Db, userId: string, keepSessionId: string | null, reason: RevokeReason, nowMs: number) {

@@ -36,12 +36,20 @@ export type ResealResult = { resealed: number; unopenable: number; examined: num
  * altered row) are counted and left as they are, and never keep the next run from the
  * rest. `done` when the pass went round every stale secret.
  */
-export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number, nowMs: number): Promise<ResealResult> {
+/**
+ * What a value sealed under the current key starts with, and the SQL condition "this
+ * column holds a value sealed under another key": the SQL form of sealedKeyId
+ * (src/stepup/secret-box.ts) and splitKeyId (src/lib/key-set.ts), the rule's owners: only
+ * `v2.<current id>.` is sealed under the current key (v1 is LEGACY_KEY_ID).
+ */
+export async function staleSealCondition(env: TotpKeyEnv) {
   const { current } = await totpKeys(env);
-  // The SQL form of sealedKeyId (src/stepup/secret-box.ts) and splitKeyId (src/lib/key-set.ts),
-  // the rule's owner: only `v2.<current id>.` is sealed under the current key (v1 is LEGACY_KEY_ID).
   const prefix = `v2.${current.id}.`;
-  const stale = (col: AnyColumn) => and(isNotNull(col), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`);
+  return { prefix, stale: (col: AnyColumn) => and(isNotNull(col), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`) };
+}
+
+export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number, nowMs: number): Promise<ResealResult> {
+  const { prefix, stale } = await staleSealCondition(env);
   const result: ResealResult = { resealed: 0, unopenable: 0, examined: 0, done: false };
   const walk = await resumableWalk(db, "totp-reseal", nowMs, { maxRows, pageRows: PAGE_ROWS }, async (after, upTo, limit) => {
     const rows = await db
