@@ -27,6 +27,7 @@ import { userRoutes } from "./users/routes";
 import { memberLifecycleRoutes } from "./users/lifecycle-routes";
 import { tenantPolicyRoutes } from "./tenant/policy-routes";
 import { ssoConnectionRoutes } from "./sso/connection-routes";
+import { ssoSignInRoutes } from "./sso/sign-in-routes";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
+    .route("/auth/sso", ssoSignInRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
     .use(signedInChecks)
