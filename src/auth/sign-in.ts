@@ -9,7 +9,8 @@
  *   2. May they: admitSignIn owns the checks after "who is this". It counts the attempt
  *      (./throttle.ts), only then has the way in check its credential, applies the
  *      tenant's IP rules whatever the credential was, refuses a wrong credential
- *      (./sign-in-refusal.ts), and refuses a disabled member. It returns the member.
+ *      (./sign-in-refusal.ts), refuses a disabled member, and applies the tenant's
+ *      requireSso (src/sso/require-sso.ts). It returns the member.
  *   3. Second factor: secondFactor asks for one when the member has one, verifies it
  *      (src/stepup/second-factor.ts), and returns which method was used, the session's
  *      `amr` (amrOf: the one place it is derived, from the way in and the factor) and
@@ -41,6 +42,7 @@ import { type StepUpMethod, hasSecondFactor, methodsFor } from "../stepup/policy
 import { verifySecondFactor } from "../stepup/second-factor";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import type { PasskeyRefusal } from "../passkeys/ceremony";
+import { assertSsoAllows } from "../sso/require-sso";
 import { refuseSignIn } from "./sign-in-refusal";
 import type { SignInSubject } from "./sign-in-subject";
 import { startSession } from "./start-session";
@@ -91,9 +93,15 @@ export async function passwordWayIn(c: Context<AppEnv>, email: string, password:
 const knownUser = (user: User) => ({ tenantId: user.tenantId, actorUserId: user.id, targetId: user.id });
 
 /** A member the way in admitted, and what their credential proved. */
-export type Admitted = { user: User; credential: { amr: readonly string[]; federation?: Federation | undefined }; way: WayIn };
+export type Admitted = {
+  user: User;
+  credential: { amr: readonly string[]; federation?: Federation | undefined };
+  way: WayIn;
+  /** An owner signing in around the tenant's requireSso (src/sso/require-sso.ts). */
+  breakGlass: boolean;
+};
 
-/** May they: the throttles, the credential, the IP rules, a disabled member. Returns the member or throws the refusal. */
+/** May they: the throttles, the credential, the IP rules, a disabled member, the tenant's requireSso. Returns the member or throws the refusal. */
 export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, way: WayIn): Promise<Admitted> {
   // Counted before the credential is checked, so parallel guesses cannot overshoot. A
   // provider's signed, single-use answer cannot be guessed: it counts against the
@@ -114,7 +122,9 @@ export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, wa
   if (user.disabledAt !== null) {
     throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser(user), failureReason: "USER_DISABLED" } });
   }
-  return { user, credential: { amr: credential.amr, federation: credential.federation }, way };
+  // The tenant signs its members in through its identity provider only (owners keep a break-glass way in).
+  const { breakGlass } = await assertSsoAllows(c, user, way.kind);
+  return { user, credential: { amr: credential.amr, federation: credential.federation }, way, breakGlass };
 }
 
 /** The second factors sign-in accepts after a password. */
@@ -181,7 +191,7 @@ export async function secondFactor(c: Context<AppEnv>, admitted: Admitted, input
 }
 
 /** Start session: the session, its success rows and the throttle reset in one batch, then the device cookie. */
-export async function startSignedInSession(c: Context<AppEnv>, { user, way, credential }: Admitted, factor: SecondFactorOutcome) {
+export async function startSignedInSession(c: Context<AppEnv>, { user, way, credential, breakGlass }: Admitted, factor: SecondFactorOutcome) {
   const actor = { tenantId: user.tenantId, actorUserId: user.id };
   const federation = credential.federation;
   const started = await startSession(c, user, {
@@ -201,6 +211,7 @@ export async function startSignedInSession(c: Context<AppEnv>, { user, way, cred
           secondFactor: factor.amr.includes("mfa"),
           knownDevice: way.device.id !== null,
           ...(federation ? { ssoConnectionId: federation.connectionId, provisioned: federation.provisioned } : {}),
+          ...(breakGlass ? { breakGlass: true } : {}),
         },
       },
     ],
