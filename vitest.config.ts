@@ -68,6 +68,13 @@ export default defineConfig({
             },
           })),
         ],
+        // As wrangler.toml's [alias] bundles it: the tests run what deploys (src/passkeys/no-certificates.ts).
+        resolve: {
+          alias: {
+            "@peculiar/x509": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
+            "reflect-metadata": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
+          },
+        },
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
@@ -82,6 +89,8 @@ export default defineConfig({
           // once) may outlast vitest's default 5 s without anything being wrong.
           testTimeout: 30_000,
           setupFiles: ["./test/apply-migrations.ts"],
+          // A local OpenID Provider for the run (scripts/idp.mjs): `inject("localIdp")`.
+          globalSetup: ["./test/local-idp-setup.mjs"],
         },
       },
     ],

@@ -81,6 +81,7 @@ export function startServer(appDir, persistTo) {
       GATEHOUSE_PERSIST_TO: persistTo,
       GATEHOUSE_QUIET: "1",
       GATEHOUSE_SKIP_UI_BUILD: "1", // run.mjs builds the panel once, up front
+      IDP_PORT: "0", // npm start's local IdP on a free port: never the demo's 9400, which another checkout may hold
     }),
     "/api/health",
     gatehousePath(),

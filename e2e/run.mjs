@@ -1,11 +1,15 @@
 // `npm run test:e2e`: start Gatehouse the way the README does (npm start) on a free
-// port with throwaway state, run every browser scenario against it, stop it.
+// port with throwaway state, run every browser scenario against it, stop it. The local
+// OpenID Provider (scripts/idp.mjs) runs here, on a free port too, with the demo's client and
+// accounts and every scenario's (e2e/lib/scenario-users.mjs); npm start uses it
+// (GATEHOUSE_IDP_ISSUER) and so do the scenarios (E2E_IDP_ISSUER).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { localPublicOrigin, seedSql } from "../scripts/demo-data.mjs";
+import { DEMO_SSO, fetchDiscovery, localPublicOrigin, seedSql, ssoConnectionSql } from "../scripts/demo-data.mjs";
 import { gatehousePath } from "../scripts/gatehouse-path.mjs";
+import { gatehouseClient, startLocalIdp } from "../scripts/idp.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
 import { scenarioOf, scenarioWorld } from "./lib/scenario-users.mjs";
 
@@ -37,10 +41,22 @@ const FILES = readdirSync(TESTS)
   .sort()
   .map((f) => join(TESTS, f));
 
-/** SQL giving each scenario about to run its own tenants and users (e2e/lib/scenario-users.mjs). */
-async function scenarioSeed() {
-  const worlds = FILES.map((file) => scenarioWorld(scenarioOf(file)));
-  return seedSql(worlds.flatMap((w) => w.tenants), worlds.flatMap((w) => w.users));
+const WORLDS = FILES.map((file) => scenarioWorld(scenarioOf(file)));
+
+/** SQL giving each scenario about to run its own tenants, users and SSO connection to the IdP at `idpIssuer`. */
+async function scenarioSeed(idpIssuer) {
+  const metadata = await fetchDiscovery(idpIssuer);
+  const connections = await Promise.all(WORLDS.map((w) => ssoConnectionSql(w.sso, metadata)));
+  return (await seedSql(WORLDS.flatMap((w) => w.tenants), WORLDS.flatMap((w) => w.users))) + connections.join("");
+}
+
+/** The local IdP of a round: the demo's client and accounts and every scenario's, for Gatehouse at `baseUrl`. */
+function startScenarioIdp(baseUrl) {
+  const ssos = [DEMO_SSO, ...WORLDS.map((w) => w.sso)];
+  return startLocalIdp({
+    clients: ssos.map((sso) => gatehouseClient({ publicOrigin: baseUrl, clientId: sso.clientId, clientSecret: sso.clientSecret })),
+    accounts: ssos.flatMap((sso) => sso.accounts),
+  });
 }
 
 function runTests(env) {
@@ -89,28 +105,38 @@ async function round() {
   const stateDir = mkdtempSync(join(tmpdir(), "gatehouse-e2e-"));
   const logFile = join(stateDir, "server.log");
   let exitCode = 1;
+  let idp = null;
   try {
     const port = await freePort();
     // The PUBLIC_ORIGIN npm start gives Gatehouse: the links it prints lead back here.
     const baseUrl = localPublicOrigin(port);
+    idp = await startScenarioIdp(baseUrl);
     const seedFile = join(stateDir, "scenarios-seed.sql");
-    writeFileSync(seedFile, await scenarioSeed());
+    writeFileSync(seedFile, await scenarioSeed(idp.issuer));
     const log = openSync(logFile, "a");
     console.log(`Starting Gatehouse on ${baseUrl} (state ${stateDir}, log ${logFile})`);
     const startingMs = Date.now();
     server = spawn("npm", ["start"], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(port), GATEHOUSE_PERSIST_TO: join(stateDir, "state"), GATEHOUSE_QUIET: "1", GATEHOUSE_EXTRA_SEED: seedFile },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        GATEHOUSE_PERSIST_TO: join(stateDir, "state"),
+        GATEHOUSE_QUIET: "1",
+        GATEHOUSE_EXTRA_SEED: seedFile,
+        GATEHOUSE_IDP_ISSUER: idp.issuer,
+      },
       stdio: ["ignore", log, log],
       detached: true,
     });
     await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
     console.log(`Gatehouse is up after ${((Date.now() - startingMs) / 1000).toFixed(1)} s; running browser scenarios.\n`);
-    exitCode = await runTests({ E2E_BASE_URL: baseUrl });
+    exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_IDP_ISSUER: idp.issuer });
   } catch (err) {
     console.error(`\nE2E setup failed: ${err.message}`);
   } finally {
     await stopGroup(server);
+    await idp?.close();
     if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
     else {
       // CI has no shell to look around in: show the server's last words right here.

@@ -70,7 +70,7 @@ CREATE TABLE `sso_identities` (
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `sso_identities_user_uq` ON `sso_identities` (`connection_id`,`user_id`);--> statement-breakpoint
+CREATE UNIQUE INDEX `sso_identities_user_uq` ON `sso_identities` (`user_id`,`connection_id`);--> statement-breakpoint
 CREATE TABLE `sso_logout_tokens` (
 	`key` text PRIMARY KEY NOT NULL,
 	`expires_at` integer NOT NULL

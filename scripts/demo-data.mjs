@@ -34,6 +34,8 @@ export const DEMO_GATEWAY_VARS = {
 export const DEMO_TENANTS = [
   { id: "ten_acme", name: "Acme", slug: "acme" },
   { id: "ten_globex", name: "Globex", slug: "globex" },
+  // Signs in through the local IdP (DEMO_SSO below).
+  { id: "ten_initech", name: "Initech", slug: "initech" },
 ];
 
 export const DEMO_USERS = [
@@ -41,9 +43,44 @@ export const DEMO_USERS = [
   { id: "usr_dave", tenantId: "ten_acme", email: "dave@acme.test", displayName: "Dave Admin", role: "admin", totp: "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF" },
   { id: "usr_bob", tenantId: "ten_acme", email: "bob@acme.test", displayName: "Bob Member", role: "member", totp: null },
   { id: "usr_carol", tenantId: "ten_globex", email: "carol@globex.test", displayName: "Carol Owner", role: "owner", totp: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" },
+  { id: "usr_peter", tenantId: "ten_initech", email: "peter@initech.test", displayName: "Peter Owner", role: "owner", totp: "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U" },
+  { id: "usr_samir", tenantId: "ten_initech", email: "samir@initech.test", displayName: "Samir Member", role: "member", totp: null },
 ];
 
+/** The local IdP's port under `npm start` (scripts/idp.mjs; IDP_PORT changes it). */
+export const DEMO_IDP_PORT = 9400;
+/** Every account's password at the local IdP (not Gatehouse's: the IdP checks it). */
+export const DEMO_IDP_PASSWORD = "local-idp-demo-pass";
+
+/**
+ * Initech's single sign-on: its connection to the local IdP (the client registered there by
+ * scripts/idp.mjs, whose secret is sealed into the row) and the IdP's accounts: Samir, who
+ * is an Initech member already (linked by email at first sign-in), and Michael, whom the
+ * first sign-in creates (JIT). Peter, the owner, keeps signing in with his password.
+ */
+export const DEMO_SSO = {
+  connectionId: "sso_initech",
+  tenantId: "ten_initech",
+  clientId: "gatehouse-demo",
+  clientSecret: "local-only-gatehouse-demo-client-secret-0000",
+  domains: ["initech.test"],
+  jitProvisioning: true,
+  defaultRole: "member",
+  requireSso: false,
+  accounts: [
+    { email: "samir@initech.test", password: DEMO_IDP_PASSWORD, givenName: "Samir", familyName: "Member" },
+    { email: "michael@initech.test", password: DEMO_IDP_PASSWORD, givenName: "Michael", familyName: "Newcomer" },
+  ],
+};
+
 const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+
+/** The discovery document of the IdP at `issuer` (what a connection keeps as provider_metadata). */
+export async function fetchDiscovery(issuer) {
+  const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`${issuer}'s discovery document answered ${res.status}`);
+  return res.json();
+}
 
 /** Same format as src/lib/password.ts. */
 export async function hashPassword(password) {
@@ -87,6 +124,26 @@ export async function seedSql(tenants, users, nowMs = Date.now()) {
         u.id, u.tenantId, u.email, u.displayName, u.role, passwordHash, 1, nowMs, secret, u.totp ? 1 : 0,
       ].map(q).join(", ")});`,
     );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The SQL of a tenant's connection shaped like DEMO_SSO to the IdP whose discovery document
+ * is `metadata`, its client secret sealed as src/stepup/secret-box.ts opens it (the
+ * connection id as associated data). Re-run, it only follows the IdP (issuer and metadata:
+ * IDP_PORT may have changed), and only while the tenant's connection is still this client;
+ * everything else stays as the panel left it.
+ */
+export async function ssoConnectionSql(sso, metadata, nowMs = Date.now()) {
+  const secret = await encryptTotpSecret(sso.clientSecret, sso.connectionId);
+  const row = [sso.connectionId, sso.tenantId, "oidc", metadata.issuer, sso.clientId, secret, JSON.stringify(metadata), sso.jitProvisioning ? 1 : 0, sso.defaultRole, sso.requireSso ? 1 : 0, nowMs, nowMs];
+  const lines = [
+    `INSERT INTO sso_connections (id, tenant_id, protocol, issuer, client_id, client_secret_enc, provider_metadata, jit_provisioning, default_role, require_sso, created_at, updated_at) VALUES (${row.map(q).join(", ")})
+  ON CONFLICT (tenant_id) DO UPDATE SET issuer = excluded.issuer, provider_metadata = excluded.provider_metadata, updated_at = excluded.updated_at WHERE sso_connections.client_id = excluded.client_id;`,
+  ];
+  for (const domain of sso.domains) {
+    lines.push(`INSERT OR IGNORE INTO sso_domains (domain, tenant_id, connection_id) VALUES (${[domain, sso.tenantId, sso.connectionId].map(q).join(", ")});`);
   }
   return lines.join("\n") + "\n";
 }

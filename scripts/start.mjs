@@ -1,13 +1,28 @@
-// `npm start`: build the panel, apply local D1 migrations, seed demo data, and serve
-// Gatehouse in gateway mode in front of the demo product (examples/acme-notes), both
-// Workers in one workerd, bound to each other by service bindings. Everything runs in
-// wrangler's local mode (workerd + local D1/KV): no account needed.
+// `npm start`: start the local OpenID Provider, build the panel, apply local D1 migrations,
+// seed demo data, and serve Gatehouse in gateway mode in front of the demo product
+// (examples/acme-notes), both Workers in one workerd, bound to each other by service
+// bindings. Everything runs in wrangler's local mode (workerd + local D1/KV): no account needed.
 // GATEHOUSE_STANDALONE=1 serves Gatehouse alone, exactly as wrangler.toml deploys it.
+// The IdP (scripts/idp.mjs) runs in this process on IDP_PORT (default 9400; taken: exit at
+// once) for the demo's SSO tenant; GATEHOUSE_IDP_ISSUER names one already running instead
+// (the browser tests start their own, with their scenarios' clients and accounts: e2e/run.mjs).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { buildPanel } from "./build-ui.mjs";
-import { DEMO_GATEWAY_VARS, LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_OPERATOR_TOKEN, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY, demoSeedSql, localPublicOrigin } from "./demo-data.mjs";
+import {
+  DEMO_GATEWAY_VARS,
+  DEMO_SSO,
+  LOCAL_AUDIT_CHECKPOINT_KEY,
+  LOCAL_OPERATOR_TOKEN,
+  LOCAL_SESSION_SNAPSHOT_KEYS,
+  LOCAL_TOTP_KEY,
+  demoSeedSql,
+  fetchDiscovery,
+  localPublicOrigin,
+  ssoConnectionSql,
+} from "./demo-data.mjs";
 import { gatehousePath } from "./gatehouse-path.mjs";
+import { startDemoIdp } from "./idp.mjs";
 import { wranglerSpawn, wranglerSync } from "./wrangler.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -27,6 +42,17 @@ function wrangler(args) {
     process.exit(res.status ?? 1);
   }
 }
+
+// First, so that a taken IDP_PORT stops everything before any work.
+const idpIssuer =
+  process.env.GATEHOUSE_IDP_ISSUER ||
+  (await startDemoIdp(publicOrigin).then(
+    (idp) => idp.issuer,
+    (err) => {
+      console.error(`\n${err.message}`);
+      process.exit(1);
+    },
+  ));
 
 buildPanel();
 mkdirSync("dist/panel", { recursive: true });
@@ -70,7 +96,9 @@ mkdirSync(".wrangler", { recursive: true });
 // GATEHOUSE_EXTRA_SEED: a file of more seed SQL, run with the demo's (the browser tests seed
 // their scenarios' own tenants and users this way, e2e/run.mjs).
 const extraSeed = process.env.GATEHOUSE_EXTRA_SEED ? readFileSync(process.env.GATEHOUSE_EXTRA_SEED, "utf8") : "";
-writeFileSync(".wrangler/demo-seed.sql", (await demoSeedSql()) + extraSeed);
+// The demo SSO tenant's connection keeps the IdP's discovery document, fetched now that it runs.
+const ssoSeed = await ssoConnectionSql(DEMO_SSO, await fetchDiscovery(idpIssuer));
+writeFileSync(".wrangler/demo-seed.sql", (await demoSeedSql()) + ssoSeed + extraSeed);
 wrangler(["d1", "execute", "DB", "--local", "--file", ".wrangler/demo-seed.sql", ...persistArgs]);
 
 console.log(
@@ -78,9 +106,10 @@ console.log(
     ? `\nGatehouse on ${publicOrigin}${gatehousePath()}/  (demo users: README "Demo data")\n`
     : `\nThe demo product behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/, demo users: README "Demo data")\n`,
 );
+console.log(`The local IdP (Initech's single sign-on, README "Demo data") on ${idpIssuer}\n`);
 console.log(
   `Operator commands (in another terminal; the local OPERATOR_TOKEN is in .dev.vars):\n` +
-    `  npm run gatehouse -- tenant create --name "Initech" --slug initech --owner peter@initech.test\n` +
+    `  npm run gatehouse -- tenant create --name "Hooli" --slug hooli --owner gavin@hooli.test\n` +
     `  npm run gatehouse -- tenant list\n  npm run gatehouse -- tenant disable <tenant id>\n`,
 );
 const extra = process.env.GATEHOUSE_QUIET === "1" ? ["--log-level", "error"] : [];

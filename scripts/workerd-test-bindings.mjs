@@ -5,11 +5,14 @@ import { fileURLToPath } from "node:url";
 import { readD1Migrations } from "@cloudflare/vitest-plugin";
 import { LOCAL_AUDIT_CHECKPOINT_KEY, LOCAL_SESSION_SNAPSHOT_KEYS, LOCAL_TOTP_KEY } from "./demo-data.mjs";
 
+/** The origin of every link Gatehouse builds: the one test/helpers.ts's requests use (ORIGIN). */
+export const TEST_PUBLIC_ORIGIN = "https://gatehouse.test";
+
 /** PUBLIC_ORIGIN, the local keys and the migrations (applied by test/apply-migrations.ts). */
 export async function workerdTestBindings() {
   return {
-    // The origin of every link Gatehouse builds: the one test/helpers.ts's requests use (ORIGIN).
-    PUBLIC_ORIGIN: "https://gatehouse.test",
+    // Also the local IdP's test client's redirect URI (test/local-idp-setup.mjs).
+    PUBLIC_ORIGIN: TEST_PUBLIC_ORIGIN,
     // Local-only keys, shared with `npm start`; deploys use `wrangler secret put`.
     TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
     AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,

@@ -1,6 +1,7 @@
 import type { D1Migration } from "cloudflare:test";
 import type { Bindings } from "../src/env";
 import type { GatehouseService } from "../src/rpc/service";
+import type { LocalIdp } from "./local-idp-login";
 
 declare global {
   namespace Cloudflare {
@@ -11,5 +12,12 @@ declare global {
       /** The demo's gateway settings as scripts/start.mjs writes them (scripts/demo-data.mjs), JSON. */
       TEST_DEMO_GATEWAY_VARS: string;
     }
+  }
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The local OpenID Provider started for the run (test/local-idp-setup.mjs). */
+    localIdp: LocalIdp;
   }
 }

@@ -1,6 +1,7 @@
 // Adding a passkey: who may start, which session may finish, how long and how often a
 // challenge counts, how many a user may have, and what comes with the first one.
 import { env } from "cloudflare:workers";
+import { decodeAttestationObject, isoBase64URL, isoCBOR } from "@simplewebauthn/server/helpers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
 import { addPasskey, errorOf, finishRegistration, newAuthenticator, registrationOptions, storedPasskeys } from "./passkey-fixtures";
@@ -136,6 +137,28 @@ describe("under a tenant's two-factor requirement", () => {
     expect((await h.call("/api/security/sessions", { cookie })).status).toBe(403);
     expect((await addPasskey(h, t.member, cookie, newAuthenticator())).recoveryCodes).toHaveLength(10);
     expect((await h.call("/api/security/sessions", { cookie })).status).toBe(200);
+  });
+});
+
+describe("an attestation statement", () => {
+  // Gatehouse asks for attestation "none" and verifies none: a statement an authenticator
+  // sends anyway is dropped (src/passkeys/ceremony.ts), and the X.509 code that would check
+  // it is not in the bundle (src/passkeys/no-certificates.ts) — so reaching it would refuse.
+  it("an authenticator sends anyway is dropped, not verified: a packed statement with a certificate chain still registers the passkey", async () => {
+    const h = new Harness();
+    const t = await seedTenant("pka");
+    const { cookie } = await h.signIn(t.member);
+    const answer = await newAuthenticator().register(await registrationOptions(h, t.member, cookie));
+    const decoded = decodeAttestationObject(isoBase64URL.toBuffer(answer.response.attestationObject));
+    const packed = new Map<string, unknown>([
+      ["fmt", "packed"],
+      ["attStmt", new Map<string, unknown>([["alg", -7], ["sig", new Uint8Array(70)], ["x5c", [new Uint8Array(300)]]])],
+      ["authData", decoded.get("authData")],
+    ]);
+    const attestationObject = isoBase64URL.fromBuffer(isoCBOR.encode(packed as Parameters<typeof isoCBOR.encode>[0]));
+    const res = await finishRegistration(h, cookie, { ...answer, response: { ...answer.response, attestationObject } });
+    expect(res.status).toBe(201);
+    expect((await storedPasskeys(t.member.id)).count).toBe(1);
   });
 });
 

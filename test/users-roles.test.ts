@@ -18,6 +18,21 @@ describe("GET /api/users", () => {
     expect(JSON.stringify(res.body)).not.toMatch(/password|secret|hash/i);
   });
 
+  it("marks the members single sign-on has linked to the tenant's identity provider, and those SCIM provisioned, and no one else", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO sso_connections (id, tenant_id, protocol, issuer, client_id, client_secret_enc, provider_metadata, created_at, updated_at) VALUES ('ssc_t', ?, 'oidc', 'https://idp.example', 'c', 'x', '{}', ?, ?)").bind(t.id, now, now),
+      env.DB.prepare("INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id, created_at) VALUES ('ssc_t', 'sub-1', ?, ?, ?)").bind(t.id, t.member.id, now),
+      env.DB.prepare("UPDATE users SET scim_external_id = 'ext-1' WHERE id = ?").bind(t.admin.id),
+    ]);
+    const admin = await h.signIn(t.admin);
+    const res = await h.call<{ users: { id: string; sso: boolean; scim: boolean }[] }>("/api/users", { cookie: admin.cookie });
+    const marks = Object.fromEntries(res.body.users.map((u) => [u.id, [u.sso, u.scim]]));
+    expect(marks).toEqual({ [t.owner.id]: [false, false], [t.admin.id]: [false, true], [t.member.id]: [true, false] });
+  });
+
   it("403 for a member", async () => {
     const h = new Harness();
     const t = await seedTenant();

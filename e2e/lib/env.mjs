@@ -1,12 +1,14 @@
-// Shared by the scenarios: where the app is, whose users a scenario has, and their TOTP codes.
+// Shared by the scenarios: where the app and the local IdP are, whose users a scenario has, and their TOTP codes.
 import { mkdirSync } from "node:fs";
 import * as OTPAuth from "otpauth";
 import { DEMO_PASSWORD } from "../../scripts/demo-data.mjs";
 import { gatehousePath } from "../../scripts/gatehouse-path.mjs";
 
-export { usersOf } from "./scenario-users.mjs";
+export { ssoOf, usersOf } from "./scenario-users.mjs";
 
 export const BASE_URL = process.env.E2E_BASE_URL ?? "http://localhost:8787";
+/** The local OpenID Provider e2e/run.mjs started for this run (its login page is what SSO scenarios type into). */
+export const IDP_ISSUER = process.env.E2E_IDP_ISSUER ?? "http://127.0.0.1:9400";
 /** A path of Gatehouse's own surface (panel page or API) on the host: `panel("/sign-in")`. */
 export const panel = (path) => `${gatehousePath()}${path}`;
 export const SCREENSHOT_DIR = new URL("../screenshots/", import.meta.url).pathname;

@@ -370,7 +370,8 @@ export const ssoIdentities = sqliteTable(
     createdAt: integer("created_at").notNull(),
     lastSignInAt: integer("last_sign_in_at"),
   },
-  (t) => [primaryKey({ columns: [t.connectionId, t.subject] }), uniqueIndex("sso_identities_user_uq").on(t.connectionId, t.userId)],
+  (t) => [primaryKey({ columns: [t.connectionId, t.subject] }), // User first: the Team page asks, per member, whether any identity links them.
+    uniqueIndex("sso_identities_user_uq").on(t.userId, t.connectionId)],
 );
 
 /** Back-channel logout tokens already acted on: `jti` is single use per issuer until the token expires. */

@@ -18,7 +18,7 @@ import { endSessions } from "../sessions/revoke";
 import { findTenantUser } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
-import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toUserView } from "./service";
+import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toMemberView, toUserView } from "./service";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
 export async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: string): Promise<User> {
@@ -33,7 +33,7 @@ export async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: strin
 export const userRoutes = new Hono<AppEnv>()
   .get("/", requirePermission("SETTINGS_TEAM_VIEW"), async (c) => {
     const rows = await listTenantUsers(c.var.db, c.get("user").tenantId);
-    return c.json({ users: rows.map(toUserView) });
+    return c.json({ users: rows.map(toMemberView) });
   })
   .post(
     "/:id/force-logout",

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { assertInBatch } from "../db/invariants";
-import { type Role, type User, users } from "../db/schema";
+import { type Role, type User, ssoIdentities, users } from "../db/schema";
 import type { AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { type Permission, mayAssignRole, permissionsOf } from "../lib/permissions";
@@ -31,8 +31,20 @@ export function findCurrentUserByEmail(db: Db, email: string) {
   return db.query.users.findFirst({ where: and(eq(users.email, email), isNull(users.removedAt)) });
 }
 
+/** The tenant's current members, each with whether single sign-on has linked them to the tenant's identity provider. */
 export function listTenantUsers(db: Db, tenantId: string) {
-  return db.select().from(users).where(and(eq(users.tenantId, tenantId), isNull(users.removedAt))).orderBy(asc(users.email)).limit(1000);
+  const ssoLinked = sql<number>`EXISTS (SELECT 1 FROM ${ssoIdentities} WHERE ${ssoIdentities.userId} = ${users.id})`;
+  return db
+    .select({ user: users, ssoLinked })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), isNull(users.removedAt)))
+    .orderBy(asc(users.email))
+    .limit(1000);
+}
+
+/** A member as the Team page lists them: the user, and how the identity provider knows them (single sign-on, SCIM). */
+export function toMemberView({ user, ssoLinked }: Awaited<ReturnType<typeof listTenantUsers>>[number]) {
+  return { ...toUserView(user), sso: Boolean(ssoLinked), scim: user.scimExternalId !== null };
 }
 
 /**

@@ -3,8 +3,6 @@ import { Layout, PageHeader } from "./components/Layout";
 import { StepUpModal } from "./components/StepUpModal";
 import { Toasts } from "./components/Toasts";
 import { AcceptInvitationPage } from "./pages/AcceptInvitation";
-import { AuditLogPage } from "./pages/AuditLog";
-import { IpRulesPage } from "./pages/IpRules";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
 import { StepUpPage } from "./pages/StepUp";
@@ -13,6 +11,7 @@ import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
 import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordPages";
 import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
+import { useLoad } from "./lib/useLoad";
 import { navigate, pathname } from "./state/router";
 
 const TITLES: Record<string, string> = {
@@ -23,6 +22,7 @@ const TITLES: Record<string, string> = {
   "/security/ip-rules": "IP rules",
   "/security/audit": "Audit log",
   "/team": "Team",
+  "/organization/sso": "Single sign-on",
   "/account": "Your account",
   "/reset-password": "Reset password",
   "/forgot-password": "Forgot password",
@@ -47,6 +47,21 @@ function Forbidden() {
   );
 }
 
+/**
+ * A page loaded when it is first opened: the administrators' pages (IP rules, audit log,
+ * single sign-on) stay out of the first load, which every member's browser pays for.
+ */
+function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => () => preact.JSX.Element) {
+  return function LazyPage() {
+    const page = useLoad(load);
+    const Loaded = page.data.value === undefined ? null : pick(page.data.value);
+    return Loaded ? <Loaded /> : <p class="loading" role="status">{page.error.value ?? "Loading…"}</p>;
+  };
+}
+const IpRulesPage = lazyPage(() => import("./pages/IpRules"), (m) => m.IpRulesPage);
+const AuditLogPage = lazyPage(() => import("./pages/AuditLog"), (m) => m.AuditLogPage);
+const SingleSignOn = lazyPage(() => import("./pages/SingleSignOn"), (m) => m.SingleSignOnPage);
+
 function Page() {
   switch (pathname.value) {
     case "/security/sessions":
@@ -59,6 +74,8 @@ function Page() {
       return canViewSecurity.value ? <AuditLogPage /> : <Forbidden />;
     case "/team":
       return canViewTeam.value ? <TeamPage /> : <Forbidden />;
+    case "/organization/sso":
+      return canViewSecurity.value ? <SingleSignOn /> : <Forbidden />;
     case "/account":
       return <AccountPage />;
     default:

@@ -67,6 +67,9 @@ export type TeamMember = {
   passkeyCount: number;
   createdAt: string;
   disabledAt: string | null;
+  /** Signs in through the organization's identity provider (linked at a single sign-on), or was provisioned by SCIM. */
+  sso: boolean;
+  scim: boolean;
 };
 
 export type AuditEntry = {
@@ -93,3 +96,22 @@ export type AuditEntry = {
 };
 export type AuditPage = { items: AuditEntry[]; nextCursor: string | null };
 export type AuditVerify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
+
+/** The tenant's single sign-on connection as `GET /api/tenant/sso` shows it (never the secret). */
+export type SsoConnection = {
+  protocol: "oidc";
+  issuer: string;
+  clientId: string;
+  secretSet: boolean;
+  domains: string[];
+  jitProvisioning: boolean;
+  defaultRole: "member" | "admin";
+  requireSso: boolean;
+  /** What to paste at the identity provider. */
+  redirectUri: string;
+  backchannelLogoutUri: string;
+  updatedAt: string;
+};
+export type SsoConnectionInput = Omit<SsoConnection, "protocol" | "secretSet" | "redirectUri" | "backchannelLogoutUri" | "updatedAt"> & { clientSecret?: string };
+/** The tenant's SCIM token as `GET /api/tenant/scim-token` shows it (the token itself is shown once, when made). */
+export type ScimTokenView = { createdAt: string; lastUsedAt: string | null; createdBy: string | null };

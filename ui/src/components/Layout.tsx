@@ -67,6 +67,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
             <>
               <p class="nav-heading">Organization</p>
               <NavLink href="/team" label="Team" />
+              {canViewSecurity.value && <NavLink href="/organization/sso" label="Single sign-on" />}
             </>
           )}
         </nav>

@@ -6,6 +6,7 @@ import { Alert } from "../components/Alert";
 import { describeError } from "../lib/errors";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
 import { autofillSupported, isAborted, passkeyFromAutofill, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey, stopAutofill } from "../lib/passkey";
+import { discoverSso, domainOf, type SsoRoute, ssoErrorNotice, startSso } from "../lib/sso";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
@@ -40,6 +41,9 @@ export function SignInPage() {
   const methods = useSignal<StepUpMethod[]>([]);
   // Bumped to offer the passkeys in the email field's autofill again (a passkey button took the offer over).
   const autofillRound = useSignal(0);
+  // The email's domain signs in through its identity provider; `usePassword`: an owner's break-glass way in.
+  const sso = useSignal<SsoRoute | null>(null);
+  const usePassword = useSignal(false);
   const { busy, error, run } = useAction(
     async (attempt: Attempt) => {
       const back = productReturnTo();
@@ -49,6 +53,8 @@ export function SignInPage() {
         try {
           answer = await post<Answer>("/api/auth/login", { ...attempt.password, ...returnTo }, { ownUnauthorized: true });
         } catch (err) {
+          // The organization requires single sign-on for this member: off to its provider.
+          if (err instanceof ApiError && err.code === "SSO_REQUIRED" && typeof err.details.startUrl === "string") return startSso(err.details.startUrl, back ?? appUrl(nextPath()));
           // Not a failure: the password was right and the account has a second factor.
           if (err instanceof ApiError && SECOND_STEP_CODES.includes(err.code)) {
             methods.value = Array.isArray(err.details.methods) ? (err.details.methods as StepUpMethod[]) : ["totp", "recovery_code"];
@@ -123,10 +129,37 @@ export function SignInPage() {
     document.getElementById(step.value === "totp" ? "signin-code" : "signin-email")?.focus();
   }, [step.value, useRecovery.value]);
 
-  function submit(e: Event) {
+  // As the email is typed: does its domain sign in through an identity provider?
+  useEffect(() => {
+    const domain = domainOf(email.value);
+    if (domain === null || domain === sso.value?.domain) {
+      if (domain === null) sso.value = null;
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      discoverSso(email.value)
+        .then((found) => {
+          if (live) sso.value = found;
+        })
+        // Unknown: the password form stays, and the server still sends a member who must use SSO there.
+        .catch(() => undefined);
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [email.value]);
+
+  async function submit(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     error.value = null;
+    if (step.value === "password" && !usePassword.value) {
+      // Typed and sent before the look-up above answered: ask now.
+      const route = sso.value?.domain === domainOf(email.value) ? sso.value : await discoverSso(email.value).catch(() => null);
+      if (route) return startSso(route.startUrl, productReturnTo() ?? appUrl(nextPath()));
+    }
     if (step.value === "totp" && !code.value.trim()) {
       error.value = useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.";
       return;
@@ -147,6 +180,7 @@ export function SignInPage() {
         </div>
         <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
+        {ssoErrorNotice(search.value) && <Alert tone="warning">{ssoErrorNotice(search.value)}</Alert>}
         <form onSubmit={submit} class="stack" noValidate>
           {step.value === "password" ? (
             <>
@@ -162,17 +196,23 @@ export function SignInPage() {
                   onInput={(e) => (email.value = e.currentTarget.value)}
                 />
               </div>
-              <div class="field">
-                <label for="signin-password">Password</label>
-                <input
-                  id="signin-password"
-                  type="password"
-                  autoComplete="current-password"
-                  required
-                  value={password.value}
-                  onInput={(e) => (password.value = e.currentTarget.value)}
-                />
-              </div>
+              {sso.value && !usePassword.value ? (
+                <p class="hint" role="status">
+                  {sso.value.domain} signs in through your organization's identity provider.
+                </p>
+              ) : (
+                <div class="field">
+                  <label for="signin-password">Password</label>
+                  <input
+                    id="signin-password"
+                    type="password"
+                    autoComplete="current-password"
+                    required
+                    value={password.value}
+                    onInput={(e) => (password.value = e.currentTarget.value)}
+                  />
+                </div>
+              )}
             </>
           ) : (
             <>
@@ -196,7 +236,7 @@ export function SignInPage() {
           )}
           <Alert>{error.value}</Alert>
           <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
-            {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : "Sign in"}
+            {busy.value ? "Signing in…" : step.value === "totp" ? "Verify" : sso.value && !usePassword.value ? "Continue with single sign-on" : "Sign in"}
           </button>
           {passkeyOffered && (
             <button type="button" class="button button-block" onClick={signInWithPasskey} aria-disabled={busy.value}>
@@ -205,6 +245,12 @@ export function SignInPage() {
           )}
           {step.value === "password" && (
             <div class="signin-links">
+              {sso.value && (
+                // An owner's break-glass sign-in (password and second factor) when the provider is down.
+                <button type="button" class="link-button" onClick={() => (usePassword.value = !usePassword.value)}>
+                  {usePassword.value ? "Use single sign-on" : "Sign in with a password instead"}
+                </button>
+              )}
               <a href={appUrl("/forgot-password")} onClick={onLinkClick}>
                 Forgot password?
               </a>

@@ -53,6 +53,8 @@ export function TeamPage() {
                   <p class="member-name">
                     {m.displayName} {m.id === self?.id && <span class="badge badge-neutral">You</span>}
                     {m.disabledAt && <span class="badge badge-red">Disabled</span>}
+                    {m.sso && <span class="badge badge-neutral" title="Signs in through your identity provider">SSO</span>}
+                    {m.scim && <span class="badge badge-neutral" title="Managed by your identity provider (SCIM)">SCIM</span>}
                   </p>
                   <p class="muted">{m.email}</p>
                   <p class="muted small">
