@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { failedWith } from "../db/errors";
 import { isInvariantViolation } from "../db/invariants";
-import { type User, users } from "../db/schema";
+import { users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, type ErrorCode } from "../errors";
 import { randomId } from "../lib/crypto";
@@ -26,6 +26,7 @@ import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
 import { inviterStillStands } from "../users/inviter-standing";
+import { newMemberRow } from "../users/service";
 import { publicUser } from "./routes";
 import { amrOf } from "./sign-in";
 import { startSession } from "./start-session";
@@ -66,26 +67,15 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   if (!stands) throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn: whoever sent it can no longer grant this access. Ask for a new one.", "INVITER_CANNOT_GRANT");
   assertPasswordAcceptable(password, { email: invitation.email }, audit);
 
-  const user: User = {
+  const user = newMemberRow({
     id: randomId("usr_"),
     tenantId: invitation.tenantId,
     email: invitation.email,
     displayName,
     role: invitation.role,
     passwordHash: await hashPassword(password),
-    sessionVersion: 1,
     createdAt: now,
-    disabledAt: null,
-    removedAt: null,
-    totpSecretEnc: null,
-    totpPendingSecretEnc: null,
-    totpPendingSessionId: null,
-    totpEnabled: false,
-    passkeyCount: 0,
-    totpLastStep: null,
-    scimExternalId: null,
-    permissionOverrides: null,
-  };
+  });
   try {
     const { row, state } = await startSession(c, user, {
       amr: amrOf(["pwd"], null),

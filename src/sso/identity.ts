@@ -24,7 +24,7 @@ import { emailSchema } from "../lib/email";
 import { failClosed } from "../lib/fail-closed";
 import { hashPassword } from "../lib/password";
 import { displayNameSchema } from "../lib/schemas";
-import { findCurrentUserByEmail } from "../users/service";
+import { findCurrentUserByEmail, newMemberRow } from "../users/service";
 import type { ProviderIdentity } from "./id-token";
 import { type Connection, emailDomain } from "./store";
 
@@ -58,26 +58,15 @@ function vouchedEmail(connection: Connection, identity: ProviderIdentity): strin
 /** A new member for `email`: the connection's default role; a random password nobody knows (a real hash, so a password sign-in costs the same work as anyone's). */
 async function provisionedMember(c: Context<AppEnv>, connection: Connection, email: string, name: unknown): Promise<User> {
   const displayName = displayNameSchema.safeParse(name);
-  return {
+  return newMemberRow({
     id: randomId("usr_"),
     tenantId: connection.tenantId,
     email,
     displayName: displayName.success ? displayName.data : email.slice(0, email.indexOf("@")).slice(0, 100),
     role: connection.defaultRole,
     passwordHash: await hashPassword(toBase64Url(randomBytes(32))),
-    sessionVersion: 1,
     createdAt: c.get("now"),
-    disabledAt: null,
-    removedAt: null,
-    totpSecretEnc: null,
-    totpPendingSecretEnc: null,
-    totpPendingSessionId: null,
-    totpEnabled: false,
-    totpLastStep: null,
-    passkeyCount: 0,
-    scimExternalId: null,
-    permissionOverrides: null,
-  };
+  });
 }
 
 /** The member the provider's sign-in names, and how to link them (see the header). */

@@ -77,3 +77,24 @@ export function assertMayAssign(actor: AuthUser, target: Pick<User, "id">, chang
   const missing = (change.grant ?? []).filter((p) => !held.includes(p));
   if (missing.length > 0) throw refuse(`You cannot grant permissions you do not hold: ${missing.join(", ")}`);
 }
+
+/**
+ * A new member's row, as every way of making one fills it in (an accepted invitation, a
+ * single sign-on that provisions, SCIM): no second factor, no overrides, not disabled.
+ */
+export function newMemberRow(fields: Pick<User, "id" | "tenantId" | "email" | "displayName" | "role" | "passwordHash" | "createdAt">): User {
+  return {
+    ...fields,
+    sessionVersion: 1,
+    disabledAt: null,
+    removedAt: null,
+    totpSecretEnc: null,
+    totpPendingSecretEnc: null,
+    totpPendingSessionId: null,
+    totpEnabled: false,
+    totpLastStep: null,
+    passkeyCount: 0,
+    scimExternalId: null,
+    permissionOverrides: null,
+  };
+}
