@@ -28,6 +28,7 @@ import { memberLifecycleRoutes } from "./users/lifecycle-routes";
 import { tenantPolicyRoutes } from "./tenant/policy-routes";
 import { ssoConnectionRoutes } from "./sso/connection-routes";
 import { backchannelLogoutRoutes } from "./sso/backchannel-logout";
+import { ssoSignInRoutes } from "./sso/sign-in-routes";
 import { requireTwoFactorEnrolment } from "./tenant/enrolment-gate";
 import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
@@ -78,6 +79,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth/sso", backchannelLogoutRoutes)
+    .route("/auth/sso", ssoSignInRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
     .use(signedInChecks)

@@ -122,6 +122,13 @@ export const ERROR_CATALOGUE = {
 
   // Single sign-on (src/sso): the connection, and signing in through the tenant's identity provider.
   SSO_PROVIDER_INVALID: { status: 400, message: "The identity provider's discovery document is not usable (`problem` says why); nothing was saved" },
+  SSO_FLOW_INVALID: { status: 400, message: "This sign-in with the identity provider is not valid any more (unknown, already used, expired, or started in another browser); start again" },
+  SSO_TOKEN_INVALID: { status: 401, message: "The identity provider's answer failed validation (issuer, audience, signature, nonce or expiry); start again" },
+  SSO_PROVIDER_REFUSED: { status: 401, message: "The identity provider did not sign you in; start again" },
+  SSO_EMAIL_NOT_VERIFIED: { status: 403, message: "The identity provider does not say the email is verified" },
+  SSO_DOMAIN_MISMATCH: { status: 403, message: "The identity provider vouched for an email outside the organisation's single sign-on domains" },
+  SSO_USER_NOT_PROVISIONED: { status: 403, message: "No account of the organisation has this email, and sign-in does not create one; ask an administrator" },
+  SSO_REQUIRED: { status: 403, message: "The organisation requires single sign-on: sign in through its identity provider (`startUrl`)" },
   SSO_NOT_CONFIGURED: { status: 404, message: "No single sign-on connection for this email's domain or organisation" },
   SSO_DOMAIN_TAKEN: { status: 409, message: "Another organisation's single sign-on already holds a domain (`domains` names it)" },
   SSO_PROVIDER_UNREACHABLE: { status: 502, message: "The identity provider's discovery document could not be fetched; nothing was saved" },

@@ -166,7 +166,6 @@ describe("a domain belongs to at most one tenant", () => {
 describe("the provider is validated before anything is saved", () => {
   const broken: [string, (idp: TestIdp) => void][] = [
     ["names another issuer", (idp) => void (idp.document.issuer = "https://elsewhere.example.test")],
-    ["names its issuer with a trailing slash (not exactly the same)", (idp) => void (idp.document.issuer = `${idp.issuer}/`)],
     ["has no authorization endpoint", (idp) => void (idp.document.authorization_endpoint = undefined)],
     ["has no token endpoint", (idp) => void (idp.document.token_endpoint = undefined)],
     ["has no jwks_uri", (idp) => void (idp.document.jwks_uri = undefined)],
@@ -187,6 +186,14 @@ describe("the provider is validated before anything is saved", () => {
       expect((await auditRows(t.id, "SSO_CONNECTION_SAVED")).map((r) => r.failure_reason)).toEqual(["SSO_PROVIDER_INVALID"]);
     });
   }
+
+  it("a discovery document whose issuer is not exactly the configured one (here with a trailing slash, the same URL to a URL parser) is 400 SSO_PROVIDER_INVALID and saves nothing", async () => {
+    const { h, t, idp, cookie } = await connected();
+    idp.document.issuer = `${idp.issuer}/`;
+    const res = await save(h, t, cookie, idp.connectionBody([domainOf(t)]));
+    expect([res.status, res.body.error]).toEqual([400, "SSO_PROVIDER_INVALID"]);
+    expect(await sealedSecretOf(t.id)).toBeNull();
+  });
 
   it("a provider that does not answer is 502 SSO_PROVIDER_UNREACHABLE and saves nothing", async () => {
     const { h, t, idp, cookie } = await connected();

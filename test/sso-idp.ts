@@ -6,10 +6,15 @@
  * can override. A second key signs forged tokens. Helpers mint back-channel logout tokens.
  * Everything Gatehouse sends it is kept in `requests`.
  */
+import { env } from "cloudflare:workers";
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from "jose";
 import { vi } from "vitest";
+import { createDb } from "../src/db/client";
+import { ssoConnections, ssoDomains } from "../src/db/schema";
 import { randomId } from "../src/lib/crypto";
-import type { TestClock } from "./helpers";
+import { sealSecret } from "../src/stepup/secret-box";
+import { type Harness, START_MS, type TestClock } from "./helpers";
+import { Jar } from "./snapshot-fixtures";
 
 export type IdpUser = { sub: string; email: string; email_verified?: boolean; name?: string; amr?: string[]; sid?: string };
 
@@ -138,7 +143,7 @@ export class TestIdp {
   }
 
   private async token(request: Request): Promise<Response> {
-    const form = new URLSearchParams(await request.text());
+    const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
     const error = (status: number, code: string) => Response.json({ error: code }, { status });
     if (!this.clientAuthenticated(request, form)) return error(401, "invalid_client");
     const pending = this.codes.get(form.get("code") ?? "");
@@ -188,3 +193,60 @@ export class TestIdp {
 
 /** A provider for `clock`, installed. */
 export const installIdp = (clock: TestClock, issuer?: string) => new TestIdp(clock, issuer).install();
+
+export type ConnectionOptions = { domains: string[]; jitProvisioning?: boolean; defaultRole?: "member" | "admin"; requireSso?: boolean };
+
+/** A connection of `tenantId` to `idp`, written straight to D1 (as PUT /api/tenant/sso saves one, test/sso-connection.test.ts). */
+export async function seedConnection(tenantId: string, idp: TestIdp, options: ConnectionOptions): Promise<string> {
+  const id = randomId("sso_");
+  const db = createDb(env.DB);
+  await db.insert(ssoConnections).values({
+    id,
+    tenantId,
+    protocol: "oidc",
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecretEnc: await sealSecret(env, idp.clientSecret, id),
+    providerMetadata: idp.discoveryDocument(),
+    jitProvisioning: options.jitProvisioning ?? false,
+    defaultRole: options.defaultRole ?? "member",
+    requireSso: options.requireSso ?? false,
+    createdAt: START_MS,
+    updatedAt: START_MS,
+  });
+  await db.insert(ssoDomains).values(options.domains.map((domain) => ({ domain, tenantId, connectionId: id })));
+  return id;
+}
+
+export type BrowserOptions = { email?: string; tenant?: string; returnTo?: string; jar?: Jar; accept?: "html" | "json"; ip?: string };
+
+export const ACCEPT = { html: "text/html,application/xhtml+xml", json: "application/json" } as const;
+
+/** GET /api/auth/sso/start as a browser: its answer, and the jar holding the binding cookie. */
+export async function startSso(h: Harness, options: BrowserOptions) {
+  const jar = options.jar ?? new Jar();
+  const query = new URLSearchParams();
+  if (options.email !== undefined) query.set("email", options.email);
+  if (options.tenant !== undefined) query.set("tenant", options.tenant);
+  if (options.returnTo !== undefined) query.set("returnTo", options.returnTo);
+  const res = await h.call(`/api/auth/sso/start?${query}`, { cookie: jar.header, headers: { accept: ACCEPT[options.accept ?? "html"] }, ...(options.ip ? { ip: options.ip } : {}) });
+  jar.take(res);
+  return { res, jar, location: res.headers.get("location") ?? "" };
+}
+
+/** Follows the provider's callback URL in the browser holding `jar`. */
+export async function followCallback(h: Harness, callbackUrl: string, jar: Jar, options: Pick<BrowserOptions, "accept" | "ip"> = {}) {
+  const url = new URL(callbackUrl);
+  const res = await h.call(`${url.pathname}${url.search}`, { cookie: jar.header, headers: { accept: ACCEPT[options.accept ?? "html"] }, ...(options.ip ? { ip: options.ip } : {}) });
+  jar.take(res);
+  return res;
+}
+
+/** The whole sign-in as a browser: start, the user signs in at the provider, the callback. */
+export async function ssoSignIn(h: Harness, idp: TestIdp, user: IdpUser, options: BrowserOptions = {}) {
+  const started = await startSso(h, { email: user.email, ...options });
+  if (started.res.status !== 302) throw new Error(`start answered ${started.res.status} ${JSON.stringify(started.res.body)}`);
+  const callbackUrl = await idp.authorize(started.location, user);
+  const callback = await followCallback(h, callbackUrl, started.jar, options);
+  return { callback, callbackUrl, jar: started.jar, location: callback.headers.get("location") ?? "" };
+}

@@ -1,14 +1,16 @@
 /**
- * Signing in, as named steps. A way in (a password today; a passkey or an SSO assertion
- * next) is a route that says how the person proves who they are (a WayIn) and then calls
- * these steps in this order, so every way in meets the same rules:
+ * Signing in, as named steps. A way in (a password, a passkey, or the tenant's identity
+ * provider: src/sso/sign-in-routes.ts) is a route that says how the person proves who
+ * they are (a WayIn) and then calls these steps in this order, so every way in meets the
+ * same rules:
  *
  *   1. Who is this: identifySignIn (./sign-in-subject.ts) names a current member, or
  *      NOBODY, whom every step until the credential is found right treats alike.
  *   2. May they: admitSignIn owns the checks after "who is this". It counts the attempt
  *      (./throttle.ts), only then has the way in check its credential, applies the
  *      tenant's IP rules whatever the credential was, refuses a wrong credential
- *      (./sign-in-refusal.ts), and refuses a disabled member. It returns the member.
+ *      (./sign-in-refusal.ts), refuses a disabled member, and applies the tenant's
+ *      requireSso (src/sso/require-sso.ts). It returns the member.
  *   3. Second factor: secondFactor asks for one when the member has one, verifies it
  *      (src/stepup/second-factor.ts), and returns which method was used, the session's
  *      `amr` (amrOf: the one place it is derived, from the way in and the factor) and
@@ -27,6 +29,7 @@
  * without the factors the member has (no session starts before the second factor is
  * verified, and `amr` names only the factors presented).
  */
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import type { User } from "../db/schema";
 import { loadTenantPolicy } from "../edge-document/rules-and-policy";
@@ -39,17 +42,26 @@ import { type StepUpMethod, hasSecondFactor, methodsFor } from "../stepup/policy
 import { verifySecondFactor } from "../stepup/second-factor";
 import { deviceCookieKeys, issueDevice, readDevice } from "./device";
 import type { PasskeyRefusal } from "../passkeys/ceremony";
+import { assertSsoAllows } from "../sso/require-sso";
 import { refuseSignIn } from "./sign-in-refusal";
 import type { SignInSubject } from "./sign-in-subject";
 import { startSession } from "./start-session";
-import { clearSignInAttempts, reserveSignIn } from "./throttle";
+import { clearSignInAttempts, reserveAddressAttempt, reserveSignIn } from "./throttle";
+
+/**
+ * A sign-in by the tenant's identity provider (src/sso): the session records the
+ * connection and the provider's `sub` and `sid` (a back-channel logout names them), and
+ * the session's batch links the identity (and creates the member, when the connection
+ * provisions one).
+ */
+export type Federation = { connectionId: string; subject: string; sid: string | null; changes: BatchItem<"sqlite">[]; provisioned: boolean };
 
 /** What a way in's credential check found: wrong, or right with the `amr` values it proves (RFC 8176). */
-export type CredentialOutcome = { ok: false; passkey?: PasskeyRefusal } | { ok: true; amr: readonly string[] };
+export type CredentialOutcome = { ok: false; passkey?: PasskeyRefusal } | { ok: true; amr: readonly string[]; federation?: Federation };
 
-/** How a person proves who they are: a password, a passkey (./passkey-sign-in.ts). SSO adds its own kind here. */
+/** How a person proves who they are: a password, a passkey (./passkey-sign-in.ts), the tenant's identity provider (src/sso/way-in.ts). */
 export type WayIn = {
-  kind: "password" | "passkey";
+  kind: "password" | "passkey" | "sso";
   /** The email the attempt names: the throttles count it, and the device cookie is bound to it. */
   email: string;
   /** This deployment's device cookie keys, and this browser's device id for the email (null: none valid). */
@@ -81,12 +93,21 @@ export async function passwordWayIn(c: Context<AppEnv>, email: string, password:
 const knownUser = (user: User) => ({ tenantId: user.tenantId, actorUserId: user.id, targetId: user.id });
 
 /** A member the way in admitted, and what their credential proved. */
-export type Admitted = { user: User; credential: { amr: readonly string[] }; way: WayIn };
+export type Admitted = {
+  user: User;
+  credential: { amr: readonly string[]; federation?: Federation | undefined };
+  way: WayIn;
+  /** An owner signing in around the tenant's requireSso (src/sso/require-sso.ts). */
+  breakGlass: boolean;
+};
 
-/** May they: the throttles, the credential, the IP rules, a disabled member. Returns the member or throws the refusal. */
+/** May they: the throttles, the credential, the IP rules, a disabled member, the tenant's requireSso. Returns the member or throws the refusal. */
 export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, way: WayIn): Promise<Admitted> {
-  // Counted before the credential is checked, so parallel guesses cannot overshoot.
-  const throttled = await reserveSignIn(c, way.email, way.device.id);
+  // Counted before the credential is checked, so parallel guesses cannot overshoot. A
+  // provider's signed, single-use answer cannot be guessed: it counts against the
+  // address's limit only, so nobody can lock a member out of their provider's sign-in by
+  // failing passwords in their name.
+  const throttled = way.kind === "sso" ? await reserveAddressAttempt(c) : await reserveSignIn(c, way.email, way.device.id);
   if (throttled) throw refuseSignIn(c, subject, { kind: "throttled", throttle: throttled });
 
   // The tenant's IP rules bind sign-in too. They are applied whatever the credential, so
@@ -101,7 +122,9 @@ export async function admitSignIn(c: Context<AppEnv>, subject: SignInSubject, wa
   if (user.disabledAt !== null) {
     throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit: { ...knownUser(user), failureReason: "USER_DISABLED" } });
   }
-  return { user, credential: { amr: credential.amr }, way };
+  // The tenant signs its members in through its identity provider only (owners keep a break-glass way in).
+  const { breakGlass } = await assertSsoAllows(c, user, way.kind);
+  return { user, credential: { amr: credential.amr, federation: credential.federation }, way, breakGlass };
 }
 
 /** The second factors sign-in accepts after a password. */
@@ -136,11 +159,16 @@ function signInMethodsOf(user: User): StepUpMethod[] {
   return methodsFor("MFA_CHANGE", user).filter((m) => m !== "password");
 }
 
-/** Second factor: verifies the member's, when they have one and the credential was one factor (401/429 otherwise), and derives `amr`. */
+/**
+ * Second factor: verifies the member's, when they have one and the credential was one
+ * factor (401/429 otherwise), and derives `amr`. A sign-in by the tenant's identity
+ * provider asks for none: the provider signed the member in, by its own factors (its
+ * `amr`); Gatehouse's own factors stay for step-up, and the enrolment gate still applies.
+ */
 export async function secondFactor(c: Context<AppEnv>, admitted: Admitted, input: SecondFactorInput): Promise<SecondFactorOutcome> {
   const { user, credential } = admitted;
   let method: SignInFactor | null = null;
-  if (!credential.amr.includes("mfa") && hasSecondFactor(user)) {
+  if (admitted.way.kind !== "sso" && !credential.amr.includes("mfa") && hasSecondFactor(user)) {
     const methods = signInMethodsOf(user);
     if (input.totpCode === undefined && input.recoveryCode === undefined) {
       // The client must now ask for the factor, but the credential was right: that is worth
@@ -163,11 +191,13 @@ export async function secondFactor(c: Context<AppEnv>, admitted: Admitted, input
 }
 
 /** Start session: the session, its success rows and the throttle reset in one batch, then the device cookie. */
-export async function startSignedInSession(c: Context<AppEnv>, { user, way }: Admitted, factor: SecondFactorOutcome) {
+export async function startSignedInSession(c: Context<AppEnv>, { user, way, credential, breakGlass }: Admitted, factor: SecondFactorOutcome) {
   const actor = { tenantId: user.tenantId, actorUserId: user.id };
+  const federation = credential.federation;
   const started = await startSession(c, user, {
     amr: factor.amr,
-    changes: clearSignInAttempts(c, way.email, way.device.id),
+    changes: [...(federation?.changes ?? []), ...clearSignInAttempts(c, way.email, way.device.id)],
+    sso: federation ? { connectionId: federation.connectionId, subject: federation.subject, sid: federation.sid } : null,
     eventsBefore: [
       {
         ...actor,
@@ -176,7 +206,13 @@ export async function startSignedInSession(c: Context<AppEnv>, { user, way }: Ad
         targetType: "user",
         targetId: user.id,
         // A passkey is both factors: secondFactor says whether the session has two ("mfa").
-        metadata: { method: way.kind, secondFactor: factor.amr.includes("mfa"), knownDevice: way.device.id !== null },
+        metadata: {
+          method: way.kind,
+          secondFactor: factor.amr.includes("mfa"),
+          knownDevice: way.device.id !== null,
+          ...(federation ? { ssoConnectionId: federation.connectionId, provisioned: federation.provisioned } : {}),
+          ...(breakGlass ? { breakGlass: true } : {}),
+        },
       },
     ],
     eventsAfter:

@@ -21,7 +21,7 @@ import { errorSummary, log } from "../lib/log";
 import { writeCachedState } from "../sessions/cache";
 import { sessionTimeouts } from "../sessions/config";
 import { issueSnapshot } from "../sessions/snapshot-check";
-import { prepareSession } from "../sessions/service";
+import { type SessionFederation, prepareSession } from "../sessions/service";
 import { SESSION_COOKIE } from "../sessions/token";
 import { signInUnavailable } from "./throttle";
 
@@ -30,6 +30,8 @@ export type StartSessionOptions = {
   amr: string[];
   /** Changes that commit in the same batch, before the session row (e.g. the invitee's user row). */
   changes?: BatchItem<"sqlite">[];
+  /** Started by the tenant's identity provider: its connection, the provider's `sub` and `sid`. */
+  sso?: SessionFederation | null;
   /** Audit rows written before and after SESSION_CREATED, in the same batch. */
   eventsBefore?: AuditEvent[];
   eventsAfter?: AuditEvent[];
@@ -50,7 +52,7 @@ export async function assertTenantActive(c: Context<AppEnv>, user: Pick<User, "i
 export async function startSession(c: Context<AppEnv>, user: User, options: StartSessionOptions) {
   const db = c.var.db;
   await assertTenantActive(c, user);
-  const { row, token, state } = await prepareSession(c, user, options.amr);
+  const { row, token, state } = await prepareSession(c, user, options.amr, options.sso ?? null);
   const actor = { tenantId: user.tenantId, actorUserId: user.id };
   try {
     await commitWithAudit(

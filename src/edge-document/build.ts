@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, gte } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { cacheRebuilds, ipRules, sessionStateChanges, tenants, userSessions } from "../db/schema";
+import { cacheRebuilds, ipRules, sessionStateChanges, ssoConnections, tenants, userSessions } from "../db/schema";
 import { compileRuleSet } from "../ip-rules/ruleset";
 import { REVOKED_FINGERPRINT, TENANT_EDGE_FORMAT, TENANT_EDGE_MAX_BYTES, TENANT_EDGE_MAX_ENTRIES, TENANT_EDGE_WINDOW_MS, type TenantEdgeState } from "./document";
 
@@ -12,10 +12,11 @@ import { REVOKED_FINGERPRINT, TENANT_EDGE_FORMAT, TENANT_EDGE_MAX_BYTES, TENANT_
 export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Promise<TenantEdgeState> {
   const since = nowMs - TENANT_EDGE_WINDOW_MS;
   const [ruleRows, changes, revoked, rebuilds] = await db.batch([
-    // One row per rule, or one row without a rule.
+    // One row per rule, or one row without a rule; the connection is one per tenant at most.
     db
-      .select({ requireTwoFactor: tenants.requireTwoFactor, requirePhishingResistant: tenants.requirePhishingResistant, rule: ipRules })
+      .select({ requireTwoFactor: tenants.requireTwoFactor, requirePhishingResistant: tenants.requirePhishingResistant, requireSso: ssoConnections.requireSso, rule: ipRules })
       .from(tenants)
+      .leftJoin(ssoConnections, eq(ssoConnections.tenantId, tenants.id))
       .leftJoin(ipRules, eq(ipRules.tenantId, tenants.id))
       .where(eq(tenants.id, tenantId))
       .orderBy(asc(ipRules.createdAt), asc(ipRules.id)),
@@ -36,7 +37,11 @@ export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Prom
       ruleRows.flatMap((r) => (r.rule ? [r.rule] : [])),
       nowMs,
     ),
-    policy: { requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false, requirePhishingResistant: ruleRows[0]?.requirePhishingResistant ?? "off" },
+    policy: {
+      requireTwoFactor: ruleRows[0]?.requireTwoFactor ?? false,
+      requirePhishingResistant: ruleRows[0]?.requirePhishingResistant ?? "off",
+      requireSso: ruleRows[0]?.requireSso ?? false,
+    },
     overflowUntil: 0,
     cacheRebuiltAt: rebuilds[0]?.at ?? 0,
     users: {},

@@ -10,7 +10,7 @@ import { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../tenan
 import { type CompiledRuleSet, isCompiledRuleSet } from "../ip-rules/ruleset";
 import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
 
-export const TENANT_EDGE_FORMAT = 2;
+export const TENANT_EDGE_FORMAT = 3;
 /** How long a state entry is kept: the longest a snapshot is trusted, plus a minute for clock skew. */
 export const TENANT_EDGE_WINDOW_MS = SNAPSHOT_MAX_AGE_MS + 60_000;
 export const TENANT_EDGE_MAX_ENTRIES = 5_000;
@@ -20,8 +20,11 @@ export const TENANT_EDGE_TTL_SECONDS = 300;
 /** The fingerprint of a revoked session: matches no snapshot. */
 export const REVOKED_FINGERPRINT = "revoked";
 
-/** The tenant's policy as the edge enforces it (tenants row, owner-set). */
-export type TenantPolicy = { requireTwoFactor: boolean; requirePhishingResistant: PhishingResistantScope };
+/**
+ * The tenant's policy as the edge enforces it, owner-set: the tenants row's, and whether
+ * its single sign-on connection requires sign-in through the provider (src/sso/require-sso.ts).
+ */
+export type TenantPolicy = { requireTwoFactor: boolean; requirePhishingResistant: PhishingResistantScope; requireSso: boolean };
 export type StateEntry = { fp: string; at: number };
 export type TenantEdgeState = {
   format: typeof TENANT_EDGE_FORMAT;
@@ -56,6 +59,7 @@ export function parseStoredDocument(text: string, tenantId: string): TenantEdgeS
     isCompiledRuleSet(rules) &&
     isObject(policy) &&
     typeof policy.requireTwoFactor === "boolean" &&
+    typeof policy.requireSso === "boolean" &&
     (PHISHING_RESISTANT_SCOPES as readonly unknown[]).includes(policy.requirePhishingResistant) &&
     typeof doc.overflowUntil === "number" &&
     typeof doc.cacheRebuiltAt === "number" &&

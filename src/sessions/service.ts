@@ -14,9 +14,14 @@ import { generateSessionToken } from "./token";
 import type { SessionView } from "./views";
 import { errorSummary, log } from "../lib/log";
 
-/** Builds a new session for `user` (not yet written): the row, its cookie token and cache state. */
-/** `amr`: how the user authenticated for this session (RFC 8176), e.g. ["pwd", "otp"]. */
-export async function prepareSession(c: Context<AppEnv>, user: User, amr: string[]) {
+/** A session started by the tenant's identity provider: the connection, and the provider's `sub` and `sid` (src/sso). */
+export type SessionFederation = { connectionId: string; subject: string; sid: string | null };
+
+/**
+ * Builds a new session for `user` (not yet written): the row, its cookie token and cache state.
+ * `amr`: how the user authenticated for this session (RFC 8176), e.g. ["pwd", "otp"].
+ */
+export async function prepareSession(c: Context<AppEnv>, user: User, amr: string[], sso: SessionFederation | null = null) {
   const now = c.get("now");
   const { id, token, tokenHash } = await generateSessionToken();
   const meta = requestMeta(c);
@@ -41,9 +46,9 @@ export async function prepareSession(c: Context<AppEnv>, user: User, amr: string
     impersonationReason: null,
     impersonationStartedAt: null,
     impersonationExpiresAt: null,
-    ssoConnectionId: null,
-    ssoSubject: null,
-    ssoSid: null,
+    ssoConnectionId: sso?.connectionId ?? null,
+    ssoSubject: sso?.subject ?? null,
+    ssoSid: sso?.sid ?? null,
   };
   return { row, token, state: { ...toAuthState(row, user), readAt: now } };
 }

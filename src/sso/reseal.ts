@@ -10,9 +10,8 @@ import { and, eq, gt, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { resumableWalk } from "../db/job-cursor";
 import { ssoConnections } from "../db/schema";
-import { errorSummary, log } from "../lib/log";
-import { type ResealResult, staleSealCondition } from "../stepup/reseal";
-import { type TotpKeyEnv, openSecret, sealSecret } from "../stepup/secret-box";
+import { type ResealResult, resealOne, staleSealCondition } from "../stepup/reseal";
+import { type TotpKeyEnv, sealSecret } from "../stepup/secret-box";
 
 const PAGE_ROWS = 100;
 
@@ -27,18 +26,13 @@ export async function resealStaleConnectionSecrets(db: Db, env: TotpKeyEnv, maxR
       .orderBy(ssoConnections.id)
       .limit(limit);
     for (const row of rows) {
-      try {
-        const { secret } = await openSecret(env, row.sealed, row.id);
-        const resealed = await sealSecret(env, secret, row.id);
+      await resealOne(env, result, { what: "SSO client secret", sealed: row.sealed, boundTo: row.id }, async (secret) => {
         const write = await db
           .update(ssoConnections)
-          .set({ clientSecretEnc: resealed })
+          .set({ clientSecretEnc: await sealSecret(env, secret, row.id) })
           .where(and(eq(ssoConnections.id, row.id), eq(ssoConnections.clientSecretEnc, row.sealed)));
-        if (write.meta.changes === 1) result.resealed++;
-      } catch (err) {
-        result.unopenable++;
-        log.error("SSO client secret not re-sealed", { connectionId: row.id, error: errorSummary(err) });
-      }
+        return write.meta.changes === 1;
+      });
     }
     return rows.map((row) => row.id);
   });

@@ -42,3 +42,16 @@ export const connectionBody = z.strictObject({
 });
 
 export const discoverQuery = z.strictObject({ email: emailSchema });
+
+/** GET /api/auth/sso/start: by the member's email (its domain names the connection) or by the organisation's slug. */
+export const startQuery = z
+  .strictObject({
+    email: emailSchema.optional(),
+    tenant: z.string().regex(/^[a-z0-9-]{1,64}$/, "must be an organisation's slug").optional(),
+    // Where to go once signed in; only ever used sanitised (src/gateway/return-to.ts).
+    returnTo: z.string().max(4096).optional(),
+  })
+  .refine((q) => (q.email === undefined) !== (q.tenant === undefined), { message: "Send either email or tenant" });
+
+/** The provider's answer at the callback: the state names the flow; the rest is checked by oauth4webapi (src/sso/id-token.ts). */
+export const callbackQuery = z.looseObject({ state: z.string().min(1).max(512) });

@@ -30,6 +30,21 @@ export async function resealSecret(db: Db, env: TotpKeyEnv, userId: string, colu
 export type ResealResult = { resealed: number; unopenable: number; examined: number; done: boolean };
 
 /**
+ * Re-seals one stale value: opens it and has `write` store the secret sealed under the
+ * current key (a compare-and-set: false when the value changed meanwhile). One that does
+ * not open is counted and logged, never thrown, so it never keeps a run from the rest.
+ */
+export async function resealOne(env: TotpKeyEnv, result: ResealResult, value: { what: string; sealed: string; boundTo: string }, write: (secret: string) => Promise<boolean>): Promise<void> {
+  try {
+    const { secret } = await openSecret(env, value.sealed, value.boundTo);
+    if (await write(secret)) result.resealed++;
+  } catch (err) {
+    result.unopenable++;
+    log.error(`${value.what} not re-sealed`, { boundTo: value.boundTo, error: errorSummary(err) });
+  }
+}
+
+/**
  * Re-seals up to `maxRows` users' TOTP secrets (enabled and pending) not yet sealed under
  * the current key, in pages, resuming after the user the last run stopped at (the
  * "totp-reseal" cursor, src/db/job-cursor.ts): rows that do not open (unknown key id,
@@ -62,13 +77,7 @@ export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: numbe
       for (const column of ["totpSecretEnc", "totpPendingSecretEnc"] as const) {
         const old = row[column];
         if (!old || old.startsWith(prefix)) continue;
-        try {
-          const { secret } = await openSecret(env, old, row.id);
-          if (await resealSecret(db, env, row.id, column, old, secret)) result.resealed++;
-        } catch (err) {
-          result.unopenable++;
-          log.error("TOTP secret not re-sealed", { userId: row.id, error: errorSummary(err) });
-        }
+        await resealOne(env, result, { what: "TOTP secret", sealed: old, boundTo: row.id }, (secret) => resealSecret(db, env, row.id, column, old, secret));
       }
     }
     return rows.map((row) => row.id);

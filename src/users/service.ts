@@ -10,6 +10,10 @@ import { type Permission, mayAssignRole, permissionsOf } from "../lib/permission
 import { NO_SECOND_FACTOR } from "../stepup/all-factors";
 
 /** A new member's row (not yet written): a fresh id, no second factor, no permission beyond the role's. */
+/**
+ * A new member's row, as every way of making one fills it in (an accepted invitation, a
+ * single sign-on that provisions, SCIM): no second factor, no overrides, not disabled.
+ */
 export function newUserRow(fields: Pick<User, "tenantId" | "email" | "displayName" | "role" | "passwordHash" | "createdAt"> & Partial<Pick<User, "disabledAt" | "scimExternalId">>): User {
   return { id: randomId("usr_"), sessionVersion: 1, disabledAt: null, removedAt: null, ...NO_SECOND_FACTOR, scimExternalId: null, permissionOverrides: null, ...fields };
 }
@@ -87,3 +91,4 @@ export function assertMayAssign(actor: AuthUser, target: Pick<User, "id">, chang
   const missing = (change.grant ?? []).filter((p) => !held.includes(p));
   if (missing.length > 0) throw refuse(`You cannot grant permissions you do not hold: ${missing.join(", ")}`);
 }
+

@@ -1,0 +1,37 @@
+/**
+ * requireSso: a tenant whose connection requires it signs its members in through its
+ * identity provider only. This is the rule's one owner; sign-in's "may they" step
+ * (admitSignIn, src/auth/sign-in.ts) applies it to every way in, once the credential was
+ * found right, so nothing before that point branches on it (test/sign-in-equal-work.test.ts).
+ * The flag is read from the tenant's policy in its edge document (src/edge-document/), not
+ * from D1 on each sign-in.
+ *
+ * A password or passkey sign-in of such a tenant's member is 403 SSO_REQUIRED with the URL
+ * that starts the provider's sign-in. Owners keep a break-glass way in, so a provider that
+ * is down or misconfigured cannot lock the tenant out: a passkey, or their password with
+ * their second factor (the second-factor step asks for it: an owner without one has no
+ * break-glass way in). Such a sign-in is audited with `metadata.breakGlass: true`.
+ *
+ * Threat model: a password phished or leaked outside the provider's controls (its MFA,
+ * its device checks, its offboarding) keeps working after the organisation moved to SSO.
+ * Out of scope here: sessions started before requireSso was turned on (they run to their
+ * end), and accepting an invitation, which signs the invitee in once with the password
+ * they just chose (docs/sso.md).
+ */
+import type { Context } from "hono";
+import type { User } from "../db/schema";
+import { loadTenantPolicy } from "../edge-document/rules-and-policy";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { hasSecondFactor } from "../stepup/policy";
+import { ssoStartUrl } from "./urls";
+
+/** May `user` sign in by `way` (the credential was right)? Throws 403 SSO_REQUIRED if not; `breakGlass` when an owner passes around the requirement. */
+export async function assertSsoAllows(c: Context<AppEnv>, user: User, way: "password" | "passkey" | "sso"): Promise<{ breakGlass: boolean }> {
+  if (way === "sso" || !(await loadTenantPolicy(c, user.tenantId)).requireSso) return { breakGlass: false };
+  if (user.role === "owner" && hasSecondFactor(user)) return { breakGlass: true };
+  throw new ApiError(403, "SSO_REQUIRED", "Your organisation requires single sign-on: sign in through its identity provider", {
+    details: { startUrl: ssoStartUrl(c.env, user.email) },
+    audit: { tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: "SSO_REQUIRED", metadata: { method: way } },
+  });
+}
