@@ -112,17 +112,23 @@ describe("saving a connection", () => {
     expect(rows.filter((r) => r.outcome === "SUCCESS").map((r) => JSON.parse(r.metadata ?? "{}").secretChanged)).toEqual([true, false]);
   });
 
-  it("changing the provider unlinks the identities linked through the old one", async () => {
+  it("changing the provider unlinks the identities and the sessions linked through the old one, so the new provider's logout tokens cannot reach them", async () => {
     const { h, t, idp, cookie } = await connected();
     const saved = await save(h, t, cookie, idp.connectionBody([domainOf(t)]));
     const connectionId = saved.body.connection?.id as string;
     await env.DB.prepare("INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id, created_at) VALUES (?, 'sub-1', ?, ?, 0)").bind(connectionId, t.id, t.member.id).run();
-    const linked = () => env.DB.prepare("SELECT count(*) AS n FROM sso_identities WHERE connection_id = ?").bind(connectionId).first<{ n: number }>();
+    await env.DB.prepare("UPDATE user_sessions SET sso_connection_id = ?, sso_subject = 'sub-1', sso_sid = 'sid-1' WHERE user_id = ?").bind(connectionId, t.owner.id).run();
+    const linked = async () => ({
+      identities: (await env.DB.prepare("SELECT count(*) AS n FROM sso_identities WHERE connection_id = ?").bind(connectionId).first<{ n: number }>())?.n,
+      sessions: (await env.DB.prepare("SELECT count(*) AS n FROM user_sessions WHERE sso_connection_id = ?").bind(connectionId).first<{ n: number }>())?.n,
+    });
     expect((await save(h, t, cookie, { ...idp.connectionBody([domainOf(t)]), requireSso: true })).status).toBe(200);
-    expect((await linked())?.n).toBe(1);
+    expect(await linked()).toEqual({ identities: 1, sessions: 1 });
     const next = await installIdp(h.clock);
     expect((await save(h, t, cookie, next.connectionBody([domainOf(t)]))).status).toBe(200);
-    expect((await linked())?.n).toBe(0);
+    expect(await linked()).toEqual({ identities: 0, sessions: 0 });
+    // The owner's session itself goes on.
+    expect((await h.call("/api/me", { cookie })).status).toBe(200);
   });
 });
 

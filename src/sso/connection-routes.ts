@@ -18,7 +18,7 @@ import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { commitWithAudit } from "../audit/service";
 import { failedWith } from "../db/errors";
-import { type SsoConnection, ssoConnections, ssoDomains, ssoFlows, ssoIdentities } from "../db/schema";
+import { type SsoConnection, ssoConnections, ssoDomains, ssoFlows, ssoIdentities, userSessions } from "../db/schema";
 import { rewriteEdgeAfterRuleOrPolicyChange } from "../edge-document/rules-and-policy";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -55,13 +55,21 @@ function secretToKeep(body: ConnectionBody, before: Connection | null): string |
   throw validationFailed("json", [{ path: ["clientSecret"], message: "is required for a new connection" }]);
 }
 
-/** The statements that save the connection: its row, its domains (replaced whole), and the unlinking of identities a changed provider or client leaves behind. */
+/**
+ * The sessions a connection's provider started, no longer its: a back-channel logout of
+ * another provider (or of the same one after the connection is gone) must not reach them
+ * through a `sub` or `sid` that happens to be equal. They stay signed in.
+ */
+const unmarkSessions = (c: Context<AppEnv>, connectionId: string) =>
+  c.var.db.update(userSessions).set({ ssoConnectionId: null, ssoSubject: null, ssoSid: null }).where(eq(userSessions.ssoConnectionId, connectionId));
+
+/** The statements that save the connection: its row, its domains (replaced whole), and the unlinking of identities and sessions a changed provider or client leaves behind. */
 function saveStatements(c: Context<AppEnv>, row: SsoConnection, before: Connection | null, domains: readonly string[]): BatchItem<"sqlite">[] {
   const db = c.var.db;
   const providerChanged = before !== null && (before.issuer !== row.issuer || before.clientId !== row.clientId);
   return [
     before ? db.update(ssoConnections).set(row).where(eq(ssoConnections.id, row.id)) : db.insert(ssoConnections).values(row),
-    ...(providerChanged ? [db.delete(ssoIdentities).where(eq(ssoIdentities.connectionId, row.id))] : []),
+    ...(providerChanged ? [db.delete(ssoIdentities).where(eq(ssoIdentities.connectionId, row.id)), unmarkSessions(c, row.id)] : []),
     db.delete(ssoDomains).where(eq(ssoDomains.connectionId, row.id)),
     // A domain another tenant took since the check fails the whole batch (the primary key).
     db.insert(ssoDomains).values(domains.map((domain) => ({ domain, tenantId: row.tenantId, connectionId: row.id }))),
@@ -140,6 +148,7 @@ export const ssoConnectionRoutes = new Hono<AppEnv>()
         [
           db.delete(ssoDomains).where(eq(ssoDomains.connectionId, before.id)),
           db.delete(ssoIdentities).where(eq(ssoIdentities.connectionId, before.id)),
+          unmarkSessions(c, before.id),
           db.delete(ssoFlows).where(eq(ssoFlows.connectionId, before.id)),
           db.delete(ssoConnections).where(eq(ssoConnections.id, before.id)),
         ],
