@@ -8,7 +8,7 @@
  * document is validated before anything is written, and a provider that does not answer
  * saves nothing); plain http would let anyone on the path swap the provider's keys, so it
  * is refused except for a provider on this machine (the local IdP of `npm start`); a
- * provider that cannot be reached at sign-in is a 503, never a pass (src/sso/callback.ts).
+ * provider that cannot be reached at sign-in is a 503, never a pass (src/sso/id-token.ts).
  */
 import { type AuthorizationServer, allowInsecureRequests, customFetch, discoveryRequest, processDiscoveryResponse } from "oauth4webapi";
 import { ApiError } from "../errors";
