@@ -114,4 +114,4 @@ export type SsoConnection = {
 };
 export type SsoConnectionInput = Omit<SsoConnection, "protocol" | "secretSet" | "redirectUri" | "backchannelLogoutUri" | "updatedAt"> & { clientSecret?: string };
 /** The tenant's SCIM token as `GET /api/tenant/scim-token` shows it (the token itself is shown once, when made). */
-export type ScimTokenView = { createdAt: string; lastUsedAt: string | null; createdBy: string | null };
+export type ScimTokenView = { createdAt: string; lastUsedAt: string | null; createdBy: string | null; active: boolean };

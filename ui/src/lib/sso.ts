@@ -30,6 +30,10 @@ const SSO_ERRORS: Record<string, string> = {
   TENANT_DISABLED: "Your organization's access has been disabled.",
   IP_BLOCKED: "Your organization does not allow sign-in from this network.",
   AUTH_UNAVAILABLE: "Your identity provider could not be reached. Try again in a moment.",
+  SSO_PROVIDER_REFUSED: "Your identity provider did not sign you in (it was cancelled or refused there). Try again.",
+  SSO_FLOW_INVALID: "That sign-in took too long or was opened in another browser. Start again here.",
+  SSO_EMAIL_NOT_VERIFIED: "Your identity provider does not confirm that your email address is verified, so Gatehouse cannot sign you in with it.",
+  SSO_DOMAIN_MISMATCH: "Your identity provider signed you in with an email address outside your organization's domains.",
 };
 export function ssoErrorNotice(search: string): string | null {
   const code = new URLSearchParams(search).get("ssoError");

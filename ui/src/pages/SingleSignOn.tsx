@@ -39,7 +39,7 @@ function CopyField({ id, label, value }: { id: string; label: string; value: str
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <div class="row">
+      <div class="row copy-row">
         <input id={id} class="mono" readOnly value={value} />
         <button type="button" class="button button-small" onClick={async () => toast((await copyText(value)) ? `${label} copied.` : "Copy failed: select it and copy it by hand.", "success")}>
           Copy
@@ -227,18 +227,17 @@ function SsoConnectionCard({ isOwner }: { isOwner: boolean }) {
 }
 
 function ScimTokenCard({ isOwner }: { isOwner: boolean }) {
-  const loaded = useLoad(() => get<{ token: ScimTokenView | null }>("/api/tenant/scim-token"));
+  const loaded = useLoad(() => get<{ token: ScimTokenView | null; baseUrl: string }>("/api/tenant/scim-token"));
   const token = loaded.data.value?.token ?? null;
   const fresh = useSignal<string | null>(null);
   const confirming = useSignal<"create" | "delete" | null>(null);
-  const scimBase = `${location.origin}${appUrl("/scim/v2")}`;
 
   return (
     <section class="card" aria-labelledby="scim-heading">
       <h2 id="scim-heading">SCIM provisioning</h2>
       <p class="muted small">Your identity provider creates, updates, disables and removes members here. Disabling someone there ends every session they have here.</p>
       <Alert>{loaded.error.value}</Alert>
-      <CopyField id="scim-base-url" label="SCIM base URL" value={scimBase} />
+      {loaded.data.value && <CopyField id="scim-base-url" label="SCIM base URL" value={loaded.data.value.baseUrl} />}
       {fresh.value && (
         <>
           <Alert tone="warning">Copy this token into your identity provider now: it is shown only once.</Alert>
@@ -249,7 +248,9 @@ function ScimTokenCard({ isOwner }: { isOwner: boolean }) {
         <p>
           {token ? (
             <>
-              A token is set, made <RelativeTime iso={token.createdAt} />; {token.lastUsedAt ? <>last used <RelativeTime iso={token.lastUsedAt} />.</> : "never used yet."}
+              A token is set, made <RelativeTime iso={token.createdAt} />
+              {token.createdBy ? ` by ${token.createdBy}` : ""}; {token.lastUsedAt ? <>last used <RelativeTime iso={token.lastUsedAt} />.</> : "never used yet."}
+              {!token.active && " It no longer works: whoever made it is no longer an owner. Replace it."}
             </>
           ) : (
             "No token: SCIM is off."
