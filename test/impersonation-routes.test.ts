@@ -23,6 +23,7 @@ const ACTS_WHILE_IMPERSONATING: Record<string, string> = {
   "POST /api/auth/forgot-password": "public; no session",
   "POST /api/auth/password-reset": "public, with the reset link's token; no session",
   "POST /api/auth/invitations/accept": "public, with the invitation's token; no session",
+  "POST /api/auth/sso/backchannel-logout": "the identity provider's server-to-server call, with its signed logout token; no session",
   "POST /api/operator/tenants": "the operator's bearer token, never a session",
   "POST /api/operator/tenants/:id/disable": "the operator's bearer token, never a session",
 };
