@@ -65,6 +65,23 @@ async function logoutRows(tenantId: string) {
 const jtiRemembered = async (idp: TestIdp, jti: string) =>
   (await env.DB.prepare("SELECT count(*) AS n FROM sso_logout_tokens WHERE key = ?").bind(await sha256Hex(`${idp.issuer} ${jti}`)).first<{ n: number }>())?.n === 1;
 
+describe("the provider's key set", () => {
+  // Anyone can post tokens naming a real connection: each must not cost the provider a request.
+  it("is fetched once for many logout tokens within five minutes, and again for a key it lacks only after thirty seconds", async () => {
+    const { h, idp } = await setup();
+    const keyFetches = () => idp.requests.filter((r) => r.url === `${idp.issuer}/jwks`).length;
+    for (const sid of ["sid-1", "sid-2", "sid-3"]) expect((await postLogout(h, await idp.logoutToken({ sid }))).status).toBe(200);
+    expect((await postLogout(h, await idp.logoutToken({ sid: "sid-4" }, {}, "unknown-kid"))).status).toBe(400);
+    expect(keyFetches()).toBe(1);
+    h.clock.advanceSeconds(31);
+    expect((await postLogout(h, await idp.logoutToken({ sid: "sid-5" }, {}, "unknown-kid"))).status).toBe(400);
+    expect(keyFetches()).toBe(2);
+    h.clock.advanceSeconds(5 * 60);
+    expect((await postLogout(h, await idp.logoutToken({ sid: "sid-6" }))).status).toBe(200);
+    expect(keyFetches()).toBe(3);
+  });
+});
+
 describe("a valid logout token ends the sessions the provider names, and only those", () => {
   it("by sid: exactly that provider session's sessions end; the member's password session and another sid's stay", async () => {
     const { h, t, idp, connectionId } = await setup();

@@ -90,7 +90,7 @@ function connectionsAddressed(db: Db, to: { issuer: string; audiences: string[] 
   });
 }
 
-/** The provider's key set at `jwksUri`, fetched once per token; null when it cannot be had (logged). */
+/** The provider's key set at `jwksUri`, fetched; null when it cannot be had (logged). */
 async function fetchKeySet(issuer: string, jwksUri: string): Promise<ReturnType<typeof createLocalJWKSet> | null> {
   const fetchOnce = providerRequestOptions(issuer, "jwks")[customFetch];
   try {
@@ -108,6 +108,34 @@ async function fetchKeySet(issuer: string, jwksUri: string): Promise<ReturnType<
     if (!(err instanceof ProviderUnreachable)) log.warn("identity provider key set unusable", { what: "jwks", error: errorSummary(err) });
     return null;
   }
+}
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/**
+ * The providers' key sets this isolate fetched, by jwks_uri, for five minutes: anyone can
+ * post tokens that name a real connection, and each must not cost its provider a request
+ * (providers rate-limit their key endpoints). A token signed by a key the cached set lacks
+ * (the provider rotated) fetches the set again, at most once every thirty seconds; a set
+ * that could not be had is not kept.
+ */
+const KEY_SET_TTL_MS = 5 * 60_000;
+const KEY_SET_REFETCH_MS = 30_000;
+const MAX_CACHED_KEY_SETS = 100;
+type CachedKeySet = { keys: Promise<KeySet | null>; fetchedAtMs: number };
+const keySets = new Map<string, CachedKeySet>();
+
+function keySetOf(issuer: string, jwksUri: string, nowMs: number, refresh = false): CachedKeySet {
+  const cached = keySets.get(jwksUri);
+  if (cached && !refresh && nowMs - cached.fetchedAtMs < KEY_SET_TTL_MS) return cached;
+  const entry: CachedKeySet = { keys: fetchKeySet(issuer, jwksUri), fetchedAtMs: nowMs };
+  keySets.delete(jwksUri);
+  if (keySets.size >= MAX_CACHED_KEY_SETS) keySets.delete(keySets.keys().next().value as string);
+  keySets.set(jwksUri, entry);
+  void entry.keys.then((keys) => {
+    if (!keys && keySets.get(jwksUri) === entry) keySets.delete(jwksUri);
+  });
+  return entry;
 }
 
 /** Thrown by the key lookup below only, and turned into an outcome by verifySigned. */
@@ -133,14 +161,23 @@ function problemOf(err: InstanceType<typeof errors.JOSEError>): string {
 }
 
 /** The token as `connection`'s provider signed it, with its iss, aud, iat and exp checked at `nowMs`. */
-async function verifySigned(token: string, connection: SsoConnection, keySet: (jwksUri: string) => Promise<ReturnType<typeof createLocalJWKSet> | null>, nowMs: number): Promise<Signed> {
+async function verifySigned(token: string, connection: SsoConnection, nowMs: number): Promise<Signed> {
   const provider = providerOf(connection);
   const jwksUri = provider.jwks_uri;
   // Fetched only once the header's algorithm passed: `alg: none` never costs a request to the provider.
   const key: JWTVerifyGetKey = async (header, jws) => {
-    const keys = jwksUri ? await keySet(jwksUri) : null;
+    if (!jwksUri) throw new KeysUnavailable();
+    const cached = keySetOf(connection.issuer, jwksUri, nowMs);
+    const keys = await cached.keys;
     if (!keys) throw new KeysUnavailable();
-    return keys(header, jws);
+    try {
+      return await keys(header, jws);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || nowMs - cached.fetchedAtMs < KEY_SET_REFETCH_MS) throw err;
+      const fresh = await keySetOf(connection.issuer, jwksUri, nowMs, true).keys;
+      if (!fresh) throw new KeysUnavailable();
+      return fresh(header, jws);
+    }
   };
   try {
     const { payload } = await jwtVerify(token, key, {
@@ -173,17 +210,11 @@ export async function validateLogoutToken(db: Db, token: string, nowMs: number):
   if (typeof to === "string") return { kind: "refused", problem: to, connections: [] };
   const connections = await connectionsAddressed(db, to);
   if (connections.length === 0) return { kind: "refused", problem: "no single sign-on connection has its issuer and audience", connections };
-  const keySets = new Map<string, ReturnType<typeof fetchKeySet>>();
-  const keySet = (jwksUri: string) => {
-    const fetched = keySets.get(jwksUri) ?? fetchKeySet(to.issuer, jwksUri);
-    keySets.set(jwksUri, fetched);
-    return fetched;
-  };
   const verified: SsoConnection[] = [];
   let payload: JWTPayload | null = null;
   let problem = "its signature does not verify with the provider's keys";
   for (const connection of connections) {
-    const signed = await verifySigned(token, connection, keySet, nowMs);
+    const signed = await verifySigned(token, connection, nowMs);
     if (signed.kind === "keys-unavailable") return { kind: "keys-unavailable", connections };
     if (signed.kind === "refused") problem = signed.problem;
     else {
