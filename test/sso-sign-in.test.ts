@@ -169,6 +169,18 @@ describe("the member the provider names", () => {
     await expectRefusedAtCallback(h, idp, t, asUser(t.member.email, { email_verified: false }), "SSO_EMAIL_NOT_VERIFIED", "SSO_EMAIL_NOT_VERIFIED");
   });
 
+  it("Entra ID's xms_edov: true stands for email_verified only where the token has none: it signs in, while xms_edov false, or an explicit email_verified: false, is refused", async () => {
+    const { h, t, idp } = await ssoTenant();
+    idp.claims = { email_verified: undefined, xms_edov: false };
+    await expectRefusedAtCallback(h, idp, t, asUser(t.member.email), "SSO_EMAIL_NOT_VERIFIED", "SSO_EMAIL_NOT_VERIFIED");
+    idp.claims = { email_verified: false, xms_edov: true };
+    await expectRefusedAtCallback(h, idp, t, asUser(t.member.email), "SSO_EMAIL_NOT_VERIFIED", "SSO_EMAIL_NOT_VERIFIED");
+    idp.claims = { email_verified: undefined, xms_edov: true };
+    const { callback } = await ssoSignIn(h, idp, asUser(t.member.email));
+    expect([callback.status, callback.headers.get("location")]).toEqual([302, "/"]);
+    expect(await sessionsOf(t.member.id)).toHaveLength(1);
+  });
+
   it("an email outside the connection's domains is refused SSO_DOMAIN_MISMATCH", async () => {
     const { h, t, idp } = await ssoTenant();
     const started = await startSso(h, { email: t.member.email });

@@ -50,7 +50,8 @@ import { redirectUri } from "./urls";
 const SKEW_SECONDS = 60;
 
 /** The claims sign-in uses, from a validated ID token. */
-export type ProviderIdentity = { sub: string; email: unknown; emailVerified: unknown; name: unknown; amr: unknown; sid: string | null };
+/** `emailDomainVerified`: Entra ID's optional claim `xms_edov` (see vouchedEmail, ./identity.ts). */
+export type ProviderIdentity = { sub: string; email: unknown; emailVerified: unknown; emailDomainVerified: unknown; name: unknown; amr: unknown; sid: string | null };
 
 const tokenInvalid = (tenantId: string, reason: string) =>
   new ApiError(401, "SSO_TOKEN_INVALID", "The identity provider's answer failed validation; start again", { audit: { tenantId, actorUserId: null, failureReason: reason } });
@@ -130,6 +131,7 @@ export async function redeemCode(c: Context<AppEnv>, connection: Connection, cla
     sub: claims.sub,
     email: claims.email,
     emailVerified: claims.email_verified,
+    emailDomainVerified: claims.xms_edov,
     name: claims.name,
     amr: claims.amr,
     sid: typeof claims.sid === "string" && claims.sid.length <= 255 ? claims.sid : null,

@@ -42,10 +42,20 @@ export type SsoMember = { user: User; email: string; changes: BatchItem<"sqlite"
 const refuse = (connection: Connection, status: 403, code: "SSO_EMAIL_NOT_VERIFIED" | "SSO_DOMAIN_MISMATCH" | "SSO_USER_NOT_PROVISIONED", message: string, reason: string, userId?: string) =>
   new ApiError(status, code, message, { audit: { tenantId: connection.tenantId, actorUserId: userId ?? null, targetType: "user", targetId: userId ?? null, failureReason: reason } });
 
+/**
+ * Whether the provider says the email is verified: `email_verified: true`; or, where the
+ * token carries no `email_verified` at all, Entra ID's documented signal in its place, the
+ * optional claim `xms_edov: true` (the email's domain is one the directory's owner verified:
+ * with the connection's own domains checked below, that is the organisation's own address).
+ * An explicit `email_verified: false` is never overridden.
+ */
+const emailVerified = (identity: ProviderIdentity) =>
+  identity.emailVerified === true || (identity.emailVerified === undefined && identity.emailDomainVerified === true);
+
 /** The token's email, when the provider verified it and its domain is the connection's. */
 function vouchedEmail(connection: Connection, identity: ProviderIdentity): string {
   const parsed = emailSchema.safeParse(identity.email);
-  if (identity.emailVerified !== true || !parsed.success) {
+  if (!emailVerified(identity) || !parsed.success) {
     throw refuse(connection, 403, "SSO_EMAIL_NOT_VERIFIED", "Your identity provider does not say your email is verified", parsed.success ? "SSO_EMAIL_NOT_VERIFIED" : "SSO_EMAIL_MISSING");
   }
   if (!connection.domains.includes(emailDomain(parsed.data))) {
