@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
 import { passkeySignIn, signedInWithPasskey } from "./passkey-fixtures";
+import { invite, tokenOf } from "./invitation-fixtures";
 import { installIdp, seedConnection, ssoSignIn } from "./sso-idp";
 
 const domainOf = (t: SeededTenant) => `${t.slug}.test`;
@@ -30,6 +31,23 @@ describe("requireSso", () => {
     expect([res.status, res.body.error, res.body.startUrl]).toEqual([403, "SSO_REQUIRED", startUrlOf(t.member.email)]);
     expect(res.cookie ?? "").not.toContain("gatehouse_session");
     expect((await loginRows(t.id)).at(-1)).toMatchObject({ action: "LOGIN_FAILED", failure_reason: "SSO_REQUIRED", actor_user_id: t.member.id });
+  });
+
+  it("an invitation accepted under it makes the member but starts no password session: the answer sends them to the provider, which then signs them in", async () => {
+    const { h, t, idp } = await requiringTenant();
+    const owner = await h.signIn(t.owner);
+    const email = `newcomer@${domainOf(t)}`;
+    const invited = await invite(h, owner.cookie, email);
+    const res = await h.call<{ user: { id: string }; signInThrough?: { sso: string }; sessionId?: string }>("/api/auth/invitations/accept", {
+      body: { token: tokenOf(invited.body.link), displayName: "New Person", password: "a long enough passphrase for tests" },
+    });
+    expect([res.status, res.body.signInThrough, res.body.sessionId]).toEqual([200, { sso: startUrlOf(email) }, undefined]);
+    expect(res.cookie ?? "").not.toContain("gatehouse_session");
+    const sessions = await env.DB.prepare("SELECT count(*) AS n FROM user_sessions WHERE user_id = ?").bind(res.body.user.id).first<{ n: number }>();
+    expect(sessions?.n).toBe(0);
+    const { callback } = await ssoSignIn(h, idp, { sub: "sub-newcomer", email, name: "New Person" });
+    expect(callback.status).toBe(302);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM user_sessions WHERE user_id = ?").bind(res.body.user.id).first<{ n: number }>())?.n).toBe(1);
   });
 
   it("a wrong password is still 401 INVALID_CREDENTIALS: nothing tells the tenant's requirement before the credential is right", async () => {

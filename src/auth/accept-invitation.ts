@@ -9,10 +9,12 @@
  * disabled, demoted: inviterStillStands, src/users/inviter-standing.ts), a guessed token
  * (256 bits, hash compared in constant time), a weak password (the policy), a name that
  * hides or reverses text (displayNameSchema), an account for a disabled tenant
- * (startSession refuses).
+ * (startSession refuses). Under a tenant's requireSso the member is made but signs in
+ * through the provider: no password session starts (src/sso/require-sso.ts).
  */
 import { Hono } from "hono";
 import { audited } from "../audit/middleware";
+import { type AuditEvent, commitWithAudit } from "../audit/service";
 import { failedWith } from "../db/errors";
 import { isInvariantViolation } from "../db/invariants";
 import { users } from "../db/schema";
@@ -26,9 +28,11 @@ import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
 import { inviterStillStands } from "../users/inviter-standing";
 import { newUserRow } from "../users/service";
+import { ssoRequiredFor } from "../sso/require-sso";
+import { ssoStartUrl } from "../sso/urls";
 import { publicUser } from "./routes";
 import { amrOf } from "./sign-in";
-import { startSession } from "./start-session";
+import { assertTenantActive, startSession } from "./start-session";
 import { signInUnavailable } from "./throttle";
 
 const acceptBody = z.strictObject({
@@ -74,23 +78,26 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
     passwordHash: await hashPassword(password),
     createdAt: now,
   });
+  // Consumed first: a parallel accept that lost is refused by the single-use assertion.
+  const changes = [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)];
+  const accepted: AuditEvent = {
+    tenantId: user.tenantId,
+    actorUserId: user.id,
+    action: "INVITATION_ACCEPTED",
+    outcome: "SUCCESS",
+    targetType: "invitation",
+    targetId: invitation.id,
+    after: { userId: user.id, email: user.email, role: user.role },
+  };
   try {
-    const { row, state } = await startSession(c, user, {
-      amr: amrOf(["pwd"], null),
-      // Consumed first: a parallel accept that lost is refused by the single-use assertion.
-      changes: [...consumeInvitation(db, invitation, user.id, now), db.insert(users).values(user)],
-      eventsBefore: [
-        {
-          tenantId: user.tenantId,
-          actorUserId: user.id,
-          action: "INVITATION_ACCEPTED",
-          outcome: "SUCCESS",
-          targetType: "invitation",
-          targetId: invitation.id,
-          after: { userId: user.id, email: user.email, role: user.role },
-        },
-      ],
-    });
+    // A tenant that requires single sign-on: the member is made, and comes in through the
+    // provider (linked there by this email); no session starts with the password.
+    if (await ssoRequiredFor(c, user, "password")) {
+      await assertTenantActive(c, user);
+      await commitWithAudit(c, changes, { ...accepted, metadata: { signIn: "sso" } });
+      return c.json({ user: { id: user.id, email: user.email, role: user.role, tenantId: user.tenantId }, signInThrough: { sso: ssoStartUrl(c.env, user.email) } });
+    }
+    const { row, state } = await startSession(c, user, { amr: amrOf(["pwd"], null), changes, eventsBefore: [accepted] });
     return c.json({ user: publicUser(state.user), sessionId: row.id });
   } catch (err) {
     // Another accept of the same link committed first (single use), or a revocation did (its

@@ -15,8 +15,8 @@
  * Threat model: a password phished or leaked outside the provider's controls (its MFA,
  * its device checks, its offboarding) keeps working after the organisation moved to SSO.
  * Out of scope here: sessions started before requireSso was turned on (they run to their
- * end), and accepting an invitation, which signs the invitee in once with the password
- * they just chose (docs/sso.md).
+ * end). An invitation accepted under the requirement makes the member and sends them to the
+ * provider, with no password session (ssoRequiredFor, src/auth/accept-invitation.ts).
  */
 import type { Context } from "hono";
 import type { User } from "../db/schema";
@@ -26,10 +26,23 @@ import { ApiError } from "../errors";
 import { hasSecondFactor } from "../stepup/policy";
 import { ssoStartUrl } from "./urls";
 
+type Way = "password" | "passkey" | "sso";
+
+/** The rule, as a value: may `user` come in by `way`, and is that an owner's break-glass? */
+async function ssoVerdict(c: Context<AppEnv>, user: User, way: Way): Promise<"allowed" | "break-glass" | "sso-required"> {
+  if (way === "sso" || !(await loadTenantPolicy(c, user.tenantId)).requireSso) return "allowed";
+  return user.role === "owner" && hasSecondFactor(user) ? "break-glass" : "sso-required";
+}
+
+/** Whether `user` must come in through the provider instead of by `way` (an accepted invitation asks, src/auth/accept-invitation.ts). */
+export async function ssoRequiredFor(c: Context<AppEnv>, user: User, way: Way): Promise<boolean> {
+  return (await ssoVerdict(c, user, way)) === "sso-required";
+}
+
 /** May `user` sign in by `way` (the credential was right)? Throws 403 SSO_REQUIRED if not; `breakGlass` when an owner passes around the requirement. */
-export async function assertSsoAllows(c: Context<AppEnv>, user: User, way: "password" | "passkey" | "sso"): Promise<{ breakGlass: boolean }> {
-  if (way === "sso" || !(await loadTenantPolicy(c, user.tenantId)).requireSso) return { breakGlass: false };
-  if (user.role === "owner" && hasSecondFactor(user)) return { breakGlass: true };
+export async function assertSsoAllows(c: Context<AppEnv>, user: User, way: Way): Promise<{ breakGlass: boolean }> {
+  const verdict = await ssoVerdict(c, user, way);
+  if (verdict !== "sso-required") return { breakGlass: verdict === "break-glass" };
   throw new ApiError(403, "SSO_REQUIRED", "Your organisation requires single sign-on: sign in through its identity provider", {
     details: { startUrl: ssoStartUrl(c.env, user.email) },
     audit: { tenantId: user.tenantId, actorUserId: user.id, targetType: "user", targetId: user.id, failureReason: "SSO_REQUIRED", metadata: { method: way } },

@@ -28,7 +28,9 @@ export function AcceptInvitationPage() {
   const passwordError = useSignal<string | null>(null);
   const { busy, error, run } = useAction(
     async () => {
-      await post("/api/auth/invitations/accept", { token, displayName: displayName.value.trim(), password: password.value }, { ownUnauthorized: true });
+      const joined = await post<{ signInThrough?: { sso: string } }>("/api/auth/invitations/accept", { token, displayName: displayName.value.trim(), password: password.value }, { ownUnauthorized: true });
+      // The organization requires single sign-on: the account exists, and its provider signs them in.
+      if (joined.signInThrough) return location.assign(joined.signInThrough.sso);
       await loadMe();
       navigate("/security/sessions", { replace: true });
     },
