@@ -14,7 +14,7 @@ import { createDb } from "./db/client";
 import type { Bindings } from "./env";
 import { errorSummary } from "./lib/log";
 import { resealStaleConnectionSecrets } from "./sso/reseal";
-import { type ResealResult, resealStaleSecrets } from "./stepup/reseal";
+import { resealStaleSecrets } from "./stepup/reseal";
 
 /** Rows examined per run: well inside a Cron Trigger's limits (two AES operations and one write each). */
 export const RESEAL_ROWS_PER_RUN = 2000;
@@ -26,19 +26,18 @@ type Outcome<T> = T | { skipped: "no key" } | { failed: string };
 
 const RUN_LIMITS = { totpRows: RESEAL_ROWS_PER_RUN, checkpoints: RESIGN_CHECKPOINTS_PER_RUN, ssoConnections: RESEAL_CONNECTIONS_PER_RUN };
 
+/** A job that needs a key: skipped without it, its failure an outcome (the other jobs still run). */
+async function attempt<K, T>(key: K | null, job: (key: K) => Promise<T>): Promise<Outcome<T>> {
+  if (key === null) return { skipped: "no key" };
+  return job(key).catch((err: unknown) => ({ failed: errorSummary(err) }));
+}
+
 export async function runKeyRotation(env: Bindings, nowMs: number, given: Partial<typeof RUN_LIMITS> = {}) {
   const limits = { ...RUN_LIMITS, ...given };
   const db = createDb(env.DB);
-  const totpKey = configuredKeySet(env, "totp") !== null;
-  const totp: Outcome<ResealResult> = totpKey
-    ? await resealStaleSecrets(db, env, limits.totpRows, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
-    : { skipped: "no key" };
-  const ssoSecrets: Outcome<ResealResult> = totpKey
-    ? await resealStaleConnectionSecrets(db, env, limits.ssoConnections, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
-    : { skipped: "no key" };
-  const keys = await checkpointKey(env);
-  const checkpoints: Outcome<{ resigned: number; unauthentic: number }> = keys
-    ? await resignCheckpoints(db, keys, limits.checkpoints, nowMs).catch((err: unknown) => ({ failed: errorSummary(err) }))
-    : { skipped: "no key" };
+  const totpKeys = configuredKeySet(env, "totp");
+  const totp = await attempt(totpKeys, () => resealStaleSecrets(db, env, limits.totpRows, nowMs));
+  const ssoSecrets = await attempt(totpKeys, () => resealStaleConnectionSecrets(db, env, limits.ssoConnections, nowMs));
+  const checkpoints = await attempt(await checkpointKey(env), (keys) => resignCheckpoints(db, keys, limits.checkpoints, nowMs));
   return { totpSecrets: totp, ssoClientSecrets: ssoSecrets, checkpoints };
 }

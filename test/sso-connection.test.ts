@@ -112,21 +112,23 @@ describe("saving a connection", () => {
     expect(rows.filter((r) => r.outcome === "SUCCESS").map((r) => JSON.parse(r.metadata ?? "{}").secretChanged)).toEqual([true, false]);
   });
 
-  it("changing the provider unlinks the identities and the sessions linked through the old one, so the new provider's logout tokens cannot reach them", async () => {
+  it("changing the provider unlinks the identities, the sessions and the sign-ins in flight of the old one, so neither its logout tokens nor its codes reach the new one", async () => {
     const { h, t, idp, cookie } = await connected();
     const saved = await save(h, t, cookie, idp.connectionBody([domainOf(t)]));
     const connectionId = saved.body.connection?.id as string;
     await env.DB.prepare("INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id, created_at) VALUES (?, 'sub-1', ?, ?, 0)").bind(connectionId, t.id, t.member.id).run();
     await env.DB.prepare("UPDATE user_sessions SET sso_connection_id = ?, sso_subject = 'sub-1', sso_sid = 'sid-1' WHERE user_id = ?").bind(connectionId, t.owner.id).run();
+    await env.DB.prepare("INSERT INTO sso_flows (id, tenant_id, connection_id, state_hash, nonce_hash, binding_hash, code_verifier_enc, created_at, expires_at) VALUES ('flw_t', ?, ?, 's', 'n', 'b', 'v', 0, 9999999999999)").bind(t.id, connectionId).run();
     const linked = async () => ({
+      flows: (await env.DB.prepare("SELECT count(*) AS n FROM sso_flows WHERE connection_id = ?").bind(connectionId).first<{ n: number }>())?.n,
       identities: (await env.DB.prepare("SELECT count(*) AS n FROM sso_identities WHERE connection_id = ?").bind(connectionId).first<{ n: number }>())?.n,
       sessions: (await env.DB.prepare("SELECT count(*) AS n FROM user_sessions WHERE sso_connection_id = ?").bind(connectionId).first<{ n: number }>())?.n,
     });
     expect((await save(h, t, cookie, { ...idp.connectionBody([domainOf(t)]), requireSso: true })).status).toBe(200);
-    expect(await linked()).toEqual({ identities: 1, sessions: 1 });
+    expect(await linked()).toEqual({ flows: 1, identities: 1, sessions: 1 });
     const next = await installIdp(h.clock);
     expect((await save(h, t, cookie, next.connectionBody([domainOf(t)]))).status).toBe(200);
-    expect(await linked()).toEqual({ identities: 0, sessions: 0 });
+    expect(await linked()).toEqual({ flows: 0, identities: 0, sessions: 0 });
     // The owner's session itself goes on.
     expect((await h.call("/api/me", { cookie })).status).toBe(200);
   });

@@ -50,6 +50,13 @@ describe("requireSso", () => {
     expect((await env.DB.prepare("SELECT count(*) AS n FROM user_sessions WHERE user_id = ?").bind(res.body.user.id).first<{ n: number }>())?.n).toBe(1);
   });
 
+  it("binds only the members the provider can sign in: a member whose email is of another domain keeps their password", async () => {
+    const { h, t } = await requiringTenant();
+    await env.DB.prepare("UPDATE users SET email = 'contractor@elsewhere.example' WHERE id = ?").bind(t.member.id).run();
+    const res = await login(h, "contractor@elsewhere.example");
+    expect(res.status).toBe(200);
+  });
+
   it("a wrong password is still 401 INVALID_CREDENTIALS: nothing tells the tenant's requirement before the credential is right", async () => {
     const { h, t } = await requiringTenant();
     const res = await login(h, t.member.email, { password: "not the password at all" });

@@ -18,7 +18,7 @@ describe("GET /api/users", () => {
     expect(JSON.stringify(res.body)).not.toMatch(/password|secret|hash/i);
   });
 
-  it("marks the members single sign-on has linked to the tenant's identity provider, and those SCIM provisioned, and no one else", async () => {
+  it("marks the members single sign-on has linked to the tenant's identity provider, and those SCIM named, and no one else (not a member made without a password)", async () => {
     const h = new Harness();
     const t = await seedTenant();
     const now = Date.now();
@@ -26,6 +26,7 @@ describe("GET /api/users", () => {
       env.DB.prepare("INSERT INTO sso_connections (id, tenant_id, protocol, issuer, client_id, client_secret_enc, provider_metadata, created_at, updated_at) VALUES ('ssc_t', ?, 'oidc', 'https://idp.example', 'c', 'x', '{}', ?, ?)").bind(t.id, now, now),
       env.DB.prepare("INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id, created_at) VALUES ('ssc_t', 'sub-1', ?, ?, ?)").bind(t.id, t.member.id, now),
       env.DB.prepare("UPDATE users SET scim_external_id = 'ext-1' WHERE id = ?").bind(t.admin.id),
+      env.DB.prepare("UPDATE users SET password_hash = 'provisioned:no-password' WHERE id = ?").bind(t.member.id),
     ]);
     const admin = await h.signIn(t.admin);
     const res = await h.call<{ users: { id: string; sso: boolean; scim: boolean }[] }>("/api/users", { cookie: admin.cookie });

@@ -36,7 +36,8 @@ type UnchainedRow = Omit<HashedFields, "seq">;
 
 export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedRow | null {
   const user: AuthUser | undefined = c.get("user");
-  // A caller that is not a user (a SCIM token) names its tenant and its own metadata.
+  // A caller that is not a user (a SCIM token) names its tenant and its own metadata, which an
+  // event cannot overwrite (`by`, `scimTokenId`).
   const agent = c.get("auditActor");
   const tenantId = event.tenantId ?? user?.tenantId ?? agent?.tenantId;
   // A row belongs to a tenant's log; a request no tenant can be named for has no log.
@@ -64,7 +65,7 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
     failureReason: text(event.failureReason),
     before: json(event.before),
     after: json(event.after),
-    metadata: json(agent ? { ...agent.metadata, ...event.metadata } : event.metadata) as Record<string, unknown> | null,
+    metadata: json(agent ? { ...event.metadata, ...agent.metadata } : event.metadata) as Record<string, unknown> | null,
     requestId: c.get("requestId") ?? null,
     createdAt: c.get("now"),
   };

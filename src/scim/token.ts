@@ -33,7 +33,7 @@ export const SCIM_TOKEN_GRANTOR: Role = "owner";
 const TOKEN_PREFIX = "scim_";
 
 /** The token's last use is written at most this often (not on every call). */
-export const LAST_USE_RESOLUTION_MS = 60_000;
+const LAST_USE_RESOLUTION_MS = 60_000;
 
 type Creator = Pick<User, "role" | "disabledAt" | "removedAt">;
 

@@ -40,7 +40,7 @@ async function provisionedRole(db: Db, tenantId: string): Promise<SsoProvisioned
 const mayProvision = (role: User["role"]) => (SSO_PROVISIONED_ROLES as readonly string[]).includes(role);
 
 /** The rank rule: 403 for a member SCIM may not act on (an owner). */
-export function assertScimMayActOn(target: User): void {
+function assertScimMayActOn(target: User): void {
   if (!mayProvision(target.role)) {
     throw new ApiError(403, "FORBIDDEN", "SCIM never changes, disables or removes an owner: an owner does that in Gatehouse", {
       audit: { targetType: "user", targetId: target.id, failureReason: "SCIM_TARGET_IS_OWNER" },

@@ -69,7 +69,8 @@ function saveStatements(c: Context<AppEnv>, row: SsoConnection, before: Connecti
   const providerChanged = before !== null && (before.issuer !== row.issuer || before.clientId !== row.clientId);
   return [
     before ? db.update(ssoConnections).set(row).where(eq(ssoConnections.id, row.id)) : db.insert(ssoConnections).values(row),
-    ...(providerChanged ? [db.delete(ssoIdentities).where(eq(ssoIdentities.connectionId, row.id)), unmarkSessions(c, row.id)] : []),
+    // A sign-in started at the old provider must not redeem its code at the new one.
+    ...(providerChanged ? [db.delete(ssoIdentities).where(eq(ssoIdentities.connectionId, row.id)), unmarkSessions(c, row.id), db.delete(ssoFlows).where(eq(ssoFlows.connectionId, row.id))] : []),
     db.delete(ssoDomains).where(eq(ssoDomains.connectionId, row.id)),
     // A domain another tenant took since the check fails the whole batch (the primary key).
     db.insert(ssoDomains).values(domains.map((domain) => ({ domain, tenantId: row.tenantId, connectionId: row.id }))),

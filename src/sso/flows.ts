@@ -29,8 +29,8 @@ import { redirectUri } from "./urls";
 
 type SsoFlow = typeof ssoFlows.$inferSelect;
 
-export const SSO_BINDING_COOKIE = "gatehouse_sso"; // sent as __Host-gatehouse_sso
-export const SSO_FLOW_TTL_MS = 10 * 60_000;
+const SSO_BINDING_COOKIE = "gatehouse_sso"; // sent as __Host-gatehouse_sso
+const SSO_FLOW_TTL_MS = 10 * 60_000;
 /** What the provider is asked for: an ID token with the email (and name, for a member sign-in creates). */
 const SCOPE = "openid email profile";
 const BINDING = /^[A-Za-z0-9_-]{43}$/;
@@ -38,7 +38,7 @@ const BINDING = /^[A-Za-z0-9_-]{43}$/;
 const PRUNE_PER_START = 20;
 
 /** Why a callback's flow is refused (its audit reason). */
-export type FlowRefusal = "UNKNOWN_STATE" | "OTHER_BROWSER" | "USED" | "EXPIRED";
+type FlowRefusal = "UNKNOWN_STATE" | "OTHER_BROWSER" | "USED" | "EXPIRED";
 
 const MESSAGES: Record<FlowRefusal, string> = {
   UNKNOWN_STATE: "This sign-in is not known; start again",
@@ -47,7 +47,7 @@ const MESSAGES: Record<FlowRefusal, string> = {
   EXPIRED: "This sign-in took more than 10 minutes; start again",
 };
 
-export function flowRefused(reason: FlowRefusal, tenantId?: string): ApiError {
+function flowRefused(reason: FlowRefusal, tenantId?: string): ApiError {
   return new ApiError(400, "SSO_FLOW_INVALID", MESSAGES[reason], { audit: { ...(tenantId ? { tenantId, actorUserId: null } : {}), failureReason: `SSO_${reason}` } });
 }
 

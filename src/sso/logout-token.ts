@@ -62,7 +62,7 @@ export type LogoutClaims = { iss: string; jti: string; sub?: string; sid?: strin
  * named, whose tenants hear of the refusal: none when it named no connection); or not
  * checkable now, the provider's keys unavailable.
  */
-export type LogoutTokenOutcome =
+type LogoutTokenOutcome =
   | { kind: "valid"; claims: LogoutClaims; connections: SsoConnection[] }
   | { kind: "refused"; problem: string; connections: SsoConnection[] }
   | { kind: "keys-unavailable"; connections: SsoConnection[] };

@@ -16,15 +16,15 @@ import { errorSummary, log } from "../lib/log";
 import { isLoopbackHost } from "../lib/origin";
 
 /** How long Gatehouse waits for any answer of a provider. */
-export const PROVIDER_TIMEOUT_MS = 10_000;
+const PROVIDER_TIMEOUT_MS = 10_000;
 /** A discovery document is a page of JSON: anything much bigger is not one. */
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /** What oauth4webapi's own checks of a provider's answer (ID token, key set) may verify with (RFC 7518 digital signatures). */
 export const VERIFIABLE_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 /** How Gatehouse authenticates to the token endpoint with the client secret: Basic (the default of RFC 8414), else a form post. */
-export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"] as const;
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"] as const;
+type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /** Why `issuer` cannot be a connection's issuer, or null: https, or http for a provider on this machine only. */
 export function issuerProblem(issuer: string): string | null {
@@ -83,7 +83,7 @@ const listOf = (doc: AuthorizationServer, field: keyof AuthorizationServer): rea
 };
 
 /** What is wrong with a discovery document for `issuer`, or null. */
-export function documentProblem(issuer: string, doc: AuthorizationServer): string | null {
+function documentProblem(issuer: string, doc: AuthorizationServer): string | null {
   // oauth4webapi compares the issuers as URLs ("…/x" and "…/x/" alike); an ID token's `iss` is compared as a string.
   if (doc.issuer !== issuer) return `its issuer is ${JSON.stringify(doc.issuer)}, not exactly ${JSON.stringify(issuer)}`;
   const loopbackIssuer = isLoopbackHost(new URL(issuer).hostname);

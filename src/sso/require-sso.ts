@@ -4,7 +4,8 @@
  * (admitSignIn, src/auth/sign-in.ts) applies it to every way in, once the credential was
  * found right, so nothing before that point branches on it (test/sign-in-equal-work.test.ts).
  * The flag is read from the tenant's policy in its edge document (src/edge-document/), not
- * from D1 on each sign-in.
+ * from D1 on each sign-in; only when it is on, the member's email domain is looked up (it
+ * binds only the members its provider can sign in: providerCovers).
  *
  * A password or passkey sign-in of such a tenant's member is 403 SSO_REQUIRED with the URL
  * that starts the provider's sign-in. Owners keep a break-glass way in, so a provider that
@@ -24,13 +25,27 @@ import { loadTenantPolicy } from "../edge-document/rules-and-policy";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hasSecondFactor } from "../stepup/policy";
+import type { WayIn } from "../auth/sign-in";
+import { failClosed } from "../lib/fail-closed";
+import { connectionForDomain, emailDomain } from "./store";
 import { ssoStartUrl } from "./urls";
 
-type Way = "password" | "passkey" | "sso";
+type Way = WayIn["kind"];
+
+/**
+ * Whether the tenant's provider can sign `user` in at all: their email's domain is one of
+ * its connection's. A member of another domain (a contractor's address, say) keeps their
+ * password and passkeys: the provider would refuse them (SSO_DOMAIN_MISMATCH), so the
+ * requirement would lock them out. Read only when the tenant requires SSO, after the
+ * credential was right; D1 unavailable is 503.
+ */
+const providerCovers = (c: Context<AppEnv>, user: User) =>
+  failClosed("single sign-on domains", async () => (await connectionForDomain(c.var.db, emailDomain(user.email)))?.tenantId === user.tenantId);
 
 /** The rule, as a value: may `user` come in by `way`, and is that an owner's break-glass? */
 async function ssoVerdict(c: Context<AppEnv>, user: User, way: Way): Promise<"allowed" | "break-glass" | "sso-required"> {
   if (way === "sso" || !(await loadTenantPolicy(c, user.tenantId)).requireSso) return "allowed";
+  if (!(await providerCovers(c, user))) return "allowed";
   return user.role === "owner" && hasSecondFactor(user) ? "break-glass" : "sso-required";
 }
 

@@ -5,14 +5,14 @@ import { issuerProblem } from "./provider";
 import { SSO_PROVISIONED_ROLES } from "./vocabulary";
 
 /** At most this many email domains per connection. */
-export const MAX_SSO_DOMAINS = 20;
+const MAX_SSO_DOMAINS = 20;
 
 // A DNS host name of two or more labels (RFC 1123), an IDN in its punycode (xn--) form: no
 // IP address, no trailing dot, no wildcard; its last label letters or punycode.
 const HOSTNAME = /^(?=.{1,253}$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 
 /** An email domain as connections hold it: trimmed, lower-case, a host name. */
-export const domainSchema = z
+const domainSchema = z
   .string()
   .max(253)
   .transform((d) => d.trim().toLowerCase())

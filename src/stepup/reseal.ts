@@ -45,13 +45,6 @@ export async function resealOne(env: TotpKeyEnv, result: ResealResult, value: { 
 }
 
 /**
- * Re-seals up to `maxRows` users' TOTP secrets (enabled and pending) not yet sealed under
- * the current key, in pages, resuming after the user the last run stopped at (the
- * "totp-reseal" cursor, src/db/job-cursor.ts): rows that do not open (unknown key id,
- * altered row) are counted and left as they are, and never keep the next run from the
- * rest. `done` when the pass went round every stale secret.
- */
-/**
  * What a value sealed under the current key starts with, and the SQL condition "this
  * column holds a value sealed under another key": the SQL form of sealedKeyId
  * (src/stepup/secret-box.ts) and splitKeyId (src/lib/key-set.ts), the rule's owners: only
@@ -63,6 +56,13 @@ export async function staleSealCondition(env: TotpKeyEnv) {
   return { prefix, stale: (col: AnyColumn) => and(isNotNull(col), sql`substr(${col}, 1, ${prefix.length}) <> ${prefix}`) };
 }
 
+/**
+ * Re-seals up to `maxRows` users' TOTP secrets (enabled and pending) not yet sealed under
+ * the current key, in pages, resuming after the user the last run stopped at (the
+ * "totp-reseal" cursor, src/db/job-cursor.ts): rows that do not open (unknown key id,
+ * altered row) are counted and left as they are, and never keep the next run from the
+ * rest. `done` when the pass went round every stale secret.
+ */
 export async function resealStaleSecrets(db: Db, env: TotpKeyEnv, maxRows: number, nowMs: number): Promise<ResealResult> {
   const { prefix, stale } = await staleSealCondition(env);
   const result: ResealResult = { resealed: 0, unopenable: 0, examined: 0, done: false };

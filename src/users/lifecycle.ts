@@ -35,7 +35,7 @@ import { revokeInvitationsBeyondStanding } from "./inviter-standing";
 import { assertTenantKeepsAnOwner } from "./service";
 
 /** What a caller adds to a lifecycle change's batch: its own statements and audit rows. */
-export type AlongWith = { changes?: BatchItem<"sqlite">[]; events?: AuditEvent[] };
+type AlongWith = { changes?: BatchItem<"sqlite">[]; events?: AuditEvent[] };
 
 export async function cutOffUser(
   c: Context<AppEnv>,

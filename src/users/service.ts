@@ -5,11 +5,9 @@ import { type Role, type User, ssoIdentities, users } from "../db/schema";
 import type { AuthUser } from "../env";
 import { ApiError } from "../errors";
 import { randomId } from "../lib/crypto";
-import { NO_PASSWORD } from "../lib/password";
 import { type Permission, mayAssignRole, permissionsOf } from "../lib/permissions";
 import { NO_SECOND_FACTOR } from "../stepup/all-factors";
 
-/** A new member's row (not yet written): a fresh id, no second factor, no permission beyond the role's. */
 /**
  * A new member's row, as every way of making one fills it in (an accepted invitation, a
  * single sign-on that provisions, SCIM): no second factor, no overrides, not disabled.
@@ -56,9 +54,9 @@ export function listTenantUsers(db: Db, tenantId: string) {
 
 /** A member as the Team page lists them: the user, and how the identity provider knows them (single sign-on, SCIM). */
 export function toMemberView({ user, ssoLinked }: Awaited<ReturnType<typeof listTenantUsers>>[number]) {
-  // SCIM's: it named the member (externalId), or created them (no password of their own yet).
-  const scim = user.scimExternalId !== null || user.passwordHash === NO_PASSWORD.provisioned;
-  return { ...toUserView(user), sso: Boolean(ssoLinked), scim };
+  // SCIM's: the provider named the member (externalId). A member SSO or SCIM created carries
+  // NO_PASSWORD.provisioned alike, so that marker cannot tell them apart.
+  return { ...toUserView(user), sso: Boolean(ssoLinked), scim: user.scimExternalId !== null };
 }
 
 /**

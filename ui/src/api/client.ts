@@ -112,6 +112,7 @@ export async function api<T>(method: string, path: string, options: RequestOptio
 export const get = <T>(path: string, options?: RequestOptions) => api<T>("GET", path, options);
 export const post = <T>(path: string, body: unknown = {}, options?: RequestOptions) => api<T>("POST", path, { ...options, body });
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, { body });
+export const put = <T>(path: string, body: unknown) => api<T>("PUT", path, { body });
 export const del = <T>(path: string) => api<T>("DELETE", path);
 
 export function query(params: Record<string, string | number | null | undefined>): string {

@@ -1,5 +1,5 @@
-import { copyText, saveFile } from "../lib/download";
-import { toast } from "../state/toast";
+import { saveFile } from "../lib/download";
+import { CopyButton } from "./CopyButton";
 import { Alert } from "./Alert";
 
 /** Shown exactly once after enrolment or regeneration: the server never returns them again. */
@@ -19,13 +19,7 @@ export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () =
         ))}
       </ol>
       <div class="row">
-        <button
-          type="button"
-          class="button"
-          onClick={async () => toast((await copyText(codes.join("\n"))) ? "Recovery codes copied." : "Copy failed: select the codes and copy them by hand.", "success")}
-        >
-          Copy
-        </button>
+        <CopyButton value={codes.join("\n")} what="Recovery codes" />
         <button type="button" class="button" onClick={() => saveFile("gatehouse-recovery-codes.txt", text)}>
           Download
         </button>

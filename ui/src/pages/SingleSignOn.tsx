@@ -1,11 +1,11 @@
 import { useSignal } from "@preact/signals";
-import { api, del, get, post } from "../api/client";
+import { del, get, post, put, query } from "../api/client";
 import type { ScimTokenView, SsoConnection, SsoConnectionInput } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
-import { copyText } from "../lib/download";
+import { CopyButton } from "../components/CopyButton";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { me } from "../state/auth";
@@ -41,43 +41,36 @@ function CopyField({ id, label, value }: { id: string; label: string; value: str
       <label for={id}>{label}</label>
       <div class="row copy-row">
         <input id={id} class="mono" readOnly value={value} />
-        <button type="button" class="button button-small" onClick={async () => toast((await copyText(value)) ? `${label} copied.` : "Copy failed: select it and copy it by hand.", "success")}>
-          Copy
-        </button>
+        <CopyButton value={value} what={label} small />
       </div>
     </div>
   );
 }
+
+/** The connection form: the domains as typed (split when saved). */
+type ConnectionForm = Omit<SsoConnectionInput, "domains"> & { domainsText: string };
+const EMPTY_FORM: ConnectionForm = { issuer: "", clientId: "", clientSecret: "", domainsText: "", jitProvisioning: false, defaultRole: "member", requireSso: false };
 
 function SsoConnectionCard({ isOwner }: { isOwner: boolean }) {
   const loaded = useLoad(() => get<{ connection: SsoConnection | null }>("/api/tenant/sso"));
   const connection = loaded.data.value?.connection ?? null;
   const editing = useSignal(false);
   const removing = useSignal(false);
-  const form = useSignal<SsoConnectionInput & { domainsText: string }>({
-    issuer: "",
-    clientId: "",
-    clientSecret: "",
-    domains: [],
-    domainsText: "",
-    jitProvisioning: false,
-    defaultRole: "member",
-    requireSso: false,
-  });
-  const set = (patch: Partial<SsoConnectionInput & { domainsText: string }>) => (form.value = { ...form.value, ...patch });
+  const form = useSignal<ConnectionForm>(EMPTY_FORM);
+  const set = (patch: Partial<ConnectionForm>) => (form.value = { ...form.value, ...patch });
 
   function startEditing() {
     const c = connection;
     form.value = c
-      ? { issuer: c.issuer, clientId: c.clientId, clientSecret: "", domains: c.domains, domainsText: c.domains.join(", "), jitProvisioning: c.jitProvisioning, defaultRole: c.defaultRole, requireSso: c.requireSso }
-      : { issuer: "", clientId: "", clientSecret: "", domains: [], domainsText: "", jitProvisioning: false, defaultRole: "member", requireSso: false };
+      ? { issuer: c.issuer, clientId: c.clientId, clientSecret: "", domainsText: c.domains.join(", "), jitProvisioning: c.jitProvisioning, defaultRole: c.defaultRole, requireSso: c.requireSso }
+      : EMPTY_FORM;
     editing.value = true;
   }
 
   const save = useAction(async () => {
     const { domainsText, clientSecret, ...rest } = form.value;
     const body: SsoConnectionInput = { ...rest, domains: splitDomains(domainsText), ...(clientSecret ? { clientSecret } : {}) };
-    await api("PUT", "/api/tenant/sso", { body });
+    await put("/api/tenant/sso", body);
     editing.value = false;
     await loaded.reload();
     toast("Single sign-on saved.");
@@ -131,7 +124,7 @@ function SsoConnectionCard({ isOwner }: { isOwner: boolean }) {
                 {connection ? "Edit" : "Set up single sign-on"}
               </button>
               {connection && (
-                <a class="button" href={appUrl(`/api/auth/sso/start?email=${encodeURIComponent(me.value?.user.email ?? "")}&returnTo=${encodeURIComponent(location.pathname)}`)}>
+                <a class="button" href={appUrl(`/api/auth/sso/start${query({ email: me.value?.user.email, returnTo: location.pathname })}`)}>
                   Test sign-in
                 </a>
               )}
