@@ -19,6 +19,7 @@ const UNIT_TESTS = [
   "test/conformance.test.ts",
   "test/cookies.test.ts",
   "test/crypto-base64.test.ts",
+  "test/edge-writer.test.ts",
   "test/gateway-public-paths.test.ts",
   "test/gateway-return-to.test.ts",
   "test/ip-rules-cidr.test.ts",

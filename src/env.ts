@@ -5,10 +5,10 @@ import type { AuthState } from "./sessions/cache";
 /**
  * What wrangler.toml declares, as `wrangler types` generates it into worker-configuration.d.ts
  * (the global `Env`; regenerate with `npm run types`, `npm run check:types` fails when it is stale).
- * Only the storage is required: every var has a default in code and tests run without
+ * Only the storage (D1, KV and the tenants' Durable Objects) is required: every var has a default in code and tests run without
  * ASSETS or the rate limiter, so the rest stays optional here.
  */
-type Declared = Pick<Env, "DB" | "SESSION_CACHE"> & Partial<Omit<Env, "DB" | "SESSION_CACHE">>;
+type Declared = Pick<Env, "DB" | "SESSION_CACHE" | "TENANT"> & Partial<Omit<Env, "DB" | "SESSION_CACHE" | "TENANT">>;
 
 /**
  * Secrets, as the worker reads them. wrangler.toml's `[secrets] required` names every one (a
@@ -116,8 +116,6 @@ export type Variables = {
   requestId: string;
   /** Milliseconds since the epoch, read once per request from the app's clock. */
   now: number;
-  /** Waits that many milliseconds (the app's, injected in tests): src/lib/request-context.ts. */
-  pause: (ms: number) => Promise<void>;
   /** Whom the request acts as: the impersonated user while impersonating. */
   user: AuthUser;
   session: AuthSession;

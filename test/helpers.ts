@@ -9,6 +9,7 @@ import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { hashPassword } from "../src/lib/password";
 import type { StepUpPurpose } from "../src/stepup/policy";
+import { settleTenantObjects } from "./tenant-objects";
 import { sealSecret } from "../src/stepup/secret-box";
 import { generateTotpSecret, totpCodeAt } from "../src/stepup/totp";
 
@@ -54,8 +55,7 @@ export type CallOptions = {
 /** One app instance with its own clock; requests go through app.fetch inside workerd. */
 export class Harness {
   readonly clock = new TestClock();
-  /** Waiting moves this harness's clock (a writer backing off KV's write limit waits no real time). */
-  readonly app = createApp({ now: this.clock.now, pause: async (ms) => void (this.clock.ms += ms) });
+  readonly app = createApp({ now: this.clock.now });
 
   async call<T = ErrorBody>(path: string, options: CallOptions = {}): Promise<CallResult<T>> {
     const headers = new Headers(options.headers);
@@ -73,6 +73,7 @@ export class Harness {
     const ctx = createExecutionContext();
     const res = await this.app.fetch(new Request(gatehouseUrl(path, options.origin), { method, headers, body }), options.env ?? env, ctx);
     await waitOnExecutionContext(ctx);
+    await settleTenantObjects();
     const text = await res.text();
     const setCookie = res.headers.get("set-cookie") ?? undefined;
     const json = (res.headers.get("content-type") ?? "").includes("json");
@@ -273,6 +274,12 @@ export function d1WithTableGone(inner: D1Database, table: string): D1Database {
 }
 
 /** KV that reads as usual and refuses every write (put and delete). */
+/** The tenants' objects (src/tenant-object/) as a network that cannot reach them: every call fails. */
+export function tenantObjectsUnreachable(): Bindings["TENANT"] {
+  const unreachable = { edgeChanged: () => Promise.reject(new Error("Durable Object unavailable")) };
+  return { idFromName: (name: string) => env.TENANT.idFromName(name), get: () => unreachable } as unknown as Bindings["TENANT"];
+}
+
 export function kvRefusingWrites(): KVNamespace {
   return new Proxy(env.SESSION_CACHE, {
     get(target, prop, receiver) {

@@ -1,6 +1,7 @@
 /**
  * A change that committed never answers an error. Every change below commits in D1, then
- * tells the edge (KV); here KV refuses every write, so the edge cannot be told. The answer
+ * tells the edge (KV, and the tenant's object, which writes the tenant's edge document);
+ * here KV refuses every write and the object cannot be reached, so the edge cannot be told. The answer
  * is still the change's success, with `propagation` saying it is delayed and the bound
  * until it holds everywhere, and D1 holds the change: a client never retries something
  * that already happened. (503 AUTH_UNAVAILABLE keeps its one meaning: not done.)
@@ -8,9 +9,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROPAGATION_BOUND_SECONDS } from "../src/propagation";
-import { type CallResult, Harness, kvRefusingWrites, seedTenant, withEnv } from "./helpers";
+import { type CallResult, Harness, kvRefusingWrites, seedTenant, tenantObjectsUnreachable, withEnv } from "./helpers";
 
-const refusingKv = { env: withEnv({ SESSION_CACHE: kvRefusingWrites() }) };
+const refusingKv = { env: withEnv({ SESSION_CACHE: kvRefusingWrites(), TENANT: tenantObjectsUnreachable() }) };
 
 type Body = { propagation?: unknown; error?: string; [key: string]: unknown };
 
@@ -38,7 +39,7 @@ async function steppedUp(purpose: string, who: "owner" | "member" = "owner") {
 
 const asOwner = (cookie: string, options: { method?: string; body?: unknown } = {}) => ({ cookie, ...refusingKv, ...options });
 
-describe("a committed change answers its success, with the propagation delayed, when KV refuses every write", () => {
+describe("a committed change answers its success, with the propagation delayed, when KV refuses every write and the tenant's object cannot be reached", () => {
   it("a change that reached KV carries no propagation field", async () => {
     const { h, t, me: owner } = await steppedUp("FORCE_LOGOUT");
     const res = await h.call<Body>(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, body: {} });

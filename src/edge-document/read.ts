@@ -1,10 +1,12 @@
 /**
  * Reading the tenant's edge document: the in-isolate copy, else KV, else the document
- * rebuilt from D1 and written back (docs/consistency.md). Any KV or D1 error throws.
+ * rebuilt from D1, its refill left to the tenant's object (docs/consistency.md). Any KV or D1
+ * error throws.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { log } from "../lib/log";
+import { tenantObject } from "../tenant-object/stub";
 import { buildFromDb } from "./build";
 import { TENANT_EDGE_TTL_SECONDS, type TenantEdgeState, parseStoredDocument, tenantEdgeKey } from "./document";
 
@@ -31,7 +33,8 @@ export const writeToKv = (kv: KVNamespace, doc: TenantEdgeState) =>
 
 /**
  * The tenant's document for the edge check: the in-isolate copy (≤ 1 s), else KV, else
- * (missing or unusable) rebuilt from D1 and written back. Throws on any KV or D1 error.
+ * (missing or unusable) rebuilt from D1, and the tenant's object asked to write it back.
+ * Throws on any KV or D1 error.
  */
 export async function readEdgeState(c: Context<AppEnv>, tenantId: string): Promise<TenantEdgeState> {
   const now = c.get("now");
@@ -46,7 +49,9 @@ export async function readEdgeState(c: Context<AppEnv>, tenantId: string): Promi
   if (stored) log.warn("tenant edge document unusable; rebuilt from D1", { tenantId, reason: stored.unusable });
   const rebuilt = await buildFromDb(c.var.db, tenantId, now);
   keepInIsolate(rebuilt, now);
-  // The decision is already made from D1; a failed refill only costs the next request a D1 batch.
-  c.executionCtx.waitUntil(writeToKv(c.env.SESSION_CACHE, rebuilt).catch(() => undefined));
+  // The decision is already made from D1. The refill is the tenant's object's to write (the
+  // document's one writer, src/tenant-object/edge-writer.ts); a failed one only costs the next
+  // request a D1 batch.
+  c.executionCtx.waitUntil(tenantObject(c.env, tenantId).edgeChanged(tenantId, now).catch(() => undefined));
   return rebuilt;
 }
