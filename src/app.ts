@@ -34,6 +34,7 @@ import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
 import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { invitationPreviewRoutes } from "./auth/invitation-preview";
 import { operatorRoutes } from "./operator/routes";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
@@ -78,6 +79,7 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
+    .route("/auth/invitations", invitationPreviewRoutes)
     .route("/auth/sso", backchannelLogoutRoutes)
     .route("/auth/sso", ssoSignInRoutes)
     .route("/auth", authRoutes)

@@ -2,7 +2,9 @@ import { MIN_PASSWORD_LENGTH } from "../api/types";
 import { useSignal } from "@preact/signals";
 import type { ComponentChildren } from "preact";
 import { post } from "../api/client";
+import { describeError } from "../lib/errors";
 import { Alert } from "../components/Alert";
+import { emailProblem, FieldError, newPasswordProblem, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { signInNotice } from "../state/auth";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
@@ -31,11 +33,15 @@ function Card({ title, children }: { title: string; children: ComponentChildren 
 export function ResetPasswordPage() {
   const password = useSignal("");
   const token = new URLSearchParams(search.value).get("token") ?? "";
-  const { busy, error, run } = useAction(async () => {
-    await post("/api/auth/password-reset", { token, password: password.value }, { ownUnauthorized: true });
-    signInNotice.value = "Your password was changed. Sign in with the new one.";
-    navigate("/sign-in", { replace: true });
-  });
+  const form = useFormFields({ password: "reset-password" });
+  const { busy, error, run } = useAction(
+    async () => {
+      await post("/api/auth/password-reset", { token, password: password.value }, { ownUnauthorized: true });
+      signInNotice.value = "Your password was changed. Sign in with the new one.";
+      navigate("/sign-in", { replace: true });
+    },
+    { onError: (err) => void (form.fromApi(err, { password: "Choose another password." }, "password") || (error.value = describeError(err))) },
+  );
   return (
     <Card title="Choose a new password">
       <form
@@ -43,22 +49,22 @@ export function ResetPasswordPage() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void run();
+          if (form.check({ password: newPasswordProblem(password.value) })) void run();
         }}
       >
         <div class="field">
           <label for="reset-password">New password</label>
           <input
-            id="reset-password"
+            {...form.props("password", "reset-password-hint")}
             type="password"
             autoComplete="new-password"
-            aria-describedby="reset-password-hint"
             value={password.value}
             onInput={(e) => (password.value = e.currentTarget.value)}
           />
           <p id="reset-password-hint" class="hint">
-            At least {MIN_PASSWORD_LENGTH} characters. Every session of your account is signed out.
+            At least {MIN_PASSWORD_LENGTH} characters; common and breached passwords are refused. Every session of your account is signed out.
           </p>
+          <FieldError form={form} field="password" />
         </div>
         <Alert>{error.value}</Alert>
         <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
@@ -73,16 +79,23 @@ export function ResetPasswordPage() {
 export function ForgotPasswordPage() {
   const email = useSignal("");
   const answer = useSignal<{ emailConfigured: boolean } | null>(null);
-  const { busy, error, run } = useAction(async () => {
-    answer.value = await post<{ emailConfigured: boolean }>("/api/auth/forgot-password", { email: email.value.trim() }, { ownUnauthorized: true });
-  });
+  const form = useFormFields({ email: "forgot-email" });
+  const { busy, error, run } = useAction(
+    async () => {
+      answer.value = await post<{ emailConfigured: boolean }>("/api/auth/forgot-password", { email: email.value.trim() }, { ownUnauthorized: true });
+    },
+    { onError: (err) => void (form.fromApi(err, { email: "Enter an email address like name@example.com." }) || (error.value = describeError(err))) },
+  );
   if (answer.value) {
     return (
       <Card title="Forgot your password?">
         {answer.value.emailConfigured ? (
           <Alert tone="info">If an account exists for {email.value.trim()}, a reset link is on its way. It works once, for one hour.</Alert>
         ) : (
-          <Alert tone="warning">This Gatehouse does not send email. Ask an administrator of your organization to give you a password reset link.</Alert>
+          <Alert tone="warning">
+            We can't email you a reset link. Ask an owner or admin of your organization to create one for you from the Team page; they give it to you
+            themselves.
+          </Alert>
         )}
       </Card>
     );
@@ -94,12 +107,13 @@ export function ForgotPasswordPage() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void run();
+          if (form.check({ email: emailProblem(email.value) })) void run();
         }}
       >
         <div class="field">
           <label for="forgot-email">Email address</label>
-          <input id="forgot-email" type="email" autoComplete="username" value={email.value} onInput={(e) => (email.value = e.currentTarget.value)} />
+          <input {...form.props("email")} type="email" autoComplete="username" value={email.value} onInput={(e) => (email.value = e.currentTarget.value)} />
+          <FieldError form={form} field="email" />
         </div>
         <Alert>{error.value}</Alert>
         <button type="submit" class="button button-primary button-block" aria-disabled={busy.value}>
