@@ -21,11 +21,9 @@ import { ApiError } from "../errors";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { findInvitationByToken, invitationStatus } from "../users/invitation-service";
+import type { InvitationPreview, InviteeState } from "../users/invitation-views";
 import { inviterStillStands } from "../users/inviter-standing";
 import { reserveAddressAttempt, signInUnavailable } from "./throttle";
-
-/** What an invitee's link is now: `withdrawn` when its sender can no longer grant the access. */
-export type InviteeState = "pending" | "accepted" | "revoked" | "expired" | "withdrawn";
 
 /** The one reading of a link's state, for the accept route and this preview alike. */
 export async function inviteeState(db: Db, invitation: Invitation, nowMs: number): Promise<InviteeState> {
@@ -33,10 +31,6 @@ export async function inviteeState(db: Db, invitation: Invitation, nowMs: number
   if (status !== "pending") return status;
   return (await inviterStillStands(db, invitation)) ? "pending" : "withdrawn";
 }
-
-export type InvitationPreview =
-  | { state: "pending"; organization: string; email: string; role: Invitation["role"]; invitedBy: string | null; expiresAt: string }
-  | { state: Exclude<InviteeState, "pending"> };
 
 const previewQuery = z.strictObject({ token: z.string().min(1).max(200) });
 

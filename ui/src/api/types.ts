@@ -15,7 +15,7 @@ export { MIN_PASSWORD_LENGTH } from "../../../src/lib/password-length";
 export { hasSecondFactor, type StepUpMethod, type StepUpPurpose } from "../../../src/stepup/policy";
 export { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../../../src/tenant/policy-vocabulary";
 export type { RevokeReason } from "../../../src/sessions/views";
-export type { InvitationCreated, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
+export type { InvitationCreated, InvitationPreview, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
 export { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditAction, type AuditOutcome, type AuditTargetType } from "../../../src/audit/actions";
 
 export type User = {

@@ -1,33 +1,13 @@
 import { MIN_PASSWORD_LENGTH } from "../api/types";
 import { useSignal } from "@preact/signals";
-import type { ComponentChildren } from "preact";
 import { post } from "../api/client";
 import { describeError } from "../lib/errors";
 import { Alert } from "../components/Alert";
+import { SignedOutCard } from "../components/SignedOutCard";
 import { emailProblem, FieldError, newPasswordProblem, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { signInNotice } from "../state/auth";
-import { appUrl, navigate, onLinkClick, search } from "../state/router";
-
-/** The sign-in page's frame, for the pages a signed-out visitor reaches. */
-function Card({ title, children }: { title: string; children: ComponentChildren }) {
-  return (
-    <div class="signin">
-      <main id="main" class="signin-card">
-        <div class="signin-brand">
-          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
-        </div>
-        <h1 tabIndex={-1}>{title}</h1>
-        {children}
-        <div class="signin-links">
-          <a href={appUrl("/sign-in")} onClick={onLinkClick}>
-            Back to sign-in
-          </a>
-        </div>
-      </main>
-    </div>
-  );
-}
+import { navigate, search } from "../state/router";
 
 /** /reset-password?token=…: the link from an admin or from the email hook. */
 export function ResetPasswordPage() {
@@ -43,7 +23,7 @@ export function ResetPasswordPage() {
     { onError: (err) => void (form.fromApi(err, { password: "Choose another password." }, "password") || (error.value = describeError(err))) },
   );
   return (
-    <Card title="Choose a new password">
+    <SignedOutCard back title="Choose a new password">
       <form
         class="stack"
         noValidate
@@ -71,7 +51,7 @@ export function ResetPasswordPage() {
           {busy.value ? "Saving…" : "Set password"}
         </button>
       </form>
-    </Card>
+    </SignedOutCard>
   );
 }
 
@@ -88,7 +68,7 @@ export function ForgotPasswordPage() {
   );
   if (answer.value) {
     return (
-      <Card title="Forgot your password?">
+      <SignedOutCard back title="Forgot your password?">
         {answer.value.emailConfigured ? (
           <Alert tone="info">If an account exists for {email.value.trim()}, a reset link is on its way. It works once, for one hour.</Alert>
         ) : (
@@ -97,11 +77,11 @@ export function ForgotPasswordPage() {
             themselves.
           </Alert>
         )}
-      </Card>
+      </SignedOutCard>
     );
   }
   return (
-    <Card title="Forgot your password?">
+    <SignedOutCard back title="Forgot your password?">
       <form
         class="stack"
         noValidate
@@ -120,6 +100,6 @@ export function ForgotPasswordPage() {
           {busy.value ? "Sending…" : "Send reset link"}
         </button>
       </form>
-    </Card>
+    </SignedOutCard>
   );
 }

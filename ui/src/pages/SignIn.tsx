@@ -3,6 +3,7 @@ import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
 import type { StepUpMethod } from "../api/types";
 import { Alert } from "../components/Alert";
+import { SignedOutCard } from "../components/SignedOutCard";
 import { describeError } from "../lib/errors";
 import { emailProblem, FieldError, useFormFields } from "../lib/form";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
@@ -178,12 +179,7 @@ export function SignInPage() {
   const codeMethods = methods.value.filter((m) => m === "totp" || m === "recovery_code");
 
   return (
-    <div class="signin">
-      <main id="main" class="signin-card">
-        <div class="signin-brand">
-          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
-        </div>
-        <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
+    <SignedOutCard title={step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
         {ssoErrorNotice(search.value) && <Alert tone="warning">{ssoErrorNotice(search.value)}</Alert>}
         <form onSubmit={submit} class="stack" noValidate>
@@ -294,7 +290,6 @@ export function SignInPage() {
             </div>
           )}
         </form>
-      </main>
-    </div>
+    </SignedOutCard>
   );
 }
