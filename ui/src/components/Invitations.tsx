@@ -123,7 +123,7 @@ export function Invitations() {
       ) : (
         <ul class="member-list">
           {open.map((inv) => (
-            <li key={inv.id} class="member" data-invitation-id={inv.id}>
+            <li key={inv.id} class="member invitation" data-invitation-id={inv.id}>
               <div class="member-main">
                 <p class="member-name">
                   {inv.email} <span class={`badge ${STATUS_BADGES[inv.status]}`}>{inv.status}</span>
