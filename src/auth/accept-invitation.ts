@@ -67,7 +67,7 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   if (state === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
   if (state === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
   if (state === "withdrawn") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn: whoever sent it can no longer grant this access. Ask for a new one.", "INVITER_CANNOT_GRANT");
-  assertPasswordAcceptable(password, { email: invitation.email }, audit);
+  await assertPasswordAcceptable(c.env, password, { email: invitation.email }, audit);
 
   const user = newUserRow({
     tenantId: invitation.tenantId,
