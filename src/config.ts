@@ -10,6 +10,7 @@ import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
 import { pwnedPasswordsApiVar } from "./lib/breached-passwords";
+import { type Branding, brandingVars } from "./panel/branding";
 import { log } from "./lib/log";
 import { isLoopbackHost, originProblem } from "./lib/origin";
 import type { ProductStepUpPolicy } from "./stepup/policy";
@@ -67,6 +68,7 @@ const configVars = object({
   AUDIT_RETENTION_DAYS: positiveInteger(DEFAULT_AUDIT_RETENTION_DAYS),
   IMPERSONATION_MAX_SECONDS: positiveInteger(DEFAULT_IMPERSONATION_MAX_SECONDS),
   PWNED_PASSWORDS_API: pwnedPasswordsApiVar,
+  ...brandingVars.shape,
 });
 
 type ConfigVar = keyof typeof configVars.shape;
@@ -89,6 +91,8 @@ export type GatehouseConfig = {
   impersonationMaxSeconds: number;
   /** Have I Been Pwned's range API base (PWNED_PASSWORDS_API, src/lib/breached-passwords.ts); null: that check is off. */
   pwnedPasswordsApi: string | null;
+  /** The product's name, logo, accent colour and home on the pages its users see (src/panel/branding.ts). */
+  branding: Branding;
   /** Gateway mode's settings; null when no origin is configured (a standalone Gatehouse). */
   gateway: GatewayConfig | null;
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
@@ -138,6 +142,7 @@ export function parseConfig(
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
     pwnedPasswordsApi: v.PWNED_PASSWORDS_API,
+    branding: { name: v.PRODUCT_NAME, logoUrl: v.PRODUCT_LOGO_URL, accentColor: v.PRODUCT_ACCENT_COLOR, productUrl: v.PRODUCT_URL },
     gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
@@ -145,6 +150,8 @@ export function parseConfig(
     operatorToken: parseOperatorToken(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
+  // In gateway mode the product is this host's own home page.
+  if (config.branding.productUrl === null && config.gateway) config.branding.productUrl = "/";
   parsed.set(env, config);
   return config;
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { Harness, configured, seedTenant, withEnv } from "./helpers";
-import { accept, invite, NEW_PASSWORD, tokenOf } from "./invitation-fixtures";
+import { invite, NEW_PASSWORD, tokenOf } from "./invitation-fixtures";
 
 afterEach(() => vi.restoreAllMocks());
 

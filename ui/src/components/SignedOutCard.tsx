@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { branding, logoSrc } from "../state/branding";
 import { appUrl, onLinkClick } from "../state/router";
 
 /**
@@ -10,7 +11,7 @@ export function SignedOutCard({ title, children, back = false }: { title: string
     <div class="signin">
       <main id="main" class="signin-card">
         <div class="signin-brand">
-          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
+          <img src={logoSrc()} alt={branding.value.name} height={36} />
         </div>
         <h1 tabIndex={-1}>{title}</h1>
         {children}

@@ -11,6 +11,7 @@ import { FieldError, newPasswordProblem, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { loadMe, me } from "../state/auth";
+import { branding } from "../state/branding";
 import { appUrl, navigate, search } from "../state/router";
 
 /** Why a link cannot be used, in words, per the API's codes: these end the page's form. */
@@ -108,7 +109,7 @@ export function AcceptInvitationPage() {
       ) : (
         <>
           <p class="signin-lead">
-            {open.invitedBy ? `${open.invitedBy} invited you` : "You are invited"} to join {open.organization} as {article(open.role)}.
+            {open.invitedBy ? `${open.invitedBy} invited you` : "You are invited"} to join {open.organization} on {branding.value.name} as {article(open.role)}.
           </p>
           <dl class="facts invitation-facts">
             <dt>Invitation for</dt>

@@ -7,6 +7,7 @@ import { SignedOutCard } from "../components/SignedOutCard";
 import { emailProblem, FieldError, newPasswordProblem, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { signInNotice } from "../state/auth";
+import { branding } from "../state/branding";
 import { navigate, search } from "../state/router";
 
 /** /reset-password?token=…: the link from an admin or from the email hook. */
@@ -23,7 +24,7 @@ export function ResetPasswordPage() {
     { onError: (err) => void (form.fromApi(err, { password: "Choose another password." }, "password") || (error.value = describeError(err))) },
   );
   return (
-    <SignedOutCard back title="Choose a new password">
+    <SignedOutCard back title={`Choose a new ${branding.value.name} password`}>
       <form
         class="stack"
         noValidate

@@ -11,6 +11,7 @@ import { autofillSupported, isAborted, passkeyFromAutofill, passkeysSupported, t
 import { discoverSso, domainOf, type SsoRoute, ssoErrorNotice, startSso } from "../lib/sso";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
+import { branding } from "../state/branding";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
 
 /** The panel page to open after sign-in: `next` comes from the address bar, so only a same-origin path. */
@@ -179,7 +180,7 @@ export function SignInPage() {
   const codeMethods = methods.value.filter((m) => m === "totp" || m === "recovery_code");
 
   return (
-    <SignedOutCard title={step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}>
+    <SignedOutCard title={step.value === "totp" ? "Two-factor authentication" : `Sign in to ${branding.value.name}`}>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
         {ssoErrorNotice(search.value) && <Alert tone="warning">{ssoErrorNotice(search.value)}</Alert>}
         <form onSubmit={submit} class="stack" noValidate>
