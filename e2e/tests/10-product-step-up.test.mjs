@@ -32,7 +32,7 @@ async function deleteWithStepUp(page, item, text, user, screenshot) {
   const dialog = page.frameLocator(DIALOG_FRAME).getByRole("dialog", { name: "Confirm it's you" });
   await dialog.waitFor();
   // The purpose's label comes from Gatehouse's configuration, not from the product page.
-  assert.match(await dialog.innerText(), /To delete a note, verify your identity/);
+  assert.match(await dialog.innerText(), /To delete a note in Acme on Acme Notes, verify your identity/);
   const code = dialog.getByLabel("Authentication code");
   await code.waitFor();
   if (screenshot) await shot(page, screenshot, { fullPage: false });
