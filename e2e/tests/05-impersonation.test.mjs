@@ -46,7 +46,7 @@ test("impersonation start and exit need step-up and are audited", async () => {
   assert.match(await banner.innerText(), new RegExp(`You are acting as ${USERS.bob.name} \\(${REASON}\\)`));
   assert.match(await banner.innerText(), /\d+:\d\d left|\d+h \d\dm left/);
   // The panel is now Bob's: a member's navigation, Bob's name in the header.
-  assert.deepEqual(await page.getByRole("navigation", { name: "Settings" }).getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
+  assert.deepEqual(await page.getByRole("navigation", { name: "Settings" }).getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor", "Your account"]);
   await shot(page, "impersonation-banner");
   await gotoNav(page, "Two-factor");
   await banner.waitFor();

@@ -20,7 +20,7 @@ const DIALOG_FRAME = 'iframe[title="Confirm it\'s you"]';
 /** Adds a note on /app and returns its list item. */
 async function addNote(page, text) {
   await page.getByLabel("New note").fill(text);
-  await page.getByRole("button", { name: "Add", exact: true }).click();
+  await page.getByRole("button", { name: "Add note", exact: true }).click();
   const item = page.locator("#notes li", { hasText: text });
   await item.waitFor();
   return item;
@@ -41,6 +41,8 @@ async function deleteWithStepUp(page, item, text, user, screenshot) {
   // No second click: the client module retried the DELETE once verified.
   await item.waitFor({ state: "detached" });
   await page.locator(DIALOG_FRAME).waitFor({ state: "detached" });
+  // The product says it was done.
+  await page.locator("#status").getByText("Note deleted.").waitFor();
   assert.equal(await page.locator("#error").innerText(), "");
 }
 

@@ -87,8 +87,26 @@ test("the operator command creates a tenant whose first owner joins through the 
   assert.ok(link, `no invitation link printed:\n${cli.stdout}`);
   const invitee = await join(link, "Olga Owner", { owner: true });
   await shot(invitee.page, "invitation-owner-two-factor");
+
   await gotoNav(invitee.page, "Team");
   await invitee.page.locator("li.member", { hasText: owner }).getByText("You").waitFor();
   assertClean(invitee.problems);
   await invitee.context.close();
+  // The sole owner forgets their password: the operator's command issues them a reset link.
+  const tenantId = /id (ten_\S+?)\./.exec(cli.stdout)?.[1];
+  const reset = spawnSync(process.execPath, ["scripts/gatehouse.mjs", "tenant", "owner-reset", tenantId, "--email", owner], {
+    encoding: "utf8",
+    env: { ...process.env, PORT: new URL(BASE_URL).port },
+  });
+  assert.equal(reset.status, 0, reset.stderr);
+  const resetLink = /https?:\/\/\S+\/reset-password\?token=\S+/.exec(reset.stdout)?.[0];
+  assert.ok(resetLink, `no reset link printed:\n${reset.stdout}`);
+  const back = await newPage(browser);
+  await back.page.goto(resetLink);
+  await back.page.getByLabel("New password").fill("quiet orchards under winter stars");
+  await back.page.getByRole("button", { name: "Set password" }).click();
+  await back.page.getByText("Your password was changed").waitFor();
+  await signIn(back.page, { email: owner, totp: null }, { password: "quiet orchards under winter stars" });
+  assertClean(back.problems);
+  await back.context.close();
 });

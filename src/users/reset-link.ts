@@ -26,6 +26,8 @@ export async function issueResetLink(c: Context<AppEnv>, target: User, by: { use
     bumpSessionVersion: true,
     changes: issueStatements(c.var.db, row),
     event: (ids) => ({
+      // Named: the operator has no user whose tenant the row would otherwise go to.
+      tenantId: target.tenantId,
       ...(by.via === "operator" ? { actorUserId: null } : {}),
       action: "PASSWORD_RESET_REQUESTED",
       outcome: "SUCCESS",

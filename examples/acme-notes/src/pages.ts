@@ -45,8 +45,8 @@ export function landingPage(gatehousePath: string) {
     "Acme Notes",
     html`<a class="button" href="${gatehousePath}/sign-in?returnTo=/app">Sign in</a>`,
     html`<main>
-      <h1>Notes for your team</h1>
-      <p>Acme Notes is a small product behind Gatehouse: Gatehouse signs people in and checks every request; this app only reads who is asking.</p>
+      <h1>Acme Notes</h1>
+      <p>Notes for your team. Acme Notes is a small product behind Gatehouse: Gatehouse signs people in and checks every request; this app only reads who is asking.</p>
       <p><a class="button button-primary" href="${gatehousePath}/sign-in?returnTo=/app">Sign in</a> <a href="${gatehousePath}/">Security panel</a></p>
     </main>`,
   );
