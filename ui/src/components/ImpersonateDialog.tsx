@@ -8,7 +8,7 @@ import { loadMe } from "../state/auth";
 import { navigate } from "../state/router";
 import { toast } from "../state/toast";
 import { Alert } from "./Alert";
-import { Modal } from "./Modal";
+import { Modal, ModalFormActions } from "./Modal";
 
 const MIN = 3;
 const MAX = 500;
@@ -51,14 +51,7 @@ export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onC
           <FieldError form={form} field="reason" />
         </div>
         <Alert>{error.value}</Alert>
-        <div class="modal-actions">
-          <button type="button" class="button" onClick={() => !busy.value && onClose()} aria-disabled={busy.value}>
-            Cancel
-          </button>
-          <button type="submit" class="button button-primary" aria-disabled={busy.value}>
-            {busy.value ? "Starting…" : "Start impersonating"}
-          </button>
-        </div>
+        <ModalFormActions busy={busy.value} onCancel={onClose} label="Start impersonating" busyLabel="Starting…" />
       </form>
     </Modal>
   );

@@ -5,7 +5,7 @@ import { useAction } from "../lib/useAction";
 import { me } from "../state/auth";
 import { toast } from "../state/toast";
 import { Alert } from "./Alert";
-import { Modal } from "./Modal";
+import { Modal, ModalFormActions } from "./Modal";
 
 const withArticle = (role: Role) => `${role === "admin" || role === "owner" ? "an" : "a"} ${role}`;
 
@@ -45,14 +45,7 @@ export function RoleDialog({ member, onClose, onChanged }: { member: TeamMember;
           </p>
         </div>
         <Alert>{error.value}</Alert>
-        <div class="modal-actions">
-          <button type="button" class="button" onClick={() => !busy.value && onClose()} aria-disabled={busy.value}>
-            Cancel
-          </button>
-          <button type="submit" class="button button-primary" aria-disabled={busy.value || !changed}>
-            {busy.value ? "Working…" : "Change role"}
-          </button>
-        </div>
+        <ModalFormActions busy={busy.value} onCancel={onClose} label="Change role" busyLabel="Working…" disabled={!changed} />
       </form>
     </Modal>
   );
