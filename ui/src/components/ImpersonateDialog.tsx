@@ -9,6 +9,7 @@ import { navigate } from "../state/router";
 import { toast } from "../state/toast";
 import { Alert } from "./Alert";
 import { Modal, ModalFormActions } from "./Modal";
+import { branding } from "../state/branding";
 
 const MIN = 3;
 const MAX = 500;
@@ -39,7 +40,7 @@ export function ImpersonateDialog({ member, onClose }: { member: TeamMember; onC
     <Modal
       title={`Act as ${member.displayName}`}
       onClose={() => !busy.value && onClose()}
-      description={<p>You will see Gatehouse as {member.email} sees it. Every action is recorded with your name and this reason.</p>}
+      description={<p>You will see {branding.value.name} as {member.email} sees it. Every action is recorded with your name and this reason.</p>}
     >
       <form onSubmit={start} class="stack" noValidate>
         <div class="field">

@@ -75,7 +75,7 @@ export function ForgotPasswordPage() {
         ) : (
           <Alert tone="warning">
             We can't email you a reset link. Ask an owner or admin of your organization to create one for you from the Team page; they give it to you
-            themselves.
+            themselves. If you are its only owner, ask the people who run {branding.value.name} for one.
           </Alert>
         )}
       </SignedOutCard>

@@ -87,7 +87,7 @@ export function SignInPage() {
           err instanceof ApiError && err.code === "INVALID_CREDENTIALS"
             ? "Incorrect email or password."
             : err instanceof ApiError && err.code === "PASSKEY_INVALID"
-              ? "Gatehouse does not know this passkey (it may have been removed). Sign in with your password."
+              ? `${branding.value.name} does not know this passkey (it may have been removed). Sign in with your password.`
               : describeError(err);
       },
     },

@@ -9,6 +9,7 @@ import { RecoveryCodes } from "../components/RecoveryCodes";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { loadMe, me } from "../state/auth";
+import { branding } from "../state/branding";
 import { search } from "../state/router";
 import { toast } from "../state/toast";
 
@@ -29,7 +30,7 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
     if (busy.value) return;
     const c = code.value.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(c)) {
-      error.value = "Enter the 6-digit code your app shows for Gatehouse.";
+      error.value = `Enter the 6-digit code your app shows for ${branding.value.name}.`;
       return;
     }
     void run(c);
