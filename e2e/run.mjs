@@ -11,6 +11,7 @@ import { DEMO_SSO, fetchDiscovery, localPublicOrigin, seedSql, ssoConnectionSql 
 import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { gatehouseClient, startLocalIdp } from "../scripts/idp.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
+import { startPwnedFixture } from "./lib/pwned-fixture.mjs";
 import { scenarioOf, scenarioWorld } from "./lib/scenario-users.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -106,6 +107,7 @@ async function round() {
   const logFile = join(stateDir, "server.log");
   let exitCode = 1;
   let idp = null;
+  const pwned = await startPwnedFixture();
   try {
     const port = await freePort();
     // The PUBLIC_ORIGIN npm start gives Gatehouse: the links it prints lead back here.
@@ -125,6 +127,8 @@ async function round() {
         GATEHOUSE_QUIET: "1",
         GATEHOUSE_EXTRA_SEED: seedFile,
         GATEHOUSE_IDP_ISSUER: idp.issuer,
+        // Have I Been Pwned's range API, stood in for locally (e2e/lib/pwned-fixture.mjs).
+        GATEHOUSE_PWNED_PASSWORDS_API: pwned.url,
         // Every scenario's browser signs in from 127.0.0.1: the per-address limit (100 a
         // minute, one person's or one office's address) would throttle the run as a whole
         // (TOO_MANY_ATTEMPTS, scope "address"). The limiter itself is tested in workerd.
@@ -141,6 +145,7 @@ async function round() {
   } finally {
     await stopGroup(server);
     await idp?.close();
+    await pwned.close();
     if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });
     else {
       // CI has no shell to look around in: show the server's last words right here.

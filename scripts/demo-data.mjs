@@ -23,7 +23,11 @@ export const localPublicOrigin = (port) => `http://localhost:${port}`;
  */
 export const DEMO_GATEWAY_VARS = {
   ASSERTION_AUDIENCE: "acme-notes",
-  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/favicon.ico"]),
+  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/logo.svg", "/favicon.ico"]),
+  // The product's own name and mark on Gatehouse's pages (src/panel/branding.ts).
+  PRODUCT_NAME: "Acme Notes",
+  PRODUCT_LOGO_URL: "/logo.svg",
+  PRODUCT_ACCENT_COLOR: "#6d28d9",
   PRODUCT_STEP_UP_PURPOSES: JSON.stringify([
     // An admin acting as a member (support) may delete the member's note, with the admin's own factor.
     { name: "NOTE_DELETE", label: "delete a note", windowSeconds: 300, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: true },

@@ -5,6 +5,11 @@
 //   tenant create --name "Acme" --slug acme --owner alice@acme.test [--remote]
 //   tenant list [--remote]
 //   tenant disable <tenant id> [--remote]
+//   tenant owner-reset <tenant id> --email owner@acme.test [--remote]
+//
+// owner-reset: a password reset link for a tenant's sole owner, who has nobody in the tenant
+// to ask (with another enabled owner, that owner issues it from the Team page). Audited in
+// the tenant's log (PASSWORD_RESET_REQUESTED, via operator); the owner's sessions end.
 //
 // Where: the local dev worker (`npm start`, http://localhost:$PORT) by default; with
 // --remote, the deployed worker at GATEHOUSE_URL (https://…). The token: OPERATOR_TOKEN
@@ -18,6 +23,7 @@ const USAGE = `Usage:
   npm run gatehouse -- tenant create --name "Acme" --slug acme --owner alice@acme.test [--remote]
   npm run gatehouse -- tenant list [--remote]
   npm run gatehouse -- tenant disable <tenant id> [--remote]
+  npm run gatehouse -- tenant owner-reset <tenant id> --email owner@acme.test [--remote]
 
 The operator token is read from OPERATOR_TOKEN in the environment (locally, from .dev.vars
 if unset). --remote talks to GATEHOUSE_URL (the deployed worker, https://...).`;
@@ -64,7 +70,7 @@ async function call(where, method, path, body) {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" }, remote: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  options: { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" }, email: { type: "string" }, remote: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
 });
 const [noun, verb, arg] = positionals;
 if (values.help || noun !== "tenant") fail(values.help ? "help" : `unknown command ${JSON.stringify(positionals.join(" "))}`);
@@ -84,6 +90,11 @@ if (verb === "create") {
   if (!arg) fail("tenant disable needs the tenant's id (see tenant list)");
   const { tenant, endedSessions } = await call(where, "POST", `/tenants/${encodeURIComponent(arg)}/disable`, {});
   console.log(`Disabled ${tenant.name} (${tenant.slug}): ${endedSessions} session(s) ended; its users can no longer sign in.`);
+} else if (verb === "owner-reset") {
+  if (!arg || !values.email) fail("tenant owner-reset needs the tenant's id (see tenant list) and --email of its sole owner");
+  const { link, expiresAt, emailed, revoked } = await call(where, "POST", `/tenants/${encodeURIComponent(arg)}/owner-reset`, { email: values.email });
+  console.log(`Password reset link for ${values.email.trim().toLowerCase()} (single use, until ${expiresAt}${emailed ? "; also sent through the email hook" : ""}); ${revoked} session(s) ended:\n\n  ${link}\n`);
+  console.log("Give it to the owner yourself, over a channel you trust: whoever opens it sets the password.");
 } else {
   fail(`unknown command "tenant ${verb ?? ""}"`);
 }

@@ -122,6 +122,9 @@ console.log(
     `  npm run gatehouse -- tenant list\n  npm run gatehouse -- tenant disable <tenant id>\n`,
 );
 const extra = process.env.GATEHOUSE_QUIET === "1" ? ["--log-level", "error"] : [];
+// GATEHOUSE_PWNED_PASSWORDS_API: a stand-in for Have I Been Pwned's range API (the browser
+// tests run one, e2e/run.mjs); unset, the real one is asked (src/lib/breached-passwords.ts).
+if (process.env.GATEHOUSE_PWNED_PASSWORDS_API) extra.push("--var", `PWNED_PASSWORDS_API:${process.env.GATEHOUSE_PWNED_PASSWORDS_API}`);
 const configs = standalone ? [] : ["-c", DEMO_CONFIG, "-c", "examples/acme-notes/wrangler.toml"];
 const dev = wranglerSpawn(["dev", ...configs, "--var", `PUBLIC_ORIGIN:${publicOrigin}`, "--port", port, "--ip", "127.0.0.1", ...persistArgs, ...extra], { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));

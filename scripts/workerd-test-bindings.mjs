@@ -17,6 +17,8 @@ export async function workerdTestBindings() {
     TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
     AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
     SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
+    // No test calls out to Have I Been Pwned: test/breached-passwords.test.ts stands a fixture in for it.
+    PWNED_PASSWORDS_API: "off",
     TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("../migrations", import.meta.url))),
   };
 }

@@ -9,7 +9,8 @@ import type { AppEnv } from "./env";
 import { ApiError, handleError, handleNotFound } from "./errors";
 import { impersonationRoutes } from "./impersonation/routes";
 import { ipRuleRoutes } from "./ip-rules";
-import { DEFAULT_GATEHOUSE_PATH } from "./config";
+import { DEFAULT_GATEHOUSE_PATH, parseConfig } from "./config";
+import { tenantNameOf } from "./tenant/name";
 import { edgeCheck } from "./edge-check";
 import { CLIENT_MODULE, CLIENT_MODULE_HEADERS } from "./gateway/client-module";
 import { publishedKeys } from "./gateway/jwks";
@@ -34,6 +35,7 @@ import { accountRoutes } from "./account/routes";
 import { passwordResetRoutes } from "./auth/password-reset-routes";
 import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
+import { invitationPreviewRoutes } from "./auth/invitation-preview";
 import { operatorRoutes } from "./operator/routes";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
@@ -78,15 +80,19 @@ export function createApp(options: AppOptions = {}) {
     )
     .route("/operator", operatorRoutes(asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
+    .route("/auth/invitations", invitationPreviewRoutes)
     .route("/auth/sso", backchannelLogoutRoutes)
     .route("/auth/sso", ssoSignInRoutes)
     .route("/auth", authRoutes)
     .route("/auth", passwordResetRoutes)
+    // The product's name and look for the panel's pages, signed in or not (src/panel/branding.ts).
+    .get("/branding", (c) => c.json(parseConfig(c.env).branding))
     .use(signedInChecks)
-    .get("/me", (c) => {
+    .get("/me", async (c) => {
       const impersonation = impersonationView(c.get("session"), c.get("realUser"));
       return c.json({
         user: publicUser(c.get("user")),
+        ...(await tenantNameOf(c)),
         sessionId: c.get("session").id,
         ...(impersonation ? { impersonation } : {}),
         ...(c.get("mfaEnrollmentRequired") ? { mfaEnrollmentRequired: true } : {}),

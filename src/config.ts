@@ -9,6 +9,8 @@ import type { Bindings } from "./env";
 import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
+import { pwnedPasswordsApiVar } from "./lib/breached-passwords";
+import { type Branding, brandingVars } from "./panel/branding";
 import { log } from "./lib/log";
 import { isLoopbackHost, originProblem } from "./lib/origin";
 import type { ProductStepUpPolicy } from "./stepup/policy";
@@ -65,6 +67,8 @@ const configVars = object({
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS),
   AUDIT_RETENTION_DAYS: positiveInteger(DEFAULT_AUDIT_RETENTION_DAYS),
   IMPERSONATION_MAX_SECONDS: positiveInteger(DEFAULT_IMPERSONATION_MAX_SECONDS),
+  PWNED_PASSWORDS_API: pwnedPasswordsApiVar,
+  ...brandingVars.shape,
 });
 
 type ConfigVar = keyof typeof configVars.shape;
@@ -85,6 +89,10 @@ export type GatehouseConfig = {
   sessionIdleTimeoutSeconds: number;
   auditRetentionDays: number;
   impersonationMaxSeconds: number;
+  /** Have I Been Pwned's range API base (PWNED_PASSWORDS_API, src/lib/breached-passwords.ts); null: that check is off. */
+  pwnedPasswordsApi: string | null;
+  /** The product's name, logo, accent colour and home on the pages its users see (src/panel/branding.ts). */
+  branding: Branding;
   /** Gateway mode's settings; null when no origin is configured (a standalone Gatehouse). */
   gateway: GatewayConfig | null;
   /** The product's step-up purposes (PRODUCT_STEP_UP_PURPOSES); none when unset. */
@@ -102,6 +110,9 @@ export class ConfigError extends Error {
 }
 
 const parsed = new WeakMap<object, GatehouseConfig>();
+
+/** What parseConfig reads. */
+export type ConfigEnv = Parameters<typeof parseConfig>[0];
 
 /**
  * The validated configuration of `env`. Parsed once per env object (later calls, on the
@@ -130,6 +141,8 @@ export function parseConfig(
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     impersonationMaxSeconds: v.IMPERSONATION_MAX_SECONDS,
+    pwnedPasswordsApi: v.PWNED_PASSWORDS_API,
+    branding: { name: v.PRODUCT_NAME, logoUrl: v.PRODUCT_LOGO_URL, accentColor: v.PRODUCT_ACCENT_COLOR, productUrl: v.PRODUCT_URL },
     gateway: null,
     productStepUpPurposes: parseProductPurposes(env),
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
@@ -137,6 +150,8 @@ export function parseConfig(
     operatorToken: parseOperatorToken(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
+  // In gateway mode the product is this host's own home page.
+  if (config.branding.productUrl === null && config.gateway) config.branding.productUrl = "/";
   parsed.set(env, config);
   return config;
 }

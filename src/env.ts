@@ -43,6 +43,17 @@ type EmailSettings = {
   EMAIL_WEBHOOK_URL?: string;
 };
 
+/** Optional settings an operator adds to wrangler.toml's [vars] (README, "Configuration"). */
+type OptionalSettings = {
+  /** Have I Been Pwned's range API base URL, or `off` (src/lib/breached-passwords.ts). */
+  PWNED_PASSWORDS_API?: string;
+  /** The product's name, logo, accent colour and home on the pages its users see (src/panel/branding.ts). */
+  PRODUCT_NAME?: string;
+  PRODUCT_LOGO_URL?: string;
+  PRODUCT_ACCENT_COLOR?: string;
+  PRODUCT_URL?: string;
+};
+
 /** Gateway mode (src/gateway): settings an operator adds to wrangler.toml when it puts a product behind Gatehouse. */
 type GatewaySettings = {
   /** The product, as a service binding (a Worker)… */
@@ -75,7 +86,7 @@ type OptionalBindings = {
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
  */
-export type Bindings = Declared & GatewaySettings & EmailSettings & Secrets & OptionalBindings;
+export type Bindings = Declared & GatewaySettings & EmailSettings & OptionalSettings & Secrets & OptionalBindings;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {

@@ -83,6 +83,7 @@ export const ERROR_CATALOGUE = {
   LAST_FACTOR_REQUIRED: { status: 409, message: "The organisation's policy requires this factor (the last one, or the last passkey); add another first" },
   PASSKEY_ALREADY_REGISTERED: { status: 409, message: "This passkey is already registered" },
   PASSKEY_LIMIT_REACHED: { status: 409, message: "A member has at most 10 passkeys; remove one first" },
+  OWNER_NOT_SOLE: { status: 409, message: "The tenant has another enabled owner, who issues this link from the Team page; the operator issues one only to a sole owner" },
   NOT_IMPERSONATING: { status: 409, message: "The session is not impersonating anyone" },
   RESET_LINK_USED: { status: 409, message: "The password reset link was already used; ask for a new one" },
   SESSION_ALREADY_REVOKED: { status: 409, message: "The session is already revoked" },

@@ -35,6 +35,8 @@ describe("integer variables are validated at startup", () => {
       sessionIdleTimeoutSeconds: 3_600,
       auditRetentionDays: 400,
       impersonationMaxSeconds: 1_800,
+      pwnedPasswordsApi: "https://api.pwnedpasswords.com",
+      branding: { name: "Gatehouse", logoUrl: null, accentColor: null, productUrl: null },
       gateway: null,
       productStepUpPurposes: [],
       keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },

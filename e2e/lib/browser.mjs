@@ -95,10 +95,16 @@ export async function waitForFocus(locator, what) {
   }
 }
 
+/** On the Team page, opens `member`'s actions menu and chooses `action` ("Force logout…", "View sessions"). */
+export async function memberAction(page, member, action) {
+  await page.getByRole("button", { name: `Actions for ${member.name}` }).click();
+  await page.getByRole("menu", { name: `Actions for ${member.name}` }).getByRole("menuitem", { name: action, exact: true }).click();
+}
+
 /** From the Team page, `admin` starts acting as `member` with `reason` (step-up included); waits for the banner. */
 export async function startImpersonation(page, admin, member, reason) {
   await gotoNav(page, "Team");
-  await page.locator("li.member", { hasText: member.email }).getByRole("button", { name: "Impersonate" }).click();
+  await memberAction(page, member, "Impersonate…");
   const dialog = page.getByRole("dialog", { name: `Act as ${member.name}` });
   await dialog.getByLabel("Reason").fill(reason);
   await dialog.getByRole("button", { name: "Start impersonating" }).click();

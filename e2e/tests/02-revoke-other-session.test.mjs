@@ -19,7 +19,7 @@ test("revoke another session: step-up modal, automatic retry, only that context 
 
   // A member sees only their own security pages.
   const nav = a.page.getByRole("navigation", { name: "Settings" });
-  assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
+  assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor", "Your account"]);
 
   const bSessionId = await b.page.evaluate(async (url) => (await (await fetch(url)).json()).sessionId, panel("/api/me"));
   const other = a.page.locator(`li.session[data-session-id="${bSessionId}"]`);

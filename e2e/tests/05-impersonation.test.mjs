@@ -2,7 +2,7 @@
 // exit is guarded too, and both ends appear in the audit page.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { assertClean, gotoNav, launch, memberAction, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
 import { usersOf } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
@@ -31,11 +31,11 @@ test("impersonation start and exit need step-up and are audited", async () => {
   await bob.waitFor();
   await shot(page, "team");
 
-  await bob.getByRole("button", { name: "Impersonate" }).click();
+  await memberAction(page, USERS.bob, "Impersonate…");
   const dialog = page.getByRole("dialog", { name: `Act as ${USERS.bob.name}` });
   await dialog.getByLabel("Reason").fill("no");
   await dialog.getByRole("button", { name: "Start impersonating" }).click();
-  await dialog.getByRole("alert").filter({ hasText: "at least 3 characters" }).waitFor();
+  await dialog.getByText("Give a reason of 3 to 500 characters").waitFor();
   await dialog.getByLabel("Reason").fill(REASON);
   await shot(page, "impersonate-reason", { fullPage: false });
   await dialog.getByRole("button", { name: "Start impersonating" }).click();
@@ -46,7 +46,7 @@ test("impersonation start and exit need step-up and are audited", async () => {
   assert.match(await banner.innerText(), new RegExp(`You are acting as ${USERS.bob.name} \\(${REASON}\\)`));
   assert.match(await banner.innerText(), /\d+:\d\d left|\d+h \d\dm left/);
   // The panel is now Bob's: a member's navigation, Bob's name in the header.
-  assert.deepEqual(await page.getByRole("navigation", { name: "Settings" }).getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor"]);
+  assert.deepEqual(await page.getByRole("navigation", { name: "Settings" }).getByRole("link").allInnerTexts(), ["Active sessions", "Two-factor", "Your account"]);
   await shot(page, "impersonation-banner");
   await gotoNav(page, "Two-factor");
   await banner.waitFor();
@@ -73,15 +73,15 @@ test("changing a role needs step-up and records before and after", async () => {
   const dave = await newPage(browser);
   await signIn(dave.page, USERS.dave);
   await gotoNav(dave.page, "Team");
-  const bob = dave.page.locator("li.member", { hasText: USERS.bob.email });
-  await bob.getByLabel(`Role of ${USERS.bob.name}`).selectOption("admin");
-  const confirm = dave.page.getByRole("dialog", { name: `Make ${USERS.bob.name} an admin?` });
+  await memberAction(dave.page, USERS.bob, "Change role…");
+  const confirm = dave.page.getByRole("dialog", { name: `Change ${USERS.bob.name}'s role` });
+  await confirm.getByLabel("Role").selectOption("admin");
   await confirm.getByRole("button", { name: "Change role" }).click();
   await stepUp(dave.page, USERS.dave);
   await confirm.waitFor({ state: "detached" });
   await dave.page.waitForFunction((email) => {
     const row = [...document.querySelectorAll("li.member")].find((li) => li.textContent?.includes(email));
-    return row?.querySelector("select")?.value === "admin";
+    return row?.querySelector(".badge-role")?.textContent === "admin";
   }, USERS.bob.email);
 
   await auditRows(dave.page, { action: "USER_ROLE_UPDATED" });

@@ -2,7 +2,7 @@
 // it on its next API call and says why.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { UA, assertClean, gotoNav, launch, memberAction, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
 import { usersOf } from "../lib/env.mjs";
 
 const USERS = usersOf(import.meta.url);
@@ -18,7 +18,7 @@ test("force logout ends every session of the member, not the admin's", async () 
   await signIn(admin.page, USERS.dave);
 
   await gotoNav(admin.page, "Team");
-  await admin.page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Force logout" }).click();
+  await memberAction(admin.page, USERS.bob, "Force logout…");
   const confirm = admin.page.getByRole("dialog", { name: `Sign ${USERS.bob.name} out everywhere?` });
   await confirm.getByRole("button", { name: "Force logout" }).click();
   await stepUp(admin.page, USERS.dave);
@@ -32,7 +32,7 @@ test("force logout ends every session of the member, not the admin's", async () 
   await shot(member.page, "sign-in-force-logout");
 
   // The admin sees why the member's sessions ended.
-  await admin.page.locator("li.member", { hasText: USERS.bob.email }).getByRole("link", { name: "Sessions" }).click();
+  await memberAction(admin.page, USERS.bob, "View sessions");
   await admin.page.getByRole("heading", { level: 1, name: `Sessions of ${USERS.bob.name}` }).waitFor();
   const ended = admin.page.locator("section", { has: admin.page.getByRole("heading", { name: /Ended sessions/ }) });
   await ended.getByText("Signed out everywhere by an administrator").first().waitFor();

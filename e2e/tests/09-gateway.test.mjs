@@ -26,6 +26,12 @@ test("a signed-out visitor of /app signs in with TOTP and lands back on /app, gr
   await page.waitForURL((url) => url.pathname === "/app" && url.search === "?view=recent");
   await page.getByRole("heading", { name: `Hello, ${USERS.dave.name}` }).waitFor();
   await shot(page, "gateway-app");
+  // The product's header signs out through Gatehouse: home, and /app asks for sign-in again.
+  await page.getByRole("navigation", { name: "Account" }).getByText(USERS.dave.email, { exact: false }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await page.goto("/app");
+  await page.waitForURL((url) => url.pathname === panel("/sign-in"));
   assertClean(problems);
   await context.close();
 });

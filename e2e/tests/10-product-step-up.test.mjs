@@ -20,7 +20,7 @@ const DIALOG_FRAME = 'iframe[title="Confirm it\'s you"]';
 /** Adds a note on /app and returns its list item. */
 async function addNote(page, text) {
   await page.getByLabel("New note").fill(text);
-  await page.getByRole("button", { name: "Add", exact: true }).click();
+  await page.getByRole("button", { name: "Add note", exact: true }).click();
   const item = page.locator("#notes li", { hasText: text });
   await item.waitFor();
   return item;
@@ -32,7 +32,7 @@ async function deleteWithStepUp(page, item, text, user, screenshot) {
   const dialog = page.frameLocator(DIALOG_FRAME).getByRole("dialog", { name: "Confirm it's you" });
   await dialog.waitFor();
   // The purpose's label comes from Gatehouse's configuration, not from the product page.
-  assert.match(await dialog.innerText(), /To delete a note, verify your identity/);
+  assert.match(await dialog.innerText(), /To delete a note in Acme on Acme Notes, verify your identity/);
   const code = dialog.getByLabel("Authentication code");
   await code.waitFor();
   if (screenshot) await shot(page, screenshot, { fullPage: false });
@@ -41,6 +41,8 @@ async function deleteWithStepUp(page, item, text, user, screenshot) {
   // No second click: the client module retried the DELETE once verified.
   await item.waitFor({ state: "detached" });
   await page.locator(DIALOG_FRAME).waitFor({ state: "detached" });
+  // The product says it was done.
+  await page.locator("#status").getByText("Note deleted.").waitFor();
   assert.equal(await page.locator("#error").innerText(), "");
 }
 

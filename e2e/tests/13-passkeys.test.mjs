@@ -3,7 +3,7 @@
 // member out everywhere. Bob ends without a second factor, as he started.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { UA, assertClean, gotoNav, launch, memberAction, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
 import { PASSWORD, panel, usersOf } from "../lib/env.mjs";
 import { addVirtualAuthenticator, stepUpWithPasskey, withoutPasskeyAutofill } from "../lib/webauthn.mjs";
 
@@ -100,7 +100,7 @@ test("an admin signs a member out everywhere, verifying with a passkey", async (
   await passkeyRow(admin.page, "Dave's laptop").waitFor();
 
   await gotoNav(admin.page, "Team");
-  await admin.page.locator("li.member", { hasText: USERS.bob.email }).getByRole("button", { name: "Force logout" }).click();
+  await memberAction(admin.page, USERS.bob, "Force logout…");
   await admin.page.getByRole("dialog", { name: `Sign ${USERS.bob.name} out everywhere?` }).getByRole("button", { name: "Force logout" }).click();
   // The passkey is offered first.
   const modal = admin.page.getByRole("dialog", { name: "Confirm it's you" });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as OTPAuth from "otpauth";
 import { auditRows } from "../lib/audit.mjs";
-import { UA, assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { UA, assertClean, gotoNav, launch, memberAction, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
 import { panel, usersOf } from "../lib/env.mjs";
 import { addVirtualAuthenticator, stepUpWithPasskey } from "../lib/webauthn.mjs";
 
@@ -17,7 +17,7 @@ after(async () => browser?.close());
 
 async function forceLogout(page, member) {
   await gotoNav(page, "Team");
-  await page.locator("li.member", { hasText: member.email }).getByRole("button", { name: "Force logout" }).click();
+  await memberAction(page, member, "Force logout…");
   await page.getByRole("dialog", { name: `Sign ${member.name} out everywhere?` }).getByRole("button", { name: "Force logout" }).click();
 }
 

@@ -49,7 +49,7 @@ export const accountRoutes = new Hono<AppEnv>()
       const user = await loadOwnUser(c);
       await verifySecondFactor(c, user, { password: body.currentPassword }, { allowed: ["password"] });
       if (body.newPassword === body.currentPassword) throw new ApiError(400, "PASSWORD_UNCHANGED", "Choose a password different from the current one");
-      assertPasswordAcceptable(body.newPassword, { email: user.email }, { targetType: "user", targetId: user.id });
+      await assertPasswordAcceptable(c.env, body.newPassword, { email: user.email }, { targetType: "user", targetId: user.id });
       const db = c.var.db;
       const change = passwordChangeStatements(db, user.id, await hashPassword(body.newPassword), c.get("now"));
       const event = { action: "PASSWORD_CHANGED", outcome: "SUCCESS", targetType: "user", targetId: user.id } as const;

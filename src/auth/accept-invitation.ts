@@ -6,7 +6,7 @@
  *
  * Threat model: a link used twice, in parallel or later (the batch consumes it or aborts),
  * an expired or revoked link, a link whose inviter can no longer grant its role (removed,
- * disabled, demoted: inviterStillStands, src/users/inviter-standing.ts), a guessed token
+ * disabled, demoted: inviteeState, ./invitation-preview.ts), a guessed token
  * (256 bits, hash compared in constant time), a weak password (the policy), a name that
  * hides or reverses text (displayNameSchema), an account for a disabled tenant
  * (startSession refuses). Under a tenant's requireSso the member is made but signs in
@@ -26,10 +26,10 @@ import { displayNameSchema } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { consumeInvitation, findInvitationByToken, invitationStatus } from "../users/invitation-service";
-import { inviterStillStands } from "../users/inviter-standing";
 import { newUserRow } from "../users/service";
 import { ssoRequiredFor } from "../sso/require-sso";
 import { ssoStartUrl } from "../sso/urls";
+import { inviteeState } from "./invitation-preview";
 import { publicUser } from "./routes";
 import { amrOf } from "./sign-in";
 import { assertTenantActive, startSession } from "./start-session";
@@ -54,21 +54,20 @@ export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited
   if (!invitation) throw new ApiError(404, "INVITATION_NOT_FOUND", "This invitation link is not valid. Ask for a new one.");
   const audit = { tenantId: invitation.tenantId, actorUserId: null, targetType: "invitation" as const, targetId: invitation.id };
   const refuse = (status: 409 | 410, code: ErrorCode, message: string, failureReason?: string) => new ApiError(status, code, message, { audit: { ...audit, failureReason } });
-  const status = invitationStatus(invitation, now);
   /** The refusal for a link the batch found closed: revoked if a revocation won, used otherwise. */
   const closedMeanwhile = async () => {
     const current = await findInvitationByToken(db, token).catch(() => undefined);
     if (current && invitationStatus(current, now) === "revoked") return refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
     return refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
   };
-  if (status === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
-  if (status === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
-  if (status === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
-  const stands = await inviterStillStands(db, invitation).catch((err: unknown) => {
+  const state = await inviteeState(db, invitation, now).catch((err: unknown) => {
     throw signInUnavailable(c, "inviter lookup", err);
   });
-  if (!stands) throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn: whoever sent it can no longer grant this access. Ask for a new one.", "INVITER_CANNOT_GRANT");
-  assertPasswordAcceptable(password, { email: invitation.email }, audit);
+  if (state === "accepted") throw refuse(409, "INVITATION_USED", "This invitation was already used. Sign in instead, or ask for a new one.");
+  if (state === "revoked") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn. Ask for a new one.");
+  if (state === "expired") throw refuse(410, "INVITATION_EXPIRED", "This invitation has expired. Ask for a new one.");
+  if (state === "withdrawn") throw refuse(410, "INVITATION_REVOKED", "This invitation was withdrawn: whoever sent it can no longer grant this access. Ask for a new one.", "INVITER_CANNOT_GRANT");
+  await assertPasswordAcceptable(c.env, password, { email: invitation.email }, audit);
 
   const user = newUserRow({
     tenantId: invitation.tenantId,

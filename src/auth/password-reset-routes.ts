@@ -87,7 +87,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     const user = await db.query.users.findFirst({ where: eq(users.id, row.userId) });
     if (!user || user.removedAt !== null) throw linkGone(404, "RESET_LINK_NOT_FOUND", "This reset link is not valid; ask for a new one");
     if (user.disabledAt !== null) throw new ApiError(403, "USER_DISABLED", "Your account has been disabled; ask an administrator of your organisation", { audit });
-    assertPasswordAcceptable(body.password, { email: user.email }, audit);
+    await assertPasswordAcceptable(c.env, body.password, { email: user.email }, audit);
     const passwordHash = await hashPassword(body.password);
     const { propagation } = await endSessions(c, {
       tenantId: user.tenantId,

@@ -8,13 +8,17 @@
  * - Every Unicode character accepted, counted in code points after NFKC normalisation;
  *   hashing and verification normalise the same way (src/lib/password.ts).
  * - Refused when it is on a list of common and breached passwords (./common-passwords.ts,
- *   from @zxcvbn-ts/language-common, MIT), compared case-insensitively, when it is one short
+ *   from @zxcvbn-ts/language-common, MIT), compared case-insensitively, or in Have I Been
+ *   Pwned's Pwned Passwords (./breached-passwords.ts: by a 5-character hash prefix; that
+ *   check alone fails open, for the reason given there), when it is one short
  *   unit repeated ("aaaa…", "abcabc…") or one run of consecutive characters ("abcdef…",
  *   "98765…"), or when it contains the user's email or its local part (context words).
  * - No composition rules (no "one digit, one symbol"), no expiry.
  * A refusal is `400 WEAK_PASSWORD` with the reason in the message and in `reason`.
  */
 import { ApiError, type AuditHint } from "../errors";
+import { type ConfigEnv, parseConfig } from "../config";
+import { breachVerdict } from "./breached-passwords";
 import { COMMON_PASSWORDS } from "./common-passwords";
 import { normalizePassword } from "./password";
 
@@ -24,7 +28,7 @@ export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 export type PasswordVerdict =
   | { ok: true }
-  | { ok: false; reason: "TOO_SHORT" | "TOO_LONG" | "COMMON" | "REPETITIVE" | "SEQUENTIAL" | "CONTAINS_EMAIL"; message: string };
+  | { ok: false; reason: "TOO_SHORT" | "TOO_LONG" | "COMMON" | "REPETITIVE" | "SEQUENTIAL" | "CONTAINS_EMAIL" | "BREACHED"; message: string };
 
 const common = new Set(COMMON_PASSWORDS);
 
@@ -56,12 +60,21 @@ export function checkPassword(password: string, context: { email?: string } = {}
   return { ok: true };
 }
 
+const BREACHED: PasswordVerdict = {
+  ok: false,
+  reason: "BREACHED",
+  message: "This password has appeared in a data breach, so attackers try it first; choose another",
+};
+
 /**
- * Throws 400 WEAK_PASSWORD (with `reason`) unless the password passes checkPassword.
- * `audit`: what the FAIL row should name (e.g. the tenant, on a route without a session).
+ * Throws 400 WEAK_PASSWORD (with `reason`) unless the password passes checkPassword and is
+ * not a known breached one (asked only when every local rule passed: no call out for a
+ * password refused anyway). `audit`: what the FAIL row should name (e.g. the tenant, on a
+ * route without a session).
  */
-export function assertPasswordAcceptable(password: string, context: { email?: string } = {}, audit: AuditHint = {}): void {
-  const verdict = checkPassword(password, context);
+export async function assertPasswordAcceptable(env: ConfigEnv, password: string, context: { email?: string } = {}, audit: AuditHint = {}): Promise<void> {
+  let verdict = checkPassword(password, context);
+  if (verdict.ok && (await breachVerdict(normalizePassword(password), parseConfig(env).pwnedPasswordsApi)) === "breached") verdict = BREACHED;
   if (!verdict.ok) {
     throw new ApiError(400, "WEAK_PASSWORD", verdict.message, { details: { reason: verdict.reason }, audit: { ...audit, failureReason: `WEAK_PASSWORD:${verdict.reason}` } });
   }

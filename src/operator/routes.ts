@@ -1,6 +1,8 @@
 /**
  * The operator API (`/api/operator`, for scripts/gatehouse.mjs): create a tenant with an
- * invitation for its first owner, list tenants, disable a tenant.
+ * invitation for its first owner, list tenants, disable a tenant, and issue a password
+ * reset link to a tenant's sole owner (the one person nobody else in the tenant can reset:
+ * with another enabled owner, that owner does it from the Team page, so the operator does not).
  *
  * Threat model: see ./auth.ts for the gate. No password ever passes through it: the first
  * owner sets theirs on the invitation page. Every change writes its row into the tenant's
@@ -25,6 +27,8 @@ import { z } from "../lib/zod";
 import { withPropagation } from "../propagation";
 import { endTenantSessions } from "../sessions/revoke";
 import { emailHasAccount, invitationLink, newInvitation } from "../users/invitation-service";
+import { soleOwnerByEmail } from "./sole-owner";
+import { issueResetLink } from "../users/reset-link";
 import { type UnknownPathAnswer, requireOperator } from "./auth";
 
 const createTenantBody = z.strictObject({
@@ -33,6 +37,7 @@ const createTenantBody = z.strictObject({
   ownerEmail: emailSchema,
 });
 const tenantIdParam = z.strictObject({ id: idSchema });
+const ownerResetBody = z.strictObject({ email: emailSchema });
 const emptyBody = z.strictObject({});
 
 export function toTenantView(t: Tenant) {
@@ -96,4 +101,14 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
       event: (ids) => ({ actorUserId: null, action: "TENANT_DISABLED", outcome: "SUCCESS", targetType: "tenant", targetId: tenant.id, metadata: { by: "operator", endedSessions: ids.length } }),
     });
     return c.json({ tenant: toTenantView({ ...tenant, disabledAt: now }), endedSessions: endedIds.length, ...withPropagation(propagation) });
-  });
+  })
+  .post(
+    "/tenants/:id/owner-reset",
+    audited("PASSWORD_RESET_REQUESTED", { targetType: "user" }),
+    validate("param", tenantIdParam),
+    validate("json", ownerResetBody),
+    async (c) => {
+      const owner = await soleOwnerByEmail(c.var.db, c.req.valid("param").id, c.req.valid("json").email);
+      return c.json({ user: { id: owner.id, email: owner.email }, ...(await issueResetLink(c, owner, { userId: null, via: "operator" })) });
+    },
+  );

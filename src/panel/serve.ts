@@ -9,17 +9,22 @@
  * response (a `_headers` file would not reach responses the worker builds).
  */
 import type { Context } from "hono";
+import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
+import { logoOrigin } from "./branding";
 
-const panelCsp = (frameAncestors: "'none'" | "'self'") =>
-  `default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors ${frameAncestors}; base-uri 'none'; form-action 'self'`;
+/** `logo`: the product logo's origin (PRODUCT_LOGO_URL, ./branding.ts), the one other place an image may come from. */
+const panelCsp = (frameAncestors: "'none'" | "'self'", logo: string | null = null) =>
+  `default-src 'self'; img-src 'self' data:${logo ? ` ${logo}` : ""}; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors ${frameAncestors}; base-uri 'none'; form-action 'self'`;
 
-export const PANEL_SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy": panelCsp("'none'"),
+const panelHeaders = (logo: string | null): Record<string, string> => ({
+  "Content-Security-Policy": panelCsp("'none'", logo),
   "X-Frame-Options": "DENY",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
-};
+});
+
+export const PANEL_SECURITY_HEADERS = panelHeaders(null);
 
 /**
  * The step-up page is the one panel page a same-origin product page may frame: the client
@@ -28,11 +33,12 @@ export const PANEL_SECURITY_HEADERS: Record<string, string> = {
  * reached by its router inside that frame, runs in the same document and policy.
  */
 export const STEP_UP_PAGE = "/step-up";
-export const STEP_UP_PAGE_HEADERS: Record<string, string> = {
-  ...PANEL_SECURITY_HEADERS,
-  "Content-Security-Policy": panelCsp("'self'"),
+const stepUpPageHeaders = (logo: string | null): Record<string, string> => ({
+  ...panelHeaders(logo),
+  "Content-Security-Policy": panelCsp("'self'", logo),
   "X-Frame-Options": "SAMEORIGIN",
-};
+});
+export const STEP_UP_PAGE_HEADERS = stepUpPageHeaders(null);
 
 export function servePanel(options: { basePath: string }) {
   const { basePath } = options;
@@ -44,7 +50,8 @@ export function servePanel(options: { basePath: string }) {
       ? await assets.fetch(new Request(url, { method: c.req.method, headers: c.req.raw.headers }))
       : new Response("The panel is not built (npm run build:ui)", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
     const headers = new Headers(res.headers);
-    const own = url.pathname === STEP_UP_PAGE ? STEP_UP_PAGE_HEADERS : PANEL_SECURITY_HEADERS;
+    const logo = logoOrigin(parseConfig(c.env).branding);
+    const own = url.pathname === STEP_UP_PAGE ? stepUpPageHeaders(logo) : panelHeaders(logo);
     for (const [name, value] of Object.entries(own)) headers.set(name, value);
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   };

@@ -18,3 +18,11 @@ export type InvitationView = {
 
 /** The answer to creating or re-sending one: the link is shown to the admin, and `emailed` says if the hook sent it. */
 export type InvitationCreated = { invitation: InvitationView; link: string; emailed: boolean };
+
+/** What a link is now, as its invitee sees it: `withdrawn` when its sender can no longer grant the access. */
+export type InviteeState = "pending" | "accepted" | "revoked" | "expired" | "withdrawn";
+
+/** The accept page's look at a link (src/auth/invitation-preview.ts): whom it is for only while it is open. */
+export type InvitationPreview =
+  | { state: "pending"; organization: string; email: string; role: InvitationView["role"]; invitedBy: string | null; expiresAt: string }
+  | { state: Exclude<InviteeState, "pending"> };

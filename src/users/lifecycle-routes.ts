@@ -18,10 +18,10 @@ import { emptyBody, userIdParam } from "../lib/schemas";
 import { validate } from "../lib/validation";
 import { endSessions } from "../sessions/revoke";
 import { requireStepUp } from "../stepup/middleware";
-import { issueStatements, newResetToken, resetLink, retireResetLinks } from "../account/password-reset";
-import { sendEmail } from "../email";
+import { retireResetLinks } from "../account/password-reset";
 import { withPropagation } from "../propagation";
 import { disableMember, enableMember, removeMember } from "./lifecycle";
+import { issueResetLink } from "./reset-link";
 import { manageableUser } from "./routes";
 import { toUserView } from "./service";
 
@@ -125,25 +125,6 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
       if (target.disabledAt !== null) throw new ApiError(409, "USER_DISABLED", "Enable this member before resetting their password");
-      const { row, token } = await newResetToken({ tenantId: target.tenantId, userId: target.id, requestedBy: me.id, nowMs: c.get("now") });
-      // The old password may be what leaked: the member's sessions end now, not at the reset.
-      const { endedIds, propagation } = await endSessions(c, {
-        tenantId: target.tenantId,
-        userId: target.id,
-        which: { allBut: null },
-        reason: "PASSWORD_RESET",
-        bumpSessionVersion: true,
-        changes: issueStatements(c.var.db, row),
-        event: (ids) => ({
-          action: "PASSWORD_RESET_REQUESTED",
-          outcome: "SUCCESS",
-          targetType: "user",
-          targetId: target.id,
-          metadata: { via: "admin", tokenId: row.id, expiresAt: new Date(row.expiresAt).toISOString(), revokedSessionIds: ids },
-        }),
-      });
-      const link = resetLink(c, token);
-      const email = await sendEmail(c, { to: target.email, template: "password_reset", link, tenantId: target.tenantId });
-      return c.json({ link, expiresAt: new Date(row.expiresAt).toISOString(), emailed: email === "sent", revoked: endedIds.length, ...withPropagation(propagation) });
+      return c.json(await issueResetLink(c, target, { userId: me.id, via: "admin" }));
     },
   );

@@ -6,12 +6,12 @@ import { AcceptInvitationPage } from "./pages/AcceptInvitation";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
 import { StepUpPage } from "./pages/StepUp";
-import { TeamPage } from "./pages/Team";
 import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
 import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordPages";
 import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
 import { useLoad } from "./lib/useLoad";
+import { branding } from "./state/branding";
 import { navigate, pathname } from "./state/router";
 
 const TITLES: Record<string, string> = {
@@ -49,7 +49,7 @@ function Forbidden() {
 
 /**
  * A page loaded when it is first opened: the administrators' pages (IP rules, audit log,
- * single sign-on) stay out of the first load, which every member's browser pays for.
+ * single sign-on, team) stay out of the first load, which every member's browser pays for.
  */
 function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => () => preact.JSX.Element) {
   return function LazyPage() {
@@ -61,6 +61,8 @@ function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => () => preact.J
 const IpRulesPage = lazyPage(() => import("./pages/IpRules"), (m) => m.IpRulesPage);
 const AuditLogPage = lazyPage(() => import("./pages/AuditLog"), (m) => m.AuditLogPage);
 const SingleSignOn = lazyPage(() => import("./pages/SingleSignOn"), (m) => m.SingleSignOnPage);
+// The Team page (its menus and dialogs) is for those who manage people: loaded when opened.
+const TeamPage = lazyPage(() => import("./pages/Team"), (m) => m.TeamPage);
 
 function Page() {
   switch (pathname.value) {
@@ -91,8 +93,8 @@ export function App() {
   const enrolling = me.value?.mfaEnrollmentRequired === true;
 
   useEffect(() => {
-    document.title = `${TITLES[path] ?? "Gatehouse"} · Gatehouse`;
-  }, [path]);
+    document.title = `${TITLES[path] ?? "Security"} · ${branding.value.name}`;
+  }, [path, branding.value.name]);
 
   useEffect(() => {
     if (!ready || Public) return;

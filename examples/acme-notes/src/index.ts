@@ -8,7 +8,7 @@ import { createMiddleware } from "hono/factory";
 import { object, string } from "zod";
 import { type GatehouseRpc, recordNoteEvent } from "./audit";
 import { type Note, NoteStore } from "./notes";
-import { APP_CSS, CSP, appJs, appPage, landingPage } from "./pages";
+import { APP_CSS, CSP, LOGO_SVG, appJs, appPage, landingPage } from "./pages";
 import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "./verify";
 
 export type Env = {
@@ -80,6 +80,7 @@ export function createApp(options: AppOptions = {}) {
   app.get("/", (c) => c.html(landingPage(gatehousePath(c.env))));
   app.get("/app.js", (c) => c.body(appJs(gatehousePath(c.env)), 200, { "content-type": "text/javascript; charset=utf-8" }));
   app.get("/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
+  app.get("/logo.svg", (c) => c.body(LOGO_SVG, 200, { "content-type": "image/svg+xml" }));
 
   // Protected.
   app.use("/app", requireIdentity);

@@ -15,7 +15,8 @@ export { MIN_PASSWORD_LENGTH } from "../../../src/lib/password-length";
 export { hasSecondFactor, type StepUpMethod, type StepUpPurpose } from "../../../src/stepup/policy";
 export { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../../../src/tenant/policy-vocabulary";
 export type { RevokeReason } from "../../../src/sessions/views";
-export type { InvitationCreated, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
+export type { Branding } from "../../../src/panel/branding";
+export type { InvitationCreated, InvitationPreview, InvitationStatus, InvitationView as Invitation } from "../../../src/users/invitation-views";
 export { AUDIT_ACTIONS, AUDIT_TARGET_TYPES, type AuditAction, type AuditOutcome, type AuditTargetType } from "../../../src/audit/actions";
 
 export type User = {
@@ -37,7 +38,7 @@ export type Impersonation = {
 };
 
 /** `mfaEnrollmentRequired`: the tenant requires two-factor and this user has none yet: enrolment only. */
-export type Me = { user: User; sessionId: string; impersonation?: Impersonation | null; mfaEnrollmentRequired?: boolean };
+export type Me = { user: User; tenant?: { name: string }; sessionId: string; impersonation?: Impersonation | null; mfaEnrollmentRequired?: boolean };
 
 
 export type SessionList = { sessions: Session[]; currentSessionId: string };

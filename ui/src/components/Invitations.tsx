@@ -1,6 +1,8 @@
 import { useSignal } from "@preact/signals";
 import { get, post } from "../api/client";
 import { type Invitation, type InvitationCreated, type InvitationStatus, ROLE_RANK, ROLES, type Role } from "../api/types";
+import { describeError } from "../lib/errors";
+import { emailProblem, FieldError, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { canEditSecurity, me } from "../state/auth";
@@ -60,11 +62,15 @@ export function Invitations() {
   // Mirrors the API's rank rule: no invitation to, or action on one for, a role above your own.
   const mayManage = (inv: Invitation) => canEditSecurity.value && !!self && ROLE_RANK[inv.role] <= ROLE_RANK[self.role];
 
-  const invite = useAction(async () => {
-    created.value = await post<InvitationCreated>("/api/users/invitations", { email: email.value.trim(), role: role.value });
-    email.value = "";
-    await list.reload();
-  });
+  const form = useFormFields({ email: "invite-email" });
+  const invite = useAction(
+    async () => {
+      created.value = await post<InvitationCreated>("/api/users/invitations", { email: email.value.trim(), role: role.value });
+      email.value = "";
+      await list.reload();
+    },
+    { onError: (err) => void (form.fromApi(err, { email: "Enter the address to invite, like name@example.com." }) || (invite.error.value = describeError(err))) },
+  );
   const resend = useAction(async (inv: Invitation) => {
     created.value = await post<InvitationCreated>(`/api/users/invitations/${encodeURIComponent(inv.id)}/resend`);
     await list.reload();
@@ -83,12 +89,13 @@ export function Invitations() {
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            void invite.run();
+            if (form.check({ email: emailProblem(email.value) && "Enter the address to invite, like name@example.com." })) void invite.run();
           }}
         >
           <div class="field field-grow">
             <label for="invite-email">Email address</label>
-            <input id="invite-email" type="email" autoComplete="off" required value={email.value} onInput={(e) => (email.value = e.currentTarget.value)} />
+            <input {...form.props("email")} type="email" autoComplete="off" required value={email.value} onInput={(e) => (email.value = e.currentTarget.value)} />
+            <FieldError form={form} field="email" />
           </div>
           <div class="field">
             <label for="invite-role">Role</label>
@@ -116,7 +123,7 @@ export function Invitations() {
       ) : (
         <ul class="member-list">
           {open.map((inv) => (
-            <li key={inv.id} class="member" data-invitation-id={inv.id}>
+            <li key={inv.id} class="member invitation" data-invitation-id={inv.id}>
               <div class="member-main">
                 <p class="member-name">
                   {inv.email} <span class={`badge ${STATUS_BADGES[inv.status]}`}>{inv.status}</span>

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { canViewSecurity, canViewTeam, me, signOut } from "../state/auth";
+import { branding, logoSrc } from "../state/branding";
 import { appUrl, onLinkClick, pathname } from "../state/router";
 import { ImpersonationBanner } from "./ImpersonationBanner";
 
@@ -20,7 +21,33 @@ function NavLink({ href, label }: { href: string; label: string }) {
   );
 }
 
+/**
+ * On a narrow screen the section tabs scroll sideways: a fade and an arrow at each edge where
+ * more tabs are hidden say so (`more` reads the scroll position on scroll and resize).
+ */
+function useOverflow() {
+  const ref = useRef<HTMLElement>(null);
+  const [more, setMore] = useState({ before: false, after: false });
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setMore({ before: el.scrollLeft > 2, after: el.scrollLeft + el.clientWidth < el.scrollWidth - 2 });
+    measure();
+    el.addEventListener("scroll", measure, { passive: true });
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => {
+      el.removeEventListener("scroll", measure);
+      observer.disconnect();
+    };
+  }, []);
+  return { ref, more };
+}
+
 export function Layout({ children }: { children: ComponentChildren }) {
+  const tabs = useOverflow();
+  const brand = branding.value;
+  const tenant = me.value?.tenant?.name;
   const user = me.value?.user;
   // Until a required second factor is enrolled, enrolment is the only page.
   const full = me.value?.mfaEnrollmentRequired !== true;
@@ -37,10 +64,18 @@ export function Layout({ children }: { children: ComponentChildren }) {
       </a>
       <ImpersonationBanner />
       <header class="topbar">
-        <a class="brand" href={appUrl("/security/sessions")} onClick={onLinkClick}>
-          <img src={appUrl("/favicon.svg")} alt="" width={22} height={22} />
-          Gatehouse
-        </a>
+        <div class="brand-row">
+          <a class="brand" href={appUrl("/security/sessions")} onClick={onLinkClick}>
+            <img src={logoSrc()} alt="" height={22} />
+            <span>{brand.name}</span>
+            {tenant && <span class="brand-tenant">{tenant}</span>}
+          </a>
+          {brand.productUrl && (
+            <a class="back-to-product" href={brand.productUrl}>
+              <span aria-hidden="true">← </span>Back to {brand.name}
+            </a>
+          )}
+        </div>
         {user && (
           <div class="account">
             <span class="account-name">
@@ -60,7 +95,8 @@ export function Layout({ children }: { children: ComponentChildren }) {
         )}
       </header>
       <div class="frame">
-        <nav class="sidenav" aria-label="Settings">
+        <div class={`sidenav-wrap${tabs.more.before ? " more-before" : ""}${tabs.more.after ? " more-after" : ""}`}>
+        <nav ref={tabs.ref} class="sidenav" aria-label="Settings">
           <p class="nav-heading">Security</p>
           {security.filter((i) => i.show).map((i) => <NavLink key={i.href} href={i.href} label={i.label} />)}
           {full && canViewTeam.value && (
@@ -70,7 +106,14 @@ export function Layout({ children }: { children: ComponentChildren }) {
               {canViewSecurity.value && <NavLink href="/organization/sso" label="Single sign-on" />}
             </>
           )}
+          {full && (
+            <>
+              <p class="nav-heading">You</p>
+              <NavLink href="/account" label="Your account" />
+            </>
+          )}
         </nav>
+        </div>
         <main id="main" class="content">
           {children}
         </main>

@@ -1,17 +1,25 @@
 import { useSignal } from "@preact/signals";
 import { del, post } from "../api/client";
-import { hasSecondFactor, type TeamMember } from "../api/types";
-import { me } from "../state/auth";
+import { hasSecondFactor, ROLE_RANK, type TeamMember } from "../api/types";
+import { canViewSecurity, me } from "../state/auth";
+import { appUrl, onLinkClick } from "../state/router";
+import { ActionsMenu, type MenuItem } from "./ActionsMenu";
+import { ImpersonateDialog } from "./ImpersonateDialog";
+import { RoleDialog } from "./RoleDialog";
 import { toast } from "../state/toast";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { Modal } from "./Modal";
 
-type Action = "disable" | "enable" | "remove" | "mfa-reset" | "password-reset";
+type Action = "disable" | "enable" | "remove" | "mfa-reset" | "password-reset" | "logout" | "role" | "impersonate";
+
+/** "1 session", "3 sessions". */
+const sessions = (n: number) => `${n} ${n === 1 ? "session" : "sessions"}`;
 
 /**
- * A manageable member's lifecycle on the Team page: disable / enable, password reset link,
- * two-factor reset, removal. The page shows it only for members the viewer may manage
- * (same rank rule as the API); the API decides, each behind a step-up.
+ * A manageable member's actions on the Team page, behind one menu: their sessions, role,
+ * impersonation and password reset link first; then, apart, what ends access (force logout,
+ * two-factor reset, disable, remove), each confirmed in a dialog. The page shows it only for
+ * members the viewer may manage (same rank rule as the API); the API decides, each behind a step-up.
  */
 export function MemberActions({ member, onChanged }: { member: TeamMember; onChanged: () => Promise<void> | void }) {
   const pending = useSignal<Action | null>(null);
@@ -20,36 +28,45 @@ export function MemberActions({ member, onChanged }: { member: TeamMember; onCha
   const disabled = member.disabledAt !== null;
   // Only an owner takes away an admin's second factor.
   const mayResetMfa = hasSecondFactor(member) && (member.role === "member" || self?.role === "owner");
+  const mayImpersonate = !!self && ROLE_RANK[self.role] > ROLE_RANK[member.role] && !disabled;
   const path = `/api/users/${encodeURIComponent(member.id)}`;
   const name = member.displayName;
   const close = () => (pending.value = null);
   const open = (action: Action) => () => (pending.value = action);
+  const item = (label: string, action: Action, danger = false): MenuItem => ({ label, onSelect: open(action), danger });
+
+  const first: MenuItem[] = [
+    ...(canViewSecurity.value ? [{ label: "View sessions", href: appUrl(`/security/sessions?userId=${encodeURIComponent(member.id)}`), onNavigate: onLinkClick }] : []),
+    item("Change role…", "role"),
+    ...(mayImpersonate ? [item("Impersonate…", "impersonate")] : []),
+    ...(disabled ? [] : [item("Send password reset link…", "password-reset")]),
+  ];
+  const ending: MenuItem[] = disabled
+    ? [item("Enable…", "enable"), item("Remove…", "remove", true)]
+    : [item("Force logout…", "logout", true), ...(mayResetMfa ? [item("Reset two-factor…", "mfa-reset", true)] : []), item("Disable…", "disable", true), item("Remove…", "remove", true)];
 
   return (
     <>
-      {disabled ? (
-        <button type="button" class="button button-small" onClick={open("enable")}>
-          Enable
-        </button>
-      ) : (
-        <>
-          <button type="button" class="button button-small" onClick={open("password-reset")}>
-            Reset password
-          </button>
-          {mayResetMfa && (
-            <button type="button" class="button button-small" onClick={open("mfa-reset")}>
-              Reset 2FA
-            </button>
-          )}
-          <button type="button" class="button button-small button-danger-outline" onClick={open("disable")}>
-            Disable
-          </button>
-        </>
-      )}
-      <button type="button" class="button button-small button-danger-outline" onClick={open("remove")}>
-        Remove
-      </button>
+      <ActionsMenu label={`Actions for ${name}`} groups={[first, ending]}>
+        Actions <span aria-hidden="true">▾</span>
+      </ActionsMenu>
 
+      {pending.value === "role" && <RoleDialog member={member} onClose={close} onChanged={onChanged} />}
+      {pending.value === "impersonate" && <ImpersonateDialog member={member} onClose={close} />}
+      {pending.value === "logout" && (
+        <ConfirmDialog
+          title={`Sign ${name} out everywhere?`}
+          confirmLabel="Force logout"
+          danger
+          onClose={close}
+          onConfirm={async () => {
+            const res = await post<{ success: boolean; revoked: number }>(`${path}/force-logout`);
+            toast(res.revoked === 0 ? `${name} had no open sessions; they stay able to sign in.` : `Signed ${name} out of ${sessions(res.revoked)}.`);
+          }}
+        >
+          <p>Every session of {member.email} ends on its next request. They can sign in again.</p>
+        </ConfirmDialog>
+      )}
       {pending.value === "disable" && (
         <ConfirmDialog
           title={`Disable ${name}?`}

@@ -80,3 +80,17 @@ export function Modal({ title, onClose, children, description }: Props) {
     </dialog>
   );
 }
+
+/** A dialog form's Cancel and submit buttons; while `busy`, neither acts and the submit says `busyLabel`. */
+export function ModalFormActions({ busy, onCancel, label, busyLabel, disabled = false }: { busy: boolean; onCancel: () => void; label: string; busyLabel: string; disabled?: boolean }) {
+  return (
+    <div class="modal-actions">
+      <button type="button" class="button" onClick={() => !busy && onCancel()} aria-disabled={busy}>
+        Cancel
+      </button>
+      <button type="submit" class="button button-primary" aria-disabled={busy || disabled}>
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}

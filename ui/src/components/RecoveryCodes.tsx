@@ -1,10 +1,11 @@
 import { saveFile } from "../lib/download";
 import { CopyButton } from "./CopyButton";
 import { Alert } from "./Alert";
+import { branding } from "../state/branding";
 
 /** Shown exactly once after enrolment or regeneration: the server never returns them again. */
 export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
-  const text = `Gatehouse recovery codes\nEach code works once. Keep them somewhere safe.\n\n${codes.join("\n")}\n`;
+  const text = `${branding.value.name} recovery codes\nEach code works once. Keep them somewhere safe.\n\n${codes.join("\n")}\n`;
   return (
     <section class="card recovery" aria-labelledby="recovery-heading">
       <h2 id="recovery-heading">Save your recovery codes</h2>

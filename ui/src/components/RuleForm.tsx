@@ -16,6 +16,13 @@ const toLocalInput = (iso: string | null) => {
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 };
 
+/** What to say when the API refuses a field other than the address. */
+const OTHER_FIELD_WORDS: Record<string, string> = {
+  description: "Keep the description to 200 characters.",
+  expiresAt: "Choose a time in the future, or leave it empty for a permanent rule.",
+  action: "Choose Allow or Deny.",
+};
+
 type Props = {
   initial?: IpRule;
   submitLabel: string;
@@ -43,8 +50,9 @@ export function RuleForm({ initial, submitLabel, onSubmit, onCancel }: Props) {
       onError: (err) => {
         const issues = err instanceof ApiError && Array.isArray(err.details.issues) ? (err.details.issues as { path?: string; message?: string }[]) : [];
         const byField: Record<string, string> = {};
-        // The API words issues as fragments ("prefix length /33 is out of range"): make them sentences.
-        for (const i of issues) if (i.path && i.message) byField[i.path] = i.message.charAt(0).toUpperCase() + i.message.slice(1);
+        // The address's issue is the CIDR parser's own sentence for people ("Host bits set: did you
+        // mean 10.0.0.0/8?", src/ip-rules/cidr.ts); the other fields' are the validator's, so the form's words.
+        for (const i of issues) if (i.path && i.message) byField[i.path] = i.path === "cidr" ? i.message.charAt(0).toUpperCase() + i.message.slice(1) : (OTHER_FIELD_WORDS[i.path] ?? "Check this field.");
         fieldErrors.value = err instanceof ApiError && err.code === "DUPLICATE_RULE" ? { cidr: describeError(err) } : byField;
         if (Object.keys(fieldErrors.value).length === 0) error.value = describeError(err);
       },

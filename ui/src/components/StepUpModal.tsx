@@ -5,6 +5,7 @@ import { describeError } from "../lib/errors";
 import { isAborted, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey } from "../lib/passkey";
 import { useAction } from "../lib/useAction";
 import { me } from "../state/auth";
+import { branding } from "../state/branding";
 import { appUrl, navigate } from "../state/router";
 import { stepUpPrompt } from "../state/stepup";
 import { Alert } from "./Alert";
@@ -156,7 +157,8 @@ function StepUpForm({ challenge, settle }: { challenge: StepUpChallenge; settle:
       onClose={() => !busy.value && settle(false)}
       description={
         <p>
-          To {action}, verify your identity. {required && "Your organization requires a passkey for this. "}
+          To {action}
+          {me.value?.tenant ? ` in ${me.value.tenant.name}` : ""} on {branding.value.name}, verify your identity. {required && "Your organization requires a passkey for this. "}
           {HINTS[m]}
           {/* The API checks the real admin's factor, not the impersonated user's. */}
           {realUser && ` You are verifying as ${realUser.displayName}, not as ${me.value?.user.displayName ?? "the member"}.`}

@@ -6,6 +6,7 @@ import { me } from "../state/auth";
 import { toast } from "../state/toast";
 import { Alert } from "./Alert";
 import { ConfirmDialog } from "./ConfirmDialog";
+import { branding } from "../state/branding";
 
 type Policy = { requireTwoFactor: boolean; requirePhishingResistant: PhishingResistantScope };
 type Change = Pick<Policy, "requireTwoFactor"> | Pick<Policy, "requirePhishingResistant">;
@@ -25,7 +26,7 @@ const confirmation = (c: Change) =>
   "requireTwoFactor" in c
     ? c.requireTwoFactor
       ? { title: "Require two-factor for everyone?", label: "Require two-factor", text: "Members without two-factor must set it up before their next action.", done: "Two-factor is now required." }
-      : { title: "Stop requiring two-factor?", label: "Stop requiring", text: "Members may use Gatehouse without two-factor again.", done: "Two-factor is no longer required." }
+      : { title: "Stop requiring two-factor?", label: "Stop requiring", text: `Members may use ${branding.value.name} without two-factor again.`, done: "Two-factor is no longer required." }
     : {
         title: `Passkeys required: ${SCOPES[c.requirePhishingResistant].label.toLowerCase()}?`,
         label: "Change policy",

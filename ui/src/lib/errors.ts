@@ -29,6 +29,11 @@ export function describeError(err: unknown): string {
       return "That code was already used. Wait for the next code in your app.";
     case "FORBIDDEN":
       return `You don't have permission to do this. ${err.message}`;
+    // The validator's text is for developers: a form puts each issue on its field (lib/form.tsx).
+    case "VALIDATION_FAILED":
+      return "Some of what you entered was not accepted. Check each field and try again.";
+    case "MALFORMED_JSON":
+      return "The form could not be sent as it was. Reload the page and try again.";
     case "INTERNAL_ERROR":
       return "Something went wrong on our side. Try again.";
     default:

@@ -35,6 +35,8 @@ function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (
   const ended = !session.active;
   // The API always names the device ("Unknown device" for agents such as curl).
   const device = session.device;
+  // The device's name often is its browser and system already ("Chrome on Linux"): say only what it adds.
+  const detail = [agent.browser, agent.os].filter((part) => part && !device.includes(part));
   return (
     <li class={ended ? "session session-ended" : "session"} data-session-id={session.id}>
       <DeviceIcon mobile={agent.mobile} />
@@ -43,9 +45,7 @@ function SessionRow({ session, onRevoke, own }: { session: Session; onRevoke?: (
           <span>{device}</span>
           {session.current && <span class="badge badge-green">This device</span>}
         </p>
-        <p class="session-meta">
-          {agent.browser} · {agent.os}
-        </p>
+        {detail.length > 0 && <p class="session-meta">{detail.join(" · ")}</p>}
         <p class="session-meta">
           {place(session.city, session.country)} · <span class="mono">{session.ip ?? "unknown IP"}</span>
         </p>

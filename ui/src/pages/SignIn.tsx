@@ -3,12 +3,15 @@ import { useEffect } from "preact/hooks";
 import { ApiError, post } from "../api/client";
 import type { StepUpMethod } from "../api/types";
 import { Alert } from "../components/Alert";
+import { SignedOutCard } from "../components/SignedOutCard";
 import { describeError } from "../lib/errors";
+import { emailProblem, FieldError, useFormFields } from "../lib/form";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
 import { autofillSupported, isAborted, passkeyFromAutofill, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey, stopAutofill } from "../lib/passkey";
 import { discoverSso, domainOf, type SsoRoute, ssoErrorNotice, startSso } from "../lib/sso";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
+import { branding } from "../state/branding";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
 
 /** The panel page to open after sign-in: `next` comes from the address bar, so only a same-origin path. */
@@ -44,6 +47,7 @@ export function SignInPage() {
   // The email's domain signs in through its identity provider; `usePassword`: an owner's break-glass way in.
   const sso = useSignal<SsoRoute | null>(null);
   const usePassword = useSignal(false);
+  const form = useFormFields({ email: "signin-email", password: "signin-password", code: "signin-code" });
   const { busy, error, run } = useAction(
     async (attempt: Attempt) => {
       const back = productReturnTo();
@@ -77,13 +81,14 @@ export function SignInPage() {
     {
       onError: (err) => {
         if (isAborted(err)) return;
+        code.value = "";
+        if (form.fromApi(err, { email: "Enter an email address like name@example.com.", password: "Enter your password." })) return;
         error.value =
           err instanceof ApiError && err.code === "INVALID_CREDENTIALS"
             ? "Incorrect email or password."
             : err instanceof ApiError && err.code === "PASSKEY_INVALID"
-              ? "Gatehouse does not know this passkey (it may have been removed). Sign in with your password."
+              ? `${branding.value.name} does not know this passkey (it may have been removed). Sign in with your password.`
               : describeError(err);
-        code.value = "";
       },
     },
   );
@@ -155,14 +160,16 @@ export function SignInPage() {
     e.preventDefault();
     if (busy.value) return;
     error.value = null;
+    const passwordShown = !(sso.value && !usePassword.value);
+    const problems =
+      step.value === "totp"
+        ? { code: !code.value.trim() && (useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.") }
+        : { email: emailProblem(email.value), password: passwordShown && !password.value && "Enter your password." };
+    if (!form.check(problems)) return;
     if (step.value === "password" && !usePassword.value) {
       // Typed and sent before the look-up above answered: ask now.
       const route = sso.value?.domain === domainOf(email.value) ? sso.value : await discoverSso(email.value).catch(() => null);
       if (route) return startSso(route.startUrl, productReturnTo() ?? appUrl(nextPath()));
-    }
-    if (step.value === "totp" && !code.value.trim()) {
-      error.value = useRecovery.value ? "Enter a recovery code." : "Enter the 6-digit code from your authenticator app.";
-      return;
     }
     const second =
       step.value === "totp" ? (useRecovery.value ? { recoveryCode: code.value.trim() } : { totpCode: code.value.replace(/\s+/g, "") }) : {};
@@ -173,12 +180,7 @@ export function SignInPage() {
   const codeMethods = methods.value.filter((m) => m === "totp" || m === "recovery_code");
 
   return (
-    <div class="signin">
-      <main id="main" class="signin-card">
-        <div class="signin-brand">
-          <img src={appUrl("/favicon.svg")} alt="" width={36} height={36} />
-        </div>
-        <h1 tabIndex={-1}>{step.value === "totp" ? "Two-factor authentication" : "Sign in to Gatehouse"}</h1>
+    <SignedOutCard title={step.value === "totp" ? "Two-factor authentication" : `Sign in to ${branding.value.name}`}>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
         {ssoErrorNotice(search.value) && <Alert tone="warning">{ssoErrorNotice(search.value)}</Alert>}
         <form onSubmit={submit} class="stack" noValidate>
@@ -187,7 +189,7 @@ export function SignInPage() {
               <div class="field">
                 <label for="signin-email">Email address</label>
                 <input
-                  id="signin-email"
+                  {...form.props("email")}
                   type="email"
                   // "webauthn": the browser may offer saved passkeys here (conditional mediation).
                   autoComplete="username webauthn"
@@ -195,6 +197,7 @@ export function SignInPage() {
                   value={email.value}
                   onInput={(e) => (email.value = e.currentTarget.value)}
                 />
+                <FieldError form={form} field="email" />
               </div>
               {sso.value && !usePassword.value ? (
                 <p class="hint" role="status">
@@ -204,13 +207,14 @@ export function SignInPage() {
                 <div class="field">
                   <label for="signin-password">Password</label>
                   <input
-                    id="signin-password"
+                    {...form.props("password")}
                     type="password"
                     autoComplete="current-password"
                     required
                     value={password.value}
                     onInput={(e) => (password.value = e.currentTarget.value)}
                   />
+                  <FieldError form={form} field="password" />
                 </div>
               )}
             </>
@@ -220,17 +224,17 @@ export function SignInPage() {
               <div class="field">
                 <label for="signin-code">{useRecovery.value ? "Recovery code" : "Authentication code"}</label>
                 <input
-                  id="signin-code"
+                  {...form.props("code", "signin-code-hint")}
                   type="text"
                   inputMode={useRecovery.value ? undefined : "numeric"}
                   autoComplete={useRecovery.value ? "off" : "one-time-code"}
                   value={code.value}
                   onInput={(e) => (code.value = e.currentTarget.value)}
-                  aria-describedby="signin-code-hint"
                 />
                 <p id="signin-code-hint" class="hint">
                   {useRecovery.value ? "Each recovery code works once." : `Open your authenticator app and enter the code for ${email.value}.`}
                 </p>
+                <FieldError form={form} field="code" />
               </div>
             </>
           )}
@@ -266,6 +270,7 @@ export function SignInPage() {
                     useRecovery.value = !useRecovery.value;
                     code.value = "";
                     error.value = null;
+                    form.clear();
                   }}
                 >
                   {useRecovery.value ? "Use your authenticator app" : "Use a recovery code"}
@@ -278,6 +283,7 @@ export function SignInPage() {
                   step.value = "password";
                   code.value = "";
                   error.value = null;
+                  form.clear();
                 }}
               >
                 Back
@@ -285,7 +291,6 @@ export function SignInPage() {
             </div>
           )}
         </form>
-      </main>
-    </div>
+    </SignedOutCard>
   );
 }

@@ -6,6 +6,8 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageHeader } from "../components/Layout";
 import { RelativeTime } from "../components/Time";
 import { CopyButton } from "../components/CopyButton";
+import { describeError } from "../lib/errors";
+import { FieldError, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { me } from "../state/auth";
@@ -67,27 +69,35 @@ function SsoConnectionCard({ isOwner }: { isOwner: boolean }) {
     editing.value = true;
   }
 
-  const save = useAction(async () => {
-    const { domainsText, clientSecret, ...rest } = form.value;
-    const body: SsoConnectionInput = { ...rest, domains: splitDomains(domainsText), ...(clientSecret ? { clientSecret } : {}) };
-    await put("/api/tenant/sso", body);
-    editing.value = false;
-    await loaded.reload();
-    toast("Single sign-on saved.");
-  });
+  const fields = useFormFields({ issuer: "sso-issuer", clientId: "sso-client-id", clientSecret: "sso-client-secret", domains: "sso-domains" });
+  const words = {
+    issuer: "Enter your identity provider's issuer URL, starting with https://.",
+    clientId: "Enter the client ID your identity provider gave you.",
+    clientSecret: "Enter the client secret your identity provider gave you.",
+    domains: "Enter one or more email domains, like example.com, separated by commas.",
+  };
+  const save = useAction(
+    async () => {
+      const { domainsText, clientSecret, ...rest } = form.value;
+      const body: SsoConnectionInput = { ...rest, domains: splitDomains(domainsText), ...(clientSecret ? { clientSecret } : {}) };
+      await put("/api/tenant/sso", body);
+      editing.value = false;
+      await loaded.reload();
+      toast("Single sign-on saved.");
+    },
+    { onError: (err) => void (fields.fromApi(err, words) || (save.error.value = describeError(err))) },
+  );
 
   function submit(e: Event) {
     e.preventDefault();
     const f = form.value;
-    if (!f.issuer.trim() || !f.clientId.trim() || splitDomains(f.domainsText).length === 0) {
-      save.error.value = "Enter the issuer URL, the client ID and at least one email domain.";
-      return;
-    }
-    if (!connection && !f.clientSecret) {
-      save.error.value = "Enter the client secret your identity provider gave you.";
-      return;
-    }
-    void save.run();
+    const ok = fields.check({
+      issuer: !f.issuer.trim() && words.issuer,
+      clientId: !f.clientId.trim() && words.clientId,
+      clientSecret: !connection && !f.clientSecret && words.clientSecret,
+      domains: splitDomains(f.domainsText).length === 0 && words.domains,
+    });
+    if (ok) void save.run();
   }
 
   return (
@@ -149,28 +159,32 @@ function SsoConnectionCard({ isOwner }: { isOwner: boolean }) {
         <form class="stack" onSubmit={submit} noValidate>
           <div class="field">
             <label for="sso-issuer">Issuer URL</label>
-            <input id="sso-issuer" type="url" class="mono" placeholder="https://your-org.okta.com" value={form.value.issuer} onInput={(e) => set({ issuer: e.currentTarget.value })} />
-            <p class="hint">Gatehouse reads the provider's settings from this address's /.well-known/openid-configuration when you save.</p>
+            <input {...fields.props("issuer", "sso-issuer-hint")} type="url" class="mono" placeholder="https://your-org.okta.com" value={form.value.issuer} onInput={(e) => set({ issuer: e.currentTarget.value })} />
+            <p id="sso-issuer-hint" class="hint">We read the provider's settings from this address's /.well-known/openid-configuration when you save.</p>
+            <FieldError form={fields} field="issuer" />
           </div>
           <div class="field">
             <label for="sso-client-id">Client ID</label>
-            <input id="sso-client-id" class="mono" value={form.value.clientId} onInput={(e) => set({ clientId: e.currentTarget.value })} />
+            <input {...fields.props("clientId")} class="mono" value={form.value.clientId} onInput={(e) => set({ clientId: e.currentTarget.value })} />
+            <FieldError form={fields} field="clientId" />
           </div>
           <div class="field">
             <label for="sso-client-secret">Client secret</label>
             <input
-              id="sso-client-secret"
+              {...fields.props("clientSecret")}
               type="password"
               autoComplete="off"
               placeholder={connection?.secretSet ? "Saved: leave empty to keep it" : ""}
               value={form.value.clientSecret ?? ""}
               onInput={(e) => set({ clientSecret: e.currentTarget.value })}
             />
+            <FieldError form={fields} field="clientSecret" />
           </div>
           <div class="field">
             <label for="sso-domains">Email domains</label>
-            <input id="sso-domains" placeholder="example.com, example.org" value={form.value.domainsText} onInput={(e) => set({ domainsText: e.currentTarget.value })} />
-            <p class="hint">People whose email is at these domains are sent to your identity provider to sign in.</p>
+            <input {...fields.props("domains", "sso-domains-hint")} placeholder="example.com, example.org" value={form.value.domainsText} onInput={(e) => set({ domainsText: e.currentTarget.value })} />
+            <p id="sso-domains-hint" class="hint">People whose email is at these domains are sent to your identity provider to sign in.</p>
+            <FieldError form={fields} field="domains" />
           </div>
           <label class="checkbox">
             <input type="checkbox" checked={form.value.jitProvisioning} onChange={(e) => set({ jitProvisioning: e.currentTarget.checked })} /> Let new people join on their first sign-in

@@ -9,6 +9,8 @@ import { ADD_PASSKEY_PATH } from "../components/StepUpModal";
 import { describeError } from "../lib/errors";
 import { appUrl, search } from "../state/router";
 import { requestStepUp } from "../state/stepup";
+import { me } from "../state/auth";
+import { branding } from "../state/branding";
 
 /** The window to report to: the product page framing this one, or the one that opened it; null when the page was navigated to. */
 function opener(): Window | null {
@@ -67,7 +69,9 @@ export function StepUpPage() {
   return (
     <main class="step-up-page">
       <h1 tabIndex={-1}>Confirm it's you</h1>
-      <p class="muted">Gatehouse is checking it's you before you continue.</p>
+      <p class="muted">
+        {branding.value.name} is checking it's you{me.value?.tenant ? ` (${me.value.user.email}, ${me.value.tenant.name})` : ""} before you continue.
+      </p>
       <Alert>{error.value}</Alert>
     </main>
   );

@@ -9,6 +9,7 @@ import { RecoveryCodes } from "../components/RecoveryCodes";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { loadMe, me } from "../state/auth";
+import { branding } from "../state/branding";
 import { search } from "../state/router";
 import { toast } from "../state/toast";
 
@@ -29,7 +30,7 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
     if (busy.value) return;
     const c = code.value.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(c)) {
-      error.value = "Enter the 6-digit code your app shows for Gatehouse.";
+      error.value = `Enter the 6-digit code your app shows for ${branding.value.name}.`;
       return;
     }
     void run(c);
@@ -87,6 +88,8 @@ export function TwoFactorPage() {
   const enrolling = me.value?.mfaEnrollmentRequired === true;
   // Sent here by a step-up the organization's policy allows only a passkey for.
   const needPasskey = new URLSearchParams(search.value).get("need") === "passkey" && passkeyCount === 0;
+  // Just joined as an owner (the invitation page sends them here): why a second factor, now.
+  const welcomeOwner = new URLSearchParams(search.value).get("welcome") === "owner";
   const { busy, error, run: startEnrollment } = useAction(async () => {
     enrollment.value = await post<TotpEnrollment>("/api/security/mfa/totp/enroll");
   });
@@ -117,6 +120,12 @@ export function TwoFactorPage() {
         Two-factor authentication asks for a passkey or a code from your phone when you sign in and before sensitive changes, so a stolen password alone
         is not enough.
       </PageHeader>
+      {welcomeOwner && user && !hasSecondFactor(user) && (
+        <Alert tone="info">
+          Welcome. As an owner you can change everyone's access, so set up a second factor now: with it, a stolen password alone is not enough to act
+          as you.
+        </Alert>
+      )}
       {needPasskey && <Alert tone="warning">Your organization requires a passkey for that action. Add one below, then try again.</Alert>}
       <Alert>{error.value}</Alert>
       <section class="card" aria-labelledby="totp-heading">
