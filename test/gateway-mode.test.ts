@@ -201,6 +201,18 @@ describe("what the origin receives", () => {
     expect(origin.seen[0]?.url.search).toBe("?kind=text");
     expect(origin.seen[0]?.headers.get("cf-connecting-ip")).toBe("192.0.2.44");
   });
+
+  it("the origin is told the client's address and PUBLIC_ORIGIN's host and scheme, whatever proxy headers the client sent", async () => {
+    const h = new Harness();
+    const origin = fakeOrigin();
+    const spoofed = { "x-forwarded-for": "10.9.9.9", "x-forwarded-host": "evil.test", "x-forwarded-proto": "http", "x-real-ip": "10.9.9.9" };
+    await h.call("/pricing", { env: gatewayEnv(origin.binding), headers: spoofed, ip: "192.0.2.44" });
+    const seen = origin.seen[0]?.headers;
+    expect(seen?.get("x-forwarded-for")).toBe("192.0.2.44");
+    expect(seen?.get("x-real-ip")).toBe("192.0.2.44");
+    expect(seen?.get("x-forwarded-host")).toBe(new URL(env.PUBLIC_ORIGIN).host);
+    expect(seen?.get("x-forwarded-proto")).toBe("https");
+  });
 });
 
 describe("what the client receives", () => {

@@ -38,6 +38,7 @@ import { enrolmentRequired, enrolmentRequiredError } from "../tenant/enrolment-g
 import { productRouteStepUp } from "./step-up";
 import { assertionSubjectOf } from "./subject";
 import { errorSummary, log } from "../lib/log";
+import { clientIp } from "../lib/request-meta";
 
 export type GatewayOptions = {
   /** Where Gatehouse's own surface lives (sign-in is under it). */
@@ -152,7 +153,8 @@ async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Re
     throw new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
   }
   const assertion = await signedAssertion(c, config);
-  const request = originRequest(c.req.raw, { assertion, sessionCookieName: SESSION_COOKIE, ...(config.originUrl ? { originUrl: config.originUrl } : {}) });
+  const forwarded = { clientIp: clientIp(c), publicOrigin: parseConfig(c.env).publicOrigin };
+  const request = originRequest(c.req.raw, { assertion, sessionCookieName: SESSION_COOKIE, forwarded, ...(config.originUrl ? { originUrl: config.originUrl } : {}) });
   let response: Response;
   try {
     response = c.env.ORIGIN ? await c.env.ORIGIN.fetch(request) : await fetch(request);
