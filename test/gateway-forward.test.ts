@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
-import { DEVICE_COOKIE, clientResponse, originRequest } from "../src/gateway/forward";
+import { DEVICE_COOKIE, type ForwardedFacts, clientResponse, originRequest } from "../src/gateway/forward";
 
 const SESSION = "__Host-gatehouse_session";
 const PROTECTED = [SESSION, DEVICE_COOKIE];
@@ -9,7 +9,7 @@ function incoming(init: { method?: string; headers?: Record<string, string>; bod
   return new Request(`https://app.test${init.path ?? "/app/notes?sort=asc&x=%2F"}`, { method: init.method ?? "GET", headers: init.headers, body: init.body ?? null });
 }
 
-const FACTS = { clientIp: "203.0.113.7", publicOrigin: "https://app.example.com" };
+const FACTS: ForwardedFacts = { clientIp: "203.0.113.7", publicOrigin: "https://app.example.com" };
 
 function forward(request: Request, assertion: string | null = "signed.jwt.value", originUrl?: string, forwarded = FACTS) {
   return originRequest(request, { assertion, sessionCookieName: SESSION, forwarded, ...(originUrl ? { originUrl } : {}) });

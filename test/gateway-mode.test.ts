@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
-import { Harness, PASSWORD, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { Harness, ORIGIN, PASSWORD, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 import { keySetText, privateJwk } from "./gateway-fixtures";
 
@@ -111,6 +111,34 @@ describe("everything else needs a session", () => {
     expect(origin.seen).toHaveLength(1);
     const refused = await env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).all<{ failure_reason: string }>();
     expect(refused.results.map((r) => r.failure_reason)).toContain("SESSION_REVOKED");
+  });
+});
+
+describe("a plain HTML form refused for sign-in", () => {
+  const FORM = { accept: "text/html", "content-type": "application/x-www-form-urlencoded", "sec-fetch-mode": "navigate", "sec-fetch-site": "same-origin" };
+
+  it("a form posted after the session ended is sent 303 to sign-in, back to the page it was on and told its action was not done; nothing is forwarded", async () => {
+    const h = new Harness();
+    const t = await seedTenant("gw");
+    const mine = await h.login(t.member.email);
+    const other = await h.login(t.member.email);
+    await h.stepUp(mine.cookie, "REVOKE_SESSION", t.member);
+    expect((await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: mine.cookie, method: "POST" })).status).toBe(200);
+    const origin = fakeOrigin();
+    const headers = { ...FORM, origin: ORIGIN, referer: `${ORIGIN}/app/notes/new` };
+    const res = await h.call("/app/notes", { env: gatewayEnv(origin.binding), cookie: other.cookie, method: "POST", rawBody: "title=hello", headers });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/_gatehouse/sign-in?returnTo=${encodeURIComponent("/app/notes/new")}&notDone=1`);
+    expect(origin.seen).toEqual([]);
+  });
+
+  it("the same post sent by fetch keeps the API's 401 JSON with its code", async () => {
+    const h = new Harness();
+    const origin = fakeOrigin();
+    const res = await h.call("/app/notes", { env: gatewayEnv(origin.binding), method: "POST", rawBody: "title=hello", headers: { ...FORM, "sec-fetch-mode": "cors" } });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: "UNAUTHORIZED" });
+    expect(origin.seen).toEqual([]);
   });
 });
 

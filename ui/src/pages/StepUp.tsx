@@ -7,6 +7,7 @@ import type { StepUpChallenge } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ADD_PASSKEY_PATH } from "../components/StepUpModal";
 import { describeError } from "../lib/errors";
+import { notDoneNotice } from "../lib/not-done";
 import { appUrl, search } from "../state/router";
 import { requestStepUp } from "../state/stepup";
 
@@ -68,6 +69,7 @@ export function StepUpPage() {
     <main class="step-up-page">
       <h1 tabIndex={-1}>Confirm it's you</h1>
       <p class="muted">Gatehouse is checking it's you before you continue.</p>
+      <Alert tone="warning">{notDoneNotice(search.value, "Once you've confirmed it's you")}</Alert>
       <Alert>{error.value}</Alert>
     </main>
   );
