@@ -35,6 +35,7 @@ import { passwordResetRoutes } from "./auth/password-reset-routes";
 import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
 import { operatorRoutes } from "./operator/routes";
+import { signOutPage } from "./auth/sign-out-page";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
 
@@ -119,6 +120,8 @@ export function createApp(options: AppOptions = {}) {
     .get(`${base}/.well-known/jwks.json`, publishedKeys)
     // The module product pages import for step-up and sign-in (src/gateway/client-module.ts).
     .get(`${base}/client.js`, (c) => c.body(CLIENT_MODULE, 200, CLIENT_MODULE_HEADERS))
+    // The sign-out form's target (its page is the panel's, at the same address: a GET never signs out).
+    .route(`${base}/sign-out`, signOutPage)
     .get(base, (c) => c.redirect(`${base}/`, 308))
     .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
     // The Gatehouse path is Gatehouse's alone: nothing under it reaches the product.

@@ -8,6 +8,7 @@ import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv,
 import type { Bindings } from "./env";
 import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
+import { sanitizeReturnTo } from "./gateway/return-to";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
 import { log } from "./lib/log";
 import { isLoopbackHost, originProblem } from "./lib/origin";
@@ -50,6 +51,12 @@ function httpsUnlessLoopback(url: URL): string | null {
   return "must use https:// (http:// only for localhost, 127.0.0.1 or [::1])";
 }
 
+/** SIGN_OUT_PATH: where the sign-out page lands, a same-origin path as returnTo allows one (default "/"). */
+const signOutPath = string()
+  .refine((v) => sanitizeReturnTo(v) === v, "must be a same-origin path such as / or /signed-out")
+  .optional()
+  .transform((v) => v ?? "/");
+
 /** A wrangler var holding a positive whole number (vars are strings), `fallback` when unset. */
 const positiveInteger = (fallback: number) =>
   string()
@@ -61,6 +68,7 @@ const positiveInteger = (fallback: number) =>
 const configVars = object({
   PUBLIC_ORIGIN: publicOriginVar,
   GATEHOUSE_PATH: gatehousePath,
+  SIGN_OUT_PATH: signOutPath,
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_ABSOLUTE_TIMEOUT_SECONDS),
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS),
   AUDIT_RETENTION_DAYS: positiveInteger(DEFAULT_AUDIT_RETENTION_DAYS),
@@ -81,6 +89,8 @@ export type GatehouseConfig = {
   /** PUBLIC_ORIGIN as URL.origin writes it: the start of every outgoing link (src/panel/links.ts). */
   publicOrigin: string;
   gatehousePath: string;
+  /** Where `<GATEHOUSE_PATH>/sign-out` lands once the session has ended (SIGN_OUT_PATH). */
+  signOutPath: string;
   sessionAbsoluteTimeoutSeconds: number;
   sessionIdleTimeoutSeconds: number;
   auditRetentionDays: number;
@@ -126,6 +136,7 @@ export function parseConfig(
   const config: GatehouseConfig = {
     publicOrigin: v.PUBLIC_ORIGIN,
     gatehousePath: v.GATEHOUSE_PATH,
+    signOutPath: v.SIGN_OUT_PATH,
     sessionAbsoluteTimeoutSeconds: v.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,

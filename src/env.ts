@@ -58,6 +58,8 @@ type GatewaySettings = {
   STEP_UP_ROUTES?: string;
   /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
   PRODUCT_STEP_UP_PURPOSES?: string;
+  /** Where `<GATEHOUSE_PATH>/sign-out` lands once the session has ended: a same-origin path, default "/". */
+  SIGN_OUT_PATH?: string;
 };
 
 /** Optional bindings an operator adds to wrangler.toml (docs/operations.md). */

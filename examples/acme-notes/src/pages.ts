@@ -54,6 +54,7 @@ export function appPage(claims: AssertionClaims, gatehousePath: string) {
     <main>
       <h1>Hello, ${claims.name}</h1>
       <p class="meta">${claims.email} · ${claims.role} · tenant ${claims.tid} · <a href="${gatehousePath}/">Security panel</a></p>
+      <form method="post" action="${gatehousePath}/sign-out"><button>Sign out</button></form>
       <form id="new-note"><input name="text" maxlength="500" required aria-label="New note" /> <button>Add</button></form>
       <ul id="notes"></ul>
       <p id="error" role="alert"></p>
