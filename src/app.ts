@@ -36,6 +36,8 @@ import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
 import { operatorRoutes } from "./operator/routes";
 import { signOutPage } from "./auth/sign-out-page";
+import { productApiRoutes } from "./product-api/routes";
+import { createRpcApp } from "./rpc/app";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
 
@@ -78,6 +80,8 @@ export function createApp(options: AppOptions = {}) {
       }),
     )
     .route("/operator", operatorRoutes(asUnknownPath))
+    // The product's server (PRODUCT_API_TOKENS and the user's assertion), never a browser: src/product-api/routes.ts.
+    .route("/product", productApiRoutes(createRpcApp(options), asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth/sso", backchannelLogoutRoutes)
     .route("/auth/sso", ssoSignInRoutes)

@@ -7,6 +7,7 @@ import { object, string } from "zod";
 import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
 import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
+import { type ProductCredential, ProductTokensError, productCredentialsConfig } from "./product-api/credentials";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { sanitizeReturnTo } from "./gateway/return-to";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
@@ -105,6 +106,8 @@ export type GatehouseConfig = {
   emailWebhook: EmailWebhookConfig | null;
   /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
   operatorToken: string | null;
+  /** The product HTTP API's credentials (PRODUCT_API_TOKENS secret); null: that API does not exist. */
+  productCredentials: ProductCredential[] | null;
 };
 
 export class ConfigError extends Error {
@@ -118,7 +121,7 @@ const parsed = new WeakMap<object, GatehouseConfig>();
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
 export function parseConfig(
-  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string },
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string; PRODUCT_API_TOKENS?: string },
 ): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
@@ -146,6 +149,7 @@ export function parseConfig(
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
     emailWebhook: parseEmailWebhook(env),
     operatorToken: parseOperatorToken(env),
+    productCredentials: parseProductCredentials(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
   parsed.set(env, config);
@@ -217,6 +221,15 @@ function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
     return operatorTokenConfig(env);
   } catch (err) {
     if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseProductCredentials(env: { PRODUCT_API_TOKENS?: string }): ProductCredential[] | null {
+  try {
+    return productCredentialsConfig(env);
+  } catch (err) {
+    if (err instanceof ProductTokensError) throw new ConfigError(err.message);
     throw err;
   }
 }

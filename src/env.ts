@@ -36,6 +36,12 @@ type Secrets = {
   EMAIL_WEBHOOK_SECRET?: string;
   /** Bearer token of the operator API (src/operator); without it that API does not exist. */
   OPERATOR_TOKEN?: string;
+  /**
+   * The product's HTTP API credentials (src/product-api): a JSON array or comma list of
+   * tokens (at least 32 characters each) or their `sha256:<hex>` digests; several at once
+   * while rotating. Without it that API does not exist.
+   */
+  PRODUCT_API_TOKENS?: string;
 };
 
 /** The email hook (src/email): an HTTPS endpoint of the product that delivers Gatehouse's messages. Optional. */
