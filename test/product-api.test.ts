@@ -8,6 +8,7 @@ import { ASSERTION_HEADER } from "../src/gateway/assertion";
 import { sha256Hex } from "../src/lib/crypto";
 import { Harness, configured, seedTenant, withEnv } from "./helpers";
 import { keySetText } from "./gateway-fixtures";
+import { createProductApiClient } from "../packages/product/src/index";
 
 const TOKEN = "product-token-0123456789abcdefghijklmnopqrstuvwxyz";
 const OLD_TOKEN = "product-token-old-0123456789abcdefghijklmnopqrstu";
@@ -163,5 +164,21 @@ describe("asking for step-up over HTTP", () => {
     const res = await serverCall(h, "step-up", e, assertion, { purpose: "REVOKE_SESSION" });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "VALIDATION_FAILED" });
+  });
+});
+
+describe("the product package's HTTP client", () => {
+  it("records an event and asks for step-up through the product API, answering as the RPC does", async () => {
+    const { h, e, assertion } = await memberWithAssertion();
+    const client = createProductApiClient({
+      gatehouseUrl: "https://gatehouse.test",
+      token: TOKEN,
+      fetch: async (url, init) => {
+        const res = await h.call(new URL(url).pathname, { env: e, method: init.method ?? "POST", rawBody: String(init.body), headers: init.headers as Record<string, string> });
+        return Response.json(res.body, { status: res.status });
+      },
+    });
+    expect(await client.recordAuditEvent(assertion, { action: "app.note.deleted", outcome: "SUCCESS" })).toMatchObject({ ok: true, id: expect.any(String) });
+    expect(await client.requireStepUp(assertion, "NOTE_DELETE")).toMatchObject({ ok: false, status: 428, error: "STEP_UP_REQUIRED", purpose: "NOTE_DELETE" });
   });
 });

@@ -3,7 +3,7 @@
  * inline script or style, so the CSP below can forbid both.
  */
 import { html } from "hono/html";
-import type { AssertionClaims } from "./verify";
+import type { AssertionClaims } from "../../../packages/product/src/index";
 
 export const CSP = [
   "default-src 'none'",
