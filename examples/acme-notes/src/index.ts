@@ -63,7 +63,9 @@ export function createApp(options: AppOptions = {}) {
     await next();
     c.res.headers.set("content-security-policy", CSP);
     c.res.headers.set("x-content-type-options", "nosniff");
-    c.res.headers.set("referrer-policy", "no-referrer");
+    // Same-origin requests keep their Referer and Origin: Gatehouse brings a refused plain form
+    // back to its page by the Referer, and its CSRF check refuses a form whose Origin is "null".
+    c.res.headers.set("referrer-policy", "same-origin");
   });
 
   const requireIdentity = createMiddleware<AppEnv>(async (c, next) => {
