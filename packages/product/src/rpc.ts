@@ -2,8 +2,8 @@
  * Gatehouse's RPC entrypoint, `GatehouseService`, as standalone types: bind it in your
  * Worker (docs/rpc.md) and type the binding with `GatehouseRpc`, without importing
  * Gatehouse's source. Every refusal is `{ ok: false, status, error, message, ...details }`
- * with the HTTP API's status and codes. test/product-package.test.ts keeps these equal to
- * Gatehouse's own (src/rpc/types.ts).
+ * with the HTTP API's status and codes. Gatehouse's own src/rpc/types.ts re-exports these;
+ * test/product-package.test.ts checks them against its schemas and answers.
  */
 
 /** How a member can verify for a step-up. */
@@ -87,13 +87,23 @@ export type ProductAuditEvent = {
   userAgent?: string;
   /** The product's id for its request, to correlate logs. */
   requestId?: string;
-  /** 16-128 of A-Z, a-z, 0-9, `.`, `_`, `:` and `-` (e.g. a UUID): a retry with it records nothing new. */
+  /**
+   * The product's key for this event, 16-128 of A-Z, a-z, 0-9, `.`, `_`, `:` and `-` (e.g. a
+   * UUID), scoped to the session's tenant and kept 24 hours: a call repeated with the same
+   * key and the same input records nothing new and answers the first recording (`replayed`);
+   * the same key with any other input is 409 IDEMPOTENCY_KEY_REUSED.
+   */
   idempotencyKey?: string;
 };
 
 export type AuditEventInput = ProductAuditEvent & {
   sessionId: string;
-  /** Whom the product's action was for: the assertion's `sub` (authenticate's `user.id`). */
+  /**
+   * Whom the product's action was for: the `user.id` authenticate answered (the assertion's
+   * `sub`). The event is recorded only while the session still acts as this user: 409
+   * IMPERSONATION_ENDED when the impersonation it acted in has ended since, 409
+   * ACTING_USER_CHANGED when it impersonates someone else since.
+   */
   userId: string;
 };
 
