@@ -110,3 +110,20 @@ test("a plain form posted once the session is gone lands on sign-in, back to its
   assertClean(problems);
   await context.close();
 });
+
+test("the sign-out page a product links to signs out only when its button is pressed", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await page.goto(panel("/sign-out"));
+  await page.getByRole("heading", { name: "Sign out" }).waitFor();
+  // Opening it changed nothing: the product still greets the member.
+  await page.goto("/app");
+  await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  await page.goto(panel("/sign-out"));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await page.goto("/app");
+  await page.waitForURL((url) => url.pathname === panel("/sign-in"));
+  assertClean(problems);
+  await context.close();
+});

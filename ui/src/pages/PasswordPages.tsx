@@ -7,8 +7,8 @@ import { useAction } from "../lib/useAction";
 import { signInNotice } from "../state/auth";
 import { appUrl, navigate, onLinkClick, search } from "../state/router";
 
-/** The sign-in page's frame, for the pages a signed-out visitor reaches. */
-function Card({ title, children }: { title: string; children: ComponentChildren }) {
+/** The sign-in page's frame, for the pages a signed-out visitor reaches (and the sign-out page, without the way back to sign-in). */
+export function Card({ title, children, backToSignIn = true }: { title: string; children: ComponentChildren; backToSignIn?: boolean }) {
   return (
     <div class="signin">
       <main id="main" class="signin-card">
@@ -17,11 +17,13 @@ function Card({ title, children }: { title: string; children: ComponentChildren 
         </div>
         <h1 tabIndex={-1}>{title}</h1>
         {children}
-        <div class="signin-links">
-          <a href={appUrl("/sign-in")} onClick={onLinkClick}>
-            Back to sign-in
-          </a>
-        </div>
+        {backToSignIn && (
+          <div class="signin-links">
+            <a href={appUrl("/sign-in")} onClick={onLinkClick}>
+              Back to sign-in
+            </a>
+          </div>
+        )}
       </main>
     </div>
   );
