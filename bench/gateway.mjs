@@ -33,7 +33,7 @@ async function minted(passthrough, claims) {
 export async function gatewayTargets(gateway, passthrough, cookie, on) {
   // The product's own name for the header, imported only here: Node strips the types (24+,
   // as `npm run bench` runs), and `node bench/run.mjs --render` never gets this far.
-  const { ASSERTION_HEADER } = await import("../examples/acme-notes/src/verify.ts");
+  const { ASSERTION_HEADER } = await import("../packages/product/src/claims.ts");
   const gw = hostOf(gateway);
   const { claims } = JSON.parse(await get(`${gw}/whoami`, { cookie }));
   if (claims.sub !== "usr_alice") throw new Error(`gateway /whoami named ${claims.sub}, not usr_alice`);

@@ -18,7 +18,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = fileURLToPath(new URL("../node_modules/.bin", import.meta.url));
 const SCRIPTS = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts;
 
-const TYPECHECKS = ["typecheck", "typecheck:ui", "typecheck:example"];
+// build:product type-checks the product package (packages/product) as it builds it.
+const TYPECHECKS = ["typecheck", "typecheck:ui", "typecheck:example", "build:product"];
 const CHECKS = ["check:paths", ...TYPECHECKS, "check:types", "check:deploy", "check:cache-rebuild"];
 /** Each step: a package.json script (or a command), and the steps it starts after. */
 const STEPS = [

@@ -37,6 +37,9 @@ import { invitationRoutes } from "./users/invitations";
 import { acceptInvitationRoutes } from "./auth/accept-invitation";
 import { invitationPreviewRoutes } from "./auth/invitation-preview";
 import { operatorRoutes } from "./operator/routes";
+import { signOutPage } from "./auth/sign-out-page";
+import { productApiRoutes } from "./product-api/routes";
+import { createRpcApp } from "./rpc/app";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
 
@@ -79,6 +82,8 @@ export function createApp(options: AppOptions = {}) {
       }),
     )
     .route("/operator", operatorRoutes(asUnknownPath))
+    // The product's server (PRODUCT_API_TOKENS and the user's assertion), never a browser: src/product-api/routes.ts.
+    .route("/product", productApiRoutes(createRpcApp(options), asUnknownPath))
     .route("/auth/invitations", acceptInvitationRoutes)
     .route("/auth/invitations", invitationPreviewRoutes)
     .route("/auth/sso", backchannelLogoutRoutes)
@@ -125,6 +130,8 @@ export function createApp(options: AppOptions = {}) {
     .get(`${base}/.well-known/jwks.json`, publishedKeys)
     // The module product pages import for step-up and sign-in (src/gateway/client-module.ts).
     .get(`${base}/client.js`, (c) => c.body(CLIENT_MODULE, 200, CLIENT_MODULE_HEADERS))
+    // The sign-out form's target (its page is the panel's, at the same address: a GET never signs out).
+    .route(`${base}/sign-out`, signOutPage)
     .get(base, (c) => c.redirect(`${base}/`, 308))
     .on(["GET", "HEAD"], `${base}/*`, servePanel({ basePath: base }))
     // The Gatehouse path is Gatehouse's alone: nothing under it reaches the product.

@@ -7,7 +7,9 @@ import { object, string } from "zod";
 import { type EmailWebhookConfig, EmailWebhookConfigError, type EmailWebhookEnv, emailWebhookConfig } from "./email/config";
 import type { Bindings } from "./env";
 import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config";
+import { type ProductCredential, ProductTokensError, productCredentialsConfig } from "./product-api/credentials";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
+import { sanitizeReturnTo } from "./gateway/return-to";
 import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
 import { pwnedPasswordsApiVar } from "./lib/breached-passwords";
 import { type Branding, brandingVars } from "./panel/branding";
@@ -52,6 +54,12 @@ function httpsUnlessLoopback(url: URL): string | null {
   return "must use https:// (http:// only for localhost, 127.0.0.1 or [::1])";
 }
 
+/** SIGN_OUT_PATH: where the sign-out page lands, a same-origin path as returnTo allows one (default "/"). */
+const signOutPath = string()
+  .refine((v) => sanitizeReturnTo(v) === v, "must be a same-origin path such as / or /signed-out")
+  .optional()
+  .transform((v) => v ?? "/");
+
 /** A wrangler var holding a positive whole number (vars are strings), `fallback` when unset. */
 const positiveInteger = (fallback: number) =>
   string()
@@ -63,6 +71,7 @@ const positiveInteger = (fallback: number) =>
 const configVars = object({
   PUBLIC_ORIGIN: publicOriginVar,
   GATEHOUSE_PATH: gatehousePath,
+  SIGN_OUT_PATH: signOutPath,
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_ABSOLUTE_TIMEOUT_SECONDS),
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInteger(DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS),
   AUDIT_RETENTION_DAYS: positiveInteger(DEFAULT_AUDIT_RETENTION_DAYS),
@@ -85,6 +94,8 @@ export type GatehouseConfig = {
   /** PUBLIC_ORIGIN as URL.origin writes it: the start of every outgoing link (src/panel/links.ts). */
   publicOrigin: string;
   gatehousePath: string;
+  /** Where `<GATEHOUSE_PATH>/sign-out` lands once the session has ended (SIGN_OUT_PATH). */
+  signOutPath: string;
   sessionAbsoluteTimeoutSeconds: number;
   sessionIdleTimeoutSeconds: number;
   auditRetentionDays: number;
@@ -103,6 +114,8 @@ export type GatehouseConfig = {
   emailWebhook: EmailWebhookConfig | null;
   /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
   operatorToken: string | null;
+  /** The product HTTP API's credentials (PRODUCT_API_TOKENS secret); null: that API does not exist. */
+  productCredentials: ProductCredential[] | null;
 };
 
 export class ConfigError extends Error {
@@ -119,7 +132,7 @@ export type ConfigEnv = Parameters<typeof parseConfig>[0];
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
 export function parseConfig(
-  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string },
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string; PRODUCT_API_TOKENS?: string },
 ): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
@@ -137,6 +150,7 @@ export function parseConfig(
   const config: GatehouseConfig = {
     publicOrigin: v.PUBLIC_ORIGIN,
     gatehousePath: v.GATEHOUSE_PATH,
+    signOutPath: v.SIGN_OUT_PATH,
     sessionAbsoluteTimeoutSeconds: v.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
     sessionIdleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
@@ -148,6 +162,7 @@ export function parseConfig(
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
     emailWebhook: parseEmailWebhook(env),
     operatorToken: parseOperatorToken(env),
+    productCredentials: parseProductCredentials(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
   // In gateway mode the product is this host's own home page.
@@ -221,6 +236,15 @@ function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
     return operatorTokenConfig(env);
   } catch (err) {
     if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseProductCredentials(env: { PRODUCT_API_TOKENS?: string }): ProductCredential[] | null {
+  try {
+    return productCredentialsConfig(env);
+  } catch (err) {
+    if (err instanceof ProductTokensError) throw new ConfigError(err.message);
     throw err;
   }
 }

@@ -36,6 +36,12 @@ type Secrets = {
   EMAIL_WEBHOOK_SECRET?: string;
   /** Bearer token of the operator API (src/operator); without it that API does not exist. */
   OPERATOR_TOKEN?: string;
+  /**
+   * The product's HTTP API credentials (src/product-api): a JSON array or comma list of
+   * tokens (at least 32 characters each) or their `sha256:<hex>` digests; several at once
+   * while rotating. Without it that API does not exist.
+   */
+  PRODUCT_API_TOKENS?: string;
 };
 
 /** The email hook (src/email): an HTTPS endpoint of the product that delivers Gatehouse's messages. Optional. */
@@ -69,6 +75,8 @@ type GatewaySettings = {
   STEP_UP_ROUTES?: string;
   /** The product's step-up purposes, a JSON array (src/stepup/product-purposes.ts). */
   PRODUCT_STEP_UP_PURPOSES?: string;
+  /** Where `<GATEHOUSE_PATH>/sign-out` lands once the session has ended: a same-origin path, default "/". */
+  SIGN_OUT_PATH?: string;
 };
 
 /** Optional bindings an operator adds to wrangler.toml (docs/operations.md). */

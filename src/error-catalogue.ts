@@ -45,11 +45,15 @@ export const ERROR_CATALOGUE = {
   PASSKEY_USER_NOT_VERIFIED: { status: [400, 401], message: "The authenticator did not verify the user (PIN or biometric)" },
   PASSKEY_COUNTER_REGRESSED: { status: 401, message: "The passkey's signature counter did not move forwards: it may have been cloned" },
   PASSKEY_INVALID: { status: [400, 401], message: "The passkey's answer could not be verified (unknown credential, another user's, or a bad signature)" },
+  // The product's HTTP API (src/product-api): the origin's credential, and the user's assertion it presents.
+  PRODUCT_CREDENTIAL_INVALID: { status: 401, message: "The product credential (Authorization: Bearer, one of PRODUCT_API_TOKENS) is missing or wrong" },
+  ASSERTION_INVALID: { status: 401, message: "The user's identity assertion (Gatehouse-Jwt-Assertion) is missing, expired, not for this product or not signed by Gatehouse" },
 
   // 403: established, and not allowed.
   FORBIDDEN: { status: 403, message: "The caller's role or permissions do not allow this" },
   CANNOT_CHANGE_OWN_ACCESS: { status: 403, message: "Nobody changes their own access (role, permissions, status or second factor)" },
   CSRF: { status: 403, message: "A cross-site or cross-origin request was refused" },
+  BROWSER_REFUSED: { status: 403, message: "The product API is for the product's server: a request carrying a browser's fetch metadata, Origin or cookies is refused" },
   IMPERSONATION_FORBIDDEN: { status: 403, message: "This is never done on someone's behalf; exit impersonation first" },
   IP_BLOCKED: { status: 403, message: "Access from this network address is not allowed by the organisation" },
   MFA_ENROLLMENT_REQUIRED: { status: 403, message: "Set up two-factor authentication first" },

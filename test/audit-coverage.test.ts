@@ -6,7 +6,11 @@ import { apiRouteTable, scimRouteTable } from "./helpers";
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** State-changing routes deliberately not wrapped, each with its reason. */
-const EXEMPT: Record<string, string> = {};
+const EXEMPT: Record<string, string> = {
+  // The product's HTTP API runs the RPC's calls, whose engine records the event (its own row) and every refusal of a known session (src/rpc/app.ts).
+  "POST /api/product/audit-events": "the event is its own audit row; the RPC engine records refusals",
+  "POST /api/product/step-up": "the RPC engine records refusals, as for requireStepUp over RPC",
+};
 
 /** The API's routes and the SCIM service's (src/scim/routes.ts): both change state, both are audited the same way. */
 const routeTable = (app: ReturnType<typeof createApp>) => [...apiRouteTable(app), ...scimRouteTable(app)];

@@ -9,12 +9,13 @@ export type FakeDialog = { frame: { src: string; contentWindow: object }; answer
 export type ClientModule = {
   gatehouseFetch(input: string, init?: RequestInit): Promise<Response>;
   stepUp(purpose: string): Promise<boolean>;
+  signOut(): Promise<void>;
 };
 
 export const PAGE_ORIGIN = "https://app.example";
 
 /** The module with `fetch` and `onDialog` (called as each step-up dialog opens) supplied by the test. */
-export function loadClientModule(options: { fetch: (request: Request) => Promise<Response>; onDialog: (dialog: FakeDialog) => void }): ClientModule & { assigned: string[] } {
+export function loadClientModule(options: { fetch: (request: Request | string, init?: RequestInit) => Promise<Response>; onDialog: (dialog: FakeDialog) => void }): ClientModule & { assigned: string[] } {
   const listeners = new Set<Listener>();
   const assigned: string[] = [];
   const location = { origin: PAGE_ORIGIN, pathname: "/app", search: "", assign: (url: string) => assigned.push(url) };
@@ -62,7 +63,7 @@ export function loadClientModule(options: { fetch: (request: Request) => Promise
     body: { append() {} },
   };
   const body = CLIENT_MODULE.replace(/^export /gm, "").replaceAll("import.meta.url", `"${PAGE_ORIGIN}/_gatehouse/client.js"`);
-  const factory = new Function("fetch", "location", "document", "addEventListener", "removeEventListener", `${body}\nreturn { gatehouseFetch, stepUp };`) as (...args: unknown[]) => ClientModule;
+  const factory = new Function("fetch", "location", "document", "addEventListener", "removeEventListener", `${body}\nreturn { gatehouseFetch, stepUp, signOut };`) as (...args: unknown[]) => ClientModule;
   const module = factory(
     options.fetch,
     location,

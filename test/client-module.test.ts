@@ -44,6 +44,20 @@ describe("the client module", () => {
     expect(await gzipBytes(CLIENT_MODULE)).toBeLessThan(3 * 1024);
   });
 
+  it("signOut() POSTs to the sign-out page under the module's own path, never a GET that would sign out, then goes where the answer says", async () => {
+    const sent: { url: string; method: string }[] = [];
+    const client = loadClientModule({
+      fetch: async (input, init) => {
+        sent.push({ url: String(input), method: init?.method ?? "GET" });
+        return Response.json({ success: true, redirectTo: "/goodbye" });
+      },
+      onDialog: () => {},
+    });
+    await client.signOut();
+    expect(sent).toEqual([{ url: "/_gatehouse/sign-out", method: "POST" }]);
+    expect(client.assigned).toEqual(["/goodbye"]);
+  });
+
   it("a message from the dialog counts only from this origin and from the frame it opened", async () => {
     const dialogs: FakeDialog[] = [];
     const client = loadClientModule({ fetch: () => Promise.reject(new Error("not used")), onDialog: (d) => dialogs.push(d) });

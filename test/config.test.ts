@@ -31,6 +31,7 @@ describe("integer variables are validated at startup", () => {
     const defaults = {
       publicOrigin: ORIGIN,
       gatehousePath: "/_gatehouse",
+      signOutPath: "/",
       sessionAbsoluteTimeoutSeconds: 86_400,
       sessionIdleTimeoutSeconds: 3_600,
       auditRetentionDays: 400,
@@ -42,6 +43,7 @@ describe("integer variables are validated at startup", () => {
       keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },
       emailWebhook: null,
       operatorToken: null,
+      productCredentials: null,
     };
     expect(parseConfig(configured({}))).toEqual(defaults);
     expect(parseConfig(configured(Object.fromEntries(INTEGER_VARS.map((name) => [name, ""]))))).toEqual(defaults);

@@ -4,7 +4,7 @@ import { noteAuditInput } from "../examples/acme-notes/src/audit";
 import { parseConfig } from "../src/config";
 import { auditEventInputSchema } from "../src/rpc/schemas";
 import type { AuditEventInput } from "../src/rpc/types";
-import { ASSERTION_HEADER as REFERENCE_HEADER, createAssertionVerifier } from "../examples/acme-notes/src/verify";
+import { ASSERTION_HEADER as REFERENCE_HEADER, createAssertionVerifier } from "../packages/product/src/index";
 import { parseAssertionKeys } from "../src/gateway/assertion-keys";
 import { ASSERTION_HEADER, AssertionCache, type AssertionSubject, signAssertion } from "../src/gateway/assertion";
 import { keySetText } from "./gateway-fixtures";

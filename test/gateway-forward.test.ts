@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
-import { DEVICE_COOKIE, clientResponse, originRequest } from "../src/gateway/forward";
+import { DEVICE_COOKIE, type ForwardedFacts, clientResponse, originRequest } from "../src/gateway/forward";
 
 const SESSION = "__Host-gatehouse_session";
 const PROTECTED = [SESSION, DEVICE_COOKIE];
@@ -9,8 +9,10 @@ function incoming(init: { method?: string; headers?: Record<string, string>; bod
   return new Request(`https://app.test${init.path ?? "/app/notes?sort=asc&x=%2F"}`, { method: init.method ?? "GET", headers: init.headers, body: init.body ?? null });
 }
 
-function forward(request: Request, assertion: string | null = "signed.jwt.value", originUrl?: string) {
-  return originRequest(request, { assertion, sessionCookieName: SESSION, ...(originUrl ? { originUrl } : {}) });
+const FACTS: ForwardedFacts = { clientIp: "203.0.113.7", publicOrigin: "https://app.example.com" };
+
+function forward(request: Request, assertion: string | null = "signed.jwt.value", originUrl?: string, forwarded = FACTS) {
+  return originRequest(request, { assertion, sessionCookieName: SESSION, forwarded, ...(originUrl ? { originUrl } : {}) });
 }
 
 function streamOf(): { stream: ReadableStream<Uint8Array>; push: (text: string) => void; close: () => void } {
@@ -69,6 +71,34 @@ describe("the request to the origin", () => {
     const toOrigin = forward(request, null, "http://origin.internal:8788/ignored");
     expect(toOrigin.url).toBe("http://origin.internal:8788/app/notes?sort=asc&x=%2F");
     expect(toOrigin.headers.get("host")).toBeNull(); // the runtime takes the host from the URL
+  });
+
+  it("the origin learns the client's address and the public host and scheme from Gatehouse, never from the client's proxy headers", () => {
+    const spoofed = {
+      "X-Forwarded-For": "10.0.0.1",
+      "x-real-ip": "10.0.0.2",
+      "X-Forwarded-Host": "evil.test",
+      "X-Forwarded-Proto": "http",
+      "X-Forwarded-Port": "1",
+      Forwarded: "for=10.0.0.3;host=evil.test",
+      X_Forwarded_Host: "evil2.test",
+    };
+    const sent = forward(incoming({ headers: spoofed }));
+    expect(sent.headers.get("x-forwarded-for")).toBe("203.0.113.7");
+    expect(sent.headers.get("x-real-ip")).toBe("203.0.113.7");
+    expect(sent.headers.get("x-forwarded-host")).toBe("app.example.com");
+    expect(sent.headers.get("x-forwarded-proto")).toBe("https");
+    expect(sent.headers.get("x-forwarded-port")).toBeNull();
+    expect(sent.headers.get("forwarded")).toBeNull();
+    expect([...sent.headers.keys()].filter((name) => name.includes("_"))).toEqual([]);
+  });
+
+  it("without a CF-Connecting-IP the origin gets no client address at all, not the client's claim", () => {
+    const sent = forward(incoming({ headers: { "X-Forwarded-For": "10.0.0.1", "X-Real-IP": "10.0.0.2" } }), null, undefined, { clientIp: null, publicOrigin: "http://localhost:8787" });
+    expect(sent.headers.get("x-forwarded-for")).toBeNull();
+    expect(sent.headers.get("x-real-ip")).toBeNull();
+    expect(sent.headers.get("x-forwarded-host")).toBe("localhost:8787");
+    expect(sent.headers.get("x-forwarded-proto")).toBe("http");
   });
 
   it("the request body is streamed to the origin, not buffered", async () => {

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
-import { Harness, PASSWORD, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
+import { Harness, ORIGIN, PASSWORD, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 import { keySetText, privateJwk } from "./gateway-fixtures";
 
@@ -114,6 +114,34 @@ describe("everything else needs a session", () => {
   });
 });
 
+describe("a plain HTML form refused for sign-in", () => {
+  const FORM = { accept: "text/html", "content-type": "application/x-www-form-urlencoded", "sec-fetch-mode": "navigate", "sec-fetch-site": "same-origin" };
+
+  it("a form posted after the session ended is sent 303 to sign-in, back to the page it was on and told its action was not done; nothing is forwarded", async () => {
+    const h = new Harness();
+    const t = await seedTenant("gw");
+    const mine = await h.login(t.member.email);
+    const other = await h.login(t.member.email);
+    await h.stepUp(mine.cookie, "REVOKE_SESSION", t.member);
+    expect((await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: mine.cookie, method: "POST" })).status).toBe(200);
+    const origin = fakeOrigin();
+    const headers = { ...FORM, origin: ORIGIN, referer: `${ORIGIN}/app/notes/new` };
+    const res = await h.call("/app/notes", { env: gatewayEnv(origin.binding), cookie: other.cookie, method: "POST", rawBody: "title=hello", headers });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/_gatehouse/sign-in?returnTo=${encodeURIComponent("/app/notes/new")}&notDone=1`);
+    expect(origin.seen).toEqual([]);
+  });
+
+  it("the same post sent by fetch keeps the API's 401 JSON with its code", async () => {
+    const h = new Harness();
+    const origin = fakeOrigin();
+    const res = await h.call("/app/notes", { env: gatewayEnv(origin.binding), method: "POST", rawBody: "title=hello", headers: { ...FORM, "sec-fetch-mode": "cors" } });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: "UNAUTHORIZED" });
+    expect(origin.seen).toEqual([]);
+  });
+});
+
 describe("the tenant's rules and CSRF hold on product paths as on the API", () => {
   it("a blocked address gets 403 IP_BLOCKED on a product page, audited, and nothing is forwarded", async () => {
     const h = new Harness();
@@ -200,6 +228,18 @@ describe("what the origin receives", () => {
     expect(origin.seen[0]).toMatchObject({ method: "PUT", body: big });
     expect(origin.seen[0]?.url.search).toBe("?kind=text");
     expect(origin.seen[0]?.headers.get("cf-connecting-ip")).toBe("192.0.2.44");
+  });
+
+  it("the origin is told the client's address and PUBLIC_ORIGIN's host and scheme, whatever proxy headers the client sent", async () => {
+    const h = new Harness();
+    const origin = fakeOrigin();
+    const spoofed = { "x-forwarded-for": "10.9.9.9", "x-forwarded-host": "evil.test", "x-forwarded-proto": "http", "x-real-ip": "10.9.9.9" };
+    await h.call("/pricing", { env: gatewayEnv(origin.binding), headers: spoofed, ip: "192.0.2.44" });
+    const seen = origin.seen[0]?.headers;
+    expect(seen?.get("x-forwarded-for")).toBe("192.0.2.44");
+    expect(seen?.get("x-real-ip")).toBe("192.0.2.44");
+    expect(seen?.get("x-forwarded-host")).toBe(new URL(env.PUBLIC_ORIGIN).host);
+    expect(seen?.get("x-forwarded-proto")).toBe("https");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBrowserNavigation, unauthenticatedResponse } from "../src/gateway/navigation";
+import { browserRequestKind, isBrowserNavigation, stepUpRedirect, unauthenticatedResponse } from "../src/gateway/navigation";
 
 const HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -40,5 +40,50 @@ describe("browser navigation or API call", () => {
     const res = unauthenticatedResponse(req("GET", { accept: "application/json" }), { gatehousePath: "/_gatehouse" });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "UNAUTHORIZED", message: "Sign in to continue" });
+  });
+});
+
+const FORM = { accept: HTML, "content-type": "application/x-www-form-urlencoded", "sec-fetch-mode": "navigate", referer: "https://app.test/notes/7/edit?tab=2" };
+
+describe("a plain HTML form's submission", () => {
+  it("a POST of a form body accepting HTML is a form submission, with or without fetch metadata, in each enctype", () => {
+    expect(browserRequestKind(req("POST", FORM))).toBe("form");
+    expect(browserRequestKind(req("POST", { accept: HTML, "content-type": "multipart/form-data; boundary=x" }))).toBe("form");
+    expect(browserRequestKind(req("POST", { accept: HTML, "content-type": "text/plain" }))).toBe("form");
+  });
+
+  it("a fetch/XHR posting a form body is never a form submission: it keeps the JSON answers", () => {
+    expect(browserRequestKind(req("POST", { ...FORM, "sec-fetch-mode": "cors" }))).toBe("other");
+    expect(browserRequestKind(req("POST", { ...FORM, "sec-fetch-mode": "same-origin" }))).toBe("other");
+    expect(browserRequestKind(req("POST", { ...FORM, accept: "application/json" }))).toBe("other");
+    expect(browserRequestKind(req("POST", { ...FORM, "content-type": "application/json" }))).toBe("other");
+    expect(browserRequestKind(req("DELETE", FORM))).toBe("other");
+  });
+
+  it("a form refused for sign-in gets a 303 to sign-in, back to the page it was on and told its action was not done", () => {
+    const res = unauthenticatedResponse(req("POST", FORM, "/notes/7"), { gatehousePath: "/_gatehouse" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/_gatehouse/sign-in?returnTo=${encodeURIComponent("/notes/7/edit?tab=2")}&notDone=1`);
+  });
+
+  it("a form refused for step-up gets a 303 to the step-up page, back to the page it was on and told its action was not done", () => {
+    const res = stepUpRedirect(req("POST", FORM, "/notes/7"), { gatehousePath: "/_gatehouse", purpose: "NOTE_DELETE" });
+    expect(res?.status).toBe(303);
+    expect(res?.headers.get("location")).toBe(`/_gatehouse/step-up?purpose=NOTE_DELETE&returnTo=${encodeURIComponent("/notes/7/edit?tab=2")}&notDone=1`);
+  });
+
+  it("a form's returnTo is only a same-origin Referer's sanitised path: another site's page, a missing or an odd Referer is /", () => {
+    const to = (referer: string | null) => {
+      const headers: Record<string, string> = { ...FORM };
+      if (referer === null) delete headers.referer;
+      else headers.referer = referer;
+      return new URL(unauthenticatedResponse(req("POST", headers), { gatehousePath: "/_gatehouse" }).headers.get("location") ?? "", "https://app.test").searchParams.get("returnTo");
+    };
+    expect(to("https://evil.test/notes")).toBe("/");
+    expect(to("http://app.test/notes")).toBe("/");
+    expect(to(null)).toBe("/");
+    expect(to("not a url")).toBe("/");
+    expect(to("https://app.test//evil.test/x")).toBe("/");
+    expect(to("https://app.test/notes?x=1#frag")).toBe("/notes?x=1");
   });
 });

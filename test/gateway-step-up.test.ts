@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
-import { Harness, configured, seedTenant } from "./helpers";
+import { Harness, ORIGIN, configured, seedTenant } from "./helpers";
 import { FETCH, NAVIGATION, ROUTES, fakeOrigin, gatewayEnv, loadStepUpKeys, signedInMember, verify } from "./gateway-step-up-fixtures";
 
 beforeAll(loadStepUpKeys);
@@ -24,6 +24,20 @@ describe("a product route that needs a step-up", () => {
     const res = await h.call("/billing/export?year=2026", { env: gatewayEnv(origin.binding), cookie, headers: NAVIGATION });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe(`/_gatehouse/step-up?purpose=BILLING_EXPORT&returnTo=${encodeURIComponent("/billing/export?year=2026")}`);
+    expect(origin.seen).toEqual([]);
+  });
+
+  it("a plain HTML form without a grant is sent 303 to the step-up page, back to the page it was on and told its action was not done; a fetch of the same keeps 428", async () => {
+    const { h, cookie } = await signedInMember();
+    const origin = fakeOrigin();
+    const e = gatewayEnv(origin.binding);
+    const form = { accept: "text/html", "content-type": "application/x-www-form-urlencoded", "sec-fetch-mode": "navigate", "sec-fetch-site": "same-origin", origin: ORIGIN, referer: `${ORIGIN}/v1/notes/n1?view=1` };
+    const res = await h.call("/v1/notes/n1/restore", { env: e, cookie, method: "POST", rawBody: "confirm=yes", headers: form });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/_gatehouse/step-up?purpose=NOTE_RESTORE&returnTo=${encodeURIComponent("/v1/notes/n1?view=1")}&notDone=1`);
+    const fetched = await h.call("/v1/notes/n1/restore", { env: e, cookie, method: "POST", rawBody: "confirm=yes", headers: { ...form, "sec-fetch-mode": "cors" } });
+    expect(fetched.status).toBe(428);
+    expect(fetched.body).toMatchObject({ error: "STEP_UP_REQUIRED", purpose: "NOTE_RESTORE" });
     expect(origin.seen).toEqual([]);
   });
 

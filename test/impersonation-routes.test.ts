@@ -16,6 +16,9 @@ const ACTS_WHILE_IMPERSONATING: Record<string, string> = {
   "POST /api/security/stepup/verify": "earns a grant with the admin's own factor, refused for a purpose not allowed while impersonating",
   "POST /api/security/stepup/options": "a passkey challenge for the admin's own passkey, refused for a purpose not allowed while impersonating",
   "POST /api/auth/logout": "ends the session, and the impersonation that lives on it",
+  // The product's server, as over RPC (src/rpc): whom it acted for is the assertion's.
+  "POST /api/product/audit-events": "records the product's action as done by the admin for the member (realUserId), refused once the impersonation ended (src/rpc/record-event.ts)",
+  "POST /api/product/step-up": "claims a product grant, earned only for a purpose that allows impersonation",
   // No session, so nothing to impersonate with:
   "POST /api/auth/login": "signs in; no session yet",
   "POST /api/auth/passkey/options": "a sign-in challenge; no session yet",

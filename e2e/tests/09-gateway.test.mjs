@@ -1,6 +1,8 @@
 // Gateway mode: the demo product (examples/acme-notes) behind Gatehouse. A signed-out
 // visitor is sent to sign-in and back; a revoked session loses the product on its next
-// page; an impersonating admin sees the member's product, with the real admin named.
+// page; an impersonating admin sees the member's product, with the real admin named; the
+// product's sign-out button ends the session, and a plain form posted without one is sent to
+// sign-in, told its action was not done.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { UA, assertClean, exitImpersonation, launch, newPage, shot, signIn, startImpersonation, stepUp } from "../lib/browser.mjs";
@@ -73,6 +75,61 @@ test("an admin impersonating a member sees the member's product, with the real a
   // Back to the panel to end it.
   await page.goto(panel("/security/sessions"));
   await exitImpersonation(page, USERS.alice);
+  assertClean(problems);
+  await context.close();
+});
+
+test("the product's sign-out button ends the session and lands on the landing page", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await page.goto("/app");
+  await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await page.getByRole("heading", { name: "Acme Notes" }).waitFor();
+  await page.goto("/app");
+  await page.waitForURL((url) => url.pathname === panel("/sign-in") && url.searchParams.get("returnTo") === "/app");
+  assertClean(problems);
+  await context.close();
+});
+
+test("a plain form posted once the session is gone lands on sign-in, back to its page and told its action was not done", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await page.goto("/app?view=recent");
+  await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  await context.clearCookies();
+  // A server-rendered form as a product would have it: a POST navigation, no script involved.
+  await page.evaluate(() => {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = "/api/notes";
+    const field = document.createElement("input");
+    field.name = "text";
+    field.value = "written while signed out";
+    form.append(field);
+    document.body.append(form);
+    form.submit();
+  });
+  await page.waitForURL((url) => url.pathname === panel("/sign-in") && url.searchParams.get("returnTo") === "/app?view=recent" && url.searchParams.get("notDone") === "1");
+  await page.getByText("What you just sent was not done").waitFor();
+  assertClean(problems);
+  await context.close();
+});
+
+test("the sign-out page a product links to signs out only when its button is pressed", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await page.goto(panel("/sign-out"));
+  await page.getByRole("heading", { name: "Sign out" }).waitFor();
+  // Opening it changed nothing: the product still greets the member.
+  await page.goto("/app");
+  await page.getByRole("heading", { name: `Hello, ${USERS.bob.name}` }).waitFor();
+  await page.goto(panel("/sign-out"));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await page.goto("/app");
+  await page.waitForURL((url) => url.pathname === panel("/sign-in"));
   assertClean(problems);
   await context.close();
 });

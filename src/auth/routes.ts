@@ -9,7 +9,7 @@
  * session fixation (a new id at every sign-in), cookie theft by script (HttpOnly,
  * __Host-, Secure, SameSite=Lax).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import type { AppEnv, AuthUser } from "../env";
 import { permissionsOf } from "../lib/permissions";
@@ -19,7 +19,7 @@ import { resolveImpersonation } from "../impersonation/middleware";
 import { endSessions } from "../sessions/revoke";
 import { clearSessionCookies } from "../sessions/cookies";
 import { sanitizeReturnTo } from "../gateway/return-to";
-import { withPropagation } from "../propagation";
+import { type Propagation, withPropagation } from "../propagation";
 import { emptyBody } from "../lib/schemas";
 import { signInPasskeyOptions } from "../passkeys/options";
 import { identifyPasskey, passkeyWayIn } from "./passkey-sign-in";
@@ -61,20 +61,31 @@ export const authRoutes = new Hono<AppEnv>()
     const { row, state } = await startSignedInSession(c, admitted, factor);
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
-  // Not the whole edge check: signing out works from any address.
-  .post("/logout", audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false }), async (c) => {
-    const session = c.get("session");
-    // Signing out while impersonating ends both: the impersonation lives on this session.
-    const { propagation } = await endSessions(c, {
-      tenantId: session.tenantId,
-      userId: session.userId,
-      which: { session },
-      reason: "LOGOUT",
-      event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
-    });
-    clearSessionCookies(c);
-    return c.json({ success: true, ...withPropagation(propagation) });
+  .post("/logout", ...signOutChecks(), async (c) => c.json({ success: true, ...withPropagation(await signOutThisSession(c)) }));
+
+/**
+ * What signing out passes first, on the API (POST /api/auth/logout) and on the sign-out
+ * page (./sign-out-page.ts): the session cookie (not the whole edge check: signing out
+ * works from any address), audited as LOGOUT.
+ */
+export function signOutChecks() {
+  return [audited("LOGOUT", { targetType: "session" }), requireSession(), resolveImpersonation({ refuseWritesOnEnd: false })] as const;
+}
+
+/** Ends this browser's session (and an impersonation on it) with its LOGOUT row, and clears its cookies. */
+export async function signOutThisSession(c: Context<AppEnv>): Promise<Propagation> {
+  const session = c.get("session");
+  // Signing out while impersonating ends both: the impersonation lives on this session.
+  const { propagation } = await endSessions(c, {
+    tenantId: session.tenantId,
+    userId: session.userId,
+    which: { session },
+    reason: "LOGOUT",
+    event: () => ({ action: "LOGOUT", outcome: "SUCCESS", actorUserId: session.userId, targetType: "session", targetId: session.id }),
   });
+  clearSessionCookies(c);
+  return propagation;
+}
 
 export function publicUser(user: AuthUser) {
   return {

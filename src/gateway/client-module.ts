@@ -12,6 +12,9 @@
  *   one of them: a retry answered 428 again opens the dialog again (at most
  *   MAX_STEP_UPS times per request). Cancelled, the 428 response is returned as it came.
  * - 401 with a session-loss code: the browser goes to sign-in with `returnTo` = this page.
+ * - `signOut()`: POSTs to `<GATEHOUSE_PATH>/sign-out` (src/auth/sign-out-page.ts; the API's
+ *   CSRF rules; a GET of that address only shows the page with its button), which ends the
+ *   session, then goes where the answer says (SIGN_OUT_PATH).
  *
  * It holds no secret and decides nothing: the step-up page reads the purpose's label and
  * methods from Gatehouse, the grant is checked and claimed by the gateway on the retry, and
@@ -27,7 +30,7 @@
 import { SESSION_FAILURES } from "../sessions/middleware";
 import { STEP_UP_MESSAGE_TYPE } from "./step-up-message";
 
-export const CLIENT_MODULE = `// Gatehouse client module: fetch that handles step-up (428) and sign-in (401).
+export const CLIENT_MODULE = `// Gatehouse client module: fetch that handles step-up (428) and sign-in (401), and sign-out.
 const BASE = new URL(".", import.meta.url).pathname.replace(/\\/$/, "");
 const SESSION_LOSS = ${JSON.stringify(SESSION_FAILURES)};
 const MESSAGE = ${JSON.stringify(STEP_UP_MESSAGE_TYPE)};
@@ -91,6 +94,14 @@ function showDialog(purpose) {
     dialog.showModal();
     frame.focus();
   });
+}
+
+/** Signs this browser out (a POST to the sign-out page: a GET never signs out), then goes where Gatehouse says (SIGN_OUT_PATH). */
+export async function signOut() {
+  const response = await fetch(BASE + "/sign-out", { method: "POST", credentials: "same-origin", headers: { accept: "application/json" } });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(body && typeof body.message === "string" ? body.message : "Sign-out failed");
+  location.assign(body && typeof body.redirectTo === "string" ? body.redirectTo : "/");
 }
 
 async function errorCode(response) {

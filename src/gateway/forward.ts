@@ -5,7 +5,14 @@
  * origin never sees a session token, so a compromised or logging origin cannot replay
  * one), the `Gatehouse-*` header namespace cleared before the assertion is set (a
  * client cannot forge its identity by sending the header itself) and the method-override
- * headers dropped (src/gateway/method-override.ts).
+ * headers dropped (src/gateway/method-override.ts). The client's address and the public
+ * host and scheme go in the conventional proxy headers, written here and never passed on
+ * from the client: `X-Forwarded-For` and `X-Real-IP` carry CF-Connecting-IP (the one
+ * address Gatehouse trusts, src/lib/request-meta.ts; absent when it is absent), and
+ * `X-Forwarded-Host` / `X-Forwarded-Proto` carry PUBLIC_ORIGIN's host and scheme (from
+ * configuration, never the request's Host). Incoming `Forwarded`, `X-Forwarded-*` and
+ * `X-Real-IP` are dropped first, so an origin that builds links or rate limits from them
+ * reads only what Gatehouse wrote.
  *
  * To the client: the origin's response, streamed, minus any Set-Cookie that would set
  * or clear one of Gatehouse's cookies (an origin must not fixate or log out a session).
@@ -66,6 +73,14 @@ export function stripCookies(header: string | null, protectedNames: readonly str
   return result === "" ? null : result;
 }
 
+/** What the origin learns about the client's request in the proxy headers. */
+export type ForwardedFacts = {
+  /** CF-Connecting-IP, or null (then no address header is sent). */
+  clientIp: string | null;
+  /** PUBLIC_ORIGIN, e.g. "https://app.example.com". */
+  publicOrigin: string;
+};
+
 export type OriginRequestOptions = {
   /** The signed identity assertion; null for a public path without a session. */
   assertion: string | null;
@@ -73,6 +88,8 @@ export type OriginRequestOptions = {
   sessionCookieName: string;
   /** Where the origin lives (scheme, host, port); the path and query stay the client's. */
   originUrl?: string;
+  /** The client's address and the public host and scheme, for the proxy headers. */
+  forwarded: ForwardedFacts;
 };
 
 const METHOD_OVERRIDE = new Set<string>(METHOD_OVERRIDE_HEADERS);
@@ -84,7 +101,20 @@ function isWithheld(name: string): boolean {
   // "_" too: CGI-style origins read Gatehouse_Jwt_Assertion as the same header.
   const dashed = name.includes("_") ? name.replaceAll("_", "-") : name;
   // The step-up check guarded the method on the wire and these; the origin must not see another.
-  return dashed.startsWith(RESERVED_HEADER_PREFIX) || METHOD_OVERRIDE.has(dashed);
+  if (dashed.startsWith(RESERVED_HEADER_PREFIX) || METHOD_OVERRIDE.has(dashed)) return true;
+  // The proxy headers are Gatehouse's to write (setForwarded); a client's never pass.
+  return dashed === "forwarded" || dashed === "x-real-ip" || dashed.startsWith("x-forwarded-");
+}
+
+/** The conventional proxy headers, written from what Gatehouse knows (the client's were dropped). */
+function setForwarded(headers: Headers, facts: ForwardedFacts): void {
+  if (facts.clientIp !== null) {
+    headers.set("x-forwarded-for", facts.clientIp);
+    headers.set("x-real-ip", facts.clientIp);
+  }
+  const publicUrl = new URL(facts.publicOrigin);
+  headers.set("x-forwarded-host", publicUrl.host);
+  headers.set("x-forwarded-proto", publicUrl.protocol.slice(0, -1));
 }
 
 /** The request to send to the origin: same method, path, query and streamed body. */
@@ -102,6 +132,7 @@ export function originRequest(request: Request, options: OriginRequestOptions): 
   for (const name of [...headers.keys()]) if (isWithheld(name)) headers.delete(name);
   const cookie = stripCookies(request.headers.get("cookie"), [options.sessionCookieName, DEVICE_COOKIE, SNAPSHOT_COOKIE]);
   if (cookie !== null) headers.set("cookie", cookie);
+  setForwarded(headers, options.forwarded);
   if (options.assertion !== null) headers.set(ASSERTION_HEADER, options.assertion);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
   return new Request(url, {

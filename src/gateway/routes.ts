@@ -13,8 +13,8 @@
  *
  * Public paths are forwarded without a session; when a valid one is present the
  * assertion is still attached, so a landing page can say who is signed in.
- * Everything else needs a session: a browser loading a page is sent to sign-in and
- * back, any other request gets the API's 401. Bodies stream both ways (no body limit:
+ * Everything else needs a session: a browser loading a page or submitting a plain form
+ * is sent to sign-in and back (src/gateway/navigation.ts), any other request gets the API's 401. Bodies stream both ways (no body limit:
  * the product sets its own). Every answer Gatehouse makes here itself carries the API's
  * headers (no-store, nosniff, ...); the origin's answers keep their own.
  */
@@ -33,11 +33,12 @@ import { afterAcceptedRequest } from "../sessions/activity";
 import { SESSION_FAILURES, type SessionAdmission } from "../sessions/middleware";
 import type { GatewayConfig } from "./config";
 import { GATEHOUSE_COOKIES, SESSION_COOKIE, clientResponse, originRequest } from "./forward";
-import { enrolmentRedirect, isBrowserNavigation, unauthenticatedResponse } from "./navigation";
+import { enrolmentRedirect, signInRedirect } from "./navigation";
 import { enrolmentRequired, enrolmentRequiredError } from "../tenant/enrolment-gate";
 import { productRouteStepUp } from "./step-up";
 import { assertionSubjectOf } from "./subject";
 import { errorSummary, log } from "../lib/log";
+import { clientIp } from "../lib/request-meta";
 
 export type GatewayOptions = {
   /** Where Gatehouse's own surface lives (sign-in is under it). */
@@ -75,13 +76,11 @@ function productIdentityOf(outcome: EdgeCheckOutcome, isPublic: boolean): Produc
   return outcome.kind === "refused" && isPublic ? { kind: "anonymous" } : outcome;
 }
 
-/** A refusal as its client can use it: a page load goes to sign-in (and back); fetch/XHR keep the API's 401 with its code. */
+/** A refusal as its client can use it: a page load or a form goes to sign-in (and back); fetch/XHR keep the API's 401 with its code. */
 function forClient(c: Context<AppEnv>, error: unknown, options: GatewayOptions): unknown {
   const refusal = toApiError(error);
-  if (refusal && isSessionFailure(refusal.code) && isBrowserNavigation(c.req.raw)) {
-    return new RefusalWithResponse(refusal, unauthenticatedResponse(c.req.raw, { gatehousePath: options.basePath }));
-  }
-  return error;
+  const redirect = refusal && isSessionFailure(refusal.code) ? signInRedirect(c.req.raw, { gatehousePath: options.basePath }) : null;
+  return refusal && redirect ? new RefusalWithResponse(refusal, redirect) : error;
 }
 
 /**
@@ -152,7 +151,8 @@ async function toOrigin(c: Context<AppEnv>, options: GatewayOptions): Promise<Re
     throw new ApiError(404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
   }
   const assertion = await signedAssertion(c, config);
-  const request = originRequest(c.req.raw, { assertion, sessionCookieName: SESSION_COOKIE, ...(config.originUrl ? { originUrl: config.originUrl } : {}) });
+  const forwarded = { clientIp: clientIp(c), publicOrigin: parseConfig(c.env).publicOrigin };
+  const request = originRequest(c.req.raw, { assertion, sessionCookieName: SESSION_COOKIE, forwarded, ...(config.originUrl ? { originUrl: config.originUrl } : {}) });
   let response: Response;
   try {
     response = c.env.ORIGIN ? await c.env.ORIGIN.fetch(request) : await fetch(request);

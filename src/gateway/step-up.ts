@@ -8,7 +8,9 @@
  *
  * Without a grant: 428 STEP_UP_REQUIRED in the API's shape (purpose, methods, label) for
  * fetch/XHR, which the client module (`<GATEHOUSE_PATH>/client.js`) turns into the step-up
- * dialog and a retry; a browser navigation is sent to the panel's step-up page and back.
+ * dialog and a retry; a browser loading a page or submitting a plain HTML form is sent to
+ * the panel's step-up page and back (src/gateway/navigation.ts: a form comes back to the
+ * page it was on, told its action was not done).
  * The session is re-read from D1 first, as on the API's guarded routes. The route is
  * looked up for every method the origin may run the request as (method override,
  * src/gateway/method-override.ts). A claimed grant is given back only when the action
@@ -20,7 +22,7 @@ import type { AppEnv } from "../env";
 import { ApiError, RefusalWithResponse } from "../errors";
 import type { StepUpClaim } from "../stepup/middleware";
 import { claimStepUpGrant, reloadLiveSession } from "../stepup/middleware";
-import { isBrowserNavigation, stepUpRedirect, unauthenticatedResponse } from "./navigation";
+import { stepUpRedirect, unauthenticatedResponse } from "./navigation";
 import { parseConfig } from "../config";
 import { methodsOriginMayRun } from "./method-override";
 import type { RouteStepUp, StepUpRouteMatcher } from "./step-up-routes";
@@ -57,10 +59,8 @@ export function productRouteStepUp(options: { basePath: string }) {
     try {
       claim = await claimStepUpGrant(c, fresh, need.purpose);
     } catch (err) {
-      if (err instanceof ApiError && err.code === "STEP_UP_REQUIRED" && isBrowserNavigation(c.req.raw)) {
-        throw new RefusalWithResponse(err, stepUpRedirect(c.req.raw, { gatehousePath: options.basePath, purpose: need.purpose }));
-      }
-      throw err;
+      const redirect = err instanceof ApiError && err.code === "STEP_UP_REQUIRED" ? stepUpRedirect(c.req.raw, { gatehousePath: options.basePath, purpose: need.purpose }) : null;
+      throw redirect && err instanceof ApiError ? new RefusalWithResponse(err, redirect) : err;
     }
     await next();
     if (actionDidNotHappen(c.error, c.res.status)) await claim.giveBack();

@@ -1,115 +1,22 @@
 /**
- * What the GatehouseService entrypoint (src/rpc/service.ts) takes and answers. A product
- * Worker can import these types to type its binding. Every answer is plain data (Workers
- * RPC copies it); every refusal is `{ ok: false, status, error, message, ... }` with the
- * HTTP API's status and error codes.
+ * What the GatehouseService entrypoint (src/rpc/service.ts) takes and answers: the product
+ * package's types (packages/product/src/rpc.ts, which a product imports without Gatehouse's
+ * source), one definition re-exported here; test/product-package.test.ts checks them against
+ * the schemas that validate the input and the values the engine answers. Every answer is
+ * plain data (Workers RPC copies it); every refusal is `{ ok: false, status, error,
+ * message, ... }` with the HTTP API's status and error codes.
  */
-import type { ProductAuditAction } from "../audit/actions";
-import type { publicUser } from "../auth/routes";
-import type { StepUpMethod } from "../stepup/policy";
+export type {
+  AuditEventInput,
+  AuditRecorded,
+  Authenticated,
+  AuthenticateInput,
+  AuthenticateResult,
+  RecordAuditEventResult,
+  RequireStepUpInput,
+  RequireStepUpResult,
+  RpcFailure,
+  RpcUser,
+  StepUpRequired,
+} from "../../packages/product/src/rpc.js";
 
-/** The client request's headers as the calling Worker received them. */
-export type AuthenticateInput =
-  | {
-      /** At least `Cookie`; `CF-Connecting-IP` and `User-Agent` as the edge set them. Others are ignored. */
-      headers: [string, string][] | Record<string, string>;
-      /** The client's address; replaces any `CF-Connecting-IP` in `headers`. */
-      clientIp?: string;
-    }
-  | Request;
-
-export type RpcUser = ReturnType<typeof publicUser>;
-
-export type Authenticated = {
-  ok: true;
-  /** Whom the request acts as: the impersonated user while an admin impersonates. */
-  user: RpcUser;
-  tenant: { id: string };
-  session: { id: string; expiresAt: string; amr: string[] };
-  /** Present only while an admin impersonates `user`: the admin who really acts. */
-  impersonation?: {
-    realUser: { id: string; email: string; displayName: string };
-    reason: string;
-    startedAt: string;
-    expiresAt: string;
-  };
-};
-
-/** A refusal, as the HTTP API would answer it: status, code, message and the same details. */
-export type RpcFailure = {
-  ok: false;
-  status: number;
-  /** UNAUTHORIZED, SESSION_REVOKED, SESSION_INVALIDATED, IP_BLOCKED, AUTH_UNAVAILABLE, VALIDATION_FAILED, ... */
-  error: string;
-  message: string;
-  [detail: string]: unknown;
-};
-
-export type StepUpRequired = RpcFailure & {
-  status: 428;
-  error: "STEP_UP_REQUIRED";
-  purpose: string;
-  methods: StepUpMethod[];
-  enrollmentRequired?: true;
-  /** A product purpose's label, e.g. "delete a note". */
-  label?: string;
-};
-
-export type RequireStepUpInput = { sessionId: string; purpose: string };
-
-export type AuditEventInput = {
-  sessionId: string;
-  /**
-   * Whom the product's action was for: the `user.id` authenticate answered (the assertion's
-   * `sub`). The event is recorded only while the session still acts as this user: 409
-   * IMPERSONATION_ENDED when the impersonation it acted in has ended since, 409
-   * ACTING_USER_CHANGED when it impersonates someone else since.
-   */
-  userId: string;
-  /** `app.` and lower-case dotted segments, e.g. `app.note.deleted`. */
-  action: ProductAuditAction;
-  outcome: "SUCCESS" | "FAIL";
-  /** 1-32 of a-z, 0-9 and _, starting with a letter, e.g. `note`. */
-  targetType?: string;
-  targetId?: string;
-  failureReason?: string;
-  /** Any JSON, at most 8 KiB each. */
-  before?: unknown;
-  after?: unknown;
-  metadata?: Record<string, unknown>;
-  /** The client's address (CF-Connecting-IP of the product's request). */
-  ip?: string;
-  userAgent?: string;
-  /** The product's id for its request, to correlate logs. */
-  requestId?: string;
-  /**
-   * The product's key for this event, 16-128 of A-Z, a-z, 0-9, `.`, `_`, `:` and `-` (e.g. a
-   * UUID), scoped to the session's tenant and kept 24 hours: a call repeated with the same
-   * key and the same input records nothing new and answers the first recording (`replayed`);
-   * the same key with any other input is 409 IDEMPOTENCY_KEY_REUSED.
-   */
-  idempotencyKey?: string;
-};
-
-/** The row's place in its tenant's chain. */
-type AuditPlace = {
-  seq: number;
-  /** The row's chain hash; null only when an earlier gap in the chain keeps it unsealed (verification reports it). */
-  hash: string | null;
-  placeUnavailable?: never;
-};
-
-/** Recorded, but its seq and hash could not be read back. */
-type AuditPlaceUnavailable = { placeUnavailable: true; seq?: never; hash?: never };
-
-/**
- * The event is recorded (committed): never retry it without its idempotency key. `id` is
- * the audit row's id. Its place (seq and hash) or, when they could not be read back,
- * `placeUnavailable: true` and no seq or hash (a retry with the key answers them later).
- * `replayed: true` when this answers an earlier call with the same idempotency key.
- */
-export type AuditRecorded = { ok: true; id: string; replayed?: true } & (AuditPlace | AuditPlaceUnavailable);
-
-export type AuthenticateResult = Authenticated | RpcFailure;
-export type RequireStepUpResult = { ok: true } | StepUpRequired | RpcFailure;
-export type RecordAuditEventResult = AuditRecorded | RpcFailure;

@@ -5,6 +5,7 @@ import { Toasts } from "./components/Toasts";
 import { AcceptInvitationPage } from "./pages/AcceptInvitation";
 import { SessionsPage } from "./pages/Sessions";
 import { SignInPage } from "./pages/SignIn";
+import { SignOutPage } from "./pages/SignOut";
 import { StepUpPage } from "./pages/StepUp";
 import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
@@ -27,6 +28,7 @@ const TITLES: Record<string, string> = {
   "/reset-password": "Reset password",
   "/forgot-password": "Forgot password",
   "/step-up": "Confirm it's you",
+  "/sign-out": "Sign out",
 };
 
 /** Pages anyone may open without a session (besides sign-in): they never redirect to sign-in. */
@@ -34,6 +36,7 @@ const PUBLIC_PAGES: Record<string, () => preact.JSX.Element> = {
   "/accept-invitation": AcceptInvitationPage,
   "/reset-password": ResetPasswordPage,
   "/forgot-password": ForgotPasswordPage,
+  "/sign-out": SignOutPage,
 };
 
 /** Enrolment is the only page while the tenant requires two-factor and the user has none. */

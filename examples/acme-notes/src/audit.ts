@@ -10,37 +10,12 @@
  * A change is recorded before it is made, and not made when it cannot be recorded: a
  * deletion nobody can account for is worse than a deletion refused with 503.
  */
-import type { AssertionClaims } from "./verify";
+import type { AssertionClaims, AuditEventInput, GatehouseRpc as GatehouseService, RecordAuditEventResult } from "../../../packages/product/src/index";
 
-/**
- * recordAuditEvent's input and answer as docs/rpc.md states them (Gatehouse's own types are
- * src/rpc/types.ts; test/gateway-example-contract.test.ts checks these against them).
- */
-export type AuditEventInput = {
-  sessionId: string;
-  /** Whom the action is for: the assertion's `sub` (Gatehouse refuses it once the session acts for someone else). */
-  userId: string;
-  action: `app.${string}`;
-  outcome: "SUCCESS" | "FAIL";
-  targetType?: string;
-  targetId?: string;
-  failureReason?: string;
-  before?: unknown;
-  after?: unknown;
-  metadata?: Record<string, unknown>;
-  ip?: string;
-  userAgent?: string;
-  requestId?: string;
-};
-export type RecordAuditEventResult =
-  // Recorded: with its place in the chain, or `placeUnavailable` when that could not be read back.
-  | { ok: true; id: string; seq?: number; hash?: string | null; placeUnavailable?: true; replayed?: true }
-  | { ok: false; status: number; error: string; message: string };
+export type { AuditEventInput, RecordAuditEventResult };
 
-/** The part of Gatehouse's RPC entrypoint (docs/rpc.md) this product calls. */
-export type GatehouseRpc = {
-  recordAuditEvent(input: AuditEventInput): Promise<RecordAuditEventResult>;
-};
+/** The part of Gatehouse's RPC entrypoint (docs/rpc.md; its types from @gatehouse/product) this product calls. */
+export type GatehouseRpc = Pick<GatehouseService, "recordAuditEvent">;
 
 export type NoteAction = "app.note.created" | "app.note.deleted";
 

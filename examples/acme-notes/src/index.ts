@@ -1,6 +1,7 @@
 /**
  * Acme Notes: a demo product behind Gatehouse's gateway mode. It has no sign-in of its own;
- * every protected route reads the caller from the verified identity assertion (verify.ts),
+ * every protected route reads the caller from the verified identity assertion (verified by
+ * @gatehouse/product, packages/product: the package an integrator uses),
  * and the tenant comes from its `tid` claim only.
  */
 import { Hono } from "hono";
@@ -9,7 +10,7 @@ import { object, string } from "zod";
 import { type GatehouseRpc, recordNoteEvent } from "./audit";
 import { type Note, NoteStore } from "./notes";
 import { APP_CSS, CSP, LOGO_SVG, appJs, appPage, landingPage } from "./pages";
-import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "./verify";
+import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "../../../packages/product/src/index";
 
 export type Env = {
   /** Service binding to Gatehouse (for its JWKS). */
@@ -62,7 +63,9 @@ export function createApp(options: AppOptions = {}) {
     await next();
     c.res.headers.set("content-security-policy", CSP);
     c.res.headers.set("x-content-type-options", "nosniff");
-    c.res.headers.set("referrer-policy", "no-referrer");
+    // Same-origin requests keep their Referer and Origin: Gatehouse brings a refused plain form
+    // back to its page by the Referer, and its CSRF check refuses a form whose Origin is "null".
+    c.res.headers.set("referrer-policy", "same-origin");
   });
 
   const requireIdentity = createMiddleware<AppEnv>(async (c, next) => {

@@ -3,7 +3,7 @@
  * inline script or style, so the CSP below can forbid both.
  */
 import { html } from "hono/html";
-import type { AssertionClaims } from "./verify";
+import type { AssertionClaims } from "../../../packages/product/src/index";
 
 export const CSP = [
   "default-src 'none'",
@@ -61,7 +61,7 @@ export function appPage(claims: AssertionClaims, gatehousePath: string) {
     html`<nav class="account" aria-label="Account">
       <span class="who"><strong>${claims.name}</strong> <span class="muted">${claims.email} · ${claims.role}</span></span>
       <a href="${gatehousePath}/">Security</a>
-      <button type="button" id="sign-out" class="button">Sign out</button>
+      <form method="post" action="${gatehousePath}/sign-out"><button class="button">Sign out</button></form>
     </nav>`,
     html`${banner}
     <main>
@@ -79,7 +79,7 @@ export function appPage(claims: AssertionClaims, gatehousePath: string) {
 export const APP_CSS = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1f2328;background:#f7f7fb}
 .bar{display:flex;flex-wrap:wrap;gap:.75rem 1.5rem;align-items:center;justify-content:space-between;padding:.75rem 1.25rem;background:#fff;border-bottom:1px solid #e4e4ee}
 .brand{display:flex;gap:.5rem;align-items:center;font-weight:700;color:inherit;text-decoration:none}
-.account{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}.muted{color:#5b5b6b}
+.account{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}.account form{margin:0}.muted{color:#5b5b6b}
 main{max-width:40rem;margin:2rem auto;padding:0 1.25rem}h1{font-size:1.6rem;margin:0 0 1rem}
 a{color:#5b21b6}.button{font:inherit;padding:.4rem .9rem;border:1px solid #c9c9d9;border-radius:.4rem;background:#fff;color:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 .button-primary{background:#6d28d9;border-color:#6d28d9;color:#fff}
@@ -127,8 +127,5 @@ form.addEventListener("submit", (event) => {
   call("/api/notes", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text }) })
     .then(() => { form.reset(); say("Note added."); return load(); }, show);
 });
-// Gatehouse's own sign-out: it ends the session (and any impersonation on it), then home.
-document.getElementById("sign-out").addEventListener("click", () =>
-  call(${JSON.stringify(`${gatehousePath}/api/auth/logout`)}, { method: "POST" }).then(() => location.assign("/"), show));
 load().catch(show);
 `;

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/index";
 import { CSP } from "../src/pages";
-import { ASSERTION_HEADER } from "../src/verify";
+import { ASSERTION_HEADER } from "../../../packages/product/src/index";
 import type { AuditEventInput } from "../src/audit";
 import { NOW_MS, alice, assertion, bob, carol, envWith, newSigner, signerFromJwk, stubAuditLog, stubGatehouse } from "./fixtures";
 

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { ASSERTION_HEADER, createAssertionVerifier } from "../src/verify";
+import { ASSERTION_HEADER, createAssertionVerifier } from "../../../packages/product/src/index";
 import { AUDIENCE, ISSUER, NOW_MS, alice, assertion, bob, newSigner, stubGatehouse } from "./fixtures";
 
 async function setup(options: { cooldownMs?: number } = {}) {

@@ -8,6 +8,7 @@ import { describeError } from "../lib/errors";
 import { emailProblem, FieldError, useFormFields } from "../lib/form";
 import { sanitizeReturnTo } from "../../../src/gateway/return-to";
 import { autofillSupported, isAborted, passkeyFromAutofill, passkeysSupported, type PublicKeyCredentialRequestOptionsJSON, signWithPasskey, stopAutofill } from "../lib/passkey";
+import { notDoneNotice } from "../lib/not-done";
 import { discoverSso, domainOf, type SsoRoute, ssoErrorNotice, startSso } from "../lib/sso";
 import { useAction } from "../lib/useAction";
 import { loadMe, me, signInNotice } from "../state/auth";
@@ -182,6 +183,7 @@ export function SignInPage() {
   return (
     <SignedOutCard title={step.value === "totp" ? "Two-factor authentication" : `Sign in to ${branding.value.name}`}>
         {signInNotice.value && <Alert tone="warning">{signInNotice.value}</Alert>}
+        <Alert tone="warning">{notDoneNotice(search.value, "Once you've signed in")}</Alert>
         {ssoErrorNotice(search.value) && <Alert tone="warning">{ssoErrorNotice(search.value)}</Alert>}
         <form onSubmit={submit} class="stack" noValidate>
           {step.value === "password" ? (

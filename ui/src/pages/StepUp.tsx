@@ -7,6 +7,7 @@ import type { StepUpChallenge } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ADD_PASSKEY_PATH } from "../components/StepUpModal";
 import { describeError } from "../lib/errors";
+import { notDoneNotice } from "../lib/not-done";
 import { appUrl, search } from "../state/router";
 import { requestStepUp } from "../state/stepup";
 import { me } from "../state/auth";
@@ -72,6 +73,7 @@ export function StepUpPage() {
       <p class="muted">
         {branding.value.name} is checking it's you{me.value?.tenant ? ` (${me.value.user.email}, ${me.value.tenant.name})` : ""} before you continue.
       </p>
+      <Alert tone="warning">{notDoneNotice(search.value, "Once you've confirmed it's you")}</Alert>
       <Alert>{error.value}</Alert>
     </main>
   );

@@ -1,5 +1,6 @@
 /**
- * Verifying Gatehouse's identity assertion: the reference an origin copies.
+ * Verifying Gatehouse's identity assertion, as every origin must (this package's
+ * `verifyAssertion` and `createAssertionVerifier`).
  *
  * Gatehouse stands in front of the product: it checks the session, impersonation and IP
  * rules at the edge, then forwards the request with a short-lived ES256 JWT in the header
@@ -27,40 +28,70 @@
  * A JWKS outage is not "no user": the verifier answers 503, so the caller fails closed
  * without treating the request as anonymous.
  */
-import { type JWTVerifyGetKey, createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
-import { array, number, object, optional, string, type output } from "zod";
+import { type JSONWebKeySet, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
+import { ASSERTION_HEADER, ASSERTION_MAX_AGE_SECONDS, type AssertionClaims, CLOCK_TOLERANCE_SECONDS } from "./claims.js";
 
-export const ASSERTION_HEADER = "Gatehouse-Jwt-Assertion";
 const MAX_TOKEN_LENGTH = 8192;
-/** Gatehouse signs assertions for at most 60 s; an older iat is refused even if exp says otherwise. */
-const MAX_TOKEN_AGE_SECONDS = 60;
-/** Allowed clock skew between Gatehouse and the origin. */
-const CLOCK_TOLERANCE_SECONDS = 5;
 
-const claimsSchema = object({
-  iss: string(),
-  aud: string().or(array(string())),
-  sub: string().min(1),
-  tid: string().min(1),
-  sid: string().min(1),
-  email: string(),
-  name: string(),
-  role: string(),
-  permissions: array(string()),
-  amr: array(string()),
-  iat: number(),
-  exp: number(),
-  jti: string().min(1),
-  act: optional(object({ sub: string().min(1), email: string(), name: string() })),
-});
+const isString = (v: unknown): v is string => typeof v === "string";
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 
-export type AssertionClaims = output<typeof claimsSchema>;
+/** The payload's claims, when each has its type (jose has checked iss, aud, exp and iat already). */
+function claimsOf(p: Record<string, unknown>): AssertionClaims | null {
+  const act = p.act;
+  const actOk = act === undefined || (typeof act === "object" && act !== null && isString((act as Record<string, unknown>).sub) && isString((act as Record<string, unknown>).email) && isString((act as Record<string, unknown>).name));
+  const nonEmpty = [p.sub, p.tid, p.sid, p.jti].every((v) => isString(v) && v.length > 0);
+  const ok =
+    nonEmpty && isString(p.iss) && (isString(p.aud) || isStringList(p.aud)) && isString(p.email) && isString(p.name) && isString(p.role) &&
+    isStringList(p.permissions) && isStringList(p.amr) && typeof p.iat === "number" && typeof p.exp === "number" && actOk;
+  return ok ? (p as AssertionClaims) : null;
+}
 
+export type { AssertionClaims } from "./claims.js";
 export type Verified = { ok: true; token: string; claims: AssertionClaims };
 export type Refused = { ok: false; status: 401 | 503; error: "UNAUTHORIZED" | "IDENTITY_UNAVAILABLE"; message: string };
 
 /** Fetches the JWKS; a service binding (`env.GATEHOUSE`) or the global fetch. */
 export type JwksFetcher = { fetch(input: string, init?: RequestInit): Promise<Response> };
+
+export type VerifyOptions = {
+  /** Gatehouse's JWKS (`<GATEHOUSE_PATH>/.well-known/jwks.json`), or a key getter (createRemoteJWKSet). */
+  keys: JSONWebKeySet | JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+  /** Milliseconds since the epoch; injected in tests. */
+  nowMs?: number;
+};
+
+/**
+ * Verifies one assertion (the header's value) as an origin must: ES256 only, a key of
+ * Gatehouse's JWKS, `iss`, `aud`, `exp`, an `iat` at most 60 s old (5 s of clock skew
+ * allowed), and every claim present with its type. A JWKS that cannot be read is 503, never
+ * "anonymous".
+ */
+export async function verifyAssertion(token: string | null | undefined, options: VerifyOptions): Promise<Verified | Refused> {
+  if (!token || token.length > MAX_TOKEN_LENGTH) return unauthorized("No identity assertion");
+  const keys = typeof options.keys === "function" ? options.keys : createLocalJWKSet(options.keys);
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: ["ES256"],
+      issuer: options.issuer,
+      audience: options.audience,
+      currentDate: new Date(options.nowMs ?? Date.now()),
+      maxTokenAge: ASSERTION_MAX_AGE_SECONDS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ["sub", "iat", "exp", "jti"],
+    });
+    const claims = claimsOf(payload);
+    if (!claims) return unauthorized("The identity assertion lacks required claims");
+    return { ok: true, token, claims };
+  } catch (error) {
+    if (error instanceof JwksUnavailable) {
+      return { ok: false, status: 503, error: "IDENTITY_UNAVAILABLE", message: "Cannot verify identity right now" };
+    }
+    return unauthorized("The identity assertion is not valid");
+  }
+}
 
 export type VerifierOptions = {
   /** e.g. "https://gatehouse/_gatehouse/.well-known/jwks.json" through a service binding. */
@@ -102,30 +133,7 @@ export function createAssertionVerifier(options: VerifierOptions): AssertionVeri
     }
   };
   const now = options.now ?? Date.now;
-
-  return async (request) => {
-    const token = request.headers.get(ASSERTION_HEADER);
-    if (!token || token.length > MAX_TOKEN_LENGTH) return unauthorized("No identity assertion");
-    try {
-      const { payload } = await jwtVerify(token, keys, {
-        algorithms: ["ES256"],
-        issuer: options.issuer,
-        audience: options.audience,
-        currentDate: new Date(now()),
-        maxTokenAge: MAX_TOKEN_AGE_SECONDS,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ["sub", "iat", "exp", "jti"],
-      });
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success) return unauthorized("The identity assertion lacks required claims");
-      return { ok: true, token, claims: claims.data };
-    } catch (error) {
-      if (error instanceof JwksUnavailable) {
-        return { ok: false, status: 503, error: "IDENTITY_UNAVAILABLE", message: "Cannot verify identity right now" };
-      }
-      return unauthorized("The identity assertion is not valid");
-    }
-  };
+  return (request) => verifyAssertion(request.headers.get(ASSERTION_HEADER), { keys, issuer: options.issuer, audience: options.audience, nowMs: now() });
 }
 
 function unauthorized(message: string): Refused {
