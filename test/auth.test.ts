@@ -122,7 +122,7 @@ describe("sign-in throttling", () => {
 });
 
 describe("sign-out and /api/me", () => {
-  it("GET /api/me answers with the signed-in user", async () => {
+  it("GET /api/me answers with the signed-in user and the name of their organisation", async () => {
     const h = new Harness();
     const t = await seedTenant();
     const { cookie, sessionId } = await h.login(t.member.email);
@@ -130,6 +130,7 @@ describe("sign-out and /api/me", () => {
     expect(me.status).toBe(200);
     expect(me.body).toEqual({
       user: { id: t.member.id, tenantId: t.id, email: t.member.email, displayName: expect.any(String), role: "member", permissions: [], totpEnabled: false, passkeyCount: 0 },
+      tenant: { name: "t" },
       sessionId,
     });
   });

@@ -14,7 +14,7 @@ export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Prom
   const [ruleRows, changes, revoked, rebuilds] = await db.batch([
     // One row per rule, or one row without a rule; the connection is one per tenant at most.
     db
-      .select({ requireTwoFactor: tenants.requireTwoFactor, requirePhishingResistant: tenants.requirePhishingResistant, requireSso: ssoConnections.requireSso, rule: ipRules })
+      .select({ name: tenants.name, requireTwoFactor: tenants.requireTwoFactor, requirePhishingResistant: tenants.requirePhishingResistant, requireSso: ssoConnections.requireSso, rule: ipRules })
       .from(tenants)
       .leftJoin(ssoConnections, eq(ssoConnections.tenantId, tenants.id))
       .leftJoin(ipRules, eq(ipRules.tenantId, tenants.id))
@@ -33,6 +33,7 @@ export async function buildFromDb(db: Db, tenantId: string, nowMs: number): Prom
   const doc: TenantEdgeState = {
     format: TENANT_EDGE_FORMAT,
     tenantId,
+    tenantName: ruleRows[0]?.name ?? "",
     rules: compileRuleSet(
       ruleRows.flatMap((r) => (r.rule ? [r.rule] : [])),
       nowMs,

@@ -1,7 +1,7 @@
 /**
  * The tenant's edge document (KV key `tenant-edge:<tenantId>`): everything the edge check
- * needs per tenant (its IP rules, its policy, which session snapshots a recent change made
- * stale), so a hot request costs at most one KV read per tenant per isolate-second and no
+ * needs per tenant (its name, its IP rules, its policy, which session snapshots a recent
+ * change made stale), so a hot request costs at most one KV read per tenant per isolate-second and no
  * D1 query. This module owns its shape, its bounds and the check a stored copy must pass
  * (anything else is rebuilt from D1, never trusted). What each part means, who writes it
  * and how stale it may be: docs/consistency.md.
@@ -10,7 +10,7 @@ import { PHISHING_RESISTANT_SCOPES, type PhishingResistantScope } from "../tenan
 import { type CompiledRuleSet, isCompiledRuleSet } from "../ip-rules/ruleset";
 import { SNAPSHOT_MAX_AGE_MS } from "../sessions/snapshot";
 
-export const TENANT_EDGE_FORMAT = 3;
+export const TENANT_EDGE_FORMAT = 4;
 /** How long a state entry is kept: the longest a snapshot is trusted, plus a minute for clock skew. */
 export const TENANT_EDGE_WINDOW_MS = SNAPSHOT_MAX_AGE_MS + 60_000;
 export const TENANT_EDGE_MAX_ENTRIES = 5_000;
@@ -29,6 +29,8 @@ export type StateEntry = { fp: string; at: number };
 export type TenantEdgeState = {
   format: typeof TENANT_EDGE_FORMAT;
   tenantId: string;
+  /** The tenant's name (set when it is created, never changed): the panel names its organisation from it. */
+  tenantName: string;
   rules: CompiledRuleSet;
   policy: TenantPolicy;
   /** Until then snapshots of this tenant are not used (too many changes to list). */
@@ -54,6 +56,7 @@ export function parseStoredDocument(text: string, tenantId: string): TenantEdgeS
   }
   if (!isObject(doc) || doc.format !== TENANT_EDGE_FORMAT) return { unusable: "another format" };
   if (doc.tenantId !== tenantId) return { unusable: "another tenant" };
+  if (typeof doc.tenantName !== "string") return { unusable: "malformed" };
   const { rules, policy } = doc;
   const wellFormed =
     isCompiledRuleSet(rules) &&
