@@ -43,6 +43,9 @@ export default defineConfig({
           isolate: false,
           // Uint8Array's base64 methods (src/lib/crypto.ts), built into workerd, are behind a flag in Node 24.
           execArgv: ["--js-base-64"],
+          // npm test runs vitest beside the type checks: a property test (fast-check) sharing
+          // the cores may outlast vitest's default 5 s without anything being wrong.
+          testTimeout: 30_000,
         },
       },
       {

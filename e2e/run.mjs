@@ -22,6 +22,9 @@ const RUN_TIMEOUT_MS = 900_000;
 // Scenario files run side by side (each has its own tenants and users): two at a time by
 // default, E2E_CONCURRENCY=N for more or fewer.
 const CONCURRENCY = Number(process.env.E2E_CONCURRENCY ?? "2");
+// E2E_WAIT_FOR_GO=1 (npm test, scripts/test.mjs): bring the app up, then run the scenarios only
+// once a line arrives on stdin (the other steps passed); stdin closed without one: stop.
+const WAIT_FOR_GO = process.env.E2E_WAIT_FOR_GO === "1";
 
 function ensureChromium() {
   if (existsSync("/usr/bin/chromium")) return;
@@ -101,8 +104,24 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+/** Resolves on the first line on stdin; rejects if stdin ends without one. */
+function goSignal() {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (d) => {
+      text += d;
+      if (text.includes("\n")) {
+        process.stdin.pause();
+        resolve();
+      }
+    });
+    process.stdin.on("end", () => reject(new Error("stdin closed before the go signal")));
+  });
+}
+
 /** One round: start the app on a free port with throwaway state, run every scenario, stop it. */
-async function round() {
+async function round(waitForGo) {
   const stateDir = mkdtempSync(join(tmpdir(), "gatehouse-e2e-"));
   const logFile = join(stateDir, "server.log");
   let exitCode = 1;
@@ -138,7 +157,13 @@ async function round() {
       detached: true,
     });
     await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
-    console.log(`Gatehouse is up after ${((Date.now() - startingMs) / 1000).toFixed(1)} s; running browser scenarios.\n`);
+    console.log(`Gatehouse is up after ${((Date.now() - startingMs) / 1000).toFixed(1)} s.`);
+    if (waitForGo) {
+      const waitingMs = Date.now();
+      await goSignal();
+      console.log(`Waited ${((Date.now() - waitingMs) / 1000).toFixed(1)} s for the go signal.`);
+    }
+    console.log("Running browser scenarios.\n");
     exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_IDP_ISSUER: idp.issuer });
   } catch (err) {
     console.error(`\nE2E setup failed: ${err.message}`);
@@ -162,7 +187,7 @@ try {
   for (let i = 1; i <= REPEAT; i++) {
     const startedMs = Date.now();
     if (REPEAT > 1) console.log(`\n=== E2E round ${i} of ${REPEAT} ===`);
-    exitCode = await round();
+    exitCode = await round(WAIT_FOR_GO && i === 1);
     if (REPEAT > 1) console.log(`=== round ${i}: ${exitCode === 0 ? "passed" : "FAILED"} in ${Math.round((Date.now() - startedMs) / 1000)} s ===`);
     if (exitCode !== 0) break;
   }

@@ -30,21 +30,25 @@ export async function waitForUrl(url, child, timeoutMs) {
   throw new Error(`no answer from ${url} within ${timeoutMs / 1000}s`);
 }
 
-/** SIGTERM to the child's process group (spawned with detached: true), SIGKILL after 10 s. */
+/**
+ * SIGTERM to the child's process group (spawned with detached: true), SIGKILL after 10 s.
+ * Waits for the whole group to be gone, not only the child: a process in it may be stopping
+ * a group of its own on SIGTERM (e2e/run.mjs stops its app, npm start), which an early
+ * SIGKILL would cut short and leave running.
+ */
 export async function stopGroup(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
   const kill = (sig) => {
     try {
       process.kill(-child.pid, sig);
+      return true;
     } catch {
-      // Already gone.
+      return false; // The group is gone.
     }
   };
   kill("SIGTERM");
-  const timer = setTimeout(() => kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-  // workerd may outlive its parent by a moment; make sure the group is gone.
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && kill(0)) await new Promise((r) => setTimeout(r, 100));
+  // Whatever is left of the group (workerd may outlive its parent by a moment).
   kill("SIGKILL");
 }

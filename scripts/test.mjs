@@ -1,12 +1,18 @@
-// `npm test`: every check, then the vitest run, then the browser scenarios. Steps that share
-// nothing run side by side (two cores do the checks in about the time of the longest). Each
-// step is a package.json script, run with `sh -c` as npm would (without npm's start-up), or
-// for vitest its command, and names the steps it waits for.
+// `npm test`: every check, the vitest run and the browser scenarios, side by side where they
+// share nothing, so that both cores stay busy from start to end. Each step is a package.json
+// script, run with `sh -c` as npm would (without npm's start-up), or for vitest its command,
+// and names the steps it starts after.
 //
-// A step running beside others has its output held and printed whole, with its name and
-// time, when it ends; a step running alone (vitest, the browser scenarios) prints as it goes.
-// The first failure stops the steps still running and skips the rest; the summary at the end
-// names each step's outcome and time. Exits non-zero on any failure.
+// The browser scenarios start in two parts: the app they run against (IdP, migrations, seed,
+// wrangler dev: e2e/run.mjs) is brought up beside vitest, and the scenarios themselves run
+// only once every other step has passed (the step's `go`: a line on its stdin,
+// E2E_WAIT_FOR_GO), so they never compete with vitest for the CPU and a failed check still
+// stops the run before any browser opens.
+//
+// vitest prints as it goes; every other step has its output held and printed whole, with
+// its name and time, when it ends (the browser scenarios: from their go on, as they go).
+// The first failure stops the steps still running and skips the rest; the summary at the
+// end names each step's outcome and time. Exits non-zero on any failure.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,14 +27,18 @@ const SCRIPTS = JSON.parse(readFileSync(new URL("../package.json", import.meta.u
 // build:product type-checks the product package (packages/product) as it builds it.
 const TYPECHECKS = ["typecheck", "typecheck:ui", "typecheck:example", "build:product"];
 const CHECKS = ["check:paths", ...TYPECHECKS, "check:types", "check:deploy", "check:cache-rebuild"];
-/** Each step: a package.json script (or a command), and the steps it starts after. */
+/**
+ * Each step: a package.json script (or a command), the steps it starts after, and, for the
+ * browser scenarios, the steps whose passing is its go (see the header). `live`: the output
+ * is printed as it comes instead of held.
+ */
 const STEPS = [
   // From the start, side by side: the panel, built once (the binding types check, the deploy
-  // dry run and the browser tests' `npm start` reuse it: GATEHOUSE_SKIP_UI_BUILD,
-  // scripts/build-ui.mjs); the paths check; tsc over the worker and its tests, the panel and
-  // the demo product (the three projects `npm run typecheck:all` checks in one process, here
-  // one process each, so the longest sets the time); and the cache rebuild against a
-  // throwaway local D1 and KV. None of the others needs the panel.
+  // dry run, vitest's assets directory and the browser tests' `npm start` reuse it:
+  // GATEHOUSE_SKIP_UI_BUILD, scripts/build-ui.mjs); the paths check; tsc over the worker and
+  // its tests, the panel and the demo product (the three projects `npm run typecheck:all`
+  // checks in one process, here one process each, so the longest sets the time); and the
+  // cache rebuild against a throwaway local D1 and KV. None of the others needs the panel.
   { name: "build:ui", after: [] },
   { name: "check:paths", after: [] },
   ...TYPECHECKS.map((name) => ({ name, after: [] })),
@@ -36,11 +46,12 @@ const STEPS = [
   // wrangler checks the panel before `types` and `deploy` (wrangler.toml's [build]).
   { name: "check:types", after: ["build:ui"] },
   { name: "check:deploy", after: ["build:ui"] },
-  // Each fills both cores by itself: one after the other, once every check has passed.
-  { name: "vitest", command: "vitest run", after: CHECKS },
-  { name: "test:e2e", after: ["vitest"] },
+  // Beside the checks: it needs none of them, only the panel in place (wrangler.toml's
+  // [assets] directory, read when vitest starts its workerd, is what vite empties and fills).
+  { name: "vitest", command: "vitest run", after: ["build:ui"], live: true },
+  // The app comes up beside vitest; the scenarios go once everything else has passed.
+  { name: "test:e2e", after: ["build:ui"], go: [...CHECKS, "vitest"] },
 ];
-
 const env = {
   ...process.env,
   GATEHOUSE_SKIP_UI_BUILD: "1",
@@ -57,21 +68,37 @@ const outcomes = new Map();
 function runStep(step, alone) {
   const script = step.command ?? SCRIPTS[step.name];
   if (!script) throw new Error(`package.json has no script ${step.name}`);
-  const child = spawn("sh", ["-c", script], { cwd: ROOT, env, detached: true, stdio: ["ignore", alone ? "inherit" : "pipe", alone ? "inherit" : "pipe"] });
-  const outcome = { status: "running", ms: 0, t0: Date.now(), child };
+  const live = alone || step.live;
+  const stdin = step.go ? "pipe" : "ignore";
+  // e2e/run.mjs: bring the app up, then wait for the go line on stdin before the scenarios.
+  const stepEnv = step.go ? { ...env, E2E_WAIT_FOR_GO: "1" } : env;
+  const child = spawn("sh", ["-c", script], { cwd: ROOT, env: stepEnv, detached: true, stdio: [stdin, live ? "inherit" : "pipe", live ? "inherit" : "pipe"] });
+  const outcome = { status: "running", ms: 0, t0: Date.now(), child, goes: null };
   outcomes.set(step.name, outcome);
-  // Both streams into one buffer, in the order they were written.
+  // Both streams into one buffer, in the order they were written; once the step goes, as they come.
   let held = "";
-  child.stdout?.setEncoding("utf8").on("data", (d) => (held += d));
-  child.stderr?.setEncoding("utf8").on("data", (d) => (held += d));
-  if (alone) console.log(`\n=== ${step.name}: ${script}\n`);
+  let streaming = false;
+  const take = (d) => (streaming ? process.stdout.write(d) : (held += d));
+  child.stdout?.setEncoding("utf8").on("data", take);
+  child.stderr?.setEncoding("utf8").on("data", take);
+  if (live) console.log(`\n=== ${step.name}: ${script}${alone ? "" : " (beside what runs)"}\n`);
+  if (step.go) {
+    // Its stdin stays open until the go (or until the step is stopped).
+    child.stdin.on("error", () => {});
+    outcome.goes = () => {
+      console.log(`\n=== ${step.name}: ${script} (going: ${step.go.length} steps passed)\n${held.trimEnd()}`);
+      held = "";
+      streaming = true;
+      child.stdin.end("go\n");
+    };
+  }
   return new Promise((resolve) => {
     child.on("close", (code, signal) => {
       if (outcome.status === "stopped") return resolve(outcome);
       outcome.ms = Date.now() - outcome.t0;
       outcome.status = code === 0 ? "passed" : "failed";
       const verdict = `${outcome.status === "passed" ? "passed" : `FAILED (${signal ?? `exit ${code}`})`} in ${seconds(outcome.ms)}`;
-      if (alone) console.log(`\n=== ${step.name}: ${verdict}`);
+      if (live || streaming) console.log(`\n=== ${step.name}: ${verdict}`);
       else console.log(`\n=== ${step.name}: ${script}\n${held.trimEnd()}\n=== ${step.name}: ${verdict}`);
       resolve(outcome);
     });
@@ -97,11 +124,12 @@ function runAll() {
   return new Promise((resolve) => {
     const launch = () => {
       if (failed) return;
-      const ready = STEPS.filter((s) => !outcomes.has(s.name) && s.after.every((a) => outcomes.get(a)?.status === "passed"));
+      const passed = (name) => outcomes.get(name)?.status === "passed";
+      const ready = STEPS.filter((s) => !outcomes.has(s.name) && s.after.every(passed));
       const running = [...outcomes.values()].filter((o) => o.status === "running").length;
       if (ready.length === 0 && running === 0) return resolve(true);
-      const alone = ready.length === 1 && running === 0;
-      if (ready.length > 0 && !alone) console.log(`\n--- started ${ready.map((s) => s.name).join(", ")} (beside what runs; output shown as each ends)`);
+      const alone = ready.length === 1 && running === 0 && !ready[0].go;
+      if (ready.length > 0 && !alone) console.log(`\n--- started ${ready.map((s) => s.name).join(", ")} (beside what runs)`);
       for (const step of ready) {
         runStep(step, alone).then((outcome) => {
           if (outcome.status === "failed" && !failed) {
@@ -109,6 +137,13 @@ function runAll() {
             resolve(false);
           } else if (outcome.status === "passed") launch();
         });
+      }
+      for (const step of STEPS) {
+        const o = outcomes.get(step.name);
+        if (step.go && o?.status === "running" && o.goes && step.go.every(passed)) {
+          o.goes();
+          o.goes = null;
+        }
       }
     };
     launch();
