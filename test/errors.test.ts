@@ -73,6 +73,18 @@ describe("bad input gets one JSON error shape and changes nothing", () => {
     expect(same.status).toBe(200);
   });
 
+  it("Origin: null passes only when the browser's Sec-Fetch-Site says same-origin (a no-referrer page's own form)", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    const { cookie } = await h.login(t.member.email);
+    for (const headers of [{ origin: "null" }, { origin: "null", "sec-fetch-site": "cross-site" }, { origin: "null", "sec-fetch-site": "same-site" }]) {
+      const res = await h.call("/api/auth/logout", { cookie, method: "POST", headers });
+      expect([res.status, res.body.error], JSON.stringify(headers)).toEqual([403, "CSRF"]);
+    }
+    const own = await h.call("/api/auth/logout", { cookie, method: "POST", headers: { origin: "null", "sec-fetch-site": "same-origin" } });
+    expect(own.status).toBe(200);
+  });
+
   it("500 INTERNAL_ERROR leaks nothing", async () => {
     const h = new Harness();
     const t = await seedTenant();
