@@ -26,6 +26,9 @@ test("revoke another session: step-up modal, automatic retry, only that context 
   await other.waitFor();
   assert.match(await other.innerText(), /Safari on iOS/);
   assert.doesNotMatch(await other.innerText(), /This device/);
+  // The device's name is said once: the lines below it add only what the name does not say (the browser's version).
+  assert.equal((await other.innerText()).split("Safari on iOS").length - 1, 1, "the device's name is not repeated");
+  for (const line of await other.locator(".session-meta").allInnerTexts()) assert.doesNotMatch(line, /on iOS|iOS$|· iOS/, "a line below repeats the device");
   await shot(a.page, "sessions");
 
   const revokeButton = other.getByRole("button", { name: /Revoke/ });

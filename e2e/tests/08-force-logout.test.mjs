@@ -39,6 +39,17 @@ test("force logout ends every session of the member, not the admin's", async () 
   assert.equal(await admin.page.getByRole("button", { name: "Sign out all other sessions" }).count(), 0, "revoke-others is for one's own sessions");
   await shot(admin.page, "member-sessions");
 
+  // Again, now that the member has no session open: the admin is told so, not "out of 0 sessions".
+  await gotoNav(admin.page, "Team");
+  await memberAction(admin.page, USERS.bob, "Force logout…");
+  await confirm.getByRole("button", { name: "Force logout" }).click();
+  const none = admin.page.getByText(`${USERS.bob.name} had no open sessions; they stay able to sign in.`);
+  const proof = admin.page.getByRole("dialog", { name: "Confirm it's you" });
+  await none.or(proof).first().waitFor();
+  if (await proof.isVisible()) await stepUp(admin.page, USERS.dave);
+  await none.waitFor();
+  assert.equal(await admin.page.getByText(/out of 0 sessions/).count(), 0);
+
   await gotoNav(admin.page, "Active sessions");
   assert.match(admin.page.url(), /\/security\/sessions$/);
   assertClean(member.problems);

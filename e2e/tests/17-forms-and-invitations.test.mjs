@@ -4,9 +4,10 @@
 // refused (Have I Been Pwned, stood in for by e2e/lib/pwned-fixture.mjs).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
-import { panel, usersOf } from "../lib/env.mjs";
+import { assertClean, gotoNav, launch, newPage, shot, signIn, stepUp } from "../lib/browser.mjs";
+import { PASSWORD, panel, usersOf } from "../lib/env.mjs";
 import { BREACHED_PASSWORDS } from "../lib/pwned-fixture.mjs";
+import { addVirtualAuthenticator } from "../lib/webauthn.mjs";
 
 const USERS = usersOf(import.meta.url);
 const GOOD_PASSWORD = "amber lighthouse over quiet water";
@@ -19,6 +20,24 @@ after(async () => browser?.close());
 async function assertNoValidatorText(page) {
   const text = await page.locator("body").innerText();
   assert.doesNotMatch(text, /Invalid (json|query|param)|Too small|Too big|expected string|Invalid email address/, "validator text shown");
+}
+
+/** The API calls `page` makes whose method and path match: a form that checked its fields sends none. */
+function requestsTo(page, method, path) {
+  const seen = [];
+  page.on("request", (r) => r.method() === method && path.test(new URL(r.url()).pathname) && seen.push(r.url()));
+  return seen;
+}
+
+/** `message` shows under the field labelled `label`, which says it is invalid and names it. */
+async function assertFieldError(page, label, message) {
+  const field = page.getByLabel(label, { exact: true });
+  await page.getByText(message).waitFor();
+  assert.equal(await field.getAttribute("aria-invalid"), "true", `${label} is marked invalid`);
+  const id = await field.getAttribute("id");
+  assert.match((await field.getAttribute("aria-describedby")) ?? "", new RegExp(`${id}-error`), `${label} names its error`);
+  assert.equal(await page.locator(`#${id}-error`).innerText(), message);
+  await assertNoValidatorText(page);
 }
 
 /** As an admin, invites `email` from the Team page and returns the link. */
@@ -126,6 +145,67 @@ test("the panel names the product and the organisation, and links back to the pr
   assert.match(await page.title(), /· Acme Notes$/);
   // The operator's accent colour reaches the panel (links, focus rings).
   assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim()), "#6d28d9");
+  assertClean(problems);
+  await context.close();
+});
+
+test("a two-factor code that is not six digits is refused at its field and not sent; a wrong one is refused there too", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.bob);
+  await gotoNav(page, "Two-factor");
+  await page.getByRole("button", { name: "Set up" }).click();
+  const proof = page.getByRole("dialog", { name: "Confirm it's you" });
+  await proof.getByLabel("Account password").fill(PASSWORD);
+  await proof.getByRole("button", { name: "Verify" }).click();
+  await proof.waitFor({ state: "detached" });
+  const label = "Enter the 6-digit code from the app";
+  const sent = requestsTo(page, "POST", /\/totp\/confirm$/);
+  await page.getByLabel(label).fill("12345");
+  await page.getByRole("button", { name: "Turn on two-factor" }).click();
+  await assertFieldError(page, label, "Enter the 6-digit code your app shows for Acme Notes.");
+  assert.deepEqual(sent, [], "a code the page refused is not sent");
+  await shot(page, "two-factor-code-short");
+  // The API's refusal of a code lands on the same field, in words.
+  await page.getByLabel(label).fill("000000");
+  await page.getByRole("button", { name: "Turn on two-factor" }).click();
+  await assertFieldError(page, label, "That code is not valid. Check your authenticator app and try again.");
+  assertClean(problems);
+  await context.close();
+});
+
+test("a passkey renamed to nothing is refused at its field and not sent", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await addVirtualAuthenticator(context, page);
+  await signIn(page, USERS.alice);
+  await gotoNav(page, "Two-factor");
+  await page.getByLabel("Passkey name (optional)").fill("Desk key");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await stepUp(page, USERS.alice);
+  await page.getByRole("button", { name: "Rename Desk key" }).click();
+  const dialog = page.getByRole("dialog", { name: "Rename passkey" });
+  const sent = requestsTo(page, "PATCH", /\/passkeys\//);
+  await dialog.getByLabel("Name").fill("   ");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await assertFieldError(page, "Name", "Enter a name, such as the device the passkey is on.");
+  assert.deepEqual(sent, [], "a name the page refused is not sent");
+  await shot(page, "passkey-rename-empty", { fullPage: false });
+  assertClean(problems);
+  await context.close();
+});
+
+test("an audit filter whose end is before its start is refused at the end field and not sent", async () => {
+  const { page, problems, context } = await newPage(browser);
+  await signIn(page, USERS.dave);
+  const firstPage = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/api/audit-logs"));
+  await gotoNav(page, "Audit log");
+  await firstPage;
+  const sent = requestsTo(page, "GET", /\/api\/audit-logs$/);
+  await page.getByLabel("From", { exact: true }).fill("2026-03-02T10:00");
+  await page.getByLabel("To", { exact: true }).fill("2026-03-01T10:00");
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await assertFieldError(page, "To", "Choose an end after the start.");
+  assert.deepEqual(sent, [], "filters the page refused are not sent");
+  await shot(page, "audit-filters-end-before-start");
   assertClean(problems);
   await context.close();
 });

@@ -2,6 +2,7 @@ import { useSignal } from "@preact/signals";
 import { del, get, patch, post } from "../api/client";
 import type { Passkey } from "../api/types";
 import { describeError } from "../lib/errors";
+import { FieldError, useFormFields } from "../lib/form";
 import { createPasskey, isAborted, passkeysSupported, type PublicKeyCredentialCreationOptionsJSON } from "../lib/passkey";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
@@ -68,12 +69,16 @@ function AddPasskey({ count, onAdded }: { count: number; onAdded: (added: Added)
 
 function RenameDialog({ passkey, onClose, onRenamed }: { passkey: Passkey; onClose: () => void; onRenamed: () => Promise<void> }) {
   const name = useSignal(passkey.name);
-  const { busy, error, run } = useAction(async (value: string) => {
-    await patch(`/api/security/mfa/passkeys/${encodeURIComponent(passkey.id)}`, { name: value });
-    await onRenamed();
-    toast("Passkey renamed.");
-    onClose();
-  });
+  const form = useFormFields({ name: "passkey-rename" });
+  const { busy, error, run } = useAction(
+    async (value: string) => {
+      await patch(`/api/security/mfa/passkeys/${encodeURIComponent(passkey.id)}`, { name: value });
+      await onRenamed();
+      toast("Passkey renamed.");
+      onClose();
+    },
+    { onError: (err) => void (form.fromApi(err, { name: `Use a name of 1 to ${MAX_NAME} characters.` }) || (error.value = describeError(err))) },
+  );
   return (
     <Modal title="Rename passkey" onClose={() => !busy.value && onClose()}>
       <form
@@ -82,13 +87,13 @@ function RenameDialog({ passkey, onClose, onRenamed }: { passkey: Passkey; onClo
         onSubmit={(e) => {
           e.preventDefault();
           const value = name.value.trim();
-          if (!value) error.value = "Enter a name.";
-          else void run(value);
+          if (form.check({ name: !value && "Enter a name, such as the device the passkey is on." })) void run(value);
         }}
       >
         <div class="field">
           <label for="passkey-rename">Name</label>
-          <input id="passkey-rename" data-autofocus maxLength={MAX_NAME} value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
+          <input {...form.props("name")} data-autofocus maxLength={MAX_NAME} value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} />
+          <FieldError form={form} field="name" />
         </div>
         <Alert>{error.value}</Alert>
         <div class="modal-actions">

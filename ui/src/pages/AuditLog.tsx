@@ -7,6 +7,7 @@ import { AuditRow, TARGET_LABELS, humanAction } from "../components/AuditRow";
 import { PageHeader } from "../components/Layout";
 import { saveFile } from "../lib/download";
 import { describeError, isCancelled } from "../lib/errors";
+import { FieldError, useFormFields } from "../lib/form";
 import { useLoad } from "../lib/useLoad";
 import { canViewTeam } from "../state/auth";
 
@@ -16,6 +17,17 @@ const PAGE_SIZES = ["10", "25", "50", "100"];
 const iso = (local: string) => (local ? new Date(local).toISOString() : "");
 // The export takes the same filters but has no pages.
 const params = ({ limit: _limit, ...f }: Filters) => ({ ...f, from: iso(f.from), to: iso(f.to) });
+const WHOLE_DATE = "Enter the whole date and time, or clear the field.";
+/** A date field the browser holds half-typed: its value reads "" though the field is not empty. */
+const halfTyped = (id: string) => (document.getElementById(id) as HTMLInputElement | null)?.validity.badInput === true;
+
+/** The page's check of the date filters (the other filters are lists of allowed values). */
+function dateProblems(f: Filters, ids: { from: string; to: string }) {
+  return {
+    from: halfTyped(ids.from) && WHOLE_DATE,
+    to: halfTyped(ids.to) ? WHOLE_DATE : f.from && f.to && iso(f.to) < iso(f.from) && "Choose an end after the start.",
+  };
+}
 
 function ChainStatus() {
   const v = useLoad(() => get<AuditVerify>("/api/audit-logs/verify"));
@@ -41,6 +53,7 @@ export function AuditLogPage() {
   const loading = useSignal(false);
   const error = useSignal<string | null>(null);
   const productActions = useLoad(() => get<{ actions: string[] }>("/api/audit-logs/product-actions"));
+  const form = useFormFields({ from: "f-from", to: "f-to" });
   const members = useLoad(() => (canViewTeam.value ? get<{ users: TeamMember[] }>("/api/users") : Promise.resolve({ users: [] })));
 
   const names = new Map((members.data.value?.users ?? []).map((u) => [u.id, u.displayName]));
@@ -56,7 +69,7 @@ export function AuditLogPage() {
       items.value = more ? [...items.value, ...page.items] : page.items;
       cursor.value = page.nextCursor;
     } catch (err) {
-      error.value = describeError(err);
+      if (!form.fromApi(err, { from: WHOLE_DATE, to: WHOLE_DATE })) error.value = describeError(err);
     } finally {
       loading.value = false;
     }
@@ -89,9 +102,10 @@ export function AuditLogPage() {
         </h2>
         <form
           class="filters"
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            applied.value = { ...draft.value };
+            if (form.check(dateProblems(draft.value, form.ids))) applied.value = { ...draft.value };
           }}
         >
           <div class="field">
@@ -148,11 +162,13 @@ export function AuditLogPage() {
           </div>
           <div class="field field-wide">
             <label for="f-from">From</label>
-            <input id="f-from" type="datetime-local" value={d.from} onInput={set("from")} />
+            <input {...form.props("from")} type="datetime-local" value={d.from} onInput={set("from")} />
+            <FieldError form={form} field="from" />
           </div>
           <div class="field field-wide">
             <label for="f-to">To</label>
-            <input id="f-to" type="datetime-local" value={d.to} onInput={set("to")} />
+            <input {...form.props("to")} type="datetime-local" value={d.to} onInput={set("to")} />
+            <FieldError form={form} field="to" />
           </div>
           <div class="field">
             <label for="f-limit">Per page</label>
@@ -172,6 +188,7 @@ export function AuditLogPage() {
               type="button"
               class="button"
               onClick={() => {
+                form.clear();
                 draft.value = { ...EMPTY };
                 applied.value = { ...EMPTY };
               }}

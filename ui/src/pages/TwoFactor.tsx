@@ -1,11 +1,13 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { post } from "../api/client";
+import { ApiError, post } from "../api/client";
 import { hasSecondFactor, type RecoveryCodes as Codes, type TotpEnrollment } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageHeader } from "../components/Layout";
 import { RecoveryCodes } from "../components/RecoveryCodes";
+import { describeError } from "../lib/errors";
+import { FieldError, useFormFields } from "../lib/form";
 import { useAction } from "../lib/useAction";
 import { useLoad } from "../lib/useLoad";
 import { loadMe, me } from "../state/auth";
@@ -19,21 +21,28 @@ const groupSecret = (s: string) => s.replace(/(.{4})/g, "$1 ").trim();
 
 function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; onConfirmed: (codes: string[] | null) => void }) {
   const code = useSignal("");
-  const { busy, error, run } = useAction(async (totpCode: string) => {
-    // Recovery codes come with a first factor only: beside a passkey, the ones the user has stay.
-    const res = await post<Partial<Codes>>("/api/security/mfa/totp/confirm", { code: totpCode });
-    onConfirmed(res.recoveryCodes ?? null);
-  });
+  const form = useFormFields({ code: "totp-confirm" });
+  const codeWords = () => `Enter the 6-digit code your app shows for ${branding.value.name}.`;
+  const { busy, error, run } = useAction(
+    async (totpCode: string) => {
+      // Recovery codes come with a first factor only: beside a passkey, the ones the user has stay.
+      const res = await post<Partial<Codes>>("/api/security/mfa/totp/confirm", { code: totpCode });
+      onConfirmed(res.recoveryCodes ?? null);
+    },
+    {
+      onError: (err) => {
+        // A refused code is the field's problem: the words (lib/errors.ts) go under it.
+        if (err instanceof ApiError && (err.code === "INVALID_OTP" || err.code === "REPLAYED_OTP")) form.check({ code: describeError(err) });
+        else if (!form.fromApi(err, { code: codeWords() })) error.value = describeError(err);
+      },
+    },
+  );
 
   function confirm(e: Event) {
     e.preventDefault();
     if (busy.value) return;
     const c = code.value.replace(/\s+/g, "");
-    if (!/^\d{6}$/.test(c)) {
-      error.value = `Enter the 6-digit code your app shows for ${branding.value.name}.`;
-      return;
-    }
-    void run(c);
+    if (form.check({ code: !/^\d{6}$/.test(c) && codeWords() })) void run(c);
   }
 
   return (
@@ -53,14 +62,14 @@ function Enrollment({ enrollment, onConfirmed }: { enrollment: TotpEnrollment; o
             <div class="field">
               <label for="totp-confirm">Enter the 6-digit code from the app</label>
               <input
-                id="totp-confirm"
+                {...form.props("code")}
                 inputMode="numeric"
                 autoComplete="one-time-code"
                 maxLength={7}
                 value={code.value}
                 onInput={(e) => (code.value = e.currentTarget.value)}
-                aria-invalid={error.value ? true : undefined}
               />
+              <FieldError form={form} field="code" />
             </div>
             <Alert>{error.value}</Alert>
             <div>
