@@ -21,6 +21,8 @@ type Added = { passkey: Passkey; recoveryCodes?: string[] };
 
 function AddPasskey({ count, onAdded }: { count: number; onAdded: (added: Added) => Promise<void> }) {
   const name = useSignal("");
+  // Optional, trimmed and at most MAX_NAME long in the page: a refusal of it can only come from the API.
+  const form = useFormFields({ name: "passkey-name" });
   const { busy, error, run } = useAction(
     async () => {
       // Step-up first (the fetch layer's modal): a password proof for a first factor, a second factor otherwise.
@@ -32,7 +34,7 @@ function AddPasskey({ count, onAdded }: { count: number; onAdded: (added: Added)
     },
     {
       onError: (err) => {
-        if (!isAborted(err)) error.value = describeError(err);
+        if (!isAborted(err) && !form.fromApi(err, { name: `Use a name of 1 to ${MAX_NAME} characters.` })) error.value = describeError(err);
       },
     },
   );
@@ -50,12 +52,13 @@ function AddPasskey({ count, onAdded }: { count: number; onAdded: (added: Added)
       <div class="field field-grow">
         <label for="passkey-name">Passkey name (optional)</label>
         <input
-          id="passkey-name"
+          {...form.props("name")}
           maxLength={MAX_NAME}
           placeholder="Work laptop, phone, security key…"
           value={name.value}
           onInput={(e) => (name.value = e.currentTarget.value)}
         />
+        <FieldError form={form} field="name" />
       </div>
       <button type="submit" class="button button-primary" aria-disabled={busy.value || full}>
         {busy.value ? "Adding…" : "Add a passkey"}
