@@ -77,7 +77,8 @@ describe("bad input gets one JSON error shape and changes nothing", () => {
     const h = new Harness();
     const t = await seedTenant();
     const { cookie } = await h.login(t.member.email);
-    for (const headers of [{ origin: "null" }, { origin: "null", "sec-fetch-site": "cross-site" }, { origin: "null", "sec-fetch-site": "same-site" }]) {
+    const refused: Record<string, string>[] = [{ origin: "null" }, { origin: "null", "sec-fetch-site": "cross-site" }, { origin: "null", "sec-fetch-site": "same-site" }];
+    for (const headers of refused) {
       const res = await h.call("/api/auth/logout", { cookie, method: "POST", headers });
       expect([res.status, res.body.error], JSON.stringify(headers)).toEqual([403, "CSRF"]);
     }
