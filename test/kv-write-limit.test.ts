@@ -96,6 +96,16 @@ describe("KV's one write per key per second", () => {
     expect((await h.call("/api/me", { cookie: member.cookie })).status).toBe(401);
   });
 
+  it("a change whose session entry KV refuses (written within the second by a refill) still reaches the tenant's document, and answers its propagation delayed", async () => {
+    const { h, t, member, owner, limited } = await memberAndSteppedUpOwner("FORCE_LOGOUT");
+    limited.markWritten(`session:${member.sessionId}`); // a refill of the member's entry, just now
+    const res = await h.call<{ propagation?: { status: string } }>(`/api/users/${t.member.id}/force-logout`, { cookie: owner.cookie, body: {}, env: withEnv({ SESSION_CACHE: limited.kv }) });
+    expect(res.status).toBe(200);
+    expect(res.body.propagation?.status).toBe("delayed");
+    const stored = await env.SESSION_CACHE.get<{ sessions: Record<string, { fp: string }> }>(tenantEdgeKey(t.id), "json");
+    expect(stored?.sessions[member.sessionId]?.fp).toBe("revoked");
+  });
+
   it("an IP rule added in the same second as a sign-out is saved and enforced: neither waits for KV nor answers 503", async () => {
     const { h, t, member, owner, limited } = await memberAndSteppedUpOwner("IP_RULE_CHANGE");
     const limitedEnv = withEnv({ SESSION_CACHE: limited.kv });

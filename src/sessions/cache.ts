@@ -125,7 +125,12 @@ export function toAuthState(session: UserSession, user: User, impersonatedUser: 
  * Rewrites the KV entry of every live session of a user from D1, after a change to
  * the user (role, session_version, disabled) or to their sessions was committed.
  */
-export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId: string, nowMs: number): Promise<{ user: AuthUser; states: AuthState[] } | null> {
+export async function refreshUserSessionsInCache(
+  db: Db,
+  kv: KVNamespace,
+  userId: string,
+  nowMs: number,
+): Promise<{ user: AuthUser; states: AuthState[]; refused: unknown[] } | null> {
   const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
   if (!user) return null;
   const rows = await db
@@ -141,6 +146,9 @@ export async function refreshUserSessionsInCache(db: Db, kv: KVNamespace, userId
       ),
     );
   const states = rows.map((r) => ({ ...toAuthState(r.session, user, r.impersonated), readAt: nowMs }));
-  await Promise.all(states.map((state) => writeCachedState(kv, state, nowMs)));
-  return { user: toAuthUser(user), states };
+  // An entry KV refuses (a refill or a last-seen refresh wrote it within the second) is
+  // answered, not thrown: the caller still records the change for the tenant's edge document.
+  const written = await Promise.allSettled(states.map((state) => writeCachedState(kv, state, nowMs)));
+  const refused = written.flatMap((w) => (w.status === "rejected" ? [w.reason as unknown] : []));
+  return { user: toAuthUser(user), states, refused };
 }

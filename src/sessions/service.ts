@@ -124,8 +124,11 @@ export async function refreshCachedSessions(c: Context<AppEnv>, userIds: string 
       const one = await refreshUserSessionsInCache(c.var.db, c.env.SESSION_CACHE, userId, c.get("now"));
       if (one) refreshed.push(one);
     }
-    // The same step rewrites the tenant's edge document, so no older session snapshot passes.
+    // The same step rewrites the tenant's edge document, so no older session snapshot passes,
+    // even when KV refused a session's own entry: that refusal is reported after it.
     await recordTenantChanges(c, refreshed);
+    const refused = refreshed.flatMap((r) => r.refused);
+    if (refused.length > 0) throw refused[0];
   });
 }
 
