@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-// What `npm start` needs (Gatehouse and, in gateway mode, the demo product of examples/), plus what the bench's in-workerd tests import (bench/, test/).
-const PARTS = ["package.json", "wrangler.toml", "tsconfig.json", ".dev.vars", "src", "migrations", "scripts", "examples", "dist/panel", "test", "bench"];
+// What `npm start` needs (Gatehouse and, in gateway mode, the demo product of examples/ with the product package of packages/), plus what the bench's in-workerd tests import (bench/, test/).
+const PARTS = ["package.json", "wrangler.toml", "tsconfig.json", ".dev.vars", "src", "migrations", "scripts", "examples", "packages", "dist/panel", "test", "bench"];
 
 /** A copy of the app in `from` (default: the working directory) in a fresh temporary directory. */
 export function snapshotApp(from = ".") {
