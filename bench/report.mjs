@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { median } from "./load.mjs";
+import { tenantLoadSection } from "./tenant-load.mjs";
 
 // trimEnd only: `git status --porcelain` lines start with a meaningful space.
 const sh = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" }).stdout?.trimEnd() ?? "";
@@ -297,5 +298,5 @@ Machine: ${m.nproc} cores (${m.cpu}), memory \`${m.memory}\`, load average at st
 Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).
 
 ${rows.join("\n")}
-${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${findings}`;
+${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${r.tenantLoad ? `\n${tenantLoadSection(r.tenantLoad)}` : ""}${findings}`;
 }

@@ -7,7 +7,8 @@
 // product (bench/passthrough). The edge check is measured against /api/health in the same process, in
 // rounds alternating with the reference's routes and with the product's pages, through
 // Gatehouse (gateway mode, the small copy) and through the pass-through; the latency of the pages whose tables
-// grow on the small and the large copy in alternating rounds, so that noise hits both.
+// grow on the small and the large copy in alternating rounds, so that noise hits both. Last,
+// one busy tenant's changes with KV's write rule enforced (bench/tenant-load.mjs).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,7 @@ import { seedState } from "./seed.mjs";
 import { gatewayTargets } from "./gateway.mjs";
 import { startPassthrough, startReference, startServer, stopAll } from "./server.mjs";
 import { snapshotApp } from "./snapshot.mjs";
+import { tenantLoad } from "./tenant-load.mjs";
 import { panelJsGzip, workerGzip } from "./sizes.mjs";
 import { workerdFigures } from "./workerd-figures.mjs";
 
@@ -205,6 +207,13 @@ async function main() {
 
   log("audit rows under concurrency: parallel refused requests on the small copy, rows counted, chain verified");
   results.auditConcurrency = await auditUnderConcurrency(small.url);
+  await small.stop();
+  await large.stop();
+
+  // Other commits' figures (`npm run bench:tenant-load -- --app <checkout>`) are kept beside this one's.
+  const earlier = existsSync("bench/results/latest.json") ? (JSON.parse(readFileSync("bench/results/latest.json", "utf8")).tenantLoad ?? {}) : {};
+  const side = await tenantLoad({ from: appDir, quick, log, commit: results.machine.commit });
+  results.tenantLoad = { ...earlier, [side.commit]: side };
 
   results.seconds = (Date.now() - started) / 1000;
   const markdown = renderMarkdown(results);

@@ -104,13 +104,22 @@ function wrangler(cwd, args) {
  * Returns the seconds the bulk insert took and the cookies of bob's `bobSessions` sessions.
  */
 export async function seedState(appDir, persistTo, size) {
-  const persist = ["--local", "--persist-to", persistTo];
-  wrangler(appDir, ["d1", "migrations", "apply", "DB", ...persist]);
   const now = Date.now();
   const bob = bobSessions(size.bobSessions ?? 0, now);
+  const seconds = await seedWith(appDir, persistTo, `${bulkSeedSql({ ...size, now })}\n${bob.sql}\n`);
+  return { seconds, cookies: bob.cookies, seededAt: now };
+}
+
+/**
+ * Fresh local state in `persistTo` for the app in `appDir`: migrations, the demo data, then
+ * `sql`. Returns the seconds the insert of demo data and `sql` took.
+ */
+export async function seedWith(appDir, persistTo, sql) {
+  const persist = ["--local", "--persist-to", persistTo];
+  wrangler(appDir, ["d1", "migrations", "apply", "DB", ...persist]);
   const file = join(persistTo, "bench-seed.sql");
-  writeFileSync(file, `${await demoSeedSql()}${bulkSeedSql({ ...size, now })}\n${bob.sql}\n`);
+  writeFileSync(file, `${await demoSeedSql()}${sql}`);
   const started = performance.now();
   wrangler(appDir, ["d1", "execute", "DB", ...persist, "--file", file]);
-  return { seconds: (performance.now() - started) / 1000, cookies: bob.cookies, seededAt: now };
+  return (performance.now() - started) / 1000;
 }
