@@ -3,7 +3,7 @@
 //   npm run bench:tenant-load [-- --app DIR] [--quick] [--concurrency N]
 //
 // Runs the app in DIR (default: this checkout) as `npm start` does, from a copy, but with a
-// bench-only Worker entry (bench/kv-limit/index.generated.ts, generated into the copy) that
+// bench-only Worker entry (index.generated.ts beside bench/kv-limit/limit.ts, written into the copy) that
 // re-exports Gatehouse's worker, GatehouseService and, where the code has one, TenantObject,
 // each handed an env whose SESSION_CACHE refuses a second write of a key within a second, as
 // production does (bench/kv-limit/limit.ts). Then, for one tenant of many signed-in members,
