@@ -42,10 +42,10 @@ export async function loadTenantPolicy(c: Context<AppEnv>, tenantId: string): Pr
 /**
  * After a change (to the rules or the policy) was committed to D1, rewrite the tenant's
  * edge document from D1 (not from the request's in-memory view, which a concurrent change
- * could have overtaken; rewriteEdgeState retries a refused write, then deletes the stored
- * document). If KV refuses all of it, the change stands but other isolates may enforce
- * the old set until the document expires: the outcome says the propagation is delayed,
- * and the caller answers its success with it (src/propagation.ts).
+ * could have overtaken), for this isolate at once, and tell the tenant's object, which
+ * writes it to KV (rewriteEdgeState). If the object cannot be told, the change stands but
+ * other isolates may enforce the old set until the document expires: the outcome says the
+ * propagation is delayed, and the caller answers its success with it (src/propagation.ts).
  */
 export async function rewriteEdgeAfterRuleOrPolicyChange(c: Context<AppEnv>, tenantId: string): Promise<Propagation> {
   return propagate("tenant edge document", () => rewriteEdgeState(c, tenantId));

@@ -70,10 +70,11 @@ export const sessionFingerprint = (s: AuthSession) =>
   s.revokedAt !== null ? Promise.resolve(REVOKED_FINGERPRINT) : fingerprint(SESSION_FINGERPRINTED.map((k) => s[k]));
 
 /**
- * After a change to these users or their sessions was committed to D1 and their
- * per-session entries rewritten: records their current fingerprints in D1 (pruning rows
- * older than the window), in one batch, then rewrites each tenant's edge document from D1
- * once, in this isolate at once and in KV. Throws if D1 or KV fails; the change itself is
+ * After a change to these users or their sessions was committed to D1 (and their
+ * per-session entries rewritten, or refused): records their current fingerprints in D1
+ * (pruning rows older than the window), in one batch, then rewrites each tenant's edge
+ * document from D1 once, in this isolate at once, and tells the tenant's object, which
+ * writes it to KV. Throws if D1 fails or the object cannot be told; the change itself is
  * saved, so the caller answers its success with the propagation delayed (src/propagation.ts).
  */
 export async function recordTenantChanges(c: Context<AppEnv>, changed: readonly { user: AuthUser; states: AuthState[] }[]): Promise<void> {
