@@ -23,6 +23,7 @@ const UNIT_TESTS = [
   "test/gateway-public-paths.test.ts",
   "test/gateway-return-to.test.ts",
   "test/ip-rules-cidr.test.ts",
+  "test/openapi-document.test.ts",
   "test/password-policy.test.ts",
   "test/totp-rfc6238.test.ts",
 ];

@@ -31,6 +31,7 @@ import { AssertionKeysError, loadAssertionKeys } from "../gateway/assertion-keys
 import { configuredGateway } from "../gateway/routes";
 import { parseConfig } from "../config";
 import { log } from "../lib/log";
+import { noted } from "../openapi/notes";
 import { validationFailed } from "../lib/validation";
 import type { UnknownPathAnswer } from "../operator/auth";
 import type { createRpcApp } from "../rpc/app";
@@ -108,8 +109,8 @@ export function productApiRoutes(rpcApp: ReturnType<typeof createRpcApp>, asUnkn
   // Hono types the context it was given more loosely than the runtime does: it is the Worker's own.
   const engine = (c: Context<AppEnv>): RpcEngine => ({ app: rpcApp, env: c.env, ctx: c.executionCtx as ExecutionContext });
   return new Hono<AppEnv>()
-    .use(refuseBrowsers())
-    .use(requireProductCredential(asUnknownPath))
+    .use(noted(refuseBrowsers(), { errors: ["BROWSER_REFUSED"] }))
+    .use(noted(requireProductCredential(asUnknownPath), { errors: ["NOT_FOUND", "PRODUCT_CREDENTIAL_INVALID"], security: "productToken" }))
     .post("/audit-events", async (c) => {
       const claims = await presentedAssertion(c);
       const body = await bodyWithout(c, ["sessionId", "userId"]);

@@ -1,0 +1,62 @@
+/**
+ * What a middleware or a route adds to the API document (src/openapi/document.ts), declared
+ * where the middleware is defined or the route is declared, never in a list of its own:
+ *
+ *   - the error codes it can answer (`errors`, codes of src/error-catalogue.ts),
+ *   - the document's `x-gatehouse-*` extensions (the step-up purpose, the permission),
+ *   - the credential it takes (`security`, a scheme the document declares).
+ *
+ * A note rides on the middleware as hono-openapi's marker (its `describeRoute` shape), so
+ * hono-openapi's walk of the route table merges the notes of every handler a route passes:
+ * group middleware (app.use) for the routes declared after it under its path, and each
+ * route's own. Arrays add up; the document turns the codes into the error responses.
+ */
+import type { MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import { type DescribeRouteOptions, resolver, uniqueSymbol } from "hono-openapi";
+import type { ZodType } from "zod";
+import type { ErrorCode } from "../error-catalogue";
+import type { AppEnv } from "../env";
+
+/** The document's extensions: the route's step-up purpose, permission, role, and its error codes before they become responses. */
+export const STEP_UP_EXTENSION = "x-gatehouse-step-up";
+export const PERMISSION_EXTENSION = "x-gatehouse-permission";
+export const ROLE_EXTENSION = "x-gatehouse-role";
+export const ERRORS_EXTENSION = "x-gatehouse-errors";
+
+/** The credentials the document declares (components.securitySchemes, src/openapi/document.ts). */
+export type SecurityScheme = "session" | "operatorToken" | "productToken" | "scimToken";
+
+export type OperationNote = {
+  errors?: readonly ErrorCode[];
+  extensions?: Partial<Record<typeof STEP_UP_EXTENSION | typeof PERMISSION_EXTENSION | typeof ROLE_EXTENSION, string[]>>;
+  security?: SecurityScheme;
+};
+
+type Noted = { [uniqueSymbol]: { spec: DescribeRouteOptions } };
+
+/** `middleware`, carrying `note` for the API document. */
+export function noted<M extends object>(middleware: M, note: OperationNote): M & Noted {
+  const spec: Record<string, unknown> = { ...note.extensions };
+  if (note.errors?.length) spec[ERRORS_EXTENSION] = [...note.errors];
+  if (note.security) spec.security = [{ [note.security]: [] }];
+  return Object.assign(middleware, { [uniqueSymbol]: { spec: spec as DescribeRouteOptions } });
+}
+
+/**
+ * A route's own error codes, those its handler (or what it calls) answers beyond its
+ * middleware's: declared in the route's steps, after its validators. Does nothing at run time.
+ */
+export function answers(...errors: ErrorCode[]): MiddlewareHandler<AppEnv> {
+  return noted(
+    createMiddleware<AppEnv>(async function answers(_c, next) {
+      await next();
+    }),
+    { errors },
+  );
+}
+
+/** A validator middleware, carrying its zod schema for the document (the request body, the path or query parameters). */
+export function describesInput<M extends object>(middleware: M, target: string, schema: ZodType): M {
+  return Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
+}
