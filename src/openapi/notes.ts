@@ -11,10 +11,12 @@
  * group middleware (app.use) for the routes declared after it under its path, and each
  * route's own. Arrays add up; the document turns the codes into the error responses.
  */
-import type { MiddlewareHandler } from "hono";
+import type { MiddlewareHandler, ValidationTargets } from "hono";
 import { createMiddleware } from "hono/factory";
-import { type DescribeRouteOptions, resolver, uniqueSymbol } from "hono-openapi";
-import type { ZodType } from "zod";
+import { type DescribeRouteOptions, type HandlerUniqueProperty, uniqueSymbol } from "hono-openapi";
+import type { JSONSchema7 } from "json-schema";
+import type { OpenAPIV3_1 } from "openapi-types";
+import { type ZodType, toJSONSchema } from "zod";
 import type { ErrorCode } from "../error-catalogue";
 import type { AppEnv } from "../env";
 
@@ -56,7 +58,23 @@ export function answers(...errors: ErrorCode[]): MiddlewareHandler<AppEnv> {
   );
 }
 
-/** A validator middleware, carrying its zod schema for the document (the request body, the path or query parameters). */
-export function describesInput<M extends object>(middleware: M, target: string, schema: ZodType): M {
-  return Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
+/**
+ * The JSON Schema (2020-12, OpenAPI 3.1's) of what `schema` accepts, by zod's own converter
+ * (hono-openapi's resolver would import all of zod's core, its locales included, into the Worker).
+ */
+function inputSchemaOf(schema: ZodType): JSONSchema7 {
+  const { $schema: _dialect, ...converted } = toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  return converted as JSONSchema7;
+}
+
+/** A validator middleware, carrying its zod schema for the document (the request body, the path or query parameters), converted when the document is made. */
+export function describesInput<M extends object>(middleware: M, target: keyof ValidationTargets, schema: ZodType): M {
+  const described: HandlerUniqueProperty = {
+    target,
+    vendor: "zod",
+    validate: schema["~standard"].validate,
+    toJSONSchema: () => inputSchemaOf(schema),
+    toOpenAPISchema: async () => ({ schema: inputSchemaOf(schema) as OpenAPIV3_1.SchemaObject, components: undefined }),
+  };
+  return Object.assign(middleware, { [uniqueSymbol]: described });
 }
