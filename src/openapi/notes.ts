@@ -59,6 +59,20 @@ export function answers(...errors: ErrorCode[]): MiddlewareHandler<AppEnv> {
 }
 
 /**
+ * The body a route's handler passes on to be validated elsewhere (the product API's to the
+ * RPC's schemas), for the document: the schema that validates it. Does nothing at run time.
+ */
+export function describesBody(schema: ZodType): MiddlewareHandler<AppEnv> {
+  return describesInput(
+    createMiddleware<AppEnv>(async function describesBody(_c, next) {
+      await next();
+    }),
+    "json",
+    schema,
+  );
+}
+
+/**
  * The JSON Schema (2020-12, OpenAPI 3.1's) of what `schema` accepts, by zod's own converter
  * (hono-openapi's resolver would import all of zod's core, its locales included, into the Worker).
  */
