@@ -89,8 +89,8 @@ export function createApp(options: AppOptions = {}) {
         { errors: ["PAYLOAD_TOO_LARGE"] },
       ),
     )
-    // This API's own description, for anyone (src/openapi/): generated from the whole app's routes.
-    .route("/", apiDocumentRoutes((): Hono<AppEnv> => app, base))
+    // This API's own description, for anyone: generated from the app's routes (src/openapi/).
+    .route("/", apiDocumentRoutes(base))
     .route("/operator", operatorRoutes(asUnknownPath))
     // The product's server (PRODUCT_API_TOKENS and the user's assertion), never a browser: src/product-api/routes.ts.
     .route("/product", productApiRoutes(createRpcApp(options), asUnknownPath))

@@ -7,18 +7,21 @@ import { createApp } from "../src/app";
 import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import type { AppEnv } from "../src/env";
 import { ERROR_CATALOGUE } from "../src/error-catalogue";
-import { apiDocument } from "../src/openapi/document";
+import { type ApiDocument, generateApiDocument } from "../src/openapi/document";
 import { ERRORS_EXTENSION, PERMISSION_EXTENSION, ROLE_EXTENSION, STEP_UP_EXTENSION } from "../src/openapi/notes";
 import { STEP_UP_PURPOSE } from "../src/stepup/middleware";
 
-// A unit test (plain Node, vitest.config.ts's UNIT_TESTS): the validator reads its schemas from disk.
+// A unit test (plain Node, vitest.config.ts's UNIT_TESTS): the validator reads its schemas from disk,
+// and the generated document is compared with the one the Worker serves (src/openapi/document.json).
 
 type Operation = Record<string, unknown> & { responses: Record<string, { content?: Record<string, { schema: { allOf?: { properties?: { error?: { enum?: string[] } } }[] } }> }> };
 type Route = { method: string; path: string; handler: unknown };
 
 const app = createApp() as unknown as Hono<AppEnv>;
-const document = () => apiDocument(app, DEFAULT_GATEHOUSE_PATH);
-const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, "{$1}");
+let generated: Promise<ApiDocument> | undefined;
+const document = () => (generated ??= generateApiDocument(app, DEFAULT_GATEHOUSE_PATH));
+/** The document's path of a route: under the Gatehouse path, its parameters in braces. */
+const openApiPath = (path: string) => (path.slice(DEFAULT_GATEHOUSE_PATH.length) || "/").replace(/:([A-Za-z]+)/g, "{$1}");
 const operationOf = async (route: Route) => (await document()).paths?.[openApiPath(route.path)]?.[route.method.toLowerCase() as "get"] as Operation | undefined;
 
 /** `METHOD path` of each route a request can name: not the groups' middleware (ALL), not the catch-alls. */
@@ -66,6 +69,10 @@ describe("the API document is generated from the routes the app mounts", () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect((await document()).openapi).toMatch(/^3\.1\./);
+  });
+
+  it("is the document the Worker serves (src/openapi/document.json; `npx vitest run test/openapi-document.test.ts -u` rewrites it)", async () => {
+    await expect(`${JSON.stringify(await document(), null, 2)}\n`).toMatchFileSnapshot("../src/openapi/document.json");
   });
 
   it("names every route the app mounts, with its method, and nothing it does not mount", async () => {

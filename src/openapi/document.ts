@@ -6,8 +6,11 @@
  * middleware, and its error responses from the codes that middleware and the route declare,
  * with their statuses and meanings from the one catalogue (src/error-catalogue.ts).
  *
- * Served to anyone at <GATEHOUSE_PATH>/api/openapi.json (src/openapi/routes.ts): it describes
- * an open-source API and holds nothing of a deployment but its path. docs/api.md explains it.
+ * Its paths are relative to the Gatehouse path, so it is the same for every deployment:
+ * generated once, kept beside this file as document.json (test/openapi-document.test.ts fails
+ * while they differ; `npx vitest run test/openapi-document.test.ts -u` rewrites it), and served
+ * from there with the deployment's path as its server (src/openapi/routes.ts). Generating it
+ * takes a few hundred milliseconds of CPU, more than a request may spend. docs/api.md explains it.
  */
 import type { Hono } from "hono";
 import { generateSpecs } from "hono-openapi";
@@ -53,17 +56,16 @@ const SECURITY_SCHEMES: Record<string, OpenAPIV3_1.SecuritySchemeObject> = {
 };
 
 /** The operation's tag: its feature, from its path under the Gatehouse path (`security/sessions`, `users`, `scim`). */
-function tagOf(path: string, base: string): string {
-  const [first = "", second = "", third = ""] = path.slice(base.length).split("/").filter(Boolean);
+function tagOf(path: string): string {
+  const [first = "", second = "", third = ""] = path.split("/").filter(Boolean);
   if (first === "api") return second === "security" ? `security/${third}` : second;
   if (first === "scim") return "scim";
   return "pages and keys";
 }
 
 /** `patchUsersByIdRole`: the method and the path under the Gatehouse path (the merged one names the group middleware's route). */
-function operationIdOf(method: string, path: string, base: string): string {
+function operationIdOf(method: string, path: string): string {
   const words = path
-    .slice(base.length)
     .split("/")
     .filter((segment) => segment && segment !== "api")
     .map((segment) => (segment.startsWith("{") ? `By${segment.slice(1, -1)}` : segment))
@@ -97,7 +99,7 @@ function errorResponses(codes: readonly ErrorCode[], scim: boolean): Record<stri
 }
 
 /** One operation as the walk merged it, finished: its codes as error responses, its extensions as values, its tag and credential. */
-function finish(operation: Operation, method: string, path: string, base: string): Operation {
+function finish(operation: Operation, method: string, path: string): Operation {
   const responses = { ...(operation.responses as Record<string, OpenAPIV3_1.ResponseObject>) };
   const codes = new Set((operation[ERRORS_EXTENSION] as ErrorCode[] | undefined) ?? []);
   if (responses["400"]?.description === VALIDATED) {
@@ -112,11 +114,11 @@ function finish(operation: Operation, method: string, path: string, base: string
   const errors = [...codes].sort();
   const finished: Operation = {
     ...operation,
-    operationId: operationIdOf(method, path, base),
-    tags: [tagOf(path, base)],
+    operationId: operationIdOf(method, path),
+    tags: [tagOf(path)],
     // No credential: the operation answers anyone (sign-in, the public keys, this document).
     security: [...new Set((operation.security ?? []).map((requirement) => JSON.stringify(requirement)))].map((json) => JSON.parse(json)),
-    responses: { ...responses, ...errorResponses(errors, tagOf(path, base) === "scim") },
+    responses: { ...responses, ...errorResponses(errors, tagOf(path) === "scim") },
     [ERRORS_EXTENSION]: errors,
   };
   for (const extension of [STEP_UP_EXTENSION, PERMISSION_EXTENSION, ROLE_EXTENSION]) {
@@ -127,7 +129,8 @@ function finish(operation: Operation, method: string, path: string, base: string
   return finished;
 }
 
-async function generate(app: Hono<AppEnv>, base: string): Promise<ApiDocument> {
+/** The document of `app`, whose own routes live under `base`: its paths relative to `base`. */
+export async function generateApiDocument(app: Hono<AppEnv>, base: string): Promise<ApiDocument> {
   const generated = await generateSpecs(app, {
     documentation: {
       info: {
@@ -145,24 +148,12 @@ async function generate(app: Hono<AppEnv>, base: string): Promise<ApiDocument> {
   });
   const paths: OpenAPIV3_1.PathsObject = {};
   for (const [path, item] of Object.entries(generated.paths)) {
+    if (!path.startsWith(base)) throw new Error(`The route ${path} is outside the Gatehouse path ${base}`);
+    const relative = path.slice(base.length) || "/";
     const finished: Record<string, Operation> = {};
-    for (const [method, operation] of Object.entries(item ?? {})) finished[method] = finish(operation as Operation, method, path, base);
-    paths[path] = finished;
+    for (const [method, operation] of Object.entries(item ?? {})) finished[method] = finish(operation as Operation, method, relative);
+    paths[relative] = finished;
   }
   const tags = [...new Set(Object.values(paths).flatMap((item) => Object.values(item ?? {}).flatMap((op) => (op as Operation).tags ?? [])))].sort();
   return { ...generated, tags: tags.map((name) => ({ name })), paths } as ApiDocument;
-}
-
-const documents = new WeakMap<Hono<AppEnv>, Promise<ApiDocument>>();
-
-/** The document of `app` (whose own routes live under `base`), generated once per app. */
-export function apiDocument(app: Hono<AppEnv>, base: string): Promise<ApiDocument> {
-  let document = documents.get(app);
-  if (!document) {
-    document = generate(app, base);
-    documents.set(app, document);
-    // A failed generation is not kept: the next request tries again.
-    document.catch(() => documents.delete(app));
-  }
-  return document;
 }

@@ -38,13 +38,14 @@ function operationSection(method: string, path: string, op: Operation): string {
   return `<details><summary><code>${method.toUpperCase()} ${escape(path)}</code></summary><dl>${facts(op).join("")}</dl>${body}</details>`;
 }
 
-/** The page, from the document and where the document itself is served. */
+/** The page, from the document (its paths under its server's, the Gatehouse path) and where the document itself is served. */
 export function referencePage(document: ApiDocument, documentUrl: string): string {
+  const base = document.servers?.[0]?.url ?? "";
   const byTag = new Map<string, string[]>();
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const [method, op] of Object.entries(item ?? {}) as [string, Operation][]) {
       const tag = op.tags?.[0] ?? "other";
-      byTag.set(tag, [...(byTag.get(tag) ?? []), operationSection(method, path, op)]);
+      byTag.set(tag, [...(byTag.get(tag) ?? []), operationSection(method, `${base}${path}`, op)]);
     }
   }
   const sections = [...byTag].sort(([a], [b]) => a.localeCompare(b)).map(([tag, ops]) => `<section><h2>${escape(tag)}</h2>${ops.join("")}</section>`);
