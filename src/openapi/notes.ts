@@ -47,7 +47,7 @@ export function noted<M extends object>(middleware: M, note: OperationNote): M &
 
 /**
  * A route's own error codes, those its handler (or what it calls) answers beyond its
- * middleware's: declared in the route's steps, after its validators. Does nothing at run time.
+ * middleware's: the route's last step, just before its handler. Does nothing at run time.
  */
 export function answers(...errors: ErrorCode[]): MiddlewareHandler<AppEnv> {
   return noted(
