@@ -20,6 +20,6 @@ declare module "vitest" {
     /** The local OpenID Provider started for the run (test/local-idp-setup.mjs). */
     localIdp: LocalIdp;
     /** The product origin that is not a Worker, and the relay its calls to Gatehouse go through (test/plain-origin-setup.mjs). */
-    plainOrigin: { originUrl: string; relayUrl: string; productToken: string; audience: string };
+    plainOrigin: { originUrl: string; pythonOriginUrl: string | null; relayUrl: string; productToken: string; audience: string };
   }
 }

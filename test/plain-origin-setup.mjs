@@ -8,6 +8,11 @@
 // poll), runs it against its Gatehouse and posts the answer back (`POST /_relay/answer/<id>`).
 // The test also sets the clock the origin's verifier reads (`POST /_relay/clock`): the
 // tests' Gatehouse signs at its injected clock, never the wall clock.
+//
+// The stdlib-only Python origin of the docs (examples/python-origin/origin.py) runs beside it,
+// its calls going through the same relay; it reads the wall clock, as a real origin does.
+// Without python3 on the machine, `pythonOriginUrl` is null and its tests say they were skipped.
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { startPlainOrigin } from "./plain-origin.mjs";
 
@@ -65,12 +70,31 @@ function startRelay() {
   });
 }
 
+/** examples/python-origin/origin.py on a free port; null when python3 cannot be run. */
+function startPythonOrigin(settings) {
+  const script = new URL("../examples/python-origin/origin.py", import.meta.url).pathname;
+  const env = { ...process.env, PORT: "0", GATEHOUSE_URL: settings.gatehouseUrl, ASSERTION_AUDIENCE: settings.audience, ASSERTION_ISSUER: settings.issuer, PRODUCT_API_TOKEN: settings.token };
+  const child = spawn("python3", ["-u", script], { env, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve) => {
+    child.on("error", () => resolve(null));
+    child.on("exit", () => resolve(null));
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const listening = /listening on (http:\/\/\S+)/.exec(out);
+      if (listening) resolve({ url: listening[1].replace("localhost", "127.0.0.1"), close: () => child.kill() });
+    });
+  });
+}
+
 export default async function setup(project) {
   const relay = await startRelay();
   const settings = { gatehouseUrl: relay.url, token: "plain-origin-product-token-0123456789abcdef", issuer: "gatehouse", audience: "plain-origin", now: relay.now };
   const origin = await startPlainOrigin(settings);
-  project.provide("plainOrigin", { originUrl: origin.url, relayUrl: relay.url, productToken: settings.token, audience: settings.audience });
+  const python = await startPythonOrigin(settings);
+  project.provide("plainOrigin", { originUrl: origin.url, pythonOriginUrl: python?.url ?? null, relayUrl: relay.url, productToken: settings.token, audience: settings.audience });
   return async () => {
+    python?.close();
     await origin.close();
     await relay.close();
   };

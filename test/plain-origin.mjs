@@ -28,7 +28,8 @@ export function startPlainOrigin(settings) {
   });
   const gatehouse = createProductApiClient({ gatehouseUrl: settings.gatehouseUrl, token: settings.token });
 
-  const json = (res, status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  // Every answer of this origin says so, to tell it apart from Gatehouse's own answers.
+  const json = (res, status, body) => res.writeHead(status, { "content-type": "application/json", "x-answered-by": "plain-origin" }).end(JSON.stringify(body));
   const refusal = ({ ok, status, ...body }) => body;
 
   async function handle(req, res) {

@@ -18,10 +18,12 @@ beforeAll(async () => {
 type Setup = { h: Harness; t: SeededTenant; e: Bindings; cookie: string; sessionId: string };
 
 /** Gatehouse configured with ORIGIN_URL (the plain origin), and a member signed in. */
-async function signedInMember(): Promise<Setup> {
+async function signedInMember(originUrl = plain.originUrl): Promise<Setup> {
   const h = new Harness();
+  // An origin that reads the wall clock (the Python one) verifies what Gatehouse signs now.
+  if (originUrl !== plain.originUrl) h.clock.ms = Date.now();
   const t = await seedTenant("plain");
-  const e = withEnv({ ORIGIN_URL: plain.originUrl, ASSERTION_AUDIENCE: plain.audience, ASSERTION_SIGNING_KEYS: KEYS, PRODUCT_API_TOKENS: JSON.stringify([plain.productToken]) });
+  const e = withEnv({ ORIGIN_URL: originUrl, ASSERTION_AUDIENCE: plain.audience, ASSERTION_SIGNING_KEYS: KEYS, PRODUCT_API_TOKENS: JSON.stringify([plain.productToken]) });
   const { cookie, sessionId } = await h.login(t.member.email);
   return { h, t, e, cookie, sessionId };
 }
@@ -77,9 +79,11 @@ describe("any HTTP origin behind Gatehouse", () => {
     const s = await signedInMember();
     const anonymous = await throughGatehouse<{ signedIn: boolean }>({ ...s, e: withEnv({ ...s.e, PUBLIC_PATHS: "/" }) }, "/");
     expect(anonymous).toMatchObject({ status: 200, body: { signedIn: false } });
+    expect(anonymous.headers.get("x-answered-by")).toBe("plain-origin");
     const refused = await throughGatehouse(s, "/whoami", { headers: { accept: "application/json" } });
     expect(refused.status).toBe(401);
     expect(refused.body).toMatchObject({ error: "UNAUTHORIZED" });
+    expect(refused.headers.get("x-answered-by")).toBeNull();
   });
 });
 
@@ -135,5 +139,36 @@ describe("the origin's step-up and audit events over the product HTTP API", () =
     const noToken = await s.h.call("/_gatehouse/api/product/step-up", { env: s.e, method: "POST", rawBody: JSON.stringify({ purpose: "NOTE_DELETE" }), headers: { "content-type": "application/json" } });
     expect(noToken.status).toBe(401);
     expect(noToken.body).toMatchObject({ error: "PRODUCT_CREDENTIAL_INVALID" });
+  });
+});
+
+// The docs' Python origin (standard library only): the same three things, over the same HTTP.
+describe.skipIf(plain.pythonOriginUrl === null)("the stdlib-only Python origin of the docs (examples/python-origin/origin.py)", () => {
+  const python = plain.pythonOriginUrl ?? "";
+
+  it("verifies the assertion by hand (ES256 against the JWKS, iss, aud, exp, iat age) and reads the proxy headers Gatehouse wrote", async () => {
+    const s = await signedInMember(python);
+    const res = await throughGatehouse<WhoAmI>(s, "/whoami", { cookie: s.cookie, ip: "203.0.113.46", headers: { "x-forwarded-for": "198.51.100.66" } });
+    expect(res.status).toBe(200);
+    expect(res.body.claims).toMatchObject({ sub: s.t.member.id, tid: s.t.id, sid: s.sessionId });
+    expect(res.body.received).toMatchObject({ "x-forwarded-for": "203.0.113.46", "x-forwarded-proto": "https" });
+  });
+
+  it("refuses an assertion Gatehouse did not sign", async () => {
+    const s = await signedInMember(python);
+    const other = withEnv({ ...s.e, ASSERTION_SIGNING_KEYS: await keySetText("k-plain-origin") });
+    const res = await throughGatehouse(s, "/whoami", { cookie: s.cookie, env: other });
+    expect(res.status).toBe(401);
+  });
+
+  it("asks for step-up and records its audit event over the product API", async () => {
+    const s = await signedInMember(python);
+    const json = { accept: "application/json" };
+    expect((await throughGatehouse(s, "/notes/p1/delete", { method: "POST", cookie: s.cookie, headers: json })).body).toMatchObject({ error: "STEP_UP_REQUIRED", purpose: "NOTE_DELETE" });
+    await s.h.stepUp(s.cookie, "NOTE_DELETE", s.t.member);
+    const res = await throughGatehouse<{ audit: { id: string } }>(s, "/notes/p1/delete", { method: "POST", cookie: s.cookie, headers: json });
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare("SELECT tenant_id, action, actor_user_id, target_id FROM audit_logs WHERE id = ?").bind(res.body.audit.id).first();
+    expect(row).toEqual({ tenant_id: s.t.id, action: "app.note.deleted", actor_user_id: s.t.member.id, target_id: "p1" });
   });
 });
