@@ -4,6 +4,7 @@
 // reads the proxy headers, and asks for step-up and records audit events over the product
 // HTTP API with its credential, its calls reaching this test's Gatehouse through the relay.
 import { env } from "cloudflare:workers";
+import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Bindings } from "../src/env";
 import { keySetText } from "./gateway-fixtures";
@@ -37,11 +38,10 @@ function passedOn(headers: Record<string, string>): Record<string, string> {
 type ParkedCall = { id: string; method: string; path: string; headers: Record<string, string>; body: string };
 
 /**
- * Sends a client's request through Gatehouse to the plain origin, and meanwhile answers every
- * call the origin makes to Gatehouse (collected from the relay) with this test's Gatehouse,
- * as the origin's own network would. The origin's verifier reads the harness's clock.
+ * Runs `request` while answering every call the origin makes to Gatehouse (collected from
+ * the relay) with this test's Gatehouse, as the origin's own network would.
  */
-async function throughGatehouse<T = ErrorBody>(s: Setup, path: string, options: Parameters<Harness["call"]>[1] = {}): Promise<CallResult<T>> {
+async function answeringTheOrigin<T>(s: Setup, request: () => Promise<T>): Promise<T> {
   await fetch(`${plain.relayUrl}/_relay/clock`, { method: "POST", body: JSON.stringify({ nowMs: s.h.clock.ms }) });
   const stop = new AbortController();
   const relay = (async () => {
@@ -50,7 +50,7 @@ async function throughGatehouse<T = ErrorBody>(s: Setup, path: string, options: 
       try {
         call = await (await fetch(`${plain.relayUrl}/_relay/next`, { signal: stop.signal })).json();
       } catch {
-        return; // aborted: the client's request has its answer
+        return; // aborted: the request has its answer
       }
       const answer = await s.h.call(call.path, { env: s.e, method: call.method, headers: passedOn(call.headers), ...(call.body ? { rawBody: call.body } : {}) });
       const body = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
@@ -58,11 +58,16 @@ async function throughGatehouse<T = ErrorBody>(s: Setup, path: string, options: 
     }
   })();
   try {
-    return await s.h.call<T>(path, { env: s.e, ...options });
+    return await request();
   } finally {
     stop.abort();
     await relay;
   }
+}
+
+/** A client's request through Gatehouse to the origin. The Node origin's verifier reads the harness's clock. */
+function throughGatehouse<T = ErrorBody>(s: Setup, path: string, options: Parameters<Harness["call"]>[1] = {}): Promise<CallResult<T>> {
+  return answeringTheOrigin(s, () => s.h.call<T>(path, { env: s.e, ...options }));
 }
 
 type WhoAmI = { claims: { sub: string; tid: string; sid: string; aud: string }; received: Record<string, string | null> };
@@ -159,6 +164,23 @@ describe.skipIf(plain.pythonOriginUrl === null)("the stdlib-only Python origin o
     const other = withEnv({ ...s.e, ASSERTION_SIGNING_KEYS: await keySetText("k-plain-origin") });
     const res = await throughGatehouse(s, "/whoami", { cookie: s.cookie, env: other });
     expect(res.status).toBe(401);
+  });
+
+  it("refuses an assertion issued more than 60 s (plus 5 s of skew) ago, whatever its exp says: the iat age a verifier not built on jose checks by hand", async () => {
+    const s = await signedInMember(python);
+    const [jwk] = (JSON.parse(KEYS) as { keys: (JsonWebKey & { kid: string })[] }).keys;
+    const key = await importJWK(jwk as JsonWebKey & { kid: string }, "ES256");
+    const nowSeconds = Math.floor(s.h.clock.ms / 1000);
+    const signed = (iat: number) =>
+      new SignJWT({ tid: s.t.id, sid: s.sessionId, email: s.t.member.email, name: "m", role: "member", permissions: [], amr: ["pwd"] })
+        .setProtectedHeader({ alg: "ES256", kid: jwk?.kid ?? "" })
+        .setIssuer("gatehouse").setAudience(plain.audience).setSubject(s.t.member.id).setJti(`j${iat}`)
+        .setIssuedAt(iat).setExpirationTime(nowSeconds + 600)
+        .sign(key);
+    // Straight to the origin, as only Gatehouse should reach it: the token is the test's.
+    const direct = async (token: string) => (await answeringTheOrigin(s, () => fetch(`${python}/whoami`, { headers: { "gatehouse-jwt-assertion": token } }))).status;
+    expect(await direct(await signed(nowSeconds - 30))).toBe(200);
+    expect(await direct(await signed(nowSeconds - 70))).toBe(401);
   });
 
   it("asks for step-up and records its audit event over the product API", async () => {
