@@ -94,7 +94,8 @@ export default defineConfig({
           testTimeout: 30_000,
           setupFiles: ["./test/apply-migrations.ts"],
           // A local OpenID Provider for the run (scripts/idp.mjs): `inject("localIdp")`.
-          globalSetup: ["./test/local-idp-setup.mjs"],
+          // A product origin that is not a Worker (test/plain-origin.mjs): `inject("plainOrigin")`.
+          globalSetup: ["./test/local-idp-setup.mjs", "./test/plain-origin-setup.mjs"],
         },
       },
     ],

@@ -46,7 +46,7 @@ let settings;
 try {
   settings = localSettings({ env: process.env, devVars: parseDevVars(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : ""), declaredSecrets, standalone, port });
 } catch (err) {
-  console.error(`\n${err.message}\n(README: "Run it in front of your own origin")`);
+  console.error(`\n${err.message}\n(docs/integrate.md: "Your origin behind Gatehouse, locally")`);
   process.exit(1);
 }
 
@@ -130,8 +130,8 @@ const serving = {
   demo: `The demo product behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/,`,
   url: `${settings.vars.ORIGIN_URL} behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/,`,
 }[settings.origin];
-console.log(`\n${serving}${settings.origin === "none" ? "  (" : " "}demo users: README "Demo data")\n`);
-console.log(`The local IdP (Initech's single sign-on, README "Demo data") on ${idpIssuer}\n`);
+console.log(`\n${serving}${settings.origin === "none" ? "  (" : " "}demo users: docs/local.md)\n`);
+console.log(`The local IdP (Initech's single sign-on, docs/local.md) on ${idpIssuer}\n`);
 console.log(
   `Operator commands (in another terminal; the local OPERATOR_TOKEN is in .dev.vars):\n` +
     `  npm run gatehouse -- tenant create --name "Hooli" --slug hooli --owner gavin@hooli.test\n` +
