@@ -22,6 +22,7 @@ const UNIT_TESTS = [
   "test/edge-writer.test.ts",
   "test/gateway-public-paths.test.ts",
   "test/gateway-return-to.test.ts",
+  "test/keys-command.test.ts",
   "test/ip-rules-cidr.test.ts",
   "test/password-policy.test.ts",
   "test/totp-rfc6238.test.ts",

@@ -85,9 +85,9 @@ for (const [name, value] of Object.entries(LOCAL_SECRETS)) {
   if (!new RegExp(`^${name}=`, "m").test(devVars)) devVars += `${devVars.endsWith("\n") ? "" : "\n"}${name}=${value}\n`;
 }
 if (!/^ASSERTION_SIGNING_KEYS=/m.test(devVars)) {
-  // A fresh local key pair for the identity assertion (scripts/assertion-keys.mjs).
-  const keys = spawnSync(process.execPath, ["scripts/assertion-keys.mjs", "--dev-vars"], { encoding: "utf8" });
-  if (keys.status !== 0) throw new Error(`assertion-keys failed: ${keys.stderr}`);
+  // A fresh local key pair for the identity assertion (`npm run keys`, scripts/keys.mjs).
+  const keys = spawnSync(process.execPath, ["--js-base-64", "scripts/keys.mjs", "new", "ASSERTION_SIGNING_KEYS", "--dev-vars"], { encoding: "utf8" });
+  if (keys.status !== 0) throw new Error(`npm run keys failed: ${keys.stderr}`);
   devVars += `${devVars.endsWith("\n") ? "" : "\n"}${keys.stdout.trim()}\n`;
 }
 writeFileSync(".dev.vars", devVars);
