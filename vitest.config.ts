@@ -22,6 +22,7 @@ const UNIT_TESTS = [
   "test/edge-writer.test.ts",
   "test/gateway-public-paths.test.ts",
   "test/gateway-return-to.test.ts",
+  "test/keys-command.test.ts",
   "test/ip-rules-cidr.test.ts",
   "test/openapi-document.test.ts",
   "test/password-policy.test.ts",
@@ -97,7 +98,8 @@ export default defineConfig({
           testTimeout: 30_000,
           setupFiles: ["./test/apply-migrations.ts"],
           // A local OpenID Provider for the run (scripts/idp.mjs): `inject("localIdp")`.
-          globalSetup: ["./test/local-idp-setup.mjs"],
+          // A product origin that is not a Worker (test/plain-origin.mjs): `inject("plainOrigin")`.
+          globalSetup: ["./test/local-idp-setup.mjs", "./test/plain-origin-setup.mjs"],
         },
       },
     ],

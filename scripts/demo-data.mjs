@@ -1,4 +1,4 @@
-// Demo data for local runs only (README: "Demo data"). Never used by a deploy.
+// Demo data for local runs only (docs/local.md: "Demo data"). Never used by a deploy.
 import { webcrypto as crypto } from "node:crypto";
 
 export const DEMO_PASSWORD = "gatehouse-demo-pass";

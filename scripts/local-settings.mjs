@@ -12,7 +12,7 @@
 //
 // Pure (no Node imports), so the workerd tests run it (test/local-settings.test.ts).
 
-/** The Worker's gateway settings a local run passes on (README "Putting Gatehouse in front of your product"). */
+/** The Worker's gateway settings a local run passes on (docs/integrate.md). */
 export const GATEWAY_SETTINGS = [
   "ORIGIN_URL",
   "ASSERTION_AUDIENCE",

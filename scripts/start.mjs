@@ -46,7 +46,7 @@ let settings;
 try {
   settings = localSettings({ env: process.env, devVars: parseDevVars(existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : ""), declaredSecrets, standalone, port });
 } catch (err) {
-  console.error(`\n${err.message}\n(README: "Run it in front of your own origin")`);
+  console.error(`\n${err.message}\n(docs/integrate.md: "Your origin behind Gatehouse, locally")`);
   process.exit(1);
 }
 
@@ -85,9 +85,9 @@ for (const [name, value] of Object.entries(LOCAL_SECRETS)) {
   if (!new RegExp(`^${name}=`, "m").test(devVars)) devVars += `${devVars.endsWith("\n") ? "" : "\n"}${name}=${value}\n`;
 }
 if (!/^ASSERTION_SIGNING_KEYS=/m.test(devVars)) {
-  // A fresh local key pair for the identity assertion (scripts/assertion-keys.mjs).
-  const keys = spawnSync(process.execPath, ["scripts/assertion-keys.mjs", "--dev-vars"], { encoding: "utf8" });
-  if (keys.status !== 0) throw new Error(`assertion-keys failed: ${keys.stderr}`);
+  // A fresh local key pair for the identity assertion (`npm run keys`, scripts/keys.mjs).
+  const keys = spawnSync(process.execPath, ["--js-base-64", "scripts/keys.mjs", "new", "ASSERTION_SIGNING_KEYS", "--dev-vars"], { encoding: "utf8" });
+  if (keys.status !== 0) throw new Error(`npm run keys failed: ${keys.stderr}`);
   devVars += `${devVars.endsWith("\n") ? "" : "\n"}${keys.stdout.trim()}\n`;
 }
 writeFileSync(".dev.vars", devVars);
@@ -130,8 +130,8 @@ const serving = {
   demo: `The demo product behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/,`,
   url: `${settings.vars.ORIGIN_URL} behind Gatehouse on ${publicOrigin}/  (security panel: ${gatehousePath()}/,`,
 }[settings.origin];
-console.log(`\n${serving}${settings.origin === "none" ? "  (" : " "}demo users: README "Demo data")\n`);
-console.log(`The local IdP (Initech's single sign-on, README "Demo data") on ${idpIssuer}\n`);
+console.log(`\n${serving}${settings.origin === "none" ? "  (" : " "}demo users: docs/local.md)\n`);
+console.log(`The local IdP (Initech's single sign-on, docs/local.md) on ${idpIssuer}\n`);
 console.log(
   `Operator commands (in another terminal; the local OPERATOR_TOKEN is in .dev.vars):\n` +
     `  npm run gatehouse -- tenant create --name "Hooli" --slug hooli --owner gavin@hooli.test\n` +

@@ -10,7 +10,8 @@ import { OperatorTokenError, operatorTokenConfig } from "./operator/token-config
 import { type ProductCredential, ProductTokensError, productCredentialsConfig } from "./product-api/credentials";
 import { type GatewayConfig, GatewayConfigError, type GatewayEnv, gatewayConfig } from "./gateway/config";
 import { sanitizeReturnTo } from "./gateway/return-to";
-import { type KeyLength, type KeySet, parseKeySet } from "./lib/key-set";
+import { type KeySet, parseKeySet } from "./lib/key-set";
+import { KEY_SET_SECRETS, type KeySetSecret } from "./key-set-secrets";
 import { pwnedPasswordsApiVar } from "./lib/breached-passwords";
 import { type Branding, brandingVars } from "./panel/branding";
 import { log } from "./lib/log";
@@ -82,13 +83,6 @@ const configVars = object({
 
 type ConfigVar = keyof typeof configVars.shape;
 
-/** Secrets holding a key set (src/lib/key-set.ts), with the key length each use needs. */
-const KEY_SET_SECRETS = {
-  TOTP_ENCRYPTION_KEY: { minBytes: 32, maxBytes: 32 }, // AES-256-GCM (and HKDF for device cookies)
-  AUDIT_CHECKPOINT_KEY: { minBytes: 32 }, // HMAC-SHA-256
-  SESSION_SNAPSHOT_KEYS: { minBytes: 32 }, // HMAC-SHA-256 of session snapshots (src/sessions/snapshot.ts)
-} satisfies Record<string, KeyLength>;
-type KeySetSecret = keyof typeof KEY_SET_SECRETS;
 
 export type GatehouseConfig = {
   /** PUBLIC_ORIGIN as URL.origin writes it: the start of every outgoing link (src/panel/links.ts). */

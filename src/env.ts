@@ -49,7 +49,7 @@ type EmailSettings = {
   EMAIL_WEBHOOK_URL?: string;
 };
 
-/** Optional settings an operator adds to wrangler.toml's [vars] (README, "Configuration"). */
+/** Optional settings an operator adds to wrangler.toml's [vars] (docs/integrate.md "Settings", docs/deploy.md). */
 type OptionalSettings = {
   /** Have I Been Pwned's range API base URL, or `off` (src/lib/breached-passwords.ts). */
   PWNED_PASSWORDS_API?: string;

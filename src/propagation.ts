@@ -27,7 +27,7 @@ export const KV_PROPAGATION_SECONDS = 60;
 export const PROPAGATION_BOUND_SECONDS = Math.max(CACHE_TTL_SECONDS, TENANT_EDGE_TTL_SECONDS, SNAPSHOT_MAX_AGE_MS / 1000) + KV_PROPAGATION_SECONDS;
 
 export type DelayedPropagation = { status: "delayed"; boundSeconds: number; message: string };
-/** "done": in force at this location on the next request, elsewhere as KV propagates (README). */
+/** "done": in force at this location on the next request, elsewhere as KV propagates (docs/consistency.md). */
 export type Propagation = { status: "done" } | DelayedPropagation;
 
 export const PROPAGATED: Propagation = { status: "done" };

@@ -44,7 +44,7 @@ describe("coverage: every state-changing /api and SCIM route is declared through
   });
 });
 
-/** The README's declaration order; a route skips the steps it does not have. */
+/** The declaration order docs/development.md gives; a route skips the steps it does not have. */
 const ROUTE_STEPS = ["audited", "validate", "forbidWhileImpersonating", "requirePermission", "requireStepUp"] as const;
 
 function stepOf(handler: unknown): string | undefined {

@@ -19,5 +19,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** The local OpenID Provider started for the run (test/local-idp-setup.mjs). */
     localIdp: LocalIdp;
+    /** The product origin that is not a Worker, and the relay its calls to Gatehouse go through (test/plain-origin-setup.mjs). */
+    plainOrigin: { originUrl: string; pythonOriginUrl: string | null; relayUrl: string; productToken: string; audience: string };
   }
 }

@@ -115,7 +115,7 @@ describe("who may call the product API", () => {
 
   it("a request a browser sends (fetch metadata, Origin or cookies) is 403 BROWSER_REFUSED, even with the credential and a valid assertion", async () => {
     const { h, t, e, assertion, cookie } = await memberWithAssertion();
-    const browserHeaders: Record<string, string>[] = [{ "sec-fetch-site": "same-origin" }, { "sec-fetch-mode": "cors" }, { origin: "https://gatehouse.test" }, { cookie }];
+    const browserHeaders: Record<string, string>[] = [{ "sec-fetch-site": "same-origin" }, { "sec-fetch-dest": "empty", "sec-fetch-mode": "cors" }, { "sec-fetch-user": "?1" }, { origin: "https://gatehouse.test" }, { cookie }];
     for (const headers of browserHeaders) {
       const res = await serverCall(h, "audit-events", e, assertion, EVENT, TOKEN, headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
@@ -123,6 +123,12 @@ describe("who may call the product API", () => {
     }
     const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
+  });
+
+  it("a server whose fetch sends Sec-Fetch-Mode alone (Node's fetch does, on every request) is not taken for a browser", async () => {
+    const { h, e, assertion } = await memberWithAssertion();
+    const res = await serverCall(h, "audit-events", e, assertion, EVENT, TOKEN, { "sec-fetch-mode": "cors" });
+    expect(res.status).toBe(200);
   });
 
   it("an assertion over 60 s old, for another audience or missing is 401 ASSERTION_INVALID", async () => {

@@ -4,7 +4,7 @@
  * with `Gatehouse-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
  * A receiver recomputes the HMAC over the raw body, compares in constant time, refuses a
  * timestamp older than a few minutes and drops an `id` it has already seen inside that
- * window (a replayed request), as README "Email hook" shows.
+ * window (a replayed request), as docs/deploy.md "Email hook" shows.
  *
  * Threat model: links are bearer secrets. They travel only in the signed HTTPS body to
  * the configured URL and nowhere else: a redirect is never followed (it would re-send the

@@ -2,7 +2,7 @@
  * The identity assertion's signing keys, from the secret `ASSERTION_SIGNING_KEYS`:
  * a JWK set `{ "keys": [ ...private EC P-256 JWKs, each with a kid ] }`. The first key
  * signs; every key is published (public parts only) so origins keep verifying tokens
- * signed by a key that is being rotated out. `scripts/assertion-keys.mjs` writes one.
+ * signed by a key that is being rotated out. `npm run keys` (scripts/keys.mjs) writes one.
  *
  * Fail closed: a missing or malformed set throws AssertionKeysError, which the caller
  * answers with 503 (a request is never forwarded unsigned).
@@ -26,9 +26,12 @@ export type AssertionKeys = {
 /** The key set is missing or unusable; the caller answers 503, never forwards unsigned. */
 export class AssertionKeysError extends Error {
   readonly code = "ASSERTION_KEYS_UNAVAILABLE";
-  constructor(readonly problems: string[]) {
+  // A plain field, not a parameter property: `npm run keys` runs this file in Node, which strips types only.
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(`ASSERTION_SIGNING_KEYS is unusable: ${problems.join("; ")}`);
     this.name = "AssertionKeysError";
+    this.problems = problems;
   }
 }
 

@@ -2,7 +2,7 @@
  * The decision, pure: a tenant's rules compiled into a JSON-able index, and the
  * function that says what the index decides for one address at one instant.
  *
- * Semantics (documented in the README):
+ * Semantics (documented in docs/ip-rules.md):
  *   1. a matching deny rule blocks (deny wins, whatever the allow rules say);
  *   2. if the tenant has any allow rule in effect, the address must match one;
  *   3. otherwise the address is allowed.

@@ -17,8 +17,8 @@
  * set is a ConfigError at startup naming the secret (never its value). CryptoKeys are
  * imported lazily, once per set and use (`importKeySet`).
  *
- * A new key-set secret: add it to KEY_SET_SECRETS (its key length) and GatehouseConfig.keys
- * in src/config.ts, and to `[secrets] required` in wrangler.toml. Use it as
+ * A new key-set secret: add it to KEY_SET_SECRETS (its key length, src/key-set-secrets.ts) and
+ * GatehouseConfig.keys in src/config.ts, and to `[secrets] required` in wrangler.toml. Use it as
  *   const set = configuredKeySet(env, "mine");            // null: unset or malformed → 503
  *   const keys = await importKeySet(set, "mine-hmac", (bytes) => crypto.subtle.importKey(...));
  *   make:   `${keys.current.id}.${mac under keys.current.key}`

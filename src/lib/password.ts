@@ -3,7 +3,7 @@
  *
  * Threat model: a leaked users table must not yield passwords cheaply. workerd caps
  * PBKDF2 at 100,000 iterations, which is what we use (OWASP Password Storage Cheat
- * Sheet asks for 600,000 for SHA-256; the Workers runtime refuses more, see README).
+ * Sheet asks for 600,000 for SHA-256; the Workers runtime refuses more, see docs/sessions.md).
  * Stored format: `pbkdf2_sha256$<iterations>$<salt b64url>$<hash b64url>`.
  * Passwords are NFKC-normalised before hashing (NIST SP 800-63B-4 §3.1.1.2), so the same
  * password typed on two keyboards (composed or decomposed accents, full-width digits)

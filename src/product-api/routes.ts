@@ -41,8 +41,12 @@ import { type RpcEngine, recordAuditEventCall, requireStepUpCall } from "../rpc/
 import type { AuditEventInput, RequireStepUpInput, RpcFailure } from "../rpc/types";
 import { isProductCredential } from "./credentials";
 
-/** What only a browser sends: fetch metadata, Origin, cookies. */
-const BROWSER_HEADERS = ["sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "origin", "cookie"] as const;
+/**
+ * What only a browser sends: fetch metadata, Origin, cookies. Not `Sec-Fetch-Mode` on its
+ * own: Node's fetch sends `Sec-Fetch-Mode: cors` with every request, and a browser never
+ * sends it without `Sec-Fetch-Site` and `Sec-Fetch-Dest` (and a browser's POST carries Origin).
+ */
+const BROWSER_HEADERS = ["sec-fetch-site", "sec-fetch-dest", "sec-fetch-user", "origin", "cookie"] as const;
 
 /** A request a browser sent is refused first, whatever else it carries. */
 const refuseBrowsers = () =>

@@ -15,7 +15,7 @@
  * gave; it never admits a request the per-session state would refuse, except for a change
  * the edge document missed (lost write race), which SNAPSHOT_MAX_AGE_MS bounds as the
  * per-session KV entries' TTL always bounded it. Whoever holds the MAC key can forge
- * snapshots (README, threat model); step-up routes re-read D1 and are not affected.
+ * snapshots (docs/sessions.md, threat model); step-up routes re-read D1 and are not affected.
  */
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { type KeySet, importKeySet } from "../lib/key-set";
