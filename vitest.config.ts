@@ -24,6 +24,7 @@ const UNIT_TESTS = [
   "test/gateway-return-to.test.ts",
   "test/keys-command.test.ts",
   "test/ip-rules-cidr.test.ts",
+  "test/openapi-document.test.ts",
   "test/password-policy.test.ts",
   "test/totp-rfc6238.test.ts",
 ];
@@ -73,11 +74,13 @@ export default defineConfig({
             },
           })),
         ],
-        // As wrangler.toml's [alias] bundles it: the tests run what deploys (src/passkeys/no-certificates.ts).
+        // As wrangler.toml's [alias] bundles them: the tests run what deploys (src/passkeys/no-certificates.ts, src/openapi/no-vendor-converters.ts).
         resolve: {
           alias: {
             "@peculiar/x509": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
             "reflect-metadata": fileURLToPath(new URL("./src/passkeys/no-certificates.ts", import.meta.url)),
+            "@standard-community/standard-json": fileURLToPath(new URL("./src/openapi/no-vendor-converters.ts", import.meta.url)),
+            "@standard-community/standard-openapi": fileURLToPath(new URL("./src/openapi/no-vendor-converters.ts", import.meta.url)),
           },
         },
         test: {

@@ -11,7 +11,9 @@ import { impersonationRoutes } from "./impersonation/routes";
 import { ipRuleRoutes } from "./ip-rules";
 import { DEFAULT_GATEHOUSE_PATH, parseConfig } from "./config";
 import { tenantNameOf } from "./tenant/name";
-import { edgeCheck } from "./edge-check";
+import { EDGE_CHECK_REFUSALS, edgeCheck } from "./edge-check";
+import { noted } from "./openapi/notes";
+import { apiDocumentRoutes } from "./openapi/routes";
 import { CLIENT_MODULE, CLIENT_MODULE_HEADERS } from "./gateway/client-module";
 import { publishedKeys } from "./gateway/jwks";
 import { healthRoutes } from "./health";
@@ -57,7 +59,10 @@ export function createApp(options: AppOptions = {}) {
   const context = requestContext(options);
 
   // What every API path past sign-in passes, a route's or an unknown one: the edge check, then the two-factor enrolment gate.
-  const signedInChecks = every(edgeCheck(), requireTwoFactorEnrolment(`${base}/api`));
+  const signedInChecks = noted(every(edgeCheck(), requireTwoFactorEnrolment(`${base}/api`)), {
+    errors: [...EDGE_CHECK_REFUSALS, "MFA_ENROLLMENT_REQUIRED"],
+    security: "session",
+  });
   // An API path no route serves: those checks (401 without a session, as on every API path), then 404.
   // The operator API answers a request without its token the same way (src/operator/auth.ts).
   const asUnknownPath = async (c: Context<AppEnv>): Promise<Response> => {
@@ -74,13 +79,18 @@ export function createApp(options: AppOptions = {}) {
     .use(recordRefusals())
     .use(csrfGuard())
     .use(
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
+      noted(
+        bodyLimit({
+          maxSize: MAX_BODY_BYTES,
+          onError: () => {
+            throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+          },
+        }),
+        { errors: ["PAYLOAD_TOO_LARGE"] },
+      ),
     )
+    // This API's own description, for anyone: generated from the app's routes (src/openapi/).
+    .route("/", apiDocumentRoutes(base))
     .route("/operator", operatorRoutes(asUnknownPath))
     // The product's server (PRODUCT_API_TOKENS and the user's assertion), never a browser: src/product-api/routes.ts.
     .route("/product", productApiRoutes(createRpcApp(options), asUnknownPath))
@@ -121,7 +131,7 @@ export function createApp(options: AppOptions = {}) {
   const app = new Hono<AppEnv>()
     // Health first: no middleware at all, for load balancers and benchmarks (?deep=1: D1 and KV too).
     .route(`${base}/api/health`, healthRoutes())
-    .use(context)
+    .use(noted(context, { errors: ["INTERNAL_ERROR", "CONFIG_INVALID"] }))
     .route(`${base}/api`, api)
     // SCIM, for the tenant's identity provider: its bearer token alone, none of the API's session checks (src/scim/routes.ts).
     .route(`${base}/scim/v2`, scimRoutes)

@@ -22,6 +22,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./env";
+import type { ErrorCode } from "./error-catalogue";
+import { SESSION_FAILURES } from "./sessions/check";
 import { type ImpersonationOptions, resolveImpersonation } from "./impersonation/middleware";
 import { enforceIpRules } from "./ip-rules";
 import { type SessionCheckOptions, afterAcceptedRequest } from "./sessions/activity";
@@ -52,6 +54,9 @@ export function runEdgeCheck(options: ImpersonationOptions = {}) {
     }
   };
 }
+
+/** What the edge check refuses with (the outcome's errors above), for the API document. */
+export const EDGE_CHECK_REFUSALS = [...SESSION_FAILURES, "IP_BLOCKED", "IMPERSONATION_ENDED", "AUTH_UNAVAILABLE"] as const satisfies readonly ErrorCode[];
 
 /** The edge check as the API and the RPC entrypoint mount it: a refusal is their answer. */
 export const edgeCheck = (options: EdgeCheckOptions = {}) => {

@@ -4,7 +4,7 @@
  * their statuses (tsc rejects anything else; test/error-catalogue.test.ts finds every code
  * written anywhere else), and the table in docs/errors.md is rendered from here
  * (`npm run docs:errors`). A message given where an error is raised says it for that
- * place; the default one is for the docs and the coming OpenAPI document.
+ * place; the default one is for the docs and the API document (src/openapi/document.ts).
  *
  * Plain data, no imports: the scripts read this file directly with Node.
  */

@@ -24,8 +24,9 @@ import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
 import { refreshCachedSessions } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
-import { verifySecondFactor } from "../stepup/second-factor";
+import { SECOND_FACTOR_REFUSALS, verifySecondFactor } from "../stepup/second-factor";
 import { passwordChangeStatements } from "./password-reset";
+import { answers } from "../openapi/notes";
 
 const passwordBody = z.strictObject({
   currentPassword: z.string().min(1).max(1024),
@@ -44,6 +45,7 @@ export const accountRoutes = new Hono<AppEnv>()
     validate("json", passwordBody),
     forbidWhileImpersonating("Changing a password"),
     requireStepUp("PASSWORD_CHANGE"),
+    answers("PASSWORD_UNCHANGED", "WEAK_PASSWORD", ...SECOND_FACTOR_REFUSALS),
     async (c) => {
       const body = c.req.valid("json");
       const user = await loadOwnUser(c);

@@ -8,6 +8,7 @@ import { csvRow } from "./csv";
 import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, productActions, searchPage, toAuditView } from "./query";
 import { sealChain } from "./chain";
 import { verifyChain } from "./verify";
+import { answers } from "../openapi/notes";
 
 const EXPORT_PAGE = 500;
 const CSV_COLUMNS: (keyof AuditView)[] = [
@@ -29,7 +30,7 @@ export const auditRoutes = new Hono<AppEnv>()
   })
   // The product's own actions (recorded through the RPC entrypoint), for the page's filter.
   .get("/product-actions", async (c) => c.json({ actions: await productActions(c.var.db, c.get("user").tenantId) }))
-  .get("/verify", async (c) => {
+  .get("/verify", answers("AUDIT_KEY_UNAVAILABLE"), async (c) => {
     // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
     const key = await checkpointKey(c.env);
     if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");

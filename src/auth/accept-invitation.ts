@@ -34,6 +34,7 @@ import { publicUser } from "./routes";
 import { amrOf } from "./sign-in";
 import { assertTenantActive, startSession } from "./start-session";
 import { signInUnavailable } from "./throttle";
+import { answers } from "../openapi/notes";
 
 const acceptBody = z.strictObject({
   token: z.string().min(1).max(200),
@@ -43,7 +44,7 @@ const acceptBody = z.strictObject({
 });
 
 /** Mounted at /api/auth/invitations, before the edge check (the invitee has no session yet). */
-export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited("INVITATION_ACCEPTED", { targetType: "invitation" }), validate("json", acceptBody), async (c) => {
+export const acceptInvitationRoutes = new Hono<AppEnv>().post("/accept", audited("INVITATION_ACCEPTED", { targetType: "invitation" }), validate("json", acceptBody), answers("INVITATION_NOT_FOUND", "INVITATION_EXPIRED", "INVITATION_REVOKED", "INVITATION_USED", "WEAK_PASSWORD", "AUTH_UNAVAILABLE"), async (c) => {
   const { token, displayName, password } = c.req.valid("json");
   const db = c.var.db;
   const now = c.get("now");

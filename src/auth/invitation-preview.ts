@@ -24,6 +24,7 @@ import { findInvitationByToken, invitationStatus } from "../users/invitation-ser
 import type { InvitationPreview, InviteeState } from "../users/invitation-views";
 import { inviterStillStands } from "../users/inviter-standing";
 import { reserveAddressAttempt, signInUnavailable } from "./throttle";
+import { answers } from "../openapi/notes";
 
 /** The one reading of a link's state, for the accept route and this preview alike. */
 export async function inviteeState(db: Db, invitation: Invitation, nowMs: number): Promise<InviteeState> {
@@ -69,6 +70,6 @@ async function preview(c: Context<AppEnv>, token: string): Promise<InvitationPre
 }
 
 /** Mounted with the accept route at /api/auth/invitations, before the edge check (no session yet). */
-export const invitationPreviewRoutes = new Hono<AppEnv>().get("/preview", validate("query", previewQuery), async (c) =>
+export const invitationPreviewRoutes = new Hono<AppEnv>().get("/preview", validate("query", previewQuery), answers("INVITATION_NOT_FOUND", "TOO_MANY_ATTEMPTS", "AUTH_UNAVAILABLE"), async (c) =>
   c.json(await preview(c, c.req.valid("query").token)),
 );

@@ -26,6 +26,7 @@ import { validate } from "../lib/validation";
 import { z } from "../lib/zod";
 import { withPropagation } from "../propagation";
 import { endSessions } from "../sessions/revoke";
+import { answers } from "../openapi/notes";
 
 const resetBody = z.strictObject({ token: z.string().max(200), password: z.string().max(1024) });
 const forgotBody = z.strictObject({ email: emailSchema });
@@ -61,7 +62,7 @@ async function sendForgottenPasswordLink(c: Context<AppEnv>, email: string): Pro
 }
 
 export const passwordResetRoutes = new Hono<AppEnv>()
-  .post("/forgot-password", audited("PASSWORD_RESET_REQUESTED", { targetType: "user" }), validate("json", forgotBody), async (c) => {
+  .post("/forgot-password", audited("PASSWORD_RESET_REQUESTED", { targetType: "user" }), validate("json", forgotBody), answers("AUTH_UNAVAILABLE"), async (c) => {
     const emailConfigured = parseConfig(c.env).emailWebhook !== null;
     // Everything that depends on the email happens after the response: known, unknown,
     // disabled or throttled, the answer and its timing are the same.
@@ -75,7 +76,7 @@ export const passwordResetRoutes = new Hono<AppEnv>()
     }
     return c.json({ accepted: true, emailConfigured }, 202);
   })
-  .post("/password-reset", audited("PASSWORD_RESET", { targetType: "user", afterResponse: true }), validate("json", resetBody), async (c) => {
+  .post("/password-reset", audited("PASSWORD_RESET", { targetType: "user", afterResponse: true }), validate("json", resetBody), answers("RESET_LINK_NOT_FOUND", "RESET_LINK_EXPIRED", "RESET_LINK_USED", "USER_DISABLED", "WEAK_PASSWORD", "AUTH_UNAVAILABLE"), async (c) => {
     const body = c.req.valid("json");
     const db = c.var.db;
     const now = c.get("now");

@@ -28,11 +28,14 @@ import { reserveAddressAttempt } from "./throttle";
 import { ApiError } from "../errors";
 import { admitSignIn, passwordWayIn, secondFactor, startSignedInSession } from "./sign-in";
 import { identifySignIn } from "./sign-in-subject";
+import { answers } from "../openapi/notes";
+import { SECOND_FACTOR_REFUSALS } from "../stepup/second-factor";
+import { PASSKEY_REFUSALS } from "../passkeys/ceremony";
 
 export const authRoutes = new Hono<AppEnv>()
   // Refusals after a right password are written after the response; those before it, by
   // refuseSignIn (./sign-in-refusal.ts).
-  .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), async (c) => {
+  .post("/login", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", loginSchema), answers("INVALID_CREDENTIALS", "TOTP_REQUIRED", "SECOND_FACTOR_REQUIRED", "SSO_REQUIRED", "USER_DISABLED", "TENANT_DISABLED", "IP_BLOCKED", "AUTH_UNAVAILABLE", ...SECOND_FACTOR_REFUSALS), async (c) => {
     const body = c.req.valid("json");
     const way = await passwordWayIn(c, body.email, body.password);
     const subject = await identifySignIn(c, body.email);
@@ -43,7 +46,7 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
   // A discoverable passkey's challenge: no allowCredentials, the passkey says whose it is.
-  .post("/passkey/options", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", emptyBody), async (c) => {
+  .post("/passkey/options", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", emptyBody), answers("TOO_MANY_ATTEMPTS", "AUTH_UNAVAILABLE"), async (c) => {
     // Anyone may ask: each answer is a D1 row, so the address's sign-in limit counts it.
     const throttled = await reserveAddressAttempt(c);
     if (throttled) {
@@ -52,7 +55,7 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json(await signInPasskeyOptions(c));
   })
   // The passkey way in: the same steps as /login, the credential counting as both factors.
-  .post("/passkey", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", passkeySignInSchema), async (c) => {
+  .post("/passkey", audited("LOGIN_FAILED", { targetType: "user", afterResponse: true }), validate("json", passkeySignInSchema), answers("TOO_MANY_ATTEMPTS", "SSO_REQUIRED", "USER_DISABLED", "TENANT_DISABLED", "IP_BLOCKED", "AUTH_UNAVAILABLE", ...PASSKEY_REFUSALS), async (c) => {
     const body = c.req.valid("json");
     const subject = await identifyPasskey(c, body.response);
     const way = await passkeyWayIn(c, subject, body.challengeId, body.response);
@@ -61,7 +64,7 @@ export const authRoutes = new Hono<AppEnv>()
     const { row, state } = await startSignedInSession(c, admitted, factor);
     return c.json({ user: publicUser(state.user), sessionId: row.id, redirectTo: sanitizeReturnTo(body.returnTo), mfaEnrollmentRequired: factor.enrolmentRequired });
   })
-  .post("/logout", ...signOutChecks(), async (c) => c.json({ success: true, ...withPropagation(await signOutThisSession(c)) }));
+  .post("/logout", ...signOutChecks(), answers("AUTH_UNAVAILABLE"), async (c) => c.json({ success: true, ...withPropagation(await signOutThisSession(c)) }));
 
 /**
  * What signing out passes first, on the API (POST /api/auth/logout) and on the sign-out

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { noted } from "../openapi/notes";
 import { impersonationExpired } from "./expiry";
 import { endImpersonation } from "./service";
 
@@ -63,9 +64,12 @@ export const resolveImpersonation = (options: ImpersonationOptions = {}) =>
  * records the refusal as a FAIL row.
  */
 export const forbidWhileImpersonating = (what = "This action") =>
-  createMiddleware<AppEnv>(async function forbidWhileImpersonating(c, next) {
-    if (c.get("actor").isImpersonating) {
-      throw new ApiError(403, "IMPERSONATION_FORBIDDEN", `${what} is not allowed while impersonating; exit impersonation first`);
-    }
-    await next();
-  });
+  noted(
+    createMiddleware<AppEnv>(async function forbidWhileImpersonating(c, next) {
+      if (c.get("actor").isImpersonating) {
+        throw new ApiError(403, "IMPERSONATION_FORBIDDEN", `${what} is not allowed while impersonating; exit impersonation first`);
+      }
+      await next();
+    }),
+    { errors: ["IMPERSONATION_FORBIDDEN"] },
+  );

@@ -17,6 +17,7 @@ import { expireOwnGrants, requireStepUp } from "../stepup/middleware";
 import { accessUnchanged, readAccess } from "./access-change";
 import { forbidWhileImpersonating } from "./middleware";
 import { endImpersonation, impersonationMaxSeconds } from "./service";
+import { answers } from "../openapi/notes";
 
 const startBody = z.strictObject({ reason: z.string().trim().min(3).max(500) });
 
@@ -24,7 +25,7 @@ const forbidden = (message: string) => new ApiError(403, "IMPERSONATION_FORBIDDE
 
 /** Mounted at /api/impersonate, behind requireSession. */
 export const impersonationRoutes = new Hono<AppEnv>()
-  .post("/exit", audited("IMPERSONATION_ENDED", { targetType: "user" }), validate("json", emptyBody), requireStepUp("IMPERSONATION"), async (c) => {
+  .post("/exit", audited("IMPERSONATION_ENDED", { targetType: "user" }), validate("json", emptyBody), requireStepUp("IMPERSONATION"), answers("NOT_IMPERSONATING", "IMPERSONATION_ENDED"), async (c) => {
     const session = c.get("session");
     if (!session.impersonation) throw new ApiError(409, "NOT_IMPERSONATING", "You are not impersonating anyone");
     const propagation = await endImpersonation(c, session, "EXIT");
@@ -38,6 +39,7 @@ export const impersonationRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Starting another impersonation"),
     requirePermission("SETTINGS_TEAM_VIEW"),
     requireStepUp("IMPERSONATION"),
+    answers("USER_NOT_FOUND", "FORBIDDEN", "IMPERSONATION_CONFLICT"),
     async (c) => {
       const admin = c.get("realUser");
       const session = c.get("session");

@@ -38,6 +38,7 @@ import {
   ruleSetFingerprint,
   ruleSetUnchanged,
 } from "./service";
+import { answers } from "../openapi/notes";
 
 const ruleNotFound = () => notFound("IP rule", "IP_RULE_NOT_FOUND");
 
@@ -86,6 +87,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
+    answers("WOULD_LOCK_OUT", "DUPLICATE_RULE", "TOO_MANY_RULES", "IP_RULES_CHANGED"),
     async (c) => {
       const me = c.get("user");
       const now = c.get("now");
@@ -116,6 +118,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
+    answers("IP_RULE_NOT_FOUND", "WOULD_LOCK_OUT", "DUPLICATE_RULE", "IP_RULES_CHANGED"),
     async (c) => {
       const me = c.get("user");
       const now = c.get("now");
@@ -159,6 +162,7 @@ export const ipRuleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing IP rules"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("IP_RULE_CHANGE"),
+    answers("IP_RULE_NOT_FOUND", "WOULD_LOCK_OUT", "IP_RULES_CHANGED"),
     async (c) => {
       const me = c.get("user");
       const rules = await listTenantRules(c.var.db, me.tenantId);

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { User } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { ApiError } from "../errors";
+import { PERMISSION_EXTENSION, ROLE_EXTENSION, noted } from "../openapi/notes";
 import { hasPermission, type Permission, type Role, rankAbove } from "./permissions";
 
 /**
@@ -27,14 +28,20 @@ export function assertPermission(actor: AuthUser, permission: Permission): void 
 
 /** Route-level permission gate, placed before step-up so nobody is asked to verify in vain. */
 export const requirePermission = (permission: Permission) =>
-  createMiddleware<AppEnv>(async function requirePermission(c, next) {
-    assertPermission(c.get("user"), permission);
-    await next();
-  });
+  noted(
+    createMiddleware<AppEnv>(async function requirePermission(c, next) {
+      assertPermission(c.get("user"), permission);
+      await next();
+    }),
+    { errors: ["FORBIDDEN"], extensions: { [PERMISSION_EXTENSION]: [permission] } },
+  );
 
 /** Route-level role gate (e.g. the tenant's policy is the owners'), placed before step-up like requirePermission. */
 export const requireRole = (role: Role) =>
-  createMiddleware<AppEnv>(async function requireRole(c, next) {
-    if (c.get("user").role !== role) throw new ApiError(403, "FORBIDDEN", `Only an ${role} can do this`);
-    await next();
-  });
+  noted(
+    createMiddleware<AppEnv>(async function requireRole(c, next) {
+      if (c.get("user").role !== role) throw new ApiError(403, "FORBIDDEN", `Only an ${role} can do this`);
+      await next();
+    }),
+    { errors: ["FORBIDDEN"], extensions: { [ROLE_EXTENSION]: [role] } },
+  );

@@ -2,6 +2,7 @@ import { hostCookie } from "./cookies";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { noted } from "../openapi/notes";
 import { SESSION_COOKIE } from "../sessions/token";
 
 export type CsrfOptions = {
@@ -22,6 +23,9 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * SameSite=Lax on the session cookie is the second layer.
  */
 export const csrfGuard = (options: CsrfOptions = {}) =>
+  noted(createCsrfGuard(options), { errors: ["CSRF"] });
+
+const createCsrfGuard = (options: CsrfOptions) =>
   createMiddleware<AppEnv>(async function csrfGuard(c, next) {
     const exempt = options.onlyWithSessionCookie === true && hostCookie(c, SESSION_COOKIE) === undefined;
     // A WebSocket handshake is a GET, but what follows acts for the user: a browser always

@@ -2,6 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { ZodType, core } from "zod";
 import { ApiError } from "../errors";
+import { describesInput } from "../openapi/notes";
 
 /** 400 VALIDATION_FAILED with the issues (path and message), the one shape of every bad input. */
 export function validationFailed(target: string, zodIssues: readonly Pick<core.$ZodIssue, "path" | "message">[]): ApiError {
@@ -22,5 +23,6 @@ export function validate<T extends ZodType, Target extends keyof ValidationTarge
     if (!result.success) throw validationFailed(target, result.error.issues);
   });
   // zValidator's middleware is anonymous; the route-order walk (test/audit-coverage.test.ts) reads this name.
-  return Object.defineProperty(middleware, "name", { value: "validate" });
+  // The schema rides on it into the API document (src/openapi/notes.ts): the document describes what is validated.
+  return describesInput(Object.defineProperty(middleware, "name", { value: "validate" }), target, schema);
 }

@@ -14,11 +14,15 @@ import { createMiddleware } from "hono/factory";
 import { parseConfig } from "../config";
 import type { AppEnv } from "../env";
 import { sha256Hex, timingSafeEqualString } from "../lib/crypto";
+import { noted } from "../openapi/notes";
 
 /** The app's answer to an API path no route serves. */
 export type UnknownPathAnswer = (c: Context<AppEnv>) => Promise<Response>;
 
 export const requireOperator = (asUnknownPath: UnknownPathAnswer) =>
+  noted(operatorCheck(asUnknownPath), { errors: ["NOT_FOUND", "UNAUTHORIZED"], security: "operatorToken" });
+
+const operatorCheck = (asUnknownPath: UnknownPathAnswer) =>
   createMiddleware<AppEnv>(async function requireOperator(c, next) {
     const expected = parseConfig(c.env).operatorToken;
     const header = c.req.header("authorization") ?? "";

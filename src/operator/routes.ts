@@ -30,6 +30,7 @@ import { emailHasAccount, invitationLink, newInvitation } from "../users/invitat
 import { soleOwnerByEmail } from "./sole-owner";
 import { issueResetLink } from "../users/reset-link";
 import { type UnknownPathAnswer, requireOperator } from "./auth";
+import { answers } from "../openapi/notes";
 
 const createTenantBody = z.strictObject({
   name: displayNameSchema,
@@ -61,7 +62,7 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
       .limit(1000);
     return c.json({ tenants: rows.map((r) => ({ ...toTenantView(r.tenant), members: r.members })) });
   })
-  .post("/tenants", audited("TENANT_CREATED", { targetType: "tenant" }), validate("json", createTenantBody), async (c) => {
+  .post("/tenants", audited("TENANT_CREATED", { targetType: "tenant" }), validate("json", createTenantBody), answers("SLUG_TAKEN", "USER_EXISTS"), async (c) => {
     const { name, slug, ownerEmail } = c.req.valid("json");
     const db = c.var.db;
     const now = c.get("now");
@@ -86,7 +87,7 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
     const delivery = await sendEmail(c, { to: ownerEmail, template: "invitation", link, tenantId: tenant.id });
     return c.json({ tenant: toTenantView(tenant), invitationLink: link, emailed: delivery === "sent" }, 201);
   })
-  .post("/tenants/:id/disable", audited("TENANT_DISABLED", { targetType: "tenant", targetParam: "id" }), validate("param", tenantIdParam), validate("json", emptyBody), async (c) => {
+  .post("/tenants/:id/disable", audited("TENANT_DISABLED", { targetType: "tenant", targetParam: "id" }), validate("param", tenantIdParam), validate("json", emptyBody), answers("TENANT_NOT_FOUND", "TENANT_ALREADY_DISABLED"), async (c) => {
     const db = c.var.db;
     const now = c.get("now");
     const tenant = await db.query.tenants.findFirst({ where: eq(tenants.id, c.req.valid("param").id) });
@@ -107,6 +108,7 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
     audited("PASSWORD_RESET_REQUESTED", { targetType: "user" }),
     validate("param", tenantIdParam),
     validate("json", ownerResetBody),
+    answers("TENANT_NOT_FOUND", "USER_NOT_FOUND", "OWNER_NOT_SOLE", "USER_DISABLED"),
     async (c) => {
       const owner = await soleOwnerByEmail(c.var.db, c.req.valid("param").id, c.req.valid("json").email);
       return c.json({ user: { id: owner.id, email: owner.email }, ...(await issueResetLink(c, owner, { userId: null, via: "operator" })) });

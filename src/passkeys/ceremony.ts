@@ -69,6 +69,19 @@ export type PasskeyRefusal =
   | "PASSKEY_COUNTER_REGRESSED"
   | "PASSKEY_INVALID";
 
+/** Every refusal above, as the API document lists what a passkey answer may be refused with (src/openapi). */
+export const PASSKEY_REFUSALS = [
+  "PASSKEY_CHALLENGE_MISMATCH",
+  "PASSKEY_CHALLENGE_USED",
+  "PASSKEY_CHALLENGE_EXPIRED",
+  "PASSKEY_RESPONSE_MALFORMED",
+  "PASSKEY_ORIGIN_MISMATCH",
+  "PASSKEY_RP_ID_MISMATCH",
+  "PASSKEY_USER_NOT_VERIFIED",
+  "PASSKEY_COUNTER_REGRESSED",
+  "PASSKEY_INVALID",
+] as const satisfies readonly PasskeyRefusal[];
+
 export type Refused = { ok: false; refusal: PasskeyRefusal };
 
 /**

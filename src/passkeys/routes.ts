@@ -29,11 +29,12 @@ import { assertMayRemoveFactor } from "../stepup/factor-policy";
 import { requireStepUp } from "../stepup/middleware";
 import { hasSecondFactor } from "../stepup/policy";
 import { newRecoveryCodes } from "../stepup/recovery-codes";
-import { type PasskeyRefusal, checkRegistration, passkeyRefusedError, challengeOf, registrationResponseSchema } from "./ceremony";
+import { PASSKEY_REFUSALS, type PasskeyRefusal, checkRegistration, passkeyRefusedError, challengeOf, registrationResponseSchema } from "./ceremony";
 import { claimChallenge } from "./challenges";
 import { registrationOptions } from "./options";
 import { relyingParty } from "./relying-party";
 import { MAX_PASSKEYS_PER_USER, findOwnPasskey, listPasskeys, passkeyCountStatement, toPasskeyView } from "./store";
+import { answers } from "../openapi/notes";
 
 const nameSchema = z.string().trim().min(1).max(64);
 const addBody = z.strictObject({ response: registrationResponseSchema, name: nameSchema.optional() });
@@ -59,6 +60,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     validate("json", optionsBody),
     forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING),
     requireStepUp((_c, fresh) => (hasSecondFactor(fresh.user) ? "MFA_CHANGE" : "MFA_ENROLL")),
+    answers("PASSKEY_LIMIT_REACHED"),
     async (c) => {
       const user = await loadOwnUser(c);
       assertRoomForOne(user);
@@ -67,7 +69,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
       return c.json({ options });
     },
   )
-  .post("/", audited("PASSKEY_ADDED", { targetType: "user" }), validate("json", addBody), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), async (c) => {
+  .post("/", audited("PASSKEY_ADDED", { targetType: "user" }), validate("json", addBody), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), answers("PASSKEY_ALREADY_REGISTERED", "PASSKEY_LIMIT_REACHED", ...PASSKEY_REFUSALS), async (c) => {
     const body = c.req.valid("json");
     const user = await loadOwnUser(c);
     assertRoomForOne(user);
@@ -108,7 +110,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     const row = await findOwnPasskey(db, user.id, id);
     return c.json({ passkey: toPasskeyView(row), ...(recovery ? { recoveryCodes: recovery.codes } : {}), ...withPropagation(propagation) }, 201);
   })
-  .patch("/:id", audited("PASSKEY_RENAMED", { targetType: "user" }), validate("param", idParam), validate("json", renameBody), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), async (c) => {
+  .patch("/:id", audited("PASSKEY_RENAMED", { targetType: "user" }), validate("param", idParam), validate("json", renameBody), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), answers("PASSKEY_NOT_FOUND"), async (c) => {
     const user = c.get("user");
     const passkey = await findOwnPasskey(c.var.db, user.id, c.req.valid("param").id);
     const { name } = c.req.valid("json");
@@ -124,7 +126,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     });
     return c.json({ passkey: toPasskeyView({ ...passkey, name }) });
   })
-  .delete("/:id", audited("PASSKEY_REMOVED", { targetType: "user" }), validate("param", idParam), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), requireStepUp("MFA_CHANGE"), async (c) => {
+  .delete("/:id", audited("PASSKEY_REMOVED", { targetType: "user" }), validate("param", idParam), forbidWhileImpersonating(FORBIDDEN_WHILE_IMPERSONATING), requireStepUp("MFA_CHANGE"), answers("PASSKEY_NOT_FOUND", "LAST_FACTOR_REQUIRED"), async (c) => {
     const user = await loadOwnUser(c);
     const passkey = await findOwnPasskey(c.var.db, user.id, c.req.valid("param").id);
     await assertMayRemoveFactor(c, user, "passkey");

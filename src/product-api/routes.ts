@@ -31,6 +31,9 @@ import { AssertionKeysError, loadAssertionKeys } from "../gateway/assertion-keys
 import { configuredGateway } from "../gateway/routes";
 import { parseConfig } from "../config";
 import { log } from "../lib/log";
+import { answers, describesBody, noted } from "../openapi/notes";
+import { auditEventInputSchema, requireStepUpInputSchema } from "../rpc/schemas";
+import { SESSION_FAILURES } from "../sessions/check";
 import { validationFailed } from "../lib/validation";
 import type { UnknownPathAnswer } from "../operator/auth";
 import type { createRpcApp } from "../rpc/app";
@@ -66,6 +69,9 @@ const requireProductCredential = (asUnknownPath: UnknownPathAnswer) =>
     }
     await next();
   });
+
+/** What checking the presented assertion refuses with (presentedAssertion below). */
+const ASSERTION_REFUSALS = ["ASSERTION_INVALID", "ASSERTION_KEYS_UNAVAILABLE"] as const;
 
 const assertionInvalid = (why: string) => new ApiError(401, "ASSERTION_INVALID", `The identity assertion ${why}; present the Gatehouse-Jwt-Assertion of the request being handled`);
 
@@ -112,16 +118,26 @@ export function productApiRoutes(rpcApp: ReturnType<typeof createRpcApp>, asUnkn
   // Hono types the context it was given more loosely than the runtime does: it is the Worker's own.
   const engine = (c: Context<AppEnv>): RpcEngine => ({ app: rpcApp, env: c.env, ctx: c.executionCtx as ExecutionContext });
   return new Hono<AppEnv>()
-    .use(refuseBrowsers())
-    .use(requireProductCredential(asUnknownPath))
-    .post("/audit-events", async (c) => {
-      const claims = await presentedAssertion(c);
-      const body = await bodyWithout(c, ["sessionId", "userId"]);
-      return answer(c, await recordAuditEventCall(engine(c), { ...body, sessionId: claims.sid, userId: claims.sub } as AuditEventInput));
-    })
-    .post("/step-up", async (c) => {
-      const claims = await presentedAssertion(c);
-      const body = await bodyWithout(c, ["sessionId"]);
-      return answer(c, await requireStepUpCall(engine(c), { ...body, sessionId: claims.sid } as RequireStepUpInput));
-    });
+    .use(noted(refuseBrowsers(), { errors: ["BROWSER_REFUSED"] }))
+    .use(noted(requireProductCredential(asUnknownPath), { errors: ["NOT_FOUND", "PRODUCT_CREDENTIAL_INVALID"], security: "productToken" }))
+    .post(
+      "/audit-events",
+      describesBody(auditEventInputSchema.omit({ sessionId: true, userId: true })),
+      answers(...ASSERTION_REFUSALS, ...SESSION_FAILURES, "ACTING_USER_CHANGED", "IDEMPOTENCY_KEY_REUSED", "AUDIT_UNAVAILABLE", "AUTH_UNAVAILABLE"),
+      async (c) => {
+        const claims = await presentedAssertion(c);
+        const body = await bodyWithout(c, ["sessionId", "userId"]);
+        return answer(c, await recordAuditEventCall(engine(c), { ...body, sessionId: claims.sid, userId: claims.sub } as AuditEventInput));
+      },
+    )
+    .post(
+      "/step-up",
+      describesBody(requireStepUpInputSchema.omit({ sessionId: true })),
+      answers(...ASSERTION_REFUSALS, ...SESSION_FAILURES, "STEP_UP_REQUIRED", "IMPERSONATION_FORBIDDEN", "AUTH_UNAVAILABLE"),
+      async (c) => {
+        const claims = await presentedAssertion(c);
+        const body = await bodyWithout(c, ["sessionId"]);
+        return answer(c, await requireStepUpCall(engine(c), { ...body, sessionId: claims.sid } as RequireStepUpInput));
+      },
+    );
 }

@@ -31,6 +31,7 @@ import { SCIM_SCHEMAS, scimErrorAnswer, scimJson } from "./protocol";
 import { requireScimToken, scimTokenOf } from "./token";
 import { type ScimMember, findScimMember, listScimMembers, toScimUser } from "./user-resource";
 import { createScimMember, removeScimMember, scimAttributesOf, updateScimMember } from "./users";
+import { answers } from "../openapi/notes";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -70,16 +71,16 @@ export const scimRoutes = new Hono<AppEnv>()
   .use(requireScimToken())
   .get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(c.env)))
   .get("/ResourceTypes", (c) => scimJson(c, listOf([userResourceType(c.env)])))
-  .get("/ResourceTypes/:id", validate("param", schemaIdParam), (c) => {
+  .get("/ResourceTypes/:id", validate("param", schemaIdParam), answers("NOT_FOUND"), (c) => {
     if (c.req.valid("param").id !== "User") throw new ApiError(404, "NOT_FOUND", "No such resource type");
     return scimJson(c, userResourceType(c.env));
   })
   .get("/Schemas", (c) => scimJson(c, listOf([userSchema(c.env)])))
-  .get("/Schemas/:id", validate("param", schemaIdParam), (c) => {
+  .get("/Schemas/:id", validate("param", schemaIdParam), answers("NOT_FOUND"), (c) => {
     if (c.req.valid("param").id.toLowerCase() !== SCIM_SCHEMAS.user.toLowerCase()) throw new ApiError(404, "NOT_FOUND", "No such schema");
     return scimJson(c, userSchema(c.env));
   })
-  .get("/Users", validate("query", listQuery), async (c) => {
+  .get("/Users", validate("query", listQuery), answers("SCIM_INVALID_FILTER"), async (c) => {
     const { filter, startIndex, count } = c.req.valid("query");
     const where = filter === undefined ? undefined : filterCondition(filter);
     const { total, members } = await listScimMembers(c.var.db, scimTokenOf(c).tenantId, where, { startIndex, count });
@@ -91,13 +92,13 @@ export const scimRoutes = new Hono<AppEnv>()
       Resources: members.map((m) => toScimUser(c.env, m)),
     });
   })
-  .post("/Users", audited("SCIM_USER_CREATED", { targetType: "user" }), validate("json", userBody), async (c) => {
+  .post("/Users", audited("SCIM_USER_CREATED", { targetType: "user" }), validate("json", userBody), answers("USER_EXISTS"), async (c) => {
     const body = c.req.valid("json");
     const id = await createScimMember(c, scimTokenOf(c).tenantId, { ...body, externalId: body.externalId ?? null, active: body.active ?? true });
     return answerMember(c, id, 201);
   })
-  .get("/Users/:id", validate("param", userIdParam), async (c) => answerMember(c, c.req.valid("param").id))
-  .put("/Users/:id", audited("SCIM_USER_UPDATED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), validate("json", userBody), async (c) => {
+  .get("/Users/:id", validate("param", userIdParam), answers("USER_NOT_FOUND"), async (c) => answerMember(c, c.req.valid("param").id))
+  .put("/Users/:id", audited("SCIM_USER_UPDATED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), validate("json", userBody), answers("USER_NOT_FOUND", "USER_EXISTS", "SCIM_MUTABILITY", "LAST_OWNER", "IMPERSONATION_CONFLICT"), async (c) => {
     const { user } = await memberOr404(c, c.req.valid("param").id);
     const body = c.req.valid("json");
     // What PUT does not send of externalId and active stays as it is.
@@ -105,12 +106,12 @@ export const scimRoutes = new Hono<AppEnv>()
     await updateScimMember(c, user, { ...body, externalId: body.externalId ?? current.externalId, active: body.active ?? current.active });
     return answerMember(c, user.id);
   })
-  .patch("/Users/:id", audited("SCIM_USER_UPDATED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), validate("json", patchBody), async (c) => {
+  .patch("/Users/:id", audited("SCIM_USER_UPDATED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), validate("json", patchBody), answers("USER_NOT_FOUND", "USER_EXISTS", "SCIM_MUTABILITY", "SCIM_INVALID_PATH", "SCIM_NO_TARGET", "LAST_OWNER", "IMPERSONATION_CONFLICT"), async (c) => {
     const { user } = await memberOr404(c, c.req.valid("param").id);
     await updateScimMember(c, user, applyPatch(scimAttributesOf(user), c.req.valid("json").Operations));
     return answerMember(c, user.id);
   })
-  .delete("/Users/:id", audited("USER_REMOVED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), async (c) => {
+  .delete("/Users/:id", audited("USER_REMOVED", { targetType: "user", targetParam: "id" }), validate("param", userIdParam), answers("USER_NOT_FOUND", "LAST_OWNER", "IMPERSONATION_CONFLICT"), async (c) => {
     const { user } = await memberOr404(c, c.req.valid("param").id);
     await removeScimMember(c, user);
     return c.body(null, 204);

@@ -22,6 +22,7 @@ import { validate } from "../lib/validation";
 import { requireStepUp } from "../stepup/middleware";
 import { scimBaseUrl } from "./protocol";
 import { SCIM_TOKEN_GRANTOR, creatorStillGrants, newScimToken } from "./token";
+import { answers } from "../openapi/notes";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -83,6 +84,7 @@ export const scimTokenRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Deleting the SCIM token"),
     requireRole(SCIM_TOKEN_GRANTOR),
     requireStepUp("SSO_CHANGE"),
+    answers("SCIM_TOKEN_NOT_FOUND"),
     async (c) => {
       const tenantId = c.get("user").tenantId;
       const db = c.var.db;

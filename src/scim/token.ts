@@ -25,6 +25,7 @@ import { ApiError } from "../errors";
 import { randomBytes, sha256Hex, toBase64Url } from "../lib/crypto";
 import { failClosed } from "../lib/fail-closed";
 import { errorSummary, log } from "../lib/log";
+import { noted } from "../openapi/notes";
 
 /** Who may create (and so grant) a tenant's SCIM token: the route's requireRole and the token's standing both read it. */
 export const SCIM_TOKEN_GRANTOR: Role = "owner";
@@ -82,6 +83,9 @@ const refused = (message: string, failureReason?: string) =>
  * rows name it (auditActor), refusals included.
  */
 export const requireScimToken = () =>
+  noted(scimTokenCheck(), { errors: ["SCIM_TOKEN_INVALID", "TENANT_DISABLED", "AUTH_UNAVAILABLE"], security: "scimToken" });
+
+const scimTokenCheck = () =>
   createMiddleware<AppEnv>(async function requireScimToken(c, next) {
     const presented = presentedToken(c.req.header("authorization"));
     if (presented === null) throw refused("Send the tenant's SCIM token: Authorization: Bearer <token>");

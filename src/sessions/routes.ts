@@ -20,6 +20,7 @@ import {
 } from "./service";
 import { endSessions } from "./revoke";
 import { clearSessionCookies } from "./cookies";
+import { answers } from "../openapi/notes";
 
 /** The session named in the path and its owner, if the caller may revoke it (404 / 403 otherwise). */
 async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSession; owner: User }> {
@@ -35,7 +36,7 @@ async function revocationTarget(c: Context<AppEnv>): Promise<{ session: UserSess
 
 /** Mounted at /api/security/sessions, behind the edge check. */
 export const sessionRoutes = new Hono<AppEnv>()
-  .get("/", validate("query", listSessionsQuery), async (c) => {
+  .get("/", validate("query", listSessionsQuery), answers("USER_NOT_FOUND", "FORBIDDEN"), async (c) => {
     const me = c.get("user");
     const current = c.get("session");
     const db = c.var.db;
@@ -80,6 +81,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Revoking sessions"),
     // One's own session: self-service. Anyone else's: an admin action, second factor only.
     requireStepUp(async (c) => ((await revocationTarget(c)).owner.id === c.get("user").id ? "REVOKE_SESSION" : "REVOKE_USER_SESSION")),
+    answers("SESSION_NOT_FOUND", "SESSION_ALREADY_REVOKED", "FORBIDDEN"),
     async (c) => {
       const me = c.get("user");
       const current = c.get("session");

@@ -37,6 +37,7 @@ import { PROPAGATED, type Propagation, withPropagation } from "../propagation";
 import { impersonationOf } from "../sessions/cache";
 import { type EndingSession, endSessions } from "../sessions/revoke";
 import { CLOCK_SKEW_SECONDS, type LogoutClaims, MAX_TOKEN_AGE_SECONDS, validateLogoutToken } from "./logout-token";
+import { answers } from "../openapi/notes";
 
 /** The form the provider posts (§2.5); other fields are ignored. */
 const logoutForm = z.looseObject({ logout_token: z.string().min(1).max(16 * 1024) });
@@ -182,7 +183,7 @@ async function endNamedSessions(c: Context<AppEnv>, claims: LogoutClaims, connec
 }
 
 /** Mounted at /api/auth/sso, before the API's signed-in checks: the caller is the provider, with no session. */
-export const backchannelLogoutRoutes = new Hono<AppEnv>().post("/backchannel-logout", audited("SSO_LOGOUT", { targetType: "sso_connection" }), validate("form", logoutForm), async (c) => {
+export const backchannelLogoutRoutes = new Hono<AppEnv>().post("/backchannel-logout", audited("SSO_LOGOUT", { targetType: "sso_connection" }), validate("form", logoutForm), answers("SSO_LOGOUT_TOKEN_INVALID", "SSO_LOGOUT_TOKEN_REPLAYED", "AUTH_UNAVAILABLE"), async (c) => {
   const token = await validateLogoutToken(c.var.db, c.req.valid("form").logout_token, c.get("now"));
   if (token.kind === "keys-unavailable") throw new ApiError(503, "AUTH_UNAVAILABLE", "The identity provider's keys could not be fetched; no session was ended, retry");
   if (token.kind === "refused") throw await invalidToken(c, token.connections, token.problem);

@@ -33,6 +33,7 @@ import { sealSecret } from "../stepup/secret-box";
 import { discoverProvider } from "./provider";
 import { connectionBody } from "./schemas";
 import { type Connection, auditedConnection, loadConnection, toConnectionView } from "./store";
+import { answers } from "../openapi/notes";
 
 type ConnectionBody = Infer<typeof connectionBody>;
 
@@ -90,6 +91,7 @@ export const ssoConnectionRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing single sign-on"),
     requireRole("owner"),
     requireStepUp("SSO_CHANGE"),
+    answers("SSO_PROVIDER_INVALID", "SSO_PROVIDER_UNREACHABLE", "SSO_DOMAIN_TAKEN"),
     async (c) => {
       const tenantId = c.get("user").tenantId;
       const body = c.req.valid("json");
@@ -139,6 +141,7 @@ export const ssoConnectionRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Removing single sign-on"),
     requireRole("owner"),
     requireStepUp("SSO_CHANGE"),
+    answers("SSO_NOT_CONFIGURED"),
     async (c) => {
       const tenantId = c.get("user").tenantId;
       const before = await loadConnection(c.var.db, tenantId);

@@ -38,6 +38,7 @@ import { callbackQuery, discoverQuery, startQuery } from "./schemas";
 import { type Connection, connectionForDomain, emailDomain, loadConnection } from "./store";
 import { ssoStartUrl } from "./urls";
 import { ssoSubject, ssoWayIn } from "./way-in";
+import { answers } from "../openapi/notes";
 
 const notConfigured = (tenantId?: string) =>
   new ApiError(404, "SSO_NOT_CONFIGURED", "Single sign-on is not set up for this email's domain or organisation", { audit: tenantId ? { tenantId, actorUserId: null } : {} });
@@ -77,13 +78,13 @@ async function connectionToStart(c: Context<AppEnv>, query: { email?: string | u
 }
 
 export const ssoSignInRoutes = new Hono<AppEnv>()
-  .get("/discover", validate("query", discoverQuery), async (c) => {
+  .get("/discover", validate("query", discoverQuery), answers("TOO_MANY_ATTEMPTS", "AUTH_UNAVAILABLE"), async (c) => {
     await countAddress(c);
     const { email } = c.req.valid("query");
     const connection = await failClosed("single sign-on connection lookup", () => connectionForDomain(c.var.db, emailDomain(email)));
     return c.json(connection ? { sso: true, startUrl: ssoStartUrl(c.env, email) } : { sso: false });
   })
-  .get("/start", audited("LOGIN_FAILED", { targetType: "user" }), answerBrowsersWithSignInPage(), async (c) => {
+  .get("/start", audited("LOGIN_FAILED", { targetType: "user" }), answerBrowsersWithSignInPage(), answers("VALIDATION_FAILED", "SSO_NOT_CONFIGURED", "TOO_MANY_ATTEMPTS", "AUTH_UNAVAILABLE"), async (c) => {
     const parsed = startQuery.safeParse(c.req.query());
     if (!parsed.success) throw validationFailed("query", parsed.error.issues);
     await countAddress(c);
@@ -91,7 +92,7 @@ export const ssoSignInRoutes = new Hono<AppEnv>()
     const authorizationUrl = await beginFlow(c, connection, { returnTo: sanitizeReturnTo(parsed.data.returnTo), loginHint: parsed.data.email ?? null });
     return c.redirect(authorizationUrl, 302);
   })
-  .get("/callback", audited("LOGIN_FAILED", { targetType: "user" }), answerBrowsersWithSignInPage(), async (c) => {
+  .get("/callback", audited("LOGIN_FAILED", { targetType: "user" }), answerBrowsersWithSignInPage(), answers("VALIDATION_FAILED", "SSO_FLOW_INVALID", "SSO_TOKEN_INVALID", "SSO_PROVIDER_REFUSED", "SSO_EMAIL_NOT_VERIFIED", "SSO_DOMAIN_MISMATCH", "SSO_USER_NOT_PROVISIONED", "SSO_NOT_CONFIGURED", "USER_DISABLED", "TENANT_DISABLED", "IP_BLOCKED", "AUTH_UNAVAILABLE"), async (c) => {
     const query = new URL(c.req.url).searchParams;
     const parsed = callbackQuery.safeParse(Object.fromEntries(query));
     if (!parsed.success) throw validationFailed("query", parsed.error.issues);

@@ -29,6 +29,7 @@ import { verifySecondFactor } from "./second-factor";
 import { sealSecret } from "./secret-box";
 import { assertMayRemoveFactor } from "./factor-policy";
 import { generateTotpSecret, otpauthUrl } from "./totp";
+import { answers } from "../openapi/notes";
 
 const confirmSchema = z.strictObject({ code: z.string().trim().max(10) });
 
@@ -41,6 +42,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     validate("json", emptyBody),
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp((_c, fresh) => (fresh.user.totpEnabled ? "MFA_CHANGE" : "MFA_ENROLL")),
+    answers("MFA_UNAVAILABLE"),
     async (c) => {
       const user = await loadOwnUser(c);
       const secret = generateTotpSecret();
@@ -58,7 +60,7 @@ export const mfaRoutes = new Hono<AppEnv>()
       return c.json({ secret, otpauthUrl: url, qrSvg: renderSVG(url) });
     },
   )
-  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), forbidWhileImpersonating("Changing two-factor settings"), async (c) => {
+  .post("/totp/confirm", audited("MFA_ENROLLED", { targetType: "user" }), validate("json", confirmSchema), forbidWhileImpersonating("Changing two-factor settings"), answers("NO_PENDING_ENROLLMENT", "INVALID_OTP", "REPLAYED_OTP", "TOO_MANY_ATTEMPTS", "MFA_UNAVAILABLE"), async (c) => {
     const user = await loadOwnUser(c);
     const pendingSecret = user.totpPendingSecretEnc;
     // Started by another session (or never): that enrolment is not this session's to finish.
@@ -92,7 +94,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     const propagation = await refreshCachedSessions(c, user.id);
     return c.json({ success: true, ...(codes ? { recoveryCodes: codes } : {}), ...withPropagation(propagation) });
   })
-  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), async (c) => {
+  .post("/totp/disable", audited("MFA_DISABLED", { targetType: "user" }), validate("json", emptyBody), forbidWhileImpersonating("Changing two-factor settings"), requireStepUp("MFA_CHANGE"), answers("MFA_NOT_ENABLED", "LAST_FACTOR_REQUIRED"), async (c) => {
     const user = await loadOwnUser(c);
     if (!user.totpEnabled) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");
     await assertMayRemoveFactor(c, user, "totp");
@@ -115,6 +117,7 @@ export const mfaRoutes = new Hono<AppEnv>()
     validate("json", emptyBody),
     forbidWhileImpersonating("Changing two-factor settings"),
     requireStepUp("MFA_CHANGE"),
+    answers("MFA_NOT_ENABLED"),
     async (c) => {
       const user = await loadOwnUser(c);
       if (!hasSecondFactor(user)) throw new ApiError(409, "MFA_NOT_ENABLED", "Two-factor authentication is not enabled");

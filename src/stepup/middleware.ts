@@ -24,6 +24,8 @@ import { productStepUpPurposes } from "./product-purposes";
 import { impersonationExpired } from "../impersonation/expiry";
 import { failClosed } from "../lib/fail-closed";
 import { errorSummary, log } from "../lib/log";
+import { STEP_UP_EXTENSION, noted } from "../openapi/notes";
+import { SESSION_FAILURES } from "../sessions/check";
 
 /**
  * The purpose a request needs, when it depends on the account or the target: decided
@@ -48,7 +50,11 @@ export function requireStepUp(purposeOrResolver: StepUpPurpose | PurposeResolver
     // The action did not happen: give the grant back rather than make the user re-verify.
     if (c.error || c.res.status >= 400) await claim.giveBack();
   });
-  return Object.assign(middleware, { [STEP_UP_PURPOSE]: typeof purposeOrResolver === "string" ? purposeOrResolver : null });
+  const purpose = typeof purposeOrResolver === "string" ? purposeOrResolver : null;
+  return noted(Object.assign(middleware, { [STEP_UP_PURPOSE]: purpose }), {
+    errors: ["STEP_UP_REQUIRED", "IMPERSONATION_FORBIDDEN", ...SESSION_FAILURES, "AUTH_UNAVAILABLE"],
+    extensions: { [STEP_UP_EXTENSION]: [purpose ?? "decided per request"] },
+  });
 }
 
 /**

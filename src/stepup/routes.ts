@@ -13,7 +13,8 @@ import { stepUpPasskeyOptions } from "../passkeys/options";
 import { type StepUpPolicy, allowedWhileImpersonating, declaredProductPurpose, stepUpPolicyOf } from "./policy";
 import { stepUpChallengeFor, stepUpRequirement } from "./phishing-resistance";
 import { productStepUpPurposes } from "./product-purposes";
-import { verifySecondFactor } from "./second-factor";
+import { SECOND_FACTOR_REFUSALS, verifySecondFactor } from "./second-factor";
+import { answers } from "../openapi/notes";
 
 const verifySchema = z
   .strictObject({
@@ -50,7 +51,7 @@ function assertVerifiableNow(c: Context<AppEnv>, policy: StepUpPolicy) {
 export const stepUpRoutes = new Hono<AppEnv>()
   // What a 428 for `purpose` would say to this session's (real) user: the panel's step-up
   // page reads it rather than trust a label or methods from its address bar.
-  .get("/challenge", validate("query", challengeQuery), async (c) => {
+  .get("/challenge", validate("query", challengeQuery), answers("VALIDATION_FAILED"), async (c) => {
     const { purpose } = c.req.valid("query");
     // The product's purposes only: Gatehouse's own are asked for by the panel's modal, never through the frameable page.
     const policy = declaredProductPurpose(productStepUpPurposes(c.env), purpose);
@@ -58,7 +59,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
     return c.json(await stepUpChallengeFor(c, purpose, policy, c.get("realUser")));
   })
   // A passkey's challenge for this session and purpose (single use, 5 minutes), listing the user's passkeys.
-  .post("/options", audited("STEP_UP_VERIFIED", { targetType: "session" }), validate("json", optionsBody), async (c) => {
+  .post("/options", audited("STEP_UP_VERIFIED", { targetType: "session" }), validate("json", optionsBody), answers("METHOD_NOT_ALLOWED", "IMPERSONATION_FORBIDDEN"), async (c) => {
     const { purpose } = c.req.valid("json");
     const policy = knownPurpose(c, purpose);
     assertVerifiableNow(c, policy);
@@ -73,6 +74,7 @@ export const stepUpRoutes = new Hono<AppEnv>()
   "/verify",
   audited("STEP_UP_VERIFIED", { targetType: "session" }),
   validate("json", verifySchema),
+  answers("MFA_ENROLLMENT_REQUIRED", "IMPERSONATION_FORBIDDEN", ...SECOND_FACTOR_REFUSALS),
   async (c) => {
     const body = c.req.valid("json");
     const policy = knownPurpose(c, body.purpose);

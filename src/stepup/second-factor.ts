@@ -19,12 +19,25 @@ import { verifyPassword } from "../lib/password";
 import { type ThrottlePolicy, clearAttempts, reserveAttempt } from "../lib/throttle";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { findAsserted, verifyAsserted } from "../passkeys/assertion";
-import { type PasskeyRefusal, passkeyRefusedError } from "../passkeys/ceremony";
+import { PASSKEY_REFUSALS, type PasskeyRefusal, passkeyRefusedError } from "../passkeys/ceremony";
+import type { ErrorCode } from "../error-catalogue";
 import { STEP_UP_METHODS, type StepUpMethod } from "./policy";
 import { consumeRecoveryCode } from "./recovery-codes";
 import { resealSecret } from "./reseal";
 import { openSecret } from "./secret-box";
 import { matchTotpStep } from "./totp";
+
+/** What verifySecondFactor refuses with (a passkey's answer included), as the API document lists it (src/openapi). */
+export const SECOND_FACTOR_REFUSALS = [
+  "INVALID_OTP",
+  "REPLAYED_OTP",
+  "INVALID_PASSWORD",
+  "PHISHING_RESISTANT_REQUIRED",
+  "METHOD_NOT_ALLOWED",
+  "TOO_MANY_ATTEMPTS",
+  "MFA_UNAVAILABLE",
+  ...PASSKEY_REFUSALS,
+] as const satisfies readonly ErrorCode[];
 
 export const OTP_LOCKOUT: ThrottlePolicy = { maxAttempts: 5, windowSeconds: 15 * 60 };
 export const otpThrottleKey = (userId: string) => `otp:${userId}`;

@@ -37,6 +37,7 @@ import {
   toInvitationView,
 } from "./invitation-service";
 import { assertMayAssign } from "./service";
+import { answers } from "../openapi/notes";
 
 const inviteBody = z.strictObject({ email: emailSchema, role: z.enum(ROLES) });
 const invitationIdParam = z.strictObject({ id: idSchema });
@@ -88,6 +89,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     validate("json", inviteBody),
     forbidWhileImpersonating("Inviting people"),
     requirePermission(INVITE_PERMISSION),
+    answers("INVITATION_PENDING", "USER_EXISTS", "FORBIDDEN"),
     async (c) => {
       const me = c.get("user");
       const { email, role } = c.req.valid("json");
@@ -122,6 +124,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     validate("json", emptyBody),
     forbidWhileImpersonating("Revoking invitations"),
     requirePermission(INVITE_PERMISSION),
+    answers("INVITATION_NOT_FOUND", "INVITATION_REVOKED", "INVITATION_USED", "FORBIDDEN"),
     async (c) => {
       const row = await manageableInvitation(c, c.req.valid("param").id);
       const now = c.get("now");
@@ -142,6 +145,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     validate("json", emptyBody),
     forbidWhileImpersonating("Re-sending invitations"),
     requirePermission(INVITE_PERMISSION),
+    answers("INVITATION_NOT_FOUND", "INVITATION_REVOKED", "INVITATION_USED", "FORBIDDEN"),
     async (c) => {
       const row = await manageableInvitation(c, c.req.valid("param").id);
       const now = c.get("now");

@@ -24,6 +24,7 @@ import { disableMember, enableMember, removeMember } from "./lifecycle";
 import { issueResetLink } from "./reset-link";
 import { manageableUser } from "./routes";
 import { toUserView } from "./service";
+import { answers } from "../openapi/notes";
 
 /** Mounted at /api/users, behind the edge check. */
 export const memberLifecycleRoutes = new Hono<AppEnv>()
@@ -35,6 +36,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Disabling a member"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("USER_ACCESS_CHANGE"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "USER_ALREADY_DISABLED", "LAST_OWNER", "IMPERSONATION_CONFLICT"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
@@ -51,6 +53,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Enabling a member"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("USER_ACCESS_CHANGE"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "USER_NOT_DISABLED"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
@@ -66,6 +69,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Removing a member"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("USER_ACCESS_CHANGE"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "LAST_OWNER", "IMPERSONATION_CONFLICT"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
@@ -81,6 +85,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Resetting two-factor"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("MFA_RESET"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "MFA_NOT_ENABLED"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
@@ -121,6 +126,7 @@ export const memberLifecycleRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Resetting a password"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("PASSWORD_RESET"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "USER_DISABLED"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);

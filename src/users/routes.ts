@@ -19,6 +19,7 @@ import { findTenantUser } from "../sessions/service";
 import { requireStepUp } from "../stepup/middleware";
 import { permissionsBody, roleBody } from "./schemas";
 import { assertMayAssign, assertTenantKeepsAnOwner, listTenantUsers, toMemberView, toUserView } from "./service";
+import { answers } from "../openapi/notes";
 
 /** Loads a user of the caller's tenant that the caller may manage (not oneself). */
 export async function manageableUser(c: Context<AppEnv>, me: AuthUser, id: string): Promise<User> {
@@ -43,6 +44,7 @@ export const userRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Force logout"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("FORCE_LOGOUT"),
+    answers("USER_NOT_FOUND", "FORBIDDEN"),
     async (c) => {
       const me = c.get("user");
       const target = await findTenantUser(c.var.db, me.tenantId, c.req.valid("param").id);
@@ -76,6 +78,7 @@ export const userRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing roles"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("ROLE_CHANGE"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "LAST_OWNER", "IMPERSONATION_CONFLICT"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
@@ -120,6 +123,7 @@ export const userRoutes = new Hono<AppEnv>()
     forbidWhileImpersonating("Changing permissions"),
     requirePermission("SETTINGS_SECURITY_EDIT"),
     requireStepUp("ROLE_CHANGE"),
+    answers("USER_NOT_FOUND", "CANNOT_CHANGE_OWN_ACCESS", "FORBIDDEN", "IMPERSONATION_CONFLICT"),
     async (c) => {
       const me = c.get("user");
       const target = await manageableUser(c, me, c.req.valid("param").id);
