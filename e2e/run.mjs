@@ -4,7 +4,7 @@
 // accounts and every scenario's (e2e/lib/scenario-users.mjs); npm start uses it
 // (GATEHOUSE_IDP_ISSUER) and so do the scenarios (E2E_IDP_ISSUER).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_SSO, fetchDiscovery, localPublicOrigin, seedSql, ssoConnectionSql } from "../scripts/demo-data.mjs";
@@ -40,13 +40,11 @@ function ensureChromium() {
 let tests = null;
 
 // `npm run test:e2e -- sign-in` runs only the scenario files whose names contain a word given.
-// The longest files start first (by size, which follows their length closely enough), so that
-// the run does not end with one long file going on alone while the other slots sit idle.
 const only = process.argv.slice(2);
 const FILES = readdirSync(TESTS)
   .filter((f) => f.endsWith(".test.mjs") && (only.length === 0 || only.some((word) => f.includes(word))))
-  .map((f) => join(TESTS, f))
-  .sort((a, b) => statSync(b).size - statSync(a).size || a.localeCompare(b));
+  .sort()
+  .map((f) => join(TESTS, f));
 
 const WORLDS = FILES.map((file) => scenarioWorld(scenarioOf(file)));
 
