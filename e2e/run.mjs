@@ -11,6 +11,7 @@ import { DEMO_SSO, fetchDiscovery, localPublicOrigin, seedSql, ssoConnectionSql 
 import { gatehousePath } from "../scripts/gatehouse-path.mjs";
 import { gatehouseClient, startLocalIdp } from "../scripts/idp.mjs";
 import { freePort, stopGroup, waitForUrl } from "../scripts/local-process.mjs";
+import { launchShared } from "./lib/browser.mjs";
 import { startPwnedFixture } from "./lib/pwned-fixture.mjs";
 import { scenarioOf, scenarioWorld } from "./lib/scenario-users.mjs";
 
@@ -126,6 +127,8 @@ async function round(waitForGo) {
   const logFile = join(stateDir, "server.log");
   let exitCode = 1;
   let idp = null;
+  let browser = null;
+  let launching = null;
   const pwned = await startPwnedFixture();
   try {
     const port = await freePort();
@@ -156,7 +159,11 @@ async function round(waitForGo) {
       stdio: ["ignore", log, log],
       detached: true,
     });
+    // One chromium for the round, started while the app starts: every scenario file connects to
+    // it and opens contexts of its own (e2e/lib/browser.mjs), instead of starting its own.
+    launching = launchShared().then((b) => (browser = b));
     await waitForUrl(`${baseUrl}${gatehousePath()}/api/health`, server, START_TIMEOUT_MS);
+    await launching;
     console.log(`Gatehouse is up after ${((Date.now() - startingMs) / 1000).toFixed(1)} s.`);
     if (waitForGo) {
       const waitingMs = Date.now();
@@ -164,11 +171,13 @@ async function round(waitForGo) {
       console.log(`Waited ${((Date.now() - waitingMs) / 1000).toFixed(1)} s for the go signal.`);
     }
     console.log("Running browser scenarios.\n");
-    exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_IDP_ISSUER: idp.issuer });
+    exitCode = await runTests({ E2E_BASE_URL: baseUrl, E2E_IDP_ISSUER: idp.issuer, E2E_BROWSER_WS: browser.wsEndpoint() });
   } catch (err) {
     console.error(`\nE2E setup failed: ${err.message}`);
   } finally {
     await stopGroup(server);
+    await launching?.catch(() => {});
+    await browser?.close();
     await idp?.close();
     await pwned.close();
     if (exitCode === 0) rmSync(stateDir, { recursive: true, force: true });

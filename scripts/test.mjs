@@ -4,10 +4,10 @@
 // and names the steps it starts after.
 //
 // The browser scenarios start in two parts: the app they run against (IdP, migrations, seed,
-// wrangler dev: e2e/run.mjs) is brought up beside vitest, and the scenarios themselves run
-// only once every other step has passed (the step's `go`: a line on its stdin,
-// E2E_WAIT_FOR_GO), so they never compete with vitest for the CPU and a failed check still
-// stops the run before any browser opens.
+// wrangler dev, the run's chromium: e2e/run.mjs) is brought up beside vitest, and the
+// scenarios themselves run only once every other step has passed (the step's `go`: a line on
+// its stdin, E2E_WAIT_FOR_GO), so they never compete with vitest for the CPU and a failed
+// check still stops the run before any browser opens.
 //
 // vitest prints as it goes; every other step has its output held and printed whole, with
 // its name and time, when it ends (the browser scenarios: from their go on, as they go).

@@ -6,8 +6,8 @@ import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { createDb } from "../src/db/client";
 import { type Role, tenants, users } from "../src/db/schema";
 import type { Bindings } from "../src/env";
-import { randomId } from "../src/lib/crypto";
-import { hashPassword } from "../src/lib/password";
+import { randomBytes, randomId, toBase64Url } from "../src/lib/crypto";
+import { PBKDF2_ITERATIONS, hashPassword, normalizePassword } from "../src/lib/password";
 import type { StepUpPurpose } from "../src/stepup/policy";
 import { settleTenantObjects } from "./tenant-objects";
 import { sealSecret } from "../src/stepup/secret-box";
@@ -120,18 +120,42 @@ export function cookieHeader(setCookie: string): string {
   return setCookie.split(";")[0] ?? "";
 }
 
-let passwordHash: string | undefined;
+/**
+ * The PBKDF2 cost of the seeded members' password hash. verifyPassword (src/lib/password.ts)
+ * derives at the cost a stored hash records, so they sign in and step up through the real
+ * path at a hundredth of the work (a run makes about 1,500 such checks). What production
+ * stores is hashPassword's PBKDF2_ITERATIONS (password-hashing.test.ts pins it), and every
+ * password set through the API (reset, invitation, change) is hashed by it. A test about the
+ * work a sign-in does seeds at that cost: seedTenant's `productionPasswordCost`.
+ */
+export const SEEDED_PASSWORD_ITERATIONS = 1_000;
+
+/** PASSWORD hashed in hashPassword's stored format, at `iterations`. */
+async function passwordHashAt(iterations: number): Promise<string> {
+  if (iterations === PBKDF2_ITERATIONS) return hashPassword(PASSWORD);
+  const salt = randomBytes(16);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(normalizePassword(PASSWORD)), "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
+  return `pbkdf2_sha256$${iterations}$${toBase64Url(salt)}$${toBase64Url(new Uint8Array(bits))}`;
+}
+
+/** One hash per cost for the file: salts need not differ between seeded members. */
+const passwordHashes = new Map<number, Promise<string>>();
 
 export type SeededUser = { id: string; email: string; role: Role; totpSecret: string | null };
 export type SeededTenant = { id: string; slug: string; owner: SeededUser; admin: SeededUser; member: SeededUser };
 
 /**
  * A fresh tenant with one user per role, written straight to D1. Unique per call.
- * Owner and admin have TOTP enabled (as in the demo data); the member has none.
+ * Owner and admin have TOTP enabled (as in the demo data); the member has none. Their
+ * password is PASSWORD, hashed at SEEDED_PASSWORD_ITERATIONS, or with
+ * `productionPasswordCost` as hashPassword hashes it.
  */
-export async function seedTenant(label = "t", options: { totp?: boolean } = {}): Promise<SeededTenant> {
+export async function seedTenant(label = "t", options: { totp?: boolean; productionPasswordCost?: boolean } = {}): Promise<SeededTenant> {
   const withTotp = options.totp ?? true;
-  passwordHash ??= await hashPassword(PASSWORD);
+  const iterations = options.productionPasswordCost ? PBKDF2_ITERATIONS : SEEDED_PASSWORD_ITERATIONS;
+  if (!passwordHashes.has(iterations)) passwordHashes.set(iterations, passwordHashAt(iterations));
+  const passwordHash = await passwordHashes.get(iterations);
   const db = createDb(env.DB);
   const id = randomId("ten_");
   const slug = `${label}-${id.slice(4, 12)}`;

@@ -44,7 +44,7 @@ const STATES: State[] = [
   {
     name: "not throttled, sent with the caller's own session cookie",
     status: 401,
-    cookie: async ({ h }) => (await h.signIn((await seedTenant("caller")).member, { ip: freshIp() })).cookie,
+    cookie: async ({ h }) => (await h.signIn((await seedTenant("caller", { productionPasswordCost: true })).member, { ip: freshIp() })).cookie,
   },
   {
     name: "throttled per email and address, the first refusal",
@@ -105,7 +105,8 @@ afterEach(() => vi.restoreAllMocks());
 /** The work of a refused attempt in `state`, for the tenant's member and for an email nobody has. */
 async function workOfBoth(state: State): Promise<{ known: Work; unknown: Work }> {
   const h = new Harness();
-  const t = await seedTenant("equal");
+  // The member's hash at the cost production stores: the work compared is a real sign-in's.
+  const t = await seedTenant("equal", { productionPasswordCost: true });
   const emails = { known: state.known?.(t) ?? t.member.email, unknown: `nobody@${t.slug}.test` };
   // Warm first (an earlier attempt of each, from elsewhere), then let the isolate's copies
   // of the tenant documents go stale, so both are read the way a later attempt reads them.

@@ -1,6 +1,14 @@
 // Chromium via playwright-core, with the checks every scenario wants: no CSP
 // violations, no uncaught errors, and a screenshot of every page it visits.
+// e2e/run.mjs starts one chromium for the whole run (launchServer) and every scenario file
+// connects to it (E2E_BROWSER_WS): each scenario still gets cookie jars of its own (a browser
+// context per page), without a browser start per file. A scenario file run on its own
+// (`node --test e2e/tests/…`) starts a chromium of its own.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { BASE_URL, freshTotp, panel, PASSWORD, SCREENSHOT_DIR } from "./env.mjs";
 
@@ -11,8 +19,31 @@ export const UA = {
   windows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:141.0) Gecko/20100101 Firefox/141.0",
 };
 
+const LAUNCH_OPTIONS = { executablePath: "/usr/bin/chromium", headless: true, args: ARGS, timeout: 30_000 };
+
+/** The run's chromium, for e2e/run.mjs: scenario files connect to its `wsEndpoint()`. */
+export async function launchShared() {
+  return chromium.launchServer(LAUNCH_OPTIONS);
+}
+
+/**
+ * The browser a scenario file uses: the run's shared chromium (closing it only disconnects,
+ * after closing this file's contexts), or, outside e2e/run.mjs, one of its own.
+ */
 export async function launch() {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ARGS, timeout: 30_000 });
+  const shared = process.env.E2E_BROWSER_WS;
+  return shared ? chromium.connect(shared, { timeout: 30_000 }) : chromium.launch(LAUNCH_OPTIONS);
+}
+
+/** What `download` holds, as text. A download from a connected browser has no local path: a copy is saved (saveAs), read and removed. */
+export async function downloadedText(download) {
+  const file = join(tmpdir(), `gatehouse-e2e-${randomUUID()}-${download.suggestedFilename()}`);
+  await download.saveAs(file);
+  try {
+    return await readFile(file, "utf8");
+  } finally {
+    await rm(file, { force: true });
+  }
 }
 
 /** A fresh cookie jar; `problems` collects CSP violations and page errors. */

@@ -1,9 +1,8 @@
 // The audit page: SUCCESS and FAIL rows, filters, expandable before/after,
 // exports, chain status, and only the viewer's own tenant.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn, waitForFocus } from "../lib/browser.mjs";
+import { assertClean, downloadedText, gotoNav, launch, newPage, shot, signIn, waitForFocus } from "../lib/browser.mjs";
 import { panel, usersOf } from "../lib/env.mjs";
 import { auditRows } from "../lib/audit.mjs";
 
@@ -67,7 +66,7 @@ test("the audit page shows SUCCESS and FAIL rows with details, exports and chain
   await auditRows(page);
   for (const format of ["csv", "ndjson"]) {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Export ${format.toUpperCase()}` }).click()]);
-    const text = await readFile(await download.path(), "utf8");
+    const text = await downloadedText(download);
     assert.ok(text.length > 0, `${format} export is not empty`);
     if (format === "ndjson") for (const line of text.trim().split("\n")) assert.doesNotThrow(() => JSON.parse(line));
     else assert.match(text.split("\n")[0] ?? "", /action/i);

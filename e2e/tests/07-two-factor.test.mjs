@@ -2,9 +2,8 @@
 // codes once, regenerate, and disable with a recovery code as the step-up. Bob ends
 // without two-factor again, as he started.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { assertClean, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
+import { assertClean, downloadedText, gotoNav, launch, newPage, shot, signIn } from "../lib/browser.mjs";
 import { PASSWORD, usersOf, freshTotp } from "../lib/env.mjs";
 
 const USERS = usersOf(import.meta.url);
@@ -41,7 +40,7 @@ test("enrol TOTP, save recovery codes, regenerate them, disable with a recovery 
   assert.equal(await codes.count(), 10);
   const first = await codes.allInnerTexts();
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
-  assert.ok((await readFile(await download.path(), "utf8")).includes(first[0]));
+  assert.ok((await downloadedText(download)).includes(first[0]));
   await shot(page, "two-factor-recovery-codes");
   await page.getByRole("button", { name: "I have saved my codes" }).click();
   await page.getByText("Enabled", { exact: true }).waitFor();
