@@ -27,6 +27,8 @@ const UNIT_TESTS = [
   "test/openapi-document.test.ts",
   "test/password-policy.test.ts",
   "test/totp-rfc6238.test.ts",
+  // The panel's state, with the few browser globals it reads stubbed (typed by ui/tsconfig.json).
+  "ui/test/session-loss.test.ts",
 ];
 
 export default defineConfig({

@@ -33,9 +33,14 @@ const LOSS_MESSAGES: Record<SessionLossCode, string> = {
   UNAUTHORIZED: "Your session has ended. Sign in again to continue.",
 };
 
+/**
+ * The session ended: to sign-in, saying why. Requests in flight at that moment come back 401
+ * too, the later ones as UNAUTHORIZED (the first answer cleared the cookie): the reason the
+ * first one gave is the one shown.
+ */
 export function sessionLost(code: SessionLossCode): void {
+  if (me.value !== null || signInNotice.value === null) signInNotice.value = LOSS_MESSAGES[code];
   me.value = null;
-  signInNotice.value = LOSS_MESSAGES[code];
   const here = pathname.value + search.value;
   navigate(here.startsWith("/sign-in") ? here : `/sign-in?next=${encodeURIComponent(here)}`, { replace: true });
 }
