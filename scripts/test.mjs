@@ -5,12 +5,14 @@
 //
 // The browser scenarios start in two parts: the app they run against (IdP, migrations, seed,
 // wrangler dev, the run's chromium: e2e/run.mjs) is brought up beside vitest, and the
-// scenarios themselves run only once every other step has passed (the step's `go`: a line on
-// its stdin, E2E_WAIT_FOR_GO), so they never compete with vitest for the CPU and a failed
-// check still stops the run before any browser opens.
+// scenarios themselves run once every check has passed (the step's `go`: a line on its stdin,
+// E2E_WAIT_FOR_GO), beside the rest of vitest: the two share the cores to the end instead of
+// the scenarios waiting for vitest's last file, and a failed check still stops the run before
+// any browser opens.
 //
 // vitest prints as it goes; every other step has its output held and printed whole, with
-// its name and time, when it ends (the browser scenarios: from their go on, as they go).
+// its name and time, when it ends (the browser scenarios: from their go on, as they go, once
+// vitest has ended).
 // The first failure stops the steps still running and skips the rest; the summary at the
 // end names each step's outcome and time. Exits non-zero on any failure.
 import { spawn } from "node:child_process";
@@ -49,8 +51,8 @@ const STEPS = [
   // Beside the checks: it needs none of them, only the panel in place (wrangler.toml's
   // [assets] directory, read when vitest starts its workerd, is what vite empties and fills).
   { name: "vitest", command: "vitest run", after: ["build:ui"], live: true },
-  // The app comes up beside vitest; the scenarios go once everything else has passed.
-  { name: "test:e2e", after: ["build:ui"], go: [...CHECKS, "vitest"] },
+  // The app comes up beside vitest; the scenarios go once every check has passed, beside vitest.
+  { name: "test:e2e", after: ["build:ui"], go: CHECKS },
 ];
 const env = {
   ...process.env,
@@ -73,9 +75,10 @@ function runStep(step, alone) {
   // e2e/run.mjs: bring the app up, then wait for the go line on stdin before the scenarios.
   const stepEnv = step.go ? { ...env, E2E_WAIT_FOR_GO: "1" } : env;
   const child = spawn("sh", ["-c", script], { cwd: ROOT, env: stepEnv, detached: true, stdio: [stdin, live ? "inherit" : "pipe", live ? "inherit" : "pipe"] });
-  const outcome = { status: "running", ms: 0, t0: Date.now(), child, goes: null };
+  const outcome = { status: "running", ms: 0, t0: Date.now(), child, goes: null, stream: null };
   outcomes.set(step.name, outcome);
-  // Both streams into one buffer, in the order they were written; once the step goes, as they come.
+  // Both streams into one buffer, in the order they were written; once the step goes and no
+  // other step prints as it goes (vitest), as they come.
   let held = "";
   let streaming = false;
   const take = (d) => (streaming ? process.stdout.write(d) : (held += d));
@@ -86,10 +89,16 @@ function runStep(step, alone) {
     // Its stdin stays open until the go (or until the step is stopped).
     child.stdin.on("error", () => {});
     outcome.goes = () => {
-      console.log(`\n=== ${step.name}: ${script} (going: ${step.go.length} steps passed)\n${held.trimEnd()}`);
-      held = "";
-      streaming = true;
+      const after = liveStepRunning() ? "; its output follows when vitest's ends" : "";
+      console.log(`\n=== ${step.name}: ${script} (going: ${step.go.length} steps passed${after})`);
       child.stdin.end("go\n");
+      outcome.stream = () => {
+        if (streaming || liveStepRunning()) return;
+        console.log(`\n=== ${step.name}: ${script} (went after ${step.go.length} steps passed)\n${held.trimEnd()}`);
+        held = "";
+        streaming = true;
+      };
+      outcome.stream();
     };
   }
   return new Promise((resolve) => {
@@ -103,6 +112,11 @@ function runStep(step, alone) {
       resolve(outcome);
     });
   });
+}
+
+/** Whether a step that prints as it goes (vitest) is running. */
+function liveStepRunning() {
+  return STEPS.some((s) => s.live && outcomes.get(s.name)?.status === "running");
 }
 
 async function stopRunning() {
@@ -144,6 +158,8 @@ function runAll() {
           o.goes();
           o.goes = null;
         }
+        // A step that went while vitest printed: its output, now that vitest's has ended.
+        if (o?.status === "running") o.stream?.();
       }
     };
     launch();
