@@ -6,11 +6,13 @@ import { gzipSync } from "node:zlib";
 
 // The platform allows far more (3 MB on Free, 10 MB on Paid, compressed), but every byte is
 // parsed at each isolate start, and a jump past this line means an accidental dependency
-// (a whole SDK, a polyfill, an inlined source map) rather than a feature. Today's bundle is
-// about 217 kB, minified (wrangler.toml): passkeys' @simplewebauthn/server and its ASN.1 stack
-// are ~70 kB of it (its X.509 stack, 28 kB more, is left out: src/passkeys/no-certificates.ts). The same line as the bench's
-// goal (bench/report.mjs, "≤ 250 kB"). Raise it deliberately, with the reason.
-export const WORKER_GZIP_BUDGET_BYTES = 250_000;
+// (a whole SDK, a polyfill, an inlined source map) rather than a feature. Passkeys'
+// @simplewebauthn/server and its ASN.1 stack are ~70 kB of it (its X.509 stack, 28 kB more,
+// is left out: src/passkeys/no-certificates.ts). Raised from 250 kB to 260 kB for the API
+// document's notes on every route (src/openapi/notes.ts, ~2.5 kB; the document itself is a
+// static file and the generator stays out of the bundle), with the bundle then at ~252 kB.
+// The bench's goal reads this line (bench/report.mjs). Raise it deliberately, with the reason.
+export const WORKER_GZIP_BUDGET_BYTES = 260_000;
 
 /** Gzip (level 9) of the modules wrangler bundled into `dir`. */
 export function bundleGzipBytes(dir) {

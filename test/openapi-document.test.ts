@@ -1,6 +1,5 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { Hono } from "hono";
-import { uniqueSymbol } from "hono-openapi";
 import { findTargetHandler } from "hono/utils/handler";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
@@ -8,11 +7,11 @@ import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import type { AppEnv } from "../src/env";
 import { ERROR_CATALOGUE } from "../src/error-catalogue";
 import { type ApiDocument, generateApiDocument } from "../src/openapi/document";
-import { ERRORS_EXTENSION, PERMISSION_EXTENSION, ROLE_EXTENSION, STEP_UP_EXTENSION } from "../src/openapi/notes";
+import { ERRORS_EXTENSION, NOTE, PERMISSION_EXTENSION, ROLE_EXTENSION, STEP_UP_EXTENSION } from "../src/openapi/notes";
 import { STEP_UP_PURPOSE } from "../src/stepup/middleware";
 
 // A unit test (plain Node, vitest.config.ts's UNIT_TESTS): the validator reads its schemas from disk,
-// and the generated document is compared with the one the Worker serves (src/openapi/document.json).
+// and the generated document is compared with the one the Worker serves (ui/public/api/openapi.json).
 
 type Operation = Record<string, unknown> & { responses: Record<string, { content?: Record<string, { schema: { allOf?: { properties?: { error?: { enum?: string[] } } }[] } }> }> };
 type Route = { method: string; path: string; handler: unknown };
@@ -55,7 +54,7 @@ function declared(route: Route) {
   for (const handler of handlersOf(route)) {
     if (typeof handler !== "function") continue;
     if (STEP_UP_PURPOSE in handler) purposes.push((handler as { [STEP_UP_PURPOSE]: string | null })[STEP_UP_PURPOSE] ?? "decided per request");
-    const spec = (handler as { [uniqueSymbol]?: { spec?: Record<string, string[]> } })[uniqueSymbol]?.spec;
+    const spec = (handler as { [NOTE]?: { spec?: Record<string, string[]> } })[NOTE]?.spec;
     if (handler.name === "requirePermission") permissions.push(...(spec?.[PERMISSION_EXTENSION] ?? ["(not noted)"]));
     if (handler.name === "requireRole") roles.push(...(spec?.[ROLE_EXTENSION] ?? ["(not noted)"]));
   }
@@ -71,8 +70,8 @@ describe("the API document is generated from the routes the app mounts", () => {
     expect((await document()).openapi).toMatch(/^3\.1\./);
   });
 
-  it("is the document the Worker serves (src/openapi/document.json; `npx vitest run test/openapi-document.test.ts -u` rewrites it)", async () => {
-    await expect(`${JSON.stringify(await document(), null, 2)}\n`).toMatchFileSnapshot("../src/openapi/document.json");
+  it("is the document the Worker serves (ui/public/api/openapi.json; `npx vitest run test/openapi-document.test.ts -u` rewrites it)", async () => {
+    await expect(`${JSON.stringify(await document(), null, 2)}\n`).toMatchFileSnapshot("../ui/public/api/openapi.json");
   });
 
   it("names every route the app mounts, with its method, and nothing it does not mount", async () => {

@@ -7,18 +7,21 @@
  * with their statuses and meanings from the one catalogue (src/error-catalogue.ts).
  *
  * Its paths are relative to the Gatehouse path, so it is the same for every deployment:
- * generated once, kept beside this file as document.json (test/openapi-document.test.ts fails
+ * generated once, committed as ui/public/api/openapi.json (test/openapi-document.test.ts fails
  * while they differ; `npx vitest run test/openapi-document.test.ts -u` rewrites it), and served
  * from there with the deployment's path as its server (src/openapi/routes.ts). Generating it
  * takes a few hundred milliseconds of CPU, more than a request may spend. docs/api.md explains it.
  */
 import type { Hono } from "hono";
-import { generateSpecs } from "hono-openapi";
+import { type DescribeRouteOptions, type HandlerUniqueProperty, generateSpecs, uniqueSymbol } from "hono-openapi";
+import { findTargetHandler } from "hono/utils/handler";
+import type { JSONSchema7 } from "json-schema";
 import type { OpenAPIV3_1 } from "openapi-types";
+import { type ZodType, toJSONSchema } from "zod";
 import type { AppEnv } from "../env";
 import { ERROR_CATALOGUE, type ErrorCode, statusesOf } from "../error-catalogue";
 import { SESSION_COOKIE } from "../sessions/token";
-import { ERRORS_EXTENSION, PERMISSION_EXTENSION, ROLE_EXTENSION, STEP_UP_EXTENSION } from "./notes";
+import { ERRORS_EXTENSION, NOTE, type Note, PERMISSION_EXTENSION, ROLE_EXTENSION, STEP_UP_EXTENSION } from "./notes";
 
 export type ApiDocument = OpenAPIV3_1.Document;
 type Operation = OpenAPIV3_1.OperationObject & Record<string, unknown>;
@@ -129,8 +132,40 @@ function finish(operation: Operation, method: string, path: string): Operation {
   return finished;
 }
 
+/**
+ * The JSON Schema (2020-12, OpenAPI 3.1's) of what `schema` accepts, by zod's own converter
+ * (hono-openapi's resolver would import all of zod's core, its locales included).
+ */
+function inputSchemaOf(schema: ZodType): JSONSchema7 {
+  const { $schema: _dialect, ...converted } = toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  return converted as JSONSchema7;
+}
+
+/** hono-openapi's marker for a note (./notes.ts). */
+function markerOf(note: Note): { spec: DescribeRouteOptions } | HandlerUniqueProperty {
+  if ("spec" in note) return { spec: note.spec as DescribeRouteOptions };
+  const { target, schema } = note.input;
+  return {
+    target,
+    vendor: "zod",
+    validate: schema["~standard"].validate,
+    toJSONSchema: () => inputSchemaOf(schema),
+    toOpenAPISchema: async () => ({ schema: inputSchemaOf(schema) as OpenAPIV3_1.SchemaObject, components: undefined }),
+  };
+}
+
+/** Puts hono-openapi's marker beside each handler's note, where its walk looks for it. */
+function markNotes(app: Hono<AppEnv>): void {
+  for (const route of app.routes) {
+    const handler = findTargetHandler(route.handler) as unknown as Record<symbol, unknown>;
+    const note = handler[NOTE] as Note | undefined;
+    if (note && !(uniqueSymbol in handler)) handler[uniqueSymbol] = markerOf(note);
+  }
+}
+
 /** The document of `app`, whose own routes live under `base`: its paths relative to `base`. */
 export async function generateApiDocument(app: Hono<AppEnv>, base: string): Promise<ApiDocument> {
+  markNotes(app);
   const generated = await generateSpecs(app, {
     documentation: {
       info: {

@@ -6,17 +6,17 @@
  *   - the document's `x-gatehouse-*` extensions (the step-up purpose, the permission),
  *   - the credential it takes (`security`, a scheme the document declares).
  *
- * A note rides on the middleware as hono-openapi's marker (its `describeRoute` shape), so
- * hono-openapi's walk of the route table merges the notes of every handler a route passes:
- * group middleware (app.use) for the routes declared after it under its path, and each
- * route's own. Arrays add up; the document turns the codes into the error responses.
+ * A note is plain data riding on the middleware under NOTE. The generator
+ * (src/openapi/document.ts, run by the tests, never by the Worker) turns each into
+ * hono-openapi's marker (its `describeRoute` shape) before hono-openapi's walk of the route
+ * table merges the notes of every handler a route passes: group middleware (app.use) for
+ * the routes declared after it under its path, and each route's own. Arrays add up; the
+ * document turns the codes into the error responses. Nothing here imports hono-openapi or
+ * zod's JSON Schema converter, so neither is in the Worker's bundle.
  */
 import type { MiddlewareHandler, ValidationTargets } from "hono";
 import { createMiddleware } from "hono/factory";
-import { type DescribeRouteOptions, type HandlerUniqueProperty, uniqueSymbol } from "hono-openapi";
-import type { JSONSchema7 } from "json-schema";
-import type { OpenAPIV3_1 } from "openapi-types";
-import { type ZodType, toJSONSchema } from "zod";
+import type { ZodType } from "zod";
 import type { ErrorCode } from "../error-catalogue";
 import type { AppEnv } from "../env";
 
@@ -35,14 +35,20 @@ export type OperationNote = {
   security?: SecurityScheme;
 };
 
-type Noted = { [uniqueSymbol]: { spec: DescribeRouteOptions } };
+/** Where a note rides on its middleware (a registered symbol: only the generator reads it). */
+export const NOTE = Symbol.for("gatehouse.openapi.note");
+
+/** A note as it rides: the operation's fields (`spec`: extensions, codes, security), or the input a validator checks. */
+export type Note = { spec: Record<string, unknown> } | { input: { target: keyof ValidationTargets; schema: ZodType } };
+
+type Noted = { [NOTE]: Note };
 
 /** `middleware`, carrying `note` for the API document. */
 export function noted<M extends object>(middleware: M, note: OperationNote): M & Noted {
   const spec: Record<string, unknown> = { ...note.extensions };
   if (note.errors?.length) spec[ERRORS_EXTENSION] = [...note.errors];
   if (note.security) spec.security = [{ [note.security]: [] }];
-  return Object.assign(middleware, { [uniqueSymbol]: { spec: spec as DescribeRouteOptions } });
+  return Object.assign(middleware, { [NOTE]: { spec } });
 }
 
 /**
@@ -72,23 +78,7 @@ export function describesBody(schema: ZodType): MiddlewareHandler<AppEnv> {
   );
 }
 
-/**
- * The JSON Schema (2020-12, OpenAPI 3.1's) of what `schema` accepts, by zod's own converter
- * (hono-openapi's resolver would import all of zod's core, its locales included, into the Worker).
- */
-function inputSchemaOf(schema: ZodType): JSONSchema7 {
-  const { $schema: _dialect, ...converted } = toJSONSchema(schema, { io: "input", unrepresentable: "any" });
-  return converted as JSONSchema7;
-}
-
 /** A validator middleware, carrying its zod schema for the document (the request body, the path or query parameters), converted when the document is made. */
 export function describesInput<M extends object>(middleware: M, target: keyof ValidationTargets, schema: ZodType): M {
-  const described: HandlerUniqueProperty = {
-    target,
-    vendor: "zod",
-    validate: schema["~standard"].validate,
-    toJSONSchema: () => inputSchemaOf(schema),
-    toOpenAPISchema: async () => ({ schema: inputSchemaOf(schema) as OpenAPIV3_1.SchemaObject, components: undefined }),
-  };
-  return Object.assign(middleware, { [uniqueSymbol]: described });
+  return Object.assign(middleware, { [NOTE]: { input: { target, schema } } });
 }
