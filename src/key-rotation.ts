@@ -38,6 +38,6 @@ export async function runKeyRotation(env: Bindings, nowMs: number, given: Partia
   const totpKeys = configuredKeySet(env, "totp");
   const totp = await attempt(totpKeys, () => resealStaleSecrets(db, env, limits.totpRows, nowMs));
   const ssoSecrets = await attempt(totpKeys, () => resealStaleConnectionSecrets(db, env, limits.ssoConnections, nowMs));
-  const checkpoints = await attempt(await checkpointKey(env), (keys) => resignCheckpoints(db, keys, limits.checkpoints, nowMs));
+  const checkpoints = await attempt(await checkpointKey(env), () => resignCheckpoints(env, db, limits.checkpoints, nowMs));
   return { totpSecrets: totp, ssoClientSecrets: ssoSecrets, checkpoints };
 }

@@ -1,7 +1,7 @@
 import { type SQL, and, asc, desc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
 import { idSchema as id } from "../lib/schemas";
 import { type Infer, z } from "../lib/zod";
-import type { Db } from "../db/client";
+import type { AuditDb as Db } from "../tenant-object/audit-store";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "./actions";
