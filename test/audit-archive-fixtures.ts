@@ -5,6 +5,7 @@ import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
 import { START_MS, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 export const DAY = 86_400_000;
 export const NOW = START_MS;
@@ -22,7 +23,7 @@ export async function seedChain(tenantId: string, createdAts: number[]): Promise
 }
 
 export const seqsOf = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<{ seq: number }>()).results.map((r) => r.seq);
+  (await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<{ seq: number }>()).results.map((r) => r.seq);
 
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

@@ -12,6 +12,7 @@ import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
 import { d1WithChangeBeforeBatch } from "./helpers";
 import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { auditStore } from "./audit-store";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -65,7 +66,7 @@ describe("retention at scale, with the audit archive", () => {
     const result = await runRetention(retentionEnv({ AUDIT_ARCHIVE: failingBucket }), NOW);
     expect(result.pruned[tenantId]).toBeUndefined();
     expect(await seqsOf(tenantId)).toEqual(range(1, 6));
-    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
+    expect(await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
   });
 
   it("rows within the retention window are never archived or deleted, even when a later row carries an older time", async () => {
@@ -83,7 +84,7 @@ describe("retention at scale, with the audit archive", () => {
   it("an archive never replaces an earlier object: another object under the chunk's key stops its pruning", async () => {
     const tenantId = `keep-${randomId()}`;
     await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
-    const last = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(tenantId).first<{ hash: string }>();
+    const last = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(tenantId).first<{ hash: string }>();
     const objectKey = archiveKey(tenantId, 1, 4, last!.hash);
     await (env.AUDIT_ARCHIVE as R2Bucket).put(objectKey, "an earlier archive\n");
     const result = await runRetention(retentionEnv(), NOW);
@@ -106,7 +107,7 @@ describe("retention at scale, with the audit archive", () => {
     expect(result.pruned[tenantId]).toBe(4);
     expect(await archivesOf(tenantId)).toHaveLength(1);
     const header = JSON.parse(archived!.text.split("\n")[0]!) as { checkpoint: { mac: string; prunedAt: number } };
-    const stored = await env.DB.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
+    const stored = await auditStore.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
     expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
     const key = (await checkpointKey(env as Bindings))!;
     expect((await verifyChain(createDb(env.DB), tenantId, key, later)).ok).toBe(true);
@@ -119,21 +120,21 @@ describe("retention racing another run", () => {
     const now = NOW - 1000 * DAY;
     const tenantId = `race-${randomId()}`;
     await seedChain(tenantId, range(1, 6).map((i) => now - 40 * DAY + i));
-    const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
+    const third = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
     let raced = false;
     // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
     const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
       raced = true;
       await env.DB.batch([
-        env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
-        env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
+        auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
+        auditStore.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
       ]);
     });
     const result = await runRetention(retentionEnv({ DB: racingDb }), now);
     expect(raced).toBe(true);
     expect(result.pruned[tenantId]).toBeUndefined();
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
-    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+    expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
   });
 
   it("a stale run whose chunk ends where other runs' checkpoint already is deletes nothing and removes none of their archives", async () => {
@@ -154,7 +155,7 @@ describe("retention racing another run", () => {
     expect(raced).toBe(true);
     expect(result.pruned[tenantId]).toBeUndefined();
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
-    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+    expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
     // The archives of the runs that committed (rows 1-2, then row 3) are still there; the first
     // of them removed this run's object, as a failed run's leftover.
     expect(await rangesArchived()).toEqual([

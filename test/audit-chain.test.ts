@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { rowHash } from "../src/audit/chain";
 import { createDb } from "../src/db/client";
 import { Harness, PASSWORD, gatehouseUrl, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -39,27 +40,27 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const { h, t, owner } = await tenantWithHistory();
     const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.status).toBe(200);
-    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+    const count = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
     expect(res.body).toMatchObject({ ok: true, checked: count?.n, firstBrokenSeq: null });
   });
 
   it("detects and locates a row edited directly in D1", async () => {
     const { h, t, owner } = await tenantWithHistory();
-    await env.DB.prepare("UPDATE audit_logs SET outcome = 'FAIL' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET outcome = 'FAIL' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
     const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3 });
   });
 
   it("detects and locates a row deleted directly in D1", async () => {
     const { h, t, owner } = await tenantWithHistory();
-    await env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq = 2").bind(t.id).run();
+    await auditStore.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq = 2").bind(t.id).run();
     const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 2 });
   });
 
   it("detects a row whose hash was recomputed but whose successor still links the old one", async () => {
     const { h, t, owner } = await tenantWithHistory();
-    await env.DB.prepare("UPDATE audit_logs SET hash = ? WHERE tenant_id = ? AND seq = 4").bind("f".repeat(64), t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET hash = ? WHERE tenant_id = ? AND seq = 4").bind("f".repeat(64), t.id).run();
     const res = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 4 });
   });
@@ -68,7 +69,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const { h, t, owner } = await tenantWithHistory();
     // Row 3 is made to claim row 1 as its predecessor; its hash still covers row 2's.
     const first = await storedRow(t.id, 1);
-    await env.DB.prepare("UPDATE audit_logs SET prev_hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET prev_hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, t.id).run();
     const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "LINK" });
   });
@@ -78,7 +79,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     // What an attacker with D1 access does to keep the row self-consistent: hash it again over the forged link.
     const [first, third] = [await storedRow(t.id, 1), await storedRow(t.id, 3)];
     const resealed = await rowHash(first.hash, third);
-    await env.DB.prepare("UPDATE audit_logs SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, resealed, t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET prev_hash = ?, hash = ? WHERE tenant_id = ? AND seq = 3").bind(first.hash, resealed, t.id).run();
     const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "LINK" });
   });
@@ -87,7 +88,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const h = new Harness();
     const t = await seedTenant();
     await Promise.all(Array.from({ length: 8 }, () => h.login(t.member.email)));
-    const seqs = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    const seqs = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(seqs.results.map((r) => r.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     const owner = await h.signIn(t.owner);
     expect((await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie })).body.ok).toBe(true);
@@ -99,7 +100,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const b = await seedTenant("b");
     await h.login(a.member.email);
     await h.login(b.member.email);
-    const rows = await env.DB.prepare("SELECT tenant_id, MIN(seq) AS first FROM audit_logs WHERE tenant_id IN (?, ?) GROUP BY tenant_id").bind(a.id, b.id).all<{ first: number }>();
+    const rows = await auditStore.prepare("SELECT tenant_id, MIN(seq) AS first FROM audit_logs WHERE tenant_id IN (?, ?) GROUP BY tenant_id").bind(a.id, b.id).all<{ first: number }>();
     expect(rows.results.map((r) => r.first)).toEqual([1, 1]);
   });
 
@@ -108,11 +109,11 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const t = await seedTenant();
     const owner = await h.signIn(t.owner);
     await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ DB: d1WhoseSealsFail(env.DB) }) });
-    const row = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED' AND actor_user_id = ?").bind(t.id, t.member.id).first<{ hash: string | null }>();
+    const row = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED' AND actor_user_id = ?").bind(t.id, t.member.id).first<{ hash: string | null }>();
     expect(row).toMatchObject({ hash: null });
     const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
-    const sealed = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND hash IS NULL").bind(t.id).first<{ n: number }>();
+    const sealed = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND hash IS NULL").bind(t.id).first<{ n: number }>();
     expect(sealed?.n).toBe(0);
   });
 
@@ -132,7 +133,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     const h = new Harness();
     const t = await seedTenant();
     await h.login(t.member.email);
-    const row = await env.DB.prepare("SELECT prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND seq = 1").bind(t.id).first<{ prev_hash: string; hash: string | null }>();
+    const row = await auditStore.prepare("SELECT prev_hash, hash FROM audit_logs WHERE tenant_id = ? AND seq = 1").bind(t.id).first<{ prev_hash: string; hash: string | null }>();
     expect(row?.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.prev_hash).toBe("0".repeat(64));
     const lease = await env.DB.prepare("SELECT holder FROM audit_seal_leases WHERE tenant_id = ?").bind(t.id).first();
@@ -141,7 +142,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
 
   it("a row whose JSON was made unreadable in D1 is reported as broken there, not answered with a server error", async () => {
     const { h, t, owner } = await tenantWithHistory();
-    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET metadata = '{not json' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
     const res = await h.call<Verify & { reason: string }>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: "UNREADABLE" });

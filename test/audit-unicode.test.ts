@@ -9,6 +9,7 @@ import { createDb } from "../src/db/client";
 import type { AppEnv } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { Harness, START_MS, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -50,7 +51,7 @@ describe("the chain verifies whatever text its rows hold", () => {
     const userAgent = `${"a".repeat(511)}😀 and more`;
     const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, headers: { "user-agent": userAgent } });
     expect(res.status).toBe(401);
-    const stored = await env.DB.prepare("SELECT user_agent FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ user_agent: string }>();
+    const stored = await auditStore.prepare("SELECT user_agent FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ user_agent: string }>();
     // Whole code points: the emoji is kept entire (512 code points), never half of it.
     expect(stored?.user_agent).toBe(`${"a".repeat(511)}😀`);
     const owner = await h.signIn(t.owner);

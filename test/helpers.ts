@@ -232,12 +232,12 @@ export function d1WithChangeBeforeBatch(inner: D1Database, armedBy: RegExp | nul
 
 /** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
 export function d1WithBrokenAudit(inner: D1Database): D1Database {
-  const auditInsert = /insert\s+into\s+"?audit_logs"?/i;
+  const auditInsert = /insert\s+into\s+"?audit_outbox"?/i;
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === "prepare") {
-        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_logs"?/i, '"audit_logs_unwritable"') : query);
+        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_outbox"?/i, '"audit_outbox_unwritable"') : query);
       }
       return typeof value === "function" ? value.bind(target) : value;
     },

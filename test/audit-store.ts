@@ -1,0 +1,62 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import * as schema from "../src/db/schema";
+import type { AuditLog } from "../src/db/schema";
+
+/**
+ * The tenants' audit chains live in their Durable Objects (src/tenant-object/audit-store.ts),
+ * in tables named and shaped as D1's were. Tests read (and, to tamper, write) them with SQL
+ * as they would a D1 statement: `auditStore.prepare(sql).bind(tenantId, ...)`, the first
+ * bound value naming the tenant whose object runs it, after its outbox was drained.
+ */
+const stubOf = (tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
+
+type Row = Record<string, SqlStorageValue>;
+
+async function inChain<T>(tenantId: string, work: (state: DurableObjectState) => T): Promise<T> {
+  const stub = stubOf(tenantId);
+  await stub.drainAudit(tenantId);
+  return runInDurableObject(stub, (_instance, state) => work(state));
+}
+
+function statement(query: string, params: SqlStorageValue[]) {
+  const tenantId = params[0];
+  if (typeof tenantId !== "string") throw new Error("the first bound value names the tenant");
+  const exec = () => inChain(tenantId, (state) => state.storage.sql.exec<Row>(query, ...params).toArray());
+  return {
+    all: async <T = Row>() => ({ results: (await exec()) as T[] }),
+    first: async <T = Row>(column?: string): Promise<T | null> => {
+      const [row] = await exec();
+      if (!row) return null;
+      return (column === undefined ? row : row[column]) as T;
+    },
+    run: async () => {
+      await exec();
+      return { success: true };
+    },
+  };
+}
+
+export const auditStore = {
+  prepare: (query: string) => ({ bind: (...params: SqlStorageValue[]) => statement(query, params) }),
+};
+
+/** The tenant's chain in seq order as drizzle reads it (JSON columns decoded), optionally one action's rows only. */
+export function auditRowsOf(tenantId: string, action?: string): Promise<AuditLog[]> {
+  return inChain(tenantId, (state) => {
+    const rows = drizzle(state.storage, { schema }).select().from(schema.auditLogs).orderBy(schema.auditLogs.seq).all();
+    return action === undefined ? rows : rows.filter((r) => r.action === action);
+  });
+}
+
+/** The outbox rows still waiting in D1 for the tenant's object. */
+export async function outboxOf(tenantId: string): Promise<{ position: number; id: string }[]> {
+  const { results } = await env.DB.prepare("SELECT position, id FROM audit_outbox WHERE tenant_id = ? ORDER BY position").bind(tenantId).all<{ position: number; id: string }>();
+  return results;
+}
+
+/** How many audit events were ever committed, in every tenant (the outbox's position counter: drained events count too). */
+export async function eventsEverCommitted(): Promise<number> {
+  return (await env.DB.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_outbox'").first<number>("seq")) ?? 0;
+}
