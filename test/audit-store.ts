@@ -60,3 +60,10 @@ export async function outboxOf(tenantId: string): Promise<{ position: number; id
 export async function eventsEverCommitted(): Promise<number> {
   return (await env.DB.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_outbox'").first<number>("seq")) ?? 0;
 }
+
+/** The ids stored in the tenant's chain, in seq order, without draining first. */
+export function storedIds(tenantId: string): Promise<string[]> {
+  return runInDurableObject(stubOf(tenantId), (_instance, state) =>
+    state.storage.sql.exec<{ id: string }>("SELECT id FROM audit_logs ORDER BY seq").toArray().map((r) => r.id),
+  );
+}

@@ -276,7 +276,7 @@ export function d1WithTableGone(inner: D1Database, table: string): D1Database {
 /** KV that reads as usual and refuses every write (put and delete). */
 /** The tenants' objects (src/tenant-object/) as a network that cannot reach them: every call fails. */
 export function tenantObjectsUnreachable(): Bindings["TENANT"] {
-  const unreachable = { edgeChanged: () => Promise.reject(new Error("Durable Object unavailable")) };
+  const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object unavailable")) });
   return { idFromName: (name: string) => env.TENANT.idFromName(name), get: () => unreachable } as unknown as Bindings["TENANT"];
 }
 

@@ -98,8 +98,8 @@ type Batchable = BatchItem<"sqlite">;
  */
 export function auditCommitted(c: Context<AppEnv>, tenantIds: Iterable<string>): void {
   for (const tenantId of new Set(tenantIds)) {
-    const told = tenantObject(c.env, tenantId)
-      .drainAudit(tenantId)
+    const told = Promise.resolve()
+      .then(() => tenantObject(c.env, tenantId).drainAudit(tenantId))
       .catch((err: unknown) => log.warn("audit drain deferred", { tenantId, error: errorSummary(err) }));
     try {
       c.executionCtx.waitUntil(told);
