@@ -1,6 +1,4 @@
 import { env } from "cloudflare:workers";
-import { sealChain } from "../src/audit/chain";
-import { createDb } from "../src/db/client";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
@@ -14,12 +12,13 @@ export const OLD = NOW - 40 * DAY;
 export const RECENT = NOW - DAY;
 export const retentionEnv = (overrides: Partial<Bindings> = {}) => withEnv({ AUDIT_RETENTION_DAYS: "30", ...overrides });
 
-/** A tenant with a sealed chain of rows created at `createdAts` (seq 1, 2, …), inserted directly. */
+/** A tenant with a sealed chain of rows created at `createdAts` (seq 1, 2, …), inserted directly into D1 as rows written before the chain moved to the tenant's object, then imported by it. */
 export async function seedChain(tenantId: string, createdAts: number[]): Promise<void> {
   await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, OLD).run();
   const insert = "INSERT INTO audit_logs (id, tenant_id, action, outcome, failure_reason, metadata, ip, created_at, seq) VALUES (?, ?, 'LOGIN_FAILED', 'FAIL', 'INVALID_PASSWORD', ?, '203.0.113.7', ?, ?)";
   await env.DB.batch(createdAts.map((at, i) => env.DB.prepare(insert).bind(randomId("aud_"), tenantId, JSON.stringify({ n: i + 1, note: "é ✓ \u2028" }), at, i + 1)));
-  await sealChain(createDb(env.DB), tenantId);
+  // Imported (and sealed) by the tenant's object as a deployment's older rows are.
+  await env.TENANT.get(env.TENANT.idFromName(tenantId)).drainAudit(tenantId);
 }
 
 export const seqsOf = async (tenantId: string) =>

@@ -12,7 +12,7 @@ import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
 import { d1WithChangeBeforeBatch } from "./helpers";
 import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
-import { auditStore } from "./audit-store";
+import { auditStore, verifyChainOf } from "./audit-store";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -45,7 +45,7 @@ describe("retention at scale, with the audit archive", () => {
     const offlineKey = await archiveKeyOfChecks();
     for (const id of ids) {
       expect(await seqsOf(id)).toEqual(range(21, 30));
-      expect(await verifyChain(createDb(env.DB), id, key, NOW)).toMatchObject({ ok: true, fromSeq: 20 });
+      expect(await verifyChainOf(id, NOW)).toMatchObject({ ok: true, fromSeq: 20 });
       const objects = await archivesOf(id);
       expect(objects.length).toBe(3); // 7 + 7 + 6 rows
       expect(await checkArchives(objects.map((o) => o.text), offlineKey)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 20, rows: 20, macChecked: true });
@@ -110,7 +110,7 @@ describe("retention at scale, with the audit archive", () => {
     const stored = await auditStore.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
     expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
     const key = (await checkpointKey(env as Bindings))!;
-    expect((await verifyChain(createDb(env.DB), tenantId, key, later)).ok).toBe(true);
+    expect((await verifyChainOf(tenantId, later)).ok).toBe(true);
   });
 });
 

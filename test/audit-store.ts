@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import * as schema from "../src/db/schema";
 import type { AuditLog } from "../src/db/schema";
+import { type AuditDb, openAuditStore } from "../src/tenant-object/audit-store";
 
 /**
  * The tenants' audit chains live in their Durable Objects (src/tenant-object/audit-store.ts),
@@ -66,4 +67,16 @@ export function storedIds(tenantId: string): Promise<string[]> {
   return runInDurableObject(stubOf(tenantId), (_instance, state) =>
     state.storage.sql.exec<{ id: string }>("SELECT id FROM audit_logs ORDER BY seq").toArray().map((r) => r.id),
   );
+}
+
+/** The tenant's chain verified by its object (drained first), with the configured checkpoint key. */
+export async function verifyChainOf(tenantId: string, nowMs: number) {
+  const result = await stubOf(tenantId).auditVerify(tenantId, nowMs);
+  if (!result) throw new Error("AUDIT_CHECKPOINT_KEY is not configured");
+  return result;
+}
+
+/** Runs `work` inside the tenant's object on its audit store (to prune or read with bindings a test controls). */
+export function inAuditStore<T>(tenantId: string, work: (db: AuditDb, state: DurableObjectState) => T | Promise<T>): Promise<T> {
+  return runInDurableObject(stubOf(tenantId), (_instance, state) => work(openAuditStore(state.storage), state));
 }
