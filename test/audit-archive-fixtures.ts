@@ -2,8 +2,11 @@ import { env } from "cloudflare:workers";
 import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
+import { checkpointKey } from "../src/audit/checkpoint";
+import { retainTenant } from "../src/audit/retention";
+import type { AuditDb } from "../src/tenant-object/audit-store";
 import { START_MS, withEnv } from "./helpers";
-import { auditStore } from "./audit-store";
+import { auditStore, inAuditStore } from "./audit-store";
 
 export const DAY = 86_400_000;
 export const NOW = START_MS;
@@ -37,12 +40,39 @@ export async function archivesOf(tenantId: string, bucket: R2Bucket = env.AUDIT_
 /** AUDIT_CHECKPOINT_KEY as the offline verifier imports it. */
 export const archiveKeyOfChecks = () => importCheckpointKeys(env.AUDIT_CHECKPOINT_KEY as string);
 
-/** The D1 binding on which every batch fails: an archive is written, its checkpoint-and-delete never commits. */
-export const d1WhoseBatchesFail = (): D1Database =>
-  new Proxy(env.DB, {
+/** One tenant's retention run inside its object (src/audit/retention.ts, retainTenant), with an archive bucket the test controls. */
+export function retainIn(tenantId: string, nowMs: number, archive: R2Bucket | undefined = env.AUDIT_ARCHIVE as R2Bucket, chunkRows = 1000) {
+  return inAuditStore(tenantId, (db) => retainOn(db, tenantId, nowMs, archive, chunkRows));
+}
+
+/** The same, on the object's store as a test already holds it (inAuditStore). */
+export async function retainOn(db: AuditDb, tenantId: string, nowMs: number, archive: R2Bucket | undefined = env.AUDIT_ARCHIVE as R2Bucket, chunkRows = 1000) {
+  const keys = await checkpointKey(env as Bindings);
+  if (!keys) throw new Error("AUDIT_CHECKPOINT_KEY missing in the test environment");
+  return retainTenant(db, { keys, archive }, tenantId, { nowMs, days: 30, chunkRows, maxChunks: 100 });
+}
+
+/** The archive bucket on which `before` runs ahead of each write (another run, or a crash, meanwhile). */
+export function bucketWithPut(before: (() => Promise<void>) | null, after: (() => Promise<void>) | null = null): R2Bucket {
+  const real = env.AUDIT_ARCHIVE as R2Bucket;
+  return new Proxy(real, {
     get(target, prop) {
-      if (prop === "batch") return () => Promise.reject(new Error("D1_ERROR: database unavailable"));
+      if (prop === "put") {
+        return async (...args: Parameters<R2Bucket["put"]>) => {
+          await before?.();
+          const written = await target.put(...args);
+          await after?.();
+          return written;
+        };
+      }
       const value = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** A prune that writes its archive, then dies before its checkpoint-and-delete commits (the object's run is cut short). */
+export async function pruneDyingAfterArchive(tenantId: string, at: number, chunkRows = 1000): Promise<void> {
+  const dying = bucketWithPut(null, () => Promise.reject(new Error("the run died after the archive write")));
+  await retainIn(tenantId, at, dying, chunkRows);
+}

@@ -3,16 +3,11 @@ import { describe, expect, it } from "vitest";
 import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
 import { rowHash } from "../src/audit/chain";
 import { runRetention } from "../src/audit/retention";
-import { checkpointKey } from "../src/audit/checkpoint";
-import { verifyChain } from "../src/audit/verify";
-import { createDb } from "../src/db/client";
 import type { AuditLog } from "../src/db/schema";
-import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
-import { d1WithChangeBeforeBatch } from "./helpers";
-import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
-import { auditStore, verifyChainOf } from "./audit-store";
+import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, bucketWithPut, pruneDyingAfterArchive, range, retainIn, retainOn, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { auditRowsOf, auditStore, inAuditStore, verifyChainOf } from "./audit-store";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -41,7 +36,6 @@ describe("retention at scale, with the audit archive", () => {
     // One more full pass reaches the early tenant too.
     await runRetention(retentionEnv(), NOW, { chunkRows: 7 });
 
-    const key = (await checkpointKey(env as Bindings))!;
     const offlineKey = await archiveKeyOfChecks();
     for (const id of ids) {
       expect(await seqsOf(id)).toEqual(range(21, 30));
@@ -63,8 +57,8 @@ describe("retention at scale, with the audit archive", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const result = await runRetention(retentionEnv({ AUDIT_ARCHIVE: failingBucket }), NOW);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    const result = await retainIn(tenantId, NOW, failingBucket);
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual(range(1, 6));
     expect(await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
   });
@@ -96,8 +90,8 @@ describe("retention at scale, with the audit archive", () => {
   it("a run after an archive whose delete failed reuses that archive and its checkpoint, and writes no second one", async () => {
     const tenantId = `resume-${randomId()}`;
     await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
-    // The archive is written, then D1 refuses the batch that would checkpoint and delete.
-    await runRetention(retentionEnv({ DB: d1WhoseBatchesFail() }), NOW).catch(() => undefined);
+    // The archive is written, then the run dies before it checkpoints and deletes.
+    await pruneDyingAfterArchive(tenantId, NOW);
     expect(await seqsOf(tenantId)).toEqual(range(1, 4));
     const [archived] = await archivesOf(tenantId);
     expect(archived).toBeDefined();
@@ -109,7 +103,6 @@ describe("retention at scale, with the audit archive", () => {
     const header = JSON.parse(archived!.text.split("\n")[0]!) as { checkpoint: { mac: string; prunedAt: number } };
     const stored = await auditStore.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
     expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
-    const key = (await checkpointKey(env as Bindings))!;
     expect((await verifyChainOf(tenantId, later)).ok).toBe(true);
   });
 });
@@ -122,17 +115,18 @@ describe("retention racing another run", () => {
     await seedChain(tenantId, range(1, 6).map((i) => now - 40 * DAY + i));
     const third = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
     let raced = false;
-    // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
-    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
-      raced = true;
-      await env.DB.batch([
-        auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
-        auditStore.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
-      ]);
+    // While this run writes its archive, another run prunes rows 1-3 and checkpoints seq 3.
+    const result = await inAuditStore(tenantId, (db, state) => {
+      const racing = bucketWithPut(async () => {
+        if (raced) return;
+        raced = true;
+        state.storage.sql.exec("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)", tenantId, third!.hash, now);
+        state.storage.sql.exec("DELETE FROM audit_logs WHERE seq <= 3");
+      });
+      return retainOn(db, tenantId, now, racing);
     });
-    const result = await runRetention(retentionEnv({ DB: racingDb }), now);
     expect(raced).toBe(true);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
     expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
   });
@@ -144,16 +138,20 @@ describe("retention racing another run", () => {
     await seedChain(tenantId, range(1, 6).map((i) => base + i * DAY));
     const pruneUpTo = (seq: number) => base + (seq + 0.5) * DAY + 30 * DAY; // rows 1..seq are older than the window
     let raced = false;
-    // Just before this run's batch (its chunk: rows 1-3), two other runs prune rows 1-2, then row 3.
-    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
-      raced = true;
-      expect((await runRetention(retentionEnv(), pruneUpTo(2))).pruned[tenantId]).toBe(2);
-      expect((await runRetention(retentionEnv(), pruneUpTo(3))).pruned[tenantId]).toBe(1);
-    });
+    // While this run (its chunk: rows 1-3) writes its archive, two other runs prune rows 1-2, then row 3.
     const rangesArchived = async () => (await archivesOf(tenantId)).map((o) => o.key.split("/").at(-1)!.split("-").slice(0, 2).map(Number));
-    const result = await runRetention(retentionEnv({ DB: racingDb }), pruneUpTo(3));
+    const result = await inAuditStore(tenantId, (db) => {
+      const run = (at: number, archive: R2Bucket) => retainOn(db, tenantId, at, archive);
+      const racing = bucketWithPut(null, async () => {
+        if (raced) return;
+        raced = true;
+        expect((await run(pruneUpTo(2), env.AUDIT_ARCHIVE as R2Bucket)).pruned).toBe(2);
+        expect((await run(pruneUpTo(3), env.AUDIT_ARCHIVE as R2Bucket)).pruned).toBe(1);
+      });
+      return run(pruneUpTo(3), racing);
+    });
     expect(raced).toBe(true);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
     expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
     // The archives of the runs that committed (rows 1-2, then row 3) are still there; the first
@@ -214,7 +212,7 @@ describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
     // One chunk built by the worker's own archive writer, checked by the offline script.
     const tenantId = `format-${randomId()}`;
     await seedChain(tenantId, [OLD]);
-    const [row] = (await createDb(env.DB).query.auditLogs.findMany({ where: (t, { eq }) => eq(t.tenantId, tenantId) }));
+    const [row] = await auditRowsOf(tenantId);
     const chunk: ArchiveChunk = {
       prev: { seq: 0, hash: "0".repeat(64) },
       rows: [row!],

@@ -1,7 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
+import { checkpointKeySet } from "../src/audit/checkpoint";
 import * as schema from "../src/db/schema";
+import type { Bindings } from "../src/env";
 import type { AuditLog } from "../src/db/schema";
 import { type AuditDb, openAuditStore } from "../src/tenant-object/audit-store";
 
@@ -71,9 +73,9 @@ export function storedIds(tenantId: string): Promise<string[]> {
 
 /** The tenant's chain verified by its object (drained first), with the configured checkpoint key. */
 export async function verifyChainOf(tenantId: string, nowMs: number) {
-  const result = await stubOf(tenantId).auditVerify(tenantId, nowMs);
-  if (!result) throw new Error("AUDIT_CHECKPOINT_KEY is not configured");
-  return result;
+  const keys = checkpointKeySet(env as Bindings);
+  if (!keys) throw new Error("AUDIT_CHECKPOINT_KEY is not configured");
+  return stubOf(tenantId).auditVerify(tenantId, nowMs, keys);
 }
 
 /** Runs `work` inside the tenant's object on its audit store (to prune or read with bindings a test controls). */

@@ -4,7 +4,6 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { type AuditEvent, commitWithAudit } from "../src/audit/service";
 import { checkpointKey } from "../src/audit/checkpoint";
-import { verifyChain } from "../src/audit/verify";
 import { createDb } from "../src/db/client";
 import type { AppEnv } from "../src/env";
 import { randomId } from "../src/lib/crypto";

@@ -181,10 +181,13 @@ describe("key rotation jobs resume where they stopped", () => {
     const local = await checkpointKey(env);
     if (!local) throw new Error("no checkpoint key");
     const fields = { seq: 1, hash: "0".repeat(64), prunedAt: START_MS, lastCreatedAt: START_MS - 3 * 86_400_000, retentionDays: 2 };
-    const insert = (tenantId: string, mac: string) =>
-      auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    // Tenants sorting first, each with a checkpoint in its object.
+    const insert = async (tenantId: string, mac: string) => {
+      await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, START_MS).run();
+      await auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(tenantId, fields.seq, fields.hash, fields.prunedAt, fields.lastCreatedAt, fields.retentionDays, mac)
         .run();
+    };
     await insert("ten_0000000000000000000001", `k0.${toBase64Url(randomBytes(32))}`);
     await insert("ten_0000000000000000000002", `k0.${toBase64Url(randomBytes(32))}`);
     const genuine = "ten_0000000000000000000003";
@@ -198,7 +201,10 @@ describe("key rotation jobs resume where they stopped", () => {
     expect(second.checkpoints).toMatchObject({ unauthentic: 0, resigned: 1 });
     const mac = await auditStore.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(genuine).first<{ mac: string }>();
     expect(mac?.mac).toMatch(/^c9\./);
-    await auditStore.prepare("DELETE FROM audit_checkpoints WHERE tenant_id LIKE 'ten_0%'").run();
+    for (const tenantId of ["ten_0000000000000000000001", "ten_0000000000000000000002", genuine]) {
+      await auditStore.prepare("DELETE FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).run();
+      await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(tenantId).run();
+    }
   });
 });
 

@@ -23,7 +23,7 @@ import type { AuditDb } from "../tenant-object/audit-store";
 import { tenantObject } from "../tenant-object/stub";
 import type { Bindings } from "../env";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
+import { type ImportedKeySet, type KeySet, importKeySet, splitKeyId } from "../lib/key-set";
 import { canonicalJson } from "./chain";
 
 const DAY_MS = 86_400_000;
@@ -47,11 +47,25 @@ export type StoredCheckpoint = Omit<CheckpointFields, "lastCreatedAt" | "retenti
   mac: string | null;
 };
 
+/**
+ * AUDIT_CHECKPOINT_KEY as the Worker's configuration gives it, or null when it is missing
+ * or malformed (callers fail closed). The tenant's object is handed this set with each call
+ * that needs it (its copy of the secret is the same in a deployment; this keeps one
+ * configuration the owner of which key is in force).
+ */
+export function checkpointKeySet(env: Pick<Bindings, "AUDIT_CHECKPOINT_KEY">): KeySet | null {
+  return configuredKeySet(env, "auditCheckpoint");
+}
+
+/** The set's HMAC keys. */
+export function importCheckpointKeys(set: KeySet): Promise<CheckpointKeys> {
+  return importKeySet(set, "audit-checkpoint-hmac", (bytes) => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+}
+
 /** The HMAC keys, or null when AUDIT_CHECKPOINT_KEY is missing or malformed (callers fail closed). */
 export async function checkpointKey(env: Pick<Bindings, "AUDIT_CHECKPOINT_KEY">): Promise<CheckpointKeys | null> {
-  const set = configuredKeySet(env, "auditCheckpoint");
-  if (!set) return null;
-  return importKeySet(set, "audit-checkpoint-hmac", (bytes) => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+  const set = checkpointKeySet(env);
+  return set ? importCheckpointKeys(set) : null;
 }
 
 const signedText = (f: CheckpointFields) =>
@@ -113,7 +127,7 @@ export async function resignCheckpoint(db: AuditDb, keys: CheckpointKeys, tenant
  * src/db/job-cursor.ts). A tenant whose object fails is counted and never keeps the next
  * run from the rest.
  */
-export async function resignCheckpoints(env: Pick<Bindings, "TENANT">, db: Db, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
+export async function resignCheckpoints(env: Pick<Bindings, "TENANT">, db: Db, keys: KeySet, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
   const result = { resigned: 0, unauthentic: 0 };
   await resumableWalk(db, "checkpoint-resign", nowMs, { maxRows, pageRows: RESIGN_PAGE_ROWS }, async (after, upTo, limit) => {
     const rows = await db
@@ -124,7 +138,7 @@ export async function resignCheckpoints(env: Pick<Bindings, "TENANT">, db: Db, m
       .limit(limit);
     for (const { id } of rows) {
       const outcome = await tenantObject(env, id)
-        .resignAuditCheckpoint(id)
+        .resignAuditCheckpoint(id, keys)
         .catch(() => "unauthentic" as const);
       if (outcome === "resigned") result.resigned++;
       if (outcome === "unauthentic") result.unauthentic++;

@@ -43,7 +43,8 @@ import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
 import { type ArchiveCheckpoint, type ArchiveChunk, archiveChunk, supersedeLeftovers } from "./archive";
 import { GENESIS_HASH } from "./chain";
-import { type CheckpointKeys, checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
+import { type CheckpointKeys, checkpointKeySet, checkpointProblem, signCheckpoint } from "./checkpoint";
+import type { KeySet } from "../lib/key-set";
 import { ascendingPage } from "./query";
 import { linkProblem } from "./verify";
 
@@ -185,10 +186,8 @@ export type RetainOutcome = { pruned: number; archivedObjects: number; chunks: n
  * One tenant's pruning, inside its object: up to `maxChunks` chunks, until nothing more is
  * due or a chunk is refused. `more`: the chunks ran out with rows still due.
  */
-export async function retainTenant(db: AuditDb, env: Pick<Bindings, "AUDIT_CHECKPOINT_KEY" | "AUDIT_ARCHIVE">, tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
-  const key = await checkpointKey(env);
-  if (!key) throw new Error("AUDIT_CHECKPOINT_KEY is missing or invalid");
-  const run: TenantRun = { db, key, archive: env.AUDIT_ARCHIVE, tenantId, days: options.days, nowMs: options.nowMs, chunkRows: options.chunkRows };
+export async function retainTenant(db: AuditDb, using: { keys: CheckpointKeys; archive: R2Bucket | undefined }, tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
+  const run: TenantRun = { db, key: using.keys, archive: using.archive, tenantId, days: options.days, nowMs: options.nowMs, chunkRows: options.chunkRows };
   const outcome: RetainOutcome = { pruned: 0, archivedObjects: 0, chunks: 0, more: false };
   for (;;) {
     if (outcome.chunks >= options.maxChunks) return { ...outcome, more: true };
@@ -207,7 +206,7 @@ type Walk = { finished: boolean; after: string | null };
  * tenant finished: the next run resumes after it) or every one was visited. `through`
  * ends the walk after that tenant (a wrapped-around pass stops where this run began).
  */
-async function walkTenants(env: Bindings, run: { db: Db; days: number; nowMs: number; chunkRows: number }, budget: Budget, after: string | null, through: string | null, tenantPage: number, result: RetentionResult): Promise<Walk> {
+async function walkTenants(env: Bindings, run: { db: Db; keys: KeySet; days: number; nowMs: number; chunkRows: number }, budget: Budget, after: string | null, through: string | null, tenantPage: number, result: RetentionResult): Promise<Walk> {
   const cutoffMs = run.nowMs - run.days * DAY_MS;
   let done = after;
   for (;;) {
@@ -219,7 +218,7 @@ async function walkTenants(env: Bindings, run: { db: Db; days: number; nowMs: nu
       const maxChunks = Math.floor(budget.left / CHUNK_COST);
       if (maxChunks < 1) return { finished: false, after: done };
       try {
-        const outcome = await tenantObject(env, id).retainAudit(id, { nowMs: run.nowMs, days: run.days, chunkRows: run.chunkRows, maxChunks });
+        const outcome = await tenantObject(env, id).retainAudit(id, { nowMs: run.nowMs, days: run.days, chunkRows: run.chunkRows, maxChunks }, run.keys);
         budget.left -= outcome.chunks * CHUNK_COST;
         if (outcome.pruned > 0) result.pruned[id] = (result.pruned[id] ?? 0) + outcome.pruned;
         result.archivedObjects += outcome.archivedObjects;
@@ -241,14 +240,14 @@ export async function runRetention(env: Bindings, nowMs: number, options: Retent
   const db = createDb(env.DB);
   const days = parseConfig(env).auditRetentionDays;
   const result: RetentionResult = { pruned: {}, archivedObjects: 0, auditPruning: "done", resumeAfter: null };
-  const key = await checkpointKey(env);
+  const keys = checkpointKeySet(env);
   const budget: Budget = { left: total };
-  if (!key) {
+  if (!keys) {
     // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
     log.error("audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid");
     result.auditPruning = "refused";
   } else {
-    const run = { db, days, nowMs, chunkRows };
+    const run = { db, keys, days, nowMs, chunkRows };
     const startedAfter = await readJobCursor(db, JOB);
     budget.left -= 1;
     let walk = await walkTenants(env, run, budget, startedAfter, null, tenantPage, result);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
-import { checkpointKey } from "./checkpoint";
+import { checkpointKeySet } from "./checkpoint";
 import { csvRow } from "./csv";
 import { type AuditView, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, toAuditView } from "./query";
 import { readTenantChain } from "./read";
@@ -34,12 +34,10 @@ export const auditRoutes = new Hono<AppEnv>()
   })
   .get("/verify", async (c) => {
     // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
-    const key = await checkpointKey(c.env);
-    if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
+    const keys = checkpointKeySet(c.env);
+    if (!keys) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
     const tenantId = c.get("user").tenantId;
-    const result = await readTenantChain(c, tenantId, (chain) => chain.auditVerify(tenantId, c.get("now")));
-    if (!result) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
-    return c.json(result);
+    return c.json(await readTenantChain(c, tenantId, (chain) => chain.auditVerify(tenantId, c.get("now"), keys)));
   })
   .get("/export", validate("query", auditExportSchema), async (c) => {
     const { format, ...filter } = c.req.valid("query");

@@ -11,7 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
-import { checkpointKey, resignCheckpoint } from "../audit/checkpoint";
+import { importCheckpointKeys, resignCheckpoint } from "../audit/checkpoint";
 import { type AuditFilter, ascendingPage, productActions, searchPage } from "../audit/query";
 import { type RetainOptions, type RetainOutcome, retainTenant } from "../audit/retention";
 import { type VerifyResult, verifyChain } from "../audit/verify";
@@ -20,6 +20,7 @@ import { type AuditLog, auditLogs } from "../db/schema";
 import { buildFromDb } from "../edge-document/build";
 import { writeToKv } from "../edge-document/read";
 import type { Bindings } from "../env";
+import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
 import { AuditDrain, type DrainResult } from "./audit-drain";
 import { type AuditDb, openAuditStore } from "./audit-store";
@@ -74,12 +75,10 @@ export class TenantObject extends DurableObject<Bindings> {
     return productActions(this.audit, tenantId);
   }
 
-  /** The chain verified from its checkpoint; null when AUDIT_CHECKPOINT_KEY is not configured. */
-  async auditVerify(tenantId: string, nowMs: number): Promise<VerifyResult | null> {
-    const key = await checkpointKey(this.env);
-    if (!key) return null;
+  /** The chain verified from its checkpoint, authenticated with `keys` (the caller's AUDIT_CHECKPOINT_KEY). */
+  async auditVerify(tenantId: string, nowMs: number, keys: KeySet): Promise<VerifyResult> {
     await this.drain.drain(tenantId);
-    return verifyChain(this.audit, tenantId, key, nowMs);
+    return verifyChain(this.audit, tenantId, await importCheckpointKeys(keys), nowMs);
   }
 
   /** An event's place in the chain (seq and hash), or null when no stored row has that id. */
@@ -111,16 +110,14 @@ export class TenantObject extends DurableObject<Bindings> {
   }
 
   /** Retention of this tenant's chain (src/audit/retention.ts), then its oldest row reported to D1. */
-  async retainAudit(tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
-    const outcome = await retainTenant(this.audit, this.env, tenantId, options);
+  async retainAudit(tenantId: string, options: RetainOptions, keys: KeySet): Promise<RetainOutcome> {
+    const outcome = await retainTenant(this.audit, { keys: await importCheckpointKeys(keys), archive: this.env.AUDIT_ARCHIVE }, tenantId, options);
     await this.drain.cleanUp(tenantId, false);
     return outcome;
   }
 
   /** The checkpoint re-signed under the current key (src/audit/checkpoint.ts). */
-  async resignAuditCheckpoint(tenantId: string): Promise<"resigned" | "current" | "unauthentic" | "none"> {
-    const key = await checkpointKey(this.env);
-    if (!key) throw new Error("AUDIT_CHECKPOINT_KEY is missing or invalid");
-    return resignCheckpoint(this.audit, key, tenantId);
+  async resignAuditCheckpoint(tenantId: string, keys: KeySet): Promise<"resigned" | "current" | "unauthentic" | "none"> {
+    return resignCheckpoint(this.audit, await importCheckpointKeys(keys), tenantId);
   }
 }
