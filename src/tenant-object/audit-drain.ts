@@ -18,7 +18,10 @@
  *
  * Rows written to D1's `audit_logs` before the chain moved here (legacy rows) are imported
  * first, in seq order, with their seq and hashes as they are (an unsealed one is linked
- * here); a legacy row that arrives after outbox rows took its place is appended after them.
+ * here), then deleted from D1 (the highest imported seq is stored with them, so a lost
+ * delete is redone, never a second import); a legacy row that arrives after outbox rows
+ * took its place is appended after them. The migration is this import: a tenant's first
+ * drain (any write, any audit read, the hourly cron) does it.
  */
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { GENESIS_HASH, rowHash } from "../audit/chain";
@@ -65,7 +68,7 @@ export class AuditDrain {
     for (;;) {
       const page = await this.readPage(tenantId);
       appended += await this.store(page);
-      await this.cleanUp(tenantId, page.outbox.length > 0);
+      await this.cleanUp(tenantId, page.outbox.length > 0, page.legacy.length > 0);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
     }
   }
@@ -137,10 +140,14 @@ export class AuditDrain {
     return rows.length;
   }
 
-  /** Deletes the stored events from the outbox and tells D1 when the oldest row was written (the retention cron's index). */
-  async cleanUp(tenantId: string, outboxRead: boolean): Promise<void> {
+  /**
+   * Deletes the stored events from the outbox (and imported legacy rows from D1's
+   * audit_logs), and tells D1 when the oldest row was written (the retention cron's index).
+   */
+  async cleanUp(tenantId: string, outboxRead: boolean, legacyRead = false): Promise<void> {
     const db = this.d1();
     const drained = readState(this.storage, "drained_position");
+    if (legacyRead) await db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), lte(auditLogs.seq, readState(this.storage, "legacy_seq"))));
     const [oldestRow] = this.storage.sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM audit_logs").toArray();
     const oldest = oldestRow?.at ?? 0;
     const reported = readState(this.storage, "oldest_reported");
