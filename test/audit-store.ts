@@ -10,8 +10,9 @@ import { type AuditDb, openAuditStore } from "../src/tenant-object/audit-store";
 /**
  * The tenants' audit chains live in their Durable Objects (src/tenant-object/audit-store.ts),
  * in tables named and shaped as D1's were. Tests read (and, to tamper, write) them with SQL
- * as they would a D1 statement: `auditStore.prepare(sql).bind(tenantId, ...)`, the first
- * bound value naming the tenant whose object runs it, after its outbox was drained.
+ * as they would a D1 statement: `auditStore.prepare(sql).bind(...)`, the value bound to the
+ * statement's first `tenant_id = ?` (or `tenant_id IN (?`) naming the tenant whose object runs
+ * it, after its outbox was drained.
  */
 const stubOf = (tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
 
@@ -23,9 +24,19 @@ async function inChain<T>(tenantId: string, work: (state: DurableObjectState) =>
   return runInDurableObject(stub, (_instance, state) => work(state));
 }
 
+/** Which bound value names the tenant: the `?` of the first `tenant_id = ?` (or `IN (?`), or an INSERT's tenant_id column. */
+function tenantParam(query: string): number {
+  const insert = /^\s*INSERT INTO \w+ \(([^)]*)\) VALUES/i.exec(query);
+  if (insert) return (insert[1] ?? "").split(",").map((c) => c.trim()).indexOf("tenant_id");
+  const at = query.search(/tenant_id\s*(=|IN\s*\()\s*\?/i);
+  if (at < 0) throw new Error(`no tenant_id = ? in: ${query}`);
+  const upTo = query.indexOf("?", at);
+  return (query.slice(0, upTo).match(/\?/g) ?? []).length;
+}
+
 function statement(query: string, params: SqlStorageValue[]) {
-  const tenantId = params[0];
-  if (typeof tenantId !== "string") throw new Error("the first bound value names the tenant");
+  const tenantId = params[tenantParam(query)];
+  if (typeof tenantId !== "string") throw new Error("the value bound to tenant_id names the tenant");
   const exec = () => inChain(tenantId, (state) => state.storage.sql.exec<Row>(query, ...params).toArray());
   return {
     all: async <T = Row>() => ({ results: (await exec()) as T[] }),
