@@ -96,6 +96,24 @@ describe("the audit outbox is drained after a crash at each step", () => {
   });
 });
 
+describe("the outbox after a D1 restore", () => {
+  it("an event whose outbox position a D1 restore handed out again still reaches the chain", async () => {
+    const h = new Harness();
+    const t = await seedTenant("restored");
+    const member = await h.signIn(t.member);
+    await changeProfile(h, member.cookie, "Before");
+    const before = await storedIds(t.id);
+    // A restore to before these events: the outbox's position counter goes back.
+    await env.DB.prepare("UPDATE sqlite_sequence SET seq = 0 WHERE name = 'audit_outbox'").run();
+    await changeProfile(h, member.cookie, "After", unreachable());
+    const [reused] = await outboxOf(t.id);
+    expect(reused?.position).toBe(1);
+    await env.TENANT.get(env.TENANT.idFromName(t.id)).drainAudit(t.id);
+    expect(await storedIds(t.id)).toEqual([...before, reused?.id]);
+    expect(await outboxOf(t.id)).toEqual([]);
+  });
+});
+
 describe("the outbox is drained in commit order", () => {
   it("events committed by concurrent requests on several app instances are appended once each, in commit order, while drains race", async () => {
     const t = await seedTenant("concurrent");

@@ -8,9 +8,10 @@
  * - committed, object not told (the request died, the call failed): the events wait in
  *   the outbox; the tenant's next write, any audit read (which drains first) and the
  *   hourly cron (which drains every tenant with outbox rows) take them;
- * - a page stored, its outbox rows not deleted: the highest stored position is stored in
- *   the same SQLite transaction as the page, so the next drain skips those rows and
- *   deletes them (idempotent);
+ * - a page stored, its outbox rows not deleted: the next drain finds their ids stored
+ *   (the id is unique in the chain), skips them and deletes them (idempotent). Skipping by
+ *   id, not by position, keeps a D1 restore (which may hand out positions again) from
+ *   hiding a new event behind an old position;
  * - a page half stored: impossible, one transaction per page.
  * One drain at a time per object (its outbox read would otherwise race another's): a
  * caller that arrives while one runs waits for one more run after it, which every caller
@@ -68,7 +69,7 @@ export class AuditDrain {
     for (;;) {
       const page = await this.readPage(tenantId);
       appended += await this.store(page);
-      await this.cleanUp(tenantId, page.outbox.length > 0, page.legacy.length > 0);
+      await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
     }
   }
@@ -99,7 +100,6 @@ export class AuditDrain {
     const importCheckpoint = firstDrain && page.checkpoint !== undefined && this.head().seq === 0 ? page.checkpoint : undefined;
     let head = importCheckpoint ? { seq: importCheckpoint.seq, hash: importCheckpoint.hash } : this.head();
     let legacySeq = readState(this.storage, "legacy_seq");
-    let drained = readState(this.storage, "drained_position");
     const rows: AuditLog[] = [];
     const append = async (fields: Omit<AuditLog, "seq" | "prevHash" | "hash">) => {
       const seq = head.seq + 1;
@@ -123,41 +123,46 @@ export class AuditDrain {
     }
     // Outbox events are newer than every legacy row: they wait while legacy rows remain.
     if (page.legacy.length < DRAIN_PAGE) {
-      for (const { position, ...event } of page.outbox) {
-        if (position <= drained) continue;
-        await append(event);
-        drained = position;
+      const stored = this.storedIds(page.outbox.map((row) => row.id));
+      for (const { position: _position, ...event } of page.outbox) {
+        if (!stored.has(event.id)) await append(event);
       }
     }
     if (rows.length === 0 && !firstDrain) return 0;
     this.storage.transactionSync(() => {
       if (importCheckpoint) this.audit.insert(auditCheckpoints).values(importCheckpoint).run();
       for (const row of rows) this.audit.insert(auditLogs).values(row).run();
-      writeState(this.storage, "drained_position", drained);
       writeState(this.storage, "legacy_seq", legacySeq);
       writeState(this.storage, "legacy_checkpoint", 1);
     });
     return rows.length;
   }
 
+  /** Which of these ids the chain holds already. */
+  private storedIds(ids: string[]): Set<string> {
+    if (ids.length === 0) return new Set();
+    const rows = this.storage.sql.exec<{ id: string }>("SELECT id FROM audit_logs WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).toArray();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /**
-   * Deletes the stored events from the outbox (and imported legacy rows from D1's
-   * audit_logs), and tells D1 when the oldest row was written (the retention cron's index).
+   * Deletes the stored events (the outbox rows up to `storedUpTo`, every one of which the
+   * chain now holds) and the imported legacy rows from D1, and tells D1 when the oldest row
+   * was written (the retention cron's index).
    */
-  async cleanUp(tenantId: string, outboxRead: boolean, legacyRead = false): Promise<void> {
+  async cleanUp(tenantId: string, storedUpTo: number | null, legacyRead = false): Promise<void> {
     const db = this.d1();
-    const drained = readState(this.storage, "drained_position");
     if (legacyRead) await db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), lte(auditLogs.seq, readState(this.storage, "legacy_seq"))));
     const [oldestRow] = this.storage.sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM audit_logs").toArray();
     const oldest = oldestRow?.at ?? 0;
     const reported = readState(this.storage, "oldest_reported");
-    const deleteStored = db.delete(auditOutbox).where(and(eq(auditOutbox.tenantId, tenantId), lte(auditOutbox.position, drained)));
+    const deleteStored = db.delete(auditOutbox).where(and(eq(auditOutbox.tenantId, tenantId), lte(auditOutbox.position, storedUpTo ?? 0)));
     const report =
       oldest === 0
         ? db.delete(auditOldest).where(eq(auditOldest.tenantId, tenantId))
         : db.insert(auditOldest).values({ tenantId, createdAt: oldest }).onConflictDoUpdate({ target: auditOldest.tenantId, set: { createdAt: sql`excluded.created_at` } });
-    if (outboxRead && oldest !== reported) await db.batch([deleteStored, report]);
-    else if (outboxRead) await deleteStored;
+    if (storedUpTo !== null && oldest !== reported) await db.batch([deleteStored, report]);
+    else if (storedUpTo !== null) await deleteStored;
     else if (oldest !== reported) await report;
     writeState(this.storage, "oldest_reported", oldest);
   }

@@ -57,8 +57,8 @@ export function openAuditStore(storage: DurableObjectStorage) {
   return drizzle(storage, { schema });
 }
 
-/** The drain's bookmarks: the highest outbox position stored, the highest legacy (D1) seq imported, and the oldest row's time last reported to D1. */
-export type AuditStateKey = "drained_position" | "legacy_seq" | "legacy_checkpoint" | "oldest_reported";
+/** The drain's bookmarks: the highest legacy (D1) seq imported, whether the legacy checkpoint was looked for, and the oldest row's time last reported to D1. */
+export type AuditStateKey = "legacy_seq" | "legacy_checkpoint" | "oldest_reported";
 
 export function readState(storage: DurableObjectStorage, key: AuditStateKey): number {
   const [row] = storage.sql.exec<{ value: number }>("SELECT value FROM audit_state WHERE key = ?", key).toArray();

@@ -112,7 +112,7 @@ export class TenantObject extends DurableObject<Bindings> {
   /** Retention of this tenant's chain (src/audit/retention.ts), then its oldest row reported to D1. */
   async retainAudit(tenantId: string, options: RetainOptions, keys: KeySet): Promise<RetainOutcome> {
     const outcome = await retainTenant(this.audit, { keys: await importCheckpointKeys(keys), archive: this.env.AUDIT_ARCHIVE }, tenantId, options);
-    await this.drain.cleanUp(tenantId, false);
+    await this.drain.cleanUp(tenantId, null);
     return outcome;
   }
 
