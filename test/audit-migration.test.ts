@@ -11,7 +11,7 @@ import { type AuditLog, auditCheckpoints, auditLogs } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { AuditDrain } from "../src/tenant-object/audit-drain";
 import { openAuditStore } from "../src/tenant-object/audit-store";
-import { auditRowsOf, outboxOf, verifyChainOf } from "./audit-store";
+import { auditRowsOf, d1LosingDeletesOf, outboxOf, verifyChainOf } from "./audit-store";
 import { Harness, START_MS, seedTenant, tenantObjectsUnreachable, withEnv } from "./helpers";
 
 /** More than one drain page, the last row left unsealed (as a seal that had not run yet leaves it). */
@@ -57,17 +57,6 @@ async function verifiesInD1(tenantId: string): Promise<boolean> {
   return true;
 }
 
-/** A D1 binding on which deleting imported legacy rows fails (the drain dies after storing its page). */
-function d1LosingLegacyDeletes(inner: D1Database): D1Database {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === "prepare") return (query: string) => target.prepare(query.replace(/delete from "audit_logs"/i, 'delete from "audit_logs_gone"'));
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 describe("the migration of D1's audit rows into the tenants' objects", () => {
   it("a populated database's rows move into their tenant's object with their seq and hashes, the chain verifying before and after, resumably and once", async () => {
     const h = new Harness();
@@ -82,7 +71,7 @@ describe("the migration of D1's audit rows into the tenants' objects", () => {
     // The first page is stored, then the drain dies before D1's rows are deleted.
     const stub = env.TENANT.get(env.TENANT.idFromName(t.id));
     await runInDurableObject(stub, async (_instance, state) => {
-      const crashing = new AuditDrain(state.storage, openAuditStore(state.storage), () => createDb(d1LosingLegacyDeletes(env.DB)));
+      const crashing = new AuditDrain(state.storage, openAuditStore(state.storage), () => createDb(d1LosingDeletesOf(env.DB, "audit_logs")));
       await expect(crashing.drain(t.id)).rejects.toThrow();
     });
     // The hourly cron finishes the move (twice: the second changes nothing).

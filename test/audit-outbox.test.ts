@@ -5,7 +5,7 @@ import { drainPendingOutboxes } from "../src/audit/drain-sweep";
 import { createDb } from "../src/db/client";
 import { AuditDrain } from "../src/tenant-object/audit-drain";
 import { openAuditStore } from "../src/tenant-object/audit-store";
-import { outboxOf, storedIds } from "./audit-store";
+import { d1LosingDeletesOf, outboxOf, storedIds } from "./audit-store";
 import type { Bindings } from "../src/env";
 import { Harness, seedTenant, tenantObjectsUnreachable, withEnv } from "./helpers";
 
@@ -21,17 +21,6 @@ async function verified(h: Harness, cookie: string) {
   const res = await h.call<{ ok: boolean; checked: number }>("/api/audit-logs/verify", { cookie });
   expect(res.status).toBe(200);
   return res.body;
-}
-
-/** A D1 binding on which deleting outbox rows fails (the object's drain dies after storing its page). */
-function d1LosingOutboxDeletes(inner: D1Database): D1Database {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === "prepare") return (query: string) => target.prepare(query.replace(/delete from "audit_outbox"/i, 'delete from "audit_outbox_gone"'));
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 describe("the audit outbox is drained after a crash at each step", () => {
@@ -83,7 +72,7 @@ describe("the audit outbox is drained after a crash at each step", () => {
     const stub = env.TENANT.get(env.TENANT.idFromName(t.id));
     // The drain stores the page, then dies before the outbox rows are deleted.
     await runInDurableObject(stub, async (_instance, state) => {
-      const crashing = new AuditDrain(state.storage, openAuditStore(state.storage), () => createDb(d1LosingOutboxDeletes(env.DB)));
+      const crashing = new AuditDrain(state.storage, openAuditStore(state.storage), () => createDb(d1LosingDeletesOf(env.DB, "audit_outbox")));
       await expect(crashing.drain(t.id)).rejects.toThrow();
     });
     expect((await outboxOf(t.id)).map((r) => r.id)).toEqual(waiting);

@@ -93,3 +93,14 @@ export async function verifyChainOf(tenantId: string, nowMs: number) {
 export function inAuditStore<T>(tenantId: string, work: (db: AuditDb, state: DurableObjectState) => T | Promise<T>): Promise<T> {
   return runInDurableObject(stubOf(tenantId), (_instance, state) => work(openAuditStore(state.storage), state));
 }
+
+/** A D1 binding on which deleting rows of `table` fails (a drain that dies after storing its page, before D1's rows go). */
+export function d1LosingDeletesOf(inner: D1Database, table: "audit_outbox" | "audit_logs"): D1Database {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") return (query: string) => target.prepare(query.replace(new RegExp(`delete from "${table}"`, "i"), `delete from "${table}_gone"`));
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
