@@ -19,8 +19,9 @@ function failReadBack() {
     return new Proxy(stub, {
       get(target, prop) {
         if (prop === "auditPlace") return () => Promise.reject(new Error("Durable Object unavailable"));
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
+        // An RPC stub's methods are called as they are (binding one would be a remote call of "bind").
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
       },
     });
   });
