@@ -1,7 +1,7 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { absorbTenantObjectRestart, noteTenantObjects } from "./tenant-objects";
+import { noteTenantObjects } from "./tenant-objects";
 
 // Runs before each test file. The files of one vitest worker share its workerd (isolate: false
 // in vitest.config.ts: starting a workerd per file cost more than the tests), so each file
@@ -86,4 +86,3 @@ await emptyKv(env.SESSION_CACHE);
 await emptyR2(env.AUDIT_ARCHIVE);
 ownLimiterKeys();
 noteTenantObjects();
-await absorbTenantObjectRestart();
