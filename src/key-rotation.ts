@@ -8,7 +8,7 @@
  * set. Each job resumes after the row its last run stopped at (src/db/job-cursor.ts), so
  * rows that cannot be moved never keep a run from the rest. Device cookies need no batch: each sign-in renews its cookie under the current key.
  */
-import { checkpointKey, resignCheckpoints } from "./audit/checkpoint";
+import { checkpointKeySet, resignCheckpoints } from "./audit/checkpoint";
 import { configuredKeySet } from "./config";
 import { createDb } from "./db/client";
 import type { Bindings } from "./env";
@@ -38,6 +38,6 @@ export async function runKeyRotation(env: Bindings, nowMs: number, given: Partia
   const totpKeys = configuredKeySet(env, "totp");
   const totp = await attempt(totpKeys, () => resealStaleSecrets(db, env, limits.totpRows, nowMs));
   const ssoSecrets = await attempt(totpKeys, () => resealStaleConnectionSecrets(db, env, limits.ssoConnections, nowMs));
-  const checkpoints = await attempt(await checkpointKey(env), (keys) => resignCheckpoints(db, keys, limits.checkpoints, nowMs));
+  const checkpoints = await attempt(checkpointKeySet(env), (keys) => resignCheckpoints(env, db, keys, limits.checkpoints, nowMs));
   return { totpSecrets: totp, ssoClientSecrets: ssoSecrets, checkpoints };
 }

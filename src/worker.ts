@@ -7,6 +7,7 @@
  * given the same way and refuses to run, logging the problem, rather than throw.
  */
 import { createApp } from "./app";
+import { drainPendingOutboxes } from "./audit/drain-sweep";
 import { runRetention } from "./audit/retention";
 import { ConfigError, parseConfig } from "./config";
 import type { Bindings } from "./env";
@@ -49,6 +50,7 @@ export function createWorker(startupEnv: Bindings) {
             (result) => log.info(msg, { ...result }),
             (err: unknown) => log.error(`${msg} failed`, errorFields(err)),
           );
+        ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
       });

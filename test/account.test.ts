@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const NEW_PASSWORD = "a new and rather long passphrase 42";
 
@@ -22,7 +23,7 @@ describe("changing one's own password", () => {
     expect((await h.call("/api/me", { cookie: other.cookie })).status).toBe(401);
     expect((await h.call("/api/me", { cookie: current.cookie })).status).toBe(200);
     expect((await h.login(t.member.email, NEW_PASSWORD)).userId).toBe(t.member.id);
-    const rows = await env.DB.prepare("SELECT outcome, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'PASSWORD_CHANGED' ORDER BY seq").bind(t.id).all();
+    const rows = await auditStore.prepare("SELECT outcome, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'PASSWORD_CHANGED' ORDER BY seq").bind(t.id).all();
     expect(rows.results).toEqual([
       { outcome: "FAIL", failure_reason: "INVALID_PASSWORD" },
       { outcome: "SUCCESS", failure_reason: null },
@@ -61,7 +62,7 @@ describe("changing one's display name", () => {
     expect(res.status).toBe(200);
     const me = await h.call<{ user: { displayName: string } }>("/api/me", { cookie });
     expect(me.body.user.displayName).toBe("Bob Builder");
-    const row = await env.DB.prepare("SELECT before, after FROM audit_logs WHERE tenant_id = ? AND action = 'PROFILE_UPDATED'").bind(t.id).first<{ before: string; after: string }>();
+    const row = await auditStore.prepare("SELECT before, after FROM audit_logs WHERE tenant_id = ? AND action = 'PROFILE_UPDATED'").bind(t.id).first<{ before: string; after: string }>();
     expect(JSON.parse(row?.after ?? "{}")).toEqual({ displayName: "Bob Builder" });
     expect(JSON.parse(row?.before ?? "{}")).toEqual({ displayName: "member of t" });
   });

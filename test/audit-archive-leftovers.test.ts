@@ -2,15 +2,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
 import { rowHash } from "../src/audit/chain";
-import { checkpointKey } from "../src/audit/checkpoint";
 import { runRetention } from "../src/audit/retention";
-import { verifyChain } from "../src/audit/verify";
-import { createDb } from "../src/db/client";
 import type { AuditLog } from "../src/db/schema";
-import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives } from "../scripts/audit-archive-check.mjs";
-import { DAY, NOW, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { DAY, NOW, archiveKeyOfChecks, archivesOf, pruneDyingAfterArchive, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { auditRowsOf, verifyChainOf } from "./audit-store";
 
 /**
  * Each test runs at its own time, a thousand days before the previous one, so that the
@@ -25,7 +22,7 @@ const rangeOf = (key: string) => /\/(\d+)-(\d+)-[0-9a-f]+\.ndjson$/.exec(key)!.s
 
 /** A retention run that writes the tenant's archive, then fails to checkpoint and delete: answers the object it left. */
 async function failedPrune(tenantId: string, at: number, options: { chunkRows?: number } = {}) {
-  await runRetention(retentionEnv({ DB: d1WhoseBatchesFail() }), at, options).catch(() => undefined);
+  await pruneDyingAfterArchive(tenantId, at, options.chunkRows);
   const objects = await archivesOf(tenantId);
   expect(objects).toHaveLength(1);
   return objects[0]!;
@@ -53,7 +50,7 @@ describe("archive objects left by a prune whose delete failed", () => {
     const objects = await archivesOf(tenantId);
     expect(objects.map((o) => rangeOf(o.key))).toEqual([[1, 6]]);
     expect(await checkArchives(objects.map((o) => o.text), await archiveKeyOfChecks())).toMatchObject({ ok: true, fromSeq: 1, toSeq: 6, rows: 6, overlapping: [] });
-    expect(await verifyChain(createDb(env.DB), tenantId, (await checkpointKey(env as Bindings))!, later)).toMatchObject({ ok: true, fromSeq: 6 });
+    expect(await verifyChainOf(tenantId, later)).toMatchObject({ ok: true, fromSeq: 6 });
   });
 
   it("a failed prune's archive object is removed once a later run has pruned a shorter chunk from the same seq, while the rows it holds past that chunk are still in D1", async () => {
@@ -101,7 +98,7 @@ describe("the offline archive verifier, on overlapping objects", () => {
   it("the offline verifier reports two objects that hold different rows at one seq as a fork, not as a gap", async () => {
     const tenantId = `fork-${randomId()}`;
     await seedChain(tenantId, dueAt(epoch(5), 4));
-    const rows = (await createDb(env.DB).query.auditLogs.findMany({ where: (t, { eq }) => eq(t.tenantId, tenantId), orderBy: (t, { asc }) => asc(t.seq) })) as (AuditLog & { hash: string })[];
+    const rows = (await auditRowsOf(tenantId)) as (AuditLog & { hash: string })[];
     const chunk = (chunkRows: AuditLog[]): ArchiveChunk => {
       const last = chunkRows.at(-1)!;
       return { prev: { seq: 0, hash: "0".repeat(64) }, rows: chunkRows, checkpoint: { tenantId, seq: last.seq, hash: last.hash!, prunedAt: NOW, lastCreatedAt: last.createdAt, retentionDays: 30, mac: "x" } };

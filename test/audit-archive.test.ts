@@ -3,15 +3,11 @@ import { describe, expect, it } from "vitest";
 import { type ArchiveChunk, archiveBody, archiveKey } from "../src/audit/archive";
 import { rowHash } from "../src/audit/chain";
 import { runRetention } from "../src/audit/retention";
-import { checkpointKey } from "../src/audit/checkpoint";
-import { verifyChain } from "../src/audit/verify";
-import { createDb } from "../src/db/client";
 import type { AuditLog } from "../src/db/schema";
-import type { Bindings } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { checkArchives, importCheckpointKeys } from "../scripts/audit-archive-check.mjs";
-import { d1WithChangeBeforeBatch } from "./helpers";
-import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, d1WhoseBatchesFail, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { DAY, NOW, OLD, RECENT, archiveKeyOfChecks, archivesOf, bucketWithPut, pruneDyingAfterArchive, range, retainIn, retainOn, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
+import { auditRowsOf, auditStore, inAuditStore, verifyChainOf } from "./audit-store";
 
 describe("retention at scale, with the audit archive", () => {
   it("many tenants are archived and pruned over several bounded runs, each resuming after the last one's cursor, and every chain still verifies", async () => {
@@ -40,11 +36,10 @@ describe("retention at scale, with the audit archive", () => {
     // One more full pass reaches the early tenant too.
     await runRetention(retentionEnv(), NOW, { chunkRows: 7 });
 
-    const key = (await checkpointKey(env as Bindings))!;
     const offlineKey = await archiveKeyOfChecks();
     for (const id of ids) {
       expect(await seqsOf(id)).toEqual(range(21, 30));
-      expect(await verifyChain(createDb(env.DB), id, key, NOW)).toMatchObject({ ok: true, fromSeq: 20 });
+      expect(await verifyChainOf(id, NOW)).toMatchObject({ ok: true, fromSeq: 20 });
       const objects = await archivesOf(id);
       expect(objects.length).toBe(3); // 7 + 7 + 6 rows
       expect(await checkArchives(objects.map((o) => o.text), offlineKey)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 20, rows: 20, macChecked: true });
@@ -62,10 +57,10 @@ describe("retention at scale, with the audit archive", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const result = await runRetention(retentionEnv({ AUDIT_ARCHIVE: failingBucket }), NOW);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    const result = await retainIn(tenantId, NOW, failingBucket);
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual(range(1, 6));
-    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
+    expect(await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("n")).toBe(0);
   });
 
   it("rows within the retention window are never archived or deleted, even when a later row carries an older time", async () => {
@@ -83,7 +78,7 @@ describe("retention at scale, with the audit archive", () => {
   it("an archive never replaces an earlier object: another object under the chunk's key stops its pruning", async () => {
     const tenantId = `keep-${randomId()}`;
     await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
-    const last = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(tenantId).first<{ hash: string }>();
+    const last = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(tenantId).first<{ hash: string }>();
     const objectKey = archiveKey(tenantId, 1, 4, last!.hash);
     await (env.AUDIT_ARCHIVE as R2Bucket).put(objectKey, "an earlier archive\n");
     const result = await runRetention(retentionEnv(), NOW);
@@ -95,8 +90,8 @@ describe("retention at scale, with the audit archive", () => {
   it("a run after an archive whose delete failed reuses that archive and its checkpoint, and writes no second one", async () => {
     const tenantId = `resume-${randomId()}`;
     await seedChain(tenantId, range(1, 4).map((i) => OLD + i));
-    // The archive is written, then D1 refuses the batch that would checkpoint and delete.
-    await runRetention(retentionEnv({ DB: d1WhoseBatchesFail() }), NOW).catch(() => undefined);
+    // The archive is written, then the run dies before it checkpoints and deletes.
+    await pruneDyingAfterArchive(tenantId, NOW);
     expect(await seqsOf(tenantId)).toEqual(range(1, 4));
     const [archived] = await archivesOf(tenantId);
     expect(archived).toBeDefined();
@@ -106,10 +101,9 @@ describe("retention at scale, with the audit archive", () => {
     expect(result.pruned[tenantId]).toBe(4);
     expect(await archivesOf(tenantId)).toHaveLength(1);
     const header = JSON.parse(archived!.text.split("\n")[0]!) as { checkpoint: { mac: string; prunedAt: number } };
-    const stored = await env.DB.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
+    const stored = await auditStore.prepare("SELECT mac, pruned_at AS prunedAt FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string; prunedAt: number }>();
     expect(stored).toEqual({ mac: header.checkpoint.mac, prunedAt: NOW });
-    const key = (await checkpointKey(env as Bindings))!;
-    expect((await verifyChain(createDb(env.DB), tenantId, key, later)).ok).toBe(true);
+    expect((await verifyChainOf(tenantId, later)).ok).toBe(true);
   });
 });
 
@@ -119,21 +113,22 @@ describe("retention racing another run", () => {
     const now = NOW - 1000 * DAY;
     const tenantId = `race-${randomId()}`;
     await seedChain(tenantId, range(1, 6).map((i) => now - 40 * DAY + i));
-    const third = await env.DB.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
+    const third = await auditStore.prepare("SELECT hash FROM audit_logs WHERE tenant_id = ? AND seq = 3").bind(tenantId).first<{ hash: string }>();
     let raced = false;
-    // Just before this run's batch, another run prunes rows 1-3 and checkpoints seq 3.
-    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
-      raced = true;
-      await env.DB.batch([
-        env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)").bind(tenantId, third!.hash, now),
-        env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 3").bind(tenantId),
-      ]);
+    // While this run writes its archive, another run prunes rows 1-3 and checkpoints seq 3.
+    const result = await inAuditStore(tenantId, (db, state) => {
+      const racing = bucketWithPut(async () => {
+        if (raced) return;
+        raced = true;
+        state.storage.sql.exec("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 3, ?, ?)", tenantId, third!.hash, now);
+        state.storage.sql.exec("DELETE FROM audit_logs WHERE seq <= 3");
+      });
+      return retainOn(db, tenantId, now, racing);
     });
-    const result = await runRetention(retentionEnv({ DB: racingDb }), now);
     expect(raced).toBe(true);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
-    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+    expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
   });
 
   it("a stale run whose chunk ends where other runs' checkpoint already is deletes nothing and removes none of their archives", async () => {
@@ -143,18 +138,22 @@ describe("retention racing another run", () => {
     await seedChain(tenantId, range(1, 6).map((i) => base + i * DAY));
     const pruneUpTo = (seq: number) => base + (seq + 0.5) * DAY + 30 * DAY; // rows 1..seq are older than the window
     let raced = false;
-    // Just before this run's batch (its chunk: rows 1-3), two other runs prune rows 1-2, then row 3.
-    const racingDb = d1WithChangeBeforeBatch(env.DB, null, async () => {
-      raced = true;
-      expect((await runRetention(retentionEnv(), pruneUpTo(2))).pruned[tenantId]).toBe(2);
-      expect((await runRetention(retentionEnv(), pruneUpTo(3))).pruned[tenantId]).toBe(1);
-    });
+    // While this run (its chunk: rows 1-3) writes its archive, two other runs prune rows 1-2, then row 3.
     const rangesArchived = async () => (await archivesOf(tenantId)).map((o) => o.key.split("/").at(-1)!.split("-").slice(0, 2).map(Number));
-    const result = await runRetention(retentionEnv({ DB: racingDb }), pruneUpTo(3));
+    const result = await inAuditStore(tenantId, (db) => {
+      const run = (at: number, archive: R2Bucket) => retainOn(db, tenantId, at, archive);
+      const racing = bucketWithPut(null, async () => {
+        if (raced) return;
+        raced = true;
+        expect((await run(pruneUpTo(2), env.AUDIT_ARCHIVE as R2Bucket)).pruned).toBe(2);
+        expect((await run(pruneUpTo(3), env.AUDIT_ARCHIVE as R2Bucket)).pruned).toBe(1);
+      });
+      return run(pruneUpTo(3), racing);
+    });
     expect(raced).toBe(true);
-    expect(result.pruned[tenantId]).toBeUndefined();
+    expect(result.pruned).toBe(0);
     expect(await seqsOf(tenantId)).toEqual([4, 5, 6]);
-    expect(await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
+    expect(await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first("seq")).toBe(3);
     // The archives of the runs that committed (rows 1-2, then row 3) are still there; the first
     // of them removed this run's object, as a failed run's leftover.
     expect(await rangesArchived()).toEqual([
@@ -213,7 +212,7 @@ describe("the offline archive verifier (scripts/verify-archive.mjs)", () => {
     // One chunk built by the worker's own archive writer, checked by the offline script.
     const tenantId = `format-${randomId()}`;
     await seedChain(tenantId, [OLD]);
-    const [row] = (await createDb(env.DB).query.auditLogs.findMany({ where: (t, { eq }) => eq(t.tenantId, tenantId) }));
+    const [row] = await auditRowsOf(tenantId);
     const chunk: ArchiveChunk = {
       prev: { seq: 0, hash: "0".repeat(64) },
       rows: [row!],

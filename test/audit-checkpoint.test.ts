@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkpointKey, signCheckpoint } from "../src/audit/checkpoint";
 import { runRetention } from "../src/audit/retention";
 import { Harness, START_MS, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null; reason?: string | null };
 
@@ -14,9 +15,9 @@ async function tenantWithRecentRowsDeleted() {
   const t = await seedTenant();
   for (let i = 0; i < 3; i++) await h.login(t.member.email);
   const owner = await h.signIn(t.owner);
-  const row4 = await env.DB.prepare("SELECT hash, created_at FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(t.id).first<{ hash: string; created_at: number }>();
+  const row4 = await auditStore.prepare("SELECT hash, created_at FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(t.id).first<{ hash: string; created_at: number }>();
   if (!row4) throw new Error("no row 4");
-  await env.DB.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 4").bind(t.id).run();
+  await auditStore.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 4").bind(t.id).run();
   return { h, t, owner, row4 };
 }
 
@@ -27,7 +28,7 @@ async function verify(h: Harness, cookie: string) {
 describe("retention checkpoints are authenticated", () => {
   it("a checkpoint inserted without the checkpoint key (hiding deleted recent rows) is reported as broken", async () => {
     const { h, t, owner, row4 } = await tenantWithRecentRowsDeleted();
-    await env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 4, ?, ?)").bind(t.id, row4.hash, START_MS).run();
+    await auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) VALUES (?, 4, ?, ?)").bind(t.id, row4.hash, START_MS).run();
     const res = await verify(h, owner.cookie);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: false, firstBrokenSeq: 4, reason: "CHECKPOINT_UNAUTHENTIC" });
@@ -39,7 +40,7 @@ describe("retention checkpoints are authenticated", () => {
     if (!otherKey) throw new Error("test key rejected");
     const fields = { tenantId: t.id, seq: 4, hash: row4.hash, prunedAt: h.clock.ms, lastCreatedAt: row4.created_at - 401 * DAY, retentionDays: 400 };
     const mac = await signCheckpoint(otherKey, fields);
-    await env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    await auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(t.id, 4, row4.hash, fields.prunedAt, fields.lastCreatedAt, 400, mac)
       .run();
     const res = await verify(h, owner.cookie);
@@ -52,7 +53,7 @@ describe("retention checkpoints are authenticated", () => {
     if (!key) throw new Error("AUDIT_CHECKPOINT_KEY missing in the test environment");
     // Pruned "now", yet its last row is minutes old: no 400-day retention pruned that.
     const fields = { tenantId: t.id, seq: 4, hash: row4.hash, prunedAt: h.clock.ms, lastCreatedAt: row4.created_at, retentionDays: 400 };
-    await env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    await auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(t.id, 4, row4.hash, fields.prunedAt, fields.lastCreatedAt, 400, await signCheckpoint(key, fields))
       .run();
     const res = await verify(h, owner.cookie);
@@ -75,9 +76,9 @@ describe("retention checkpoints are authenticated", () => {
     await h.login(t.member.email);
     const result = await runRetention(withEnv({ AUDIT_CHECKPOINT_KEY: undefined, AUDIT_RETENTION_DAYS: "1" }), START_MS + 10 * DAY);
     expect(result.pruned[t.id]).toBeUndefined();
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(2);
-    const checkpoint = await env.DB.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(t.id).first();
+    const checkpoint = await auditStore.prepare("SELECT seq FROM audit_checkpoints WHERE tenant_id = ?").bind(t.id).first();
     expect(checkpoint).toBeNull();
   });
 });

@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
 const PARALLEL = 60;
 
 async function failRows(tenantId: string, action: string) {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = ? AND outcome = 'FAIL'")
+  const row = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = ? AND outcome = 'FAIL'")
     .bind(tenantId, action)
     .first<{ n: number }>();
   return row?.n ?? 0;
@@ -76,7 +77,7 @@ describe("no audit row is lost under concurrency", () => {
     const owner = await h.signIn(t.owner);
     const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
-    const seqs = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    const seqs = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(seqs.results.map((r) => r.seq)).toEqual(Array.from({ length: seqs.results.length }, (_, i) => i + 1));
   });
 });

@@ -1,7 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { csvCell, csvRow } from "../src/audit/csv";
 import { Harness, gatehouseUrl, seedTenant } from "./helpers";
+import { auditStore, inAuditStore } from "./audit-store";
 
 async function raw(h: Harness, path: string, cookie: string) {
   const res = await h.app.request(gatehouseUrl(path), { headers: { cookie, "cf-connecting-ip": "203.0.113.10" } }, (await import("cloudflare:workers")).env);
@@ -43,15 +43,19 @@ describe("GET /api/audit-logs/export", () => {
     // Nearly three export pages (500 rows each) after the sign-in's own rows, written by SQL:
     // the export reads, it does not verify, and how a row was written is not what is tested.
     const extra = 1_360;
-    const head = await env.DB.prepare("SELECT MAX(seq) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<number>("n");
-    await env.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-       INSERT INTO audit_logs (id, tenant_id, action, outcome, created_at, seq, prev_hash, hash)
-       SELECT 'aud_bulk_' || i, ?1, 'LOGIN_FAILED', 'FAIL', ?3, ?4 + i, '', '' FROM n`,
-    )
-      .bind(t.id, extra, h.clock.ms, head ?? 0)
-      .run();
-    const total = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<number>("n");
+    const head = await auditStore.prepare("SELECT MAX(seq) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<number>("n");
+    await inAuditStore(t.id, (_db, state) =>
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         INSERT INTO audit_logs (id, tenant_id, action, outcome, created_at, seq, prev_hash, hash)
+         SELECT 'aud_bulk_' || i, ?1, 'LOGIN_FAILED', 'FAIL', ?3, ?4 + i, '', '' FROM n`,
+        t.id,
+        extra,
+        h.clock.ms,
+        head ?? 0,
+      ),
+    );
+    const total = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<number>("n");
     expect(total).toBeGreaterThan(1_000);
     const res = await raw(h, "/api/audit-logs/export", owner.cookie);
     const seqs = res.text.trim().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq);

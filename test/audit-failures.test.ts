@@ -1,14 +1,14 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const lastRow = (tenantId: string, action: string) =>
-  env.DB.prepare("SELECT outcome, failure_reason, actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq DESC LIMIT 1")
+  auditStore.prepare("SELECT outcome, failure_reason, actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq DESC LIMIT 1")
     .bind(tenantId, action)
     .first<{ outcome: string; failure_reason: string; actor_user_id: string; target_id: string | null }>();
 
 const count = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>())?.n ?? 0;
+  (await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>())?.n ?? 0;
 
 describe("refusals are audited as FAIL rows with their reason", () => {
   it("validation (400) on a sensitive route", async () => {

@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const CHOSEN = "attacker-chosen-id";
 
@@ -13,7 +13,7 @@ describe("request ids: the server's, never the client's", () => {
       headers: { "x-request-id": CHOSEN, "cf-ray": CHOSEN },
     });
     expect(res.status).toBe(401);
-    const row = await env.DB.prepare("SELECT request_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'")
+    const row = await auditStore.prepare("SELECT request_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'")
       .bind(t.id)
       .first<{ request_id: string }>();
     expect(row?.request_id).toMatch(/^[0-9a-f-]{36}$/);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { runRetention } from "../src/audit/retention";
 import { Harness, START_MS, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const DAY = 86_400_000;
 
@@ -17,9 +18,9 @@ describe("retention", () => {
 
     const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "2" }), START_MS + 3 * DAY);
     expect(result.pruned[t.id]).toBe(2);
-    const left = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    const left = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(left.results.map((r) => r.seq)).toEqual([3, 4]);
-    const checkpoint = await env.DB.prepare("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = ?").bind(t.id).first<{ seq: number; hash: string }>();
+    const checkpoint = await auditStore.prepare("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = ?").bind(t.id).first<{ seq: number; hash: string }>();
     expect(checkpoint?.seq).toBe(2);
 
     const owner = await h.signIn(t.owner);
@@ -34,7 +35,7 @@ describe("retention", () => {
     await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "1" }), START_MS + 2 * DAY);
     h.clock.advanceSeconds(2 * 86_400);
     const owner = await h.signIn(t.owner);
-    const seqs = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    const seqs = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(seqs.results.map((r) => r.seq)).toEqual([3, 4]);
     expect((await h.call<{ ok: boolean }>("/api/audit-logs/verify", { cookie: owner.cookie })).body.ok).toBe(true);
   });
@@ -46,7 +47,7 @@ describe("retention", () => {
     h.clock.advanceSeconds(3 * 86_400);
     await h.login(t.member.email);
     await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "2" }), START_MS + 3 * DAY);
-    await env.DB.prepare("UPDATE audit_logs SET ip = '10.0.0.1' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET ip = '10.0.0.1' WHERE tenant_id = ? AND seq = 3").bind(t.id).run();
     const owner = await h.signIn(t.owner);
     expect((await h.call<{ firstBrokenSeq: number }>("/api/audit-logs/verify", { cookie: owner.cookie })).body.firstBrokenSeq).toBe(3);
   });
@@ -59,7 +60,7 @@ describe("retention", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+    const n = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
     expect(n?.n).toBe(0); // default retention is 400 days
   });
 
@@ -69,10 +70,10 @@ describe("retention", () => {
     await h.login(t.member.email); // seq 1-2, at START_MS
     h.clock.advanceSeconds(3 * 86_400);
     await h.login(t.member.email); // seq 3-4, three days later
-    await env.DB.prepare("UPDATE audit_logs SET created_at = ? WHERE tenant_id = ? AND seq >= 3").bind(START_MS - 10 * DAY, t.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET created_at = ? WHERE tenant_id = ? AND seq >= 3").bind(START_MS - 10 * DAY, t.id).run();
     const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "2" }), START_MS + 3 * DAY);
     expect(result.pruned[t.id]).toBeUndefined();
-    const left = await env.DB.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
+    const left = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(left.results.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     const owner = await h.signIn(t.owner);
     expect((await h.call<{ ok: boolean; firstBrokenSeq: number }>("/api/audit-logs/verify", { cookie: owner.cookie })).body).toMatchObject({ ok: false, firstBrokenSeq: 3 });
@@ -84,7 +85,7 @@ describe("retention", () => {
     const fine = await seedTenant("fine");
     await h.login(broken.member.email);
     await h.login(fine.member.email);
-    await env.DB.prepare("UPDATE audit_logs SET metadata = '{not json', prev_hash = NULL, hash = NULL WHERE tenant_id = ? AND seq = 2").bind(broken.id).run();
+    await auditStore.prepare("UPDATE audit_logs SET metadata = '{not json', prev_hash = NULL, hash = NULL WHERE tenant_id = ? AND seq = 2").bind(broken.id).run();
     const result = await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "1" }), START_MS + 2 * DAY);
     expect(result.pruned[fine.id]).toBe(2);
     expect(result.pruned[broken.id]).toBeUndefined();

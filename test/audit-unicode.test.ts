@@ -4,11 +4,11 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { type AuditEvent, commitWithAudit } from "../src/audit/service";
 import { checkpointKey } from "../src/audit/checkpoint";
-import { verifyChain } from "../src/audit/verify";
 import { createDb } from "../src/db/client";
 import type { AppEnv } from "../src/env";
 import { randomId } from "../src/lib/crypto";
 import { Harness, START_MS, seedTenant } from "./helpers";
+import { auditStore, verifyChainOf } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -50,7 +50,7 @@ describe("the chain verifies whatever text its rows hold", () => {
     const userAgent = `${"a".repeat(511)}😀 and more`;
     const res = await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong password" }, headers: { "user-agent": userAgent } });
     expect(res.status).toBe(401);
-    const stored = await env.DB.prepare("SELECT user_agent FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ user_agent: string }>();
+    const stored = await auditStore.prepare("SELECT user_agent FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ user_agent: string }>();
     // Whole code points: the emoji is kept entire (512 code points), never half of it.
     expect(stored?.user_agent).toBe(`${"a".repeat(511)}😀`);
     const owner = await h.signIn(t.owner);
@@ -77,7 +77,7 @@ describe("the chain verifies whatever text its rows hold", () => {
           },
           { action: "LOGIN_FAILED", outcome: "FAIL", failureReason: description, metadata: { [description]: [reason, targetId] } },
         ]);
-        const result = await verifyChain(createDb(env.DB), tenantId, key, START_MS);
+        const result = await verifyChainOf(tenantId, START_MS);
         expect(result).toMatchObject({ ok: true, checked: 2, firstBrokenSeq: null });
       }),
       { numRuns: 60 },

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { LOGIN_EMAIL_ADDRESS_LIMIT, loginKeys } from "../src/auth/throttle";
 import { Harness, PASSWORD, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { recordingD1 } from "./sign-in-fixtures";
+import { auditStore } from "./audit-store";
 
 let next = 1;
 const freshIp = () => `198.19.${(next >> 8) & 255}.${next++ & 255}`;
@@ -14,7 +15,7 @@ const freshIp = () => `198.19.${(next >> 8) & 255}.${next++ & 255}`;
 type Row = { action: string; outcome: string; actor_user_id: string | null; failure_reason: string | null; metadata: string | null; ip: string | null };
 
 async function loginRows(tenantId: string): Promise<Row[]> {
-  const rows = await env.DB.prepare(
+  const rows = await auditStore.prepare(
     "SELECT action, outcome, actor_user_id, failure_reason, metadata, ip FROM audit_logs WHERE tenant_id = ? AND action LIKE 'LOGIN_%' ORDER BY seq",
   )
     .bind(tenantId)

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, cookieHeader, kvRefusingWrites, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type MeBody = { user: { id: string; email: string; role: string; permissions: string[]; tenantId: string; totpEnabled: boolean }; sessionId: string };
 
@@ -68,7 +69,7 @@ describe("sign-in", () => {
     const t = await seedTenant();
     await h.call("/api/auth/login", { body: { email: t.member.email, password: "wrong" } });
     await h.login(t.member.email);
-    const rows = await env.DB.prepare("SELECT action, outcome, failure_reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq")
+    const rows = await auditStore.prepare("SELECT action, outcome, failure_reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq")
       .bind(t.id)
       .all<{ action: string; outcome: string; failure_reason: string | null }>();
     expect(rows.results).toEqual([

@@ -7,6 +7,7 @@ import { ASSERTION_HEADER } from "../src/gateway/assertion";
 import { Harness, ORIGIN, PASSWORD, brokenBinding, countingD1, seedTenant, withEnv } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 import { keySetText, privateJwk } from "./gateway-fixtures";
+import { auditStore } from "./audit-store";
 
 type Seen = { url: URL; method: string; headers: Headers; body: string };
 
@@ -109,7 +110,7 @@ describe("everything else needs a session", () => {
     const api = await h.call("/app/data", { env: e, cookie: other.cookie });
     expect(api.body).toMatchObject({ error: "SESSION_REVOKED" });
     expect(origin.seen).toHaveLength(1);
-    const refused = await env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).all<{ failure_reason: string }>();
+    const refused = await auditStore.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).all<{ failure_reason: string }>();
     expect(refused.results.map((r) => r.failure_reason)).toContain("SESSION_REVOKED");
   });
 });
@@ -154,7 +155,7 @@ describe("the tenant's rules and CSRF hold on product paths as on the API", () =
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ error: "IP_BLOCKED" });
     expect(origin.seen).toEqual([]);
-    const denied = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED'").bind(t.id).first<number>("n");
+    const denied = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED'").bind(t.id).first<number>("n");
     expect(denied).toBe(1);
   });
 

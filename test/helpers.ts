@@ -256,12 +256,12 @@ export function d1WithChangeBeforeBatch(inner: D1Database, armedBy: RegExp | nul
 
 /** A D1 binding whose audit inserts fail, as if the audit table were unwritable. */
 export function d1WithBrokenAudit(inner: D1Database): D1Database {
-  const auditInsert = /insert\s+into\s+"?audit_logs"?/i;
+  const auditInsert = /insert\s+into\s+"?audit_outbox"?/i;
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === "prepare") {
-        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_logs"?/i, '"audit_logs_unwritable"') : query);
+        return (query: string) => target.prepare(auditInsert.test(query) ? query.replace(/"?audit_outbox"?/i, '"audit_outbox_unwritable"') : query);
       }
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -300,7 +300,7 @@ export function d1WithTableGone(inner: D1Database, table: string): D1Database {
 /** KV that reads as usual and refuses every write (put and delete). */
 /** The tenants' objects (src/tenant-object/) as a network that cannot reach them: every call fails. */
 export function tenantObjectsUnreachable(): Bindings["TENANT"] {
-  const unreachable = { edgeChanged: () => Promise.reject(new Error("Durable Object unavailable")) };
+  const unreachable = new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object unavailable")) });
   return { idFromName: (name: string) => env.TENANT.idFromName(name), get: () => unreachable } as unknown as Bindings["TENANT"];
 }
 

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, type SeededTenant, type SeededUser, d1WithChangeBeforeBatch, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type MeBody = { user: { id: string; role: string }; impersonation?: unknown };
 
@@ -22,7 +23,7 @@ async function ownerDoes(h: Harness, t: SeededTenant, path: string, body: unknow
 
 const rows = async (tenantId: string) =>
   (
-    await env.DB.prepare("SELECT seq, action, request_id, json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? AND outcome = 'SUCCESS' ORDER BY seq")
+    await auditStore.prepare("SELECT seq, action, request_id, json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? AND outcome = 'SUCCESS' ORDER BY seq")
       .bind(tenantId)
       .all<{ seq: number; action: string; request_id: string; reason: string | null }>()
   ).results;

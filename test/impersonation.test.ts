@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, type SeededTenant, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type MeBody = {
   user: { id: string; role: string };
@@ -16,7 +17,7 @@ async function startAs(h: Harness, t: SeededTenant, targetId: string, actor = t.
 }
 
 const auditRows = (tenantId: string) =>
-  env.DB.prepare("SELECT action, outcome, actor_user_id, real_user_id, is_impersonating, target_id, failure_reason, json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq")
+  auditStore.prepare("SELECT action, outcome, actor_user_id, real_user_id, is_impersonating, target_id, failure_reason, json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq")
     .bind(tenantId)
     .all<{ action: string; outcome: string; actor_user_id: string; real_user_id: string | null; is_impersonating: number; target_id: string; failure_reason: string | null; reason: string | null }>()
     .then((r) => r.results);

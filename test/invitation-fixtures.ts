@@ -1,8 +1,5 @@
-import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
-import { createDb } from "../src/db/client";
-import { auditLogs } from "../src/db/schema";
 import { type CallOptions, cookieHeader, type Harness, type SeededUser } from "./helpers";
+import { auditRowsOf } from "./audit-store";
 
 export const NEW_PASSWORD = "a long enough passphrase for tests";
 
@@ -24,7 +21,7 @@ export async function accept(h: Harness, token: string, password = NEW_PASSWORD,
 
 /** The tenant's audit rows for one action, oldest first. */
 export function auditRows(tenantId: string, action: string) {
-  return createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.action, action))).orderBy(auditLogs.seq);
+  return auditRowsOf(tenantId, action);
 }
 
 /** The D1 binding on which another request's change lands before a route's batch (test/helpers.ts). */

@@ -7,6 +7,7 @@ import { Harness, PASSWORD, START_MS, brokenBinding, countingD1, gatehouseUrl, s
 import { HOME, seedRules } from "./ip-rules-fixtures";
 import { tenantEdgeKey } from "../src/edge-document/document";
 import { LOCAL_TENANT_EDGE_MS } from "../src/edge-document/read";
+import { auditStore } from "./audit-store";
 
 const BLOCKED = "198.51.100.7";
 
@@ -20,7 +21,7 @@ async function blockedNetworkTenant() {
 }
 
 async function deniedRows(tenantId: string) {
-  const rows = await env.DB.prepare("SELECT actor_user_id, outcome, target_type, target_id, ip, failure_reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED' ORDER BY seq")
+  const rows = await auditStore.prepare("SELECT actor_user_id, outcome, target_type, target_id, ip, failure_reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED' ORDER BY seq")
     .bind(tenantId)
     .all<{ actor_user_id: string; outcome: string; target_type: string; target_id: string; ip: string; failure_reason: string; metadata: string }>();
   return rows.results;
@@ -174,7 +175,7 @@ describe("sign-in from a blocked address", () => {
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
     await h.call("/api/auth/login", { ip: BLOCKED, body: { email: t.member.email, password: PASSWORD } });
-    const rows = await env.DB.prepare("SELECT action, outcome, actor_user_id, failure_reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all();
+    const rows = await auditStore.prepare("SELECT action, outcome, actor_user_id, failure_reason FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all();
     expect(rows.results).toEqual(
       expect.arrayContaining([
         { action: "IP_ACCESS_DENIED", outcome: "FAIL", actor_user_id: t.member.id, failure_reason: "DENY_RULE" },

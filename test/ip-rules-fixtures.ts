@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { randomId } from "../src/lib/crypto";
 import { tenantEdgeKey } from "../src/edge-document/document";
 import { Harness, START_MS, type SeededTenant, type SeededUser, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 export const BASE = "/api/security/ip-rules";
 export const HOME = "203.0.113.10"; // the harness's default CF-Connecting-IP
@@ -46,7 +47,7 @@ export async function storedCidrs(tenantId: string) {
 
 type AuditRow = { action: string; outcome: string; target_id: string | null; failure_reason: string | null; before: string | null; after: string | null };
 export async function auditRows(tenantId: string, prefix = "IP_RULE_") {
-  const rows = await env.DB.prepare("SELECT action, outcome, target_id, failure_reason, before, after FROM audit_logs WHERE tenant_id = ? AND action LIKE ? ORDER BY seq")
+  const rows = await auditStore.prepare("SELECT action, outcome, target_id, failure_reason, before, after FROM audit_logs WHERE tenant_id = ? AND action LIKE ? ORDER BY seq")
     .bind(tenantId, `${prefix}%`)
     .all<AuditRow>();
   return rows.results;

@@ -15,6 +15,7 @@ import { runRetention } from "../src/audit/retention";
 import { checkpointKey, signCheckpoint } from "../src/audit/checkpoint";
 import { LOGIN_ACCOUNT_LIMITS, loginKeys } from "../src/auth/throttle";
 import { Harness, PASSWORD, START_MS, type SeededUser, cookieHeader, gatehouseUrl, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 /** The key the test environment holds, bare (vitest.config.ts): a deployment before key sets. */
 const LOCAL_TOTP_KEY = env.TOTP_ENCRYPTION_KEY as string;
@@ -180,10 +181,13 @@ describe("key rotation jobs resume where they stopped", () => {
     const local = await checkpointKey(env);
     if (!local) throw new Error("no checkpoint key");
     const fields = { seq: 1, hash: "0".repeat(64), prunedAt: START_MS, lastCreatedAt: START_MS - 3 * 86_400_000, retentionDays: 2 };
-    const insert = (tenantId: string, mac: string) =>
-      env.DB.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    // Tenants sorting first, each with a checkpoint in its object.
+    const insert = async (tenantId: string, mac: string) => {
+      await env.DB.prepare("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(tenantId, tenantId, tenantId, START_MS).run();
+      await auditStore.prepare("INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at, last_created_at, retention_days, mac) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(tenantId, fields.seq, fields.hash, fields.prunedAt, fields.lastCreatedAt, fields.retentionDays, mac)
         .run();
+    };
     await insert("ten_0000000000000000000001", `k0.${toBase64Url(randomBytes(32))}`);
     await insert("ten_0000000000000000000002", `k0.${toBase64Url(randomBytes(32))}`);
     const genuine = "ten_0000000000000000000003";
@@ -195,9 +199,12 @@ describe("key rotation jobs resume where they stopped", () => {
     expect(first.checkpoints).toMatchObject({ unauthentic: 2, resigned: 0 });
     const second = await runKeyRotation(overlap, START_MS, { totpRows: 0, checkpoints: 1 });
     expect(second.checkpoints).toMatchObject({ unauthentic: 0, resigned: 1 });
-    const mac = await env.DB.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(genuine).first<{ mac: string }>();
+    const mac = await auditStore.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(genuine).first<{ mac: string }>();
     expect(mac?.mac).toMatch(/^c9\./);
-    await env.DB.prepare("DELETE FROM audit_checkpoints WHERE tenant_id LIKE 'ten_0%'").run();
+    for (const tenantId of ["ten_0000000000000000000001", "ten_0000000000000000000002", genuine]) {
+      await auditStore.prepare("DELETE FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).run();
+      await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(tenantId).run();
+    }
   });
 });
 
@@ -263,12 +270,12 @@ describe("audit checkpoints across an AUDIT_CHECKPOINT_KEY rotation", () => {
     return { t, verify };
   }
   const macOf = async (tenantId: string) =>
-    (await env.DB.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string }>())?.mac ?? "";
+    (await auditStore.prepare("SELECT mac FROM audit_checkpoints WHERE tenant_id = ?").bind(tenantId).first<{ mac: string }>())?.mac ?? "";
 
   it("a checkpoint written under a previous key still verifies during the overlap, and one written before key ids too", async () => {
     const { t, verify } = await prunedTenant("cprot");
     expect((await verify(overlap())).body).toMatchObject({ ok: true });
-    await env.DB.prepare("UPDATE audit_checkpoints SET mac = substr(mac, 4) WHERE tenant_id = ?").bind(t.id).run();
+    await auditStore.prepare("UPDATE audit_checkpoints SET mac = substr(mac, 4) WHERE tenant_id = ?").bind(t.id).run();
     expect((await verify(overlap())).body).toMatchObject({ ok: true });
   });
 
@@ -280,7 +287,7 @@ describe("audit checkpoints across an AUDIT_CHECKPOINT_KEY rotation", () => {
   it("the scheduled run re-signs checkpoints under the current key, so the previous key can go; an unauthentic one is left", async () => {
     const { t, verify } = await prunedTenant("cpresign");
     const forged = await prunedTenant("cpforged");
-    await env.DB.prepare("UPDATE audit_checkpoints SET mac = ? WHERE tenant_id = ?").bind(`k0.${toBase64Url(randomBytes(32))}`, forged.t.id).run();
+    await auditStore.prepare("UPDATE audit_checkpoints SET mac = ? WHERE tenant_id = ?").bind(`k0.${toBase64Url(randomBytes(32))}`, forged.t.id).run();
     const forgedMac = await macOf(forged.t.id);
     const result = await runKeyRotation(overlap(), Date.now());
     expect(result.checkpoints).toMatchObject({ unauthentic: 1 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, type SeededUser, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Act = "disable" | "enable" | "remove" | "mfa-reset";
 
@@ -12,7 +13,7 @@ async function act(h: Harness, actor: SeededUser, cookie: string, what: Act, tar
 }
 
 const auditRows = (tenantId: string, action: string) =>
-  env.DB.prepare("SELECT outcome, target_id, failure_reason, before, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
+  auditStore.prepare("SELECT outcome, target_id, failure_reason, before, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
     .bind(tenantId, action)
     .all<{ outcome: string; target_id: string; failure_reason: string | null; before: string | null; metadata: string | null }>()
     .then((r) => r.results);
@@ -74,7 +75,7 @@ describe("disabling a member", () => {
     const after = await me(h, admin.cookie);
     expect(after.body.user.id).toBe(t.admin.id);
     expect(after.body.impersonation).toBeUndefined();
-    const ended = await env.DB.prepare("SELECT json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all<{ reason: string }>();
+    const ended = await auditStore.prepare("SELECT json_extract(metadata, '$.reason') AS reason FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all<{ reason: string }>();
     expect(ended.results.map((r) => r.reason)).toEqual(["USER_DISABLED"]);
     const retry = await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: invoices" } });
     expect(retry.status).toBe(403);
@@ -120,7 +121,7 @@ describe("removing a member", () => {
     const row = await env.DB.prepare("SELECT email, removed_at, disabled_at, password_hash FROM users WHERE id = ?").bind(t.member.id).first<Record<string, unknown>>();
     expect(row).toMatchObject({ email: t.member.email, password_hash: "removed" });
     expect(row?.removed_at).not.toBeNull();
-    const signedIn = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND actor_user_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id, t.member.id).first<{ n: number }>();
+    const signedIn = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND actor_user_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id, t.member.id).first<{ n: number }>();
     expect(signedIn?.n).toBe(1);
     const [removed] = await auditRows(t.id, "USER_REMOVED");
     expect(JSON.parse(removed?.before ?? "{}")).toMatchObject({ email: t.member.email, role: "member" });

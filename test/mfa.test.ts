@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { totpCodeAt } from "../src/stepup/totp";
 import { Harness, PASSWORD, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type EnrollBody = { secret: string; otpauthUrl: string; qrSvg: string };
 type CodesBody = { success: boolean; recoveryCodes: string[] };
@@ -91,7 +92,7 @@ describe("TOTP enrolment", () => {
     expect((await h.call("/api/security/mfa/totp/disable", { cookie, method: "POST" })).status).toBe(200);
     const user = await env.DB.prepare("SELECT totp_enabled, totp_secret_enc FROM users WHERE id = ?").bind(t.admin.id).first();
     expect(user).toEqual({ totp_enabled: 0, totp_secret_enc: null });
-    const audit = await env.DB.prepare("SELECT outcome FROM audit_logs WHERE tenant_id = ? AND action = 'MFA_DISABLED'").bind(t.id).all();
+    const audit = await auditStore.prepare("SELECT outcome FROM audit_logs WHERE tenant_id = ? AND action = 'MFA_DISABLED'").bind(t.id).all();
     expect(audit.results).toEqual([{ outcome: "SUCCESS" }]);
   });
 
@@ -229,7 +230,7 @@ describe("sign-in with a second factor", () => {
     expect(first.status).toBe(200);
     const second = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD, recoveryCode: code } });
     expect(second.body.error).toBe("INVALID_OTP");
-    const audit = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'MFA_RECOVERY_CODE_USED'").bind(t.id).first<{ n: number }>();
+    const audit = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'MFA_RECOVERY_CODE_USED'").bind(t.id).first<{ n: number }>();
     expect(audit?.n).toBe(1);
   });
 

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { createDb } from "../src/db/client";
-import { auditLogs, tenants } from "../src/db/schema";
+import { tenants } from "../src/db/schema";
+import { auditRowsOf } from "./audit-store";
 import { type CallOptions, type CallResult, Harness, ORIGIN, configured, d1WithTableGone, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
 
@@ -89,7 +90,7 @@ describe("operator API", () => {
     const res = await createTenant(h, { name: "Acme Two", slug, ownerEmail: " Alice@Acme-Two.TEST " });
     expect(res.status).toBe(201);
     expect(res.body.tenant).toMatchObject({ name: "Acme Two", slug, disabledAt: null });
-    const rows = await createDb(env.DB).select().from(auditLogs).where(eq(auditLogs.tenantId, res.body.tenant.id)).orderBy(auditLogs.seq);
+    const rows = await auditRowsOf(res.body.tenant.id);
     expect(rows.map((r) => [r.seq, r.action, r.outcome, r.actorUserId])).toEqual([
       [1, "TENANT_CREATED", "SUCCESS", null],
       [2, "USER_INVITED", "SUCCESS", null],
@@ -143,7 +144,7 @@ describe("operator API", () => {
     expect((await auditRows(t.id, "TENANT_DISABLED")).map((r) => [r.outcome, r.actorUserId])).toEqual([["SUCCESS", null]]);
     const again = await h.call(`/api/operator/tenants/${t.id}/disable`, { ...asOperator(), body: {} });
     expect([again.status, again.body.error]).toEqual([409, "TENANT_ALREADY_DISABLED"]);
-    const failRows = await createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, t.id), eq(auditLogs.action, "TENANT_DISABLED"), eq(auditLogs.outcome, "FAIL")));
+    const failRows = (await auditRowsOf(t.id, "TENANT_DISABLED")).filter((r) => r.outcome === "FAIL");
     expect(failRows.map((r) => r.failureReason)).toEqual(["TENANT_ALREADY_DISABLED"]);
   });
 

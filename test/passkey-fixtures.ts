@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { type CallOptions, type Harness, ORIGIN, type SeededUser } from "./helpers";
 import { type AuthenticateKnobs, SoftAuthenticator } from "./webauthn/soft-authenticator";
+import { auditStore } from "./audit-store";
 
 export type PasskeyView = { id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean };
 
@@ -69,7 +70,7 @@ export type PasskeyAuditRow = { outcome: string; failure_reason: string | null; 
 
 /** The tenant's audit rows for `action`, in chain order. */
 export async function auditRowsOf(tenantId: string, action: string) {
-  const rows = await env.DB.prepare("SELECT outcome, failure_reason, actor_user_id, target_id, metadata, before, after FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
+  const rows = await auditStore.prepare("SELECT outcome, failure_reason, actor_user_id, target_id, metadata, before, after FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
     .bind(tenantId, action)
     .all<PasskeyAuditRow>();
   return rows.results;

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Harness, PASSWORD, type SeededTenant, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -37,7 +38,7 @@ describe("admin-initiated password reset", () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(results.find((r) => r.status === 409)?.body.error).toBe("RESET_LINK_USED");
     expect((await redeem(h, token, `${NEW_PASSWORD} again`)).status).toBe(409);
-    const ok = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'PASSWORD_RESET' AND outcome = 'SUCCESS'").bind(t.id).first<{ n: number }>();
+    const ok = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'PASSWORD_RESET' AND outcome = 'SUCCESS'").bind(t.id).first<{ n: number }>();
     expect(ok?.n).toBe(1);
   });
 
@@ -151,7 +152,7 @@ describe("a reset through the link, without a session", () => {
     const token = new URL(received[0]?.link ?? "https://x/").searchParams.get("token") ?? "";
     expect((await redeem(h, token)).status).toBe(200);
     expect((await h.call("/api/me", { cookie: admin.cookie })).status).toBe(401);
-    const ended = await env.DB.prepare("SELECT actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all();
+    const ended = await auditStore.prepare("SELECT actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'IMPERSONATION_ENDED'").bind(t.id).all();
     expect(ended.results).toEqual([{ actor_user_id: t.admin.id, target_id: t.member.id }]);
   });
 });

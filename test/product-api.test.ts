@@ -1,7 +1,6 @@
 // The product's HTTP API (src/product-api/routes.ts): an origin that is not a Worker records
 // audit events and asks for step-up with its product credential and the user's assertion,
 // through the very calls the RPC entrypoint runs (src/rpc/calls.ts).
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { ASSERTION_HEADER } from "../src/gateway/assertion";
@@ -9,6 +8,7 @@ import { sha256Hex } from "../src/lib/crypto";
 import { Harness, configured, seedTenant, withEnv } from "./helpers";
 import { keySetText } from "./gateway-fixtures";
 import { createProductApiClient } from "../packages/product/src/index";
+import { auditStore } from "./audit-store";
 
 const TOKEN = "product-token-0123456789abcdefghijklmnopqrstuvwxyz";
 const OLD_TOKEN = "product-token-old-0123456789abcdefghijklmnopqrstu";
@@ -62,7 +62,7 @@ describe("recording an audit event over HTTP", () => {
     const res = await serverCall(h, "audit-events", e, assertion, EVENT);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true, id: expect.any(String), seq: expect.any(Number) });
-    const row = await env.DB.prepare("SELECT tenant_id, action, actor_user_id, target_id FROM audit_logs WHERE id = ?").bind((res.body as unknown as { id: string }).id).first();
+    const row = await auditStore.prepare("SELECT tenant_id, action, actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND id = ?").bind(t.id, (res.body as unknown as { id: string }).id).first();
     expect(row).toEqual({ tenant_id: t.id, action: "app.note.deleted", actor_user_id: t.member.id, target_id: "note_7" });
   });
 
@@ -71,7 +71,7 @@ describe("recording an audit event over HTTP", () => {
     const res = await serverCall(h, "audit-events", e, assertion, { ...EVENT, action: "USER_DELETED" });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: "VALIDATION_FAILED" });
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'USER_DELETED'").bind(t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'USER_DELETED'").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 
@@ -87,7 +87,7 @@ describe("recording an audit event over HTTP", () => {
     expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
     const res = await serverCall(h, "audit-events", e, assertion, EVENT);
     expect(res.status).toBe(401);
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 });
@@ -100,7 +100,7 @@ describe("who may call the product API", () => {
       expect(res.status, token).toBe(401);
       expect(res.body).toMatchObject({ error: "PRODUCT_CREDENTIAL_INVALID" });
     }
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 
@@ -121,7 +121,7 @@ describe("who may call the product API", () => {
       expect(res.status, JSON.stringify(headers)).toBe(403);
       expect(res.body).toMatchObject({ error: "BROWSER_REFUSED" });
     }
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 

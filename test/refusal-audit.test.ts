@@ -2,17 +2,17 @@
 // writes a FAIL row (reads, CSRF, body limit and dead cookies included); repeats of the
 // same refusal (user, reason, method and route) are deduplicated per minute with the
 // count; a 428 challenge is a question, not written.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { randomBytes, toBase64Url } from "../src/lib/crypto";
 import { DEFAULT_GATEHOUSE_PATH } from "../src/config";
 import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
+import { auditStore, eventsEverCommitted } from "./audit-store";
 
 type Row = { action: string; outcome: string; actor_user_id: string | null; target_id: string | null; failure_reason: string; metadata: string | null };
 
 async function rows(tenantId: string, action = "REQUEST_REFUSED") {
-  const res = await env.DB.prepare("SELECT action, outcome, actor_user_id, target_id, failure_reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
+  const res = await auditStore.prepare("SELECT action, outcome, actor_user_id, target_id, failure_reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq")
     .bind(tenantId, action)
     .all<Row>();
   return res.results.map((r) => ({ ...r, metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>) }));
@@ -20,8 +20,8 @@ async function rows(tenantId: string, action = "REQUEST_REFUSED") {
 
 const countAll = async (tenantId?: string) =>
   (tenantId
-    ? await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>()
-    : await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs").first<{ n: number }>()
+    ? await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>()
+    : { n: await eventsEverCommitted() }
   )?.n ?? 0;
 
 async function memberOf(): Promise<{ h: Harness; t: SeededTenant; cookie: string; sessionId: string }> {

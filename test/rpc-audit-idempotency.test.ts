@@ -10,13 +10,20 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 const productRows = async (tenantId: string) => (await auditRows(tenantId)).filter((r) => r.action.startsWith("app."));
 
-/** Makes the read-back of a recorded row's place (its seq and hash) fail, in this isolate (the Worker under test shares it). */
+/** Makes the read-back of a recorded row's place (its seq and hash, from the tenant's object) fail, in this isolate (the Worker under test shares it). */
 function failReadBack() {
-  const proto = Object.getPrototypeOf(env.DB) as { prepare: (query: string) => D1PreparedStatement };
-  const prepare = proto.prepare;
-  return vi.spyOn(proto, "prepare").mockImplementation(function (this: D1Database, query: string) {
-    if (/^select "seq", "hash" from "audit_logs"/i.test(query)) throw new Error("D1 read unavailable");
-    return prepare.call(this, query);
+  const proto = Object.getPrototypeOf(env.TENANT) as { get: (id: DurableObjectId) => DurableObjectStub };
+  const get = proto.get;
+  return vi.spyOn(proto, "get").mockImplementation(function (this: DurableObjectNamespace, id: DurableObjectId) {
+    const stub = get.call(this, id);
+    return new Proxy(stub, {
+      get(target, prop) {
+        if (prop === "auditPlace") return () => Promise.reject(new Error("Durable Object unavailable"));
+        // An RPC stub's methods are called as they are (binding one would be a remote call of "bind").
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (...args: unknown[]) => Reflect.apply(value, target, args) : value;
+      },
+    });
   });
 }
 

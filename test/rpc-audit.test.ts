@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AuditEventInput } from "../src/rpc/types";
-import { seedTenant } from "./helpers";
+import { PASSWORD, seedTenant, tenantObjectsUnreachable, withEnv } from "./helpers";
 import { auditRows as rows, productEvent as event, realTimeHarness } from "./rpc-fixtures";
+import { eventsEverCommitted, outboxOf } from "./audit-store";
 
 type Verify = { ok: boolean; checked: number; firstBrokenSeq: number | null };
 
@@ -26,15 +27,17 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
   });
 
-  it("answers a sealed row even while another writer holds the tenant's seal lease", async () => {
+  it("answers a linked row after the tenant's events still waiting in the outbox, which its answer drains first", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const { sessionId } = await h.login(t.member.email);
-    // Another writer's lease: commitWithAudit leaves sealing to it and returns at once.
-    await env.DB.prepare("INSERT INTO audit_seal_leases (tenant_id, holder, expires_at) VALUES (?, 'seal_other', ?)").bind(t.id, Date.now() + 60_000).run();
+    // The sign-in's events wait in the outbox: the tenant's object was not told of them.
+    const { sessionId } = await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ TENANT: tenantObjectsUnreachable() }) });
+    const waiting = await outboxOf(t.id);
+    expect(waiting.length).toBeGreaterThan(0);
     const res = await env.GATEHOUSE.recordAuditEvent(event(sessionId, t.member.id));
     if (!res.ok) throw new Error(JSON.stringify(res));
     expect(res.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(res.seq).toBe(waiting.length + 1);
     expect((await rows(t.id)).find((r) => r.seq === res.seq)?.hash).toBe(res.hash);
   });
 
@@ -102,7 +105,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
   });
 
   it("an unknown session records nothing anywhere: 401", async () => {
-    const count = () => env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs").first<{ n: number }>();
+    const count = () => eventsEverCommitted();
     const before = await count();
     expect(await env.GATEHOUSE.recordAuditEvent(event("nosuchsession", "usr_nobody"))).toMatchObject({ ok: false, status: 401 });
     expect(await count()).toEqual(before);

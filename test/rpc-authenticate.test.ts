@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 import { CLIENT_IP, authenticate, countD1, realTimeHarness } from "./rpc-fixtures";
+import { auditStore } from "./audit-store";
 
 describe("GatehouseService.authenticate through a service binding", () => {
   it("a hot authenticate call makes no D1 query", async () => {
@@ -30,7 +31,7 @@ describe("GatehouseService.authenticate through a service binding", () => {
     expect((await h.call("/api/auth/logout", { cookie, method: "POST" })).status).toBe(200);
     expect(await authenticate(cookie)).toMatchObject({ ok: false, status: 401, error: "SESSION_REVOKED" });
     // Audited as on the API: the cookie still names its tenant.
-    const refused = await env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).first();
+    const refused = await auditStore.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'REQUEST_REFUSED'").bind(t.id).first();
     expect(refused).toEqual({ failure_reason: "SESSION_REVOKED" });
   });
 
@@ -44,7 +45,7 @@ describe("GatehouseService.authenticate through a service binding", () => {
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
     const { cookie } = await h.login(t.member.email);
     expect(await authenticate(cookie, "198.51.100.7")).toMatchObject({ ok: false, status: 403, error: "IP_BLOCKED" });
-    const row = await env.DB.prepare("SELECT action, ip FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED'").bind(t.id).first();
+    const row = await auditStore.prepare("SELECT action, ip FROM audit_logs WHERE tenant_id = ? AND action = 'IP_ACCESS_DENIED'").bind(t.id).first();
     expect(row).toEqual({ action: "IP_ACCESS_DENIED", ip: "198.51.100.7" });
     expect((await authenticate(cookie, CLIENT_IP)).ok).toBe(true);
   });

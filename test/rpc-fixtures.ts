@@ -5,6 +5,7 @@ import { vi } from "vitest";
 import type { AuditEventInput } from "../src/rpc/types";
 import { Harness, PASSWORD, type SeededUser } from "./helpers";
 import { HOME } from "./ip-rules-fixtures";
+import { auditStore } from "./audit-store";
 
 /**
  * A harness whose clock starts at the real time: the entrypoint runs with the Worker's
@@ -54,7 +55,7 @@ export type AuditRow = { id: string; seq: number; action: string; failure_reason
 
 /** A tenant's audit rows, in chain order. */
 export const auditRows = (tenantId: string) =>
-  env.DB.prepare("SELECT * FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<AuditRow>().then((r) => r.results);
+  auditStore.prepare("SELECT * FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(tenantId).all<AuditRow>().then((r) => r.results);
 
 /** A product event as the product records it: the session `authenticate` answered and whom it acts for (its `user.id`). */
 export const productEvent = (sessionId: string, userId: string, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({

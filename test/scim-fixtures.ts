@@ -1,9 +1,6 @@
-import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
-import { createDb } from "../src/db/client";
-import { auditLogs } from "../src/db/schema";
 import { SCIM_MEDIA_TYPE, SCIM_SCHEMAS } from "../src/scim/protocol";
 import { type CallOptions, type Harness, type SeededTenant, type SeededUser, seedTenant } from "./helpers";
+import { auditRowsOf } from "./audit-store";
 
 export const SCIM = "/_gatehouse/scim/v2";
 export const USER_URN = SCIM_SCHEMAS.user;
@@ -49,7 +46,7 @@ export function rfcUser(userName: string, extra: Record<string, unknown> = {}) {
 
 /** The tenant's audit rows for one action, oldest first. */
 export function auditRows(tenantId: string, action: string) {
-  return createDb(env.DB).select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.action, action))).orderBy(auditLogs.seq);
+  return auditRowsOf(tenantId, action);
 }
 
 /** A tenant with a SCIM token of its owner's. */

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type SessionsBody = { sessions: { id: string; current: boolean; device: string; ip: string; revokedAt: string | null; active: boolean }[]; currentSessionId: string };
 
@@ -202,7 +203,7 @@ describe("POST /api/security/sessions/:id/revoke", () => {
     await h.stepUp(me.cookie, "REVOKE_SESSION", t.member);
     await h.call(`/api/security/sessions/${other.sessionId}/revoke`, { cookie: me.cookie, method: "POST" });
     await h.call(`/api/security/sessions/nosuchsession/revoke`, { cookie: me.cookie, method: "POST" });
-    const rows = await env.DB.prepare("SELECT outcome, target_id, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'SESSION_REVOKED' ORDER BY seq")
+    const rows = await auditStore.prepare("SELECT outcome, target_id, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'SESSION_REVOKED' ORDER BY seq")
       .bind(t.id)
       .all();
     expect(rows.results).toEqual([

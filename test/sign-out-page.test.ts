@@ -1,9 +1,9 @@
 // The sign-out page (src/auth/sign-out-page.ts): a POST form ends the session and lands on
 // SIGN_OUT_PATH; a GET only shows the page; the API's CSRF rules hold.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config";
 import { Harness, ORIGIN, configured, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const FORM = { accept: "text/html", "content-type": "application/x-www-form-urlencoded", "sec-fetch-mode": "navigate", "sec-fetch-site": "same-origin" };
 
@@ -33,7 +33,7 @@ describe("the sign-out page", () => {
     expect(res.headers.get("location")).toBe("/goodbye?from=gatehouse");
     expect(res.headers.getSetCookie().some((line) => line.startsWith("__Host-gatehouse_session=;"))).toBe(true);
     expect((await h.call("/api/me", { cookie })).status).toBe(401);
-    const row = await env.DB.prepare("SELECT outcome, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGOUT'").bind(t.id).first<{ outcome: string; target_id: string }>();
+    const row = await auditStore.prepare("SELECT outcome, target_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGOUT'").bind(t.id).first<{ outcome: string; target_id: string }>();
     expect(row).toEqual({ outcome: "SUCCESS", target_id: sessionId });
   });
 

@@ -13,6 +13,7 @@ import type { Bindings } from "../src/env";
 import { sha256Hex } from "../src/lib/crypto";
 import { Harness, type SeededTenant, type SeededUser, d1WithBrokenAudit, d1WithChangeBeforeBatch, seedTenant, withEnv } from "./helpers";
 import { BACKCHANNEL_LOGOUT_EVENT, type TestIdp, installIdp } from "./sso-idp";
+import { auditStore } from "./audit-store";
 
 const LOGOUT = "/api/auth/sso/backchannel-logout";
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
@@ -56,7 +57,7 @@ const revocation = async (sessionId: string) =>
 const isLive = async (sessionId: string) => (await revocation(sessionId))?.revokedAt === null;
 
 async function logoutRows(tenantId: string) {
-  const { results } = await env.DB.prepare("SELECT outcome, actor_user_id AS actor, target_type AS targetType, target_id AS targetId, failure_reason AS reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = 'SSO_LOGOUT' ORDER BY seq")
+  const { results } = await auditStore.prepare("SELECT outcome, actor_user_id AS actor, target_type AS targetType, target_id AS targetId, failure_reason AS reason, metadata FROM audit_logs WHERE tenant_id = ? AND action = 'SSO_LOGOUT' ORDER BY seq")
     .bind(tenantId)
     .all<{ outcome: string; actor: string | null; targetType: string | null; targetId: string | null; reason: string | null; metadata: string | null }>();
   return results.map((r) => ({ ...r, metadata: JSON.parse(r.metadata ?? "null") as Record<string, unknown> | null }));

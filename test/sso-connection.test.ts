@@ -8,6 +8,7 @@ import { randomId, toBase64Url } from "../src/lib/crypto";
 import { openSsoSecret } from "../src/sso/store";
 import { Harness, type SeededTenant, seedTenant, withEnv } from "./helpers";
 import { TestIdp, installIdp } from "./sso-idp";
+import { auditStore } from "./audit-store";
 
 type ConnectionView = { id: string; issuer: string; clientId: string; secretSet: boolean; domains: string[]; redirectUri: string; backchannelLogoutUri: string; requireSso: boolean };
 type Answer = { connection: ConnectionView | null; error?: string; problem?: string; domains?: string[] };
@@ -31,7 +32,7 @@ const sealedSecretOf = async (tenantId: string) =>
   (await env.DB.prepare("SELECT id, client_secret_enc AS sealed FROM sso_connections WHERE tenant_id = ?").bind(tenantId).first<{ id: string; sealed: string }>()) ?? null;
 
 async function auditRows(tenantId: string, action: string) {
-  const rows = await env.DB.prepare("SELECT outcome, failure_reason, before, after, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq").bind(tenantId, action).all<Record<string, string | null>>();
+  const rows = await auditStore.prepare("SELECT outcome, failure_reason, before, after, metadata FROM audit_logs WHERE tenant_id = ? AND action = ? ORDER BY seq").bind(tenantId, action).all<Record<string, string | null>>();
   return rows.results;
 }
 

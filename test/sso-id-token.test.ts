@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Harness, type SeededTenant, seedTenant } from "./helpers";
 import { SESSION } from "./snapshot-fixtures";
 import { type IdpUser, type TestIdp, installIdp, seedConnection, ssoSignIn } from "./sso-idp";
+import { auditStore } from "./audit-store";
 
 async function ssoTenant(prepare: (idp: TestIdp) => void = () => {}) {
   const h = new Harness();
@@ -17,7 +18,7 @@ async function ssoTenant(prepare: (idp: TestIdp) => void = () => {}) {
 }
 
 const lastFailure = async (tenantId: string) =>
-  env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED' ORDER BY seq DESC LIMIT 1").bind(tenantId).first<{ failure_reason: string }>();
+  auditStore.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED' ORDER BY seq DESC LIMIT 1").bind(tenantId).first<{ failure_reason: string }>();
 
 async function expectTokenRefused(h: Harness, idp: TestIdp, t: SeededTenant, user: IdpUser, reason: string) {
   const { callback, location } = await ssoSignIn(h, idp, user);

@@ -7,6 +7,7 @@ import { Harness, PASSWORD, type SeededTenant, seedTenant } from "./helpers";
 import { passkeySignIn, signedInWithPasskey } from "./passkey-fixtures";
 import { invite, tokenOf } from "./invitation-fixtures";
 import { installIdp, seedConnection, ssoSignIn } from "./sso-idp";
+import { auditStore } from "./audit-store";
 
 const domainOf = (t: SeededTenant) => `${t.slug}.test`;
 const startUrlOf = (email: string) => `https://gatehouse.test/_gatehouse/api/auth/sso/start?email=${encodeURIComponent(email)}`;
@@ -22,7 +23,7 @@ async function requiringTenant(requireSso = true) {
 const login = (h: Harness, email: string, extra: Record<string, unknown> = {}) => h.call("/api/auth/login", { body: { email, password: PASSWORD, ...extra } });
 
 const loginRows = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT action, outcome, failure_reason, actor_user_id, metadata FROM audit_logs WHERE tenant_id = ? AND action IN ('LOGIN_SUCCEEDED', 'LOGIN_FAILED') ORDER BY seq").bind(tenantId).all<{ action: string; outcome: string; failure_reason: string | null; actor_user_id: string; metadata: string | null }>()).results;
+  (await auditStore.prepare("SELECT action, outcome, failure_reason, actor_user_id, metadata FROM audit_logs WHERE tenant_id = ? AND action IN ('LOGIN_SUCCEEDED', 'LOGIN_FAILED') ORDER BY seq").bind(tenantId).all<{ action: string; outcome: string; failure_reason: string | null; actor_user_id: string; metadata: string | null }>()).results;
 
 describe("requireSso", () => {
   it("a member's right password is answered 403 SSO_REQUIRED with the start URL, audited, and no session starts", async () => {

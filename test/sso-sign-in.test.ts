@@ -6,6 +6,7 @@ import { Harness, type SeededTenant, seedTenant } from "./helpers";
 import { seedRules } from "./ip-rules-fixtures";
 import { SESSION } from "./snapshot-fixtures";
 import { type IdpUser, type TestIdp, followCallback, installIdp, seedConnection, ssoSignIn, startSso } from "./sso-idp";
+import { auditStore } from "./audit-store";
 
 const domainOf = (t: SeededTenant) => `${t.slug}.test`;
 const asUser = (email: string, extra: Partial<IdpUser> = {}): IdpUser => ({ sub: `sub-${email}`, email, name: "Ada Lovelace", sid: "idp-session-1", ...extra });
@@ -20,7 +21,7 @@ async function ssoTenant(options: { jitProvisioning?: boolean; defaultRole?: "me
 
 type Failure = { outcome: string; failure_reason: string | null; actor_user_id: string | null };
 const failures = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT outcome, failure_reason, actor_user_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED' ORDER BY seq").bind(tenantId).all<Failure>()).results;
+  (await auditStore.prepare("SELECT outcome, failure_reason, actor_user_id FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED' ORDER BY seq").bind(tenantId).all<Failure>()).results;
 
 const sessionsOf = async (userId: string) =>
   (await env.DB.prepare("SELECT id, sso_connection_id, sso_subject, sso_sid, metadata FROM user_sessions WHERE user_id = ?").bind(userId).all<Record<string, string | null>>()).results;
@@ -47,7 +48,7 @@ describe("signing in through the provider", () => {
     expect(listed.body.sessions.find((s) => s.current)?.id).toBe(session?.id);
     const linked = await env.DB.prepare("SELECT user_id FROM sso_identities WHERE connection_id = ? AND subject = ?").bind(connectionId, `sub-${t.member.email}`).first<{ user_id: string }>();
     expect(linked?.user_id).toBe(t.member.id);
-    const row = await env.DB.prepare("SELECT metadata FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id).first<{ metadata: string }>();
+    const row = await auditStore.prepare("SELECT metadata FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id).first<{ metadata: string }>();
     expect(JSON.parse(row?.metadata ?? "{}")).toMatchObject({ method: "sso", ssoConnectionId: connectionId, provisioned: false });
   });
 
@@ -202,7 +203,7 @@ describe("the member the provider names", () => {
     expect(first.location).toBe("/");
     const created = await env.DB.prepare("SELECT id, role, display_name, tenant_id FROM users WHERE email = ?").bind(email).first<{ id: string; role: string; display_name: string; tenant_id: string }>();
     expect(created).toMatchObject({ role: "admin", display_name: "Ada Lovelace", tenant_id: t.id });
-    const row = await env.DB.prepare("SELECT metadata FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id).first<{ metadata: string }>();
+    const row = await auditStore.prepare("SELECT metadata FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_SUCCEEDED'").bind(t.id).first<{ metadata: string }>();
     expect(JSON.parse(row?.metadata ?? "{}")).toMatchObject({ method: "sso", provisioned: true });
     await ssoSignIn(h, idp, asUser(email));
     expect(await sessionsOf(created?.id ?? "")).toHaveLength(2);

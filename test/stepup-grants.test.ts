@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const forceLogout = (h: Harness, cookie: string, userId: string) => h.call(`/api/users/${userId}/force-logout`, { cookie, method: "POST" });
 
@@ -130,7 +131,7 @@ describe("POST /api/security/stepup/verify input", () => {
     const a = await h.signIn(t.admin);
     await h.call("/api/security/stepup/verify", { cookie: a.cookie, body: { purpose: "FORCE_LOGOUT", code: "000000" } });
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
-    const rows = await env.DB.prepare("SELECT outcome, failure_reason, json_extract(metadata, '$.purpose') AS purpose FROM audit_logs WHERE tenant_id = ? AND action = 'STEP_UP_VERIFIED' ORDER BY seq")
+    const rows = await auditStore.prepare("SELECT outcome, failure_reason, json_extract(metadata, '$.purpose') AS purpose FROM audit_logs WHERE tenant_id = ? AND action = 'STEP_UP_VERIFIED' ORDER BY seq")
       .bind(t.id)
       .all();
     expect(rows.results).toEqual([

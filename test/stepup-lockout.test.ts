@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, PASSWORD, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 const WRONG = "000000";
 
@@ -18,7 +18,7 @@ describe("lockout: 5 failed codes per user within 15 minutes, on any path", () =
     expect(locked.status).toBe(429);
     expect(locked.body.error).toBe("TOO_MANY_ATTEMPTS");
     expect(locked.body.retryAfterSeconds).toBeGreaterThan(0);
-    const audit = await env.DB.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'STEP_UP_VERIFIED' ORDER BY seq DESC LIMIT 1")
+    const audit = await auditStore.prepare("SELECT failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'STEP_UP_VERIFIED' ORDER BY seq DESC LIMIT 1")
       .bind(t.id)
       .first<{ failure_reason: string }>();
     expect(audit?.failure_reason).toBe("LOCKED_OUT");

@@ -15,6 +15,10 @@ const reached = (shared[REACHED] ??= new Set<string>());
 
 /** Once per file (test/apply-migrations.ts): the names objects are reached by are noted. */
 export function noteTenantObjects(): void {
+  // Names an earlier file reached after its last request (reading its audit chains, say) are
+  // that file's objects: an alarm run on one of them throws, since src/index.ts was evaluated
+  // afresh for this file.
+  reached.clear();
   // The files of a vitest worker share its env: wrap the namespace itself, not the last file's wrapper.
   const holder = globalThis as { [ORIGINAL]?: typeof env.TENANT };
   const namespace = (holder[ORIGINAL] ??= env.TENANT);
@@ -39,3 +43,4 @@ export async function settleTenantObjects(): Promise<void> {
   for (const name of names) await runDurableObjectAlarm(env.TENANT.get(env.TENANT.idFromName(name)));
   reached.clear();
 }
+

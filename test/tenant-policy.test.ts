@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { totpCodeAt } from "../src/stepup/totp";
 import { Harness, type SeededTenant, apiRouteTable, countingD1, seedTenant, withEnv } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type Policy = { policy: { requireTwoFactor: boolean } };
 
@@ -28,7 +29,7 @@ describe("the tenant policy", () => {
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(428);
     await setPolicy(h, t, true);
     expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true, requirePhishingResistant: "off" });
-    const rows = await env.DB.prepare("SELECT outcome, actor_user_id, target_id, after FROM audit_logs WHERE tenant_id = ? AND action = 'TENANT_POLICY_UPDATED' ORDER BY seq").bind(t.id).all();
+    const rows = await auditStore.prepare("SELECT outcome, actor_user_id, target_id, after FROM audit_logs WHERE tenant_id = ? AND action = 'TENANT_POLICY_UPDATED' ORDER BY seq").bind(t.id).all();
     expect(rows.results).toMatchObject([
       { outcome: "FAIL", actor_user_id: t.admin.id },
       { outcome: "SUCCESS", actor_user_id: t.owner.id, target_id: t.id, after: JSON.stringify({ requireTwoFactor: true, requirePhishingResistant: "off" }) },

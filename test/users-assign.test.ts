@@ -6,6 +6,7 @@ import { randomId } from "../src/lib/crypto";
 import { sealSecret } from "../src/stepup/secret-box";
 import { generateTotpSecret } from "../src/stepup/totp";
 import { Harness, type SeededTenant, type SeededUser, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 /** A second member of the tenant, with TOTP, holding `granted` beyond the member role. */
 async function memberWith(t: SeededTenant, granted: string[]): Promise<SeededUser> {
@@ -33,7 +34,7 @@ describe("nobody hands out more access than they have", () => {
     expect(res.status).toBe(403);
     expect(res.body.error).toBe("FORBIDDEN");
     expect((await roleOf(t.member.id)).role).toBe("member");
-    const audit = await env.DB.prepare("SELECT outcome, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'USER_ROLE_UPDATED'").bind(t.id).all();
+    const audit = await auditStore.prepare("SELECT outcome, failure_reason FROM audit_logs WHERE tenant_id = ? AND action = 'USER_ROLE_UPDATED'").bind(t.id).all();
     expect(audit.results).toEqual([{ outcome: "FAIL", failure_reason: "FORBIDDEN" }]);
   });
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Harness, seedTenant } from "./helpers";
+import { auditStore } from "./audit-store";
 
 type UserBody = { user: { id: string; role: string; permissions: string[] } };
 
@@ -56,7 +57,7 @@ describe("PATCH /api/users/:id/role", () => {
     const me = await h.call<{ user: { role: string; permissions: string[] } }>("/api/me", { cookie: member.cookie });
     expect(me.body.user.role).toBe("admin");
     expect(me.body.user.permissions).toContain("SETTINGS_SECURITY_EDIT");
-    const audit = await env.DB.prepare("SELECT before, after FROM audit_logs WHERE tenant_id = ? AND action = 'USER_ROLE_UPDATED' AND outcome = 'SUCCESS'").bind(t.id).first<{ before: string; after: string }>();
+    const audit = await auditStore.prepare("SELECT before, after FROM audit_logs WHERE tenant_id = ? AND action = 'USER_ROLE_UPDATED' AND outcome = 'SUCCESS'").bind(t.id).first<{ before: string; after: string }>();
     expect(JSON.parse(audit?.before ?? "{}").role).toBe("member");
     expect(JSON.parse(audit?.after ?? "{}").role).toBe("admin");
   });
@@ -138,7 +139,7 @@ describe("PATCH /api/users/:id/permissions", () => {
     expect(res.status).toBe(200);
     expect(res.body.user.permissions).toEqual(["SETTINGS_SECURITY_VIEW"]);
     expect((await h.call("/api/audit-logs", { cookie: member.cookie })).status).toBe(200);
-    const audit = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'USER_PERMISSIONS_UPDATED' AND outcome = 'SUCCESS'").bind(t.id).first<{ n: number }>();
+    const audit = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'USER_PERMISSIONS_UPDATED' AND outcome = 'SUCCESS'").bind(t.id).first<{ n: number }>();
     expect(audit?.n).toBe(1);
   });
 

@@ -1,9 +1,9 @@
 /**
  * Retention checkpoints, authenticated. A checkpoint says "rows up to `seq` were pruned
  * and the last of them hashed to `hash`"; verification starts from it. Anyone who can
- * write D1 could otherwise delete recent rows and insert a checkpoint at their last seq,
+ * write the store could otherwise delete recent rows and insert a checkpoint at their last seq,
  * so each checkpoint carries an HMAC-SHA-256 under AUDIT_CHECKPOINT_KEY (a Worker
- * secret, never in D1), and it may only cover rows that were older than the retention
+ * secret, never stored), and it may only cover rows that were older than the retention
  * window when it was written. Without the key nothing is pruned and nothing verified
  * (fail closed).
  *
@@ -11,17 +11,19 @@
  * `<keyId>.<mac>`, made with the current key, and verifies with whichever key of the set
  * it names; a bare `<mac>` (written before key ids) names LEGACY_KEY_ID. A checkpoint
  * written under a previous key keeps verifying while that key is in the set, and the
- * scheduled handler re-signs it with the current key (resignCheckpoints) so the previous
+ * scheduled handler has each tenant's object re-sign it with the current key (resignCheckpoints) so the previous
  * key can then be dropped.
  */
-import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import { configuredKeySet } from "../config";
 import type { Db } from "../db/client";
 import { resumableWalk } from "../db/job-cursor";
-import { auditCheckpoints } from "../db/schema";
+import { auditCheckpoints, tenants } from "../db/schema";
+import type { AuditDb } from "../tenant-object/audit-store";
+import { tenantObject } from "../tenant-object/stub";
 import type { Bindings } from "../env";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { type ImportedKeySet, importKeySet, splitKeyId } from "../lib/key-set";
+import { type ImportedKeySet, type KeySet, importKeySet, splitKeyId } from "../lib/key-set";
 import { canonicalJson } from "./chain";
 
 const DAY_MS = 86_400_000;
@@ -45,11 +47,25 @@ export type StoredCheckpoint = Omit<CheckpointFields, "lastCreatedAt" | "retenti
   mac: string | null;
 };
 
+/**
+ * AUDIT_CHECKPOINT_KEY as the Worker's configuration gives it, or null when it is missing
+ * or malformed (callers fail closed). The tenant's object is handed this set with each call
+ * that needs it (its copy of the secret is the same in a deployment; this keeps one
+ * configuration the owner of which key is in force).
+ */
+export function checkpointKeySet(env: Pick<Bindings, "AUDIT_CHECKPOINT_KEY">): KeySet | null {
+  return configuredKeySet(env, "auditCheckpoint");
+}
+
+/** The set's HMAC keys. */
+export function importCheckpointKeys(set: KeySet): Promise<CheckpointKeys> {
+  return importKeySet(set, "audit-checkpoint-hmac", (bytes) => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+}
+
 /** The HMAC keys, or null when AUDIT_CHECKPOINT_KEY is missing or malformed (callers fail closed). */
 export async function checkpointKey(env: Pick<Bindings, "AUDIT_CHECKPOINT_KEY">): Promise<CheckpointKeys | null> {
-  const set = configuredKeySet(env, "auditCheckpoint");
-  if (!set) return null;
-  return importKeySet(set, "audit-checkpoint-hmac", (bytes) => crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]));
+  const set = checkpointKeySet(env);
+  return set ? importCheckpointKeys(set) : null;
 }
 
 const signedText = (f: CheckpointFields) =>
@@ -90,44 +106,44 @@ export async function checkpointProblem(keys: CheckpointKeys, cp: StoredCheckpoi
 }
 
 /**
- * Re-signs, with the current key, up to `maxRows` checkpoints whose MAC verifies under a
- * previous key of the set (only the MAC changes, compare-and-set on the old one), resuming
- * after the tenant the last run stopped at (the "checkpoint-resign" cursor,
- * src/db/job-cursor.ts). One that does not verify is left as it is, for verification to
- * report, and never keeps the next run from the rest.
+ * Re-signs the tenant's checkpoint (in its object's store) with the current key when its
+ * MAC verifies under a previous key of the set: only the MAC changes. One that does not
+ * verify is left as it is, for verification to report.
  */
-export async function resignCheckpoints(db: Db, keys: CheckpointKeys, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
-  // The SQL form of splitKeyId (src/lib/key-set.ts), the rule's owner: a MAC made with the
-  // current key starts `<current id>.`; a bare (legacy) MAC or another id does not.
-  const prefix = `${keys.current.id}.`;
+export async function resignCheckpoint(db: AuditDb, keys: CheckpointKeys, tenantId: string): Promise<"resigned" | "current" | "unauthentic" | "none"> {
+  const cp = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
+  if (!cp) return "none";
+  // The SQL-free form of splitKeyId's rule (src/lib/key-set.ts): a MAC made with the current key starts `<current id>.`.
+  if (cp.mac?.startsWith(`${keys.current.id}.`)) return "current";
+  if ((await macKeyId(keys, cp)) === null || cp.lastCreatedAt === null || cp.retentionDays === null || cp.mac === null) return "unauthentic";
+  const mac = await signCheckpoint(keys, { ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
+  db.update(auditCheckpoints).set({ mac }).where(and(eq(auditCheckpoints.tenantId, tenantId), eq(auditCheckpoints.mac, cp.mac))).run();
+  return "resigned";
+}
+
+/**
+ * Asks up to `maxRows` tenants' objects to re-sign their checkpoint (resignCheckpoint),
+ * resuming after the tenant the last run stopped at (the "checkpoint-resign" cursor,
+ * src/db/job-cursor.ts). A tenant whose object fails is counted and never keeps the next
+ * run from the rest.
+ */
+export async function resignCheckpoints(env: Pick<Bindings, "TENANT">, db: Db, keys: KeySet, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
   const result = { resigned: 0, unauthentic: 0 };
   await resumableWalk(db, "checkpoint-resign", nowMs, { maxRows, pageRows: RESIGN_PAGE_ROWS }, async (after, upTo, limit) => {
     const rows = await db
-      .select()
-      .from(auditCheckpoints)
-      .where(
-        and(
-          after === null ? undefined : gt(auditCheckpoints.tenantId, after),
-          upTo === null ? undefined : lte(auditCheckpoints.tenantId, upTo),
-          isNotNull(auditCheckpoints.mac),
-          sql`substr(${auditCheckpoints.mac}, 1, ${prefix.length}) <> ${prefix}`,
-        ),
-      )
-      .orderBy(auditCheckpoints.tenantId)
+      .select({ id: tenants.id })
+      .from(tenants)
+      .where(and(after === null ? undefined : gt(tenants.id, after), upTo === null ? undefined : lte(tenants.id, upTo)))
+      .orderBy(tenants.id)
       .limit(limit);
-    for (const cp of rows) {
-      if ((await macKeyId(keys, cp)) === null || cp.lastCreatedAt === null || cp.retentionDays === null || cp.mac === null) {
-        result.unauthentic++;
-        continue;
-      }
-      const mac = await signCheckpoint(keys, { ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
-      const updated = await db
-        .update(auditCheckpoints)
-        .set({ mac })
-        .where(and(eq(auditCheckpoints.tenantId, cp.tenantId), eq(auditCheckpoints.mac, cp.mac)));
-      result.resigned += updated.meta.changes;
+    for (const { id } of rows) {
+      const outcome = await tenantObject(env, id)
+        .resignAuditCheckpoint(id, keys)
+        .catch(() => "unauthentic" as const);
+      if (outcome === "resigned") result.resigned++;
+      if (outcome === "unauthentic") result.unauthentic++;
     }
-    return rows.map((cp) => cp.tenantId);
+    return rows.map((r) => r.id);
   });
   return result;
 }

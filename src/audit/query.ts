@@ -1,7 +1,8 @@
 import { type SQL, and, asc, desc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { idSchema as id } from "../lib/schemas";
 import { type Infer, z } from "../lib/zod";
-import type { Db } from "../db/client";
+import type { AuditDb as Db } from "../tenant-object/audit-store";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "./actions";
@@ -82,14 +83,23 @@ export const MAX_PRODUCT_ACTIONS = 200;
  * many rows each has ("app/" is the first string after every "app.…" one).
  */
 export async function productActions(db: Db, tenantId: string): Promise<string[]> {
-  const rows = await db.all<{ action: string }>(sql`WITH RECURSIVE found(action) AS (
+  const rows = await db.all<{ action: string }>(productActionsSql(tenantId));
+  return rows.map((r) => r.action);
+}
+
+/** productActions' statement, as the object runs it (test/query-plans.test.ts explains it). */
+export function productActionsQuery(tenantId: string): { sql: string; params: unknown[] } {
+  return new SQLiteSyncDialect().sqlToQuery(productActionsSql(tenantId));
+}
+
+function productActionsSql(tenantId: string) {
+  return sql`WITH RECURSIVE found(action) AS (
       SELECT (SELECT MIN(action) FROM ${auditLogs} WHERE tenant_id = ${tenantId} AND action > 'app.' AND action < 'app/')
       UNION ALL
       SELECT (SELECT MIN(action) FROM ${auditLogs} WHERE tenant_id = ${tenantId} AND action > found.action AND action < 'app/')
       FROM found WHERE found.action IS NOT NULL
     )
-    SELECT action FROM found WHERE action IS NOT NULL LIMIT ${MAX_PRODUCT_ACTIONS}`);
-  return rows.map((r) => r.action);
+    SELECT action FROM found WHERE action IS NOT NULL LIMIT ${MAX_PRODUCT_ACTIONS}`;
 }
 
 /** The audit API's camelCase payload; the chain fields let anyone re-verify an export. */

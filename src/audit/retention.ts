@@ -1,10 +1,13 @@
 /**
  * Retention (Cron Trigger): prunes audit rows older than AUDIT_RETENTION_DAYS per
- * tenant, and expired housekeeping rows.
+ * tenant, and expired housekeeping rows. A tenant's chain lives in its Durable Object:
+ * the cron visits the tenants whose oldest row (as their objects report it to D1's
+ * `audit_oldest`) is older than the window, and each object prunes its own chain
+ * (retainTenant, run inside the object).
  *
  * Chain: pruning removes a prefix of a tenant's chain and records the last pruned row's
  * (seq, hash) as the tenant's checkpoint, authenticated with AUDIT_CHECKPOINT_KEY
- * (./checkpoint.ts), in the same batch as the delete, so verification continues from
+ * (./checkpoint.ts), in the same SQLite transaction as the delete, so verification continues from
  * there (./verify.ts). Without the key no audit row is pruned. Only a prefix whose links
  * and hashes verify from the current checkpoint is pruned, and only rows older than the
  * window: the prefix ends at the first row that is not (a row inside the window is never
@@ -31,15 +34,17 @@
 import { type SQL, and, asc, eq, gt, inArray, lt, lte, sql } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, createDb } from "../db/client";
-import { assertInBatch } from "../db/invariants";
 import { type CursorJob, readJobCursor, saveJobCursor } from "../db/job-cursor";
-import { attemptCounters, auditCheckpoints, auditLogs, eventDedupe, ssoLogoutTokens, stepupChallenges, webauthnChallenges, tenants } from "../db/schema";
+import { attemptCounters, auditCheckpoints, auditLogs, auditOldest, eventDedupe, ssoLogoutTokens, stepupChallenges, webauthnChallenges } from "../db/schema";
+import type { AuditDb } from "../tenant-object/audit-store";
+import { tenantObject } from "../tenant-object/stub";
 import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
 import { type ArchiveCheckpoint, type ArchiveChunk, archiveChunk, supersedeLeftovers } from "./archive";
-import { GENESIS_HASH, sealChain } from "./chain";
-import { type CheckpointKeys, checkpointKey, checkpointProblem, signCheckpoint } from "./checkpoint";
+import { GENESIS_HASH } from "./chain";
+import { type CheckpointKeys, checkpointKeySet, checkpointProblem, signCheckpoint } from "./checkpoint";
+import type { KeySet } from "../lib/key-set";
 import { ascendingPage } from "./query";
 import { linkProblem } from "./verify";
 
@@ -59,9 +64,10 @@ export type RetentionOptions = {
 
 const DEFAULTS: Required<RetentionOptions> = { budget: 400, chunkRows: 1000, tenantPage: 200, housekeepingRows: 5000 };
 /**
- * The most one chunk costs: checkpoint read, seal (2), rows read, archive put and get,
- * batch, then the listing of failed runs' objects, the read of D1 hashes past the chunk
- * and their delete.
+ * What one chunk counts for: the object's call is one subrequest of the cron, and inside the
+ * object a chunk costs its archive put and get, the listing of failed runs' objects and
+ * their delete (the object's own limits); counted as before the chain moved, so a run's
+ * budget bounds the same work.
  */
 const CHUNK_COST = 10;
 
@@ -76,7 +82,7 @@ export type RetentionResult = {
 type Budget = { left: number };
 type ChunkOutcome = { kind: "pruned"; rows: number; archived: boolean } | { kind: "done" } | { kind: "refused" };
 
-type TenantRun = { db: Db; key: CheckpointKeys; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
+type TenantRun = { db: AuditDb; key: CheckpointKeys; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
 
 /** One chunk of one tenant: read, verify, archive, then checkpoint and delete in one batch. */
 async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
@@ -121,17 +127,19 @@ async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
     }
   }
   const { tenantId: _id, ...update } = covering;
-  const [, , , deleted] = await db.batch([
-    // Moves the checkpoint only from where this chunk started. If a concurrent run moved it
-    // first, to any seq (even this chunk's last), this upsert changes no row and the guard
-    // right after it aborts the batch, delete included: only the run whose upsert moved
-    // the checkpoint goes on to remove leftovers.
-    db.insert(auditCheckpoints).values(covering).onConflictDoUpdate({ target: auditCheckpoints.tenantId, set: update, setWhere: eq(auditCheckpoints.seq, prev.seq) }),
-    ...assertInBatch(db, tenantId, `retention checkpoint ${tenantId}`, sql`changes() = 1`),
-    db.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, prev.seq), lte(auditLogs.seq, last.seq))),
-  ]);
+  // Moves the checkpoint only from where this chunk started: if another run moved it
+  // meanwhile (the archive write let it in), nothing is deleted and only the run that moved
+  // it goes on to remove leftovers.
+  const committed = db.transaction((tx) => {
+    const current = tx.select({ seq: auditCheckpoints.seq }).from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).get();
+    if ((current?.seq ?? 0) !== prev.seq) return false;
+    tx.insert(auditCheckpoints).values(covering).onConflictDoUpdate({ target: auditCheckpoints.tenantId, set: update }).run();
+    tx.delete(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, prev.seq), lte(auditLogs.seq, last.seq))).run();
+    return true;
+  });
+  if (!committed) return refuse(tenantId, "audit pruning refused: checkpoint moved by another run", { seq: prev.seq });
   if (run.archive) await removeLeftovers(run, run.archive, { prev, rows: prefix, checkpoint: covering });
-  return { kind: "pruned", rows: deleted.meta.changes, archived: run.archive !== undefined };
+  return { kind: "pruned", rows: prefix.length, archived: run.archive !== undefined };
 }
 
 /**
@@ -161,19 +169,34 @@ function refuse(tenantId: string, msg: string, fields: Record<string, unknown>):
   return { kind: "refused" };
 }
 
-/** Due tenants (with rows older than the cutoff) after `after`, in id order, a page at a time. */
+/** Due tenants (whose oldest row is older than the cutoff) after `after`, in id order, a page at a time. */
 function duePage(db: Db, after: string | null, cutoffMs: number, limit: number) {
   return db
-    .select({ id: tenants.id })
-    .from(tenants)
-    .where(
-      and(
-        after === null ? undefined : gt(tenants.id, after),
-        sql`EXISTS (SELECT 1 FROM ${auditLogs} WHERE ${auditLogs.tenantId} = ${tenants.id} AND ${auditLogs.createdAt} < ${cutoffMs})`,
-      ),
-    )
-    .orderBy(asc(tenants.id))
+    .select({ id: auditOldest.tenantId })
+    .from(auditOldest)
+    .where(and(after === null ? undefined : gt(auditOldest.tenantId, after), lt(auditOldest.createdAt, cutoffMs)))
+    .orderBy(asc(auditOldest.tenantId))
     .limit(limit);
+}
+
+export type RetainOptions = { nowMs: number; days: number; chunkRows: number; maxChunks: number };
+export type RetainOutcome = { pruned: number; archivedObjects: number; chunks: number; more: boolean };
+
+/**
+ * One tenant's pruning, inside its object: up to `maxChunks` chunks, until nothing more is
+ * due or a chunk is refused. `more`: the chunks ran out with rows still due.
+ */
+export async function retainTenant(db: AuditDb, using: { keys: CheckpointKeys; archive: R2Bucket | undefined }, tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
+  const run: TenantRun = { db, key: using.keys, archive: using.archive, tenantId, days: options.days, nowMs: options.nowMs, chunkRows: options.chunkRows };
+  const outcome: RetainOutcome = { pruned: 0, archivedObjects: 0, chunks: 0, more: false };
+  for (;;) {
+    if (outcome.chunks >= options.maxChunks) return { ...outcome, more: true };
+    outcome.chunks++;
+    const chunk = await pruneChunk(run);
+    if (chunk.kind !== "pruned") return outcome;
+    outcome.pruned += chunk.rows;
+    if (chunk.archived) outcome.archivedObjects++;
+  }
 }
 
 type Walk = { finished: boolean; after: string | null };
@@ -183,7 +206,7 @@ type Walk = { finished: boolean; after: string | null };
  * tenant finished: the next run resumes after it) or every one was visited. `through`
  * ends the walk after that tenant (a wrapped-around pass stops where this run began).
  */
-async function walkTenants(run: Omit<TenantRun, "tenantId">, budget: Budget, after: string | null, through: string | null, tenantPage: number, result: RetentionResult): Promise<Walk> {
+async function walkTenants(env: Bindings, run: { db: Db; keys: KeySet; days: number; nowMs: number; chunkRows: number }, budget: Budget, after: string | null, through: string | null, tenantPage: number, result: RetentionResult): Promise<Walk> {
   const cutoffMs = run.nowMs - run.days * DAY_MS;
   let done = after;
   for (;;) {
@@ -192,19 +215,18 @@ async function walkTenants(run: Omit<TenantRun, "tenantId">, budget: Budget, aft
     const page = await duePage(run.db, done, cutoffMs, tenantPage);
     for (const { id } of page) {
       if (through !== null && id > through) return { finished: true, after: null };
+      const maxChunks = Math.floor(budget.left / CHUNK_COST);
+      if (maxChunks < 1) return { finished: false, after: done };
       try {
-        await sealChain(run.db, id, 1);
-        for (;;) {
-          // Out of budget inside a tenant: the next run starts again at this tenant.
-          if (budget.left < CHUNK_COST) return { finished: false, after: done };
-          budget.left -= CHUNK_COST;
-          const outcome = await pruneChunk({ ...run, tenantId: id });
-          if (outcome.kind !== "pruned") break;
-          result.pruned[id] = (result.pruned[id] ?? 0) + outcome.rows;
-          if (outcome.archived) result.archivedObjects++;
-        }
+        const outcome = await tenantObject(env, id).retainAudit(id, { nowMs: run.nowMs, days: run.days, chunkRows: run.chunkRows, maxChunks }, run.keys);
+        budget.left -= outcome.chunks * CHUNK_COST;
+        if (outcome.pruned > 0) result.pruned[id] = (result.pruned[id] ?? 0) + outcome.pruned;
+        result.archivedObjects += outcome.archivedObjects;
+        // Out of budget inside a tenant: the next run starts again at this tenant.
+        if (outcome.more) return { finished: false, after: done };
       } catch (err) {
         // One tenant's trouble stops only its own pruning.
+        budget.left -= CHUNK_COST;
         log.error("audit pruning failed", { tenantId: id, error: errorSummary(err) });
       }
       done = id;
@@ -218,19 +240,19 @@ export async function runRetention(env: Bindings, nowMs: number, options: Retent
   const db = createDb(env.DB);
   const days = parseConfig(env).auditRetentionDays;
   const result: RetentionResult = { pruned: {}, archivedObjects: 0, auditPruning: "done", resumeAfter: null };
-  const key = await checkpointKey(env);
+  const keys = checkpointKeySet(env);
   const budget: Budget = { left: total };
-  if (!key) {
+  if (!keys) {
     // Fail closed: a checkpoint nobody can authenticate would make the chain unverifiable.
     log.error("audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid");
     result.auditPruning = "refused";
   } else {
-    const run = { db, key, archive: env.AUDIT_ARCHIVE, days, nowMs, chunkRows };
+    const run = { db, keys, days, nowMs, chunkRows };
     const startedAfter = await readJobCursor(db, JOB);
     budget.left -= 1;
-    let walk = await walkTenants(run, budget, startedAfter, null, tenantPage, result);
+    let walk = await walkTenants(env, run, budget, startedAfter, null, tenantPage, result);
     // The pass ended with budget to spare: the next pass begins now, up to where this run began.
-    if (walk.finished && startedAfter !== null) walk = await walkTenants(run, budget, null, startedAfter, tenantPage, result);
+    if (walk.finished && startedAfter !== null) walk = await walkTenants(env, run, budget, null, startedAfter, tenantPage, result);
     const resumeAfter = walk.finished ? null : walk.after;
     result.resumeAfter = resumeAfter;
     await saveJobCursor(db, JOB, resumeAfter, nowMs);

@@ -3,11 +3,10 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
-import { checkpointKey } from "./checkpoint";
+import { checkpointKeySet } from "./checkpoint";
 import { csvRow } from "./csv";
-import { type AuditView, ascendingPage, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, productActions, searchPage, toAuditView } from "./query";
-import { sealChain } from "./chain";
-import { verifyChain } from "./verify";
+import { type AuditView, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, toAuditView } from "./query";
+import { readTenantChain } from "./read";
 import { answers } from "../openapi/notes";
 
 const EXPORT_PAGE = 500;
@@ -19,29 +18,35 @@ const CSV_COLUMNS: (keyof AuditView)[] = [
 /** Mounted at /api/audit-logs, behind the edge check: own tenant only, always. */
 export const auditRoutes = new Hono<AppEnv>()
   .use(requirePermission("SETTINGS_SECURITY_VIEW"))
-  .get("/", validate("query", auditSearchSchema), async (c) => {
+  .get("/", validate("query", auditSearchSchema), answers("AUDIT_UNAVAILABLE"), async (c) => {
     const { limit, cursor, ...filter } = c.req.valid("query");
     const beforeSeq = cursor === undefined ? null : decodeCursor(cursor);
     if (cursor !== undefined && beforeSeq === null) throw new ApiError(400, "VALIDATION_FAILED", "Invalid query: cursor is not one this API issued");
-    const rows = await searchPage(c.var.db, c.get("user").tenantId, filter, limit + 1, beforeSeq);
+    const tenantId = c.get("user").tenantId;
+    const rows = await readTenantChain(c, tenantId, (chain) => chain.auditSearch(tenantId, filter, limit + 1, beforeSeq));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json({ items: page.map(toAuditView), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null });
   })
   // The product's own actions (recorded through the RPC entrypoint), for the page's filter.
-  .get("/product-actions", async (c) => c.json({ actions: await productActions(c.var.db, c.get("user").tenantId) }))
-  .get("/verify", answers("AUDIT_KEY_UNAVAILABLE"), async (c) => {
-    // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
-    const key = await checkpointKey(c.env);
-    if (!key) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
-    return c.json(await verifyChain(c.var.db, c.get("user").tenantId, key, c.get("now")));
-  })
-  .get("/export", validate("query", auditExportSchema), async (c) => {
-    const { format, ...filter } = c.req.valid("query");
-    const db = c.var.db;
+  .get("/product-actions", answers("AUDIT_UNAVAILABLE"), async (c) => {
     const tenantId = c.get("user").tenantId;
-    // Rows still waiting for their seal get it now, so every exported row carries its hash.
-    await sealChain(db, tenantId);
+    return c.json({ actions: await readTenantChain(c, tenantId, (chain) => chain.auditProductActions(tenantId)) });
+  })
+  .get("/verify", answers("AUDIT_KEY_UNAVAILABLE", "AUDIT_UNAVAILABLE"), async (c) => {
+    // Fail closed: without the key a checkpoint cannot be authenticated, so nothing is verified.
+    const keys = checkpointKeySet(c.env);
+    if (!keys) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
+    const tenantId = c.get("user").tenantId;
+    return c.json(await readTenantChain(c, tenantId, (chain) => chain.auditVerify(tenantId, c.get("now"), keys)));
+  })
+  .get("/export", validate("query", auditExportSchema), answers("AUDIT_UNAVAILABLE"), async (c) => {
+    const { format, ...filter } = c.req.valid("query");
+    const tenantId = c.get("user").tenantId;
+    const readPage = (afterSeq: number) => readTenantChain(c, tenantId, (chain) => chain.auditAscending(tenantId, filter, EXPORT_PAGE, afterSeq));
+    // The first page is read (draining the outbox) before the answer starts: an unreachable
+    // chain is a 503, not a broken download.
+    let first: Awaited<ReturnType<typeof readPage>> | null = await readPage(0);
     const encoder = new TextEncoder();
     let afterSeq = 0;
     let headerSent = false;
@@ -52,7 +57,8 @@ export const auditRoutes = new Hono<AppEnv>()
           headerSent = true;
           controller.enqueue(encoder.encode(csvRow(CSV_COLUMNS)));
         }
-        const rows = await ascendingPage(db, tenantId, filter, EXPORT_PAGE, afterSeq);
+        const rows = first ?? (await readPage(afterSeq));
+        first = null;
         const text = rows
           .map(toAuditView)
           .map((r) => (format === "csv" ? csvRow(CSV_COLUMNS.map((k) => r[k])) : `${JSON.stringify(r)}\n`))

@@ -1,19 +1,22 @@
 /**
- * The audit write primitive. A sensitive change and its SUCCESS row go to D1 in one
+ * The audit write primitive. A sensitive change and its SUCCESS event go to D1 in one
  * batch (one transaction): either both land or neither does. Refusals are written
- * as FAIL rows on their own, since there is no change to pair them with.
+ * as FAIL events on their own, since there is no change to pair them with. Events land in
+ * D1's outbox; the tenant's Durable Object appends them to its chain in commit order
+ * (src/tenant-object/audit-drain.ts), told right after the batch.
  */
 import { type SQL, getTableColumns, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import { auditLogs } from "../db/schema";
+import { auditOutbox } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { randomId } from "../lib/crypto";
 import { requestMeta } from "../lib/request-meta";
 import { wellFormed, wellFormedDeep } from "../lib/text";
 import type { AuditAction, AuditOutcome, AuditTargetType, ProductAuditAction, ProductTargetType } from "./actions";
-import { type HashedFields, nextSeq, sealAfterWrite } from "./chain";
+import type { HashedFields } from "./chain";
 import { errorSummary, log } from "../lib/log";
+import { tenantObject } from "../tenant-object/stub";
 
 export type AuditEvent = {
   /** The row's id, when another statement of the batch must name the row; a new random id otherwise. */
@@ -32,7 +35,7 @@ export type AuditEvent = {
   metadata?: Record<string, unknown>;
 };
 
-type UnchainedRow = Omit<HashedFields, "seq">;
+export type UnchainedRow = Omit<HashedFields, "seq">;
 
 export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedRow | null {
   const user: AuthUser | undefined = c.get("user");
@@ -72,26 +75,44 @@ export function buildAuditRow(c: Context<AppEnv>, event: AuditEvent): UnchainedR
 }
 
 /**
- * `row` as the SELECT list of an INSERT … SELECT into audit_logs (every column, in the
- * table's order, as drizzle lists them in the INSERT): for a row written only where a
+ * `row` as the SELECT list of an INSERT … SELECT into the outbox (every column, in the
+ * table's order, as drizzle lists them in the INSERT): for an event written only where a
  * condition holds, or once per row of a query, with `computed` columns as SQL over it.
- * Its seq is the tenant's next, computed in the batch; it is left unsealed for the
- * tenant's next sealing write, verification or export to link (src/audit/chain.ts).
+ * Its position is D1's next (commit order); the tenant's object links it
+ * (src/tenant-object/audit-drain.ts).
  */
-export function auditRowSelectList(row: UnchainedRow, computed: Partial<Record<keyof HashedFields, SQL>> = {}): SQL {
-  const fields: Record<string, unknown> = { ...row, prevHash: null, hash: null };
-  const values = Object.entries(getTableColumns(auditLogs)).map(([key, column]) => computed[key as keyof HashedFields] ?? (key === "seq" ? nextSeq(row.tenantId) : sql.param(fields[key] ?? null, column)));
+export function auditRowSelectList(row: UnchainedRow, computed: Partial<Record<keyof UnchainedRow, SQL>> = {}): SQL {
+  const fields: Record<string, unknown> = row;
+  const values = Object.entries(getTableColumns(auditOutbox)).map(([key, column]) =>
+    key === "position" ? sql`NULL` : (computed[key as keyof UnchainedRow] ?? sql.param(fields[key] ?? null, column)),
+  );
   return sql.join(values, sql`, `);
 }
 
 type Batchable = BatchItem<"sqlite">;
 
 /**
- * Runs `changes` and the audit rows of `events` as one D1 batch, then seals the rows.
- * Each row's seq is computed inside the batch (src/audit/chain.ts), so concurrent
- * writers never race for it: no retry, no lost row. A failed seal loses nothing either:
- * the rows are committed and the next writer, verification or retention links them.
- * Answers the ids of the rows written, in the order of `events`.
+ * Tells the tenant's object that events committed, after the response (waitUntil): it
+ * appends them to its chain. A tell that is lost loses nothing: the events wait in the
+ * outbox for the tenant's next write, its next audit read, or the hourly cron.
+ */
+export function auditCommitted(c: Context<AppEnv>, tenantIds: Iterable<string>): void {
+  for (const tenantId of new Set(tenantIds)) {
+    const told = Promise.resolve()
+      .then(() => tenantObject(c.env, tenantId).drainAudit(tenantId))
+      .catch((err: unknown) => log.warn("audit drain deferred", { tenantId, error: errorSummary(err) }));
+    try {
+      c.executionCtx.waitUntil(told);
+    } catch {
+      // No execution context (a direct call): the promise runs on its own.
+    }
+  }
+}
+
+/**
+ * Runs `changes` and the events of `events` as one D1 batch (the events into the outbox),
+ * then tells the tenant's object. Answers the ids of the events written, in the order of
+ * `events`.
  */
 export async function commitWithAudit(
   c: Context<AppEnv>,
@@ -102,17 +123,11 @@ export async function commitWithAudit(
   const rows = (Array.isArray(events) ? events : [events])
     .map((e) => buildAuditRow(c, e))
     .filter((r): r is UnchainedRow => r !== null);
-  const inserts = rows.map((r) => db.insert(auditLogs).values({ ...r, seq: nextSeq(r.tenantId), prevHash: null, hash: null }));
+  const inserts = rows.map((r) => db.insert(auditOutbox).values(r));
   const [first, ...rest] = [...changes, ...inserts];
   if (!first) return [];
   await db.batch([first, ...rest]);
-  for (const tenantId of new Set(rows.map((r) => r.tenantId))) {
-    try {
-      await sealAfterWrite(db, tenantId, c.get("now"));
-    } catch (err) {
-      log.error("audit seal deferred", { tenantId, error: errorSummary(err) });
-    }
-  }
+  auditCommitted(c, rows.map((r) => r.tenantId));
   return rows.map((r) => r.id);
 }
 

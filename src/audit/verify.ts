@@ -1,10 +1,9 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { AuditDb as Db } from "../tenant-object/audit-store";
 import { type AuditLog, auditCheckpoints, auditLogs } from "../db/schema";
-import { GENESIS_HASH, rowHash, sealChain } from "./chain";
+import { GENESIS_HASH, rowHash } from "./chain";
 import { type CheckpointKeys, checkpointProblem } from "./checkpoint";
 import { ascendingPage } from "./query";
-import { errorSummary, log } from "../lib/log";
 
 const PAGE = 500;
 
@@ -20,7 +19,7 @@ export type VerifyResult = {
 };
 
 /**
- * Seals what is waiting to be sealed, then walks a tenant's chain from its retention
+ * Walks a tenant's chain (in its object, drained first by the caller) from its retention
  * checkpoint (which must be authentic, see checkpoint.ts) or the genesis. A row is
  * broken when its seq is not the next one (a deletion), it is still unsealed (its
  * predecessor is missing), its prev_hash is not the previous row's hash, or its hash
@@ -28,12 +27,6 @@ export type VerifyResult = {
  * only the prefix it is about to prune).
  */
 export async function verifyChain(db: Db, tenantId: string, key: CheckpointKeys, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
-  try {
-    await sealChain(db, tenantId);
-  } catch (err) {
-    // What stays unsealed (say, behind an unreadable row) is reported by the walk below.
-    log.error("audit seal before verify failed", { tenantId, error: errorSummary(err) });
-  }
   const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });
   let prev = checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : { seq: 0, hash: GENESIS_HASH };
   const fromSeq = prev.seq;
@@ -83,7 +76,7 @@ export async function linkProblem(prev: { seq: number; hash: string }, row: Audi
 
 /**
  * Up to a page of rows after `afterSeq`. A row whose JSON columns no longer parse
- * (edited in D1) cannot be decoded: the page then ends before it and names its seq,
+ * (edited in storage) cannot be decoded: the page then ends before it and names its seq,
  * so verification reports it instead of failing with a server error.
  */
 async function readPage(db: Db, tenantId: string, afterSeq: number): Promise<{ rows: AuditLog[]; unreadableSeq: number | null }> {

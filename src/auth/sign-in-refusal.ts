@@ -18,8 +18,8 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { countOccurrence, isCountMilestone } from "../audit/dedupe";
 import { markRefusalRecorded } from "../audit/refusal";
-import { type AuditEvent, auditRowSelectList, buildAuditRow } from "../audit/service";
-import { auditLogs, users } from "../db/schema";
+import { type AuditEvent, auditCommitted, auditRowSelectList, buildAuditRow } from "../audit/service";
+import { auditOutbox, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { type PasskeyRefusal, passkeyRefusedError } from "../passkeys/ceremony";
@@ -35,7 +35,7 @@ function rowIfMember(c: Context<AppEnv>, subject: SignInSubject, event: AuditEve
   const row = buildAuditRow(c, { ...event, tenantId: subject.tenantId, actorUserId: subject.userId, targetType: "user", targetId: subject.userId });
   if (!row) throw new Error("a sign-in subject always names a tenant");
   const member = sql`SELECT 1 FROM ${users} WHERE ${users.id} = ${subject.userId} AND ${users.tenantId} = ${subject.tenantId}`;
-  return c.var.db.insert(auditLogs).select(sql`SELECT ${auditRowSelectList(row)} WHERE EXISTS (${member})`);
+  return c.var.db.insert(auditOutbox).select(sql`SELECT ${auditRowSelectList(row)} WHERE EXISTS (${member})`);
 }
 
 async function record(c: Context<AppEnv>, subject: SignInSubject, event: AuditEvent, dedupeSubject: string | null): Promise<void> {
@@ -46,6 +46,8 @@ async function record(c: Context<AppEnv>, subject: SignInSubject, event: AuditEv
   }
   try {
     await rowIfMember(c, subject, count === null ? event : { ...event, metadata: { ...event.metadata, count } }).run();
+    // Told whether or not a row was inserted: the same work for any subject.
+    auditCommitted(c, [subject.tenantId]);
   } catch (err) {
     log.error("audit write failed", { action: "LOGIN_FAILED", error: errorSummary(err) });
   }

@@ -427,30 +427,41 @@ export const eventDedupe = sqliteTable("event_dedupe", {
   count: integer("count").notNull().default(1),
 });
 
+/** The columns of an audit event, as its writer commits it (everything but its place in the chain). */
+const auditEventColumns = () => ({
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  actorUserId: text("actor_user_id"),
+  realUserId: text("real_user_id"),
+  isImpersonating: integer("is_impersonating", { mode: "boolean" }).notNull().default(false),
+  action: text("action").notNull(),
+  outcome: text("outcome", { enum: ["SUCCESS", "FAIL"] }).notNull(),
+  targetType: text("target_type"),
+  targetId: text("target_id"),
+  ip: text("ip"),
+  userAgent: text("user_agent"),
+  country: text("country"),
+  city: text("city"),
+  failureReason: text("failure_reason"),
+  before: text("before", { mode: "json" }).$type<unknown>(),
+  after: text("after", { mode: "json" }).$type<unknown>(),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+  requestId: text("request_id"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * A tenant's audit chain. It lives in the tenant's Durable Object (its SQLite storage,
+ * src/tenant-object/audit-schema.ts creates this table there); the D1 table of this name
+ * only holds the rows written before the chain moved there, which each tenant's object
+ * imports on its first drain (src/tenant-object/audit-drain.ts).
+ */
 export const auditLogs = sqliteTable(
   "audit_logs",
   {
-    id: text("id").primaryKey(),
-    tenantId: text("tenant_id").notNull(),
-    actorUserId: text("actor_user_id"),
-    realUserId: text("real_user_id"),
-    isImpersonating: integer("is_impersonating", { mode: "boolean" }).notNull().default(false),
-    action: text("action").notNull(),
-    outcome: text("outcome", { enum: ["SUCCESS", "FAIL"] }).notNull(),
-    targetType: text("target_type"),
-    targetId: text("target_id"),
-    ip: text("ip"),
-    userAgent: text("user_agent"),
-    country: text("country"),
-    city: text("city"),
-    failureReason: text("failure_reason"),
-    before: text("before", { mode: "json" }).$type<unknown>(),
-    after: text("after", { mode: "json" }).$type<unknown>(),
-    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
-    requestId: text("request_id"),
-    createdAt: integer("created_at").notNull(),
-    // Tamper evidence: per-tenant sequence (assigned in the writing batch) and SHA-256
-    // hash chain (NULL until the row is sealed, right after; see src/audit/chain.ts).
+    ...auditEventColumns(),
+    // Tamper evidence: per-tenant sequence and SHA-256 hash chain (src/audit/chain.ts),
+    // given by the tenant's object as it appends the row.
     seq: integer("seq").notNull(),
     prevHash: text("prev_hash"),
     hash: text("hash"),
@@ -465,6 +476,32 @@ export const auditLogs = sqliteTable(
     index("audit_logs_unsealed_idx").on(t.tenantId, t.seq).where(sql`hash IS NULL`),
   ],
 );
+
+/**
+ * Audit events on their way to their tenant's chain (src/tenant-object/audit-drain.ts): a
+ * change and its event commit here in one D1 batch; D1 runs batches one at a time, so
+ * `position` (never reused) is commit order. The tenant's object appends them in that
+ * order and deletes them once stored.
+ */
+export const auditOutbox = sqliteTable(
+  "audit_outbox",
+  {
+    position: integer("position").primaryKey({ autoIncrement: true }),
+    ...auditEventColumns(),
+    id: text("id").notNull().unique(),
+  },
+  (t) => [index("audit_outbox_tenant_idx").on(t.tenantId, t.position)],
+);
+
+/**
+ * When each tenant's oldest audit row was written, as its object last reported it
+ * (src/tenant-object/audit-drain.ts): the retention cron (src/audit/retention.ts) visits
+ * only the tenants with rows older than the window, without calling every object.
+ */
+export const auditOldest = sqliteTable("audit_oldest", {
+  tenantId: text("tenant_id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});
 
 /**
  * The product's idempotency keys for recordAuditEvent (src/rpc/idempotency.ts): per tenant,
@@ -526,14 +563,6 @@ export const retentionCursors = sqliteTable("retention_cursors", {
   updatedAt: integer("updated_at").notNull(),
 });
 
-// Who is sealing a tenant's audit rows right now (src/audit/chain.ts): one writer seals
-// for everyone while the others return at once. Expires, so a crashed holder blocks nothing.
-export const auditSealLeases = sqliteTable("audit_seal_leases", {
-  tenantId: text("tenant_id").primaryKey(),
-  holder: text("holder").notNull(),
-  expiresAt: integer("expires_at").notNull(),
-});
-
 // Fixed-window failure counters for throttling (sign-in per email, OTP per user).
 export const attemptCounters = sqliteTable("attempt_counters", {
   key: text("key").primaryKey(),
@@ -561,6 +590,7 @@ export type Invitation = typeof invitations.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
 export type AuditLog = typeof auditLogs.$inferSelect;
+export type AuditOutboxRow = typeof auditOutbox.$inferSelect;
 export type IpRule = typeof ipRules.$inferSelect;
 export type PasswordResetToken = typeof passwordResetTokens.$inferSelect;
 export type StepupChallenge = typeof stepupChallenges.$inferSelect;

@@ -10,12 +10,9 @@
  * answer is a success that says so (`placeUnavailable`) rather than an outage the product
  * would retry.
  */
-import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { sealChain } from "../audit/chain";
+import { tenantChain } from "../audit/read";
 import { commitWithAudit } from "../audit/service";
-import type { Db } from "../db/client";
-import { auditLogs } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { impersonationEnded } from "../impersonation/middleware";
@@ -27,9 +24,6 @@ import type { auditEventInputSchema } from "./schemas";
 import type { AuditRecorded } from "./types";
 
 type ValidInput = output<typeof auditEventInputSchema>;
-
-/** Pages of unsealed rows a recording call links before answering (200 rows each). */
-const SEAL_PAGES = 5;
 
 /**
  * A product event is recorded only as whom the product acted for: the session, as just
@@ -45,21 +39,16 @@ function assertStillActingFor(c: Context<AppEnv>, userId: string): void {
 }
 
 /**
- * The answer for a recorded row: its seq and hash, or, when they cannot be read back, a
- * success that says so. commitWithAudit seals under the tenant's lease (or leaves it to its
- * holder); the answer carries the row's hash, so link it first (idempotent, lease-free). A
- * seal that fails here is done by the next writer or verification: hash is then null.
+ * The answer for a recorded row: its seq and hash, as the tenant's object gives them once it
+ * has drained the outbox up to the row, or, when they cannot be read back (the object is
+ * unreachable), a success that says so: the event is committed and the chain takes it later.
  */
-async function answerFor(db: Db, tenantId: string, id: string, replayed: boolean): Promise<AuditRecorded> {
-  await sealChain(db, tenantId, SEAL_PAGES).catch(() => undefined);
-  const place = await db
-    .select({ seq: auditLogs.seq, hash: auditLogs.hash })
-    .from(auditLogs)
-    .where(and(eq(auditLogs.tenantId, tenantId), eq(auditLogs.id, id)))
-    .then(([row]) => row)
+async function answerFor(c: Context<AppEnv>, tenantId: string, id: string, replayed: boolean): Promise<AuditRecorded> {
+  const place = await tenantChain(c.env, tenantId)
+    .auditPlace(tenantId, id)
     .catch((err: unknown) => {
       log.error("product audit row not read back", { error: errorSummary(err) });
-      return undefined;
+      return null;
     });
   const mark = replayed ? { replayed: true as const } : {};
   return place ? { ok: true, id, seq: place.seq, hash: place.hash, ...mark } : { ok: true, id, placeUnavailable: true, ...mark };
@@ -68,7 +57,7 @@ async function answerFor(db: Db, tenantId: string, id: string, replayed: boolean
 /** The first recording under the call's key, answered again; null when there is none. */
 async function replay(c: Context<AppEnv>, call: KeyedCall): Promise<AuditRecorded | null> {
   const earlier = await earlierRecording(c.var.db, call, c.get("now"));
-  return earlier ? answerFor(c.var.db, call.tenantId, earlier.auditLogId, true) : null;
+  return earlier ? answerFor(c, call.tenantId, earlier.auditLogId, true) : null;
 }
 
 export async function recordProductEvent(c: Context<AppEnv>, input: ValidInput): Promise<AuditRecorded> {
@@ -92,5 +81,5 @@ export async function recordProductEvent(c: Context<AppEnv>, input: ValidInput):
     log.error("product audit write failed", { error: errorSummary(err) });
     throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be written right now, so nothing was recorded; try again");
   }
-  return answerFor(db, tenantId, id, false);
+  return answerFor(c, tenantId, id, false);
 }

@@ -30,6 +30,7 @@ import { listQuery } from "./paging";
 import { SCIM_SCHEMAS, scimErrorAnswer, scimJson } from "./protocol";
 import { requireScimToken, scimTokenOf } from "./token";
 import { type ScimMember, findScimMember, listScimMembers, toScimUser } from "./user-resource";
+import { tenantChain } from "../audit/read";
 import { createScimMember, removeScimMember, scimAttributesOf, updateScimMember } from "./users";
 import { answers } from "../openapi/notes";
 
@@ -45,7 +46,8 @@ const memberNotFound = () => new ApiError(404, "USER_NOT_FOUND", "No such member
 
 /** The tenant's current member `id` names, or 404. */
 async function memberOr404(c: Context<AppEnv>, id: string): Promise<ScimMember> {
-  const found = await findScimMember(c.var.db, scimTokenOf(c).tenantId, id);
+  const { tenantId } = scimTokenOf(c);
+  const found = await findScimMember(c.var.db, tenantChain(c.env, tenantId), tenantId, id);
   if (!found) throw memberNotFound();
   return found;
 }
@@ -83,7 +85,8 @@ export const scimRoutes = new Hono<AppEnv>()
   .get("/Users", validate("query", listQuery), answers("SCIM_INVALID_FILTER"), async (c) => {
     const { filter, startIndex, count } = c.req.valid("query");
     const where = filter === undefined ? undefined : filterCondition(filter);
-    const { total, members } = await listScimMembers(c.var.db, scimTokenOf(c).tenantId, where, { startIndex, count });
+    const { tenantId } = scimTokenOf(c);
+    const { total, members } = await listScimMembers(c.var.db, tenantChain(c.env, tenantId), tenantId, where, { startIndex, count });
     return scimJson(c, {
       schemas: [SCIM_SCHEMAS.listResponse],
       totalResults: total,

@@ -9,46 +9,51 @@
  * starts with PUBLIC_ORIGIN (./protocol.ts); `meta.lastModified` is the newest change to
  * those attributes in the tenant's audit log (created, when the log has none).
  */
-import { type SQL, and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { type SQL, and, asc, count, eq, isNull } from "drizzle-orm";
 import type { AuditAction } from "../audit/actions";
+import type { TenantChain } from "../audit/read";
 import type { Db } from "../db/client";
-import { type User, auditLogs, users } from "../db/schema";
+import { type User, users } from "../db/schema";
 import type { Bindings } from "../env";
 import { SCIM_SCHEMAS, scimBaseUrl } from "./protocol";
 
 /** The actions that change what a User resource shows. */
 const RESOURCE_CHANGES: AuditAction[] = ["SCIM_USER_CREATED", "SCIM_USER_UPDATED", "USER_DISABLED", "USER_ENABLED", "PROFILE_UPDATED"];
 
-// Qualified by hand: drizzle leaves a one-table select's columns unqualified, which inside the subquery would name audit_logs' own.
-const member = (column: string) => sql`${sql.identifier("users")}.${sql.identifier(column)}`;
-const lastChangedAt = sql<number | null>`(SELECT max(${auditLogs.createdAt}) FROM ${auditLogs} WHERE ${auditLogs.tenantId} = ${member("tenant_id")} AND ${auditLogs.targetType} = 'user' AND ${auditLogs.targetId} = ${member("id")} AND ${auditLogs.outcome} = 'SUCCESS' AND ${inArray(auditLogs.action, RESOURCE_CHANGES)})`;
-
 export type ScimMember = { user: User; lastChangedAt: number | null };
 
 const current = (tenantId: string) => and(eq(users.tenantId, tenantId), isNull(users.removedAt));
 
+/** The members with their last change, asked of the tenant's chain in one call (it throws when unreachable: the request fails closed). */
+async function withLastChange(chain: TenantChain, tenantId: string, found: User[]): Promise<ScimMember[]> {
+  if (found.length === 0) return [];
+  const changed = await chain.auditLastChanged(tenantId, found.map((u) => u.id), RESOURCE_CHANGES);
+  return found.map((user) => ({ user, lastChangedAt: changed[user.id] ?? null }));
+}
+
 /** A current member of the tenant, by id, or undefined. */
-export async function findScimMember(db: Db, tenantId: string, id: string): Promise<ScimMember | undefined> {
-  const [row] = await db.select({ user: users, lastChangedAt }).from(users).where(and(current(tenantId), eq(users.id, id))).limit(1);
-  return row;
+export async function findScimMember(db: Db, chain: TenantChain, tenantId: string, id: string): Promise<ScimMember | undefined> {
+  const found = await db.select().from(users).where(and(current(tenantId), eq(users.id, id))).limit(1);
+  const [member] = await withLastChange(chain, tenantId, found);
+  return member;
 }
 
 /** One page of the tenant's current members matching `where`, oldest first, and how many match in all. */
-export async function listScimMembers(db: Db, tenantId: string, where: SQL | undefined, page: { startIndex: number; count: number }) {
+export async function listScimMembers(db: Db, chain: TenantChain, tenantId: string, where: SQL | undefined, page: { startIndex: number; count: number }) {
   const matching = and(current(tenantId), where);
   const [[total], rows] = await Promise.all([
     db.select({ n: count() }).from(users).where(matching),
     page.count === 0
       ? Promise.resolve([])
       : db
-          .select({ user: users, lastChangedAt })
+          .select()
           .from(users)
           .where(matching)
           .orderBy(asc(users.createdAt), asc(users.id))
           .limit(page.count)
           .offset(page.startIndex - 1),
   ]);
-  return { total: total?.n ?? 0, members: rows };
+  return { total: total?.n ?? 0, members: await withLastChange(chain, tenantId, rows) };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

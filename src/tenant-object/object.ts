@@ -1,20 +1,35 @@
 /**
  * One Durable Object per tenant (SQLite storage), named by the tenant's id
- * (`TENANT.idFromName(tenantId)`, ./stub.ts). Today it is the serial writer of the tenant's
- * edge document (./edge-writer.ts, docs/consistency.md): requests tell it of each change
- * after their D1 batch commits, and it writes the document to KV at most once a second.
- * No hot request calls it: readers read KV (src/edge-document/read.ts).
+ * (`TENANT.idFromName(tenantId)`, ./stub.ts). It is
+ * - the serial writer of the tenant's edge document (./edge-writer.ts, docs/consistency.md):
+ *   requests tell it of each change after their D1 batch commits, and it writes the
+ *   document to KV at most once a second. No hot request calls it: readers read KV
+ *   (src/edge-document/read.ts);
+ * - the home of the tenant's audit chain (./audit-store.ts): it appends the events D1's
+ *   outbox holds, in commit order (./audit-drain.ts), and answers every audit read,
+ *   draining first, so a read sees every event committed before it.
  */
 import { DurableObject } from "cloudflare:workers";
+import { and, eq, sql } from "drizzle-orm";
+import { importCheckpointKeys, resignCheckpoint } from "../audit/checkpoint";
+import { type AuditFilter, ascendingPage, productActions, searchPage } from "../audit/query";
+import { type RetainOptions, type RetainOutcome, retainTenant } from "../audit/retention";
+import { type VerifyResult, verifyChain } from "../audit/verify";
 import { createDb } from "../db/client";
+import { type AuditLog, auditLogs } from "../db/schema";
 import { buildFromDb } from "../edge-document/build";
 import { writeToKv } from "../edge-document/read";
 import type { Bindings } from "../env";
+import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
+import { AuditDrain, type DrainResult } from "./audit-drain";
+import { type AuditDb, openAuditStore } from "./audit-store";
 import { EdgeWriter } from "./edge-writer";
 
 export class TenantObject extends DurableObject<Bindings> {
   private readonly edge: EdgeWriter;
+  private readonly audit: AuditDb;
+  private readonly drain: AuditDrain;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -25,6 +40,8 @@ export class TenantObject extends DurableObject<Bindings> {
       realNowMs: () => Date.now(),
       onFailure: (tenantId, err) => log.warn("tenant edge document write failed; tried again", { tenantId, error: errorSummary(err) }),
     });
+    this.audit = openAuditStore(ctx.storage);
+    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB));
   }
 
   /** A change of the tenant committed (or its stored document is missing): stored, then written within KV's limit. */
@@ -34,5 +51,73 @@ export class TenantObject extends DurableObject<Bindings> {
 
   override async alarm(): Promise<void> {
     await this.edge.flush();
+  }
+
+  /** Appends every event committed to the outbox before this call. */
+  async drainAudit(tenantId: string): Promise<DrainResult> {
+    return this.drain.drain(tenantId);
+  }
+
+  /** Newest first, `limit` rows older than `beforeSeq` (the audit API's pages). */
+  async auditSearch(tenantId: string, filter: AuditFilter, limit: number, beforeSeq: number | null): Promise<AuditLog[]> {
+    await this.drain.drain(tenantId);
+    return searchPage(this.audit, tenantId, filter, limit, beforeSeq);
+  }
+
+  /** Oldest first, `limit` rows after `afterSeq` (an export's pages: it drains before its first). */
+  async auditAscending(tenantId: string, filter: AuditFilter, limit: number, afterSeq: number): Promise<AuditLog[]> {
+    if (afterSeq === 0) await this.drain.drain(tenantId);
+    return ascendingPage(this.audit, tenantId, filter, limit, afterSeq);
+  }
+
+  async auditProductActions(tenantId: string): Promise<string[]> {
+    await this.drain.drain(tenantId);
+    return productActions(this.audit, tenantId);
+  }
+
+  /** The chain verified from its checkpoint, authenticated with `keys` (the caller's AUDIT_CHECKPOINT_KEY). */
+  async auditVerify(tenantId: string, nowMs: number, keys: KeySet): Promise<VerifyResult> {
+    await this.drain.drain(tenantId);
+    return verifyChain(this.audit, tenantId, await importCheckpointKeys(keys), nowMs);
+  }
+
+  /** An event's place in the chain (seq and hash), or null when no stored row has that id. */
+  async auditPlace(tenantId: string, id: string): Promise<{ seq: number; hash: string | null } | null> {
+    await this.drain.drain(tenantId);
+    const row = this.audit.select({ seq: auditLogs.seq, hash: auditLogs.hash }).from(auditLogs).where(eq(auditLogs.id, id)).get();
+    return row ?? null;
+  }
+
+  /** The newest successful change among `actions` targeting each of these users (SCIM's lastModified). */
+  async auditLastChanged(tenantId: string, userIds: string[], actions: string[]): Promise<Record<string, number>> {
+    await this.drain.drain(tenantId);
+    if (userIds.length === 0) return {};
+    const rows = this.audit
+      .select({ id: auditLogs.targetId, at: sql<number>`max(${auditLogs.createdAt})` })
+      .from(auditLogs)
+      // One bound parameter each (SQLite's limit on bound parameters is low in a Durable Object).
+      .where(
+        and(
+          eq(auditLogs.targetType, "user"),
+          sql`${auditLogs.targetId} IN (SELECT value FROM json_each(${JSON.stringify(userIds)}))`,
+          eq(auditLogs.outcome, "SUCCESS"),
+          sql`${auditLogs.action} IN (SELECT value FROM json_each(${JSON.stringify(actions)}))`,
+        ),
+      )
+      .groupBy(auditLogs.targetId)
+      .all();
+    return Object.fromEntries(rows.flatMap((r) => (r.id === null ? [] : [[r.id, r.at]])));
+  }
+
+  /** Retention of this tenant's chain (src/audit/retention.ts), then its oldest row reported to D1. */
+  async retainAudit(tenantId: string, options: RetainOptions, keys: KeySet): Promise<RetainOutcome> {
+    const outcome = await retainTenant(this.audit, { keys: await importCheckpointKeys(keys), archive: this.env.AUDIT_ARCHIVE }, tenantId, options);
+    await this.drain.cleanUp(tenantId, null);
+    return outcome;
+  }
+
+  /** The checkpoint re-signed under the current key (src/audit/checkpoint.ts). */
+  async resignAuditCheckpoint(tenantId: string, keys: KeySet): Promise<"resigned" | "current" | "unauthentic" | "none"> {
+    return resignCheckpoint(this.audit, await importCheckpointKeys(keys), tenantId);
   }
 }

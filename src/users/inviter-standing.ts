@@ -23,10 +23,9 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import { nextSeq } from "../audit/chain";
 import { auditRowSelectList, buildAuditRow } from "../audit/service";
 import type { Db } from "../db/client";
-import { type Invitation, ROLES, type Role, type User, auditLogs, invitations } from "../db/schema";
+import { type Invitation, ROLES, type Role, type User, auditOutbox, invitations } from "../db/schema";
 import type { AppEnv } from "../env";
 import { mayInvite } from "../lib/permissions";
 import { findTenantUser } from "../sessions/service";
@@ -65,16 +64,15 @@ export function revokeInvitationsBeyondStanding(c: Context<AppEnv>, after: Invit
   const open = and(eq(invitations.tenantId, after.tenantId), eq(invitations.invitedBy, after.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt), inArray(invitations.role, lost));
   const row = buildAuditRow(c, { tenantId: after.tenantId, action: "INVITATION_REVOKED", outcome: "SUCCESS", targetType: "invitation", metadata: { reason: "INVITER_CANNOT_SEND", cause } });
   if (!row) throw new Error("an inviter always names a tenant");
-  // One row per invitation, in id order: seqs after the tenant's newest, ids from one random stem.
+  // One row per invitation, in id order (their outbox positions too), ids from one random stem.
   const nth = sql`ROW_NUMBER() OVER (ORDER BY ${invitations.id})`;
   const perInvitation = auditRowSelectList(row, {
     id: sql`${row.id} || '_' || ${nth}`,
-    seq: sql`${nextSeq(after.tenantId)} + ${nth} - 1`,
     targetId: sql`${invitations.id}`,
     before: sql`json_object('email', ${invitations.email}, 'role', ${invitations.role}, 'invitedBy', ${invitations.invitedBy})`,
   });
   return [
-    db.insert(auditLogs).select(sql`SELECT ${perInvitation} FROM ${invitations} WHERE ${open}`),
+    db.insert(auditOutbox).select(sql`SELECT ${perInvitation} FROM ${invitations} WHERE ${open} ORDER BY ${invitations.id}`),
     db.update(invitations).set({ revokedAt: c.get("now") }).where(open),
   ];
 }

@@ -1,0 +1,30 @@
+/**
+ * Every audit read goes to the tenant's Durable Object, which holds its chain
+ * (src/tenant-object/object.ts) and drains D1's outbox before it answers. Fail closed: an
+ * object that cannot be reached (or a drain that fails) answers 503 AUDIT_UNAVAILABLE,
+ * never a 500 and never a page that may be missing committed events.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { errorSummary, log } from "../lib/log";
+import type { TenantObject } from "../tenant-object/object";
+import { tenantObject } from "../tenant-object/stub";
+
+/**
+ * The object's audit methods as it declares them: RPC copies their answers by structured
+ * clone, which keeps rows as they are (the stub's own type loses the JSON columns, typed
+ * `unknown`).
+ */
+export type TenantChain = Pick<TenantObject, "auditSearch" | "auditAscending" | "auditProductActions" | "auditVerify" | "auditPlace" | "auditLastChanged">;
+
+export const tenantChain = (env: AppEnv["Bindings"], tenantId: string) => tenantObject(env, tenantId) as unknown as TenantChain;
+
+export async function readTenantChain<T>(c: Context<AppEnv>, tenantId: string, read: (chain: TenantChain) => Promise<T>): Promise<T> {
+  try {
+    return await read(tenantChain(c.env, tenantId));
+  } catch (err) {
+    log.error("audit read failed", { tenantId, error: errorSummary(err) });
+    throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be read right now; try again");
+  }
+}
