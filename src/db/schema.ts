@@ -452,7 +452,7 @@ const auditEventColumns = () => ({
 
 /**
  * A tenant's audit chain. It lives in the tenant's Durable Object (its SQLite storage,
- * src/tenant-object/audit-schema.ts creates this table there); the D1 table of this name
+ * src/tenant-object/audit-store.ts creates this table there); the D1 table of this name
  * only holds the rows written before the chain moved there, which each tenant's object
  * imports on its first drain (src/tenant-object/audit-drain.ts).
  */
