@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Bindings } from "../src/env";
+import { auditStore } from "./audit-store";
 import { keySetText } from "./gateway-fixtures";
 import { type CallResult, type ErrorBody, Harness, type SeededTenant, seedTenant, withEnv } from "./helpers";
 
@@ -114,7 +115,7 @@ describe("the origin's step-up and audit events over the product HTTP API", () =
     const res = await throughGatehouse(s, "/notes/n1/delete", { method: "POST", cookie: s.cookie, headers: { accept: "application/json" } });
     expect(res.status).toBe(428);
     expect(res.body).toMatchObject({ error: "STEP_UP_REQUIRED", purpose: "NOTE_DELETE", label: "delete a note" });
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(s.t.id).first<{ n: number }>();
+    const rows = await auditStore.prepare("SELECT COUNT(*) AS n FROM audit_logs WHERE tenant_id = ? AND action = 'app.note.deleted'").bind(s.t.id).first<{ n: number }>();
     expect(rows?.n).toBe(0);
   });
 
@@ -124,7 +125,7 @@ describe("the origin's step-up and audit events over the product HTTP API", () =
     const res = await throughGatehouse<{ deleted: string; audit: { id: string; seq: number } }>(s, "/notes/n2/delete", { method: "POST", cookie: s.cookie, ip: "203.0.113.45", headers: { accept: "application/json" } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ deleted: "n2", audit: { id: expect.any(String), seq: expect.any(Number) } });
-    const row = await env.DB.prepare("SELECT tenant_id, action, outcome, actor_user_id, target_id, ip FROM audit_logs WHERE id = ?").bind(res.body.audit.id).first();
+    const row = await auditStore.prepare("SELECT tenant_id, action, outcome, actor_user_id, target_id, ip FROM audit_logs WHERE tenant_id = ? AND id = ?").bind(s.t.id, res.body.audit.id).first();
     expect(row).toEqual({ tenant_id: s.t.id, action: "app.note.deleted", outcome: "SUCCESS", actor_user_id: s.t.member.id, target_id: "n2", ip: "203.0.113.45" });
     // The grant was single use: the next delete asks again.
     expect((await throughGatehouse(s, "/notes/n3/delete", { method: "POST", cookie: s.cookie, headers: { accept: "application/json" } })).status).toBe(428);
@@ -190,7 +191,7 @@ describe.skipIf(plain.pythonOriginUrl === null)("the stdlib-only Python origin o
     await s.h.stepUp(s.cookie, "NOTE_DELETE", s.t.member);
     const res = await throughGatehouse<{ audit: { id: string } }>(s, "/notes/p1/delete", { method: "POST", cookie: s.cookie, headers: json });
     expect(res.status).toBe(200);
-    const row = await env.DB.prepare("SELECT tenant_id, action, actor_user_id, target_id FROM audit_logs WHERE id = ?").bind(res.body.audit.id).first();
+    const row = await auditStore.prepare("SELECT tenant_id, action, actor_user_id, target_id FROM audit_logs WHERE tenant_id = ? AND id = ?").bind(s.t.id, res.body.audit.id).first();
     expect(row).toEqual({ tenant_id: s.t.id, action: "app.note.deleted", actor_user_id: s.t.member.id, target_id: "p1" });
   });
 });
