@@ -20,7 +20,7 @@
  * Rows written to D1's `audit_logs` before the chain moved here (legacy rows) are imported
  * first, in seq order, with their seq and hashes as they are (an unsealed one is linked
  * here), then deleted from D1 (the highest imported seq is stored with them, so a lost
- * delete is redone, never a second import); a legacy row that arrives after outbox rows
+ * delete, the last page's included, is redone by the next drain, never a second import); a legacy row that arrives after outbox rows
  * took its place is appended after them. The migration is this import: a tenant's first
  * drain (any write, any audit read, the hourly cron) does it.
  */
@@ -69,21 +69,25 @@ export class AuditDrain {
     for (;;) {
       const page = await this.readPage(tenantId);
       appended += await this.store(page);
-      await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
+      await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0 || page.importedLeft);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
     }
   }
 
-  /** One D1 round trip: the outbox's first page, the next legacy rows, and the legacy checkpoint. */
+  /**
+   * One D1 round trip: the outbox's first page, the next legacy rows, the legacy checkpoint,
+   * and whether legacy rows imported already are still in D1 (their delete was lost).
+   */
   private async readPage(tenantId: string) {
     const db = this.d1();
     const legacySeq = readState(this.storage, "legacy_seq");
-    const [outbox, legacy, checkpoint] = await db.batch([
+    const [outbox, legacy, checkpoint, imported] = await db.batch([
       db.select().from(auditOutbox).where(eq(auditOutbox.tenantId, tenantId)).orderBy(asc(auditOutbox.position)).limit(DRAIN_PAGE),
       db.select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, legacySeq))).orderBy(asc(auditLogs.seq)).limit(DRAIN_PAGE),
       db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).limit(1),
+      db.select({ seq: auditLogs.seq }).from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), lte(auditLogs.seq, legacySeq))).limit(1),
     ]);
-    return { outbox, legacy, checkpoint: checkpoint[0] };
+    return { outbox, legacy, checkpoint: checkpoint[0], importedLeft: imported.length > 0 };
   }
 
   /** The chain's last link: its newest row, else its checkpoint, else the genesis. */
