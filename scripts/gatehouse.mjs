@@ -119,7 +119,7 @@ async function migrateAudit() {
           `Stopped with ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1: run again to move the rest.`,
       );
     }
-    if (unavailable) stop(`tenant ${unavailable}'s object could not import its rows (see the worker's log); nothing of it was lost: run again to resume. ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1.`);
+    if (unavailable) stop(`tenant ${unavailable}'s object could not import its rows (see the worker's log); nothing is lost: run again to resume. ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1.`);
     if (!more) break;
     console.log(`… ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1`);
     if (left.rows >= rowsBefore) stop(`no progress: D1 still holds ${left.rows} row(s) after a call; see the worker's log, then run again`);
