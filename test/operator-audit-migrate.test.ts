@@ -1,4 +1,5 @@
-import { describe, expect, it, vi } from "vitest";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { auditRowsOf } from "./audit-store";
 import { type CallOptions, Harness, seedTenant, tenantObjectsUnreachable, withEnv } from "./helpers";
 import { legacyRowsInD1, seedLegacyChain } from "./legacy-audit-fixtures";
@@ -29,6 +30,11 @@ async function legacyTenants(rows: number[]) {
 }
 
 describe("operator: the audit rows D1 holds from before the upgrade move into their tenants' objects on demand", () => {
+  // The file's tests share its D1: each starts with no legacy rows (a refused call leaves its rows there).
+  beforeEach(async () => {
+    await env.DB.exec("DELETE FROM audit_logs");
+  });
+
   it("the migration moves each tenant's rows into its object, with their seq and hashes, and reports each chain verifying there", async () => {
     const h = new Harness();
     const [a, b] = await legacyTenants([30, 5]);
