@@ -6,10 +6,17 @@
 //   tenant list [--remote]
 //   tenant disable <tenant id> [--remote]
 //   tenant owner-reset <tenant id> --email owner@acme.test [--remote]
+//   audit migrate [--limit 50] [--remote]      (also: npm run audit:migrate [-- --remote])
 //
 // owner-reset: a password reset link for a tenant's sole owner, who has nobody in the tenant
 // to ask (with another enabled owner, that owner issues it from the Team page). Audited in
 // the tenant's log (PASSWORD_RESET_REQUESTED, via operator); the owner's sessions end.
+//
+// audit migrate: moves the audit rows D1 still holds from before the upgrade into their
+// tenants' objects, asking the worker for up to --limit tenants a call (at most 50) until
+// none are left, each tenant's chain verified in its object after its move. It stops
+// (exit 1) at the first tenant whose chain does not verify, naming it and its first broken
+// seq, or whose object cannot be reached. Run it again at any point: what moved stays moved.
 //
 // Where: the local dev worker (`npm start`, http://localhost:$PORT) by default; with
 // --remote, the deployed worker at GATEHOUSE_URL (https://…). The token: OPERATOR_TOKEN
@@ -24,12 +31,19 @@ const USAGE = `Usage:
   npm run gatehouse -- tenant list [--remote]
   npm run gatehouse -- tenant disable <tenant id> [--remote]
   npm run gatehouse -- tenant owner-reset <tenant id> --email owner@acme.test [--remote]
+  npm run gatehouse -- audit migrate [--limit 50] [--remote]   (or npm run audit:migrate [-- --remote])
 
 The operator token is read from OPERATOR_TOKEN in the environment (locally, from .dev.vars
 if unset). --remote talks to GATEHOUSE_URL (the deployed worker, https://...).`;
 
 function fail(message) {
   console.error(`gatehouse: ${message}\n\n${USAGE}`);
+  process.exit(1);
+}
+
+/** Stops on a finding, not a usage error: the usage is not printed. */
+function stop(message) {
+  console.error(`gatehouse: ${message}`);
   process.exit(1);
 }
 
@@ -70,13 +84,58 @@ async function call(where, method, path, body) {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { name: { type: "string" }, slug: { type: "string" }, owner: { type: "string" }, email: { type: "string" }, remote: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  options: {
+    name: { type: "string" },
+    slug: { type: "string" },
+    owner: { type: "string" },
+    email: { type: "string" },
+    limit: { type: "string" },
+    remote: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
+  },
 });
 const [noun, verb, arg] = positionals;
-if (values.help || noun !== "tenant") fail(values.help ? "help" : `unknown command ${JSON.stringify(positionals.join(" "))}`);
+if (values.help || (noun !== "tenant" && noun !== "audit")) fail(values.help ? "help" : `unknown command ${JSON.stringify(positionals.join(" "))}`);
 const where = target(values.remote);
 
-if (verb === "create") {
+/** Calls the migration until D1 holds no audit row from before the upgrade; stops at the first chain that does not verify. */
+async function migrateAudit() {
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 50)) fail("--limit is a whole number of tenants from 1 to 50");
+  let tenantsMoved = 0;
+  let rowsBefore = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const { moved, unavailable, left, more } = await call(where, "POST", "/audit/migrate", limit === undefined ? {} : { limit });
+    for (const { tenantId, verify } of moved) {
+      const range = `${verify.checked} row(s) checked, seq ${verify.fromSeq + 1}-${verify.headSeq}`;
+      console.log(`${tenantId}  ${verify.ok ? `moved, chain verifies (${range})` : `moved, chain BROKEN at seq ${verify.firstBrokenSeq} (${verify.reason})`}`);
+    }
+    tenantsMoved += moved.length;
+    const broken = moved.find((t) => !t.verify.ok);
+    if (broken) {
+      stop(
+        `tenant ${broken.tenantId}'s audit chain does not verify after its move: first broken at seq ${broken.verify.firstBrokenSeq} (${broken.verify.reason}). ` +
+          "Its rows are in its object as D1 held them (the break came with them); its admins see the same on their Audit log page. " +
+          `Stopped with ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1: run again to move the rest.`,
+      );
+    }
+    if (unavailable) stop(`tenant ${unavailable}'s object could not import its rows (see the worker's log); nothing is lost: run again to resume. ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1.`);
+    if (!more) break;
+    console.log(`… ${left.rows} row(s) of ${left.tenants} tenant(s) still in D1`);
+    if (left.rows >= rowsBefore) stop(`no progress: D1 still holds ${left.rows} row(s) after a call; see the worker's log, then run again`);
+    rowsBefore = left.rows;
+  }
+  console.log(
+    tenantsMoved === 0
+      ? "Nothing to move: D1 holds no audit rows from before the upgrade."
+      : `Done: ${tenantsMoved} tenant(s) moved, each one's chain verifying in its object; D1 holds no audit rows from before the upgrade.`,
+  );
+}
+
+if (noun === "audit") {
+  if (verb !== "migrate") fail(`unknown command "audit ${verb ?? ""}"`);
+  await migrateAudit();
+} else if (verb === "create") {
   if (!values.name || !values.slug || !values.owner) fail("tenant create needs --name, --slug and --owner");
   const { tenant, invitationLink, emailed } = await call(where, "POST", "/tenants", { name: values.name, slug: values.slug, ownerEmail: values.owner });
   console.log(`Created tenant ${tenant.name} (${tenant.slug}), id ${tenant.id}.`);

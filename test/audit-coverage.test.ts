@@ -10,6 +10,8 @@ const EXEMPT: Record<string, string> = {
   // The product's HTTP API runs the RPC's calls, whose engine records the event (its own row) and every refusal of a known session (src/rpc/app.ts).
   "POST /api/product/audit-events": "the event is its own audit row; the RPC engine records refusals",
   "POST /api/product/step-up": "the RPC engine records refusals, as for requireStepUp over RPC",
+  // The operator's audit migration changes no tenant: it moves events that exist already into the tenant's object, as the hourly cron and every audit read do; its refusals name no tenant to record them in.
+  "POST /api/operator/audit/migrate": "moves existing events to where the chain lives; changes no tenant, and its refusals have no tenant (src/operator/routes.ts)",
 };
 
 /** The API's routes and the SCIM service's (src/scim/routes.ts): both change state, both are audited the same way. */

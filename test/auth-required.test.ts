@@ -19,6 +19,7 @@ const PUBLIC: Record<string, string> = {
   "POST /api/operator/tenants": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
   "POST /api/operator/tenants/:id/disable": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
   "POST /api/operator/tenants/:id/owner-reset": "the operator token is the credential; without it, answered as an unknown path (test/operator-owner-reset.test.ts)",
+  "POST /api/operator/audit/migrate": "the operator token is the credential; without it, answered as an unknown path (test/operator.test.ts)",
   "GET /api/auth/invitations/preview": "the invitee has no session yet: the invitation token shows the invitation's public facts, throttled per address (test/invitation-preview.test.ts)",
   "GET /api/openapi.json": "the API's description, generated from the routes: it describes an open-source API (test/openapi-served.test.ts)",
   "GET /api/reference": "the same description as a page (test/openapi-served.test.ts)",

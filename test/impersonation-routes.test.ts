@@ -30,6 +30,7 @@ const ACTS_WHILE_IMPERSONATING: Record<string, string> = {
   "POST /api/operator/tenants": "the operator's bearer token, never a session",
   "POST /api/operator/tenants/:id/disable": "the operator's bearer token, never a session",
   "POST /api/operator/tenants/:id/owner-reset": "the operator's bearer token, never a session",
+  "POST /api/operator/audit/migrate": "the operator's bearer token, never a session",
 };
 
 type Steps = { forbids: boolean; purposes: (string | null)[] };

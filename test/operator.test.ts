@@ -7,6 +7,7 @@ import { tenants } from "../src/db/schema";
 import { auditRowsOf } from "./audit-store";
 import { type CallOptions, type CallResult, Harness, ORIGIN, configured, d1WithTableGone, gatehouseUrl, seedTenant, withEnv } from "./helpers";
 import { accept, auditRows, invite, tokenOf } from "./invitation-fixtures";
+import { legacyRowsInD1, seedLegacyChain } from "./legacy-audit-fixtures";
 
 const TOKEN = "operator-token-for-tests-0123456789abcdef";
 const operatorEnv = withEnv({ OPERATOR_TOKEN: TOKEN });
@@ -60,6 +61,18 @@ describe("operator API", () => {
       await expectAnsweredAsUnknownPath(h, "/api/operator/tenants", { ...options, body: { junk: true } });
     }
     expect(await createDb(env.DB).query.tenants.findFirst({ where: eq(tenants.slug, slug) })).toBeUndefined();
+  });
+
+  it("without the operator token the audit migration does not exist: answered as an unknown path, and D1's audit rows stay where they are", async () => {
+    const h = new Harness();
+    const t = await seedTenant("op-migrate", { totp: false });
+    await seedLegacyChain(t.id, { rows: 3 });
+    const attempts: CallOptions[] = [{ headers: { authorization: `Bearer ${TOKEN}` } }, { env: operatorEnv }, asOperator("wrong-token-of-the-same-sort-0123456789abcd")];
+    for (const options of attempts) {
+      await expectAnsweredAsUnknownPath(h, "/api/operator/audit/migrate", { ...options, body: {} });
+      await expectAnsweredAsUnknownPath(h, "/api/operator/audit/migrate", { ...options, body: { limit: 0 } });
+    }
+    expect(await legacyRowsInD1()).toBe(3);
   });
 
   it("without its token the operator API is indistinguishable from an unknown API path: same status, body and headers, whoever calls", async () => {

@@ -7,9 +7,11 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
 import type { TenantObject } from "../tenant-object/object";
 import { tenantObject } from "../tenant-object/stub";
+import { checkpointKeySet } from "./checkpoint";
 
 /**
  * The object's audit methods as it declares them: RPC copies their answers by structured
@@ -27,4 +29,11 @@ export async function readTenantChain<T>(c: Context<AppEnv>, tenantId: string, r
     log.error("audit read failed", { tenantId, error: errorSummary(err) });
     throw new ApiError(503, "AUDIT_UNAVAILABLE", "The audit log cannot be read right now; try again");
   }
+}
+
+/** The checkpoint keys a verification needs. Fail closed: without them a checkpoint cannot be authenticated, so nothing is verified (503). */
+export function verificationKeys(env: AppEnv["Bindings"]): KeySet {
+  const keys = checkpointKeySet(env);
+  if (!keys) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
+  return keys;
 }

@@ -3,7 +3,7 @@
  * the whole namespace (every locale and helper) into the bundle, about 65 KB gzip more;
  * named imports let esbuild drop what we never call.
  */
-import { NEVER, array, boolean, coerce, enum as zEnum, iso, literal, looseObject, preprocess, strictObject, string, union, unknown } from "zod";
+import { NEVER, array, boolean, coerce, enum as zEnum, iso, literal, looseObject, number, preprocess, strictObject, string, union, unknown } from "zod";
 
-export const z = { NEVER, array, boolean, coerce, enum: zEnum, iso, literal, looseObject, preprocess, strictObject, string, union, unknown } as const;
+export const z = { NEVER, array, boolean, coerce, enum: zEnum, iso, literal, looseObject, number, preprocess, strictObject, string, union, unknown } as const;
 export type { output as Infer } from "zod";

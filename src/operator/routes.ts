@@ -1,14 +1,17 @@
 /**
  * The operator API (`/api/operator`, for scripts/gatehouse.mjs): create a tenant with an
- * invitation for its first owner, list tenants, disable a tenant, and issue a password
+ * invitation for its first owner, list tenants, disable a tenant, issue a password
  * reset link to a tenant's sole owner (the one person nobody else in the tenant can reset:
- * with another enabled owner, that owner does it from the Team page, so the operator does not).
+ * with another enabled owner, that owner does it from the Team page, so the operator does not),
+ * and move the audit rows D1 still holds into their tenants' objects (src/audit/migrate.ts).
  *
  * Threat model: see ./auth.ts for the gate. No password ever passes through it: the first
  * owner sets theirs on the invitation page. Every change writes its row into the tenant's
  * own audit chain (which starts with TENANT_CREATED), with no actor: the operator is not a
  * user of any tenant. Disabling ends all the tenant's sessions at once (endTenantSessions),
- * and startSession refuses new ones.
+ * and startSession refuses new ones. The audit migration changes no tenant: it moves events
+ * that exist already to where the chain now lives, as the hourly cron and every audit read
+ * do, so it writes no event of its own.
  */
 import { asc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
@@ -31,6 +34,8 @@ import { soleOwnerByEmail } from "./sole-owner";
 import { issueResetLink } from "../users/reset-link";
 import { type UnknownPathAnswer, requireOperator } from "./auth";
 import { answers } from "../openapi/notes";
+import { MIGRATE_MAX_TENANTS, migrateBody, migrateLegacyAudit } from "../audit/migrate";
+import { verificationKeys } from "../audit/read";
 
 const createTenantBody = z.strictObject({
   name: displayNameSchema,
@@ -113,4 +118,10 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
       const owner = await soleOwnerByEmail(c.var.db, c.req.valid("param").id, c.req.valid("json").email);
       return c.json({ user: { id: owner.id, email: owner.email }, ...(await issueResetLink(c, owner, { userId: null, via: "operator" })) });
     },
-  );
+  )
+  .post("/audit/migrate", validate("json", migrateBody), answers("AUDIT_KEY_UNAVAILABLE"), async (c) => {
+    // Fail closed: a chain that cannot be verified is not moved.
+    const keys = verificationKeys(c.env);
+    const { limit = MIGRATE_MAX_TENANTS } = c.req.valid("json");
+    return c.json(await migrateLegacyAudit(c.env, c.var.db, { limit, keys, nowMs: c.get("now") }));
+  });

@@ -20,8 +20,10 @@
  * Rows written to D1's `audit_logs` before the chain moved here (legacy rows) are imported
  * first, in seq order, with their seq and hashes as they are (an unsealed one is linked
  * here), then deleted from D1 (the highest imported seq is stored with them, so a lost
- * delete is redone, never a second import); a legacy row that arrives after outbox rows
- * took its place is appended after them. The migration is this import: a tenant's first
+ * delete is redone, never a second import: the next page's delete covers the page before,
+ * and the last page's rows, still at or below that seq, are deleted by id once the chain is
+ * found to hold them); a legacy row that arrives after outbox rows took its place is
+ * appended after them. The migration is this import: a tenant's first
  * drain (any write, any audit read, the hourly cron) does it.
  */
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
@@ -69,21 +71,26 @@ export class AuditDrain {
     for (;;) {
       const page = await this.readPage(tenantId);
       appended += await this.store(page);
+      await this.deleteImported(tenantId, page.behind);
       await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
     }
   }
 
-  /** One D1 round trip: the outbox's first page, the next legacy rows, and the legacy checkpoint. */
+  /**
+   * One D1 round trip: the outbox's first page, the next legacy rows, the legacy checkpoint,
+   * and the ids of legacy rows still in D1 at or below the imported seq (see deleteImported).
+   */
   private async readPage(tenantId: string) {
     const db = this.d1();
     const legacySeq = readState(this.storage, "legacy_seq");
-    const [outbox, legacy, checkpoint] = await db.batch([
+    const [outbox, legacy, checkpoint, behind] = await db.batch([
       db.select().from(auditOutbox).where(eq(auditOutbox.tenantId, tenantId)).orderBy(asc(auditOutbox.position)).limit(DRAIN_PAGE),
       db.select().from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), gt(auditLogs.seq, legacySeq))).orderBy(asc(auditLogs.seq)).limit(DRAIN_PAGE),
       db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).limit(1),
+      db.select({ id: auditLogs.id }).from(auditLogs).where(and(eq(auditLogs.tenantId, tenantId), lte(auditLogs.seq, legacySeq))).orderBy(asc(auditLogs.seq)).limit(DRAIN_PAGE),
     ]);
-    return { outbox, legacy, checkpoint: checkpoint[0] };
+    return { outbox, legacy, checkpoint: checkpoint[0], behind: behind.map((r) => r.id) };
   }
 
   /** The chain's last link: its newest row, else its checkpoint, else the genesis. */
@@ -143,6 +150,19 @@ export class AuditDrain {
     if (ids.length === 0) return new Set();
     const rows = this.storage.sql.exec<{ id: string }>("SELECT id FROM audit_logs WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).toArray();
     return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Deletes from D1 the legacy rows behind the imported seq that the chain holds (by id): an
+   * import whose delete of its last page was lost (no later page's delete covers them). A
+   * row behind it that the chain does not hold is left where it is, never deleted unread.
+   */
+  private async deleteImported(tenantId: string, behind: string[]): Promise<void> {
+    const imported = [...this.storedIds(behind)];
+    if (imported.length === 0) return;
+    await this.d1()
+      .delete(auditLogs)
+      .where(and(eq(auditLogs.tenantId, tenantId), sql`${auditLogs.id} IN (SELECT value FROM json_each(${JSON.stringify(imported)}))`));
   }
 
   /**
