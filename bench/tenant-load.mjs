@@ -9,7 +9,8 @@
 // bench-only Worker entry (index.generated.ts beside bench/kv-limit/limit.ts, written into the copy) that
 // re-exports Gatehouse's worker, GatehouseService and, where the code has one, TenantObject,
 // each handed an env whose SESSION_CACHE refuses a second write of a key within a second, as
-// production does (bench/kv-limit/limit.ts). Then, for one tenant of many signed-in members,
+// production does (bench/kv-limit/limit.ts); where there is an object, the entry also answers
+// bench/audit-load.mjs's `/__bench/record-audit` and `/__bench/object-size`. Then, for one tenant of many signed-in members,
 // it drives a mix of sign-outs, session revocations and profile changes from many sessions
 // at once, and meanwhile measures how long a revoked session's fresh snapshot is still
 // accepted at the same location. Its figures go into bench/results/latest.json under
