@@ -77,7 +77,10 @@ async function startSized(appDir, label, size) {
   const { seconds: seedSeconds, cookies: bobCookies, seededAt } = await seedState(appDir, dir, size);
   log(`${label}: seeded ${size.sessions} sessions, ${size.auditRows} audit rows, ${size.ipRules} IP rules in ${seedSeconds.toFixed(1)} s; starting`);
   const server = await startServer(appDir, dir);
-  const cookie = await signIn(server.url, "alice@acme.test");
+  // Alice's sign-in is the tenant's first audit write: its object's first drain, which imports
+  // the seeded rows, starts with it and holds the local runtime (Worker, object and D1 in one
+  // workerd) busy meanwhile, so this first answer may wait on it.
+  const cookie = await signIn(server.url, "alice@acme.test", { timeoutMs: IMPORT_TIMEOUT_MS });
   // The seeded audit rows are in D1's audit_logs, where the chain lived before it moved into
   // the tenant's object: the object's first drain imports them (src/tenant-object/audit-drain.ts)
   // and the first audit read waits for it. Timed here, apart, so that no measured read does.
