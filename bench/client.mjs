@@ -4,15 +4,18 @@ import { DEMO_PASSWORD, DEMO_USERS } from "../scripts/demo-data.mjs";
 
 const TIMEOUT_MS = 10_000; // a request that hangs fails the run instead of stalling it
 
-/** Each bench phase has fresh state, so one TOTP code per phase is never a replay. */
-export async function signIn(baseUrl, email) {
+/**
+ * Each bench phase has fresh state, so one TOTP code per phase is never a replay.
+ * `timeoutMs`: longer for a first sign-in that may wait on work it set off (bench/run.mjs).
+ */
+export async function signIn(baseUrl, email, { timeoutMs = TIMEOUT_MS } = {}) {
   const user = DEMO_USERS.find((u) => u.email === email);
   const totpCode = user.totp ? new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(user.totp) }).generate() : undefined;
   const res = await fetch(`${baseUrl}/api/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ email, password: DEMO_PASSWORD, totpCode }),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const setCookie = res.headers.get("set-cookie");
   if (res.status !== 200 || !setCookie) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);

@@ -5,6 +5,7 @@ import { cpus, loadavg } from "node:os";
 import { WORKER_GZIP_BUDGET_BYTES } from "../scripts/bundle-size.mjs";
 import { median } from "./load.mjs";
 import { tenantLoadSection } from "./tenant-load.mjs";
+import { auditLoadSection } from "./audit-load.mjs";
 
 // trimEnd only: `git status --porcelain` lines start with a meaningful space.
 const sh = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" }).stdout?.trimEnd() ?? "";
@@ -296,8 +297,8 @@ ${p.gwApp.top.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.fn}\` |`).joi
 Machine: ${m.nproc} cores (${m.cpu}), memory \`${m.memory}\`, load average at start ${m.loadavg}; Node ${m.node}, workerd ${m.workerd}, wrangler ${m.wrangler}, autocannon ${m.autocannon}. Code: commit ${m.commit}${
     m.uncommittedSrc.length ? ` plus uncommitted changes in ${m.uncommittedSrc.map((l) => `\`${l.slice(3)}\``).join(", ")} (the checkout is shared; the bench runs the working tree)` : ""
   }.
-Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).
+Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).${r.auditImportSeconds ? ` Their audit rows, seeded into D1's \`audit_logs\` as before the chain moved into the tenant's object, were imported by the object's first drain in ${r.auditImportSeconds.small.toFixed(1)} s (small, ${r.config.small.auditRows} rows) and ${r.auditImportSeconds.large.toFixed(1)} s (large, ${r.config.large.auditRows} rows), before anything was measured.` : ""}
 
 ${rows.join("\n")}
-${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${r.tenantLoad ? `\n${tenantLoadSection(r.tenantLoad)}` : ""}${findings}`;
+${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${r.tenantLoad ? `\n${tenantLoadSection(r.tenantLoad)}` : ""}${r.auditLoad ? `\n${auditLoadSection(r.auditLoad)}` : ""}${findings}`;
 }

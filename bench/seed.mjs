@@ -56,7 +56,9 @@ export function bulkSeedSql({ sessions, auditRows, ipRules, now }) {
         CASE WHEN i % 3 = 0 THEN ${now} - ${HOUR} ELSE ${now} + 12 * ${HOUR} END,
         '203.0.113.' || (i % 250), '${UA}',
         CASE WHEN i % 10 = 0 THEN ${now} - 60000 END, CASE WHEN i % 10 = 0 THEN 'REVOKED' END FROM n;`,
-    // Alice's tenant's audit log: a dense seq from 1 (the chain need not verify, only be well formed).
+    // Alice's tenant's audit log: a dense seq from 1 (the chain need not verify, only be well formed),
+    // in D1's audit_logs as before the chain moved into the tenant's object: the object's first
+    // drain imports it (src/tenant-object/audit-drain.ts; bench/run.mjs waits for that).
     `${upTo(auditRows)} INSERT INTO audit_logs (id, tenant_id, actor_user_id, action, outcome, target_type, target_id, ip, user_agent, request_id, created_at, seq, prev_hash, hash, metadata)
       SELECT printf('aud_b%08d', i), '${TENANT}', CASE i % 3 WHEN 0 THEN 'usr_alice' WHEN 1 THEN 'usr_dave' ELSE 'usr_bob' END,
         CASE i % 5 WHEN 0 THEN 'LOGIN_SUCCEEDED' WHEN 1 THEN 'SESSION_CREATED' WHEN 2 THEN 'LOGIN_FAILED' WHEN 3 THEN 'STEP_UP_VERIFIED' ELSE 'SESSION_REVOKED' END,

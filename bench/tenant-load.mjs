@@ -1,12 +1,16 @@
 // One busy tenant's changes with KV's one-write-per-key-per-second rule enforced.
 //
-//   npm run bench:tenant-load [-- --app DIR] [--quick] [--concurrency N]
+//   npm run bench:tenant-load [-- --app DIR] [--quick] [--concurrency N] [--no-audit]
+//
+// Then, where the code has a tenant object and unless --no-audit, bench/audit-load.mjs's
+// product audit events on a fresh copy.
 //
 // Runs the app in DIR (default: this checkout) as `npm start` does, from a copy, but with a
 // bench-only Worker entry (index.generated.ts beside bench/kv-limit/limit.ts, written into the copy) that
 // re-exports Gatehouse's worker, GatehouseService and, where the code has one, TenantObject,
 // each handed an env whose SESSION_CACHE refuses a second write of a key within a second, as
-// production does (bench/kv-limit/limit.ts). Then, for one tenant of many signed-in members,
+// production does (bench/kv-limit/limit.ts); where there is an object, the entry also answers
+// bench/audit-load.mjs's `/__bench/record-audit` and `/__bench/object-size`. Then, for one tenant of many signed-in members,
 // it drives a mix of sign-outs, session revocations and profile changes from many sessions
 // at once, and meanwhile measures how long a revoked session's fresh snapshot is still
 // accepted at the same location. Its figures go into bench/results/latest.json under
@@ -44,7 +48,7 @@ const ENTRY = "bench/kv-limit/index.generated.ts";
 const sh = (cwd, args) => spawnSync("git", ["-C", cwd, ...args], { encoding: "utf8" }).stdout?.trim() ?? "";
 
 /** A session as src/sessions/token.ts makes one: `<id>.<secret>`, D1 keeping SHA-256 hex of the secret. */
-function session(id) {
+export function session(id) {
   const secret = createHash("sha256").update(`gatehouse-tenant-load-${id}`).digest("base64url");
   return { id, cookie: `__Host-gatehouse_session=${id}.${secret}`, hash: createHash("sha256").update(secret).digest("hex") };
 }
@@ -91,7 +95,7 @@ function tenantSql({ members, sparePerMember, probes: probeCount, probeVictims }
  * wraps SESSION_CACHE for the request handlers, the RPC entrypoint and the tenant's object
  * (when the code has one: older commits do not).
  */
-function kvLimitedApp(from) {
+export function kvLimitedApp(from) {
   const dir = snapshotApp(from);
   if (!existsSync(join(dir, "dist/panel/index.html"))) {
     // The panel is not measured here; wrangler's [build] check only needs one built.
@@ -115,7 +119,7 @@ function entrySource(hasTenantObject) {
 import gatehouse, { GatehouseService as Service${hasTenantObject ? ", TenantObject as Tenant" : ""} } from "../../src/index";
 import type { Bindings } from "../../src/env";
 import { limitedEnv, writeReport } from "./limit";
-
+${hasTenantObject ? 'import { createRpcApp } from "../../src/rpc/app";\nimport { recordAuditEventCall } from "../../src/rpc/calls";\n\nconst rpcApp = createRpcApp();\n' : ""}
 export class GatehouseService extends Service {
   constructor(ctx: ExecutionContext, env: Bindings) {
     super(ctx, limitedEnv(env));
@@ -128,16 +132,33 @@ export class TenantObject extends Tenant {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, limitedEnv(env));
   }
+
+  /** Bench only: the size of the object's SQLite database, in bytes. */
+  benchDatabaseSize(): number {
+    return this.ctx.storage.sql.databaseSize;
+  }
 }
 `
     : ""
 }
 export default {
-  fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+  async fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
     const url = new URL(request.url);
     if (url.pathname === "/__bench/kv-writes") {
       const n = (name: string) => Number(url.searchParams.get(name));
       return Response.json(writeReport(url.searchParams.get("prefix") ?? "", n("from"), n("to")));
+    }${
+      hasTenantObject
+        ? `
+    // bench/audit-load.mjs: a product event recorded by the code GatehouseService.recordAuditEvent runs, and the object's size.
+    if (url.pathname === "/__bench/record-audit" && request.method === "POST") {
+      return Response.json(await recordAuditEventCall({ app: rpcApp, env: limitedEnv(env), ctx }, await request.json()));
+    }
+    if (url.pathname === "/__bench/object-size") {
+      const ns = env.TENANT as unknown as DurableObjectNamespace<TenantObject>;
+      return Response.json({ bytes: await ns.get(ns.idFromName(url.searchParams.get("tenant") ?? "")).benchDatabaseSize() });
+    }`
+        : ""
     }
     return gatehouse.fetch(request, limitedEnv(env), ctx);
   },
@@ -479,12 +500,12 @@ function record(side) {
 }
 
 /**
- * `md` with its tenant-load section replaced, or inserted before the findings it ends
+ * `md` with its section `name` (tenant-load, audit-load) replaced, or inserted before the findings it ends
  * with (bench/FINDINGS.md, refreshed from the file), or appended.
  */
-export function withSection(md, section) {
-  const begin = md.indexOf("<!-- tenant-load:begin -->");
-  const endMark = "<!-- tenant-load:end -->\n";
+export function withSection(md, section, name = "tenant-load") {
+  const begin = md.indexOf(`<!-- ${name}:begin -->`);
+  const endMark = `<!-- ${name}:end -->\n`;
   const end = md.indexOf(endMark);
   let rest = md;
   if (begin >= 0 && end > begin) rest = md.slice(0, begin) + md.slice(end + endMark.length);
@@ -512,6 +533,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const side = await tenantLoad({ from, quick: process.argv.includes("--quick"), concurrency });
     record(side);
     console.log(JSON.stringify({ commit: side.commit, changes: side.changes, kv: side.kv.document, staleness: side.staleness, loadavg: side.loadavg }, null, 2));
+    // Product audit events into the tenant's object (bench/audit-load.mjs), where the code has one.
+    if (side.hasTenantObject && !process.argv.includes("--no-audit")) {
+      const { auditLoad, auditLoadSection, recordAuditLoad } = await import("./audit-load.mjs");
+      const figures = await auditLoad({ from, quick: process.argv.includes("--quick"), commit: side.commit });
+      recordAuditLoad(figures);
+      console.log(auditLoadSection(figures));
+    }
   } catch (err) {
     console.error(err.stack ?? err);
     code = 1;
