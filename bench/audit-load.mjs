@@ -13,13 +13,13 @@
 // `checked` against the events answered). Bytes per row: the one tenant's object's SQLite
 // database size (`DurableObjectStorage.sql.databaseSize`, read by the bench entry's
 // `/__bench/object-size`) before and after its run, divided by the rows it gained.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { seedWith } from "./seed.mjs";
-import { startServer, stopAll } from "./server.mjs";
-import { kvLimitedApp, session, withSection } from "./tenant-load.mjs";
+import { startServer, stopAllOnSignals } from "./server.mjs";
+import { call, endRun, f, kvLimitedApp, logServerTail, met, session, withSection } from "./tenant-load.mjs";
 
 export const AUDIT_LOAD_CONFIG = {
   full: { tenants: 21, membersPerTenant: 10, oneTenantCallers: 20, manyTenantCallers: 40, seconds: 20 },
@@ -57,22 +57,6 @@ function tenantsSql({ tenants, membersPerTenant }, now) {
   return { sql, tenants: out };
 }
 
-async function call(url, init = {}) {
-  const started = performance.now();
-  try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
-    const text = await res.text();
-    let body = null;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: kept as null
-    }
-    return { status: res.status, ms: performance.now() - started, body };
-  } catch (err) {
-    return { status: 0, ms: performance.now() - started, body: { error: String(err.message ?? err) } };
-  }
-}
 
 /** A product event as a notes app would record one: a note's title changed, before and after. */
 function event(member, n) {
@@ -204,18 +188,12 @@ export async function auditLoad({ from = ".", quick = false, log = console.log, 
       objectBytes: { before: sizeBefore, after: sizeAfter, rows, perRow: rows > 0 ? (sizeAfter - sizeBefore) / rows : null },
     };
   } catch (err) {
-    const logFile = join(stateDir, "server.log");
-    if (existsSync(logFile)) log(`--- ${logFile} (last lines)\n${readFileSync(logFile, "utf8").split("\n").slice(-25).join("\n")}`);
+    logServerTail(stateDir, log);
     throw err;
   } finally {
-    await server?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(appDir, { recursive: true, force: true });
+    await endRun(server, stateDir, appDir);
   }
 }
-
-const f = (n, digits = 0) => (n == null ? "–" : n.toFixed(digits));
-const met = (ok) => (ok ? "met" : "**missed**");
 
 /** The markdown section of the latest audit-load run. */
 export function auditLoadSection(a) {
@@ -262,12 +240,7 @@ export function recordAuditLoad(figures) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const sig of ["SIGINT", "SIGTERM"]) {
-    process.on(sig, async () => {
-      await stopAll();
-      process.exit(130);
-    });
-  }
+  stopAllOnSignals();
   let code = 0;
   try {
     const { spawnSync } = await import("node:child_process");

@@ -153,3 +153,13 @@ async function stop(child) {
 
 /** Stops every server still running (for signal handlers and fatal errors). */
 export const stopAll = () => Promise.all([...running].map(stop));
+
+/** A bench run from the command line: Ctrl-C or a kill stops every server it started first. */
+export function stopAllOnSignals() {
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.on(sig, async () => {
+      await stopAll();
+      process.exit(130);
+    });
+  }
+}

@@ -26,7 +26,7 @@ import { pathToFileURL } from "node:url";
 import { renewSnapshot } from "./client.mjs";
 import { median } from "./load.mjs";
 import { seedWith } from "./seed.mjs";
-import { startServer, stopAll } from "./server.mjs";
+import { startServer, stopAllOnSignals } from "./server.mjs";
 import { snapshotApp } from "./snapshot.mjs";
 
 export const TENANT_LOAD_CONFIG = {
@@ -169,7 +169,8 @@ export default {
 `;
 }
 
-async function call(url, init = {}) {
+/** One request, timed: its status, time, JSON body (or null) and when it finished. */
+export async function call(url, init = {}) {
   const started = performance.now();
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -403,18 +404,28 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
       tightStaleness: stalenessOf(probes.filter((p) => !p.spaced)),
     };
   } catch (err) {
-    const logFile = join(stateDir, "server.log");
-    if (existsSync(logFile)) log(`--- ${logFile} (last lines)\n${readFileSync(logFile, "utf8").split("\n").slice(-25).join("\n")}`);
+    logServerTail(stateDir, log);
     throw err;
   } finally {
-    await server?.stop();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(appDir, { recursive: true, force: true });
+    await endRun(server, stateDir, appDir);
   }
 }
 
-const f = (n, digits = 0) => (n == null ? "–" : n.toFixed(digits));
-const met = (ok) => (ok ? "met" : "**missed**");
+/** After a failed run: the last lines of the app's log, which say why. */
+export function logServerTail(stateDir, log) {
+  const logFile = join(stateDir, "server.log");
+  if (existsSync(logFile)) log(`--- ${logFile} (last lines)\n${readFileSync(logFile, "utf8").split("\n").slice(-25).join("\n")}`);
+}
+
+/** After every run: the app stopped, its state and its copy removed. */
+export async function endRun(server, stateDir, appDir) {
+  await server?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(appDir, { recursive: true, force: true });
+}
+
+export const f = (n, digits = 0) => (n == null ? "–" : n.toFixed(digits));
+export const met = (ok) => (ok ? "met" : "**missed**");
 
 /** The markdown section of every side recorded so far (oldest first). */
 export function tenantLoadSection(sides) {
@@ -519,12 +530,7 @@ export function withSection(md, section, name = "tenant-load") {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const at = process.argv.indexOf("--app");
   const from = at > 0 ? process.argv[at + 1] : ".";
-  for (const sig of ["SIGINT", "SIGTERM"]) {
-    process.on(sig, async () => {
-      await stopAll();
-      process.exit(130);
-    });
-  }
+  stopAllOnSignals();
   let code = 0;
   try {
     const c = process.argv.indexOf("--concurrency");
