@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { Harness } from "./helpers";
+import { Harness, withEnv } from "./helpers";
 
 describe("the API document and its reference page are public", () => {
+  // First in the file: nothing has read the document in this isolate yet.
+  it("fails closed without the static files (503 API_DOCUMENT_UNAVAILABLE), and does not keep the failure", async () => {
+    const h = new Harness();
+    const missing = await h.call<{ error: string }>("/api/openapi.json", { env: withEnv({ ASSETS: undefined }) });
+    expect(missing.status).toBe(503);
+    expect(missing.body.error).toBe("API_DOCUMENT_UNAVAILABLE");
+    expect((await h.call("/api/openapi.json")).status).toBe(200);
+  });
+
   it("serves the document without a session, as JSON under the API's own headers", async () => {
     const h = new Harness();
     const res = await h.call<{ openapi: string; servers: { url: string }[]; paths: Record<string, Record<string, { "x-gatehouse-step-up"?: string }>> }>("/api/openapi.json");

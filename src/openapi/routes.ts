@@ -24,21 +24,23 @@ export const REFERENCE_PATH = "/reference";
 const ASSET_PATH = "/api/openapi.json";
 
 type Served = { json: string; page: string };
-let served: Promise<Served> | null = null;
+/** Per Gatehouse path (an isolate may host apps mounted under different ones, as tests do). */
+const served = new Map<string, Promise<Served>>();
 
-/** The document and the page for the Gatehouse path `base`, made once per isolate (a failure is not kept). */
+/** The document and the page for the Gatehouse path `base`, made once per isolate and path (a failure is not kept). */
 function servedFor(assets: Fetcher | undefined, base: string): Promise<Served> {
-  served ??= (async () => {
-    const res = assets ? await assets.fetch(new Request(`https://assets.invalid${ASSET_PATH}`)) : null;
-    if (!res?.ok) throw new ApiError(503, "API_DOCUMENT_UNAVAILABLE", "The API document is not deployed here (the panel's static files are missing)");
-    const generated = (await res.json()) as ApiDocument;
-    const document = { ...generated, servers: [{ url: base, description: "This Gatehouse (its GATEHOUSE_PATH)" }] };
-    return { json: JSON.stringify(document), page: referencePage(document, `${base}/api${DOCUMENT_PATH}`) };
-  })();
-  served.catch(() => {
-    served = null;
-  });
-  return served;
+  let answer = served.get(base);
+  if (!answer) {
+    answer = (async () => {
+      const res = assets ? await assets.fetch(new Request(`https://assets.invalid${ASSET_PATH}`)) : null;
+      if (!res?.ok) throw new ApiError(503, "API_DOCUMENT_UNAVAILABLE", "The API document is not deployed here (the panel's static files are missing)");
+      const document = { ...((await res.json()) as ApiDocument), servers: [{ url: base, description: "This Gatehouse (its GATEHOUSE_PATH)" }] };
+      return { json: JSON.stringify(document), page: referencePage(document, `${base}/api${DOCUMENT_PATH}`) };
+    })();
+    served.set(base, answer);
+    answer.catch(() => served.delete(base));
+  }
+  return answer;
 }
 
 /** `base`: the Gatehouse path the API is mounted under. */
