@@ -4,21 +4,21 @@
 // digests (src/product-api/credentials.ts) and the single values (src/operator/token-config.ts,
 // src/email/config.ts). A kind turns the secret's text into entries (current first, each
 // with an id that names no key material) and back, and makes a new entry.
-import { createHash, randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair } from "jose";
 import { parseAssertionKeys } from "../../src/gateway/assertion-keys.ts";
 import { KEY_SET_SECRETS } from "../../src/key-set-secrets.ts";
 import { operatorTokenConfig } from "../../src/operator/token-config.ts";
 import { productCredentialsConfig } from "../../src/product-api/credentials.ts";
 import { emailWebhookConfig } from "../../src/email/config.ts";
+import { randomBytes, sha256Hex, toBase64Url, toHex } from "../../src/lib/crypto.ts";
 import { parseKeySet } from "../../src/lib/key-set.ts";
 
 /** A refusal the command reports as it is: it never quotes the secret. */
 export class KeysError extends Error {}
 
 /** `2026-12-07-3fa9c1d2`: when the key was made, and 32 random bits so two on a day differ. */
-export const newKeyId = (now) => `${now.toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
-const randomKey = () => randomBytes(32).toString("base64url");
+export const newKeyId = (now) => `${now.toISOString().slice(0, 10)}-${toHex(randomBytes(4))}`;
+const randomKey = () => toBase64Url(randomBytes(32));
 
 function keySetKind(name) {
   const length = KEY_SET_SECRETS[name];
@@ -28,7 +28,7 @@ function keySetKind(name) {
       const parsed = parseKeySet(text, length);
       if (!parsed.ok) throw new KeysError(`${name} is not a key set the Worker accepts: ${parsed.problems.join("; ")}`);
       // A bare key becomes the entry the set keeps it as (src/lib/key-set.ts: LEGACY_KEY_ID).
-      return parsed.set.keys.map(({ id, bytes }) => ({ id, value: { id, key: Buffer.from(bytes).toString("base64url") } }));
+      return parsed.set.keys.map(({ id, bytes }) => ({ id, value: { id, key: toBase64Url(bytes) } }));
     },
     serialize: (entries) => JSON.stringify(entries.map((entry) => entry.value)),
     async make(now) {
@@ -69,7 +69,6 @@ const assertionKind = {
   },
 };
 
-const sha256Hex = (text) => createHash("sha256").update(text).digest("hex");
 /** A token's entry is named by the start of its digest: enough to tell them apart, nothing to use. */
 const tokenId = (digest) => `sha256:${digest.slice(0, 12)}`;
 
@@ -79,26 +78,28 @@ const productTokensKind = {
   unordered: true,
   /** The token itself goes to the product (--token-file), never into this secret or a terminal. */
   needsTokenFile: true,
-  parse(text) {
+  async parse(text) {
     let credentials;
     try {
       credentials = productCredentialsConfig({ PRODUCT_API_TOKENS: text });
     } catch (error) {
       throw new KeysError(`PRODUCT_API_TOKENS is not a list the Worker accepts: ${error.message}`);
     }
-    return (credentials ?? []).map((credential) => {
-      const digest = "digest" in credential ? credential.digest : sha256Hex(credential.token);
-      return { id: tokenId(digest), value: `sha256:${digest}` };
-    });
+    return Promise.all(
+      (credentials ?? []).map(async (credential) => {
+        const digest = "digest" in credential ? credential.digest : await sha256Hex(credential.token);
+        return { id: tokenId(digest), value: `sha256:${digest}` };
+      }),
+    );
   },
   serialize: (entries) => JSON.stringify(entries.map((entry) => entry.value)),
   async make() {
     const token = randomKey();
-    const digest = sha256Hex(token);
+    const digest = await sha256Hex(token);
     return { entry: { id: tokenId(digest), value: `sha256:${digest}` }, token };
   },
-  check(text) {
-    this.parse(text);
+  async check(text) {
+    await this.parse(text);
   },
 };
 

@@ -114,14 +114,14 @@ export async function runKeys(args, io) {
   const { command, name, keyId, options } = parsed;
   const kind = KINDS[name];
   try {
-    if (command !== "new" && !kind.rotates) kind.parse("");
+    if (command !== "new" && !kind.rotates) await kind.parse("");
     if (kind.needsTokenFile && (command === "new" || command === "add") && !options.tokenFile) {
       throw new KeysError(`${command} ${name} needs --token-file <path>: the new token goes there for the product, never to a terminal`);
     }
     let current = [];
     if (command !== "new") {
       if (io.stdinIsTTY) throw new KeysError(`${command} reads ${name}'s current value on stdin: pipe it from your secret manager or a file (never type or paste a key on the command line)`);
-      current = kind.parse((await io.readStdin()).trim());
+      current = await kind.parse((await io.readStdin()).trim());
     }
     const { entries, token, madeId } = await nextEntries(command, kind, name, current, keyId, io.now);
     const summary = describe(name, kind, entries);
