@@ -18,6 +18,7 @@ import { log } from "./lib/log";
 import { isLoopbackHost, originProblem } from "./lib/origin";
 import type { ProductStepUpPolicy } from "./stepup/policy";
 import { ProductPurposesError, productStepUpPurposes } from "./stepup/product-purposes";
+import { type WebhookConfig, WebhookConfigError, type WebhookEnv, webhookConfig } from "./webhooks/config";
 
 /** Where everything Gatehouse serves lives on the host: API, panel, JWKS. The rest belongs to the product. */
 export const DEFAULT_GATEHOUSE_PATH = "/_gatehouse";
@@ -108,6 +109,8 @@ export type GatehouseConfig = {
   emailWebhook: EmailWebhookConfig | null;
   /** The operator API's bearer token (OPERATOR_TOKEN secret); null: that API does not exist. */
   operatorToken: string | null;
+  /** Product webhooks' endpoint and signing key (WEBHOOK_URL, WEBHOOK_SECRET); null: webhooks are off. */
+  webhook: WebhookConfig | null;
   /** The product HTTP API's credentials (PRODUCT_API_TOKENS secret); null: that API does not exist. */
   productCredentials: ProductCredential[] | null;
 };
@@ -126,7 +129,7 @@ export type ConfigEnv = Parameters<typeof parseConfig>[0];
  * request path, are a WeakMap lookup); an unset or empty variable takes its default.
  */
 export function parseConfig(
-  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & { OPERATOR_TOKEN?: string; PRODUCT_API_TOKENS?: string },
+  env: Partial<Pick<Bindings, ConfigVar | KeySetSecret | "PRODUCT_STEP_UP_PURPOSES">> & GatewayEnv & EmailWebhookEnv & WebhookEnv & { OPERATOR_TOKEN?: string; PRODUCT_API_TOKENS?: string },
 ): GatehouseConfig {
   const known = parsed.get(env);
   if (known) return known;
@@ -156,6 +159,7 @@ export function parseConfig(
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
     emailWebhook: parseEmailWebhook(env),
     operatorToken: parseOperatorToken(env),
+    webhook: parseWebhook(env),
     productCredentials: parseProductCredentials(env),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
@@ -221,6 +225,15 @@ function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
     return emailWebhookConfig(env);
   } catch (err) {
     if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+function parseWebhook(env: WebhookEnv): WebhookConfig | null {
+  try {
+    return webhookConfig(env);
+  } catch (err) {
+    if (err instanceof WebhookConfigError) throw new ConfigError(err.message);
     throw err;
   }
 }

@@ -34,6 +34,8 @@ type Secrets = {
   SESSION_SNAPSHOT_KEYS?: string;
   /** HMAC-SHA256 key signing the email hook's requests (src/email); required with EMAIL_WEBHOOK_URL. */
   EMAIL_WEBHOOK_SECRET?: string;
+  /** Product webhooks' signing secret, `whsec_<base64 of 24-64 bytes>` (src/webhooks/config.ts); required with WEBHOOK_URL. */
+  WEBHOOK_SECRET?: string;
   /** Bearer token of the operator API (src/operator); without it that API does not exist. */
   OPERATOR_TOKEN?: string;
   /**
@@ -47,6 +49,12 @@ type Secrets = {
 /** The email hook (src/email): an HTTPS endpoint of the product that delivers Gatehouse's messages. Optional. */
 type EmailSettings = {
   EMAIL_WEBHOOK_URL?: string;
+};
+
+/** Product webhooks (src/webhooks, docs/webhooks.md): the product's endpoint, and the queue that carries the work. Optional. */
+type WebhookSettings = {
+  WEBHOOK_URL?: string;
+  WEBHOOK_QUEUE?: Queue;
 };
 
 /** Optional settings an operator adds to wrangler.toml's [vars] (docs/integrate.md "Settings", docs/deploy.md). */
@@ -94,7 +102,7 @@ type OptionalBindings = {
  * SESSION_ABSOLUTE_TIMEOUT_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS, AUDIT_RETENTION_DAYS
  * (audit history the retention cron keeps; default 400), IMPERSONATION_MAX_SECONDS (default 1800).
  */
-export type Bindings = Declared & GatewaySettings & EmailSettings & OptionalSettings & Secrets & OptionalBindings;
+export type Bindings = Declared & GatewaySettings & EmailSettings & WebhookSettings & OptionalSettings & Secrets & OptionalBindings;
 
 /** The user as the edge check knows it: everything authorisation needs, cached in KV. */
 export type AuthUser = {

@@ -15,6 +15,7 @@ import { errorBody } from "./errors";
 import { runKeyRotation } from "./key-rotation";
 import { errorFields, log, withLogScope } from "./lib/log";
 import { setOwnAnswerHeaders } from "./lib/own-answer-headers";
+import { consumeWebhookQueue } from "./webhooks/queue";
 
 /** The configuration problem, or null when `env` parses (logged as `msg`). */
 function configProblem(env: Bindings, msg: string): string | null {
@@ -53,6 +54,16 @@ export function createWorker(startupEnv: Bindings) {
         ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
+      });
+    },
+    async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
+      await withLogScope(crypto.randomUUID(), async () => {
+        // Nothing is delivered under a configuration that does not parse: the messages wait.
+        if (configProblem(env, "queue batch refused: configuration invalid") !== null) return batch.retryAll({ delaySeconds: 300 });
+        // One consumer per queue, each in its own folder; a batch of a queue nobody consumes is logged and left to retry.
+        if (await consumeWebhookQueue(batch, env)) return;
+        log.error("queue batch of an unknown queue", { queue: batch.queue });
+        batch.retryAll({ delaySeconds: 300 });
       });
     },
   } satisfies ExportedHandler<Bindings>;

@@ -46,6 +46,8 @@ export class AuditDrain {
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditDb,
     private readonly d1: () => Db,
+    /** Told after a drain appended rows, with the chain's head seq before them (the chain's consumers: src/webhooks/queue.ts). */
+    private readonly appendedAfter: (tenantId: string, headBefore: number) => Promise<void> = async () => {},
   ) {}
 
   /** Drains everything committed before this call. */
@@ -68,13 +70,16 @@ export class AuditDrain {
 
   private async drainAll(tenantId: string): Promise<DrainResult> {
     let appended = 0;
+    const headBefore = this.head().seq;
     for (;;) {
       const page = await this.readPage(tenantId);
       appended += await this.store(page);
       await this.deleteImported(tenantId, page.behind);
       await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
-      if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
+      if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) break;
     }
+    if (appended > 0) await this.appendedAfter(tenantId, headBefore);
+    return { appended };
   }
 
   /**

@@ -7,7 +7,9 @@
  *   (src/edge-document/read.ts);
  * - the home of the tenant's audit chain (./audit-store.ts): it appends the events D1's
  *   outbox holds, in commit order (./audit-drain.ts), and answers every audit read,
- *   draining first, so a read sees every event committed before it.
+ *   draining first, so a read sees every event committed before it;
+ * - the deliverer of the tenant's product webhooks, from that chain in seq order
+ *   (src/webhooks/delivery.ts), called by the webhook queue's consumer (src/webhooks/queue.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
@@ -25,11 +27,15 @@ import { errorSummary, log } from "../lib/log";
 import { AuditDrain, type DrainResult } from "./audit-drain";
 import { type AuditDb, openAuditStore } from "./audit-store";
 import { EdgeWriter } from "./edge-writer";
+import { type DeliveryOutcome, WebhookDelivery } from "../webhooks/delivery";
+import { pokeAfterAppend, webhooksOn } from "../webhooks/queue";
+import { webhookSender } from "../webhooks/send";
 
 export class TenantObject extends DurableObject<Bindings> {
   private readonly edge: EdgeWriter;
   private readonly audit: AuditDb;
   private readonly drain: AuditDrain;
+  private readonly webhooks: WebhookDelivery;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -41,7 +47,8 @@ export class TenantObject extends DurableObject<Bindings> {
       onFailure: (tenantId, err) => log.warn("tenant edge document write failed; tried again", { tenantId, error: errorSummary(err) }),
     });
     this.audit = openAuditStore(ctx.storage);
-    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB));
+    this.webhooks = new WebhookDelivery(ctx.storage, this.audit, () => createDb(env.DB));
+    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB), (tenantId, headBefore) => pokeAfterAppend(env, this.webhooks, tenantId, headBefore));
   }
 
   /** A change of the tenant committed (or its stored document is missing): stored, then written within KV's limit. */
@@ -56,6 +63,13 @@ export class TenantObject extends DurableObject<Bindings> {
   /** Appends every event committed to the outbox before this call. */
   async drainAudit(tenantId: string): Promise<DrainResult> {
     return this.drain.drain(tenantId);
+  }
+
+  /** Delivers the tenant's waiting webhooks in chain order (src/webhooks/delivery.ts); "off" when they are not configured. */
+  async deliverWebhooks(tenantId: string, nowMs: number, options: { replays: boolean }): Promise<DeliveryOutcome> {
+    const config = webhooksOn(this.env);
+    if (!config) return { kind: "off" };
+    return this.webhooks.deliver(tenantId, nowMs, webhookSender(config), options);
   }
 
   /** Newest first, `limit` rows older than `beforeSeq` (the audit API's pages). */
