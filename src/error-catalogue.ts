@@ -70,6 +70,7 @@ export const ERROR_CATALOGUE = {
   SESSION_NOT_FOUND: { status: 404, message: "Session not found" },
   TENANT_NOT_FOUND: { status: 404, message: "Tenant not found" },
   USER_NOT_FOUND: { status: 404, message: "User not found" },
+  WEBHOOK_DEAD_LETTER_NOT_FOUND: { status: 404, message: "No dead-lettered webhook has this event id" },
 
   // 409: the state does not allow it (now); nothing was changed.
   ACTING_USER_CHANGED: { status: 409, message: "The session now acts for another user than the one the product named, so nothing was recorded" },
@@ -125,6 +126,7 @@ export const ERROR_CATALOGUE = {
   CONFIG_INVALID: { status: 503, message: "This deployment's configuration is invalid; the operator has been told" },
   GATEWAY_MISCONFIGURED: { status: 503, message: "The gateway's settings are not valid; the operator has been told" },
   MFA_UNAVAILABLE: { status: 503, message: "Two-factor authentication is unavailable on this deployment; the operator has been told" },
+  WEBHOOKS_OFF: { status: 503, message: "Product webhooks are not configured here (WEBHOOK_URL, WEBHOOK_SECRET and the WEBHOOK_QUEUE binding); nothing was replayed" },
 
   // Single sign-on (src/sso): the connection, and signing in through the tenant's identity provider.
   SSO_PROVIDER_INVALID: { status: 400, message: "The identity provider's discovery document is not usable (`problem` says why); nothing was saved" },

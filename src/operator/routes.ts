@@ -3,7 +3,8 @@
  * invitation for its first owner, list tenants, disable a tenant, issue a password
  * reset link to a tenant's sole owner (the one person nobody else in the tenant can reset:
  * with another enabled owner, that owner does it from the Team page, so the operator does not),
- * and move the audit rows D1 still holds into their tenants' objects (src/audit/migrate.ts).
+ * move the audit rows D1 still holds into their tenants' objects (src/audit/migrate.ts), and
+ * list and replay dead-lettered product webhooks (src/webhooks/routes.ts).
  *
  * Threat model: see ./auth.ts for the gate. No password ever passes through it: the first
  * owner sets theirs on the invitation page. Every change writes its row into the tenant's
@@ -36,6 +37,7 @@ import { type UnknownPathAnswer, requireOperator } from "./auth";
 import { answers } from "../openapi/notes";
 import { MIGRATE_MAX_TENANTS, migrateBody, migrateLegacyAudit } from "../audit/migrate";
 import { verificationKeys } from "../audit/read";
+import { webhookOperatorRoutes } from "../webhooks/routes";
 
 const createTenantBody = z.strictObject({
   name: displayNameSchema,
@@ -124,4 +126,5 @@ export const operatorRoutes = (asUnknownPath: UnknownPathAnswer) => new Hono<App
     const keys = verificationKeys(c.env);
     const { limit = MIGRATE_MAX_TENANTS } = c.req.valid("json");
     return c.json(await migrateLegacyAudit(c.env, c.var.db, { limit, keys, nowMs: c.get("now") }));
-  });
+  })
+  .route("/webhooks", webhookOperatorRoutes);

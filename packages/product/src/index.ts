@@ -4,3 +4,4 @@ export { type AssertionVerifier, type JwksFetcher, type Refused, type Verified, 
 export type * from "./rpc.js";
 export { type ProductApiClient, type ProductApiOptions, createProductApiClient } from "./http.js";
 export { CLIENT_MODULE_EXPORTS, type GatehouseClient } from "./client.js";
+export { WEBHOOK_TOLERANCE_SECONDS, type WebhookEvent, type WebhookRefused, type WebhookVerified, verifyWebhook } from "./webhooks.js";
