@@ -1,4 +1,4 @@
-import { createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { Bindings } from "../src/env";
@@ -70,12 +70,21 @@ export type QueueRun = { acked: number; retried: { tenantId: string; delaySecond
 export async function runWebhookQueue(pokes: WebhookPoke[], nowMs: number): Promise<QueueRun> {
   const taken = pokes.splice(0, pokes.length);
   const batch = createMessageBatch<WebhookPoke>(WEBHOOK_QUEUE, taken.map((body, i) => ({ id: `m${i}`, timestamp: new Date(nowMs), attempts: 1, body })));
-  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+  // The test harness records which messages were retried, not their delay: each message's retry is watched.
+  const delays = new Map<string, number>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.set(message.id, options?.delaySeconds ?? 0);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
   await consumeWebhooks(batch, env as Bindings, nowMs);
   const result = await getQueueResult(batch, ctx);
   const retried = result.retryMessages.map((r) => {
     const body = taken[Number(r.msgId.slice(1))] as WebhookPoke;
-    return { tenantId: body.tenantId, delaySeconds: r.delaySeconds ?? 0 };
+    return { tenantId: body.tenantId, delaySeconds: delays.get(r.msgId) ?? 0 };
   });
   return { acked: result.explicitAcks.length, retried };
 }

@@ -19,6 +19,7 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditLogs } from "../db/schema";
+import { log } from "../lib/log";
 import type { AuditDb } from "../tenant-object/audit-store";
 import { recordDeadLetter, replayFailed, replayed, requestedReplays } from "./dead-letters";
 import { WEBHOOK_ACTIONS, webhookOf } from "./events";
@@ -147,6 +148,8 @@ export class WebhookDelivery {
         } else {
           const failing = cursor.failingSeq === row.seq ? cursor : { ...cursor, failingSeq: row.seq, firstFailedAt: nowMs, attempts: 0 };
           const next = { ...failing, attempts: failing.attempts + 1, lastError: attempt.error };
+          // What failed, never what was sent: ids, the attempt count and the status or error's name.
+          log.warn("webhook delivery failed", { tenantId, eventId: hook.id, seq: row.seq, attempts: next.attempts, error: attempt.error });
           if (!retriesExhausted(next.firstFailedAt ?? nowMs, nowMs)) {
             this.write(next);
             return { kind: "retry", delivered, delaySeconds: retryDelaySeconds(next.attempts) };
@@ -163,6 +166,7 @@ export class WebhookDelivery {
             lastError: attempt.error,
             replayRequestedAt: null,
           });
+          log.error("webhook dead-lettered after a day of failures", { tenantId, eventId: hook.id, seq: row.seq, attempts: next.attempts });
           this.passed(row.seq);
         }
         cursor = this.cursor() ?? cursor;
