@@ -12,6 +12,9 @@ const EXEMPT: Record<string, string> = {
   "POST /api/product/step-up": "the RPC engine records refusals, as for requireStepUp over RPC",
   // The operator's audit migration changes no tenant: it moves events that exist already into the tenant's object, as the hourly cron and every audit read do; its refusals name no tenant to record them in.
   "POST /api/operator/audit/migrate": "moves existing events to where the chain lives; changes no tenant, and its refusals have no tenant (src/operator/routes.ts)",
+  // Replaying a dead-lettered webhook changes no tenant: it asks the tenant's object to send an event of its chain once more.
+  "POST /api/operator/webhooks/dead-letters/replay": "resends events the chain holds; changes no tenant (src/webhooks/routes.ts)",
+  "POST /api/operator/webhooks/dead-letters/:eventId/replay": "resends an event the chain holds; changes no tenant (src/webhooks/routes.ts)",
 };
 
 /** The API's routes and the SCIM service's (src/scim/routes.ts): both change state, both are audited the same way. */

@@ -43,6 +43,7 @@ describe("integer variables are validated at startup", () => {
       keys: { totp: null, auditCheckpoint: null, sessionSnapshot: null },
       emailWebhook: null,
       operatorToken: null,
+      webhook: null,
       productCredentials: null,
     };
     expect(parseConfig(configured({}))).toEqual(defaults);

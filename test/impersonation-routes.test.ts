@@ -31,6 +31,8 @@ const ACTS_WHILE_IMPERSONATING: Record<string, string> = {
   "POST /api/operator/tenants/:id/disable": "the operator's bearer token, never a session",
   "POST /api/operator/tenants/:id/owner-reset": "the operator's bearer token, never a session",
   "POST /api/operator/audit/migrate": "the operator's bearer token, never a session",
+  "POST /api/operator/webhooks/dead-letters/replay": "the operator's bearer token, never a session",
+  "POST /api/operator/webhooks/dead-letters/:eventId/replay": "the operator's bearer token, never a session",
 };
 
 type Steps = { forbids: boolean; purposes: (string | null)[] };
