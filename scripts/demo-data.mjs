@@ -10,6 +10,11 @@ export const LOCAL_AUDIT_CHECKPOINT_KEY = "bG9jYWwtb25seS1nYXRlaG91c2UtYXVkaXQtY
 export const LOCAL_SESSION_SNAPSHOT_KEYS = JSON.stringify([{ id: "local1", key: "bG9jYWwtb25seS1nYXRlaG91c2Utc25hcHNob3QtazE" }]);
 // Local-only bearer token of the operator API (npm run gatehouse): written to .dev.vars likewise.
 export const LOCAL_OPERATOR_TOKEN = "local-only-gatehouse-operator-token-0000";
+// Product webhooks' signing secret (Standard Webhooks' whsec_<base64>), shared by Gatehouse
+// (.dev.vars) and the demo product (examples/acme-notes/wrangler.toml) on this machine only.
+export const LOCAL_WEBHOOK_SECRET = "whsec_bG9jYWwtb25seS1nYXRlaG91c2Utd2ViaG9vay1rZXk=";
+/** Where the demo product receives Gatehouse's webhooks: a public path of the product behind Gatehouse. */
+export const DEMO_WEBHOOK_PATH = "/webhooks/gatehouse";
 
 /**
  * PUBLIC_ORIGIN of a local run on `port`: the address `npm start` serves (scripts/start.mjs
@@ -23,7 +28,8 @@ export const localPublicOrigin = (port) => `http://localhost:${port}`;
  */
 export const DEMO_GATEWAY_VARS = {
   ASSERTION_AUDIENCE: "acme-notes",
-  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/logo.svg", "/favicon.ico"]),
+  // The webhook receiver is public: Gatehouse's signature, not a session, authenticates it.
+  PUBLIC_PATHS: JSON.stringify(["/", "/app.css", "/logo.svg", "/favicon.ico", "/webhooks/gatehouse"]),
   // The product's own name and mark on Gatehouse's pages (src/panel/branding.ts).
   PRODUCT_NAME: "Acme Notes",
   PRODUCT_LOGO_URL: "/logo.svg",

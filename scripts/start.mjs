@@ -17,6 +17,8 @@ import {
   DEMO_SSO,
   LOCAL_AUDIT_CHECKPOINT_KEY,
   LOCAL_OPERATOR_TOKEN,
+  LOCAL_WEBHOOK_SECRET,
+  DEMO_WEBHOOK_PATH,
   LOCAL_SESSION_SNAPSHOT_KEYS,
   LOCAL_TOTP_KEY,
   demoSeedSql,
@@ -78,6 +80,8 @@ const LOCAL_SECRETS = {
   TOTP_ENCRYPTION_KEY: LOCAL_TOTP_KEY,
   AUDIT_CHECKPOINT_KEY: LOCAL_AUDIT_CHECKPOINT_KEY,
   OPERATOR_TOKEN: LOCAL_OPERATOR_TOKEN,
+  // Without WEBHOOK_URL (set below for the demo) it signs nothing: webhooks are off.
+  WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET,
   SESSION_SNAPSHOT_KEYS: LOCAL_SESSION_SNAPSHOT_KEYS,
 };
 let devVars = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "# Local development only. Never use these values in production.\n";
@@ -144,6 +148,8 @@ if (process.env.GATEHOUSE_PWNED_PASSWORDS_API) extra.push("--var", `PWNED_PASSWO
 const configs = { none: [], url: ["-c", DEMO_CONFIG], demo: ["-c", DEMO_CONFIG, "-c", "examples/acme-notes/wrangler.toml"] }[settings.origin];
 // The gateway settings given (scripts/local-settings.mjs) override wrangler.toml's and the demo's.
 const settingVars = Object.entries(settings.vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+// The demo product receives Gatehouse's product webhooks (docs/webhooks.md) through Gatehouse's own address.
+if (settings.origin === "demo") settingVars.push("--var", `WEBHOOK_URL:${publicOrigin}${DEMO_WEBHOOK_PATH}`);
 const dev = wranglerSpawn(["dev", ...configs, "--var", `PUBLIC_ORIGIN:${publicOrigin}`, ...settingVars, "--port", port, "--ip", "127.0.0.1", ...persistArgs, ...extra], { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,8 +1,10 @@
 /**
  * The product webhooks' settings, validated by parseConfig at startup (src/config.ts):
  * WEBHOOK_URL (a var) and WEBHOOK_SECRET (a secret, Standard Webhooks' `whsec_<base64>`
- * form, 24 to 64 random bytes). Both unset (or empty): webhooks are off and nothing is
- * enqueued. One without the other is a configuration error, never a silent half.
+ * form, 24 to 64 random bytes). WEBHOOK_URL unset (or empty): webhooks are off and nothing
+ * is enqueued, whatever the secret (as EMAIL_WEBHOOK_SECRET without its URL: `npm start`
+ * keeps one in .dev.vars for every mode). A URL without a valid secret is a configuration
+ * error, never unsigned deliveries.
  *
  * The tenant objects read it again per delivery (webhookConfig, uncached): the same parse,
  * so the object and the startup check never disagree.
@@ -55,8 +57,7 @@ const webhookSecret = z
 export function webhookConfig(env: WebhookEnv): WebhookConfig | null {
   const rawUrl = env.WEBHOOK_URL?.trim() || undefined;
   const rawSecret = env.WEBHOOK_SECRET || undefined;
-  if (rawUrl === undefined && rawSecret === undefined) return null;
-  if (rawUrl === undefined) throw new WebhookConfigError("WEBHOOK_SECRET is set but WEBHOOK_URL is not: set both, or neither (webhooks off)");
+  if (rawUrl === undefined) return null;
   if (rawSecret === undefined) throw new WebhookConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not (wrangler secret put WEBHOOK_SECRET)");
   const url = webhookUrl.safeParse(rawUrl);
   const secret = webhookSecret.safeParse(rawSecret);

@@ -10,7 +10,8 @@ import { object, string } from "zod";
 import { type GatehouseRpc, recordNoteEvent } from "./audit";
 import { type Note, NoteStore } from "./notes";
 import { APP_CSS, CSP, LOGO_SVG, appJs, appPage, landingPage } from "./pages";
-import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier } from "../../../packages/product/src/index";
+import { type AssertionClaims, type AssertionVerifier, createAssertionVerifier, verifyWebhook } from "../../../packages/product/src/index";
+import { MAX_WEBHOOK_BODY_BYTES, WebhookInbox } from "./webhooks";
 
 export type Env = {
   /** Service binding to Gatehouse (for its JWKS). */
@@ -23,11 +24,13 @@ export type Env = {
   ASSERTION_AUDIENCE: string;
   /** Where Gatehouse's own pages live (default "/_gatehouse"). */
   GATEHOUSE_PATH?: string;
+  /** The secret Gatehouse signs its product webhooks with (its WEBHOOK_SECRET); unset: webhooks are refused (503). */
+  WEBHOOK_SECRET?: string;
 };
 
 type AppEnv = { Bindings: Env; Variables: { token: string; claims: AssertionClaims } };
 
-export type AppOptions = { store?: NoteStore; now?: () => number; jwksCooldownMs?: number };
+export type AppOptions = { store?: NoteStore; inbox?: WebhookInbox; now?: () => number; jwksCooldownMs?: number };
 
 const noteBody = object({ text: string().trim().min(1, "text is empty").max(500, "text is over 500 characters") }).strict();
 // Roles that may delete anyone's note in their tenant; others delete their own.
@@ -39,6 +42,7 @@ function error(status: 400 | 401 | 403 | 404 | 409 | 415 | 503, code: string, me
 
 export function createApp(options: AppOptions = {}) {
   const store = options.store ?? new NoteStore();
+  const inbox = options.inbox ?? new WebhookInbox();
   // One verifier (and so one cached JWKS) per Gatehouse binding, built on first use.
   const verifiers = new WeakMap<Fetcher, AssertionVerifier>();
   const verifierFor = (env: Env) => {
@@ -85,12 +89,26 @@ export function createApp(options: AppOptions = {}) {
   app.get("/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/logo.svg", (c) => c.body(LOGO_SVG, 200, { "content-type": "image/svg+xml" }));
 
+  // Gatehouse's webhooks: public (a public path behind Gatehouse), authenticated by their signature alone.
+  app.post("/webhooks/gatehouse", async (c) => {
+    const secret = c.env.WEBHOOK_SECRET;
+    if (!secret) return error(503, "WEBHOOKS_NOT_CONFIGURED", "This product has no webhook secret configured");
+    if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BODY_BYTES) return error(400, "WEBHOOK_TOO_LARGE", "The body is larger than a Gatehouse event");
+    const raw = await c.req.text();
+    if (raw.length > MAX_WEBHOOK_BODY_BYTES) return error(400, "WEBHOOK_TOO_LARGE", "The body is larger than a Gatehouse event");
+    const nowSeconds = Math.floor((options.now?.() ?? Date.now()) / 1000);
+    const verified = await verifyWebhook(secret, c.req.raw.headers, raw, { nowSeconds });
+    if (!verified.ok) return error(401, "WEBHOOK_REFUSED", "The webhook's signature or timestamp is not valid", { reason: verified.reason });
+    inbox.add(verified.event);
+    return c.body(null, 204);
+  });
+
   // Protected.
   app.use("/app", requireIdentity);
   app.use("/api/*", requireIdentity);
   app.use("/whoami", requireIdentity);
 
-  app.get("/app", (c) => c.html(appPage(c.get("claims"), gatehousePath(c.env))));
+  app.get("/app", (c) => c.html(appPage(c.get("claims"), gatehousePath(c.env), inbox.list(c.get("claims").tid))));
 
   app.get("/whoami", (c) => {
     const cookieNames = (c.req.header("cookie") ?? "")

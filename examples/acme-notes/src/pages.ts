@@ -3,7 +3,7 @@
  * inline script or style, so the CSP below can forbid both.
  */
 import { html } from "hono/html";
-import type { AssertionClaims } from "../../../packages/product/src/index";
+import type { AssertionClaims, WebhookEvent } from "../../../packages/product/src/index";
 
 export const CSP = [
   "default-src 'none'",
@@ -52,7 +52,17 @@ export function landingPage(gatehousePath: string) {
   );
 }
 
-export function appPage(claims: AssertionClaims, gatehousePath: string) {
+/** The last events Gatehouse sent about this tenant (src/webhooks.ts), newest first. */
+function recentEvents(events: WebhookEvent[]) {
+  return html`<section class="events" aria-labelledby="events-title">
+    <h2 id="events-title">Recent events from Gatehouse</h2>
+    ${events.length === 0
+      ? html`<p class="muted">None yet: signing in, a role change or a sign-out shows up here.</p>`
+      : html`<ul id="events">${events.map((e) => html`<li><code>${e.type}</code> <span class="muted">${e.timestamp} · #${String(e.data.seq ?? "")}</span></li>`)}</ul>`}
+  </section>`;
+}
+
+export function appPage(claims: AssertionClaims, gatehousePath: string, events: WebhookEvent[] = []) {
   const banner = claims.act
     ? html`<p class="banner" role="alert">${claims.act.name} (${claims.act.email}) is acting as ${claims.name}.</p>`
     : "";
@@ -71,6 +81,7 @@ export function appPage(claims: AssertionClaims, gatehousePath: string) {
       <ul id="notes"></ul>
       <p id="empty" class="muted" hidden>No notes yet: write the first one above.</p>
       <p id="error" role="alert"></p>
+      ${recentEvents(events)}
     </main>
     <script src="/app.js" type="module"></script>`,
   );
@@ -87,6 +98,7 @@ a{color:#5b21b6}.button{font:inherit;padding:.4rem .9rem;border:1px solid #c9c9d
 .add{display:flex;gap:.5rem}.add input{flex:1;font:inherit;padding:.4rem .6rem;border:1px solid #c9c9d9;border-radius:.4rem}
 #notes{list-style:none;padding:0;margin:1rem 0}#notes li{display:flex;justify-content:space-between;align-items:center;gap:1rem;background:#fff;border:1px solid #e4e4ee;border-radius:.5rem;padding:.6rem .9rem;margin-bottom:.5rem;overflow-wrap:anywhere}
 #status{color:#116329;min-height:1.5em;margin:.5rem 0 0}#error{color:#b91c1c}
+.events{margin-top:2rem}.events h2{font-size:1.1rem}#events{list-style:none;padding:0}#events li{padding:.25rem 0;border-bottom:1px solid #e4e4ee}
 .banner{background:#fde68a;padding:.5rem 1.25rem;margin:0}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}`;
 
 // Renders with textContent only: note text never becomes markup. Every call goes through
