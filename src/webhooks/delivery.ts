@@ -16,7 +16,7 @@
  * Where the cursor starts: at the chain's head before the first rows appended while
  * webhooks are configured (noteAppended), so turning webhooks on does not send the history.
  */
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditLogs } from "../db/schema";
 import { log } from "../lib/log";
@@ -109,7 +109,7 @@ export class WebhookDelivery {
     return this.audit
       .select()
       .from(auditLogs)
-      .where(and(gt(auditLogs.seq, afterSeq), eq(auditLogs.outcome, "SUCCESS"), // One bound parameter (a Durable Object's SQLite binds few).
+      .where(and(gt(auditLogs.seq, afterSeq), // One bound parameter (a Durable Object's SQLite binds few).
           sql`${auditLogs.action} IN (SELECT value FROM json_each(${JSON.stringify(WEBHOOK_ACTIONS)}))`,
         ))
       .orderBy(asc(auditLogs.seq))
