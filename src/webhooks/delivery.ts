@@ -109,9 +109,8 @@ export class WebhookDelivery {
     return this.audit
       .select()
       .from(auditLogs)
-      .where(and(gt(auditLogs.seq, afterSeq), // One bound parameter (a Durable Object's SQLite binds few).
-          sql`${auditLogs.action} IN (SELECT value FROM json_each(${JSON.stringify(WEBHOOK_ACTIONS)}))`,
-        ))
+      // One bound parameter for the list (a Durable Object's SQLite binds few).
+      .where(and(gt(auditLogs.seq, afterSeq), sql`${auditLogs.action} IN (SELECT value FROM json_each(${JSON.stringify(WEBHOOK_ACTIONS)}))`))
       .orderBy(asc(auditLogs.seq))
       .limit(PAGE)
       .all();
