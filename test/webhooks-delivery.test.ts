@@ -1,8 +1,10 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../packages/product/src/index";
 import type { Bindings } from "../src/env";
 import { RETRY_WINDOW_MS } from "../src/webhooks/schedule";
+import { createWorker } from "../src/worker";
 import { auditRowsOf } from "./audit-store";
 import { Harness, seedTenant, withEnv } from "./helpers";
 import { WEBHOOK_TEST_SECRET, WEBHOOK_TEST_URL, type Script, configureWebhooks, runWebhookQueue } from "./webhook-fixtures";
@@ -168,5 +170,22 @@ describe("product webhooks", () => {
     const run = await runWebhookQueue(w.pokes, h.clock.ms);
     expect(run).toEqual({ acked: 1, retried: [] });
     expect(w.requests).toEqual([]);
+  });
+});
+
+describe("the webhook queues' consumers", () => {
+  it("the Worker's queue handler hands each webhook queue's batch to its consumer, and leaves another queue's batch to retry", async () => {
+    const w = configure();
+    const worker = createWorker(env as Bindings);
+    const dead = createMessageBatch("gatehouse-webhooks-dead", [{ id: "d1", timestamp: new Date(), attempts: 100, body: { kind: "deliver", tenantId: "ten_x" } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(dead, env as Bindings);
+    expect((await getQueueResult(dead, ctx)).explicitAcks).toEqual(["d1"]);
+    // A delivery request whose retries ran out goes back to the delivery queue.
+    expect(w.pokes).toEqual([{ kind: "deliver", tenantId: "ten_x" }]);
+    const other = createMessageBatch("some-other-queue", [{ id: "o1", timestamp: new Date(), attempts: 1, body: {} }]);
+    const ctx2 = createExecutionContext();
+    await worker.queue(other, env as Bindings);
+    expect((await getQueueResult(other, ctx2)).retryBatch.retry).toBe(true);
   });
 });
