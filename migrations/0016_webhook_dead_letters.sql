@@ -16,3 +16,10 @@ CREATE TABLE `webhook_dead_letters` (
 CREATE INDEX `webhook_dead_letters_tenant_idx` ON `webhook_dead_letters` (`tenant_id`,`seq`);
 --> statement-breakpoint
 CREATE INDEX `webhook_dead_letters_dead_idx` ON `webhook_dead_letters` (`dead_at`);
+--> statement-breakpoint
+-- Tenants whose delivery request could not be queued (src/webhooks/queue.ts): the hourly
+-- cron queues it again.
+CREATE TABLE `webhook_pokes_owed` (
+	`tenant_id` text PRIMARY KEY NOT NULL,
+	`since` integer NOT NULL
+);

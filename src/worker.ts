@@ -15,7 +15,7 @@ import { errorBody } from "./errors";
 import { runKeyRotation } from "./key-rotation";
 import { errorFields, log, withLogScope } from "./lib/log";
 import { setOwnAnswerHeaders } from "./lib/own-answer-headers";
-import { consumeWebhookQueue } from "./webhooks/queue";
+import { consumeWebhookQueue, sendOwedPokes } from "./webhooks/queue";
 
 /** The configuration problem, or null when `env` parses (logged as `msg`). */
 function configProblem(env: Bindings, msg: string): string | null {
@@ -54,6 +54,7 @@ export function createWorker(startupEnv: Bindings) {
         ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("webhook requests owed", sendOwedPokes(env)));
       });
     },
     async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../packages/product/src/index";
 import type { Bindings } from "../src/env";
+import { sendOwedPokes } from "../src/webhooks/queue";
 import { RETRY_WINDOW_MS } from "../src/webhooks/schedule";
 import { createWorker } from "../src/worker";
 import { auditRowsOf } from "./audit-store";
@@ -187,5 +188,22 @@ describe("the webhook queues' consumers", () => {
     const ctx2 = createExecutionContext();
     await worker.queue(other, env as Bindings);
     expect((await getQueueResult(other, ctx2)).retryBatch.retry).toBe(true);
+  });
+
+  it("a delivery request the queue refuses is noted, and the hourly cron queues it: the event still goes out", async () => {
+    const w = configure();
+    const e = env as unknown as Record<string, { send: unknown }>;
+    const recorder = e.WEBHOOK_QUEUE as { send: unknown };
+    e.WEBHOOK_QUEUE = { ...recorder, send: async () => Promise.reject(new Error("Queue send failed: 503")) };
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.login(t.member.email);
+    expect(w.pokes).toEqual([]);
+    e.WEBHOOK_QUEUE = recorder;
+    expect(await sendOwedPokes(env as Bindings)).toEqual({ queued: 1 });
+    expect(w.pokes).toEqual([{ kind: "deliver", tenantId: t.id }]);
+    expect(await sendOwedPokes(env as Bindings)).toEqual({ queued: 0 });
+    await runWebhookQueue(w.pokes, h.clock.ms);
+    expect(w.received.map((r) => r.payload.type)).toEqual(["session.created"]);
   });
 });

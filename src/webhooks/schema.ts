@@ -23,3 +23,9 @@ export const webhookDeadLetters = sqliteTable(
 );
 
 export type WebhookDeadLetter = typeof webhookDeadLetters.$inferSelect;
+
+/** Tenants whose delivery request the queue refused: the hourly cron sends it again (src/webhooks/queue.ts). */
+export const webhookPokesOwed = sqliteTable("webhook_pokes_owed", {
+  tenantId: text("tenant_id").primaryKey(),
+  since: integer("since").notNull(),
+});
