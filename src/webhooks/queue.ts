@@ -7,11 +7,17 @@
  * request's path: a drain that appended rows sends the message (pokeAfterAppend), the
  * consumer calls the object.
  *
+ * A delivery request the queue refuses is noted in D1 (`webhook_pokes_owed`), and the
+ * hourly cron sends it again (sendOwedPokes): an event committed in a tenant that then
+ * writes nothing more still goes out within the hour.
+ *
  * A refused delivery is retried by the queue (`message.retry` with ./schedule.ts's delay);
  * a message that exhausts the queue's own retries (the object could not be reached for all
  * of them) goes to the queue's dead-letter queue (gatehouse-webhooks-dead), whose consumer
  * sends it back an hour later: its events still wait behind the object's cursor.
  */
+import { inArray } from "drizzle-orm";
+import { createDb } from "../db/client";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
 import { type Infer, z } from "../lib/zod";
@@ -20,6 +26,7 @@ import { tenantObject } from "../tenant-object/stub";
 import { WebhookConfigError, webhookConfig } from "./config";
 import type { DeliveryOutcome, WebhookDelivery } from "./delivery";
 import { retryDelaySeconds } from "./schedule";
+import { webhookPokesOwed } from "./schema";
 
 export const WEBHOOK_QUEUE = "gatehouse-webhooks";
 export const WEBHOOK_DEAD_QUEUE = "gatehouse-webhooks-dead";
@@ -63,8 +70,27 @@ export async function pokeAfterAppend(env: Bindings, delivery: WebhookDelivery, 
   try {
     await env.WEBHOOK_QUEUE.send({ kind: "deliver", tenantId } satisfies WebhookPoke);
   } catch (err) {
-    log.warn("webhook delivery not queued; the next append queues it", { tenantId, error: errorSummary(err) });
+    log.warn("webhook delivery not queued; the hourly cron queues it", { tenantId, error: errorSummary(err) });
+    await createDb(env.DB)
+      .insert(webhookPokesOwed)
+      .values({ tenantId, since: Date.now() })
+      .onConflictDoNothing()
+      .catch((dbErr: unknown) => log.error("webhook delivery neither queued nor noted; the tenant's next append queues it", { tenantId, error: errorSummary(dbErr) }));
   }
+}
+
+/** Tenants a cron run queues at most (their ids are bound in one D1 statement: fewer than 100). */
+const OWED_PER_RUN = 90;
+
+/** The hourly cron's part: each tenant whose delivery request could not be queued gets it now, and leaves the list. */
+export async function sendOwedPokes(env: Bindings): Promise<{ queued: number }> {
+  if (!env.WEBHOOK_QUEUE || !webhooksOn(env)) return { queued: 0 };
+  const db = createDb(env.DB);
+  const owed = await db.select({ tenantId: webhookPokesOwed.tenantId }).from(webhookPokesOwed).limit(OWED_PER_RUN);
+  if (owed.length === 0) return { queued: 0 };
+  await env.WEBHOOK_QUEUE.sendBatch(owed.map(({ tenantId }) => ({ body: { kind: "deliver", tenantId } satisfies WebhookPoke })));
+  await db.delete(webhookPokesOwed).where(inArray(webhookPokesOwed.tenantId, owed.map((o) => o.tenantId)));
+  return { queued: owed.length };
 }
 
 type WebhookObject = Pick<TenantObject, "deliverWebhooks">;
