@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
 
   // 404: not there, or another tenant's (never told apart).
   NOT_FOUND: { status: 404, message: "No such route" },
+  AUDIT_STREAM_NOT_FOUND: { status: 404, message: "The tenant has no audit stream (with this id)" },
   INVITATION_NOT_FOUND: { status: 404, message: "The invitation does not exist or its link is not valid" },
   IP_RULE_NOT_FOUND: { status: 404, message: "IP rule not found" },
   PASSKEY_NOT_FOUND: { status: 404, message: "Passkey not found" },
@@ -122,6 +123,7 @@ export const ERROR_CATALOGUE = {
   AUDIT_KEY_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the checkpoint key is not configured" },
   API_DOCUMENT_UNAVAILABLE: { status: 503, message: "The API document is not deployed here (the panel's static files are missing)" },
   AUDIT_UNAVAILABLE: { status: 503, message: "The audit log cannot be written or read right now; retry" },
+  AUDIT_STREAM_UNAVAILABLE: { status: 503, message: "The audit stream's token cannot be sealed or opened: the deployment's TOTP_ENCRYPTION_KEY is missing or does not hold its key" },
   CONFIG_INVALID: { status: 503, message: "This deployment's configuration is invalid; the operator has been told" },
   GATEWAY_MISCONFIGURED: { status: 503, message: "The gateway's settings are not valid; the operator has been told" },
   MFA_UNAVAILABLE: { status: 503, message: "Two-factor authentication is unavailable on this deployment; the operator has been told" },

@@ -9,6 +9,7 @@
 import { createApp } from "./app";
 import { drainPendingOutboxes } from "./audit/drain-sweep";
 import { runRetention } from "./audit/retention";
+import { consumeAuditStream, requestActiveStreamDeliveries } from "./audit-stream/queue";
 import { ConfigError, parseConfig } from "./config";
 import type { Bindings } from "./env";
 import { errorBody } from "./errors";
@@ -53,6 +54,16 @@ export function createWorker(startupEnv: Bindings) {
         ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("audit stream", requestActiveStreamDeliveries(env)));
+      });
+    },
+    // One consumer function per queue, each in its own folder, dispatched by the queue's name.
+    async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
+      await withLogScope(crypto.randomUUID(), async () => {
+        if (configProblem(env, "queue batch refused: configuration invalid") !== null) return batch.retryAll();
+        if (batch.queue.startsWith("gatehouse-audit-stream")) return consumeAuditStream(batch, env, Date.now());
+        log.error("queue batch for an unknown queue; retried", { queue: batch.queue });
+        batch.retryAll();
       });
     },
   } satisfies ExportedHandler<Bindings>;

@@ -46,6 +46,8 @@ export class AuditDrain {
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditDb,
     private readonly d1: () => Db,
+    /** Told after a drain appended rows (the audit stream asks for a delivery). */
+    private readonly onAppended: (tenantId: string) => Promise<void> = async () => {},
   ) {}
 
   /** Drains everything committed before this call. */
@@ -73,7 +75,10 @@ export class AuditDrain {
       appended += await this.store(page);
       await this.deleteImported(tenantId, page.behind);
       await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
-      if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) return { appended };
+      if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) {
+        if (appended > 0) await this.onAppended(tenantId);
+        return { appended };
+      }
     }
   }
 

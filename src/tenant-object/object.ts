@@ -7,7 +7,9 @@
  *   (src/edge-document/read.ts);
  * - the home of the tenant's audit chain (./audit-store.ts): it appends the events D1's
  *   outbox holds, in commit order (./audit-drain.ts), and answers every audit read,
- *   draining first, so a read sees every event committed before it.
+ *   draining first, so a read sees every event committed before it;
+ * - the sender of the tenant's audit stream to its SIEM (src/audit-stream/deliver.ts): its
+ *   cursor and state live here, and the queue's consumer calls deliverAuditStream.
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
@@ -22,6 +24,10 @@ import { writeToKv } from "../edge-document/read";
 import type { Bindings } from "../env";
 import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
+import { type DeliveryOutcome, StreamDelivery } from "../audit-stream/deliver";
+import { requestStreamDelivery } from "../audit-stream/queue";
+import { type StreamStateStore, openStreamState } from "../audit-stream/state";
+import type { StreamProgress } from "../audit-stream/store";
 import { AuditDrain, type DrainResult } from "./audit-drain";
 import { type AuditDb, openAuditStore } from "./audit-store";
 import { EdgeWriter } from "./edge-writer";
@@ -30,6 +36,8 @@ export class TenantObject extends DurableObject<Bindings> {
   private readonly edge: EdgeWriter;
   private readonly audit: AuditDb;
   private readonly drain: AuditDrain;
+  private readonly streamState: StreamStateStore;
+  private readonly stream: StreamDelivery;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -41,7 +49,18 @@ export class TenantObject extends DurableObject<Bindings> {
       onFailure: (tenantId, err) => log.warn("tenant edge document write failed; tried again", { tenantId, error: errorSummary(err) }),
     });
     this.audit = openAuditStore(ctx.storage);
-    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB));
+    this.streamState = openStreamState(ctx.storage);
+    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB), async (tenantId) => {
+      if (this.streamState.read().active) await requestStreamDelivery(env, tenantId);
+    });
+    this.stream = new StreamDelivery({
+      audit: this.audit,
+      state: this.streamState,
+      d1: () => createDb(env.DB),
+      env,
+      drain: (tenantId) => this.drain.drain(tenantId),
+      fetch: (input, init) => fetch(input, init),
+    });
   }
 
   /** A change of the tenant committed (or its stored document is missing): stored, then written within KV's limit. */
@@ -56,6 +75,17 @@ export class TenantObject extends DurableObject<Bindings> {
   /** Appends every event committed to the outbox before this call. */
   async drainAudit(tenantId: string): Promise<DrainResult> {
     return this.drain.drain(tenantId);
+  }
+
+  /** Delivers the tenant's audit stream from its cursor (the queue's consumer, src/audit-stream/queue.ts). */
+  async deliverAuditStream(tenantId: string, nowMs: number): Promise<DeliveryOutcome> {
+    return this.stream.deliver(tenantId, nowMs);
+  }
+
+  /** Where the tenant's audit stream stands: its state, and the chain's head (drained first). */
+  async auditStreamProgress(tenantId: string): Promise<StreamProgress> {
+    await this.drain.drain(tenantId);
+    return { ...this.streamState.read(), headSeq: this.drain.head().seq };
   }
 
   /** Newest first, `limit` rows older than `beforeSeq` (the audit API's pages). */
