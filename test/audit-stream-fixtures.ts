@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { DeliveryOutcome } from "../src/audit-stream/deliver";
-import type { StreamPreset } from "../src/audit-stream/presets";
+import type { StreamPreset } from "../src/audit-stream/vocabulary";
 import { Harness, type SeededTenant, seedTenant } from "./helpers";
 
 export const SIEM_URL = "https://siem.example/services/collector/event";

@@ -8,12 +8,9 @@
  *   `Authorization: Splunk <token>` (POST to the collector's /services/collector/event);
  * - `datadog`: a JSON array of log entries (`{ ddsource, service, ddtags, message, audit: row }`),
  *   `DD-API-KEY: <token>` (POST to the logs intake's /api/v2/logs).
- * Import-free but for types: the panel and the table share the preset names.
  */
 import type { AuditLog } from "../db/schema";
-
-export const STREAM_PRESETS = ["splunk_hec", "datadog", "ndjson"] as const;
-export type StreamPreset = (typeof STREAM_PRESETS)[number];
+import type { StreamPreset } from "./vocabulary";
 
 export type StreamRequest = { headers: Record<string, string>; body: string };
 

@@ -1,7 +1,7 @@
 /** The audit stream API's bodies and parameters (./routes.ts). */
 import { z } from "../lib/zod";
 import { MAX_ENDPOINT_LENGTH, endpointProblem } from "./endpoint";
-import { STREAM_PRESETS } from "./presets";
+import { STREAM_PRESETS } from "./vocabulary";
 
 export const MAX_TOKEN_LENGTH = 512;
 

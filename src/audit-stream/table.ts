@@ -8,7 +8,7 @@
 import { sql } from "drizzle-orm";
 import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { tenants, users } from "../db/schema";
-import { STREAM_PRESETS } from "./presets";
+import { STREAM_PRESETS } from "./vocabulary";
 
 export const auditStreams = sqliteTable(
   "audit_streams",
