@@ -3,14 +3,15 @@
  * re-examining the same rows: one row per job in `retention_cursors` (`tenant_id` holds
  * the key of the last row the job finished, whatever table it walks; NULL: start a new
  * pass from the first). Jobs: "audit" (src/audit/retention.ts), "totp-reseal"
- * (src/stepup/reseal.ts), "checkpoint-resign" (src/audit/checkpoint.ts), "sso-secret-reseal"
+ * (src/stepup/reseal.ts), "checkpoint-resign" (src/audit/checkpoint.ts), "audit-stream-token-reseal"
+ * (src/audit-stream/reseal.ts), "sso-secret-reseal"
  * (src/sso/reseal.ts).
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "./client";
 import { retentionCursors } from "./schema";
 
-export type CursorJob = "audit" | "totp-reseal" | "checkpoint-resign" | "sso-secret-reseal";
+export type CursorJob = "audit" | "totp-reseal" | "checkpoint-resign" | "sso-secret-reseal" | "audit-stream-token-reseal";
 
 /** The key the job's last run stopped after, or null for a new pass. */
 export async function readJobCursor(db: Db, job: CursorJob): Promise<string | null> {
