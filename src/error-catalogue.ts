@@ -74,6 +74,7 @@ export const ERROR_CATALOGUE = {
 
   // 409: the state does not allow it (now); nothing was changed.
   ACTING_USER_CHANGED: { status: 409, message: "The session now acts for another user than the one the product named, so nothing was recorded" },
+  AUDIT_STREAM_CHANGED: { status: 409, message: "The audit stream changed while this change was being made; reload it and try again" },
   DUPLICATE_RULE: { status: 409, message: "An identical IP rule already exists" },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: "This idempotency key recorded a different event in the last 24 hours, so nothing was recorded" },
   IMPERSONATION_CONFLICT: { status: 409, message: "An impersonation started or ended at the same time; nothing was changed, try again" },

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { auditRowsOf } from "./audit-store";
 import { SIEM_URL, TOKEN, type StreamView, deliver, ownerChange, scriptedReceiver, streamingTenant } from "./audit-stream-fixtures";
-import { type ErrorBody, Harness, seedTenant } from "./helpers";
+import { type ErrorBody, Harness, d1WithChangeBeforeBatch, seedTenant, withEnv } from "./helpers";
 
 const PATH = "/api/tenant/audit-stream";
 const storedStreams = (tenantId: string) => env.DB.prepare("SELECT * FROM audit_streams WHERE tenant_id = ?").bind(tenantId).all().then((r) => r.results);
@@ -117,6 +117,18 @@ describe("the audit stream's API", () => {
     const { openSecret } = await import("../src/stepup/secret-box");
     expect((await openSecret(env, row?.token_enc ?? "", `audit-stream:${t.id}`)).secret).toBe(TOKEN);
     await expect(openSecret(env, row?.token_enc ?? "", t.owner.id)).rejects.toThrow();
+  });
+
+  it("a change that another lands before is refused 409 AUDIT_STREAM_CHANGED and writes nothing", async () => {
+    const h = new Harness();
+    const { t, owner, stream } = await streamingTenant(h, "ndjson", "streamrace");
+    const meanwhile = () => env.DB.prepare("UPDATE audit_streams SET url = 'https://other.example/in', updated_at = updated_at + 1 WHERE tenant_id = ?").bind(t.id).run();
+    await h.stepUp(owner.cookie, "AUDIT_STREAM_CHANGE", t.owner);
+    const raced = await h.call(`${PATH}/${stream.id}/pause`, { method: "POST", cookie: owner.cookie, env: withEnv({ DB: d1WithChangeBeforeBatch(env.DB, /from "audit_streams"/, meanwhile) }) });
+    expect(raced.status).toBe(409);
+    expect(raced.body.error).toBe("AUDIT_STREAM_CHANGED");
+    expect(await storedStreams(t.id)).toMatchObject([{ paused: 0, url: "https://other.example/in" }]);
+    expect((await auditRowsOf(t.id, "AUDIT_STREAM_PAUSED")).map((r) => [r.outcome, r.failureReason])).toEqual([["FAIL", "AUDIT_STREAM_CHANGED"]]);
   });
 
   it("a stream stops delivering once the owner who saved it is no longer an owner", async () => {

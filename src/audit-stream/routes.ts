@@ -12,10 +12,13 @@
  * never answered, audited or logged (the hint, its last four characters, is); the
  * endpoint is https (./endpoint.ts).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type Context, Hono } from "hono";
 import { audited } from "../audit/middleware";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
+import { failedWith } from "../db/errors";
+import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { forbidWhileImpersonating } from "../impersonation/middleware";
@@ -51,13 +54,35 @@ async function ownStream(c: Context<AppEnv>, id: string): Promise<AuditStream> {
   return stream;
 }
 
+/**
+ * Batch items, placed before the change, asserting that the tenant's stream is still the one
+ * the route read (none, or this id at this version): a change that landed in between aborts
+ * the batch, and the answer is 409 AUDIT_STREAM_CHANGED with nothing written.
+ */
+function streamUnchanged(c: Context<AppEnv>, tenantId: string, before: AuditStream | null) {
+  const current = sql`(SELECT ${auditStreams.id} || ':' || ${auditStreams.updatedAt} || ':' || ${auditStreams.replayId} FROM ${auditStreams} WHERE ${auditStreams.tenantId} = ${tenantId})`;
+  return assertInBatch(c.var.db, tenantId, "AUDIT_STREAM_UNCHANGED", sql`${current} IS ${before ? `${before.id}:${before.updatedAt}:${before.replayId}` : null}`);
+}
+
+/** The stream's change (`after`, or its removal) over `before`, guarded, with its audit row in one batch. */
+async function commitGuarded(c: Context<AppEnv>, tenantId: string, before: AuditStream | null, change: BatchItem<"sqlite">, event: AuditEvent): Promise<void> {
+  try {
+    await commitWithAudit(c, [...streamUnchanged(c, tenantId, before), change], event);
+  } catch (err) {
+    if (isInvariantViolation(err) || failedWith(err, /UNIQUE constraint failed: audit_streams\./)) {
+      throw new ApiError(409, "AUDIT_STREAM_CHANGED", "The audit stream changed while this change was being made; reload it and try again");
+    }
+    throw err;
+  }
+}
+
 /** Commits `after` over `before` with its audit row, then asks for a delivery (after the answer). */
 async function commitStreamChange(c: Context<AppEnv>, before: AuditStream | null, after: AuditStream, event: Pick<AuditEvent, "action" | "metadata">) {
   const db = c.var.db;
   const write = before
     ? db.update(auditStreams).set(after).where(and(eq(auditStreams.id, before.id), eq(auditStreams.tenantId, before.tenantId)))
     : db.insert(auditStreams).values(after);
-  await commitWithAudit(c, [write], {
+  await commitGuarded(c, after.tenantId, before, write, {
     ...event,
     outcome: "SUCCESS",
     targetType: "audit_stream",
@@ -96,7 +121,7 @@ export const auditStreamRoutes = new Hono<AppEnv>()
     audited("AUDIT_STREAM_SAVED", { targetType: "audit_stream" }),
     validate("json", saveBody),
     ...changeGate,
-    answers("AUDIT_STREAM_UNAVAILABLE"),
+    answers("AUDIT_STREAM_UNAVAILABLE", "AUDIT_STREAM_CHANGED"),
     async (c) => {
       const me = c.get("user");
       const body = c.req.valid("json");
@@ -122,13 +147,13 @@ export const auditStreamRoutes = new Hono<AppEnv>()
       return answerStream(c, after, before ? 200 : 201);
     },
   )
-  .post("/:id/pause", auditedChange("AUDIT_STREAM_PAUSED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND"), async (c) => {
+  .post("/:id/pause", auditedChange("AUDIT_STREAM_PAUSED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND", "AUDIT_STREAM_CHANGED"), async (c) => {
     const before = await ownStream(c, c.req.valid("param").id);
     const after = { ...before, paused: true, updatedAt: c.get("now") };
     await commitStreamChange(c, before, after, { action: "AUDIT_STREAM_PAUSED" });
     return answerStream(c, after);
   })
-  .post("/:id/resume", auditedChange("AUDIT_STREAM_RESUMED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND"), async (c) => {
+  .post("/:id/resume", auditedChange("AUDIT_STREAM_RESUMED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND", "AUDIT_STREAM_CHANGED"), async (c) => {
     const before = await ownStream(c, c.req.valid("param").id);
     const after = { ...before, paused: false, updatedAt: c.get("now") };
     await commitStreamChange(c, before, after, { action: "AUDIT_STREAM_RESUMED" });
@@ -140,7 +165,7 @@ export const auditStreamRoutes = new Hono<AppEnv>()
     validate("param", streamIdParam),
     validate("json", replayBody),
     ...changeGate,
-    answers("AUDIT_STREAM_NOT_FOUND", "AUDIT_UNAVAILABLE"),
+    answers("AUDIT_STREAM_NOT_FOUND", "AUDIT_STREAM_CHANGED", "AUDIT_UNAVAILABLE"),
     async (c) => {
       const before = await ownStream(c, c.req.valid("param").id);
       const { fromSeq } = c.req.valid("json");
@@ -151,10 +176,10 @@ export const auditStreamRoutes = new Hono<AppEnv>()
       return answerStream(c, after);
     },
   )
-  .delete("/:id", auditedChange("AUDIT_STREAM_DELETED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND"), async (c) => {
+  .delete("/:id", auditedChange("AUDIT_STREAM_DELETED"), validate("param", streamIdParam), ...changeGate, answers("AUDIT_STREAM_NOT_FOUND", "AUDIT_STREAM_CHANGED"), async (c) => {
     const before = await ownStream(c, c.req.valid("param").id);
-    const db = c.var.db;
-    await commitWithAudit(c, [db.delete(auditStreams).where(and(eq(auditStreams.id, before.id), eq(auditStreams.tenantId, before.tenantId)))], {
+    const remove = c.var.db.delete(auditStreams).where(and(eq(auditStreams.id, before.id), eq(auditStreams.tenantId, before.tenantId)));
+    await commitGuarded(c, before.tenantId, before, remove, {
       action: "AUDIT_STREAM_DELETED",
       outcome: "SUCCESS",
       targetType: "audit_stream",
