@@ -137,6 +137,11 @@ export class TenantObject extends Tenant {
   benchDatabaseSize(): number {
     return this.ctx.storage.sql.databaseSize;
   }
+
+  /** Bench only: one statement run in the object's storage (bench/run.mjs seeds a large chain with it). */
+  benchExec(statement: string): number {
+    return this.ctx.storage.sql.exec(statement).rowsWritten;
+  }
 }
 `
     : ""
@@ -150,13 +155,18 @@ export default {
     }${
       hasTenantObject
         ? `
-    // bench/audit-load.mjs: a product event recorded by the code GatehouseService.recordAuditEvent runs, and the object's size.
+    // bench/audit-load.mjs: a product event recorded by the code GatehouseService.recordAuditEvent runs, and the object's size;
+    // bench/run.mjs: a statement run in a tenant's object (seeding its chain).
     if (url.pathname === "/__bench/record-audit" && request.method === "POST") {
       return Response.json(await recordAuditEventCall({ app: rpcApp, env: limitedEnv(env), ctx }, await request.json()));
     }
+    const ns = env.TENANT as unknown as DurableObjectNamespace<TenantObject>;
+    const object = () => ns.get(ns.idFromName(url.searchParams.get("tenant") ?? ""));
     if (url.pathname === "/__bench/object-size") {
-      const ns = env.TENANT as unknown as DurableObjectNamespace<TenantObject>;
-      return Response.json({ bytes: await ns.get(ns.idFromName(url.searchParams.get("tenant") ?? "")).benchDatabaseSize() });
+      return Response.json({ bytes: await object().benchDatabaseSize() });
+    }
+    if (url.pathname === "/__bench/object-sql" && request.method === "POST") {
+      return Response.json({ rowsWritten: await object().benchExec(await request.text()) });
     }`
         : ""
     }
