@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { renewSnapshot } from "./client.mjs";
@@ -237,8 +237,10 @@ async function probeOnce(base, probe, victim, spaced) {
   let refusedSentAt = null;
   let reaccepted = 0;
   let errors = 0;
+  let polls = 0;
   for (;;) {
     const r = await call(`${base}/api/me`, { headers: { cookie: withSnapshot } });
+    polls++;
     if (r.status >= 500 || r.status === 0) errors++;
     if (r.status === 401 && refusedAt === null) {
       refusedAt = r.doneAt;
@@ -259,8 +261,13 @@ async function probeOnce(base, probe, victim, spaced) {
     fromAnswerToSentMs: refusedSentAt === null ? null : Math.max(0, refusedSentAt - answeredAt),
     reaccepted,
     errors,
+    // Its requests: the renewal, the check, the revocation and the polls.
+    requests: 3 + polls,
   };
 }
+
+/** The server's CPU over a run of `seconds` that sent `requests`. */
+const cpuOf = (cpuSeconds, seconds, requests) => ({ seconds: cpuSeconds, coresBusy: cpuSeconds / seconds, requests, msPerRequest: (cpuSeconds * 1000) / Math.max(1, requests) });
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -357,6 +364,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     await until(Date.now() + KV_SPACING_MS + 100);
 
     const loadBefore = loadavg();
+    const cpuBefore = server.cpuSeconds();
     const startedAt = Date.now();
     const endAt = startedAt + cfg.seconds * 1000;
     log(`tenant-load: ${cfg.concurrency} sessions changing at once for ${cfg.seconds} s, ${cfg.probes} staleness probes beside them (load average ${loadBefore.map((x) => x.toFixed(2)).join(" ")})`);
@@ -380,6 +388,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     };
     await Promise.all([...Array.from({ length: cfg.concurrency }, worker), ...probeMembers.map(prober)]);
     const seconds = (Date.now() - startedAt) / 1000;
+    const cpuSeconds = server.cpuSeconds() - cpuBefore;
     const loadAfter = loadavg();
     // The last changes' write: the tenant's object (where there is one) writes within a second or so.
     await until(Date.now() + 3000);
@@ -401,11 +410,15 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
       subject: sh(from, ["log", "-1", "--format=%s"]).slice(0, 120) || sh(".", ["log", "-1", "--format=%s", commit]).slice(0, 120),
       hasTenantObject,
       date: new Date(startedAt).toISOString(),
+      cores: availableParallelism(),
       config: cfg,
       loadavg: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadAfter.map((x) => Number(x.toFixed(2))) },
       seconds,
       warmUp5xx: warm5xx,
       alone: summarise(alone.filter(Boolean), 1),
+      // The local runtime's CPU in the run (workerd runs the Worker, the object, D1 and KV
+      // together, mostly on one thread): cores busy, and per request of the run.
+      cpu: cpuOf(cpuSeconds, seconds, alone.filter(Boolean).length + changes.length + probes.reduce((a, p) => a + (p.requests ?? 0), 0)),
       changes: summarise(changes, seconds),
       kv: { document: doc, allKeys: kv.allKeys, truncated: kv.truncated },
       notPropagated,
@@ -449,6 +462,12 @@ export function tenantLoadSection(sides) {
     `| - | ${cols.map(() => "-").join(" | ")} | - | - |`,
     r("Changes a second answered 200 (sign-outs, revocations, profile changes in turn)", cell((s) => `${f(s.changes.perSecond, 1)} (${s.changes.ok} in ${f(s.seconds, 1)} s)`), "≥ 50, no 5xx", cell((s) => met(s.changes.perSecond >= 50 && s.changes.status5xx === 0))),
     r("Their p50 / p99 / max", cell((s) => `${f(s.changes.p50)} / ${f(s.changes.p99)} / ${f(s.changes.max)} ms`), "p99 < 300 ms", cell((s) => met(s.changes.p99 != null && s.changes.p99 < 300))),
+    r(
+      "The local runtime's CPU in the run (workerd: the Worker, the object, D1 and KV on one machine): cores busy; per request (changes and probes' requests)",
+      cell((s) => (s.cpu ? `${f(s.cpu.coresBusy, 2)} of ${s.cores ?? "?"}; ${f(s.cpu.msPerRequest, 1)} ms (${s.cpu.requests} requests)` : "–")),
+      "",
+      cell(() => ""),
+    ),
     r("One change at a time (9 before the run, 3 of each kind): p50 / max", cell((s) => (s.alone ? `${f(s.alone.p50)} / ${f(s.alone.max)} ms` : "–")), "", cell(() => "")),
     r("p99 by kind: sign-out / revocation / profile", cell((s) => `${f(s.changes.byOp.signout.p99)} / ${f(s.changes.byOp.revoke.p99)} / ${f(s.changes.byOp.profile.p99)} ms`), "", cell(() => "")),
     r(
