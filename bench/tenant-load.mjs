@@ -167,6 +167,27 @@ export default {
     }
     if (url.pathname === "/__bench/object-sql" && request.method === "POST") {
       return Response.json({ rowsWritten: await object().benchExec(await request.text()) });
+    }
+    // The tenant's object alone, without the requests in front of it (objectCeiling below).
+    if (url.pathname === "/__bench/object-told" && request.method === "POST") {
+      const tenant = url.searchParams.get("tenant") ?? "";
+      const calls = Array.from({ length: Number(url.searchParams.get("n")) }, () => (url.searchParams.has("control") ? object().benchDatabaseSize() : object().edgeChanged(tenant, Date.now())));
+      await Promise.all(calls);
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/__bench/outbox-fill" && request.method === "POST") {
+      const tenant = url.searchParams.get("tenant") ?? "";
+      const n = Number(url.searchParams.get("n"));
+      const tag = crypto.randomUUID().slice(0, 8);
+      await env.DB.prepare(
+        \`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO audit_outbox (id, tenant_id, actor_user_id, action, outcome, target_type, target_id, ip, user_agent, metadata, created_at)
+         SELECT 'aud_bench_' || ?2 || '_' || i, ?3, 'usr_bench', 'app.bench.event', 'SUCCESS', 'note', 'note_' || i, '203.0.113.9', 'bench', '{"bench":true}', ?4 FROM n\`,
+      ).bind(n, tag, tenant, Date.now()).run();
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/__bench/drain" && request.method === "POST") {
+      return Response.json(await object().drainAudit(url.searchParams.get("tenant") ?? ""));
     }`
         : ""
     }
@@ -264,6 +285,23 @@ async function probeOnce(base, probe, victim, spaced) {
     // Its requests: the renewal, the check, the revocation and the polls.
     requests: 3 + polls,
   };
+}
+
+/**
+ * The tenant's object alone, with no request in front of it: `told` changes told at once
+ * (what each change's request asks of it for the edge document), then `rows` events put in
+ * D1's outbox and drained into its chain (what each audited change asks of it). Timed from
+ * here, on the same local runtime as the run.
+ */
+async function objectCeiling(origin, tenant, { told = 500, rows = 2000 } = {}) {
+  const post = (path, n = "") => call(`${origin}/__bench/${path}?tenant=${tenant}&n=${n}`, { method: "POST" });
+  // Control: as many calls that only read the database's size (the call itself, no storage write).
+  const control = await post("object-told", `${told}&control`);
+  const tell = await post("object-told", told);
+  const fill = await post("outbox-fill", rows);
+  const drain = await post("drain");
+  if (control.status !== 200 || tell.status !== 200 || fill.status !== 200 || drain.status !== 200) return { failed: `object-told ${control.status}/${tell.status}, outbox-fill ${fill.status}, drain ${drain.status}` };
+  return { told, toldPerSecond: told / (tell.ms / 1000), controlPerSecond: told / (control.ms / 1000), rows, drained: drain.body.appended, drainedPerSecond: drain.body.appended / (drain.ms / 1000) };
 }
 
 /** The server's CPU over a run of `seconds` that sent `requests`. */
@@ -404,6 +442,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     for (const m of serverLog.matchAll(/"level":"error","msg":"([^"]+)"/g)) {
       if (m[1] !== "committed change not propagated") serverErrors[m[1]] = (serverErrors[m[1]] ?? 0) + 1;
     }
+    const object = hasTenantObject ? await objectCeiling(origin, TENANT) : null;
     const doc = kv.keys.find((k) => k.key === EDGE_KEY) ?? { attempts: 0, accepted: 0, refused: 0, deletes: 0, maxAttemptsPerSecond: 0, maxAcceptedPerSecond: 0 };
     return {
       commit,
@@ -411,6 +450,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
       hasTenantObject,
       date: new Date(startedAt).toISOString(),
       cores: availableParallelism(),
+      object,
       config: cfg,
       loadavg: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadAfter.map((x) => Number(x.toFixed(2))) },
       seconds,
@@ -465,6 +505,12 @@ export function tenantLoadSection(sides) {
     r(
       "The local runtime's CPU in the run (workerd: the Worker, the object, D1 and KV on one machine): cores busy; per request (changes and probes' requests)",
       cell((s) => (s.cpu ? `${f(s.cpu.coresBusy, 2)} of ${s.cores ?? "?"}; ${f(s.cpu.msPerRequest, 1)} ms (${s.cpu.requests} requests)` : "–")),
+      "",
+      cell(() => ""),
+    ),
+    r(
+      "The tenant's object alone, after the run (no request in front of it): changes told a second (500 at once; control: calls that store nothing); outbox events drained into its chain a second (2,000)",
+      cell((s) => (!s.object ? "–" : s.object.failed ? s.object.failed : `${f(s.object.toldPerSecond)} (control ${f(s.object.controlPerSecond)}); ${f(s.object.drainedPerSecond)} (${s.object.drained} rows)`)),
       "",
       cell(() => ""),
     ),
