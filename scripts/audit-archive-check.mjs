@@ -206,7 +206,7 @@ async function compareAnchors(chain, fromSeq, toSeq, tenantId, anchors, key) {
     if (anchor.seq > toSeq) result.pastArchives++;
     else if (anchor.seq < fromSeq) result.beforeArchives++;
     else if (chain.get(anchor.seq) !== anchor.hash) {
-      return fail("ANCHOR_MISMATCH", `the archived row at seq ${anchor.seq} is not the one anchored (rows after seq ${result.matchedThroughSeq ?? fromSeq} were rewritten)`, { seq: anchor.seq });
+      return fail("ANCHOR_MISMATCH", `the archived row at seq ${anchor.seq} is not the one anchored: a row after seq ${result.matchedThroughSeq ?? fromSeq}, up to this one, was rewritten`, { seq: anchor.seq });
     } else {
       result.checked++;
       result.matchedThroughSeq = anchor.seq;

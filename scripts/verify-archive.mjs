@@ -88,4 +88,7 @@ for (const [tenantId, objects] of byTenant) {
     console.log(`BROKEN  ${tenantId}: ${result.reason}${result.seq !== undefined ? ` at seq ${result.seq}` : ""}${where}: ${result.detail}`);
   }
 }
+for (const tenantId of new Set((anchors ?? []).map((a) => a?.tenantId))) {
+  if (!byTenant.has(tenantId)) console.log(`anchors ${tenantId}: no archive of this tenant given, its anchors were not compared`);
+}
 process.exit(broken ? 1 : 0);
