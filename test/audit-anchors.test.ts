@@ -1,4 +1,6 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { anchorTenants } from "../src/audit/anchor-sweep";
 import { anchorAuthentic, anchorKey, signAnchor, writeAnchor } from "../src/audit/anchors";
@@ -62,6 +64,16 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
     await h.login(t.member.email);
     await anchorTenants(env as Bindings, h.clock.ms + 3_600_000);
     expect((await anchorsOf(t.id)).map((a) => a.seq)).toEqual([head, await headSeqOf(t.id)]);
+  });
+
+  it("the scheduled handler (Cron Trigger) anchors the tenants' heads", async () => {
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.login(t.member.email);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: h.clock.ms, cron: "17 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await anchorsOf(t.id)).map((a) => a.seq)).toEqual([await headSeqOf(t.id)]);
   });
 
   it("an anchor is never overwritten: a second put of the same key leaves the first", async () => {
