@@ -9,7 +9,7 @@ export type ArchiveProblem = { ok: false; reason: string; detail: string; seq?: 
 export type ArchiveCheck =
   | { ok: true; tenantId: string; fromSeq: number; toSeq: number; prevHash: string; lastHash: string; rows: number; macChecked: boolean }
   | ArchiveProblem;
-export type AnchorsCheck = { checked: number; pastArchives: number; beforeArchives: number; matchedThroughSeq: number | null; macChecked: boolean };
+export type AnchorsCheck = { checked: number; pastArchives: number; beforeArchives: number; retiredKey: number; matchedThroughSeq: number | null; macChecked: boolean };
 export type ArchivesCheck =
   | { ok: true; tenantId: string; fromSeq: number; toSeq: number; lastHash: string; objects: number; rows: number; overlapping: number[]; macChecked: boolean; anchors?: AnchorsCheck }
   | ArchiveProblem;

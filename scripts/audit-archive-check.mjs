@@ -67,10 +67,15 @@ function anchorMacValid(keys, a) {
   return macValid(keys, a.mac, canonicalJson({ purpose: ANCHOR_FORMAT, v: 1, tenantId: a.tenantId, seq: a.seq, hash: a.hash, anchoredAt: a.anchoredAt, source: a.source }));
 }
 
+/** The key id and MAC text of `<keyId>.<mac>` (or a legacy bare `<mac>`); an empty array when malformed. */
+function splitMac(macField) {
+  const parts = String(macField).split(".");
+  return parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+}
+
 /** Whether `mac` (`<keyId>.<mac>` or a legacy bare `<mac>`) is the HMAC of `signed` under the key it names. */
 async function macValid(keys, macField, signed) {
-  const parts = String(macField).split(".");
-  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+  const [keyId, macText] = splitMac(macField);
   const key = keyId === undefined ? undefined : keys.get(keyId);
   if (!key || !macText) return false;
   try {
@@ -193,15 +198,20 @@ const isAnchor = (a) =>
  * tenant's anchors (records as src/audit/anchors.ts writes them; other tenants' are
  * ignored). Each one is checked in seq order: it must be a well-formed record and, given
  * the key, carry the worker's MAC (else ANCHOR_UNAUTHENTIC: a forged anchor is trusted
- * for nothing), and name the hash the archives hold at its seq (else ANCHOR_MISMATCH, at
+ * for nothing; one whose MAC names a key the set given does not hold is counted in
+ * `retiredKey` and trusted for nothing either, as the worker does), and name the hash the archives hold at its seq (else ANCHOR_MISMATCH, at
  * the first anchored seq that no longer matches). Anchors past the archives cover rows
  * still in the live chain (the worker's verification compares those) and are counted.
  */
 async function compareAnchors(chain, fromSeq, toSeq, tenantId, anchors, key) {
   const own = anchors.filter((a) => a?.tenantId === tenantId).sort((a, b) => a.seq - b.seq);
-  const result = { checked: 0, pastArchives: 0, beforeArchives: 0, matchedThroughSeq: null, macChecked: key !== null };
+  const result = { checked: 0, pastArchives: 0, beforeArchives: 0, retiredKey: 0, matchedThroughSeq: null, macChecked: key !== null };
   for (const anchor of own) {
     if (!isAnchor(anchor)) return fail("ANCHOR_UNAUTHENTIC", "an anchor of this tenant is not a version 1 gatehouse-audit-anchor record", { seq: anchor.seq });
+    if (key && !key.has(splitMac(anchor.mac)[0])) {
+      result.retiredKey++;
+      continue;
+    }
     if (key && !(await anchorMacValid(key, anchor))) return fail("ANCHOR_UNAUTHENTIC", `the anchor at seq ${anchor.seq} does not carry the worker's MAC (forged): not trusted`, { seq: anchor.seq });
     if (anchor.seq > toSeq) result.pastArchives++;
     else if (anchor.seq < fromSeq) result.beforeArchives++;

@@ -77,7 +77,7 @@ for (const [tenantId, objects] of byTenant) {
     console.log(`ok      ${tenantId}: seq ${result.fromSeq}…${result.toSeq}, ${result.rows} rows in ${result.objects} object(s), head ${result.lastHash}${result.macChecked ? ", checkpoints authentic" : ""}`);
     if (result.anchors) {
       const a = result.anchors;
-      console.log(`anchors ${tenantId}: ${a.checked} match the archives${a.matchedThroughSeq === null ? "" : ` (through seq ${a.matchedThroughSeq})`}${a.macChecked ? ", all authentic" : ", MACs not checked (no key)"}; ${a.pastArchives} cover rows still in the live chain (GET /api/audit-logs/verify checks those)`);
+      console.log(`anchors ${tenantId}: ${a.checked} match the archives${a.matchedThroughSeq === null ? "" : ` (through seq ${a.matchedThroughSeq})`}${a.macChecked ? ", all authentic" : ", MACs not checked (no key)"}${a.retiredKey > 0 ? `; ${a.retiredKey} signed by a key not given, not compared` : ""}; ${a.pastArchives} cover rows still in the live chain (GET /api/audit-logs/verify checks those)`);
     }
     for (const index of result.overlapping) {
       console.log(`overlap ${tenantId}: ${objects[index]?.file} overlaps other objects and holds the same rows (left by a prune whose delete failed, or by a run after a D1 restore): not needed for the chain`);

@@ -4,6 +4,7 @@ import { type Anchor, anchorPrefix } from "../src/audit/anchors";
 import { GENESIS_HASH, rowHash } from "../src/audit/chain";
 import { checkpointKeySet } from "../src/audit/checkpoint";
 import type { Bindings } from "../src/env";
+import type { KeySet } from "../src/lib/key-set";
 import { Harness, type SeededTenant, seedTenant } from "./helpers";
 import { auditRowsOf, auditStore } from "./audit-store";
 
@@ -17,9 +18,8 @@ export async function anchorsOf(tenantId: string, bucket: R2Bucket = anchorBucke
   return out;
 }
 
-/** What the hourly cron asks of one tenant's object: anchor its head if it has new rows. */
-export function anchorHeadOf(tenantId: string, nowMs: number) {
-  const keys = checkpointKeySet(env as Bindings);
+/** What the hourly cron asks of one tenant's object: anchor its head if it has new rows (with the deployment's key set, or `keys`). */
+export function anchorHeadOf(tenantId: string, nowMs: number, keys: KeySet | null = checkpointKeySet(env as Bindings)) {
   if (!keys) throw new Error("AUDIT_CHECKPOINT_KEY missing in the test environment");
   return env.TENANT.get(env.TENANT.idFromName(tenantId)).anchorAudit(tenantId, nowMs, keys);
 }

@@ -3,12 +3,12 @@ import { env } from "cloudflare:workers";
 import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { anchorTenants } from "../src/audit/anchor-sweep";
-import { anchorAuthentic, anchorKey, signAnchor, writeAnchor } from "../src/audit/anchors";
-import { checkpointKey, importCheckpointKeys } from "../src/audit/checkpoint";
+import { anchorAuthentic, anchorKey, anchorKeyId, listAnchors, signAnchor, writeAnchor } from "../src/audit/anchors";
+import { checkpointKey, checkpointKeySet, importCheckpointKeys } from "../src/audit/checkpoint";
 import { retainTenant, runRetention } from "../src/audit/retention";
 import type { Bindings } from "../src/env";
-import { parseKeySet } from "../src/lib/key-set";
-import { randomId } from "../src/lib/crypto";
+import { type KeySet, parseKeySet } from "../src/lib/key-set";
+import { randomId, toBase64Url } from "../src/lib/crypto";
 import { OLD, NOW, range, retentionEnv, seedChain, seqsOf } from "./audit-archive-fixtures";
 import { anchorBucket, anchorHeadOf, anchorsOf, headSeqOf, rewriteAndReseal, tenantAnchoredTwice } from "./audit-anchor-fixtures";
 import { auditStore, inAuditStore, verifyChainOf } from "./audit-store";
@@ -22,12 +22,18 @@ const keys = async () => {
   return k;
 };
 
-/** A key set that is not the deployment's (a forger's). */
-const forgerKeys = () => {
-  const parsed = parseKeySet(JSON.stringify([{ id: "k9", key: "B".repeat(43) }]), { minBytes: 32 });
+/** A key set of keys with these ids and bytes (each 32 bytes of `fill`). */
+const keySetOf = (...entries: [id: string, fill: number][]) => {
+  const parsed = parseKeySet(JSON.stringify(entries.map(([id, fill]) => ({ id, key: toBase64Url(new Uint8Array(32).fill(fill)) }))), { minBytes: 32 });
   if (!parsed.ok) throw new Error("bad test key");
-  return importCheckpointKeys(parsed.set);
+  return parsed.set;
 };
+
+/** The deployment's key set with `set`'s key in front (a rotation's overlap). */
+const withPrevious = (set: KeySet): KeySet => ({ current: set.current, keys: [set.current, ...(checkpointKeySet(env as Bindings)?.keys ?? [])] });
+
+/** A forger's key, under the id of the deployment's current key. */
+const forgerKeys = async () => importCheckpointKeys(keySetOf([(await keys()).current.id, 11]));
 
 describe("anchors: the chain's head kept outside the tenant's store", () => {
   it("every retention checkpoint is anchored in R2, with a MAC of the checkpoint key, before its rows are pruned", async () => {
@@ -83,7 +89,7 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
     expect(await writeAnchor(anchorBucket(), first)).toBe("written");
     expect(await writeAnchor(anchorBucket(), other)).toBe("conflict");
     expect(await writeAnchor(anchorBucket(), first)).toBe("present");
-    expect(JSON.parse(await (await anchorBucket().get(anchorKey(tenantId, 7)))!.text())).toEqual(first);
+    expect(JSON.parse(await (await anchorBucket().get(anchorKey(tenantId, 7, anchorKeyId(first)!)))!.text())).toEqual(first);
   });
 
   it("a row rewritten in the tenant's storage, every later row re-sealed, is reported by verify at the first anchored seq that no longer matches", async () => {
@@ -114,9 +120,31 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
     expect(await verifyChainOf(t.id, h.clock.ms)).toMatchObject({ ok: false, firstBrokenSeq: 1, reason: "ANCHOR_UNAUTHENTIC" });
   });
 
+  it("after a rotation of the checkpoint key the cron anchors each head again under the new key, so the previous key can leave the set", async () => {
+    const { h, t } = await tenantAnchoredTwice();
+    expect(await anchorHeadOf(t.id, h.clock.ms)).toBe("anchored");
+    const head = await headSeqOf(t.id);
+    // No row since: the head is anchored again, at the same seq, under the new current key.
+    const rotated = keySetOf(["r2", 2]);
+    expect(await anchorHeadOf(t.id, h.clock.ms, withPrevious(rotated))).toBe("anchored");
+    expect((await anchorsOf(t.id)).filter((a) => a.seq === head).map(anchorKeyId)).toEqual([(await keys()).current.id, "r2"]);
+    // The previous key gone: its anchors are trusted for nothing, and the new one covers the chain.
+    const verified = await env.TENANT.get(env.TENANT.idFromName(t.id)).auditVerify(t.id, h.clock.ms, rotated, await listAnchors(anchorBucket(), t.id));
+    expect(verified).toMatchObject({ ok: true, anchors: { checked: 1, retiredKey: 3, matchedThroughSeq: head } });
+  });
+
+  it("a chain rewritten before its head is anchored under a new key is refused that anchor, never laundered under the new key", async () => {
+    const { h, t, second } = await tenantAnchoredTwice();
+    expect(await anchorHeadOf(t.id, h.clock.ms)).toBe("anchored");
+    await rewriteAndReseal(t.id, second);
+    expect(await anchorHeadOf(t.id, h.clock.ms, withPrevious(keySetOf(["r3", 3])))).toBe("conflict");
+    expect((await anchorsOf(t.id)).filter((a) => anchorKeyId(a) === "r3")).toEqual([]);
+  });
+
   it("the newest anchor the tenant's object wrote, deleted from R2, is reported missing", async () => {
     const { h, t, second } = await tenantAnchoredTwice();
-    await anchorBucket().delete(anchorKey(t.id, second));
+    const newest = (await anchorsOf(t.id)).find((a) => a.seq === second);
+    await anchorBucket().delete(anchorKey(t.id, second, anchorKeyId(newest!)!));
     expect(await verifyChainOf(t.id, h.clock.ms)).toMatchObject({ ok: false, firstBrokenSeq: second, reason: "ANCHOR_MISSING" });
   });
 

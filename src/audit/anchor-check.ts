@@ -8,8 +8,9 @@
  * row up to `matchedThroughSeq` is as it was anchored. An anchor whose row is gone (the
  * chain's tail deleted) does not match either.
  *
- * A forged anchor (bad MAC, a key not in the set, another tenant's, malformed) is
- * ANCHOR_UNAUTHENTIC and trusted for nothing. The object also remembers the newest seq it
+ * A forged anchor (a bad MAC, another tenant's, malformed) is ANCHOR_UNAUTHENTIC and
+ * trusted for nothing; one whose MAC names a key no longer in the set is counted
+ * (`retiredKey`) and trusted for nothing either (see `standing`). The object also remembers the newest seq it
  * anchored itself (`anchored_seq`, ./anchor-sweep.ts): if R2 no longer lists that anchor
  * (deleted from a bucket without a lock), that is ANCHOR_MISSING. Anchors behind the
  * checkpoint cover pruned rows: they are counted, and the offline verifier checks them
@@ -20,7 +21,7 @@
 import { eq, sql } from "drizzle-orm";
 import { auditCheckpoints, auditLogs } from "../db/schema";
 import type { AuditDb } from "../tenant-object/audit-store";
-import { type Anchor, type AnchorListing, anchorAuthentic, anchorKey, anchorPrefix, parseAnchor } from "./anchors";
+import { type Anchor, type AnchorListing, anchorAuthentic, anchorKey, anchorKeyId, parseAnchor, seqOfAnchorKey } from "./anchors";
 import type { CheckpointKeys } from "./checkpoint";
 import type { VerifyResult } from "./verify";
 
@@ -34,6 +35,8 @@ export type AnchorReport =
       checked: number;
       /** Anchors of pruned rows, before the checkpoint (the offline verifier checks them against the archive). */
       behindCheckpoint: number;
+      /** Anchors signed by a key no longer in AUDIT_CHECKPOINT_KEY's set: not compared (trusted for nothing). */
+      retiredKey: number;
       /** The highest anchored seq that matched: rows up to it are as anchored. */
       matchedThroughSeq: number | null;
       /** The newest anchored seq listed: rows after it are covered by no anchor yet. */
@@ -43,11 +46,6 @@ export type AnchorReport =
 export type VerifiedChain = Omit<VerifyResult, "reason"> & { reason: VerifyResult["reason"] | AnchorReason; anchors: AnchorReport };
 
 type Problem = { seq: number; reason: AnchorReason };
-
-const seqOfKey = (key: string, prefix: string) => {
-  const seq = Number(key.slice(prefix.length).replace(/\.json$/, ""));
-  return Number.isSafeInteger(seq) ? seq : 0;
-};
 
 /** The stored hashes at these seqs (one bound parameter: a Durable Object's SQLite allows few). */
 function storedHashes(db: AuditDb, seqs: number[]): Map<number, string | null> {
@@ -60,19 +58,27 @@ function storedHashes(db: AuditDb, seqs: number[]): Map<number, string | null> {
   return new Map(rows.map((r) => [r.seq, r.hash]));
 }
 
-/** Whether the listed record is this tenant's anchor for the key it is stored under, with a MAC of `keys`. */
-async function authentic(keys: CheckpointKeys, tenantId: string, key: string, anchor: Anchor): Promise<boolean> {
-  return anchor.tenantId === tenantId && anchorKey(tenantId, anchor.seq) === key && (await anchorAuthentic(keys, anchor));
+/**
+ * What a listed record is: "retired" when its MAC names a key no longer in the set (it is
+ * trusted for nothing, and fails nothing: the cron anchored the head again under the new
+ * key before the old one could leave, ./anchor-sweep.ts); "authentic" when it is this
+ * tenant's anchor for the object key it is stored under, with a MAC of that key; else
+ * "forged".
+ */
+async function standing(keys: CheckpointKeys, tenantId: string, key: string, anchor: Anchor | null): Promise<"authentic" | "retired" | "forged"> {
+  const keyId = anchor ? anchorKeyId(anchor) : null;
+  if (!anchor || keyId === null || anchor.tenantId !== tenantId || anchorKey(tenantId, anchor.seq, keyId) !== key) return "forged";
+  if (!keys.find(keyId)) return "retired";
+  return (await anchorAuthentic(keys, anchor)) ? "authentic" : "forged";
 }
 
 async function checkAnchors(db: AuditDb, tenantId: string, keys: CheckpointKeys, anchors: AnchorListing & { configured: true }, anchoredSeq: number): Promise<{ report: AnchorReport; problem: Problem | null }> {
   const checkpoint = db.select({ seq: auditCheckpoints.seq, hash: auditCheckpoints.hash }).from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).get();
   const fromSeq = checkpoint?.seq ?? 0;
-  const prefix = anchorPrefix(tenantId);
   const listed = anchors.anchors
-    .map(({ key, text }) => ({ key, seq: seqOfKey(key, prefix), anchor: parseAnchor(text ?? undefined) }))
+    .map(({ key, text }) => ({ key, seq: seqOfAnchorKey(tenantId, key), anchor: parseAnchor(text ?? undefined) }))
     .sort((a, b) => a.seq - b.seq);
-  const report = { configured: true as const, checked: 0, behindCheckpoint: 0, matchedThroughSeq: null as number | null, latestSeq: listed.at(-1)?.seq ?? null };
+  const report = { configured: true as const, checked: 0, behindCheckpoint: 0, retiredKey: 0, matchedThroughSeq: null as number | null, latestSeq: listed.at(-1)?.seq ?? null };
   const hashes = storedHashes(db, listed.filter((l) => l.seq > fromSeq).map((l) => l.seq));
   let problem: Problem | null = null;
   for (const { key, seq, anchor } of listed) {
@@ -80,7 +86,12 @@ async function checkAnchors(db: AuditDb, tenantId: string, keys: CheckpointKeys,
       report.behindCheckpoint++;
       continue;
     }
-    if (anchor === null || !(await authentic(keys, tenantId, key, anchor))) {
+    const trust = await standing(keys, tenantId, key, anchor);
+    if (trust === "retired") {
+      report.retiredKey++;
+      continue;
+    }
+    if (trust === "forged" || anchor === null) {
       problem = { seq, reason: "ANCHOR_UNAUTHENTIC" };
       break;
     }

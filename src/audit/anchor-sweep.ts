@@ -1,6 +1,7 @@
 /**
  * Periodic anchors (./anchors.ts): the hourly cron asks each tenant's object to anchor its
- * chain's head when rows were added since its last anchor, so a rewrite of anything older
+ * chain's head when rows were added since its last anchor (or AUDIT_CHECKPOINT_KEY's
+ * current key changed since, see anchorHead), so a rewrite of anything older
  * than an hour (or than the walk's reach, below) is reported by verification. The object
  * remembers the newest seq it anchored (`anchored_seq` in its audit_state): a tenant with
  * nothing new costs one call and one SQLite read.
@@ -22,7 +23,7 @@ import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
 import { type AuditDb, readState, writeState } from "../tenant-object/audit-store";
 import { tenantObject } from "../tenant-object/stub";
-import { chainHead, signAnchor, writeAnchor } from "./anchors";
+import { anchorAuthentic, chainHashAt, chainHead, readAnchor, signAnchor, writeAnchor } from "./anchors";
 import { type CheckpointKeys, checkpointKeySet } from "./checkpoint";
 
 const TENANTS_PER_RUN = 300;
@@ -30,23 +31,52 @@ const PAGE_ROWS = 100;
 
 export type HeadAnchoring = "anchored" | "current" | "conflict" | "empty" | "unconfigured";
 
+/** The id of the key that signed the object's newest anchor (beside `anchored_seq`). */
+const ANCHORED_KEY = "audit_anchored_key";
+
 /**
  * Inside the tenant's object (drained by the caller): anchors the head when it is past the
- * newest seq the object anchored. A key already holding another record ("conflict": the
- * chain was rewritten since, or someone wrote that key) is left as it is and logged;
- * verification reports it.
+ * newest seq the object anchored, or when that anchor was signed by a key that is no
+ * longer the current one (a rotation: old anchors are never re-signed, and one under the
+ * new key must cover the chain before the old key may leave the set). Then the previous
+ * anchor, while its key can still verify it, must still match the chain: a chain
+ * rewritten meanwhile is refused ("conflict"), never anchored afresh under the new key
+ * (which would launder it once the old key is gone). A key already holding another record
+ * ("conflict" too: the chain was rewritten since, or someone wrote that key) is left as it
+ * is. Both are logged; verification reports them.
  */
 export async function anchorHead(db: AuditDb, storage: DurableObjectStorage, bucket: R2Bucket, keys: CheckpointKeys, tenantId: string, nowMs: number): Promise<HeadAnchoring> {
   const head = chainHead(db);
   if (!head) return "empty";
-  if (head.seq <= readState(storage, "anchored_seq")) return "current";
+  const last = readState(storage, "anchored_seq");
+  const lastKeyId = await storage.get<string>(ANCHORED_KEY);
+  if (head.seq <= last && lastKeyId === keys.current.id) return "current";
+  if (lastKeyId !== undefined && lastKeyId !== keys.current.id && !(await previousStillMatches(db, bucket, keys, tenantId, last, lastKeyId))) {
+    log.error("audit anchor refused: the chain no longer matches its previous anchor", { tenantId, seq: last });
+    return "conflict";
+  }
   const anchor = await signAnchor(keys, { tenantId, seq: head.seq, hash: head.hash, anchoredAt: nowMs, source: "head" });
   if ((await writeAnchor(bucket, anchor)) === "conflict") {
     log.error("audit anchor refused: another record holds the head's key", { tenantId, seq: head.seq });
     return "conflict";
   }
   writeState(storage, "anchored_seq", head.seq);
+  await storage.put(ANCHORED_KEY, keys.current.id);
   return "anchored";
+}
+
+/**
+ * Whether the anchor at `seq` signed by `keyId` still names the hash the chain holds
+ * there (the row's, or the checkpoint's once pruned). One whose key already left the set
+ * cannot be checked and does not stop the new anchor (logged).
+ */
+async function previousStillMatches(db: AuditDb, bucket: R2Bucket, keys: CheckpointKeys, tenantId: string, seq: number, keyId: string): Promise<boolean> {
+  if (!keys.find(keyId)) {
+    log.warn("audit anchor: the previous anchor's key left the set before the head was anchored under the new one", { tenantId, seq, keyId });
+    return true;
+  }
+  const previous = await readAnchor(bucket, tenantId, seq, keyId);
+  return previous !== null && (await anchorAuthentic(keys, previous)) && previous.hash === chainHashAt(db, tenantId, seq);
 }
 
 export type AnchorRunResult = { anchors: "configured"; anchored: number; failed: number; conflicts: number } | { anchors: "not configured" | "refused: no checkpoint key" };

@@ -12,9 +12,12 @@
  * the hourly cron (./anchor-sweep.ts) anchors each tenant's head when it has new rows,
  * and retention (./retention.ts) anchors every checkpoint before it prunes.
  *
- * Append-only: one object per anchored seq, `anchors/<tenant id, URI-encoded>/<seq, 12
- * digits>.json`, written only if absent (`onlyIf: { etagDoesNotMatch: "*" }`), so an
- * anchor is never replaced (an R2 bucket lock, docs/operations.md, also stops deletes).
+ * Append-only: one object per anchored seq and signing key, `anchors/<tenant id,
+ * URI-encoded>/<seq, 12 digits>-<key id>.json`, written only if absent (`onlyIf: {
+ * etagDoesNotMatch: "*" }`), so an anchor is never replaced (an R2 bucket lock,
+ * docs/operations.md, also stops deletes). Anchors are never re-signed: after a rotation
+ * of AUDIT_CHECKPOINT_KEY the cron anchors each head again under the new key (the key id
+ * in the object's key lets it, at the same seq), so the previous key can leave the set.
  * The body is the record as JSON; the same text is the object's `anchor` custom metadata,
  * so verification reads a thousand anchors per list call instead of one get each.
  *
@@ -27,8 +30,9 @@
  * Without the AUDIT_ANCHORS binding nothing is anchored and verification says so
  * (`anchors: { configured: false }`), never that anchors matched.
  */
-import { desc, isNotNull } from "drizzle-orm";
-import { auditLogs } from "../db/schema";
+import { desc, eq, isNotNull } from "drizzle-orm";
+import { auditCheckpoints, auditLogs } from "../db/schema";
+import { splitKeyId } from "../lib/key-set";
 import { type Infer, z } from "../lib/zod";
 import type { AuditDb } from "../tenant-object/audit-store";
 import { canonicalJson } from "./chain";
@@ -57,7 +61,17 @@ export type Anchor = Infer<typeof anchorSchema>;
 /** Where the tenant's anchors are listed. */
 export const anchorPrefix = (tenantId: string) => `anchors/${encodeURIComponent(tenantId)}/`;
 
-export const anchorKey = (tenantId: string, seq: number) => `${anchorPrefix(tenantId)}${String(seq).padStart(SEQ_DIGITS, "0")}.json`;
+/** The key id a MAC names (`<keyId>.<mac>`), or null when it is malformed. */
+export const anchorKeyId = (anchor: Pick<Anchor, "mac">) => splitKeyId(anchor.mac, 1)?.keyId ?? null;
+
+export const anchorKey = (tenantId: string, seq: number, keyId: string) => `${anchorPrefix(tenantId)}${String(seq).padStart(SEQ_DIGITS, "0")}-${keyId}.json`;
+
+/** The seq an anchor's object key names (0 when it names none). */
+export function seqOfAnchorKey(tenantId: string, key: string): number {
+  const prefix = anchorPrefix(tenantId);
+  const seq = Number(key.slice(prefix.length, prefix.length + SEQ_DIGITS));
+  return key.startsWith(prefix) && Number.isSafeInteger(seq) ? seq : 0;
+}
 
 const signedText = (f: AnchorFields) =>
   encoder.encode(canonicalJson({ purpose: ANCHOR_FORMAT, v: 1, tenantId: f.tenantId, seq: f.seq, hash: f.hash, anchoredAt: f.anchoredAt, source: f.source }));
@@ -84,13 +98,14 @@ export async function anchorAuthentic(keys: CheckpointKeys, anchor: Anchor): Pro
 }
 
 /**
- * Puts the anchor if its key is free. "present": an anchor of the same seq and hash was
+ * Puts the anchor if its object key (its seq and signing key) is free. "present": an anchor of the same seq and hash was
  * there already (an earlier run, or the cron and retention anchoring one seq); "conflict":
  * something else holds the key, and it stays (verification reports whichever is wrong).
  * Throws when R2 fails.
  */
 export async function writeAnchor(bucket: R2Bucket, anchor: Anchor): Promise<"written" | "present" | "conflict"> {
-  const key = anchorKey(anchor.tenantId, anchor.seq);
+  const keyId = anchorKeyId(anchor) ?? "";
+  const key = anchorKey(anchor.tenantId, anchor.seq, keyId);
   const text = JSON.stringify(anchor);
   const written = await bucket.put(key, text, {
     onlyIf: { etagDoesNotMatch: "*" },
@@ -98,7 +113,7 @@ export async function writeAnchor(bucket: R2Bucket, anchor: Anchor): Promise<"wr
     customMetadata: { anchor: text },
   });
   if (written) return "written";
-  const stored = parseAnchor((await bucket.head(key))?.customMetadata?.anchor);
+  const stored = await readAnchor(bucket, anchor.tenantId, anchor.seq, keyId);
   return stored?.tenantId === anchor.tenantId && stored.seq === anchor.seq && stored.hash === anchor.hash ? "present" : "conflict";
 }
 
@@ -125,4 +140,17 @@ export async function listAnchors(bucket: R2Bucket | undefined, tenantId: string
 export function chainHead(db: AuditDb): { seq: number; hash: string } | null {
   const row = db.select({ seq: auditLogs.seq, hash: auditLogs.hash }).from(auditLogs).where(isNotNull(auditLogs.hash)).orderBy(desc(auditLogs.seq)).limit(1).get();
   return row?.hash ? { seq: row.seq, hash: row.hash } : null;
+}
+
+/** The tenant's anchor at `seq` signed by `keyId`, as R2 holds it (null: none, or not a record); throws when R2 fails. */
+export async function readAnchor(bucket: R2Bucket, tenantId: string, seq: number, keyId: string): Promise<Anchor | null> {
+  return parseAnchor((await bucket.head(anchorKey(tenantId, seq, keyId)))?.customMetadata?.anchor);
+}
+
+/** The hash the chain holds at `seq`: its row's, or the checkpoint's when that row was pruned (null: neither). */
+export function chainHashAt(db: AuditDb, tenantId: string, seq: number): string | null {
+  const row = db.select({ hash: auditLogs.hash }).from(auditLogs).where(eq(auditLogs.seq, seq)).get();
+  if (row) return row.hash;
+  const checkpoint = db.select({ seq: auditCheckpoints.seq, hash: auditCheckpoints.hash }).from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).get();
+  return checkpoint?.seq === seq ? checkpoint.hash : null;
 }
