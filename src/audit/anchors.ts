@@ -2,9 +2,8 @@
  * Anchors: the chain's head, kept outside the store that holds the chain.
  *
  * Threat model: someone who can write a tenant's Durable Object storage (or D1) rewrites a
- * row and every hash after it and re-seals the chain (even its checkpoint, if they hold
- * the checkpoint key's MACs from an earlier copy): the chain then verifies by itself
- * (./chain.ts says so). An anchor is a record of `(tenant, seq, hash, time)` and its HMAC
+ * row after the retention checkpoint and re-seals every hash after it (no key needed): the
+ * chain then verifies by itself (./chain.ts says so). An anchor is a record of `(tenant, seq, hash, time)` and its HMAC
  * under AUDIT_CHECKPOINT_KEY (./checkpoint.ts), written to the AUDIT_ANCHORS R2 bucket,
  * which that person does not hold. Verification (./anchor-check.ts) compares the chain
  * with every anchor: a rewrite is reported at the first anchored seq whose stored hash no

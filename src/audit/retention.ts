@@ -71,7 +71,7 @@ const DEFAULTS: Required<RetentionOptions> = { budget: 400, chunkRows: 1000, ten
 /**
  * What one chunk counts for: the object's call is one subrequest of the cron, and inside the
  * object a chunk costs its archive put and get, the listing of failed runs' objects and
- * their delete (the object's own limits); counted as before the chain moved, so a run's
+ * their delete, and its anchor's put (the object's own limits); counted as before the chain moved, so a run's
  * budget bounds the same work.
  */
 const CHUNK_COST = 10;
