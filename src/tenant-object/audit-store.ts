@@ -59,8 +59,12 @@ export function openAuditStore(storage: DurableObjectStorage) {
   return drizzle(storage, { schema });
 }
 
-/** The drain's bookmarks: the highest legacy (D1) seq imported, whether the legacy checkpoint was looked for, and the oldest row's time last reported to D1. */
-export type AuditStateKey = "legacy_seq" | "legacy_checkpoint" | "oldest_reported";
+/**
+ * The drain's bookmarks: the highest legacy (D1) seq imported, whether the legacy checkpoint
+ * was looked for, and the oldest row's time last reported to D1; and the newest seq this
+ * object anchored in R2 (src/audit/anchor-sweep.ts).
+ */
+export type AuditStateKey = "legacy_seq" | "legacy_checkpoint" | "oldest_reported" | "anchored_seq";
 
 export function readState(storage: DurableObjectStorage, key: AuditStateKey): number {
   const [row] = storage.sql.exec<{ value: number }>("SELECT value FROM audit_state WHERE key = ?", key).toArray();
