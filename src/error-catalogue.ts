@@ -122,6 +122,7 @@ export const ERROR_CATALOGUE = {
   AUTH_UNAVAILABLE: { status: 503, message: "Not done: a store or key authentication needs is unavailable; retry" },
   ASSERTION_KEYS_UNAVAILABLE: { status: 503, message: "The identity assertion cannot be signed (no usable signing keys); retry later" },
   AUDIT_KEY_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the checkpoint key is not configured" },
+  AUDIT_ANCHORS_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the anchors cannot be read right now; try again" },
   API_DOCUMENT_UNAVAILABLE: { status: 503, message: "The API document is not deployed here (the panel's static files are missing)" },
   AUDIT_UNAVAILABLE: { status: 503, message: "The audit log cannot be written or read right now; retry" },
   AUDIT_STREAM_UNAVAILABLE: { status: 503, message: "The audit stream's token cannot be sealed or opened: the deployment's TOTP_ENCRYPTION_KEY is missing or does not hold its key" },

@@ -7,6 +7,7 @@
  * given the same way and refuses to run, logging the problem, rather than throw.
  */
 import { createApp } from "./app";
+import { anchorTenants } from "./audit/anchor-sweep";
 import { drainPendingOutboxes } from "./audit/drain-sweep";
 import { runRetention } from "./audit/retention";
 import { consumeAuditStream, requestActiveStreamDeliveries } from "./audit-stream/queue";
@@ -53,6 +54,7 @@ export function createWorker(startupEnv: Bindings) {
           );
         ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("audit anchors", anchorTenants(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
         ctx.waitUntil(logged("audit stream", requestActiveStreamDeliveries(env)));
       });

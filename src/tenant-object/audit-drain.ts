@@ -30,7 +30,7 @@ import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { GENESIS_HASH, rowHash } from "../audit/chain";
 import type { Db } from "../db/client";
 import { type AuditLog, auditCheckpoints, auditLogs, auditOldest, auditOutbox } from "../db/schema";
-import { type AuditDb, readState, writeState } from "./audit-store";
+import { type AuditDb, insertChainRows, readState, writeState } from "./audit-store";
 
 export const DRAIN_PAGE = 200;
 
@@ -143,7 +143,7 @@ export class AuditDrain {
     if (rows.length === 0 && !firstDrain) return 0;
     this.storage.transactionSync(() => {
       if (importCheckpoint) this.audit.insert(auditCheckpoints).values(importCheckpoint).run();
-      for (const row of rows) this.audit.insert(auditLogs).values(row).run();
+      insertChainRows(this.storage, rows);
       writeState(this.storage, "legacy_seq", legacySeq);
       writeState(this.storage, "legacy_checkpoint", 1);
     });

@@ -7,16 +7,20 @@
  *   (src/edge-document/read.ts);
  * - the home of the tenant's audit chain (./audit-store.ts): it appends the events D1's
  *   outbox holds, in commit order (./audit-drain.ts), and answers every audit read,
- *   draining first, so a read sees every event committed before it;
+ *   draining first, so a read sees every event committed before it; and it anchors the
+ *   chain's head in R2 when the cron asks (src/audit/anchor-sweep.ts);
  * - the sender of the tenant's audit stream to its SIEM (src/audit-stream/deliver.ts): its
  *   cursor and state live here, and the queue's consumer calls deliverAuditStream.
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
+import { type VerifiedChain, compareWithAnchors } from "../audit/anchor-check";
+import { type HeadAnchoring, anchorHead } from "../audit/anchor-sweep";
+import type { AnchorListing } from "../audit/anchors";
 import { importCheckpointKeys, resignCheckpoint } from "../audit/checkpoint";
 import { type AuditFilter, ascendingPage, productActions, searchPage } from "../audit/query";
 import { type RetainOptions, type RetainOutcome, retainTenant } from "../audit/retention";
-import { type VerifyResult, verifyChain } from "../audit/verify";
+import { verifyChain } from "../audit/verify";
 import { createDb } from "../db/client";
 import { type AuditLog, auditLogs } from "../db/schema";
 import { buildFromDb } from "../edge-document/build";
@@ -29,7 +33,7 @@ import { requestStreamDelivery } from "../audit-stream/queue";
 import { type StreamStateStore, openStreamState } from "../audit-stream/state";
 import type { StreamProgress } from "../audit-stream/store";
 import { AuditDrain, type DrainResult } from "./audit-drain";
-import { type AuditDb, openAuditStore } from "./audit-store";
+import { type AuditDb, openAuditStore, readState } from "./audit-store";
 import { EdgeWriter } from "./edge-writer";
 
 export class TenantObject extends DurableObject<Bindings> {
@@ -105,10 +109,23 @@ export class TenantObject extends DurableObject<Bindings> {
     return productActions(this.audit, tenantId);
   }
 
-  /** The chain verified from its checkpoint, authenticated with `keys` (the caller's AUDIT_CHECKPOINT_KEY). */
-  async auditVerify(tenantId: string, nowMs: number, keys: KeySet): Promise<VerifyResult> {
+  /**
+   * The chain verified from its checkpoint, authenticated with `keys` (the caller's
+   * AUDIT_CHECKPOINT_KEY), then compared with `anchors` (listed from R2 by the caller).
+   */
+  async auditVerify(tenantId: string, nowMs: number, keys: KeySet, anchors: AnchorListing): Promise<VerifiedChain> {
     await this.drain.drain(tenantId);
-    return verifyChain(this.audit, tenantId, await importCheckpointKeys(keys), nowMs);
+    const imported = await importCheckpointKeys(keys);
+    const chain = await verifyChain(this.audit, tenantId, imported, nowMs);
+    return compareWithAnchors(chain, this.audit, tenantId, imported, anchors, readState(this.ctx.storage, "anchored_seq"));
+  }
+
+  /** The chain's head anchored in R2 when rows were added since the last anchor (src/audit/anchor-sweep.ts). */
+  async anchorAudit(tenantId: string, nowMs: number, keys: KeySet): Promise<HeadAnchoring> {
+    const bucket = this.env.AUDIT_ANCHORS;
+    if (!bucket) return "unconfigured";
+    await this.drain.drain(tenantId);
+    return anchorHead(this.audit, this.ctx.storage, bucket, await importCheckpointKeys(keys), tenantId, nowMs);
   }
 
   /** An event's place in the chain (seq and hash), or null when no stored row has that id. */
@@ -141,7 +158,7 @@ export class TenantObject extends DurableObject<Bindings> {
 
   /** Retention of this tenant's chain (src/audit/retention.ts), then its oldest row reported to D1. */
   async retainAudit(tenantId: string, options: RetainOptions, keys: KeySet): Promise<RetainOutcome> {
-    const outcome = await retainTenant(this.audit, { keys: await importCheckpointKeys(keys), archive: this.env.AUDIT_ARCHIVE }, tenantId, options);
+    const outcome = await retainTenant(this.audit, { keys: await importCheckpointKeys(keys), archive: this.env.AUDIT_ARCHIVE, anchors: this.env.AUDIT_ANCHORS }, tenantId, options);
     await this.drain.cleanUp(tenantId, null);
     return outcome;
   }
