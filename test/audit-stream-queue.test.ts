@@ -6,7 +6,7 @@ import { requestActiveStreamDeliveries } from "../src/audit-stream/queue";
 import type { Bindings } from "../src/env";
 import { runKeyRotation } from "../src/key-rotation";
 import { toBase64Url } from "../src/lib/crypto";
-import { addAuditEvents, deliver, ownerChange, scriptedReceiver, streamingTenant } from "./audit-stream-fixtures";
+import { TOKEN, addAuditEvents, deliver, ownerChange, scriptedReceiver, streamingTenant } from "./audit-stream-fixtures";
 import { Harness, withEnv } from "./helpers";
 
 const stubOf = (tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
@@ -57,7 +57,7 @@ describe("the audit stream's queue", () => {
     const after = (await sealed()) ?? "";
     expect(after).toMatch(/^v2\.k7\./);
     expect(after).not.toBe(before);
-    expect((await openStreamToken(rotated, t.id, after)).token).toBe("siem-token-0123456789-abcdef-WXYZ");
+    expect((await openStreamToken(rotated, t.id, after)).token).toBe(TOKEN);
     // Bound to this tenant's stream: it does not open as another tenant's.
     await expect(openStreamToken(rotated, "another-tenant", after)).rejects.toMatchObject({ status: 503, code: "AUDIT_STREAM_UNAVAILABLE" });
   });
