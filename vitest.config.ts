@@ -70,6 +70,9 @@ export default defineConfig({
               },
               // The optional audit archive (src/audit/archive.ts), in local R2.
               r2Buckets: ["AUDIT_ARCHIVE"],
+              // The audit stream's queue, with no consumer in the tests: a test delivers by calling
+              // the tenant's object or the queue handler itself, at its own clock (test/audit-stream-*.test.ts).
+              queueProducers: { AUDIT_STREAM_QUEUE: { queueName: "gatehouse-audit-stream-tests" } },
               // A real service binding to this Worker's GatehouseService entrypoint (Workers RPC),
               // as a product Worker declares it: the RPC tests call through it.
               serviceBindings: { GATEHOUSE: { name: kCurrentWorker, entrypoint: "GatehouseService" } },

@@ -151,6 +151,15 @@ function kvPerMinuteRows(figures) {
   });
 }
 
+/** How each copy's audit rows reached the tenant's object (bench/run.mjs startSized). */
+function auditSeedingNote(r) {
+  if (!r.auditImportSeconds) return "";
+  const imported = (size) =>
+    `${r.config[size].auditRows} rows seeded into D1's \`audit_logs\` (as before the chain moved into the tenant's object) and imported by the object's first drain in ${r.auditImportSeconds[size].toFixed(1)} s (${Math.round(r.config[size].auditRows / r.auditImportSeconds[size])} rows a second)`;
+  const large = r.config.large.auditIn === "object" ? `${r.config.large.auditRows} rows written straight into the tenant's object` : imported("large");
+  return ` Audit rows, before anything was measured: small copy ${imported("small")}; large copy ${large}.`;
+}
+
 export function renderMarkdown(r) {
   const { edge, growth, workerd: w, sizes, config, machine: m } = r;
   const hot = w.hotMe;
@@ -297,7 +306,7 @@ ${p.gwApp.top.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.fn}\` |`).joi
 Machine: ${m.nproc} cores (${m.cpu}), memory \`${m.memory}\`, load average at start ${m.loadavg}; Node ${m.node}, workerd ${m.workerd}, wrangler ${m.wrangler}, autocannon ${m.autocannon}. Code: commit ${m.commit}${
     m.uncommittedSrc.length ? ` plus uncommitted changes in ${m.uncommittedSrc.map((l) => `\`${l.slice(3)}\``).join(", ")} (the checkout is shared; the bench runs the working tree)` : ""
   }.
-Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).${r.auditImportSeconds ? ` Their audit rows, seeded into D1's \`audit_logs\` as before the chain moved into the tenant's object, were imported by the object's first drain in ${r.auditImportSeconds.small.toFixed(1)} s (small, ${r.config.small.auditRows} rows) and ${r.auditImportSeconds.large.toFixed(1)} s (large, ${r.config.large.auditRows} rows), before anything was measured.` : ""}
+Local mode throughout (\`npm start\`: workerd with local D1 and KV, request logging off), loopback only. The machine is shared and noisy: read the ratios, not the absolute figures. Bulk rows were seeded by SQL in ${r.seedSeconds.small.toFixed(1)} s (small) and ${r.seedSeconds.large.toFixed(1)} s (large).${auditSeedingNote(r)}
 
 ${rows.join("\n")}
 ${w.plans.failures.length ? `\nFailing query plan tests:\n${w.plans.failures.map((f) => `- ${f}`).join("\n")}\n` : ""}${profileSection}${r.tenantLoad ? `\n${tenantLoadSection(r.tenantLoad)}` : ""}${r.auditLoad ? `\n${auditLoadSection(r.auditLoad)}` : ""}${findings}`;

@@ -38,8 +38,23 @@ function ipRulesSql(count, now) {
   return `INSERT INTO ip_rules (id, tenant_id, action, cidr, description, created_by, created_at, updated_at, expires_at) VALUES\n${rows.join(",\n")};`;
 }
 
+/**
+ * Alice's tenant's audit rows `from`..`to` of `total`: a dense seq, one a second up to `now`
+ * (the chain need not verify, only be well formed). The same statement fills D1's legacy
+ * `audit_logs` and the tenant object's own (src/tenant-object/audit-store.ts: the same
+ * columns).
+ */
+export function auditSeedSql(from, to, total, now) {
+  return `WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${to})
+    INSERT INTO audit_logs (id, tenant_id, actor_user_id, action, outcome, target_type, target_id, ip, user_agent, request_id, created_at, seq, prev_hash, hash, metadata)
+      SELECT printf('aud_b%08d', i), '${TENANT}', CASE i % 3 WHEN 0 THEN 'usr_alice' WHEN 1 THEN 'usr_dave' ELSE 'usr_bob' END,
+        CASE i % 5 WHEN 0 THEN 'LOGIN_SUCCEEDED' WHEN 1 THEN 'SESSION_CREATED' WHEN 2 THEN 'LOGIN_FAILED' WHEN 3 THEN 'STEP_UP_VERIFIED' ELSE 'SESSION_REVOKED' END,
+        CASE i % 5 WHEN 2 THEN 'FAIL' ELSE 'SUCCESS' END, 'session', printf('sb%08d', i), '203.0.113.' || (i % 250), '${UA}', printf('req%010d', i),
+        ${now} - (${total} - i) * 1000, i, printf('%064x', i - 1), printf('%064x', i), '{"bench":true}' FROM n;`;
+}
+
 /** SQL for one size: synthetic tenants and users, `sessions` sessions, `auditRows` audit rows. */
-export function bulkSeedSql({ sessions, auditRows, ipRules, now }) {
+export function bulkSeedSql({ sessions, auditRows, auditIn = "d1", ipRules, now }) {
   const other = sessions - ALICE_SESSIONS;
   return [
     `${upTo(BENCH_TENANTS)} INSERT INTO tenants (id, name, slug, created_at) SELECT printf('ten_b%04d', i), 'Bench ' || i, 'bench-' || i, ${now} FROM n;`,
@@ -56,14 +71,10 @@ export function bulkSeedSql({ sessions, auditRows, ipRules, now }) {
         CASE WHEN i % 3 = 0 THEN ${now} - ${HOUR} ELSE ${now} + 12 * ${HOUR} END,
         '203.0.113.' || (i % 250), '${UA}',
         CASE WHEN i % 10 = 0 THEN ${now} - 60000 END, CASE WHEN i % 10 = 0 THEN 'REVOKED' END FROM n;`,
-    // Alice's tenant's audit log: a dense seq from 1 (the chain need not verify, only be well formed),
-    // in D1's audit_logs as before the chain moved into the tenant's object: the object's first
-    // drain imports it (src/tenant-object/audit-drain.ts; bench/run.mjs waits for that).
-    `${upTo(auditRows)} INSERT INTO audit_logs (id, tenant_id, actor_user_id, action, outcome, target_type, target_id, ip, user_agent, request_id, created_at, seq, prev_hash, hash, metadata)
-      SELECT printf('aud_b%08d', i), '${TENANT}', CASE i % 3 WHEN 0 THEN 'usr_alice' WHEN 1 THEN 'usr_dave' ELSE 'usr_bob' END,
-        CASE i % 5 WHEN 0 THEN 'LOGIN_SUCCEEDED' WHEN 1 THEN 'SESSION_CREATED' WHEN 2 THEN 'LOGIN_FAILED' WHEN 3 THEN 'STEP_UP_VERIFIED' ELSE 'SESSION_REVOKED' END,
-        CASE i % 5 WHEN 2 THEN 'FAIL' ELSE 'SUCCESS' END, 'session', printf('sb%08d', i), '203.0.113.' || (i % 250), '${UA}', printf('req%010d', i),
-        ${now} - (${auditRows} - i) * 1000, i, printf('%064x', i - 1), printf('%064x', i), '{"bench":true}' FROM n;`,
+    // Alice's tenant's audit log, in D1's audit_logs as before the chain moved into the tenant's
+    // object: the object's first drain imports it (src/tenant-object/audit-drain.ts; bench/run.mjs
+    // waits for that). Or none here: bench/run.mjs puts it in the object itself (auditIn "object").
+    auditIn === "d1" ? auditSeedSql(1, auditRows, auditRows, now) : "",
     ipRulesSql(ipRules, now),
   ].join("\n");
 }

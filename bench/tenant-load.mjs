@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { renewSnapshot } from "./client.mjs";
@@ -137,6 +137,11 @@ export class TenantObject extends Tenant {
   benchDatabaseSize(): number {
     return this.ctx.storage.sql.databaseSize;
   }
+
+  /** Bench only: one statement run in the object's storage (bench/run.mjs seeds a large chain with it). */
+  benchExec(statement: string): number {
+    return this.ctx.storage.sql.exec(statement).rowsWritten;
+  }
 }
 `
     : ""
@@ -150,13 +155,39 @@ export default {
     }${
       hasTenantObject
         ? `
-    // bench/audit-load.mjs: a product event recorded by the code GatehouseService.recordAuditEvent runs, and the object's size.
+    // bench/audit-load.mjs: a product event recorded by the code GatehouseService.recordAuditEvent runs, and the object's size;
+    // bench/run.mjs: a statement run in a tenant's object (seeding its chain).
     if (url.pathname === "/__bench/record-audit" && request.method === "POST") {
       return Response.json(await recordAuditEventCall({ app: rpcApp, env: limitedEnv(env), ctx }, await request.json()));
     }
+    const ns = env.TENANT as unknown as DurableObjectNamespace<TenantObject>;
+    const object = () => ns.get(ns.idFromName(url.searchParams.get("tenant") ?? ""));
     if (url.pathname === "/__bench/object-size") {
-      const ns = env.TENANT as unknown as DurableObjectNamespace<TenantObject>;
-      return Response.json({ bytes: await ns.get(ns.idFromName(url.searchParams.get("tenant") ?? "")).benchDatabaseSize() });
+      return Response.json({ bytes: await object().benchDatabaseSize() });
+    }
+    if (url.pathname === "/__bench/object-sql" && request.method === "POST") {
+      return Response.json({ rowsWritten: await object().benchExec(await request.text()) });
+    }
+    // The tenant's object alone, without the requests in front of it (objectCeiling below).
+    if (url.pathname === "/__bench/object-told" && request.method === "POST") {
+      const tenant = url.searchParams.get("tenant") ?? "";
+      const calls = Array.from({ length: Number(url.searchParams.get("n")) }, () => (url.searchParams.has("control") ? object().benchDatabaseSize() : object().edgeChanged(tenant, Date.now())));
+      await Promise.all(calls);
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/__bench/outbox-fill" && request.method === "POST") {
+      const tenant = url.searchParams.get("tenant") ?? "";
+      const n = Number(url.searchParams.get("n"));
+      const tag = crypto.randomUUID().slice(0, 8);
+      await env.DB.prepare(
+        \`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO audit_outbox (id, tenant_id, actor_user_id, action, outcome, target_type, target_id, ip, user_agent, metadata, created_at)
+         SELECT 'aud_bench_' || ?2 || '_' || i, ?3, 'usr_bench', 'app.bench.event', 'SUCCESS', 'note', 'note_' || i, '203.0.113.9', 'bench', '{"bench":true}', ?4 FROM n\`,
+      ).bind(n, tag, tenant, Date.now()).run();
+      return Response.json({ ok: true });
+    }
+    if (url.pathname === "/__bench/drain" && request.method === "POST") {
+      return Response.json(await object().drainAudit(url.searchParams.get("tenant") ?? ""));
     }`
         : ""
     }
@@ -227,8 +258,10 @@ async function probeOnce(base, probe, victim, spaced) {
   let refusedSentAt = null;
   let reaccepted = 0;
   let errors = 0;
+  let polls = 0;
   for (;;) {
     const r = await call(`${base}/api/me`, { headers: { cookie: withSnapshot } });
+    polls++;
     if (r.status >= 500 || r.status === 0) errors++;
     if (r.status === 401 && refusedAt === null) {
       refusedAt = r.doneAt;
@@ -249,8 +282,30 @@ async function probeOnce(base, probe, victim, spaced) {
     fromAnswerToSentMs: refusedSentAt === null ? null : Math.max(0, refusedSentAt - answeredAt),
     reaccepted,
     errors,
+    // Its requests: the renewal, the check, the revocation and the polls.
+    requests: 3 + polls,
   };
 }
+
+/**
+ * The tenant's object alone, with no request in front of it: `told` changes told at once
+ * (what each change's request asks of it for the edge document), then `rows` events put in
+ * D1's outbox and drained into its chain (what each audited change asks of it). Timed from
+ * here, on the same local runtime as the run.
+ */
+async function objectCeiling(origin, tenant, { told = 500, rows = 2000 } = {}) {
+  const post = (path, n = "") => call(`${origin}/__bench/${path}?tenant=${tenant}&n=${n}`, { method: "POST" });
+  // Control: as many calls that only read the database's size (the call itself, no storage write).
+  const control = await post("object-told", `${told}&control`);
+  const tell = await post("object-told", told);
+  const fill = await post("outbox-fill", rows);
+  const drain = await post("drain");
+  if (control.status !== 200 || tell.status !== 200 || fill.status !== 200 || drain.status !== 200) return { failed: `object-told ${control.status}/${tell.status}, outbox-fill ${fill.status}, drain ${drain.status}` };
+  return { told, toldPerSecond: told / (tell.ms / 1000), controlPerSecond: told / (control.ms / 1000), rows, drained: drain.body.appended, drainedPerSecond: drain.body.appended / (drain.ms / 1000) };
+}
+
+/** The server's CPU over a run of `seconds` that sent `requests`. */
+const cpuOf = (cpuSeconds, seconds, requests) => ({ seconds: cpuSeconds, coresBusy: cpuSeconds / seconds, requests, msPerRequest: (cpuSeconds * 1000) / Math.max(1, requests) });
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -347,6 +402,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     await until(Date.now() + KV_SPACING_MS + 100);
 
     const loadBefore = loadavg();
+    const cpuBefore = server.cpuSeconds();
     const startedAt = Date.now();
     const endAt = startedAt + cfg.seconds * 1000;
     log(`tenant-load: ${cfg.concurrency} sessions changing at once for ${cfg.seconds} s, ${cfg.probes} staleness probes beside them (load average ${loadBefore.map((x) => x.toFixed(2)).join(" ")})`);
@@ -370,6 +426,7 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     };
     await Promise.all([...Array.from({ length: cfg.concurrency }, worker), ...probeMembers.map(prober)]);
     const seconds = (Date.now() - startedAt) / 1000;
+    const cpuSeconds = server.cpuSeconds() - cpuBefore;
     const loadAfter = loadavg();
     // The last changes' write: the tenant's object (where there is one) writes within a second or so.
     await until(Date.now() + 3000);
@@ -385,17 +442,23 @@ export async function tenantLoad({ from = ".", quick = false, log = console.log,
     for (const m of serverLog.matchAll(/"level":"error","msg":"([^"]+)"/g)) {
       if (m[1] !== "committed change not propagated") serverErrors[m[1]] = (serverErrors[m[1]] ?? 0) + 1;
     }
+    const object = hasTenantObject ? await objectCeiling(origin, TENANT) : null;
     const doc = kv.keys.find((k) => k.key === EDGE_KEY) ?? { attempts: 0, accepted: 0, refused: 0, deletes: 0, maxAttemptsPerSecond: 0, maxAcceptedPerSecond: 0 };
     return {
       commit,
       subject: sh(from, ["log", "-1", "--format=%s"]).slice(0, 120) || sh(".", ["log", "-1", "--format=%s", commit]).slice(0, 120),
       hasTenantObject,
       date: new Date(startedAt).toISOString(),
+      cores: availableParallelism(),
+      object,
       config: cfg,
       loadavg: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadAfter.map((x) => Number(x.toFixed(2))) },
       seconds,
       warmUp5xx: warm5xx,
       alone: summarise(alone.filter(Boolean), 1),
+      // The local runtime's CPU in the run (workerd runs the Worker, the object, D1 and KV
+      // together, mostly on one thread): cores busy, and per request of the run.
+      cpu: cpuOf(cpuSeconds, seconds, alone.filter(Boolean).length + changes.length + probes.reduce((a, p) => a + (p.requests ?? 0), 0)),
       changes: summarise(changes, seconds),
       kv: { document: doc, allKeys: kv.allKeys, truncated: kv.truncated },
       notPropagated,
@@ -439,6 +502,18 @@ export function tenantLoadSection(sides) {
     `| - | ${cols.map(() => "-").join(" | ")} | - | - |`,
     r("Changes a second answered 200 (sign-outs, revocations, profile changes in turn)", cell((s) => `${f(s.changes.perSecond, 1)} (${s.changes.ok} in ${f(s.seconds, 1)} s)`), "≥ 50, no 5xx", cell((s) => met(s.changes.perSecond >= 50 && s.changes.status5xx === 0))),
     r("Their p50 / p99 / max", cell((s) => `${f(s.changes.p50)} / ${f(s.changes.p99)} / ${f(s.changes.max)} ms`), "p99 < 300 ms", cell((s) => met(s.changes.p99 != null && s.changes.p99 < 300))),
+    r(
+      "The local runtime's CPU in the run (workerd: the Worker, the object, D1 and KV on one machine): cores busy; per request (changes and probes' requests)",
+      cell((s) => (s.cpu ? `${f(s.cpu.coresBusy, 2)} of ${s.cores ?? "?"}; ${f(s.cpu.msPerRequest, 1)} ms (${s.cpu.requests} requests)` : "–")),
+      "",
+      cell(() => ""),
+    ),
+    r(
+      "The tenant's object alone, after the run (no request in front of it): changes told a second (500 at once; control: calls that store nothing); outbox events drained into its chain a second (2,000)",
+      cell((s) => (!s.object ? "–" : s.object.failed ? s.object.failed : `${f(s.object.toldPerSecond)} (control ${f(s.object.controlPerSecond)}); ${f(s.object.drainedPerSecond)} (${s.object.drained} rows)`)),
+      "",
+      cell(() => ""),
+    ),
     r("One change at a time (9 before the run, 3 of each kind): p50 / max", cell((s) => (s.alone ? `${f(s.alone.p50)} / ${f(s.alone.max)} ms` : "–")), "", cell(() => "")),
     r("p99 by kind: sign-out / revocation / profile", cell((s) => `${f(s.changes.byOp.signout.p99)} / ${f(s.changes.byOp.revoke.p99)} / ${f(s.changes.byOp.profile.p99)} ms`), "", cell(() => "")),
     r(

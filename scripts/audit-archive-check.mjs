@@ -1,11 +1,13 @@
 // The offline check of Gatehouse's audit archive (the NDJSON objects retention writes to
-// the AUDIT_ARCHIVE R2 bucket, format in src/audit/archive.ts). Plain JavaScript on
+// the AUDIT_ARCHIVE R2 bucket, format in src/audit/archive.ts), and of the archived chain
+// against the anchors written to the AUDIT_ANCHORS bucket (src/audit/anchors.ts). Plain JavaScript on
 // WebCrypto only, independent of the worker's code, so it can be handed to an auditor
 // as it is; test/audit-archive.test.ts and test/audit-archive-leftovers.test.ts run it
 // against archives the worker wrote.
 // The command line around it is scripts/verify-archive.mjs.
 
 export const ARCHIVE_FORMAT = "gatehouse-audit-archive";
+export const ANCHOR_FORMAT = "gatehouse-audit-anchor";
 export const GENESIS_HASH = "0".repeat(64);
 const DAY_MS = 86_400_000;
 const encoder = new TextEncoder();
@@ -56,10 +58,24 @@ export async function importCheckpointKeys(secret) {
 }
 
 /** Whether the checkpoint's `<keyId>.<mac>` (or legacy bare `<mac>`) verifies under the key it names. */
-async function checkpointMacValid(keys, cp) {
-  const signed = canonicalJson({ v: 1, tenantId: cp.tenantId, seq: cp.seq, hash: cp.hash, prunedAt: cp.prunedAt, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays });
-  const parts = String(cp.mac).split(".");
-  const [keyId, macText] = parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+function checkpointMacValid(keys, cp) {
+  return macValid(keys, cp.mac, canonicalJson({ v: 1, tenantId: cp.tenantId, seq: cp.seq, hash: cp.hash, prunedAt: cp.prunedAt, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays }));
+}
+
+/** Whether an anchor's MAC verifies (src/audit/anchors.ts: every field but the MAC, with its purpose). */
+function anchorMacValid(keys, a) {
+  return macValid(keys, a.mac, canonicalJson({ purpose: ANCHOR_FORMAT, v: 1, tenantId: a.tenantId, seq: a.seq, hash: a.hash, anchoredAt: a.anchoredAt, source: a.source }));
+}
+
+/** The key id and MAC text of `<keyId>.<mac>` (or a legacy bare `<mac>`); an empty array when malformed. */
+function splitMac(macField) {
+  const parts = String(macField).split(".");
+  return parts.length === 1 ? [LEGACY_KEY_ID, parts[0]] : parts.length === 2 ? parts : [];
+}
+
+/** Whether `mac` (`<keyId>.<mac>` or a legacy bare `<mac>`) is the HMAC of `signed` under the key it names. */
+async function macValid(keys, macField, signed) {
+  const [keyId, macText] = splitMac(macField);
   const key = keyId === undefined ? undefined : keys.get(keyId);
   if (!key || !macText) return false;
   try {
@@ -135,7 +151,7 @@ const missing = (from, to) => (from === to ? `row ${from} is in no archive given
  * object is the same) is no gap and no break: it is named in `overlapping` (its index in
  * `texts`). One that holds other rows at a seq is a FORK there.
  */
-export async function checkArchives(texts, key = null, { allowLaterStart = false } = {}) {
+export async function checkArchives(texts, key = null, { allowLaterStart = false, anchors = null } = {}) {
   const objects = [];
   for (const [index, text] of texts.entries()) {
     const result = await checkObject(text, key);
@@ -168,5 +184,43 @@ export async function checkArchives(texts, key = null, { allowLaterStart = false
     if (fromSeq <= head) overlapping.push(index);
     head = Math.max(head, object.toSeq);
   }
-  return { ok: true, tenantId: first.tenantId, fromSeq: first.fromSeq, toSeq: head, lastHash: chain.get(head), objects: objects.length, rows: head - first.fromSeq + 1, overlapping, macChecked: key !== null };
+  const anchored = anchors === null ? null : await compareAnchors(chain, first.fromSeq - 1, head, first.tenantId, anchors, key);
+  if (anchored !== null && !anchored.ok) return anchored;
+  return { ok: true, tenantId: first.tenantId, fromSeq: first.fromSeq, toSeq: head, lastHash: chain.get(head), objects: objects.length, rows: head - first.fromSeq + 1, overlapping, macChecked: key !== null, ...(anchored && { anchors: anchored.anchors }) };
+}
+
+const isAnchor = (a) =>
+  a !== null && typeof a === "object" && a.format === ANCHOR_FORMAT && a.version === 1 && typeof a.tenantId === "string" && Number.isSafeInteger(a.seq) &&
+  typeof a.hash === "string" && Number.isSafeInteger(a.anchoredAt) && (a.source === "head" || a.source === "checkpoint") && typeof a.mac === "string";
+
+/**
+ * Compares the archived chain (`chain`: hash by seq, from `fromSeq` to `toSeq`) with the
+ * tenant's anchors (records as src/audit/anchors.ts writes them; other tenants' are
+ * ignored). Each one is checked in seq order: it must be a well-formed record and, given
+ * the key, carry the worker's MAC (else ANCHOR_UNAUTHENTIC: a forged anchor is trusted
+ * for nothing; one whose MAC names a key the set given does not hold is counted in
+ * `retiredKey` and trusted for nothing either, as the worker does), and name the hash the archives hold at its seq (else ANCHOR_MISMATCH, at
+ * the first anchored seq that no longer matches). Anchors past the archives cover rows
+ * still in the live chain (the worker's verification compares those) and are counted.
+ */
+async function compareAnchors(chain, fromSeq, toSeq, tenantId, anchors, key) {
+  const own = anchors.filter((a) => a?.tenantId === tenantId).sort((a, b) => a.seq - b.seq);
+  const result = { checked: 0, pastArchives: 0, beforeArchives: 0, retiredKey: 0, matchedThroughSeq: null, macChecked: key !== null };
+  for (const anchor of own) {
+    if (!isAnchor(anchor)) return fail("ANCHOR_UNAUTHENTIC", "an anchor of this tenant is not a version 1 gatehouse-audit-anchor record", { seq: anchor.seq });
+    if (key && !key.has(splitMac(anchor.mac)[0])) {
+      result.retiredKey++;
+      continue;
+    }
+    if (key && !(await anchorMacValid(key, anchor))) return fail("ANCHOR_UNAUTHENTIC", `the anchor at seq ${anchor.seq} does not carry the worker's MAC (forged): not trusted`, { seq: anchor.seq });
+    if (anchor.seq > toSeq) result.pastArchives++;
+    else if (anchor.seq < fromSeq) result.beforeArchives++;
+    else if (chain.get(anchor.seq) !== anchor.hash) {
+      return fail("ANCHOR_MISMATCH", `the archived row at seq ${anchor.seq} is not the one anchored: a row after seq ${result.matchedThroughSeq ?? fromSeq}, up to this one, was rewritten`, { seq: anchor.seq });
+    } else {
+      result.checked++;
+      result.matchedThroughSeq = anchor.seq;
+    }
+  }
+  return { ok: true, anchors: result };
 }

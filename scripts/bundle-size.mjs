@@ -11,8 +11,10 @@ import { gzipSync } from "node:zlib";
 // is left out: src/passkeys/no-certificates.ts). Raised from 250 kB to 260 kB for the API
 // document's notes on every route (src/openapi/notes.ts, ~2.5 kB; the document itself is a
 // static file and the generator stays out of the bundle), with the bundle then at ~252 kB.
+// Raised from 260 kB to 265 kB for the audit stream to tenants' SIEMs (src/audit-stream, ~4.5 kB:
+// its routes, delivery, state and messages), with the bundle then at ~262 kB (~257 kB before it).
 // The bench's goal reads this line (bench/report.mjs). Raise it deliberately, with the reason.
-export const WORKER_GZIP_BUDGET_BYTES = 260_000;
+export const WORKER_GZIP_BUDGET_BYTES = 265_000;
 
 /** Gzip (level 9) of the modules wrangler bundled into `dir`. */
 export function bundleGzipBytes(dir) {

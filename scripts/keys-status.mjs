@@ -33,6 +33,8 @@ const SQL = [
   "UNION ALL",
   `SELECT 'TOTP_ENCRYPTION_KEY', 'SSO client secrets', ${keyIdOfSealed("client_secret_enc")} AS keyId, count(*) FROM sso_connections GROUP BY keyId`,
   "UNION ALL",
+  `SELECT 'TOTP_ENCRYPTION_KEY', 'audit stream tokens', ${keyIdOfSealed("token_enc")} AS keyId, count(*) FROM audit_streams GROUP BY keyId`,
+  "UNION ALL",
   "SELECT 'AUDIT_CHECKPOINT_KEY', 'retention checkpoints', CASE WHEN instr(mac, '.') > 0 THEN substr(mac, 1, instr(mac, '.') - 1) ELSE 'k0' END AS keyId, count(*)",
   "FROM audit_checkpoints WHERE mac IS NOT NULL GROUP BY keyId",
 ].join(" ");

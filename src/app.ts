@@ -44,6 +44,7 @@ import { productApiRoutes } from "./product-api/routes";
 import { createRpcApp } from "./rpc/app";
 import { scimRoutes } from "./scim/routes";
 import { scimTokenRoutes } from "./scim/token-routes";
+import { auditStreamRoutes } from "./audit-stream/routes";
 
 export type AppOptions = ClockOptions & {
   /** Where Gatehouse's own surface lives (GATEHOUSE_PATH, validated by src/config.ts). */
@@ -124,6 +125,7 @@ export function createApp(options: AppOptions = {}) {
     .route("/tenant", tenantPolicyRoutes)
     .route("/tenant/scim-token", scimTokenRoutes)
     .route("/tenant", ssoConnectionRoutes)
+    .route("/tenant/audit-stream", auditStreamRoutes)
     .route("/account", accountRoutes)
     .route("/impersonate", impersonationRoutes)
     .route("/audit-logs", auditRoutes);

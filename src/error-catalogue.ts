@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
 
   // 404: not there, or another tenant's (never told apart).
   NOT_FOUND: { status: 404, message: "No such route" },
+  AUDIT_STREAM_NOT_FOUND: { status: 404, message: "The tenant has no audit stream (with this id)" },
   INVITATION_NOT_FOUND: { status: 404, message: "The invitation does not exist or its link is not valid" },
   IP_RULE_NOT_FOUND: { status: 404, message: "IP rule not found" },
   PASSKEY_NOT_FOUND: { status: 404, message: "Passkey not found" },
@@ -74,6 +75,7 @@ export const ERROR_CATALOGUE = {
 
   // 409: the state does not allow it (now); nothing was changed.
   ACTING_USER_CHANGED: { status: 409, message: "The session now acts for another user than the one the product named, so nothing was recorded" },
+  AUDIT_STREAM_CHANGED: { status: 409, message: "The audit stream changed while this change was being made; reload it and try again" },
   DUPLICATE_RULE: { status: 409, message: "An identical IP rule already exists" },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: "This idempotency key recorded a different event in the last 24 hours, so nothing was recorded" },
   IMPERSONATION_CONFLICT: { status: 409, message: "An impersonation started or ended at the same time; nothing was changed, try again" },
@@ -121,8 +123,10 @@ export const ERROR_CATALOGUE = {
   AUTH_UNAVAILABLE: { status: 503, message: "Not done: a store or key authentication needs is unavailable; retry" },
   ASSERTION_KEYS_UNAVAILABLE: { status: 503, message: "The identity assertion cannot be signed (no usable signing keys); retry later" },
   AUDIT_KEY_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the checkpoint key is not configured" },
+  AUDIT_ANCHORS_UNAVAILABLE: { status: 503, message: "Audit verification is unavailable: the anchors cannot be read right now; try again" },
   API_DOCUMENT_UNAVAILABLE: { status: 503, message: "The API document is not deployed here (the panel's static files are missing)" },
   AUDIT_UNAVAILABLE: { status: 503, message: "The audit log cannot be written or read right now; retry" },
+  AUDIT_STREAM_UNAVAILABLE: { status: 503, message: "The audit stream's token cannot be sealed or opened: the deployment's TOTP_ENCRYPTION_KEY is missing or does not hold its key" },
   CONFIG_INVALID: { status: 503, message: "This deployment's configuration is invalid; the operator has been told" },
   GATEWAY_MISCONFIGURED: { status: 503, message: "The gateway's settings are not valid; the operator has been told" },
   MFA_UNAVAILABLE: { status: 503, message: "Two-factor authentication is unavailable on this deployment; the operator has been told" },

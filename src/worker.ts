@@ -7,8 +7,10 @@
  * given the same way and refuses to run, logging the problem, rather than throw.
  */
 import { createApp } from "./app";
+import { anchorTenants } from "./audit/anchor-sweep";
 import { drainPendingOutboxes } from "./audit/drain-sweep";
 import { runRetention } from "./audit/retention";
+import { consumeAuditStream, requestActiveStreamDeliveries } from "./audit-stream/queue";
 import { ConfigError, parseConfig } from "./config";
 import type { Bindings } from "./env";
 import { errorBody } from "./errors";
@@ -53,18 +55,20 @@ export function createWorker(startupEnv: Bindings) {
           );
         ctx.waitUntil(logged("audit outbox", drainPendingOutboxes(env)));
         ctx.waitUntil(logged("retention", runRetention(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("audit anchors", anchorTenants(env, controller.scheduledTime)));
         ctx.waitUntil(logged("key rotation", runKeyRotation(env, controller.scheduledTime)));
+        ctx.waitUntil(logged("audit stream", requestActiveStreamDeliveries(env)));
         ctx.waitUntil(logged("webhook requests owed", sendOwedPokes(env)));
       });
     },
+    // One consumer function per queue, each in its own folder, dispatched by the queue's name.
     async queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
       await withLogScope(crypto.randomUUID(), async () => {
-        // Nothing is delivered under a configuration that does not parse: the messages wait.
-        if (configProblem(env, "queue batch refused: configuration invalid") !== null) return batch.retryAll({ delaySeconds: 300 });
-        // One consumer per queue, each in its own folder; a batch of a queue nobody consumes is logged and left to retry.
+        if (configProblem(env, "queue batch refused: configuration invalid") !== null) return batch.retryAll();
+        if (batch.queue.startsWith("gatehouse-audit-stream")) return consumeAuditStream(batch, env, Date.now());
         if (await consumeWebhookQueue(batch, env)) return;
-        log.error("queue batch of an unknown queue", { queue: batch.queue });
-        batch.retryAll({ delaySeconds: 300 });
+        log.error("queue batch for an unknown queue; retried", { queue: batch.queue });
+        batch.retryAll();
       });
     },
   } satisfies ExportedHandler<Bindings>;

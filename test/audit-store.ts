@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
+import { listAnchors } from "../src/audit/anchors";
 import { checkpointKeySet } from "../src/audit/checkpoint";
 import * as schema from "../src/db/schema";
 import type { Bindings } from "../src/env";
@@ -82,11 +83,11 @@ export function storedIds(tenantId: string): Promise<string[]> {
   );
 }
 
-/** The tenant's chain verified by its object (drained first), with the configured checkpoint key. */
-export async function verifyChainOf(tenantId: string, nowMs: number) {
+/** The tenant's chain verified by its object (drained first), with the configured checkpoint key and the anchors in `bucket` (the test environment's AUDIT_ANCHORS). */
+export async function verifyChainOf(tenantId: string, nowMs: number, bucket: R2Bucket | undefined = env.AUDIT_ANCHORS) {
   const keys = checkpointKeySet(env as Bindings);
   if (!keys) throw new Error("AUDIT_CHECKPOINT_KEY is not configured");
-  return stubOf(tenantId).auditVerify(tenantId, nowMs, keys);
+  return stubOf(tenantId).auditVerify(tenantId, nowMs, keys, await listAnchors(bucket, tenantId));
 }
 
 /** Runs `work` inside the tenant's object on its audit store (to prune or read with bindings a test controls). */

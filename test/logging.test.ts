@@ -140,7 +140,7 @@ describe("structured logs", () => {
       await worker.scheduled(createScheduledController({ scheduledTime: START_MS, cron: "17 * * * *" }), withEnv({ AUDIT_CHECKPOINT_KEY: undefined }), ctx);
       await waitOnExecutionContext(ctx);
     });
-    expect(lines.map((line) => line.msg).sort()).toEqual(["audit outbox", "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid", "key rotation", "retention"]);
+    expect(lines.map((line) => line.msg).sort()).toEqual(["audit anchors", "audit anchors refused: AUDIT_CHECKPOINT_KEY is missing or invalid", "audit outbox", "audit pruning refused: AUDIT_CHECKPOINT_KEY is missing or invalid", "audit stream", "key rotation", "retention", "webhook requests owed"]);
     const [first, ...rest] = lines;
     expect(first?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     for (const line of rest) expect(line.requestId).toBe(first?.requestId);

@@ -58,6 +58,12 @@ export const AUDIT_ACTIONS = [
   "SCIM_TOKEN_DELETED",
   "SCIM_USER_CREATED",
   "SCIM_USER_UPDATED",
+  // The audit stream to the tenant's SIEM (src/audit-stream)
+  "AUDIT_STREAM_SAVED",
+  "AUDIT_STREAM_PAUSED",
+  "AUDIT_STREAM_RESUMED",
+  "AUDIT_STREAM_REPLAYED",
+  "AUDIT_STREAM_DELETED",
   // Any other refusal (reads included), written by the app-level refusal recorder
   "REQUEST_REFUSED",
 ] as const;
@@ -66,7 +72,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = "SUCCESS" | "FAIL";
 
 /** What a row's `targetId` names. */
-export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation", "sso_connection", "scim_token"] as const;
+export const AUDIT_TARGET_TYPES = ["user", "session", "ip_rule", "ip_address", "tenant", "invitation", "sso_connection", "scim_token", "audit_stream"] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -14,11 +14,11 @@
  * scheduled handler has each tenant's object re-sign it with the current key (resignCheckpoints) so the previous
  * key can then be dropped.
  */
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { configuredKeySet } from "../config";
 import type { Db } from "../db/client";
-import { resumableWalk } from "../db/job-cursor";
-import { auditCheckpoints, tenants } from "../db/schema";
+import { resumableWalk, tenantIdPage } from "../db/job-cursor";
+import { auditCheckpoints } from "../db/schema";
 import type { AuditDb } from "../tenant-object/audit-store";
 import { tenantObject } from "../tenant-object/stub";
 import type { Bindings } from "../env";
@@ -73,29 +73,37 @@ const signedText = (f: CheckpointFields) =>
     canonicalJson({ v: 1, tenantId: f.tenantId, seq: f.seq, hash: f.hash, prunedAt: f.prunedAt, lastCreatedAt: f.lastCreatedAt, retentionDays: f.retentionDays }),
   );
 
-/** `<keyId>.<mac>` under the current key. */
-export async function signCheckpoint(keys: CheckpointKeys, fields: CheckpointFields): Promise<string> {
+/** `<keyId>.<mac>` over `text` under the current key (checkpoints here, anchors in ./anchors.ts). */
+export async function macWithCurrentKey(keys: CheckpointKeys, text: Uint8Array): Promise<string> {
   const { current } = keys;
-  return `${current.id}.${toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", current.key, signedText(fields))))}`;
+  return `${current.id}.${toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", current.key, text)))}`;
 }
 
-/** Whether the stored MAC is one of `keys` over the checkpoint's fields (and which key made it). */
-async function macKeyId(keys: CheckpointKeys, cp: StoredCheckpoint): Promise<string | null> {
-  if (cp.mac === null || cp.lastCreatedAt === null || cp.retentionDays === null) return null;
-  const split = splitKeyId(cp.mac, 1);
+/** The id of the key of `keys` whose HMAC over `text` the `<keyId>.<mac>` is, or null when it is none of theirs. */
+export async function macKeyIdOver(keys: CheckpointKeys, mac: string, text: Uint8Array): Promise<string | null> {
+  const split = splitKeyId(mac, 1);
   const key = split ? keys.find(split.keyId) : null;
   const macText = split?.fields[0];
   if (!split || !macText || !key) return null;
-  const { keyId } = split;
-  let mac: Uint8Array;
+  let bytes: Uint8Array;
   try {
-    mac = fromBase64Url(macText);
+    bytes = fromBase64Url(macText);
   } catch {
     return null;
   }
-  const fields = { ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays };
   // crypto.subtle.verify compares in constant time.
-  return (await crypto.subtle.verify("HMAC", key, mac, signedText(fields))) ? keyId : null;
+  return (await crypto.subtle.verify("HMAC", key, bytes, text)) ? split.keyId : null;
+}
+
+/** `<keyId>.<mac>` under the current key. */
+export function signCheckpoint(keys: CheckpointKeys, fields: CheckpointFields): Promise<string> {
+  return macWithCurrentKey(keys, signedText(fields));
+}
+
+/** Whether the stored MAC is one of `keys` over the checkpoint's fields (and which key made it). */
+function macKeyId(keys: CheckpointKeys, cp: StoredCheckpoint): Promise<string | null> {
+  if (cp.mac === null || cp.lastCreatedAt === null || cp.retentionDays === null) return Promise.resolve(null);
+  return macKeyIdOver(keys, cp.mac, signedText({ ...cp, lastCreatedAt: cp.lastCreatedAt, retentionDays: cp.retentionDays }));
 }
 
 /** Why verification must not start from this checkpoint, or null if it may. */
@@ -130,20 +138,15 @@ export async function resignCheckpoint(db: AuditDb, keys: CheckpointKeys, tenant
 export async function resignCheckpoints(env: Pick<Bindings, "TENANT">, db: Db, keys: KeySet, maxRows: number, nowMs: number): Promise<{ resigned: number; unauthentic: number }> {
   const result = { resigned: 0, unauthentic: 0 };
   await resumableWalk(db, "checkpoint-resign", nowMs, { maxRows, pageRows: RESIGN_PAGE_ROWS }, async (after, upTo, limit) => {
-    const rows = await db
-      .select({ id: tenants.id })
-      .from(tenants)
-      .where(and(after === null ? undefined : gt(tenants.id, after), upTo === null ? undefined : lte(tenants.id, upTo)))
-      .orderBy(tenants.id)
-      .limit(limit);
-    for (const { id } of rows) {
+    const ids = await tenantIdPage(db, after, upTo, limit);
+    for (const id of ids) {
       const outcome = await tenantObject(env, id)
         .resignAuditCheckpoint(id, keys)
         .catch(() => "unauthentic" as const);
       if (outcome === "resigned") result.resigned++;
       if (outcome === "unauthentic") result.unauthentic++;
     }
-    return rows.map((r) => r.id);
+    return ids;
   });
   return result;
 }

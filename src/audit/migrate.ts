@@ -17,16 +17,17 @@ import type { Bindings } from "../env";
 import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
 import { z } from "../lib/zod";
+import type { AnchorListing } from "./anchors";
 import { tenantChain } from "./read";
 import { tenantsWithLegacyRows } from "./drain-sweep";
-import type { VerifyResult } from "./verify";
+import type { VerifiedChain } from "./anchor-check";
 
 /** Tenants a call moves at most: one call to each one's object, well inside a request's subrequest limit. */
 export const MIGRATE_MAX_TENANTS = 50;
 
 export const migrateBody = z.strictObject({ limit: z.number().int().min(1).max(MIGRATE_MAX_TENANTS).optional() });
 
-export type MovedTenant = { tenantId: string; verify: Pick<VerifyResult, "ok" | "checked" | "firstBrokenSeq" | "reason" | "fromSeq" | "headSeq"> };
+export type MovedTenant = { tenantId: string; verify: Pick<VerifiedChain, "ok" | "checked" | "firstBrokenSeq" | "reason" | "fromSeq" | "headSeq"> };
 
 export type MigrateOutcome = {
   /** Tenants whose rows this call moved, each with its chain verified by its object afterwards. */
@@ -56,10 +57,13 @@ export async function migrateLegacyAudit(env: Bindings, db: Db, options: { limit
   return { moved, unavailable, left, more: left.rows > 0 };
 }
 
+/** The import is checked against the chain alone (its result carries no anchor report): the anchors are the verify route's. */
+const CHAIN_ONLY: AnchorListing = { configured: false };
+
 /** One call to the tenant's object: it drains (importing D1's rows) and verifies its chain; null when it fails. */
 async function importAndVerify(env: Bindings, tenantId: string, options: { keys: KeySet; nowMs: number }): Promise<MovedTenant["verify"] | null> {
   try {
-    const { ok, checked, firstBrokenSeq, reason, fromSeq, headSeq } = await tenantChain(env, tenantId).auditVerify(tenantId, options.nowMs, options.keys);
+    const { ok, checked, firstBrokenSeq, reason, fromSeq, headSeq } = await tenantChain(env, tenantId).auditVerify(tenantId, options.nowMs, options.keys, CHAIN_ONLY);
     if (!ok) log.warn("migrated audit chain does not verify", { tenantId, firstBrokenSeq, reason });
     return { ok, checked, firstBrokenSeq, reason, fromSeq, headSeq };
   } catch (err) {

@@ -11,6 +11,7 @@ import type { KeySet } from "../lib/key-set";
 import { errorSummary, log } from "../lib/log";
 import type { TenantObject } from "../tenant-object/object";
 import { tenantObject } from "../tenant-object/stub";
+import { type AnchorListing, listAnchors } from "./anchors";
 import { checkpointKeySet } from "./checkpoint";
 
 /**
@@ -36,4 +37,19 @@ export function verificationKeys(env: AppEnv["Bindings"]): KeySet {
   const keys = checkpointKeySet(env);
   if (!keys) throw new ApiError(503, "AUDIT_KEY_UNAVAILABLE", "Audit verification is unavailable: the checkpoint key is not configured");
   return keys;
+}
+
+/**
+ * The tenant's anchors (./anchors.ts) a verification compares the chain with, or that no
+ * AUDIT_ANCHORS bucket is bound (the answer then says anchors are not configured). Fail
+ * closed: R2 unavailable answers 503 AUDIT_ANCHORS_UNAVAILABLE, never a verification
+ * without them.
+ */
+export async function verificationAnchors(env: AppEnv["Bindings"], tenantId: string): Promise<AnchorListing> {
+  try {
+    return await listAnchors(env.AUDIT_ANCHORS, tenantId);
+  } catch (err) {
+    log.error("audit anchors unreadable", { tenantId, error: errorSummary(err) });
+    throw new ApiError(503, "AUDIT_ANCHORS_UNAVAILABLE", "Audit verification is unavailable: the anchors cannot be read right now; try again");
+  }
 }

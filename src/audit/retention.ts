@@ -19,6 +19,10 @@
  * run when it holds that run's chunk, and otherwise removed once a chunk from the same
  * seq has committed (removeLeftovers), so that objects do not overlap.
  *
+ * Anchors: with the AUDIT_ANCHORS R2 bucket bound, each checkpoint's (seq, hash) is
+ * anchored there (./anchors.ts) after its archive and before its rows are deleted; an
+ * anchor that cannot be written (R2 fails, or another record holds its key) deletes nothing.
+ *
  * Scale: one run does a bounded amount of work, counted in operations (a D1 query or
  * batch, an R2 call): `budget`, by default 400, well under the Workers limits of 1,000
  * D1 queries and 1,000 subrequests per invocation (Paid plan), with chunks of at most
@@ -41,6 +45,7 @@ import { tenantObject } from "../tenant-object/stub";
 import { parseConfig } from "../config";
 import type { Bindings } from "../env";
 import { errorSummary, log } from "../lib/log";
+import { signAnchor, writeAnchor } from "./anchors";
 import { type ArchiveCheckpoint, type ArchiveChunk, archiveChunk, supersedeLeftovers } from "./archive";
 import { GENESIS_HASH } from "./chain";
 import { type CheckpointKeys, checkpointKeySet, checkpointProblem, signCheckpoint } from "./checkpoint";
@@ -66,7 +71,7 @@ const DEFAULTS: Required<RetentionOptions> = { budget: 400, chunkRows: 1000, ten
 /**
  * What one chunk counts for: the object's call is one subrequest of the cron, and inside the
  * object a chunk costs its archive put and get, the listing of failed runs' objects and
- * their delete (the object's own limits); counted as before the chain moved, so a run's
+ * their delete, and its anchor's put (the object's own limits); counted as before the chain moved, so a run's
  * budget bounds the same work.
  */
 const CHUNK_COST = 10;
@@ -82,7 +87,7 @@ export type RetentionResult = {
 type Budget = { left: number };
 type ChunkOutcome = { kind: "pruned"; rows: number; archived: boolean } | { kind: "done" } | { kind: "refused" };
 
-type TenantRun = { db: AuditDb; key: CheckpointKeys; archive: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
+type TenantRun = { db: AuditDb; key: CheckpointKeys; archive: R2Bucket | undefined; anchors: R2Bucket | undefined; tenantId: string; days: number; nowMs: number; chunkRows: number };
 
 /** One chunk of one tenant: read, verify, archive, then checkpoint and delete in one batch. */
 async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
@@ -126,6 +131,10 @@ async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
       return refuse(tenantId, "audit pruning refused: archive write failed", { fromSeq: prev.seq + 1, toSeq: last.seq, error: errorSummary(err) });
     }
   }
+  if (run.anchors) {
+    const anchored = await anchorCheckpoint(run.anchors, key, covering, nowMs).catch((err: unknown) => errorSummary(err));
+    if (anchored !== null) return refuse(tenantId, "audit pruning refused: checkpoint not anchored", { seq: covering.seq, problem: anchored });
+  }
   const { tenantId: _id, ...update } = covering;
   // Moves the checkpoint only from where this chunk started: if another run moved it
   // meanwhile (the archive write let it in), nothing is deleted and only the run that moved
@@ -140,6 +149,12 @@ async function pruneChunk(run: TenantRun): Promise<ChunkOutcome> {
   if (!committed) return refuse(tenantId, "audit pruning refused: checkpoint moved by another run", { seq: prev.seq });
   if (run.archive) await removeLeftovers(run, run.archive, { prev, rows: prefix, checkpoint: covering });
   return { kind: "pruned", rows: prefix.length, archived: run.archive !== undefined };
+}
+
+/** The checkpoint's head anchored in R2 (./anchors.ts) before its rows go; null when it is, or why not. */
+async function anchorCheckpoint(bucket: R2Bucket, key: CheckpointKeys, checkpoint: ArchiveCheckpoint, nowMs: number): Promise<string | null> {
+  const anchor = await signAnchor(key, { tenantId: checkpoint.tenantId, seq: checkpoint.seq, hash: checkpoint.hash, anchoredAt: nowMs, source: "checkpoint" });
+  return (await writeAnchor(bucket, anchor)) === "conflict" ? "another record holds the checkpoint's anchor key" : null;
 }
 
 /**
@@ -186,8 +201,8 @@ export type RetainOutcome = { pruned: number; archivedObjects: number; chunks: n
  * One tenant's pruning, inside its object: up to `maxChunks` chunks, until nothing more is
  * due or a chunk is refused. `more`: the chunks ran out with rows still due.
  */
-export async function retainTenant(db: AuditDb, using: { keys: CheckpointKeys; archive: R2Bucket | undefined }, tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
-  const run: TenantRun = { db, key: using.keys, archive: using.archive, tenantId, days: options.days, nowMs: options.nowMs, chunkRows: options.chunkRows };
+export async function retainTenant(db: AuditDb, using: { keys: CheckpointKeys; archive: R2Bucket | undefined; anchors?: R2Bucket | undefined }, tenantId: string, options: RetainOptions): Promise<RetainOutcome> {
+  const run: TenantRun = { db, key: using.keys, archive: using.archive, anchors: using.anchors, tenantId, days: options.days, nowMs: options.nowMs, chunkRows: options.chunkRows };
   const outcome: RetainOutcome = { pruned: 0, archivedObjects: 0, chunks: 0, more: false };
   for (;;) {
     if (outcome.chunks >= options.maxChunks) return { ...outcome, more: true };

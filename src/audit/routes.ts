@@ -5,7 +5,7 @@ import { requirePermission } from "../lib/authorize";
 import { validate } from "../lib/validation";
 import { csvRow } from "./csv";
 import { type AuditView, auditExportSchema, auditSearchSchema, decodeCursor, encodeCursor, toAuditView } from "./query";
-import { readTenantChain, verificationKeys } from "./read";
+import { readTenantChain, verificationAnchors, verificationKeys } from "./read";
 import { answers } from "../openapi/notes";
 
 const EXPORT_PAGE = 500;
@@ -32,10 +32,11 @@ export const auditRoutes = new Hono<AppEnv>()
     const tenantId = c.get("user").tenantId;
     return c.json({ actions: await readTenantChain(c, tenantId, (chain) => chain.auditProductActions(tenantId)) });
   })
-  .get("/verify", answers("AUDIT_KEY_UNAVAILABLE", "AUDIT_UNAVAILABLE"), async (c) => {
+  .get("/verify", answers("AUDIT_KEY_UNAVAILABLE", "AUDIT_ANCHORS_UNAVAILABLE", "AUDIT_UNAVAILABLE"), async (c) => {
     const keys = verificationKeys(c.env);
     const tenantId = c.get("user").tenantId;
-    return c.json(await readTenantChain(c, tenantId, (chain) => chain.auditVerify(tenantId, c.get("now"), keys)));
+    const anchors = await verificationAnchors(c.env, tenantId);
+    return c.json(await readTenantChain(c, tenantId, (chain) => chain.auditVerify(tenantId, c.get("now"), keys, anchors)));
   })
   .get("/export", validate("query", auditExportSchema), answers("AUDIT_UNAVAILABLE"), async (c) => {
     const { format, ...filter } = c.req.valid("query");

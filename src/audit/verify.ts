@@ -24,7 +24,9 @@ export type VerifyResult = {
  * broken when its seq is not the next one (a deletion), it is still unsealed (its
  * predecessor is missing), its prev_hash is not the previous row's hash, or its hash
  * does not match its content (an edit). `uptoSeq` stops the walk early (retention checks
- * only the prefix it is about to prune).
+ * only the prefix it is about to prune). A chain rewritten and re-sealed from some row on
+ * passes this walk: the tenant's object then compares it with the anchors kept outside
+ * its store (./anchor-check.ts).
  */
 export async function verifyChain(db: Db, tenantId: string, key: CheckpointKeys, nowMs: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<VerifyResult> {
   const checkpoint = await db.query.auditCheckpoints.findFirst({ where: eq(auditCheckpoints.tenantId, tenantId) });

@@ -4,13 +4,14 @@
  * the key of the last row the job finished, whatever table it walks; NULL: start a new
  * pass from the first). Jobs: "audit" (src/audit/retention.ts), "totp-reseal"
  * (src/stepup/reseal.ts), "checkpoint-resign" (src/audit/checkpoint.ts), "sso-secret-reseal"
- * (src/sso/reseal.ts).
+ * (src/sso/reseal.ts), "audit-anchor" (src/audit/anchor-sweep.ts),
+ * "audit-stream-token-reseal" (src/audit-stream/reseal.ts).
  */
-import { eq } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import type { Db } from "./client";
-import { retentionCursors } from "./schema";
+import { retentionCursors, tenants } from "./schema";
 
-export type CursorJob = "audit" | "totp-reseal" | "checkpoint-resign" | "sso-secret-reseal";
+export type CursorJob = "audit" | "totp-reseal" | "checkpoint-resign" | "sso-secret-reseal" | "audit-anchor" | "audit-stream-token-reseal";
 
 /** The key the job's last run stopped after, or null for a new pass. */
 export async function readJobCursor(db: Db, job: CursorJob): Promise<string | null> {
@@ -61,4 +62,15 @@ export async function resumableWalk(
   if (walk.finished && startedAfter !== null) walk = await leg(null, startedAfter);
   await saveJobCursor(db, job, walk.finished ? null : walk.last, nowMs);
   return { examined, finished: walk.finished };
+}
+
+/** The ids of up to `limit` tenants with id > `after` and <= `upTo` (each when not null), in id order: a walk of every tenant's page. */
+export async function tenantIdPage(db: Db, after: string | null, upTo: string | null, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(and(after === null ? undefined : gt(tenants.id, after), upTo === null ? undefined : lte(tenants.id, upTo)))
+    .orderBy(tenants.id)
+    .limit(limit);
+  return rows.map((r) => r.id);
 }

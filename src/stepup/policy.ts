@@ -35,6 +35,7 @@ export const STEP_UP_PURPOSES = [
   "TENANT_POLICY_CHANGE",
   "PASSWORD_CHANGE",
   "SSO_CHANGE",
+  "AUDIT_STREAM_CHANGE",
 ] as const;
 export type StepUpPurpose = (typeof STEP_UP_PURPOSES)[number];
 
@@ -89,6 +90,8 @@ export const STEP_UP_POLICIES: Record<StepUpPurpose, StepUpPolicy & { allowWhile
   PASSWORD_CHANGE: { windowSeconds: 5 * 60, singleUse: true, secondFactorOnly: false, allowWhileImpersonating: false },
   // The tenant's single sign-on connection and its SCIM token (owner).
   SSO_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
+  // The tenant's audit stream to its SIEM: save, pause, resume, replay, remove (owner).
+  AUDIT_STREAM_CHANGE: { windowSeconds: TEN_MINUTES, singleUse: true, secondFactorOnly: true, allowWhileImpersonating: false },
 };
 
 /**

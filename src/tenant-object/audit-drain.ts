@@ -30,7 +30,7 @@ import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { GENESIS_HASH, rowHash } from "../audit/chain";
 import type { Db } from "../db/client";
 import { type AuditLog, auditCheckpoints, auditLogs, auditOldest, auditOutbox } from "../db/schema";
-import { type AuditDb, readState, writeState } from "./audit-store";
+import { type AuditDb, insertChainRows, readState, writeState } from "./audit-store";
 
 export const DRAIN_PAGE = 200;
 
@@ -46,8 +46,8 @@ export class AuditDrain {
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditDb,
     private readonly d1: () => Db,
-    /** Told after a drain appended rows, with the chain's head seq before them (the chain's consumers: src/webhooks/queue.ts). */
-    private readonly appendedAfter: (tenantId: string, headBefore: number) => Promise<void> = async () => {},
+    /** Told after a drain appended rows, with the chain's head seq before them (the audit stream and the product webhooks ask for a delivery). */
+    private readonly onAppended: (tenantId: string, headBefore: number) => Promise<void> = async () => {},
   ) {}
 
   /** Drains everything committed before this call. */
@@ -78,7 +78,7 @@ export class AuditDrain {
       await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) break;
     }
-    if (appended > 0) await this.appendedAfter(tenantId, headBefore);
+    if (appended > 0) await this.onAppended(tenantId, headBefore);
     return { appended };
   }
 
@@ -143,7 +143,7 @@ export class AuditDrain {
     if (rows.length === 0 && !firstDrain) return 0;
     this.storage.transactionSync(() => {
       if (importCheckpoint) this.audit.insert(auditCheckpoints).values(importCheckpoint).run();
-      for (const row of rows) this.audit.insert(auditLogs).values(row).run();
+      insertChainRows(this.storage, rows);
       writeState(this.storage, "legacy_seq", legacySeq);
       writeState(this.storage, "legacy_checkpoint", 1);
     });

@@ -10,7 +10,7 @@ import { StepUpPage } from "./pages/StepUp";
 import { TwoFactorPage } from "./pages/TwoFactor";
 import { AccountPage } from "./pages/Account";
 import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordPages";
-import { authReady, canViewSecurity, canViewTeam, me } from "./state/auth";
+import { authReady, canViewSecurity, canViewTeam, isOwner, me } from "./state/auth";
 import { useLoad } from "./lib/useLoad";
 import { branding } from "./state/branding";
 import { navigate, pathname } from "./state/router";
@@ -24,6 +24,7 @@ const TITLES: Record<string, string> = {
   "/security/audit": "Audit log",
   "/team": "Team",
   "/organization/sso": "Single sign-on",
+  "/organization/audit-stream": "Audit stream",
   "/account": "Your account",
   "/reset-password": "Reset password",
   "/forgot-password": "Forgot password",
@@ -64,6 +65,7 @@ function lazyPage<M>(load: () => Promise<M>, pick: (module: M) => () => preact.J
 const IpRulesPage = lazyPage(() => import("./pages/IpRules"), (m) => m.IpRulesPage);
 const AuditLogPage = lazyPage(() => import("./pages/AuditLog"), (m) => m.AuditLogPage);
 const SingleSignOn = lazyPage(() => import("./pages/SingleSignOn"), (m) => m.SingleSignOnPage);
+const AuditStream = lazyPage(() => import("./pages/AuditStream"), (m) => m.AuditStreamPage);
 // The Team page (its menus and dialogs) is for those who manage people: loaded when opened.
 const TeamPage = lazyPage(() => import("./pages/Team"), (m) => m.TeamPage);
 
@@ -81,6 +83,8 @@ function Page() {
       return canViewTeam.value ? <TeamPage /> : <Forbidden />;
     case "/organization/sso":
       return canViewSecurity.value ? <SingleSignOn /> : <Forbidden />;
+    case "/organization/audit-stream":
+      return isOwner.value ? <AuditStream /> : <Forbidden />;
     case "/account":
       return <AccountPage />;
     default:

@@ -116,3 +116,26 @@ export type SsoConnection = {
 export type SsoConnectionInput = Omit<SsoConnection, "protocol" | "secretSet" | "redirectUri" | "backchannelLogoutUri" | "updatedAt"> & { clientSecret?: string };
 /** The tenant's SCIM token as `GET /api/tenant/scim-token` shows it (the token itself is shown once, when made). */
 export type ScimTokenView = { createdAt: string; lastUsedAt: string | null; createdBy: string | null; active: boolean };
+
+export type { StreamPreset } from "../../../src/audit-stream/vocabulary";
+import type { StreamPreset } from "../../../src/audit-stream/vocabulary";
+/** The tenant's audit stream as `GET /api/tenant/audit-stream` shows it (never the token: its last four characters). */
+export type AuditStreamView = {
+  id: string;
+  preset: StreamPreset;
+  url: string;
+  tokenHint: string;
+  paused: boolean;
+  createdAt: string;
+  updatedAt: string;
+  state: {
+    lastDeliveredSeq: number;
+    headSeq: number;
+    lag: number;
+    lastDeliveredAt: string | null;
+    failures: number;
+    nextAttemptAt: string | null;
+    lastError: { status: number | null; summary: string; at: string | null } | null;
+  } | null;
+};
+export type AuditStreamInput = { preset: StreamPreset; url: string; token?: string };

@@ -49,6 +49,11 @@ const ACTION_LABELS: Record<AuditAction, string> = {
   SCIM_TOKEN_DELETED: "SCIM token deleted",
   SCIM_USER_CREATED: "Member provisioned by SCIM",
   SCIM_USER_UPDATED: "Member updated by SCIM",
+  AUDIT_STREAM_SAVED: "Audit stream saved",
+  AUDIT_STREAM_PAUSED: "Audit stream paused",
+  AUDIT_STREAM_RESUMED: "Audit stream resumed",
+  AUDIT_STREAM_REPLAYED: "Audit stream replayed",
+  AUDIT_STREAM_DELETED: "Audit stream removed",
   REQUEST_REFUSED: "Request refused",
 };
 
@@ -61,6 +66,7 @@ export const TARGET_LABELS: Record<AuditTargetType, string> = {
   invitation: "Invitation",
   sso_connection: "Single sign-on",
   scim_token: "SCIM token",
+  audit_stream: "audit stream",
 };
 
 const labelled = (a: string): a is AuditAction => Object.hasOwn(ACTION_LABELS, a);

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { canViewSecurity, canViewTeam, me, signOut } from "../state/auth";
+import { canViewSecurity, canViewTeam, isOwner, me, signOut } from "../state/auth";
 import { branding, logoSrc } from "../state/branding";
 import { appUrl, onLinkClick, pathname } from "../state/router";
 import { ImpersonationBanner } from "./ImpersonationBanner";
@@ -104,6 +104,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
               <p class="nav-heading">Organization</p>
               <NavLink href="/team" label="Team" />
               {canViewSecurity.value && <NavLink href="/organization/sso" label="Single sign-on" />}
+              {isOwner.value && <NavLink href="/organization/audit-stream" label="Audit stream" />}
             </>
           )}
           {full && (

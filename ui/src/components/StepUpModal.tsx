@@ -26,6 +26,7 @@ const PURPOSES: Record<StepUpPurpose, string> = {
   PASSWORD_RESET: "issue a password reset link",
   TENANT_POLICY_CHANGE: "change your organization's policy",
   SSO_CHANGE: "change your organization's single sign-on",
+  AUDIT_STREAM_CHANGE: "change your organization's audit stream",
   PASSWORD_CHANGE: "change your password",
 };
 

@@ -13,6 +13,8 @@ export const can = (p: Permission) => computed(() => me.value?.user.permissions.
 export const canViewSecurity = can("SETTINGS_SECURITY_VIEW");
 export const canEditSecurity = can("SETTINGS_SECURITY_EDIT");
 export const canViewTeam = can("SETTINGS_TEAM_VIEW");
+/** Owners' own pages (the audit stream): the role, as the API's requireRole("owner") checks it. */
+export const isOwner = computed(() => me.value?.user.role === "owner");
 
 /** Who am I? Quiet on the first probe (no session is normal then); a lost session later is news. */
 export async function loadMe(): Promise<void> {
