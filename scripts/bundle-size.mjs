@@ -13,8 +13,11 @@ import { gzipSync } from "node:zlib";
 // static file and the generator stays out of the bundle), with the bundle then at ~252 kB.
 // Raised from 260 kB to 265 kB for the audit stream to tenants' SIEMs (src/audit-stream, ~4.5 kB:
 // its routes, delivery, state and messages), with the bundle then at ~262 kB (~257 kB before it).
+// Raised from 265 kB to 270 kB for product webhooks (src/webhooks, ~4.4 kB: the event table,
+// signing, delivery, the queue consumers and the dead-letter routes), with the bundle then at
+// ~266 kB (~262 kB before them).
 // The bench's goal reads this line (bench/report.mjs). Raise it deliberately, with the reason.
-export const WORKER_GZIP_BUDGET_BYTES = 265_000;
+export const WORKER_GZIP_BUDGET_BYTES = 270_000;
 
 /** Gzip (level 9) of the modules wrangler bundled into `dir`. */
 export function bundleGzipBytes(dir) {
