@@ -19,6 +19,8 @@ export type LegacyChainOptions = {
   lastUnsealed?: boolean;
   /** A row whose content was edited after it was sealed (its hash no longer matches). */
   editedSeq?: number;
+  /** What each row records (default: a refused sign-in). */
+  event?: { action: string; outcome: "SUCCESS" | "FAIL"; targetType: string | null; failureReason: string | null };
 };
 
 /** A tenant's chain as D1 held it before the chain moved to the tenant's object (rows prunedUpTo+1 onwards). */
@@ -35,8 +37,9 @@ export async function seedLegacyChain(tenantId: string, options: LegacyChainOpti
   const rows: AuditLog[] = [];
   for (let seq = pruned + 1; seq <= pruned + options.rows; seq++) {
     const fields = {
-      id: `aud_legacy_${tenantId}_${seq}`, tenantId, actorUserId: null, realUserId: null, isImpersonating: false, action: "LOGIN_FAILED", outcome: "FAIL" as const,
-      targetType: null, targetId: null, ip: "203.0.113.7", userAgent: null, country: null, city: null, failureReason: "INVALID_PASSWORD",
+      id: `aud_legacy_${tenantId}_${seq}`, tenantId, actorUserId: null, realUserId: null, isImpersonating: false,
+      ...(options.event ?? { action: "LOGIN_FAILED", outcome: "FAIL" as const, targetType: null, failureReason: "INVALID_PASSWORD" }),
+      targetId: options.event?.targetType ? `${options.event.targetType}_legacy_${seq}` : null, ip: "203.0.113.7", userAgent: null, country: null, city: null,
       before: null, after: null, metadata: { n: seq, note: "é ✓" }, requestId: null, createdAt: START_MS - 1000 + seq, seq,
     };
     const sealed = !(options.lastUnsealed && seq === pruned + options.rows);

@@ -8,6 +8,7 @@ import { RETRY_WINDOW_MS } from "../src/webhooks/schedule";
 import { createWorker } from "../src/worker";
 import { auditRowsOf } from "./audit-store";
 import { Harness, seedTenant, withEnv } from "./helpers";
+import { seedLegacyChain } from "./legacy-audit-fixtures";
 import { WEBHOOK_TEST_SECRET, WEBHOOK_TEST_URL, type Script, configureWebhooks, runWebhookQueue } from "./webhook-fixtures";
 
 let hooks: ReturnType<typeof configureWebhooks> | null = null;
@@ -156,6 +157,20 @@ describe("product webhooks", () => {
       expect(line).not.toContain(secretBody);
       for (const s of signatures) expect(line).not.toContain(s);
     }
+  });
+
+  it("audit rows imported from D1 on a tenant's first drain are history, never sent as webhooks: only the changes after them are", async () => {
+    const w = configure();
+    const h = new Harness();
+    const t = await seedTenant();
+    // Sessions created before the chain moved into the tenant's object, still in D1's audit_logs.
+    const legacy = await seedLegacyChain(t.id, { rows: 3, event: { action: "SESSION_CREATED", outcome: "SUCCESS", targetType: "session", failureReason: null } });
+    await h.login(t.member.email);
+    await deliverAll(h, w);
+    const chain = await auditRowsOf(t.id);
+    expect(chain.slice(0, 3).map((r) => r.id)).toEqual(legacy.map((r) => r.id));
+    expect(w.received.map((r) => r.id)).toEqual(await hookRows(t.id, ["SESSION_CREATED"]).then((ids) => ids.filter((id) => !id.startsWith("aud_legacy_"))));
+    expect(w.received.map((r) => r.payload.type)).toEqual(["session.created"]);
   });
 
   it("with webhooks unconfigured, a change enqueues nothing and a delivery request sends nothing", async () => {

@@ -46,8 +46,12 @@ export class AuditDrain {
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditDb,
     private readonly d1: () => Db,
-    /** Told after a drain appended rows, with the chain's head seq before them (the audit stream and the product webhooks ask for a delivery). */
-    private readonly onAppended: (tenantId: string, headBefore: number) => Promise<void> = async () => {},
+    /**
+     * Told after a drain appended rows (the audit stream and the product webhooks ask for a
+     * delivery), with the seq after which they are news: the chain's head before them, or
+     * past the legacy rows this drain imported (history, not news).
+     */
+    private readonly onAppended: (tenantId: string, newsAfter: number) => Promise<void> = async () => {},
   ) {}
 
   /** Drains everything committed before this call. */
@@ -78,7 +82,7 @@ export class AuditDrain {
       await this.cleanUp(tenantId, page.outbox.at(-1)?.position ?? null, page.legacy.length > 0);
       if (page.outbox.length < DRAIN_PAGE && page.legacy.length < DRAIN_PAGE) break;
     }
-    if (appended > 0) await this.onAppended(tenantId, headBefore);
+    if (appended > 0) await this.onAppended(tenantId, Math.max(headBefore, readState(this.storage, "legacy_seq")));
     return { appended };
   }
 

@@ -61,9 +61,9 @@ export class TenantObject extends DurableObject<Bindings> {
     this.audit = openAuditStore(ctx.storage);
     this.webhooks = new WebhookDelivery(ctx.storage, this.audit, () => createDb(env.DB));
     this.streamState = openStreamState(ctx.storage);
-    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB), async (tenantId, headBefore) => {
+    this.drain = new AuditDrain(ctx.storage, this.audit, () => createDb(env.DB), async (tenantId, newsAfter) => {
       if (this.streamState.read().active) await requestStreamDelivery(env, tenantId);
-      await pokeAfterAppend(env, this.webhooks, tenantId, headBefore);
+      await pokeAfterAppend(env, this.webhooks, tenantId, newsAfter);
     });
     this.stream = new StreamDelivery({
       audit: this.audit,

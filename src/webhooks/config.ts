@@ -47,7 +47,7 @@ const webhookSecret = z
       key = null;
     }
     if (!key || key.byteLength < MIN_KEY_BYTES || key.byteLength > MAX_KEY_BYTES) {
-      ctx.addIssue({ code: "custom", message: `must be ${WEBHOOK_SECRET_PREFIX}<base64 of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} random bytes> (e.g. npm run keys -- new WEBHOOK_SECRET)` });
+      ctx.addIssue({ code: "custom", message: `must be ${WEBHOOK_SECRET_PREFIX}<base64 of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} random bytes> (e.g. printf 'whsec_%s' "$(openssl rand -base64 32)")` });
       return z.NEVER;
     }
     return key;
