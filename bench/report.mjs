@@ -151,6 +151,25 @@ function kvPerMinuteRows(figures) {
   });
 }
 
+/** Product webhooks (bench/webhooks.test.ts, in workerd): what queuing one costs a change, and one tenant's delivery rate. */
+function webhookRows(w) {
+  const cost = w["webhooks: change cost"];
+  const rate = w["webhooks: delivery throughput per tenant"];
+  if (!cost || !rate) return [];
+  return [
+    row([
+      "10",
+      `webhooks: a change (PATCH /api/account/profile) with its webhook queued, requests a second in workerd over ${int(cost.requests)} of each, interleaved: A = webhooks off, B = on (with the waitUntil work: the drain and the queue message; the local consumer's deliveries share the isolate)`,
+      `${int(cost.withWaitUntil.offPerSecond)} req/s`,
+      `${int(cost.withWaitUntil.onPerSecond)} req/s`,
+      `${x(cost.withWaitUntil.ratio)} (answer alone ${x(cost.answered.ratio)}; from one queue send timed alone, ${ms(cost.queueSendMs)}: ${x(cost.ratioFromSend)})`,
+      "≥ 0.95x",
+      verdict(cost.withWaitUntil.ratio >= 0.95),
+    ]),
+    row(["10", `webhooks: one tenant's delivery from its chain through the consumer and its object to a receiver that answers at once (${int(rate.events)} events, ${int(rate.consumerCalls)} consumer calls)`, `${int(rate.perSecond)} events/s`, "", "", "", ""]),
+  ];
+}
+
 /** How each copy's audit rows reached the tenant's object (bench/run.mjs startSized). */
 function auditSeedingNote(r) {
   if (!r.auditImportSeconds) return "";
@@ -272,6 +291,7 @@ export function renderMarkdown(r) {
         ]
       : []),
     ...gatewayRows(r),
+    ...webhookRows(w),
   ];
 
   const p = r.profile;
