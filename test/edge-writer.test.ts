@@ -124,6 +124,30 @@ describe("the tenant's object writes its edge document", () => {
     expect(world.kvWrites.at(-1)).toEqual({ atMs: 1_001_000, covers: 2 });
   });
 
+  it("a write whose build took longer than the next one's is still a second apart from it at KV: the spacing counts from each put", async () => {
+    const world = new World();
+    const writer = world.object();
+    let release = () => {};
+    world.buildGate = new Promise((r) => (release = r));
+    await world.change(writer);
+    world.alarmAt = null;
+    const built = new Promise<void>((r) => (world.onBuild = r));
+    const flushing = writer.flush(); // begins at 1_000_000, its build reading D1 for 600 ms
+    await built;
+    world.nowMs += 600;
+    await world.change(writer); // told while the build runs: due a second after the write
+    world.buildGate = null;
+    release();
+    await flushing;
+    expect(world.kvWrites).toEqual([{ atMs: 1_000_600, covers: 1 }]);
+    await world.advance(writer, 2000); // the next build is instant
+    expect(world.kvRefusals).toBe(0);
+    expect(world.kvWrites).toEqual([
+      { atMs: 1_000_600, covers: 1 },
+      { atMs: 1_001_600, covers: 2 },
+    ]);
+  });
+
   it("an object restarted after acknowledging a change loses nothing: the change is stored before it is acknowledged", async () => {
     const world = new World();
     await world.change(world.object());

@@ -10,8 +10,11 @@
  * is lost: a change is acknowledged only once it is stored, and a write covers every change
  * told before its build began.
  *
- * The spacing is kept by when the write is scheduled (an alarm never fires early), not by a
- * check at write time. A failed build or write is tried again after a growing pause.
+ * The spacing is counted from each write's put to KV, not from when its attempt began: a
+ * build that takes longer than the next one would otherwise bring two puts within a second.
+ * An alarm never fires early, and one set while a write was being built (for a second after
+ * that attempt began) waits until a second after its put. A failed build or write is tried
+ * again after a growing pause.
  */
 import type { TenantEdgeState } from "../edge-document/document";
 
@@ -29,7 +32,10 @@ export type EdgeWriterState = {
   /** The latest change's time as its writer's clock said, and this object's clock then. */
   changedAtMs: number;
   toldAtRealMs: number;
-  /** When the last write (or failed attempt) began, by this object's clock; 0: never. */
+  /**
+   * By this object's clock: when the last write was handed to KV (a failed build: when its
+   * attempt began; while a write is being built: when it began); 0: never.
+   */
   lastAttemptRealMs: number;
   /** Attempts failed in a row (the pause doubles with each). */
   failures: number;
@@ -47,6 +53,13 @@ export type EdgeWriterDeps = {
 };
 
 const KEY = "edge";
+
+/** The first moment KV's limit (or, after failures, the growing pause) allows the next attempt. */
+function nextAttemptAt(state: EdgeWriterState): number {
+  if (state.lastAttemptRealMs === 0) return 0;
+  const pause = state.failures === 0 ? WRITE_SPACING_MS : Math.min(MAX_RETRY_MS, WRITE_SPACING_MS * 2 ** state.failures);
+  return state.lastAttemptRealMs + pause;
+}
 
 export class EdgeWriter {
   constructor(private readonly deps: EdgeWriterDeps) {}
@@ -74,6 +87,8 @@ export class EdgeWriter {
     const before = await this.load();
     if (!before || before.written >= before.requested) return;
     const startedAt = this.deps.realNowMs();
+    // Set while the last write was being built: a second after its put has not passed yet.
+    if (startedAt < nextAttemptAt(before)) return this.schedule(before, startedAt);
     const covers = before.requested;
     // Stored before the write begins: a change told meanwhile schedules after this attempt.
     await this.deps.storage.put(KEY, { ...before, lastAttemptRealMs: startedAt });
@@ -81,8 +96,11 @@ export class EdgeWriter {
     // writers' clocks count (the document's window is measured in their time).
     const atMs = before.changedAtMs + Math.max(0, startedAt - before.toldAtRealMs);
     let wrote = false;
+    let attemptAt = startedAt;
     try {
-      await this.deps.write(await this.deps.build(before.tenantId, atMs));
+      const doc = await this.deps.build(before.tenantId, atMs);
+      attemptAt = this.deps.realNowMs();
+      await this.deps.write(doc);
       wrote = true;
     } catch (err) {
       this.deps.onFailure?.(before.tenantId, err);
@@ -92,7 +110,7 @@ export class EdgeWriter {
     const state: EdgeWriterState = {
       ...after,
       written: wrote ? Math.max(after.written, covers) : after.written,
-      lastAttemptRealMs: startedAt,
+      lastAttemptRealMs: attemptAt,
       failures: wrote ? 0 : after.failures + 1,
     };
     await this.deps.storage.put(KEY, state);
@@ -102,8 +120,7 @@ export class EdgeWriter {
   /** Sets the alarm for the pending changes, if any, no earlier than KV's limit allows. */
   private async schedule(state: EdgeWriterState, nowRealMs: number): Promise<void> {
     if (state.written >= state.requested) return;
-    const pause = state.failures === 0 ? WRITE_SPACING_MS : Math.min(MAX_RETRY_MS, WRITE_SPACING_MS * 2 ** state.failures);
-    const at = Math.max(nowRealMs, state.lastAttemptRealMs === 0 ? 0 : state.lastAttemptRealMs + pause);
+    const at = Math.max(nowRealMs, nextAttemptAt(state));
     const current = await this.deps.storage.getAlarm();
     if (current === null || current > at) await this.deps.storage.setAlarm(at);
   }
