@@ -1,6 +1,6 @@
 // Product audit events recorded through recordAuditEvent, into the tenant's Durable Object.
 //
-//   node bench/audit-load.mjs [--quick]      (also run by `npm run bench:tenant-load` and `npm run bench`)
+//   node bench/audit-load.mjs [--quick] [--app DIR] [--commit C]   (also run by `npm run bench:tenant-load` and `npm run bench`)
 //
 // The app runs from a copy with the same bench entry as bench/tenant-load.mjs (KV's write
 // rule enforced), whose `POST /__bench/record-audit` runs the code
@@ -244,8 +244,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   let code = 0;
   try {
     const { spawnSync } = await import("node:child_process");
-    const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim();
-    const figures = await auditLoad({ quick: process.argv.includes("--quick"), commit });
+    const option = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+    const from = option("--app") ?? ".";
+    const commit = option("--commit") ?? spawnSync("git", ["-C", from, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim();
+    const figures = await auditLoad({ from, quick: process.argv.includes("--quick"), commit });
     recordAuditLoad(figures);
     console.log(auditLoadSection(figures));
   } catch (err) {

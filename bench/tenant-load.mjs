@@ -22,7 +22,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { renewSnapshot } from "./client.mjs";
 import { median } from "./load.mjs";
 import { seedWith } from "./seed.mjs";
@@ -616,10 +616,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(JSON.stringify({ commit: side.commit, changes: side.changes, kv: side.kv.document, staleness: side.staleness, loadavg: side.loadavg }, null, 2));
     // Product audit events into the tenant's object (bench/audit-load.mjs), where the code has one.
     if (side.hasTenantObject && !process.argv.includes("--no-audit")) {
-      const { auditLoad, auditLoadSection, recordAuditLoad } = await import("./audit-load.mjs");
-      const figures = await auditLoad({ from, quick: process.argv.includes("--quick"), commit: side.commit });
-      recordAuditLoad(figures);
-      console.log(auditLoadSection(figures));
+      // In a child process: audit-load.mjs imports this module, and importing it from this
+      // module's own top-level await never settles (the import waits for this module to finish).
+      const args = [fileURLToPath(new URL("./audit-load.mjs", import.meta.url)), "--app", from, "--commit", side.commit, ...(process.argv.includes("--quick") ? ["--quick"] : [])];
+      const child = spawnSync(process.execPath, args, { stdio: "inherit" });
+      if (child.status !== 0) throw new Error(`bench/audit-load.mjs failed (exit ${child.status})`);
     }
   } catch (err) {
     console.error(err.stack ?? err);
