@@ -104,7 +104,8 @@ export default defineConfig({
           setupFiles: ["./test/apply-migrations.ts"],
           // A local OpenID Provider for the run (scripts/idp.mjs): `inject("localIdp")`.
           // A product origin that is not a Worker (test/plain-origin.mjs): `inject("plainOrigin")`.
-          globalSetup: ["./test/local-idp-setup.mjs", "./test/plain-origin-setup.mjs"],
+          // A product's webhook receiver on a loopback port, stopped and started by a test: `inject("webhookReceiver")`.
+          globalSetup: ["./test/local-idp-setup.mjs", "./test/plain-origin-setup.mjs", "./test/webhook-receiver-setup.mjs"],
         },
       },
     ],

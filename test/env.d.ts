@@ -21,5 +21,7 @@ declare module "vitest" {
     localIdp: LocalIdp;
     /** The product origin that is not a Worker, and the relay its calls to Gatehouse go through (test/plain-origin-setup.mjs). */
     plainOrigin: { originUrl: string; pythonOriginUrl: string | null; relayUrl: string; productToken: string; audience: string };
+    /** A product's webhook receiver on a loopback port, and its control (test/webhook-receiver-setup.mjs). */
+    webhookReceiver: { url: string; controlUrl: string };
   }
 }

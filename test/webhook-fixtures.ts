@@ -19,13 +19,14 @@ type Mutable = Record<string, unknown>;
 /**
  * Webhooks configured for the rest of the test (the tenants' objects read the same env):
  * delivery requests land in `pokes` instead of the real queue, and the receiver (global
- * fetch, as the object calls it) answers by `script` and records what it was sent.
+ * fetch, as the object calls it) answers by `script` and records what it was sent; with
+ * `receiverUrl`, deliveries go over the network to that receiver instead (nothing mocked).
  */
-export function configureWebhooks(script: Script = () => 200) {
+export function configureWebhooks(script: Script = () => 200, { receiverUrl }: { receiverUrl?: string } = {}) {
   const e = env as unknown as Mutable;
   const saved = { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET, queue: e.WEBHOOK_QUEUE };
   const pokes: WebhookPoke[] = [];
-  e.WEBHOOK_URL = WEBHOOK_TEST_URL;
+  e.WEBHOOK_URL = receiverUrl ?? WEBHOOK_TEST_URL;
   e.WEBHOOK_SECRET = WEBHOOK_TEST_SECRET;
   e.WEBHOOK_QUEUE = {
     send: async (body: WebhookPoke) => void pokes.push(body),
@@ -35,7 +36,7 @@ export function configureWebhooks(script: Script = () => 200) {
   const requests: Request[] = [];
   let n = 0;
   let current = script;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+  if (!receiverUrl) vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     requests.push(request.clone());
     const answer = current(n++, request);
