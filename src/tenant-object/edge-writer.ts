@@ -12,9 +12,9 @@
  *
  * The spacing is counted from each write's put to KV, not from when its attempt began: a
  * build that takes longer than the next one would otherwise bring two puts within a second.
- * An alarm never fires early, and one set while a write was being built (for a second after
- * that attempt began) waits until a second after its put. A failed build or write is tried
- * again after a growing pause.
+ * An alarm never fires early; one set by a change told while a write was being built (for a
+ * second after that attempt began) is moved, once the write is done, to a second after its
+ * put. A failed build or write is tried again after a growing pause.
  */
 import type { TenantEdgeState } from "../edge-document/document";
 
@@ -87,8 +87,6 @@ export class EdgeWriter {
     const before = await this.load();
     if (!before || before.written >= before.requested) return;
     const startedAt = this.deps.realNowMs();
-    // Set while the last write was being built: a second after its put has not passed yet.
-    if (startedAt < nextAttemptAt(before)) return this.schedule(before, startedAt);
     const covers = before.requested;
     // Stored before the write begins: a change told meanwhile schedules after this attempt.
     await this.deps.storage.put(KEY, { ...before, lastAttemptRealMs: startedAt });
@@ -114,14 +112,15 @@ export class EdgeWriter {
       failures: wrote ? 0 : after.failures + 1,
     };
     await this.deps.storage.put(KEY, state);
-    await this.schedule(state, this.deps.realNowMs());
+    // An alarm set meanwhile counted from when this attempt began: the next is due only now.
+    await this.schedule(state, this.deps.realNowMs(), { replaceEarlier: true });
   }
 
   /** Sets the alarm for the pending changes, if any, no earlier than KV's limit allows. */
-  private async schedule(state: EdgeWriterState, nowRealMs: number): Promise<void> {
+  private async schedule(state: EdgeWriterState, nowRealMs: number, { replaceEarlier = false } = {}): Promise<void> {
     if (state.written >= state.requested) return;
     const at = Math.max(nowRealMs, nextAttemptAt(state));
     const current = await this.deps.storage.getAlarm();
-    if (current === null || current > at) await this.deps.storage.setAlarm(at);
+    if (current === null || current > at || (replaceEarlier && current < at)) await this.deps.storage.setAlarm(at);
   }
 }
