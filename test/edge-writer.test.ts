@@ -74,6 +74,22 @@ class World {
   }
 }
 
+/** A change committed and its write begun, held in its build (D1 read) until the answer is called, which lets it finish. */
+async function writeHeldInBuild(world: World, writer: EdgeWriter): Promise<() => Promise<void>> {
+  let release = () => {};
+  world.buildGate = new Promise((r) => (release = r));
+  await world.change(writer);
+  world.alarmAt = null;
+  const built = new Promise<void>((r) => (world.onBuild = r));
+  const flushing = writer.flush();
+  await built;
+  return async () => {
+    world.buildGate = null;
+    release();
+    await flushing;
+  };
+}
+
 describe("the tenant's object writes its edge document", () => {
   it("at most once a second, under a KV that refuses a second write within a second: no write is refused and no change is lost", async () => {
     const world = new World();
@@ -107,17 +123,9 @@ describe("the tenant's object writes its edge document", () => {
   it("a change told while a write is under way is written by the next write, a second after the first began", async () => {
     const world = new World();
     const writer = world.object();
-    let release = () => {};
-    world.buildGate = new Promise((r) => (release = r));
-    await world.change(writer);
-    world.alarmAt = null;
-    const built = new Promise<void>((r) => (world.onBuild = r));
-    const flushing = writer.flush(); // builds with 1 change committed, then waits
-    await built;
+    const finish = await writeHeldInBuild(world, writer); // builds with 1 change committed, then waits
     await world.change(writer); // told meanwhile
-    world.buildGate = null;
-    release();
-    await flushing;
+    await finish();
     expect(world.kvWrites).toEqual([{ atMs: 1_000_000, covers: 1 }]);
     expect(world.alarmAt).toBe(1_000_000 + WRITE_SPACING_MS);
     await world.advance(writer, WRITE_SPACING_MS);
@@ -127,18 +135,10 @@ describe("the tenant's object writes its edge document", () => {
   it("a write whose build took longer than the next one's is still a second apart from it at KV: the spacing counts from each put", async () => {
     const world = new World();
     const writer = world.object();
-    let release = () => {};
-    world.buildGate = new Promise((r) => (release = r));
-    await world.change(writer);
-    world.alarmAt = null;
-    const built = new Promise<void>((r) => (world.onBuild = r));
-    const flushing = writer.flush(); // begins at 1_000_000, its build reading D1 for 600 ms
-    await built;
+    const finish = await writeHeldInBuild(world, writer); // begins at 1_000_000, its build reading D1 for 600 ms
     world.nowMs += 600;
     await world.change(writer); // told while the build runs: due a second after the write
-    world.buildGate = null;
-    release();
-    await flushing;
+    await finish();
     expect(world.kvWrites).toEqual([{ atMs: 1_000_600, covers: 1 }]);
     await world.advance(writer, 2000); // the next build is instant
     expect(world.kvRefusals).toBe(0);
