@@ -155,18 +155,31 @@ export function parseConfig(
     pwnedPasswordsApi: v.PWNED_PASSWORDS_API,
     branding: { name: v.PRODUCT_NAME, logoUrl: v.PRODUCT_LOGO_URL, accentColor: v.PRODUCT_ACCENT_COLOR, productUrl: v.PRODUCT_URL },
     gateway: null,
-    productStepUpPurposes: parseProductPurposes(env),
+    productStepUpPurposes: asConfigError(() => productStepUpPurposes(env), ProductPurposesError),
     keys: { totp: keys.TOTP_ENCRYPTION_KEY, auditCheckpoint: keys.AUDIT_CHECKPOINT_KEY, sessionSnapshot: keys.SESSION_SNAPSHOT_KEYS },
-    emailWebhook: parseEmailWebhook(env),
-    operatorToken: parseOperatorToken(env),
-    webhook: parseWebhook(env),
-    productCredentials: parseProductCredentials(env),
+    emailWebhook: asConfigError(() => emailWebhookConfig(env), EmailWebhookConfigError),
+    operatorToken: asConfigError(() => operatorTokenConfig(env), OperatorTokenError),
+    webhook: asConfigError(() => webhookConfig(env), WebhookConfigError),
+    productCredentials: asConfigError(() => productCredentialsConfig(env), ProductTokensError),
   };
   config.gateway = parseGateway(env, config.productStepUpPurposes);
   // In gateway mode the product is this host's own home page.
   if (config.branding.productUrl === null && config.gateway) config.branding.productUrl = "/";
   parsed.set(env, config);
   return config;
+}
+
+/**
+ * `parse()`, a setting's own parser, its refusal (an `own` error, whose message names the
+ * setting and never its value) reported as a ConfigError like every other startup problem.
+ */
+function asConfigError<T>(parse: () => T, own: abstract new (...args: never[]) => Error): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof own) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function parseGateway(env: GatewayEnv, productPurposes: ProductStepUpPolicy[]): GatewayConfig | null {
@@ -179,15 +192,6 @@ function parseGateway(env: GatewayEnv, productPurposes: ProductStepUpPolicy[]): 
     return gatewayConfig(env, productPurposes);
   } catch (err) {
     if (err instanceof GatewayConfigError) throw new ConfigError(`Gateway mode: ${err.problems.join("; ")}`);
-    throw err;
-  }
-}
-
-function parseProductPurposes(env: Pick<Bindings, "PRODUCT_STEP_UP_PURPOSES">): ProductStepUpPolicy[] {
-  try {
-    return productStepUpPurposes(env);
-  } catch (err) {
-    if (err instanceof ProductPurposesError) throw new ConfigError(err.message);
     throw err;
   }
 }
@@ -217,41 +221,5 @@ export function configuredKeySet(env: Parameters<typeof parseConfig>[0], which: 
     if (!(err instanceof ConfigError)) throw err;
     log.error("configuration invalid", { problem: err.message });
     return null;
-  }
-}
-
-function parseEmailWebhook(env: EmailWebhookEnv): EmailWebhookConfig | null {
-  try {
-    return emailWebhookConfig(env);
-  } catch (err) {
-    if (err instanceof EmailWebhookConfigError) throw new ConfigError(err.message);
-    throw err;
-  }
-}
-
-function parseWebhook(env: WebhookEnv): WebhookConfig | null {
-  try {
-    return webhookConfig(env);
-  } catch (err) {
-    if (err instanceof WebhookConfigError) throw new ConfigError(err.message);
-    throw err;
-  }
-}
-
-function parseOperatorToken(env: { OPERATOR_TOKEN?: string }): string | null {
-  try {
-    return operatorTokenConfig(env);
-  } catch (err) {
-    if (err instanceof OperatorTokenError) throw new ConfigError(err.message);
-    throw err;
-  }
-}
-
-function parseProductCredentials(env: { PRODUCT_API_TOKENS?: string }): ProductCredential[] | null {
-  try {
-    return productCredentialsConfig(env);
-  } catch (err) {
-    if (err instanceof ProductTokensError) throw new ConfigError(err.message);
-    throw err;
   }
 }
