@@ -3,6 +3,7 @@ import { verifyWebhook } from "../packages/product/src/index";
 import { ConfigError, parseConfig } from "../src/config";
 import { signWebhook, webhookHeaders } from "../src/webhooks/sign";
 import { webhookConfig } from "../src/webhooks/config";
+import { sendPokes } from "../src/webhooks/queue";
 import { configured } from "./helpers";
 import { WEBHOOK_TEST_SECRET } from "./webhook-fixtures";
 
@@ -70,5 +71,20 @@ describe("WEBHOOK_URL and WEBHOOK_SECRET, validated at startup", () => {
     expect(parseConfig(configured({ WEBHOOK_URL: "http://localhost:8787/webhooks/gatehouse", WEBHOOK_SECRET: WEBHOOK_TEST_SECRET })).webhook?.url).toBe("http://localhost:8787/webhooks/gatehouse");
     expect(parse({ WEBHOOK_URL: "https://p.test/h" })).toThrow(/WEBHOOK_SECRET is not/);
     expect(parseConfig(configured({ WEBHOOK_SECRET: WEBHOOK_TEST_SECRET })).webhook).toBeNull();
+  });
+
+  it("a WEBHOOK_URL carrying a credential is refused without its value in the message (startup logs the message)", () => {
+    const url = "https://hook-user:s3cret-in-url@p.test/h";
+    expect(parse({ WEBHOOK_URL: url, WEBHOOK_SECRET: WEBHOOK_TEST_SECRET })).toThrow(/WEBHOOK_URL must not carry credentials/);
+    expect(() => webhookConfig({ WEBHOOK_URL: url, WEBHOOK_SECRET: WEBHOOK_TEST_SECRET })).toThrow(expect.objectContaining({ message: expect.not.stringContaining("s3cret-in-url") }));
+  });
+});
+
+describe("delivery requests queued in bulk", () => {
+  it("go in batches of at most 100, the most Queues' sendBatch takes: a replay of 250 tenants' dead letters is three batches", async () => {
+    const batches: number[] = [];
+    const queue = { sendBatch: async (messages: unknown[]) => void batches.push(messages.length) } as unknown as Queue;
+    await sendPokes(queue, Array.from({ length: 250 }, (_, i) => ({ kind: "deliver" as const, tenantId: `ten_${i}` })));
+    expect(batches).toEqual([100, 100, 50]);
   });
 });

@@ -62,7 +62,8 @@ export function webhookConfig(env: WebhookEnv): WebhookConfig | null {
   const url = webhookUrl.safeParse(rawUrl);
   const secret = webhookSecret.safeParse(rawSecret);
   const problems = [
-    ...(url.success ? [] : url.error.issues.map((i) => `WEBHOOK_URL ${i.message} (got ${JSON.stringify(rawUrl)})`)),
+    // The value is never echoed: a URL may carry a credential (the check below refuses it).
+    ...(url.success ? [] : url.error.issues.map((i) => `WEBHOOK_URL ${i.message}`)),
     ...(secret.success ? [] : [`WEBHOOK_SECRET ${secret.error.issues[0]?.message ?? "is not valid"}`]),
   ];
   if (!url.success || !secret.success) throw new WebhookConfigError(problems.join("; "));

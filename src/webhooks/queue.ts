@@ -79,6 +79,11 @@ export async function pokeAfterAppend(env: Bindings, delivery: WebhookDelivery, 
   }
 }
 
+/** Queues' sendBatch takes at most 100 messages: `pokes` sent in batches of that size. */
+export async function sendPokes(queue: Queue, pokes: readonly WebhookPoke[]): Promise<void> {
+  for (let i = 0; i < pokes.length; i += 100) await queue.sendBatch(pokes.slice(i, i + 100).map((body) => ({ body })));
+}
+
 /** Tenants a cron run queues at most (their ids are bound in one D1 statement: fewer than 100). */
 const OWED_PER_RUN = 90;
 
@@ -88,7 +93,7 @@ export async function sendOwedPokes(env: Bindings): Promise<{ queued: number }> 
   const db = createDb(env.DB);
   const owed = await db.select({ tenantId: webhookPokesOwed.tenantId }).from(webhookPokesOwed).limit(OWED_PER_RUN);
   if (owed.length === 0) return { queued: 0 };
-  await env.WEBHOOK_QUEUE.sendBatch(owed.map(({ tenantId }) => ({ body: { kind: "deliver", tenantId } satisfies WebhookPoke })));
+  await sendPokes(env.WEBHOOK_QUEUE, owed.map(({ tenantId }) => ({ kind: "deliver", tenantId }) satisfies WebhookPoke));
   await db.delete(webhookPokesOwed).where(inArray(webhookPokesOwed.tenantId, owed.map((o) => o.tenantId)));
   return { queued: owed.length };
 }

@@ -17,7 +17,7 @@ import { z } from "../lib/zod";
 import { answers } from "../openapi/notes";
 import { DEAD_LETTER_PAGE, type WebhookDeadLetter, listDeadLetters, requestReplay } from "./dead-letters";
 import type { WebhookPoke } from "./queue";
-import { webhooksOn } from "./queue";
+import { sendPokes, webhooksOn } from "./queue";
 
 const listQuery = z.strictObject({ tenantId: idSchema.optional(), limit: z.coerce.number().int().min(1).max(DEAD_LETTER_PAGE).optional() });
 const eventParam = z.strictObject({ eventId: idSchema });
@@ -46,7 +46,7 @@ async function replay(c: Context<AppEnv>, which: { eventId: string } | { tenantI
   if ("eventId" in which && marked.length === 0) throw new ApiError(404, "WEBHOOK_DEAD_LETTER_NOT_FOUND", "No dead-lettered webhook has this event id");
   let queued = true;
   try {
-    if (marked.length > 0) await queue.sendBatch(marked.map(({ tenantId }) => ({ body: { kind: "deliver", tenantId, replay: true } satisfies WebhookPoke })));
+    await sendPokes(queue, marked.map(({ tenantId }) => ({ kind: "deliver", tenantId, replay: true }) satisfies WebhookPoke));
   } catch (err) {
     queued = false;
     log.error("webhook replay not queued; replay again", { error: errorSummary(err) });
