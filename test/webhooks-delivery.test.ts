@@ -86,6 +86,28 @@ describe("product webhooks", () => {
     expect(w.requests.length).toBe(6 + expected.length);
   });
 
+  it("a failing event is not sent again before its backoff is over, however many delivery requests come meanwhile (each append queues one)", async () => {
+    const w = configure((n) => (n === 0 ? 503 : 200));
+    const h = new Harness();
+    const t = await seedTenant();
+    await h.login(t.member.email);
+    const first = await runWebhookQueue(w.pokes, h.clock.ms);
+    expect(first.retried).toEqual([{ tenantId: t.id, delaySeconds: 30 }]);
+    // More requests at once, and ten seconds later: the receiver is not asked again.
+    for (const seconds of [0, 10]) {
+      h.clock.advanceSeconds(seconds);
+      w.pokes.push({ kind: "deliver", tenantId: t.id });
+      const early = await runWebhookQueue(w.pokes, h.clock.ms);
+      expect(early.retried).toEqual([{ tenantId: t.id, delaySeconds: 30 - seconds }]);
+    }
+    expect(w.requests).toHaveLength(1);
+    h.clock.advanceSeconds(20);
+    w.pokes.push({ kind: "deliver", tenantId: t.id });
+    expect(await runWebhookQueue(w.pokes, h.clock.ms)).toEqual({ acked: 1, retried: [] });
+    expect(w.requests).toHaveLength(2);
+    expect(w.received.map((r) => r.payload.type)).toEqual(["session.created"]);
+  });
+
   it("after a day of failures the event is dead-lettered, the tenant's later events go on, and the operator's replay delivers it", async () => {
     const h = new Harness();
     const t = await seedTenant();

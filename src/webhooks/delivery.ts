@@ -43,10 +43,14 @@ const DDL = `CREATE TABLE IF NOT EXISTS webhook_cursor (
   failing_seq INTEGER,
   first_failed_at INTEGER,
   attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT
+  last_error TEXT,
+  next_attempt_at INTEGER
 )`;
 
-type Cursor = { seq: number; failingSeq: number | null; firstFailedAt: number | null; attempts: number; lastError: string | null };
+/** `nextAttemptAt`: while a row fails, when the schedule allows it again (no delivery request sends it sooner). */
+type Cursor = { seq: number; failingSeq: number | null; firstFailedAt: number | null; attempts: number; lastError: string | null; nextAttemptAt: number | null };
+
+const CLEAR = { failingSeq: null, firstFailedAt: null, attempts: 0, lastError: null, nextAttemptAt: null } as const;
 
 export class WebhookDelivery {
   private running = false;
@@ -61,7 +65,7 @@ export class WebhookDelivery {
 
   /** A drain appended rows after `headBefore` while webhooks are configured: the cursor starts there if it has not started yet. */
   noteAppended(headBefore: number): void {
-    if (this.cursor() === null) this.write({ seq: headBefore, failingSeq: null, firstFailedAt: null, attempts: 0, lastError: null });
+    if (this.cursor() === null) this.write({ seq: headBefore, ...CLEAR });
   }
 
   /** Sends what waits (requested replays first when `replays`), under the lease. */
@@ -79,25 +83,31 @@ export class WebhookDelivery {
   /** The cursor's state (tests and the operator's view), null before the first delivery. */
   cursor(): Cursor | null {
     const [row] = this.storage.sql
-      .exec<{ seq: number; failing_seq: number | null; first_failed_at: number | null; attempts: number; last_error: string | null }>("SELECT * FROM webhook_cursor WHERE id = 1")
+      .exec<{ seq: number; failing_seq: number | null; first_failed_at: number | null; attempts: number; last_error: string | null; next_attempt_at: number | null }>(
+        "SELECT * FROM webhook_cursor WHERE id = 1",
+      )
       .toArray();
-    return row ? { seq: row.seq, failingSeq: row.failing_seq, firstFailedAt: row.first_failed_at, attempts: row.attempts, lastError: row.last_error } : null;
+    return row
+      ? { seq: row.seq, failingSeq: row.failing_seq, firstFailedAt: row.first_failed_at, attempts: row.attempts, lastError: row.last_error, nextAttemptAt: row.next_attempt_at }
+      : null;
   }
 
   private write(c: Cursor): void {
     this.storage.sql.exec(
-      `INSERT INTO webhook_cursor (id, seq, failing_seq, first_failed_at, attempts, last_error) VALUES (1, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, failing_seq = excluded.failing_seq, first_failed_at = excluded.first_failed_at, attempts = excluded.attempts, last_error = excluded.last_error`,
+      `INSERT INTO webhook_cursor (id, seq, failing_seq, first_failed_at, attempts, last_error, next_attempt_at) VALUES (1, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, failing_seq = excluded.failing_seq, first_failed_at = excluded.first_failed_at, attempts = excluded.attempts,
+         last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at`,
       c.seq,
       c.failingSeq,
       c.firstFailedAt,
       c.attempts,
       c.lastError,
+      c.nextAttemptAt,
     );
   }
 
   private passed(seq: number): void {
-    this.write({ seq, failingSeq: null, firstFailedAt: null, attempts: 0, lastError: null });
+    this.write({ seq, ...CLEAR });
   }
 
   private headSeq(): number {
@@ -139,6 +149,11 @@ export class WebhookDelivery {
           cursor = this.cursor() ?? cursor;
           continue;
         }
+        // A row still in its backoff is not sent again early, however many delivery requests
+        // come meanwhile (every append queues one): the request is retried when it is due.
+        if (cursor.failingSeq === row.seq && cursor.nextAttemptAt !== null && nowMs < cursor.nextAttemptAt) {
+          return { kind: "retry", delivered, delaySeconds: Math.ceil((cursor.nextAttemptAt - nowMs) / 1000) };
+        }
         const body = JSON.stringify(hook.payload);
         const attempt = await send({ id: hook.id, body }, nowMs);
         if (attempt.ok) {
@@ -146,7 +161,8 @@ export class WebhookDelivery {
           this.passed(row.seq);
         } else {
           const failing = cursor.failingSeq === row.seq ? cursor : { ...cursor, failingSeq: row.seq, firstFailedAt: nowMs, attempts: 0 };
-          const next = { ...failing, attempts: failing.attempts + 1, lastError: attempt.error };
+          const attempts = failing.attempts + 1;
+          const next = { ...failing, attempts, lastError: attempt.error, nextAttemptAt: nowMs + retryDelaySeconds(attempts) * 1000 };
           // What failed, never what was sent: ids, the attempt count and the status or error's name.
           log.warn("webhook delivery failed", { tenantId, eventId: hook.id, seq: row.seq, attempts: next.attempts, error: attempt.error });
           if (!retriesExhausted(next.firstFailedAt ?? nowMs, nowMs)) {
