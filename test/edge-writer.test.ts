@@ -162,7 +162,10 @@ describe("the tenant's object writes its edge document", () => {
     await world.change(first);
     world.alarmAt = null;
     world.buildGate = new Promise(() => {}); // the first write never ends: the object dies in it
+    const built = new Promise<void>((r) => (world.onBuild = r));
     void first.flush();
+    await built; // it is in its build (its state stored), and stays there
+    world.onBuild = () => {};
     world.buildGate = null;
     // The platform retries the alarm of an object that died in it.
     world.alarmAt = world.nowMs + WRITE_SPACING_MS;
