@@ -117,7 +117,11 @@ test("the keyboard alone works the Team actions menu, and the focus ring on the 
   const { page, problems, context } = await newPage(browser);
   await signIn(page, USERS.alice);
   // The focus ring on the dark bar: Tab to its first control, then compare the ring with the bar.
-  await page.keyboard.press("Tab"); // the skip link
+  // Wait for the page's heading first: the panel's router moves focus to it once it renders
+  // (ui/src/state/router.ts), which would otherwise land between the key presses. Then start from
+  // the skip link, the page's first stop, whatever had focus, and Tab to the brand.
+  await page.locator("main h1").waitFor();
+  await page.locator("a.skip-link").focus();
   await page.keyboard.press("Tab"); // the brand
   const ring = await page.evaluate(() => {
     const el = document.activeElement;
