@@ -1,7 +1,8 @@
 // Every repository path a comment or a doc names exists (one of the first steps of `npm test`).
 //
-// Scans the comments of .ts/.tsx/.mts/.mjs files (parsed with TypeScript, so strings,
-// templates and regular expressions are never mistaken for comments) and the whole text of
+// Scans the comments of .ts/.tsx/.mts/.mjs files (parsed with @babel/parser, so strings,
+// templates and regular expressions are never mistaken for comments; TypeScript 7, the
+// project's compiler, has no parser to call from JavaScript) and the whole text of
 // .md files for paths under the repository's top folders (src/, test/, scripts/, docs/,
 // bench/, e2e/, examples/, migrations/, ui/). A path resolves from the repository root or
 // from the project folder holding the file (the nearest folder with a package.json or
@@ -13,7 +14,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { parse } from "@babel/parser";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TOP_FOLDERS = ["src", "test", "scripts", "docs", "bench", "e2e", "examples", "migrations", "ui"];
@@ -74,20 +75,11 @@ function walk(dir, isIgnored, files = []) {
 
 /** The comments of a source file, each with the line it starts on. */
 function commentsOf(path, text) {
-  const kind = path.endsWith(".tsx") ? ts.ScriptKind.TSX : path.endsWith(".mjs") ? ts.ScriptKind.JS : ts.ScriptKind.TS;
-  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, false, kind);
-  const seen = new Map();
-  const collect = (ranges) => {
-    for (const r of ranges ?? []) seen.set(r.pos, text.slice(r.pos, r.end));
-  };
-  const visit = (node) => {
-    collect(ts.getLeadingCommentRanges(text, node.pos));
-    collect(ts.getTrailingCommentRanges(text, node.end));
-    node.forEachChild(visit);
-  };
-  visit(source);
-  collect(ts.getLeadingCommentRanges(text, source.endOfFileToken.pos));
-  return [...seen].map(([pos, comment]) => ({ line: source.getLineAndCharacterOfPosition(pos).line + 1, text: comment }));
+  // `<T>(x)` is a cast in .ts and an element in .tsx: JSX only where the extension says so.
+  const dts = /\.d\.m?ts$/.test(path);
+  const plugins = path.endsWith(".tsx") ? ["typescript", "jsx"] : path.endsWith(".mjs") ? [] : [["typescript", { dts }]];
+  const { comments } = parse(text, { sourceType: "module", plugins, errorRecovery: false, sourceFilename: path });
+  return comments.map((c) => ({ line: c.loc.start.line, text: text.slice(c.start, c.end) }));
 }
 
 /** The text to scan, in pieces that each know their first line. */
