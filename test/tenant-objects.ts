@@ -1,14 +1,11 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
 /**
  * The tenants' Durable Objects (src/tenant-object/) write what they are told on an alarm, at
  * most once a second of real time. A test waits for that state instead of for time: after
  * every harness request (test/helpers.ts), the pending alarm of every object told something
- * since runs at once (the test KV does not enforce KV's write limit). An alarm due at once may
- * also have been fired by workerd itself, just before: the settle then waits for that
- * write to be stored (what src/tenant-object/edge-writer.ts keeps says whether one is under
- * way) instead of going on while its put is still to come.
+ * since runs at once (the test KV does not enforce KV's write limit).
  */
 const ORIGINAL = Symbol.for("gatehouse.test.tenantObjects");
 const REACHED = Symbol.for("gatehouse.test.tenantObjectsReached");
@@ -43,25 +40,7 @@ export function noteTenantObjects(): void {
 export async function settleTenantObjects(): Promise<void> {
   const names = [...reached];
   reached.clear();
-  for (const name of names) {
-    const stub = env.TENANT.get(env.TENANT.idFromName(name));
-    if (!(await runDurableObjectAlarm(stub))) await writeUnderWay(stub);
-  }
+  for (const name of names) await runDurableObjectAlarm(env.TENANT.get(env.TENANT.idFromName(name)));
   reached.clear();
 }
 
-type EdgeProgress = { requested: number; written: number };
-
-/** Returns once no write of the object's edge writer is under way (its alarm fired by workerd itself). */
-async function writeUnderWay(stub: DurableObjectStub): Promise<void> {
-  for (let checks = 0; ; checks++) {
-    const { edge, alarm } = await runInDurableObject(stub, async (_instance, state) => ({
-      edge: await state.storage.get<EdgeProgress>("edge"),
-      alarm: await state.storage.getAlarm(),
-    }));
-    // Nothing owed, or owed with its alarm set (a retry after a failure, or a change told since): settled as far as this settle goes.
-    if (!edge || edge.written >= edge.requested || alarm !== null) return;
-    if (checks === 10_000) throw new Error("a tenant object's edge write never finished");
-    await scheduler.wait(1);
-  }
-}
