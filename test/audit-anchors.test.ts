@@ -94,7 +94,7 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
 
   it("a row rewritten in the tenant's storage, every later row re-sealed, is reported by verify at the first anchored seq that no longer matches", async () => {
     const { h, t, first, second } = await tenantAnchoredTwice();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await rewriteAndReseal(t.id, first + 1);
     // The chain alone still verifies: only the anchors tell.
     const alone = await h.call<Verified>("/api/audit-logs/verify", { cookie: owner.cookie, env: withEnv({ AUDIT_ANCHORS: undefined }) });
@@ -151,7 +151,7 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
   it("without the AUDIT_ANCHORS binding, verify says anchors are not configured and the cron anchors nothing", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const unbound = withEnv({ AUDIT_ANCHORS: undefined });
     expect(await anchorTenants(unbound, h.clock.ms)).toEqual({ anchors: "not configured" });
     expect(await anchorsOf(t.id)).toEqual([]);
@@ -163,7 +163,7 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
   it("a tenant with no anchor yet is verified with none checked and none claimed", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await h.call<Verified>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(res.body).toMatchObject({ ok: true, anchors: { configured: true, checked: 0, matchedThroughSeq: null, latestSeq: null } });
   });
@@ -171,7 +171,7 @@ describe("anchors: the chain's head kept outside the tenant's store", () => {
   it("verify fails closed when the anchors cannot be read: 503 AUDIT_ANCHORS_UNAVAILABLE, never a verification without them", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await h.call("/api/audit-logs/verify", { cookie: owner.cookie, env: withEnv({ AUDIT_ANCHORS: brokenBinding<R2Bucket>("R2") }) });
     expect([res.status, res.body.error]).toEqual([503, "AUDIT_ANCHORS_UNAVAILABLE"]);
   });

@@ -33,7 +33,7 @@ describe("atomicity: no audit row, no change", () => {
   it("a role change whose audit row cannot be written does not happen", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     const res = await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "admin" }, env: withEnv({ DB: d1WithBrokenAudit(env.DB) }) });
     expect(res.status).toBe(500);

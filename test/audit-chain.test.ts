@@ -17,7 +17,7 @@ async function tenantWithHistory() {
   const h = new Harness();
   const t = await seedTenant();
   for (let i = 0; i < 3; i++) await h.login(t.member.email); // 2 rows each
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   return { h, t, owner };
 }
 
@@ -76,7 +76,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
     await Promise.all(Array.from({ length: 8 }, () => h.login(t.member.email)));
     const seqs = await auditStore.prepare("SELECT seq FROM audit_logs WHERE tenant_id = ? ORDER BY seq").bind(t.id).all<{ seq: number }>();
     expect(seqs.results.map((r) => r.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie })).body.ok).toBe(true);
   });
 
@@ -93,7 +93,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
   it("a row whose tenant's object was not told after its write waits in the outbox and is linked by the next verification", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ TENANT: tenantObjectsUnreachable() }) });
     expect((await outboxOf(t.id)).length).toBeGreaterThan(0);
     const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
@@ -105,7 +105,7 @@ describe("tamper evidence: the per-tenant hash chain", () => {
   it("an export carries the hash of every row, even of one whose tenant's object was not told after its write", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.login(t.member.email, PASSWORD, {}, { env: withEnv({ TENANT: tenantObjectsUnreachable() }) });
     const res = await h.app.fetch(new Request(gatehouseUrl("/api/audit-logs/export?format=ndjson"), { headers: { cookie: owner.cookie, "cf-connecting-ip": "203.0.113.10" } }), env);
     expect(res.status).toBe(200);

@@ -14,7 +14,7 @@ async function tenantWithRecentRowsDeleted() {
   const h = new Harness();
   const t = await seedTenant();
   for (let i = 0; i < 3; i++) await h.login(t.member.email);
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   const row4 = await auditStore.prepare("SELECT hash, created_at FROM audit_logs WHERE tenant_id = ? AND seq = 4").bind(t.id).first<{ hash: string; created_at: number }>();
   if (!row4) throw new Error("no row 4");
   await auditStore.prepare("DELETE FROM audit_logs WHERE tenant_id = ? AND seq <= 4").bind(t.id).run();
@@ -63,7 +63,7 @@ describe("retention checkpoints are authenticated", () => {
   it("without the checkpoint key, verification answers 503 (fail closed) and changes nothing", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await h.call("/api/audit-logs/verify", { cookie: owner.cookie, env: withEnv({ AUDIT_CHECKPOINT_KEY: undefined }) });
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: "AUDIT_KEY_UNAVAILABLE" });

@@ -14,7 +14,7 @@ describe("refusals are audited as FAIL rows with their reason", () => {
   it("validation (400) on a sensitive route", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "emperor" } });
     expect(await lastRow(t.id, "USER_ROLE_UPDATED")).toMatchObject({ outcome: "FAIL", failure_reason: "VALIDATION_FAILED", target_id: t.member.id });
   });
@@ -22,7 +22,7 @@ describe("refusals are audited as FAIL rows with their reason", () => {
   it("malformed JSON (400) on a sensitive route", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", rawBody: "{", headers: { "content-type": "application/json" } });
     expect(await lastRow(t.id, "USER_ROLE_UPDATED")).toMatchObject({ outcome: "FAIL", failure_reason: "MALFORMED_JSON" });
   });
@@ -39,7 +39,7 @@ describe("refusals are audited as FAIL rows with their reason", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "FORCE_LOGOUT", t.owner);
     await h.call(`/api/users/${other.member.id}/force-logout`, { cookie: owner.cookie, method: "POST" });
     expect(await lastRow(t.id, "SESSION_INVALIDATED")).toMatchObject({ outcome: "FAIL", failure_reason: "USER_NOT_FOUND" });
@@ -60,7 +60,7 @@ describe("refusals are audited as FAIL rows with their reason", () => {
   it("a 428 step-up challenge is a question, not a failure: no row", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const before = await count(t.id);
     const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST" });
     expect(res.status).toBe(428);

@@ -27,8 +27,8 @@ describe("the audit outbox is drained after a crash at each step", () => {
   it("an event whose object was never told waits in the outbox and is in the chain at the tenant's next audit read", async () => {
     const h = new Harness();
     const t = await seedTenant("told-lost");
-    const member = await h.signIn(t.member);
-    const owner = await h.signIn(t.owner);
+    const member = await h.session(t.member);
+    const owner = await h.session(t.owner);
     const before = (await storedIds(t.id)).length;
     await changeProfile(h, member.cookie, "Told Lost", unreachable());
     expect(await outboxOf(t.id)).toHaveLength(1);
@@ -41,7 +41,7 @@ describe("the audit outbox is drained after a crash at each step", () => {
   it("an event whose object was never told is in the chain after the tenant's next write, before and in order with it", async () => {
     const h = new Harness();
     const t = await seedTenant("told-lost-write");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     await changeProfile(h, member.cookie, "First", unreachable());
     const [waiting] = await outboxOf(t.id);
     await changeProfile(h, member.cookie, "Second");
@@ -53,7 +53,7 @@ describe("the audit outbox is drained after a crash at each step", () => {
   it("an event whose object was never told is in the chain after the hourly cron, with no read or write of the tenant", async () => {
     const h = new Harness();
     const t = await seedTenant("told-lost-cron");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     await changeProfile(h, member.cookie, "Cron", unreachable());
     const [waiting] = await outboxOf(t.id);
     expect(await drainPendingOutboxes(env)).toMatchObject({ failed: 0 });
@@ -64,8 +64,8 @@ describe("the audit outbox is drained after a crash at each step", () => {
   it("events an object stored but whose outbox rows it did not delete are skipped by the next drain and deleted, never stored twice", async () => {
     const h = new Harness();
     const t = await seedTenant("delete-lost");
-    const member = await h.signIn(t.member);
-    const owner = await h.signIn(t.owner);
+    const member = await h.session(t.member);
+    const owner = await h.session(t.owner);
     await changeProfile(h, member.cookie, "One", unreachable());
     await changeProfile(h, member.cookie, "Two", unreachable());
     const waiting = (await outboxOf(t.id)).map((r) => r.id);
@@ -89,7 +89,7 @@ describe("the outbox after a D1 restore", () => {
   it("an event whose outbox position a D1 restore handed out again still reaches the chain", async () => {
     const h = new Harness();
     const t = await seedTenant("restored");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     await changeProfile(h, member.cookie, "Before");
     const before = await storedIds(t.id);
     // A restore to before these events: the outbox's position counter goes back.
@@ -132,8 +132,8 @@ describe("audit reads fail closed when the tenant's object is unreachable", () =
   it("search, product actions, verification and export answer 503 AUDIT_UNAVAILABLE, never 500, while a change still commits with its event", async () => {
     const h = new Harness();
     const t = await seedTenant("unreachable");
-    const owner = await h.signIn(t.owner);
-    const member = await h.signIn(t.member);
+    const owner = await h.session(t.owner);
+    const member = await h.session(t.member);
     for (const path of ["/api/audit-logs", "/api/audit-logs/product-actions", "/api/audit-logs/verify", "/api/audit-logs/export"]) {
       const res = await h.call(path, { cookie: owner.cookie, env: unreachable() });
       expect([path, res.status, res.body.error]).toEqual([path, 503, "AUDIT_UNAVAILABLE"]);

@@ -12,8 +12,8 @@ describe("the product's actions in the audit log's filter", () => {
     const h = realTimeHarness();
     const acme = await seedTenant("pa");
     const globex = await seedTenant("pb");
-    const owner = await h.signIn(acme.owner);
-    const other = await h.signIn(globex.owner);
+    const owner = await h.session(acme.owner);
+    const other = await h.session(globex.owner);
     await record(owner, "app.note.deleted");
     await record(owner, "app.note.created");
     await record(owner, "app.note.deleted");

@@ -63,7 +63,7 @@ export type StreamView = {
 /** A tenant whose owner is signed in, stepped up and has saved a stream (`preset`, SIEM_URL, TOKEN). */
 export async function streamingTenant(h: Harness, preset: StreamPreset = "ndjson", label = "stream") {
   const t = await seedTenant(label);
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   await h.stepUp(owner.cookie, "AUDIT_STREAM_CHANGE", t.owner);
   const saved = await h.call<{ stream: StreamView }>("/api/tenant/audit-stream", { method: "PUT", cookie: owner.cookie, body: { preset, url: SIEM_URL, token: TOKEN } });
   if (saved.status !== 201) throw new Error(`stream not saved: ${saved.status} ${JSON.stringify(saved.body)}`);

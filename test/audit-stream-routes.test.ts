@@ -11,12 +11,12 @@ describe("the audit stream's API", () => {
   it("only an owner with a fresh AUDIT_STREAM_CHANGE step-up saves the stream; an admin's attempt is refused 403 and audited as FAIL", async () => {
     const h = new Harness();
     const t = await seedTenant("streamapi");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const body = { preset: "splunk_hec", url: SIEM_URL, token: TOKEN };
     const unverified = await h.call(PATH, { method: "PUT", cookie: owner.cookie, body });
     expect(unverified.status).toBe(428);
     expect(unverified.body.purpose).toBe("AUDIT_STREAM_CHANGE");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "AUDIT_STREAM_CHANGE", t.admin);
     expect((await h.call(PATH, { method: "PUT", cookie: admin.cookie, body })).status).toBe(403);
     expect((await h.call(PATH, { cookie: admin.cookie })).status).toBe(403);
@@ -67,7 +67,7 @@ describe("the audit stream's API", () => {
     const h = new Harness();
     const theirs = await streamingTenant(h, "ndjson", "streamtheirs");
     const t = await seedTenant("streammine");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     for (const [path, body] of [["pause"], ["resume"], ["replay", { fromSeq: 1 }]] as const) {
       const res = await ownerChange(h, t, owner.cookie, `${PATH}/${theirs.stream.id}/${path}`, body);
       expect([path, res.status, res.body]).toMatchObject([path, 404, { error: "AUDIT_STREAM_NOT_FOUND" }]);
@@ -80,7 +80,7 @@ describe("the audit stream's API", () => {
   it("an endpoint must be https (http only for localhost or 127.0.0.1) and carry no credential; a bad one is refused and saves nothing", async () => {
     const h = new Harness();
     const t = await seedTenant("streamurl");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     for (const url of ["http://siem.example/in", "https://user:pw@siem.example/in", "https://siem.example/in?api_key=x", "ftp://siem.example/in", "not a url"]) {
       const res = await ownerChange<ErrorBody>(h, t, owner.cookie, PATH, { preset: "ndjson", url, token: TOKEN }, "PUT");
       expect([url, res.status, res.body.error]).toEqual([url, 400, "VALIDATION_FAILED"]);

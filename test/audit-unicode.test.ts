@@ -53,7 +53,7 @@ describe("the chain verifies whatever text its rows hold", () => {
     const stored = await auditStore.prepare("SELECT user_agent FROM audit_logs WHERE tenant_id = ? AND action = 'LOGIN_FAILED'").bind(t.id).first<{ user_agent: string }>();
     // Whole code points: the emoji is kept entire (512 code points), never half of it.
     expect(stored?.user_agent).toBe(`${"a".repeat(511)}😀`);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const verify = await h.call<Verify>("/api/audit-logs/verify", { cookie: owner.cookie });
     expect(verify.body).toMatchObject({ ok: true, firstBrokenSeq: null });
   });

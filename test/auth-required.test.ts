@@ -56,7 +56,7 @@ describe("isolation: no SCIM route is reachable without the tenant's SCIM token"
     expect(routes.size).toBeGreaterThan(8);
     const h = new Harness();
     const t = await seedTenant("scimwalk");
-    const { cookie } = await h.signIn(t.owner);
+    const { cookie } = await h.session(t.owner);
     for (const route of [...routes, "GET /scim/v2/NoSuchEndpoint"]) {
       const [method, path] = route.split(" ") as [string, string];
       const res = await h.call<{ status: string; schemas: string[] }>(`/_gatehouse${path.replace(/:[A-Za-z]+/g, "abc123")}`, { method, cookie, ...(method === "GET" || method === "DELETE" ? {} : { body: {} }) });

@@ -36,7 +36,7 @@ describe("branding: the product's own name on the pages its users see", () => {
   it("/api/me names the member's organisation", async () => {
     const h = new Harness();
     const t = await seedTenant("branded");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const me = await h.call<{ tenant?: { name: string } }>("/api/me", { cookie });
     expect(me.body.tenant).toEqual({ name: "branded" });
   });

@@ -31,7 +31,7 @@ async function pwnedFixture() {
 async function acceptWith(password: string, env = withEnv({ PWNED_PASSWORDS_API: API })) {
   const h = new Harness();
   const t = await seedTenant("pwned");
-  const admin = await h.signIn(t.admin);
+  const admin = await h.session(t.admin);
   const token = tokenOf((await invite(h, admin.cookie, `joiner-${crypto.randomUUID().slice(0, 8)}@example.test`)).body.link);
   const res = await h.call<{ error?: string; reason?: string }>("/api/auth/invitations/accept", { body: { token, displayName: "Joiner", password }, env });
   return res;

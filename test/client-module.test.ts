@@ -150,7 +150,7 @@ describe("the step-up page", () => {
     const h = new Harness();
     const t = await seedTenant("cm");
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const forMember = await h.call("/api/security/stepup/challenge?purpose=NOTE_DELETE", { cookie: member.cookie });
     expect(forMember.body).toEqual({ purpose: "NOTE_DELETE", methods: ["password"], label: "delete a note" });
     const forAdmin = await h.call("/api/security/stepup/challenge?purpose=BILLING_EXPORT", { cookie: admin.cookie });
@@ -162,7 +162,7 @@ describe("the step-up page", () => {
   it("the frameable step-up page's challenge serves only the product's purposes, never Gatehouse's own admin ones", async () => {
     const h = new Harness();
     const t = await seedTenant("cn");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     for (const purpose of ["ROLE_CHANGE", "IMPERSONATION", "FORCE_LOGOUT"]) {
       const res = await h.call(`/api/security/stepup/challenge?purpose=${purpose}`, { cookie: admin.cookie });
       expect(res.status, purpose).toBe(400);

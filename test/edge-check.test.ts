@@ -189,7 +189,7 @@ describe("the per-request check at the edge", () => {
   it("fail closed: a step-up guarded route whose D1 re-check errors answers 503, never runs", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
     const member = await h.login(t.member.email);
     const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST", env: withEnv({ DB: brokenBinding<D1Database>("D1") }) });
@@ -199,7 +199,7 @@ describe("the per-request check at the edge", () => {
   it("fail closed: a step-up grant that cannot be read or claimed is 503, never a pass or a 500", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
     const member = await h.login(t.member.email);
     // Only the step-up grants' table is unreadable; the session re-check still works.

@@ -11,7 +11,7 @@ beforeAll(loadStepUpKeys);
 
 /** The owner requires two-factor through the API, as the panel does. */
 async function requireTwoFactor(h: Harness, t: SeededTenant) {
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   await h.stepUp(owner.cookie, "TENANT_POLICY_CHANGE", t.owner);
   const res = await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } });
   expect(res.status).toBe(200);

@@ -275,7 +275,7 @@ describe("the identity assertion", () => {
   it("is an ES256 JWT with the user's claims, verifiable against the published JWKS, living at most 60 s", async () => {
     const h = new Harness();
     const t = await seedTenant("gw");
-    const { cookie, sessionId } = await h.signIn(t.admin);
+    const { cookie, sessionId } = await h.session(t.admin);
     const origin = fakeOrigin();
     const e = gatewayEnv(origin.binding);
     await h.call("/app", { env: e, cookie });
@@ -291,7 +291,7 @@ describe("the identity assertion", () => {
   it("while impersonating, the assertion names the member as sub and the real admin in act", async () => {
     const h = new Harness();
     const t = await seedTenant("gw");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     await h.stepUp(cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, method: "POST", body: { reason: "support ticket 7" } })).status).toBe(200);
     const origin = fakeOrigin();
@@ -305,7 +305,7 @@ describe("the identity assertion", () => {
   it("a hot request reuses the token signed for the same state; a role change stops the reuse at once", async () => {
     const h = new Harness();
     const t = await seedTenant("gw");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const { cookie } = await h.login(t.member.email);
     const origin = fakeOrigin();
     const e = gatewayEnv(origin.binding);
@@ -325,7 +325,7 @@ describe("the identity assertion", () => {
     const h = new Harness();
     const t = await seedTenant("gw");
     h.clock.ms += 300; // off a whole second, so the end falls inside one
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     await h.stepUp(cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, method: "POST", body: { reason: "support ticket 9" } })).status).toBe(200);
     const ends = await env.DB.prepare("SELECT impersonation_expires_at AS e FROM user_sessions WHERE impersonated_user_id = ?").bind(t.member.id).first<number>("e");

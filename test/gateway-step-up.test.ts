@@ -124,7 +124,7 @@ describe("while an admin impersonates", () => {
   async function impersonating() {
     const h = new Harness();
     const t = await seedTenant("si");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: note stuck" } })).status).toBe(200);
     return { h, t, cookie: admin.cookie };
@@ -159,7 +159,7 @@ describe("while an admin impersonates", () => {
   it("a grant for a purpose that does not allow impersonation, earned before it started, does not open the route while impersonating", async () => {
     const h = new Harness();
     const t = await seedTenant("sj");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     await h.stepUp(cookie, "NOTE_DELETE", t.admin);
     await h.stepUp(cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, body: { reason: "Ticket 8: note stuck" } })).status).toBe(200);
@@ -173,7 +173,7 @@ describe("while an admin impersonates", () => {
   it("a grant counts only for whom it was earned acting as: one earned before an impersonation started or during one that ended does not carry across", async () => {
     const h = new Harness();
     const t = await seedTenant("sk");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const restore = (origin: Fetcher) => h.call("/v1/notes/n1/restore", { env: gatewayEnv(origin), cookie, method: "POST", body: {}, headers: FETCH });
     // Earned as the admin, then impersonating: not the member's.
     await h.stepUp(cookie, "NOTE_RESTORE", t.admin);

@@ -9,6 +9,7 @@ import type { Bindings } from "../src/env";
 import { randomBytes, randomId, toBase64Url } from "../src/lib/crypto";
 import { PBKDF2_ITERATIONS, hashPassword, normalizePassword } from "../src/lib/password";
 import type { StepUpPurpose } from "../src/stepup/policy";
+import { sessionFixture } from "./session-fixture";
 import { settleTenantObjects } from "./tenant-objects";
 import { sealSecret } from "../src/stepup/secret-box";
 import { generateTotpSecret, totpCodeAt } from "../src/stepup/totp";
@@ -56,11 +57,10 @@ export type CallOptions = {
 export class Harness {
   readonly clock = new TestClock();
   readonly app = createApp({ now: this.clock.now });
+  private readonly fixture = sessionFixture({ now: this.clock.now });
 
   async call<T = ErrorBody>(path: string, options: CallOptions = {}): Promise<CallResult<T>> {
-    const headers = new Headers(options.headers);
-    headers.set("cf-connecting-ip", options.ip ?? "203.0.113.10");
-    if (!headers.has("user-agent")) headers.set("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    const headers = clientHeaders(options);
     if (options.cookie) headers.set("cookie", options.cookie);
     if (options.origin) headers.set("host", new URL(options.origin).host);
     let body: string | undefined;
@@ -101,7 +101,22 @@ export class Harness {
     return res.body;
   }
 
-  /** Signs in (with the TOTP code when the user has one) and returns the cookie to send back. */
+  /**
+   * A session of `user` without signing in (test/session-fixture.ts), for tests not about
+   * signing in: the cookie to send back. The clock moves as signIn moves it.
+   */
+  async session(user: SeededUser, options: Pick<CallOptions, "ip" | "headers" | "env"> = {}) {
+    if (user.totpSecret) this.clock.advanceSeconds(30);
+    const headers = clientHeaders(options);
+    headers.set("content-type", "application/json");
+    const res = await this.fixture.fetch(new Request(gatehouseUrl("/"), { method: "POST", headers, body: JSON.stringify({ userId: user.id }) }), options.env ?? env);
+    const setCookie = res.headers.get("set-cookie");
+    if (res.status !== 200 || !setCookie) throw new Error(`no session for ${user.email}: ${res.status} ${await res.text()}`);
+    const body = await res.json<{ sessionId: string; userId: string }>();
+    return { cookie: cookieHeader(setCookie), sessionId: body.sessionId, userId: body.userId };
+  }
+
+  /** Signs in through POST /api/auth/login (with the TOTP code when the user has one) and returns the cookie to send back. */
   async signIn(user: SeededUser, options: CallOptions = {}) {
     const extra: Record<string, string> = user.totpSecret ? { totpCode: this.code(user) } : {};
     if (user.totpSecret) this.clock.advanceSeconds(30);
@@ -114,6 +129,14 @@ export class Harness {
     if (res.status !== 200 || !res.cookie) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
     return { cookie: cookieHeader(res.cookie), sessionId: res.body.sessionId, userId: res.body.user.id };
   }
+}
+
+/** The headers every harness request carries: the client's address (CF-Connecting-IP) and a browser's User-Agent. */
+function clientHeaders(options: Pick<CallOptions, "ip" | "headers">): Headers {
+  const headers = new Headers(options.headers);
+  headers.set("cf-connecting-ip", options.ip ?? "203.0.113.10");
+  if (!headers.has("user-agent")) headers.set("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+  return headers;
 }
 
 export function cookieHeader(setCookie: string): string {

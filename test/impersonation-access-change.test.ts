@@ -8,7 +8,7 @@ import { auditStore } from "./audit-store";
 type MeBody = { user: { id: string; role: string }; impersonation?: unknown };
 
 async function impersonate(h: Harness, actor: SeededUser, targetId: string) {
-  const admin = await h.signIn(actor);
+  const admin = await h.session(actor);
   await h.stepUp(admin.cookie, "IMPERSONATION", actor);
   const res = await h.call(`/api/impersonate/${targetId}`, { cookie: admin.cookie, body: { reason: "Ticket #7: settings look wrong" } });
   expect(res.status).toBe(200);
@@ -16,7 +16,7 @@ async function impersonate(h: Harness, actor: SeededUser, targetId: string) {
 }
 
 async function ownerDoes(h: Harness, t: SeededTenant, path: string, body: unknown) {
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
   return h.call(path, { cookie: owner.cookie, method: "PATCH", body });
 }
@@ -72,12 +72,12 @@ describe("a role or permission change ends the impersonations its user takes par
   it("an impersonation that began between a role change's checks and its batch makes the change fail whole (409)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const sneak = () =>
       env.DB.prepare("UPDATE user_sessions SET impersonated_user_id = ?, impersonation_reason = 'x', impersonation_started_at = ?, impersonation_expires_at = ? WHERE id = ?")
         .bind(t.member.id, h.clock.ms, h.clock.ms + 600_000, admin.sessionId)
         .run();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     const res = await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "owner" }, env: withEnv({ DB: d1WithChangeBeforeBatch(env.DB, null, sneak) }) });
     expect(res.status).toBe(409);
@@ -89,7 +89,7 @@ describe("a role or permission change ends the impersonations its user takes par
   it("an impersonation start racing a role change of its target does not begin (the start's batch re-checks access)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     const promote = () => env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.member.id).run();
     const res = await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket #8" }, env: withEnv({ DB: d1WithChangeBeforeBatch(env.DB, null, promote) }) });

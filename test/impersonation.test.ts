@@ -9,7 +9,7 @@ type MeBody = {
 };
 
 async function startAs(h: Harness, t: SeededTenant, targetId: string, actor = t.admin) {
-  const admin = await h.signIn(actor);
+  const admin = await h.session(actor);
   await h.stepUp(admin.cookie, "IMPERSONATION", actor);
   const res = await h.call(`/api/impersonate/${targetId}`, { cookie: admin.cookie, body: { reason: "Ticket #42: cannot see invoices" } });
   expect(res.status).toBe(200);
@@ -34,7 +34,7 @@ describe("starting impersonation", () => {
   it("needs step-up IMPERSONATION: 428 without a grant", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const res = await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "because" } });
     expect(res.status).toBe(428);
     expect(res.body.purpose).toBe("IMPERSONATION");
@@ -43,7 +43,7 @@ describe("starting impersonation", () => {
   it("requires a reason of 3-500 characters", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     for (const body of [{}, { reason: "ab" }, { reason: "x".repeat(501) }]) {
       expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body })).status).toBe(400);
     }
@@ -53,7 +53,7 @@ describe("starting impersonation", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "IMPERSONATION", t.owner);
     const res = await h.call(`/api/impersonate/${other.member.id}`, { cookie: owner.cookie, body: { reason: "cross tenant" } });
     expect(res.status).toBe(404);
@@ -62,7 +62,7 @@ describe("starting impersonation", () => {
   it("rank: an admin cannot impersonate an admin-or-owner; an owner can impersonate an admin", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     const up = await h.call(`/api/impersonate/${t.owner.id}`, { cookie: admin.cookie, body: { reason: "escalate" } });
     expect(up.status).toBe(403);
@@ -73,7 +73,7 @@ describe("starting impersonation", () => {
   it("no self: impersonating yourself is 403", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "IMPERSONATION", t.owner);
     const res = await h.call(`/api/impersonate/${t.owner.id}`, { cookie: owner.cookie, body: { reason: "myself" } });
     expect(res.body.error).toBe("IMPERSONATION_FORBIDDEN");
@@ -93,7 +93,7 @@ describe("race: concurrent starts on one session (Promise.all)", () => {
   it("at most one begins, and only it is audited as started", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "IMPERSONATION", t.owner);
     const results = await Promise.all(
       [t.admin.id, t.member.id].map((id) => h.call(`/api/impersonate/${id}`, { cookie: owner.cookie, body: { reason: "two tabs at once" } })),
@@ -217,7 +217,7 @@ describe("ending impersonation", () => {
     const t = await seedTenant();
     const admin = await startAs(h, t, t.member.id);
     h.clock.advanceSeconds(30); // a fresh TOTP step for a second sign-in
-    const other = await h.signIn(t.admin);
+    const other = await h.session(t.admin);
     h.clock.advanceSeconds(30 * 60);
     const res = await h.call("/api/security/sessions/revoke-others", { cookie: admin.cookie, method: "POST", body: {} });
     expect(res.status).toBe(409);
@@ -249,7 +249,7 @@ describe("ending impersonation", () => {
     const h = new Harness();
     const t = await seedTenant();
     const admin = await startAs(h, t, t.member.id);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "FORCE_LOGOUT", t.owner);
     expect((await h.call(`/api/users/${t.admin.id}/force-logout`, { cookie: owner.cookie, method: "POST" })).status).toBe(200);
     expect((await h.call("/api/me", { cookie: admin.cookie })).status).toBe(401);
@@ -264,9 +264,8 @@ describe("ending impersonation", () => {
     await h.call("/api/me", { cookie: admin.cookie });
     await h.call("/api/impersonate/exit", { cookie: admin.cookie, method: "POST" });
     const rows = (await auditRows(t.id)).map((r) => [r.action, r.outcome, r.actor_user_id, r.real_user_id, r.is_impersonating, r.reason]);
+    // The admin's session was made without a sign-in (Harness.session): every row is the lifecycle's.
     expect(rows).toEqual([
-      ["LOGIN_SUCCEEDED", "SUCCESS", t.admin.id, null, 0, null],
-      ["SESSION_CREATED", "SUCCESS", t.admin.id, null, 0, null],
       ["STEP_UP_VERIFIED", "SUCCESS", t.admin.id, null, 0, null],
       ["IMPERSONATION_STARTED", "SUCCESS", t.admin.id, null, 0, "Ticket #42: cannot see invoices"],
       ["IMPERSONATION_ENDED", "SUCCESS", t.admin.id, t.admin.id, 1, "EXIT"],

@@ -15,7 +15,7 @@ describe("invitation preview: what the accept page shows when it opens", () => {
   it("an open invitation's link shows its organisation, invited email, role and inviter", async () => {
     const h = new Harness();
     const t = await seedTenant("preview");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const token = tokenOf((await invite(h, admin.cookie, "newcomer@example.test", "member")).body.link);
     const res = await preview(h, token);
     expect(res.status).toBe(200);
@@ -25,7 +25,7 @@ describe("invitation preview: what the accept page shows when it opens", () => {
   it("a used, revoked or expired link says only that, not whom it was for", async () => {
     const h = new Harness();
     const t = await seedTenant("preview");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const used = tokenOf((await invite(h, admin.cookie, "used@example.test")).body.link);
     expect((await accept(h, used)).status).toBe(200);
     const revoked = await invite(h, admin.cookie, "revoked@example.test");
@@ -41,7 +41,7 @@ describe("invitation preview: what the accept page shows when it opens", () => {
   it("a link whose inviter can no longer grant the access reads as withdrawn", async () => {
     const h = new Harness();
     const t = await seedTenant("preview");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const token = tokenOf((await invite(h, admin.cookie, "orphan@example.test")).body.link);
     // Demoted by a change that did not revoke the link (one sent before a role change, say).
     await createDb(env.DB).update(users).set({ role: "member" }).where(eq(users.id, t.admin.id));
@@ -51,7 +51,7 @@ describe("invitation preview: what the accept page shows when it opens", () => {
   it("a guessed or altered token is 404 INVITATION_NOT_FOUND", async () => {
     const h = new Harness();
     const t = await seedTenant("preview");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const token = tokenOf((await invite(h, admin.cookie, "guess@example.test")).body.link);
     const altered = token.slice(0, -1) + (token.endsWith("A") ? "B" : "A");
     const res = await preview(h, altered);
@@ -68,7 +68,7 @@ describe("invitation preview: what the accept page shows when it opens", () => {
   it("an unreadable invitations table is 503, never a guess", async () => {
     const h = new Harness();
     const t = await seedTenant("preview");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const token = tokenOf((await invite(h, admin.cookie, "down@example.test")).body.link);
     const res = await preview(h, token, { env: withEnv({ DB: d1WithTableGone(env.DB, "invitations") }) });
     expect(res.status).toBe(503);

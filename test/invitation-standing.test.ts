@@ -26,9 +26,9 @@ async function change(h: Harness, actor: SeededUser, cookie: string, userId: str
 async function adminInvited(email: string) {
   const h = new Harness();
   const t = await seedTenant("stand");
-  const admin = await h.signIn(t.admin);
+  const admin = await h.session(t.admin);
   const created = await invite(h, admin.cookie, email, "admin");
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   return { h, t, admin, created, owner };
 }
 
@@ -60,9 +60,9 @@ describe("an invitation stands only while its inviter could still send it", () =
   it("demoting an inviter revokes the invitations their new role could not send, and only those", async () => {
     const h = new Harness();
     const t = await seedTenant("stand");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await change(h, t.owner, owner.cookie, t.admin.id, { role: "owner" })).status).toBe(200);
-    const coOwner = await h.signIn(t.admin);
+    const coOwner = await h.session(t.admin);
     const toOwner = await invite(h, coOwner.cookie, "to-owner@example.test", "owner");
     const toAdmin = await invite(h, coOwner.cookie, "to-admin@example.test", "admin");
     const toMember = await invite(h, coOwner.cookie, "to-member@example.test", "member");
@@ -80,7 +80,7 @@ describe("an invitation stands only while its inviter could still send it", () =
   it("taking the permission to invite away from a member revokes the invitations they sent", async () => {
     const h = new Harness();
     const t = await seedTenant("stand");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await change(h, t.owner, owner.cookie, t.member.id, { grant: ["SETTINGS_SECURITY_EDIT"] })).status).toBe(200);
     const member = await h.login(t.member.email);
     const created = await invite(h, member.cookie, "friend@example.test", "member");
@@ -93,7 +93,7 @@ describe("an invitation stands only while its inviter could still send it", () =
   it("accepting refuses an invitation whose inviter can no longer grant its role, even when nothing revoked it", async () => {
     const h = new Harness();
     const t = await seedTenant("stand");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const db = createDb(env.DB);
     // The inviter's standing changed behind the routes' back (as before this rule, or by a restore): the invitation still looks pending.
     const losses = [{ role: "member" as const }, { disabledAt: h.clock.ms }, { removedAt: h.clock.ms }, { permissionOverrides: { granted: [], revoked: ["SETTINGS_SECURITY_EDIT" as const] } }];

@@ -16,7 +16,7 @@ async function blockedNetworkTenant() {
   const h = new Harness();
   const t = await seedTenant("enf");
   await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
-  const { cookie } = await h.signIn(t.member);
+  const { cookie } = await h.session(t.member);
   return { h, t, cookie };
 }
 
@@ -54,7 +54,7 @@ describe("blocked requests", () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
-    const { cookie } = await h.signIn(t.owner);
+    const { cookie } = await h.session(t.owner);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403);
   });
 
@@ -62,7 +62,7 @@ describe("blocked requests", () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "allow", cidr: "203.0.113.0/24" }]);
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const status = async (ip: string) => (await h.call("/api/me", { cookie, ip })).status;
     expect(await status("192.0.2.1")).toBe(403);
     expect(await status("2001:db8::1")).toBe(403);
@@ -72,7 +72,7 @@ describe("blocked requests", () => {
   it("another tenant's rules do not apply", async () => {
     const { h } = await blockedNetworkTenant();
     const other = await seedTenant("other");
-    const { cookie } = await h.signIn(other.member);
+    const { cookie } = await h.session(other.member);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200);
   });
 });
@@ -101,7 +101,7 @@ describe("only CF-Connecting-IP counts", () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "allow", cidr: "203.0.113.0/24" }]);
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const res = await withoutAddress(h, cookie);
     expect(res.status).toBe(403);
     expect(res.body.error).toBe("IP_BLOCKED");
@@ -110,7 +110,7 @@ describe("only CF-Connecting-IP counts", () => {
   it("a request without CF-Connecting-IP is allowed when the tenant has no rules", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     expect((await withoutAddress(h, cookie)).status).toBe(200);
   });
 });
@@ -218,7 +218,7 @@ describe("the KV fast path", () => {
   it("a rule added through another isolate is enforced here within LOCAL_TENANT_EDGE_MS (1 s), not later", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200); // this isolate now holds the empty set
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]); // D1 and KV change; this isolate's copy does not
     h.clock.ms += LOCAL_TENANT_EDGE_MS - 1;
@@ -252,9 +252,9 @@ describe("the KV fast path", () => {
   it("a change through the API is enforced on the next request (KV rewritten after D1)", async () => {
     const h = new Harness();
     const t = await seedTenant("enf");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     expect((await h.call("/api/me", { cookie: member.cookie, ip: BLOCKED })).status).toBe(200); // cache now warm, empty
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     await h.stepUp(cookie, "IP_RULE_CHANGE", t.admin);
     const created = await h.call<{ rule: { id: string } }>("/api/security/ip-rules", { cookie, body: { action: "deny", cidr: "198.51.100.0/24" } });
     expect(created.status).toBe(201);
@@ -267,7 +267,7 @@ describe("the KV fast path", () => {
     const h = new Harness();
     const t = await seedTenant("enf");
     await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24", expiresAt: START_MS + 90_000 }]);
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(403);
     h.clock.advanceSeconds(90);
     expect((await h.call("/api/me", { cookie, ip: BLOCKED })).status).toBe(200);

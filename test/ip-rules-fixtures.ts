@@ -12,7 +12,7 @@ export type Rule = { id: string; action: "allow" | "deny"; cidr: string; descrip
 
 /** Signs in and earns the IP_RULE_CHANGE grant (one grant covers the 10-minute window). */
 export async function editor(h: Harness, user: SeededUser) {
-  const { cookie } = await h.signIn(user);
+  const { cookie } = await h.session(user);
   await h.stepUp(cookie, "IP_RULE_CHANGE", user);
   return cookie;
 }

@@ -127,7 +127,7 @@ describe("tenancy, permission and step-up", () => {
     const h = new Harness();
     const t = await seedTenant("ipr");
     const [id] = await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const calls = [
       h.call(BASE, { cookie, body: { action: "deny", cidr: "192.0.2.0/24" } }),
       h.call(`${BASE}/${id}`, { cookie, method: "PATCH", body: { cidr: "192.0.2.0/24" } }),
@@ -146,7 +146,7 @@ describe("tenancy, permission and step-up", () => {
     const h = new Harness();
     const t = await seedTenant("ipr");
     const [id] = await seedRules(t.id, [{ action: "deny", cidr: "198.51.100.0/24" }]);
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     await h.stepUp(cookie, "ROLE_CHANGE", t.admin); // a grant for another purpose never counts
     const calls = [
       () => h.call(BASE, { cookie, body: { action: "deny", cidr: "192.0.2.0/24" } }),

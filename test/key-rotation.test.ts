@@ -46,7 +46,7 @@ async function stepUp(h: Harness, cookie: string, user: SeededUser, stepUpEnv: B
 async function adminSignedIn() {
   const h = new Harness();
   const t = await seedTenant("rot");
-  const { cookie } = await h.signIn(t.admin);
+  const { cookie } = await h.session(t.admin);
   h.clock.advanceSeconds(30);
   return { h, t, cookie };
 }
@@ -265,7 +265,7 @@ describe("audit checkpoints across an AUDIT_CHECKPOINT_KEY rotation", () => {
     await h.login(t.member.email);
     await runRetention(withEnv({ AUDIT_RETENTION_DAYS: "2" }), h.clock.ms);
     expect(await macOf(t.id)).toMatch(/^k0\./);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const verify = (verifyEnv: Bindings) => h.call<{ ok: boolean; reason: string | null }>("/api/audit-logs/verify", { cookie: owner.cookie, env: verifyEnv });
     return { t, verify };
   }
@@ -336,7 +336,7 @@ describe("configuration is validated at startup and in the cron", () => {
   it("a request that reaches a route with an invalid configuration answers 503 CONFIG_INVALID, never 500", async () => {
     const h = new Harness();
     const t = await seedTenant("cfg");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const res = await h.call("/api/me", { cookie, env: withEnv({ SESSION_IDLE_TIMEOUT_SECONDS: "0" }) });
     expect(res.status).toBe(503);
     expect(res.body.error).toBe("CONFIG_INVALID");

@@ -45,8 +45,8 @@ function expectEachKeyWrittenOnce(writes: Write[], tenantId: string) {
 async function memberAndSteppedUpOwner(purpose: "FORCE_LOGOUT" | "IP_RULE_CHANGE") {
   const h = new Harness();
   const t = await seedTenant();
-  const member = await h.signIn(t.member);
-  const owner = await h.signIn(t.owner);
+  const member = await h.session(t.member);
+  const owner = await h.session(t.owner);
   await h.stepUp(owner.cookie, purpose, t.owner);
   h.clock.advanceSeconds(2);
   return { h, t, member, owner, limited: limitedKv(h.clock.now) };
@@ -56,11 +56,11 @@ describe("KV's one write per key per second", () => {
   it("no request writes one KV key twice: disabling a member whom an admin is impersonating writes each session entry once and leaves the tenant's document to the tenant's object", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: invoices" } })).status).toBe(200);
-    await h.signIn(t.member);
-    const owner = await h.signIn(t.owner);
+    await h.session(t.member);
+    const owner = await h.session(t.owner);
     h.clock.advanceSeconds(2);
     await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     const limited = limitedKv(h.clock.now);
@@ -73,7 +73,7 @@ describe("KV's one write per key per second", () => {
   it("no request writes one KV key twice: the operator disabling a tenant with several signed-in members writes each key once and never the tenant's document", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const cookies = [await h.signIn(t.owner), await h.signIn(t.admin), await h.signIn(t.member)].map((s) => s.cookie);
+    const cookies = [await h.session(t.owner), await h.session(t.admin), await h.session(t.member)].map((s) => s.cookie);
     h.clock.advanceSeconds(2);
     const token = "operator-token-for-tests-0123456789abcdef";
     const limited = limitedKv(h.clock.now);

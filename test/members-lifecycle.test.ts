@@ -26,7 +26,7 @@ describe("disabling a member", () => {
     const t = await seedTenant();
     const member = await h.login(t.member.email);
     const other = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await h.call(`/api/users/${t.member.id}/disable`, { cookie: admin.cookie, body: {} })).status).toBe(428);
     const res = await act(h, t.admin, admin.cookie, "disable", t.member.id);
     expect(res.status).toBe(200);
@@ -39,7 +39,7 @@ describe("disabling a member", () => {
   it("sign-in of a disabled member answers 403 USER_DISABLED only once the password was right; a wrong password is the usual 401", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await act(h, t.admin, admin.cookie, "disable", t.member.id);
     const wrong = await h.call("/api/auth/login", { body: { email: t.member.email, password: `${PASSWORD}!` } });
     expect(wrong.status).toBe(401);
@@ -54,7 +54,7 @@ describe("disabling a member", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await act(h, t.admin, admin.cookie, "disable", t.member.id);
     expect((await act(h, t.admin, admin.cookie, "enable", t.member.id)).status).toBe(200);
     expect((await me(h, member.cookie)).status).toBe(401);
@@ -66,11 +66,11 @@ describe("disabling a member", () => {
   it("an impersonation of a member ends when the member is disabled, and a disabled member cannot be impersonated", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: invoices" } })).status).toBe(200);
     expect((await me(h, admin.cookie)).body.user.id).toBe(t.member.id);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await act(h, t.owner, owner.cookie, "disable", t.member.id)).status).toBe(200);
     const after = await me(h, admin.cookie);
     expect(after.body.user.id).toBe(t.admin.id);
@@ -85,8 +85,8 @@ describe("disabling a member", () => {
     const h = new Harness();
     const t = await seedTenant();
     await env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.admin.id).run();
-    const a = await h.signIn(t.owner);
-    const b = await h.signIn(t.admin);
+    const a = await h.session(t.owner);
+    const b = await h.session(t.admin);
     await h.stepUp(a.cookie, "USER_ACCESS_CHANGE", t.owner);
     await h.stepUp(b.cookie, "USER_ACCESS_CHANGE", t.admin);
     const results = await Promise.all([
@@ -109,7 +109,7 @@ describe("removing a member", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await act(h, t.admin, admin.cookie, "remove", t.member.id)).status).toBe(200);
     expect((await me(h, member.cookie)).status).toBe(401);
     const signIn = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
@@ -134,9 +134,9 @@ describe("admin MFA reset", () => {
   it("removes the member's TOTP and recovery codes and ends their sessions", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const target = await h.signIn(t.admin);
+    const target = await h.session(t.admin);
     await env.DB.prepare("INSERT INTO recovery_codes (id, tenant_id, user_id, code_hash, created_at) VALUES ('rc_lifecycle', ?, ?, 'x', 0)").bind(t.id, t.admin.id).run();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await act(h, t.owner, owner.cookie, "mfa-reset", t.admin.id)).status).toBe(200);
     expect((await me(h, target.cookie)).status).toBe(401);
     const row = await env.DB.prepare("SELECT totp_enabled, totp_secret_enc FROM users WHERE id = ?").bind(t.admin.id).first();
@@ -153,7 +153,7 @@ describe("admin MFA reset", () => {
     const t = await seedTenant();
     await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(t.member.id).run();
     const otherAdmin = { ...t.member, role: "admin" as const };
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const res = await act(h, t.admin, admin.cookie, "mfa-reset", otherAdmin.id);
     expect(res.status).toBe(403);
     expect((await auditRows(t.id, "MFA_RESET"))[0]).toMatchObject({ outcome: "FAIL", target_id: otherAdmin.id, failure_reason: "FORBIDDEN" });
@@ -166,7 +166,7 @@ describe("the rank rule and the tenant boundary", () => {
   it("an admin cannot disable, enable, remove or reset the MFA of an owner (403, audited FAIL, nothing changes)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     for (const what of acts) expect((await act(h, t.admin, admin.cookie, what, t.owner.id)).status, what).toBe(403);
     const owner = await env.DB.prepare("SELECT disabled_at, removed_at, totp_enabled FROM users WHERE id = ?").bind(t.owner.id).first();
     expect(owner).toEqual({ disabled_at: null, removed_at: null, totp_enabled: 1 });
@@ -183,7 +183,7 @@ describe("the rank rule and the tenant boundary", () => {
   it("nobody disables, removes or resets the MFA of themselves", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     for (const what of ["disable", "remove", "mfa-reset"] as const) {
       const res = await act(h, t.owner, owner.cookie, what, t.owner.id);
       expect(res.body.error, what).toBe("CANNOT_CHANGE_OWN_ACCESS");
@@ -194,7 +194,7 @@ describe("the rank rule and the tenant boundary", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     for (const what of acts) {
       const res = await act(h, t.owner, owner.cookie, what, other.member.id);
       expect(res.status, what).toBe(404);

@@ -62,7 +62,7 @@ describe("sign-in and step-up outcomes are counted (Workers Analytics Engine)", 
     const { dataset, points } = recordingDataset();
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const metricsEnv = withEnv({ METRICS: dataset });
     const verify = (code: string) => h.call("/api/security/stepup/verify", { cookie, body: { purpose: "FORCE_LOGOUT", code }, env: metricsEnv });
     h.clock.advanceSeconds(30);

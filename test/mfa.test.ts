@@ -75,7 +75,7 @@ describe("TOTP enrolment", () => {
   it("replacing an enabled factor needs step-up MFA_CHANGE", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const res = await h.call("/api/security/mfa/totp/enroll", { cookie, method: "POST" });
     expect(res.status).toBe(428);
     expect(res.body).toMatchObject({ purpose: "MFA_CHANGE" });
@@ -86,7 +86,7 @@ describe("TOTP enrolment", () => {
   it("disable needs step-up, then turns the factor off and drops recovery codes", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     expect((await h.call("/api/security/mfa/totp/disable", { cookie, method: "POST" })).status).toBe(428);
     await h.stepUp(cookie, "MFA_CHANGE", t.admin);
     expect((await h.call("/api/security/mfa/totp/disable", { cookie, method: "POST" })).status).toBe(200);

@@ -22,7 +22,7 @@ describe("operator: a password reset link for a tenant's sole owner", () => {
   it("the operator issues a sole owner a reset link: their sessions end and PASSWORD_RESET_REQUESTED is audited with no actor, via operator", async () => {
     const h = new Harness();
     const t = await soleOwnerTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await ownerReset(h, t.id, t.owner.email);
     expect(res.status).toBe(200);
     expect(res.body.link).toMatch(/^https:\/\/gatehouse\.test\/_gatehouse\/reset-password\?token=pwr_/);

@@ -67,7 +67,7 @@ describe("passkeys fail closed", () => {
   it("a passkey is added only together with its PASSKEY_ADDED audit row: an unwritable audit log stores no passkey", async () => {
     const h = new Harness();
     const t = await seedTenant("pkfc");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     const response = await newAuthenticator().register(await registrationOptions(h, t.member, member.cookie));
     quiet();
     const res = await finishRegistration(h, member.cookie, response, undefined, { env: withEnv({ DB: d1WithBrokenAudit(env.DB) }) });

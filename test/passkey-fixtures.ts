@@ -85,7 +85,7 @@ export async function storedPasskeys(userId: string) {
 
 /** Signs `user` in with the password, adds a passkey (stepping up with the password or TOTP first), and returns the session and the authenticator. */
 export async function signedInWithPasskey(h: Harness, user: SeededUser, options: { synced?: boolean; counterMode?: "increment" | "zero" } = {}) {
-  const session = await h.signIn(user);
+  const session = await h.session(user);
   const auth = newAuthenticator(options.counterMode ? { counterMode: options.counterMode } : {});
   const added = await addPasskey(h, user, session.cookie, auth, options.synced ? { synced: true } : {});
   return { ...session, auth, ...added };
@@ -99,7 +99,7 @@ export async function passkeySignIn(h: Harness, auth: SoftAuthenticator, knobs: 
 
 /** The owner sets the tenant's phishing-resistance policy through the API (stepping up with TOTP). */
 export async function setPhishingResistance(h: Harness, owner: SeededUser, scope: "off" | "admins" | "everyone") {
-  const { cookie } = await h.signIn(owner);
+  const { cookie } = await h.session(owner);
   await h.stepUp(cookie, "TENANT_POLICY_CHANGE", owner);
   const res = await h.call("/api/tenant/policy", { cookie, method: "PATCH", body: { requirePhishingResistant: scope } });
   if (res.status !== 200) throw new Error(`policy change failed: ${res.status} ${JSON.stringify(res.body)}`);

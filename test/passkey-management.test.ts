@@ -46,7 +46,7 @@ describe("one's own passkeys", () => {
     const other = await seedTenant("pkm-other");
     const { passkey } = await signedInWithPasskey(h, t.admin);
     for (const user of [t.owner, other.owner]) {
-      const { cookie } = await h.signIn(user);
+      const { cookie } = await h.session(user);
       const rename = await h.call(`${base}/${passkey.id}`, { cookie, method: "PATCH", body: { name: "Mine now" } });
       expect([rename.status, rename.body.error]).toEqual([404, "PASSKEY_NOT_FOUND"]);
       await h.stepUp(cookie, "MFA_CHANGE", user);
@@ -75,7 +75,7 @@ describe("removing a factor", () => {
     const h = new Harness();
     const t = await seedTenant("pkm");
     const { cookie, auth, passkey } = await signedInWithPasskey(h, t.member);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "TENANT_POLICY_CHANGE", t.owner);
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(200);
     await passkeyStepUp(h, cookie, "MFA_CHANGE", auth);
@@ -102,7 +102,7 @@ describe("removing a factor", () => {
     const h = new Harness();
     const t = await seedTenant("pkm");
     const { auth } = await signedInWithPasskey(h, t.member);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "MFA_RESET", t.admin);
     const reset = await h.call<{ user: { passkeyCount: number } }>(`/api/users/${t.member.id}/mfa-reset`, { cookie: admin.cookie, body: {} });
     expect([reset.status, reset.body.user.passkeyCount]).toEqual([200, 0]);
@@ -115,7 +115,7 @@ describe("removing a factor", () => {
     const h = new Harness();
     const t = await seedTenant("pkm");
     const { auth } = await signedInWithPasskey(h, t.member);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await removeMember(h, t.admin, admin.cookie, t.member.id)).status).toBe(200);
     expect(await storedPasskeys(t.member.id)).toEqual({ rows: [], count: 0 });
     const signIn = await passkeySignIn(h, auth);

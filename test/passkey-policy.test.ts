@@ -11,10 +11,10 @@ describe("requirePhishingResistant", () => {
   it("is set by an owner alone, with TENANT_POLICY_CHANGE: an admin is 403, a value outside off, admins, everyone is 400, and the change is audited", async () => {
     const h = new Harness();
     const t = await seedTenant("pkp");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "TENANT_POLICY_CHANGE", t.admin);
     expect((await h.call(policyPath, { cookie: admin.cookie, method: "PATCH", body: { requirePhishingResistant: "admins" } })).status).toBe(403);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await h.call(policyPath, { cookie: owner.cookie, method: "PATCH", body: { requirePhishingResistant: "admins" } })).status).toBe(428);
     await h.stepUp(owner.cookie, "TENANT_POLICY_CHANGE", t.owner);
     const bad = await h.call(policyPath, { cookie: owner.cookie, method: "PATCH", body: { requirePhishingResistant: "owners" } });
@@ -69,7 +69,7 @@ describe("with requirePhishingResistant admins", () => {
     const h = new Harness();
     const t = await seedTenant("pkp");
     await setPhishingResistance(h, t.owner, "admins");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const asked = await h.call<Challenge>(`/api/users/${t.member.id}/force-logout`, { cookie, body: {} });
     expect([asked.status, asked.body.methods, asked.body.enrollmentRequired, asked.body.phishingResistantRequired]).toEqual([428, [], true, true]);
     h.clock.advanceSeconds(30);

@@ -11,7 +11,7 @@ import type { RegisterKnobs } from "./webauthn/soft-authenticator";
 async function refusedRegistration(knobs: RegisterKnobs, corrupt: (r: RegistrationResponseJSON) => RegistrationResponseJSON = (r) => r) {
   const h = new Harness();
   const t = await seedTenant("pkx");
-  const { cookie } = await h.signIn(t.member);
+  const { cookie } = await h.session(t.member);
   const response = corrupt(await newAuthenticator().register(await registrationOptions(h, t.member, cookie), knobs));
   const res = await finishRegistration(h, cookie, response);
   const body = res.body as unknown as { error: string };
@@ -63,7 +63,7 @@ describe("a registration answer", () => {
   it("that is not JSON at all is 400 MALFORMED_JSON, audited, and nothing is stored", async () => {
     const h = new Harness();
     const t = await seedTenant("pkx");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     await registrationOptions(h, t.member, cookie);
     const res = await h.call("/api/security/mfa/passkeys", { cookie, rawBody: '{"response": {"id": ', headers: { "content-type": "application/json" } });
     expect([res.status, res.body.error]).toEqual([400, "MALFORMED_JSON"]);

@@ -12,13 +12,13 @@ describe("starting a registration", () => {
   it("needs a fresh password proof (MFA_ENROLL) from a user without a second factor, and MFA_CHANGE from one who has one", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     const first = await h.call<Challenge>("/api/security/mfa/passkeys/options", { cookie: member.cookie, body: {} });
     expect([first.status, first.body.purpose, first.body.methods]).toEqual([428, "MFA_ENROLL", ["password"]]);
     await h.stepUp(member.cookie, "MFA_ENROLL", t.member);
     expect((await h.call("/api/security/mfa/passkeys/options", { cookie: member.cookie, body: {} })).status).toBe(200);
 
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const replacing = await h.call<Challenge>("/api/security/mfa/passkeys/options", { cookie: admin.cookie, body: {} });
     expect([replacing.status, replacing.body.purpose]).toEqual([428, "MFA_CHANGE"]);
   });
@@ -28,7 +28,7 @@ describe("a registration challenge", () => {
   it("is single use: a second answer to the same options is refused with PASSKEY_CHALLENGE_USED and stores nothing", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const options = await registrationOptions(h, t.member, cookie);
     expect((await finishRegistration(h, cookie, await newAuthenticator().register(options))).status).toBe(201);
     const again = await finishRegistration(h, cookie, await newAuthenticator().register(options));
@@ -39,8 +39,8 @@ describe("a registration challenge", () => {
   it("is bound to the session that asked for it: another session of the same user gets PASSKEY_CHALLENGE_MISMATCH, and the asking session can still finish", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const asking = await h.signIn(t.member);
-    const other = await h.signIn(t.member);
+    const asking = await h.session(t.member);
+    const other = await h.session(t.member);
     const response = await newAuthenticator().register(await registrationOptions(h, t.member, asking.cookie));
     const refused = await finishRegistration(h, other.cookie, response);
     expect([refused.status, errorOf(refused)]).toEqual([400, "PASSKEY_CHALLENGE_MISMATCH"]);
@@ -51,7 +51,7 @@ describe("a registration challenge", () => {
   it("lasts 5 minutes: an answer after that is PASSKEY_CHALLENGE_EXPIRED and stores nothing", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const late = await registrationOptions(h, t.member, cookie);
     const inTime = await registrationOptions(h, t.member, cookie);
     h.clock.advanceSeconds(5 * 60 - 1);
@@ -67,7 +67,7 @@ describe("the registration options", () => {
   it("exclude the user's existing passkeys, so an authenticator holding one does not make a second", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const laptop = newAuthenticator();
     const first = await addPasskey(h, t.admin, cookie, laptop);
     const second = await addPasskey(h, t.admin, cookie, newAuthenticator());
@@ -81,7 +81,7 @@ describe("the limit of passkeys per user", () => {
   it("is 10: the options for an 11th are 409 PASSKEY_LIMIT_REACHED, and so is an answer that would make 11", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     for (let i = 0; i < 9; i++) await addPasskey(h, t.admin, cookie, newAuthenticator());
     // Two registrations started at 9: the first answer makes 10, the second would make 11.
     const tenth = await registrationOptions(h, t.admin, cookie);
@@ -100,16 +100,16 @@ describe("the first passkey", () => {
   it("comes with recovery codes when it is the user's first factor, and a passkey added beside TOTP comes with none", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     expect((await addPasskey(h, t.member, member.cookie, newAuthenticator())).recoveryCodes).toHaveLength(10);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await addPasskey(h, t.admin, admin.cookie, newAuthenticator())).recoveryCodes).toBeUndefined();
   });
 
   it("makes the password alone one factor of two: 401 SECOND_FACTOR_REQUIRED naming passkey and recovery_code, no session, and a recovery code finishes the sign-in", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const { recoveryCodes } = await addPasskey(h, t.member, cookie, newAuthenticator());
     const before = await sessionCount(t.member.id);
     const password = await h.call("/api/auth/login", { body: { email: t.member.email, password: PASSWORD } });
@@ -130,10 +130,10 @@ describe("under a tenant's two-factor requirement", () => {
   it("a member without a factor may enrol a passkey as their first, and with it passes the enrolment gate", async () => {
     const h = new Harness();
     const t = await seedTenant("pkr");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "TENANT_POLICY_CHANGE", t.owner);
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(200);
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     expect((await h.call("/api/security/sessions", { cookie })).status).toBe(403);
     expect((await addPasskey(h, t.member, cookie, newAuthenticator())).recoveryCodes).toHaveLength(10);
     expect((await h.call("/api/security/sessions", { cookie })).status).toBe(200);
@@ -147,7 +147,7 @@ describe("an attestation statement", () => {
   it("an authenticator sends anyway is dropped, not verified: a packed statement with a certificate chain still registers the passkey", async () => {
     const h = new Harness();
     const t = await seedTenant("pka");
-    const { cookie } = await h.signIn(t.member);
+    const { cookie } = await h.session(t.member);
     const answer = await newAuthenticator().register(await registrationOptions(h, t.member, cookie));
     const decoded = decodeAttestationObject(isoBase64URL.toBuffer(answer.response.attestationObject));
     const packed = new Map<string, unknown>([

@@ -29,7 +29,7 @@ describe("a step-up for a user with a passkey", () => {
     const options = await stepUpOptions(h, cookie, "FORCE_LOGOUT");
     expect(options.allowCredentials?.map((d) => d.id).sort()).toEqual([credentialId, second.credentialId].sort());
     expect(options.userVerification).toBe("required");
-    const without = await h.signIn(t.member);
+    const without = await h.session(t.member);
     const res = await h.call("/api/security/stepup/options", { cookie: without.cookie, body: { purpose: "REVOKE_SESSION" } });
     expect([res.status, res.body.error]).toEqual([400, "METHOD_NOT_ALLOWED"]);
   });

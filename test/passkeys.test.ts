@@ -9,7 +9,7 @@ describe("passkeys, end to end", () => {
     const h = new Harness();
     const t = await seedTenant("pk");
     const auth = newAuthenticator();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const added = await addPasskey(h, t.owner, owner.cookie, auth, { name: "Laptop" });
     expect(added.passkey).toMatchObject({ name: "Laptop", backedUp: false, lastUsedAt: null });
     // Beside TOTP: the owner's recovery codes stay as they were.
@@ -59,7 +59,7 @@ describe("a credential belongs to one account", () => {
     const first = await seedTenant("pkdup");
     const second = await seedTenant("pkdup");
     const taken = await signedInWithPasskey(h, first.member);
-    const member = await h.signIn(second.member);
+    const member = await h.session(second.member);
     const response = await newAuthenticator().register(await registrationOptions(h, second.member, member.cookie));
     // The first tenant's member already holds this credential id.
     await env.DB.prepare("UPDATE passkeys SET credential_id = ? WHERE id = ?").bind(response.id, taken.passkey.id).run();

@@ -10,7 +10,7 @@ const HOOK = { EMAIL_WEBHOOK_URL: "https://product.example/hooks/email", EMAIL_W
 
 /** The admin issues a reset link for the member. */
 async function issueLink(h: Harness, t: SeededTenant) {
-  const admin = await h.signIn(t.admin);
+  const admin = await h.session(t.admin);
   await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
   const res = await h.call<{ link: string; emailed: boolean }>(`/api/users/${t.member.id}/password-reset`, { cookie: admin.cookie, body: {} });
   expect(res.status).toBe(200);
@@ -91,7 +91,7 @@ describe("admin-initiated password reset", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await h.call(`/api/users/${t.member.id}/password-reset`, { cookie: admin.cookie, body: {} })).status).toBe(428);
     await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
     expect((await h.call(`/api/users/${t.owner.id}/password-reset`, { cookie: admin.cookie, body: {} })).status).toBe(403);
@@ -105,7 +105,7 @@ describe("admin-initiated password reset", () => {
     const h = new Harness();
     const t = await seedTenant();
     const received = localReceiver();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
     const res = await h.call<{ link: string; emailed: boolean }>(`/api/users/${t.member.id}/password-reset`, { cookie: admin.cookie, body: {}, env: withEnv(HOOK) });
     expect(res.body.emailed).toBe(true);
@@ -144,7 +144,7 @@ describe("a reset through the link, without a session", () => {
   it("an impersonation carried by a session the reset ends is recorded as ended in the tenant's log", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IMPERSONATION", t.admin);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 9: reports" } })).status).toBe(200);
     const received = localReceiver();
@@ -181,7 +181,7 @@ describe("a change of the password, or of the account's access, retires unused r
       const h = new Harness();
       const t = await seedTenant();
       // The owner acts on the admin: the admin has a second factor to reset.
-      const owner = await h.signIn(t.owner);
+      const owner = await h.session(t.owner);
       await h.stepUp(owner.cookie, "PASSWORD_RESET", t.owner);
       const issued = await h.call<{ link: string }>(`/api/users/${t.admin.id}/password-reset`, { cookie: owner.cookie, body: {} });
       const token = new URL(issued.body.link).searchParams.get("token") ?? "";

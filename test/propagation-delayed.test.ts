@@ -31,8 +31,8 @@ const sessionRow = (id: string) => d1Row<{ revoked_at: number | null; revoke_rea
 async function steppedUp(purpose: string, who: "owner" | "member" = "owner") {
   const h = new Harness();
   const t = await seedTenant();
-  const member = await h.signIn(t.member);
-  const me = await h.signIn(t[who]);
+  const member = await h.session(t.member);
+  const me = await h.session(t[who]);
   await h.stepUp(me.cookie, purpose, t[who]);
   return { h, t, me, member };
 }
@@ -50,7 +50,7 @@ describe("a committed change answers its success, with the propagation delayed, 
   it("a sign-out answers 200 and clears its cookies, and D1 has the session revoked", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     const res = await h.call<Body>("/api/auth/logout", { cookie: member.cookie, body: {}, ...refusingKv });
     expectSuccessWithDelayedPropagation(res);
     expect(res.cookie).toMatch(/__Host-gatehouse_session=;/);
@@ -128,7 +128,7 @@ describe("a committed change answers its success, with the propagation delayed, 
   it("a profile change answers 200, and D1 has the new name", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const me = await h.signIn(t.member);
+    const me = await h.session(t.member);
     expectSuccessWithDelayedPropagation(await h.call<Body>("/api/account/profile", { cookie: me.cookie, method: "PATCH", body: { displayName: "Renamed" }, ...refusingKv }));
     expect((await userRow(t.member.id))?.display_name).toBe("Renamed");
   });
@@ -181,7 +181,7 @@ describe("a committed change answers its success, with the propagation delayed, 
   ])("the operator disabling a tenant answers 200 when %s, and D1 has the tenant disabled and its sessions revoked", async (_when, failing) => {
     const h = new Harness();
     const t = await seedTenant();
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     const token = "operator-token-for-tests-0123456789abcdef";
     const res = await h.call<Body>(`/api/operator/tenants/${t.id}/disable`, {
       env: withEnv({ OPERATOR_TOKEN: token, ...failing() }),

@@ -38,7 +38,7 @@ describe("every link that leaves Gatehouse is on PUBLIC_ORIGIN, whatever Host th
   it("an admin's invitation made through a hostile Host links to PUBLIC_ORIGIN, in the answer and the email", async () => {
     const h = new Harness();
     const t = await seedTenant("host");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const links = mailedLinks();
     const res = await h.call<InvitationBody>("/api/users/invitations", { origin: HOSTILE, cookie: admin.cookie, env: withEnv(HOOK), body: { email: "invitee@host.test", role: "admin" } });
     expect(res.status).toBe(201);
@@ -49,7 +49,7 @@ describe("every link that leaves Gatehouse is on PUBLIC_ORIGIN, whatever Host th
   it("an admin-issued reset link made through a hostile Host links to PUBLIC_ORIGIN", async () => {
     const h = new Harness();
     const t = await seedTenant("host");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "PASSWORD_RESET", t.admin);
     const res = await h.call<{ link: string }>(`/api/users/${t.member.id}/password-reset`, { origin: HOSTILE, cookie: admin.cookie, body: {} });
     expect(res.status).toBe(200);

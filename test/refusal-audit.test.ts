@@ -104,7 +104,7 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
   it("a 428 challenge is a question, not a refusal: it writes nothing, even with a session cookie", async () => {
     const h = new Harness();
     const t = await seedTenant("ref");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const before = await countAll(t.id);
     expect((await h.call(`/api/users/${t.member.id}/force-logout`, { cookie, method: "POST" })).status).toBe(428);
     expect(await countAll(t.id)).toBe(before);
@@ -113,7 +113,7 @@ describe("refusals of requests that identify a tenant are audited as FAIL rows",
   it("TOTP_REQUIRED is written once, as the sign-in's own LOGIN_FAILED row, never again as REQUEST_REFUSED", async () => {
     const h = new Harness();
     const t = await seedTenant("ref");
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     expect((await h.call("/api/auth/login", { cookie, body: { email: t.admin.email, password: PASSWORD } })).body.error).toBe("TOTP_REQUIRED");
     expect(await rows(t.id)).toEqual([]);
     expect((await rows(t.id, "LOGIN_FAILED")).map((r) => r.failure_reason)).toEqual(["SECOND_FACTOR_REQUIRED"]);

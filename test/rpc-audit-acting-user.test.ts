@@ -7,7 +7,7 @@ import { auditRows, authenticate, productEvent, realTimeHarness, verifyStepUp } 
 
 /** The admin's session, impersonating the member, as the product sees it through authenticate. */
 async function impersonatingAdmin(h: Harness, t: SeededTenant) {
-  const admin = await h.signIn(t.admin);
+  const admin = await h.session(t.admin);
   expect((await verifyStepUp(h, admin.cookie, "IMPERSONATION", t.admin)).status).toBe(200);
   expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 7: notes missing" } })).status).toBe(200);
   const who = await authenticate(admin.cookie);
@@ -47,7 +47,7 @@ describe("GatehouseService.recordAuditEvent records an action only as whom the p
   it("an impersonation that starts between authenticate and recordAuditEvent is refused with 409 ACTING_USER_CHANGED: the admin's own action is never recorded as done for the member", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const who = await authenticate(admin.cookie);
     if (!who.ok) throw new Error(JSON.stringify(who));
     expect((await verifyStepUp(h, admin.cookie, "IMPERSONATION", t.admin)).status).toBe(200);

@@ -112,7 +112,7 @@ describe("GatehouseService.recordAuditEvent: a committed event is answered as re
   it("a retry of an event recorded while impersonating answers that recording even once the impersonation has ended, and records nothing as the admin", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await verifyStepUp(h, admin.cookie, "IMPERSONATION", t.admin)).status).toBe(200);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 9: retried" } })).status).toBe(200);
     const input = productEvent(admin.sessionId, t.member.id, { idempotencyKey: KEY });

@@ -11,7 +11,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
   it("appends the row to the session's tenant chain, sealed: the answer is its seq and hash, seqs stay dense and the chain verifies", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const first = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id));
     const second = await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id, { action: "app.note.restored", outcome: "FAIL", failureReason: "NOT_IN_TRASH" }));
     if (!first.ok || !second.ok || first.seq === undefined) throw new Error(`refused or unplaced: ${JSON.stringify([first, second])}`);
@@ -44,7 +44,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
   it("while an admin impersonates, the row names the impersonated user as actor and the admin as real user", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     h.clock.advanceSeconds(30);
     expect((await h.call("/api/security/stepup/verify", { cookie: admin.cookie, body: { purpose: "IMPERSONATION", code: h.code(t.admin) } })).status).toBe(200);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie: admin.cookie, body: { reason: "Ticket 42: notes missing" } })).status).toBe(200);
@@ -125,7 +125,7 @@ describe("GatehouseService.recordAuditEvent through a service binding", () => {
   it("the audit search filters by a product action, validated the same way", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await env.GATEHOUSE.recordAuditEvent(event(owner.sessionId, t.owner.id))).ok).toBe(true);
     const found = await h.call<{ items: { action: string; targetId: string }[] }>("/api/audit-logs?action=app.note.deleted", { cookie: owner.cookie });
     expect(found.status).toBe(200);

@@ -43,7 +43,7 @@ describe("GatehouseService.requireStepUp through a service binding", () => {
   it("while the session impersonates, a purpose that does not allow it is refused 403 IMPERSONATION_FORBIDDEN, even with a grant earned before", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const { cookie, sessionId } = await h.signIn(t.admin);
+    const { cookie, sessionId } = await h.session(t.admin);
     expect((await verifyStepUp(h, cookie, "NOTE_DELETE", t.admin)).status).toBe(200);
     expect((await verifyStepUp(h, cookie, "IMPERSONATION", t.admin)).status).toBe(200);
     expect((await h.call(`/api/impersonate/${t.member.id}`, { cookie, body: { reason: "Ticket 12: delete" } })).status).toBe(200);
@@ -76,7 +76,7 @@ describe("GatehouseService.requireStepUp through a service binding", () => {
   it("an admin-grade product purpose is earned with TOTP and, not single use, serves its window", async () => {
     const h = realTimeHarness();
     const t = await seedTenant();
-    const { cookie, sessionId } = await h.signIn(t.admin);
+    const { cookie, sessionId } = await h.session(t.admin);
     expect((await verifyStepUp(h, cookie, "BILLING_EXPORT", t.admin)).status).toBe(200);
     expect(await env.GATEHOUSE.requireStepUp({ sessionId, purpose: "BILLING_EXPORT" })).toEqual({ ok: true });
     expect(await env.GATEHOUSE.requireStepUp({ sessionId, purpose: "BILLING_EXPORT" })).toEqual({ ok: true });

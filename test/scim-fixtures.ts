@@ -21,7 +21,7 @@ export type ScimList = { schemas: string[]; totalResults: number; startIndex: nu
 
 /** An owner's new SCIM token for their tenant (signed in, stepped up for SSO_CHANGE). */
 export async function createScimToken(h: Harness, owner: SeededUser, cookie?: string): Promise<string> {
-  const session = cookie ?? (await h.signIn(owner)).cookie;
+  const session = cookie ?? (await h.session(owner)).cookie;
   await h.stepUp(session, "SSO_CHANGE", owner);
   const res = await h.call<{ token: string }>("/api/tenant/scim-token", { cookie: session, body: {} });
   if (res.status !== 201) throw new Error(`SCIM token not created: ${res.status} ${JSON.stringify(res.body)}`);

@@ -12,7 +12,7 @@ describe("the SCIM token", () => {
   it("is created by an owner with a fresh SSO_CHANGE step-up, shown once, and only its SHA-256 is stored", async () => {
     const h = new Harness();
     const t = await seedTenant("scimtok");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const unverified = await h.call("/api/tenant/scim-token", { cookie: owner.cookie, body: {} });
     expect(unverified.status).toBe(428);
     expect(unverified.body.purpose).toBe("SSO_CHANGE");
@@ -35,7 +35,7 @@ describe("the SCIM token", () => {
   it("is the owners' alone to create and delete: an admin is refused 403, audited, and may only see that it exists", async () => {
     const h = new Harness();
     const t = await seedTenant("scimtok");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "SSO_CHANGE", t.admin);
     expect((await h.call("/api/tenant/scim-token", { cookie: admin.cookie, body: {} })).status).toBe(403);
     expect((await h.call("/api/tenant/scim-token", { cookie: admin.cookie, method: "DELETE" })).status).toBe(403);
@@ -64,7 +64,7 @@ describe("the SCIM token", () => {
   it("deleting it turns SCIM off: the token is 401, and the deletion is audited", async () => {
     const h = new Harness();
     const t = await scimTenant(h);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await h.call("/api/tenant/scim-token", { cookie: owner.cookie, method: "DELETE" })).status).toBe(428);
     await h.stepUp(owner.cookie, "SSO_CHANGE", t.owner);
     expect((await h.call("/api/tenant/scim-token", { cookie: owner.cookie, method: "DELETE" })).status).toBe(200);
@@ -90,7 +90,7 @@ describe("the SCIM token", () => {
       expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
       const refused = await auditRows(t.id, "REQUEST_REFUSED");
       expect(refused.map((r) => [r.failureReason, r.actorUserId, (r.metadata as { by?: string }).by])).toEqual([["SCIM_TOKEN_CREATOR_NOT_OWNER", null, "scim"]]);
-      const admin = await h.signIn(t.admin);
+      const admin = await h.session(t.admin);
       expect((await h.call<TokenView>("/api/tenant/scim-token", { cookie: admin.cookie })).body.token?.active).toBe(false);
     }
   });
@@ -114,7 +114,7 @@ describe("the SCIM token", () => {
     const h = new Harness();
     const t = await scimTenant(h);
     const member = await h.login(t.member.email);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const attempts = [
       await scim(h, null, "/Users"),
       await scim(h, `${t.token.slice(0, -1)}x`, "/Users"),

@@ -202,7 +202,7 @@ describe("what SCIM may not do", () => {
   it("SCIM never changes, disables or removes an owner: 403 in SCIM's shape, audited FAIL, and the owner is untouched", async () => {
     const h = new Harness();
     const t = await scimTenant(h);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const attempts = [
       await scim(h, t.token, `/Users/${t.owner.id}`, patch([{ op: "replace", value: { active: false } }])),
       await scim(h, t.token, `/Users/${t.owner.id}`, { method: "PUT", body: { schemas: [USER_URN], userName: t.owner.email, displayName: "Renamed" } }),

@@ -34,7 +34,7 @@ describe("session snapshots while impersonating", () => {
     const h = new Harness();
     const t = await seedTenant();
     const admin = await impersonatingBrowser(h, t.admin, t.member);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "USER_ACCESS_CHANGE", t.owner);
     expect((await h.call(`/api/users/${t.member.id}/disable`, { cookie: owner.cookie, body: {} })).status).toBe(200);
     await actsAsThemselves(h, admin, t.admin);
@@ -45,7 +45,7 @@ describe("session snapshots while impersonating", () => {
     const t = await seedTenant();
     const impersonating = await impersonatingBrowser(h, t.owner, t.admin);
     h.clock.advanceSeconds(30); // a fresh TOTP step for the owner's second sign-in
-    const owner = await h.signIn(t.owner); // the owner's other session, acting as themselves
+    const owner = await h.session(t.owner); // the owner's other session, acting as themselves
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     expect((await h.call(`/api/users/${t.admin.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "member" } })).status).toBe(200);
     await actsAsThemselves(h, impersonating, t.owner);

@@ -36,7 +36,7 @@ describe("GET /api/security/sessions", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const res = await h.call<SessionsBody>(`/api/security/sessions?userId=${t.member.id}`, { cookie: admin.cookie });
     expect(res.status).toBe(200);
     expect(res.body.sessions.map((s) => s.id)).toEqual([member.sessionId]);
@@ -54,7 +54,7 @@ describe("GET /api/security/sessions", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await h.call(`/api/security/sessions?userId=${other.member.id}`, { cookie: owner.cookie });
     expect(res.status).toBe(404);
     expect(res.body.error).toBe("USER_NOT_FOUND");
@@ -88,7 +88,7 @@ describe("GET /api/security/sessions", () => {
     for (const [what, change] of states) {
       const h = new Harness();
       const t = await seedTenant("live");
-      const owner = await h.signIn(t.owner);
+      const owner = await h.session(t.owner);
       const member = await h.login(t.member.email);
       h.clock.advanceSeconds(2); // past the in-isolate copy of the session's state
       await change?.(member, h.clock.ms).run();
@@ -143,7 +143,7 @@ describe("POST /api/security/sessions/:id/revoke", () => {
   it("403 for a member revoking someone else's session; the session survives", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const member = await h.login(t.member.email);
     await h.stepUp(member.cookie, "REVOKE_SESSION", t.member);
     const res = await h.call(`/api/security/sessions/${admin.sessionId}/revoke`, { cookie: member.cookie, method: "POST" });
@@ -154,9 +154,9 @@ describe("POST /api/security/sessions/:id/revoke", () => {
   it("an admin may revoke a member's session but not the owner's", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "REVOKE_USER_SESSION", t.admin);
     expect((await h.call(`/api/security/sessions/${member.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" })).status).toBe(200);
     expect((await h.call(`/api/security/sessions/${owner.sessionId}/revoke`, { cookie: admin.cookie, method: "POST" })).status).toBe(403);
@@ -187,7 +187,7 @@ describe("POST /api/security/sessions/:id/revoke", () => {
     const t = await seedTenant();
     const other = await seedTenant("other");
     const victim = await h.login(other.member.email);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "REVOKE_SESSION", t.owner);
     const res = await h.call(`/api/security/sessions/${victim.sessionId}/revoke`, { cookie: owner.cookie, method: "POST" });
     expect(res.status).toBe(404);
@@ -231,7 +231,7 @@ describe("POST /api/security/sessions/revoke-others", () => {
     const h = new Harness();
     const t = await seedTenant();
     const me = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(me.cookie, "REVOKE_ALL_OTHER_SESSIONS", t.member);
     await h.call("/api/security/sessions/revoke-others", { cookie: me.cookie, method: "POST" });
     expect((await h.call("/api/me", { cookie: admin.cookie })).status).toBe(200);
@@ -243,7 +243,7 @@ describe("POST /api/users/:id/force-logout", () => {
     const h = new Harness();
     const t = await seedTenant();
     const sessions = [await h.login(t.member.email), await h.login(t.member.email)];
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "FORCE_LOGOUT", t.admin);
     const res = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST" });
     expect(res.status).toBe(200);
@@ -260,7 +260,7 @@ describe("POST /api/users/:id/force-logout", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await h.call(`/api/users/${t.admin.id}/force-logout`, { cookie: member.cookie, method: "POST" })).status).toBe(403);
     const noGrant = await h.call(`/api/users/${t.member.id}/force-logout`, { cookie: admin.cookie, method: "POST" });
     expect(noGrant.status).toBe(428);
@@ -273,7 +273,7 @@ describe("POST /api/users/:id/force-logout", () => {
     const t = await seedTenant();
     const other = await seedTenant("other");
     const victim = await h.login(other.member.email);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "FORCE_LOGOUT", t.owner);
     const res = await h.call(`/api/users/${other.member.id}/force-logout`, { cookie: owner.cookie, method: "POST" });
     expect(res.status).toBe(404);

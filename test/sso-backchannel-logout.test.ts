@@ -26,7 +26,7 @@ const postLogout = (h: Harness, token: string, options: { env?: Bindings; header
 
 /** PUT /api/tenant/sso as the tenant's owner (step-up SSO_CHANGE); the connection's id. */
 async function connect(h: Harness, t: SeededTenant, idp: TestIdp, extra: Record<string, unknown> = {}): Promise<string> {
-  const { cookie } = await h.signIn(t.owner);
+  const { cookie } = await h.session(t.owner);
   await h.stepUp(cookie, "SSO_CHANGE", t.owner);
   const res = await h.call<{ connection: { id: string } }>("/api/tenant/sso", { method: "PUT", cookie, body: idp.connectionBody([`${t.slug}.test`], extra) });
   if (res.status !== 200) throw new Error(`connection not saved: ${res.status} ${JSON.stringify(res.body)}`);
@@ -35,7 +35,7 @@ async function connect(h: Harness, t: SeededTenant, idp: TestIdp, extra: Record<
 
 /** A session of `user`, marked as started through `connectionId` by the provider's `sub` and `sid` (see the header). */
 async function ssoSession(h: Harness, user: SeededUser, connectionId: string | null, marks: { sub?: string; sid?: string } = {}) {
-  const session = await h.signIn(user);
+  const session = await h.session(user);
   await env.DB.prepare("UPDATE user_sessions SET sso_connection_id = ?, sso_subject = ?, sso_sid = ? WHERE id = ?")
     .bind(connectionId, marks.sub ?? null, marks.sid ?? null, session.sessionId)
     .run();

@@ -16,7 +16,7 @@ type Answer = { connection: ConnectionView | null; error?: string; problem?: str
 const domainOf = (t: SeededTenant) => `${t.slug}.test`;
 
 async function ownerReady(h: Harness, t: SeededTenant) {
-  const { cookie } = await h.signIn(t.owner);
+  const { cookie } = await h.session(t.owner);
   return cookie;
 }
 
@@ -76,7 +76,7 @@ describe("saving a connection", () => {
     const body = idp.connectionBody([domainOf(t)]);
     const withoutStepUp = await h.call<Answer>("/api/tenant/sso", { method: "PUT", cookie, body });
     expect(withoutStepUp.status).toBe(428);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "SSO_CHANGE", t.admin);
     const byAdmin = await h.call<Answer>("/api/tenant/sso", { method: "PUT", cookie: admin.cookie, body });
     expect([byAdmin.status, byAdmin.body.error]).toEqual([403, "FORBIDDEN"]);
@@ -91,9 +91,9 @@ describe("saving a connection", () => {
   it("admins read the connection without its secret, members may not, and another tenant's owner sees none", async () => {
     const { h, t, idp, cookie } = await connected();
     await save(h, t, cookie, idp.connectionBody([domainOf(t)]));
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await read(h, admin.cookie)).body.connection).toMatchObject({ issuer: idp.issuer, secretSet: true });
-    const member = await h.signIn(t.member);
+    const member = await h.session(t.member);
     expect((await read(h, member.cookie)).status).toBe(403);
     const other = await seedTenant("other");
     expect((await read(h, await ownerReady(h, other))).body).toEqual({ connection: null });

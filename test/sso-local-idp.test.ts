@@ -14,7 +14,7 @@ const domain = samir.email.slice(samir.email.indexOf("@") + 1);
 
 /** The owner saves the connection to the local IdP through the API (its real discovery document, over loopback http). */
 async function connect(h: Harness, t: SeededTenant, jitProvisioning: boolean) {
-  const { cookie } = await h.signIn(t.owner);
+  const { cookie } = await h.session(t.owner);
   await h.stepUp(cookie, "SSO_CHANGE", t.owner);
   const body = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, domains: [domain], jitProvisioning, defaultRole: "member", requireSso: false };
   const res = await h.call<{ connection: { redirectUri: string } }>("/api/tenant/sso", { method: "PUT", cookie, body });

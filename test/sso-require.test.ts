@@ -36,7 +36,7 @@ describe("requireSso", () => {
 
   it("an invitation accepted under it makes the member but starts no password session: the answer sends them to the provider, which then signs them in", async () => {
     const { h, t, idp } = await requiringTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const email = `newcomer@${domainOf(t)}`;
     const invited = await invite(h, owner.cookie, email);
     const res = await h.call<{ user: { id: string }; signInThrough?: { sso: string }; sessionId?: string }>("/api/auth/invitations/accept", {
@@ -124,7 +124,7 @@ describe("requireSso", () => {
 
   it("the owner turning requireSso on (PUT /api/tenant/sso) holds at the members' next sign-in", async () => {
     const { h, t, idp } = await requiringTenant(false);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await login(h, t.member.email)).status).toBe(200);
     await h.stepUp(owner.cookie, "SSO_CHANGE", t.owner);
     const saved = await h.call("/api/tenant/sso", { method: "PUT", cookie: owner.cookie, body: { ...idp.connectionBody([domainOf(t)]), requireSso: true } });

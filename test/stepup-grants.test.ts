@@ -9,8 +9,8 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("a grant earned in another session never counts", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
-    const b = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
+    const b = await h.session(t.admin);
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
     expect((await forceLogout(h, b.cookie, t.member.id)).status).toBe(428);
   });
@@ -18,7 +18,7 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("a grant for another purpose never counts", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
     await h.stepUp(a.cookie, "REVOKE_SESSION", t.admin);
     expect((await forceLogout(h, a.cookie, t.member.id)).status).toBe(428);
   });
@@ -26,7 +26,7 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("single-use: one FORCE_LOGOUT grant covers exactly one action", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
     expect((await forceLogout(h, a.cookie, t.member.id)).status).toBe(200);
     expect((await forceLogout(h, a.cookie, t.member.id)).status).toBe(428);
@@ -35,7 +35,7 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("single-use race: concurrent actions share one grant at most once (Promise.all)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.owner);
+    const a = await h.session(t.owner);
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.owner);
     const results = await Promise.all([forceLogout(h, a.cookie, t.member.id), forceLogout(h, a.cookie, t.admin.id)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 428]);
@@ -44,7 +44,7 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("a single-use grant is given back when the action is refused", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
     expect((await forceLogout(h, a.cookie, t.owner.id)).status).toBe(403); // outranks the admin
     expect((await forceLogout(h, a.cookie, t.member.id)).status).toBe(200);
@@ -68,7 +68,7 @@ describe("step-up grants are bound to the session, the user and the purpose", ()
   it("a revoked session's grants die with it, even while KV still says it is live", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
     // Revoked in D1 only, as seen from a location whose KV has not caught up.
     await env.DB.prepare("UPDATE user_sessions SET revoked_at = 1, revoke_reason = 'REVOKED' WHERE id = ?").bind(a.sessionId).run();
@@ -95,7 +95,7 @@ describe("no silent downgrade", () => {
   it("a user with TOTP cannot step up with the password instead", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const verify = await h.call("/api/security/stepup/verify", { cookie: admin.cookie, body: { purpose: "REVOKE_SESSION", password: PASSWORD } });
     expect(verify.status).toBe(400);
     expect(verify.body.error).toBe("METHOD_NOT_ALLOWED");
@@ -128,7 +128,7 @@ describe("POST /api/security/stepup/verify input", () => {
   it("audits STEP_UP_VERIFIED as SUCCESS, and FAIL with the reason", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const a = await h.signIn(t.admin);
+    const a = await h.session(t.admin);
     await h.call("/api/security/stepup/verify", { cookie: a.cookie, body: { purpose: "FORCE_LOGOUT", code: "000000" } });
     await h.stepUp(a.cookie, "FORCE_LOGOUT", t.admin);
     const rows = await auditStore.prepare("SELECT outcome, failure_reason, json_extract(metadata, '$.purpose') AS purpose FROM audit_logs WHERE tenant_id = ? AND action = 'STEP_UP_VERIFIED' ORDER BY seq")

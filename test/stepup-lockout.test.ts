@@ -8,7 +8,7 @@ describe("lockout: 5 failed codes per user within 15 minutes, on any path", () =
   it("step-up: the 6th attempt is 429 without checking the code, even a right one", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     for (let i = 0; i < 5; i++) {
       const res = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "FORCE_LOGOUT", code: WRONG } });
       expect(res.body.error).toBe("INVALID_OTP");
@@ -30,7 +30,7 @@ describe("lockout: 5 failed codes per user within 15 minutes, on any path", () =
   it("sign-in second factor: failures there lock step-up too (one counter per user)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     for (let i = 0; i < 5; i++) {
       const res = await h.call("/api/auth/login", { body: { email: t.admin.email, password: PASSWORD, totpCode: WRONG } });
       expect(res.body.error).toBe("INVALID_OTP");
@@ -57,7 +57,7 @@ describe("lockout: 5 failed codes per user within 15 minutes, on any path", () =
   it("race: parallel wrong guesses are checked at most 5 times (Promise.all)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         h.call("/api/security/stepup/verify", { cookie, body: { purpose: "FORCE_LOGOUT", code: String(100000 + i) } }),

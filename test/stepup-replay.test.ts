@@ -5,7 +5,7 @@ describe("replay: a TOTP time step is accepted at most once per user", () => {
   it("refuses the same code twice for step-up (REPLAYED_OTP)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     h.clock.advanceSeconds(30);
     const code = h.code(t.admin);
     const first = await h.call("/api/security/stepup/verify", { cookie, body: { purpose: "FORCE_LOGOUT", code } });
@@ -28,7 +28,7 @@ describe("replay: a TOTP time step is accepted at most once per user", () => {
   it("refuses a code from an earlier step once a later one was accepted", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     h.clock.advanceSeconds(30);
     const older = h.code(t.admin);
     h.clock.advanceSeconds(30);
@@ -41,7 +41,7 @@ describe("replay: a TOTP time step is accepted at most once per user", () => {
   it("race: concurrent requests with one valid code succeed at most once (Promise.all)", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const { cookie } = await h.signIn(t.admin);
+    const { cookie } = await h.session(t.admin);
     h.clock.advanceSeconds(30);
     const code = h.code(t.admin);
     const results = await Promise.all(

@@ -70,7 +70,7 @@ describe("one KV read per tenant per isolate-second", () => {
 describe("the tenant's edge document is built from D1 only", () => {
   const ruleAndRevocationWriters = async () => {
     const { h, t, first, second } = await tenantWithRuleAndTwoBrowsers();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "IP_RULE_CHANGE", t.admin);
     await h.stepUp(second.jar.header, "REVOKE_SESSION", t.member);
     const addRule = async (cidr: string) => expect((await h.call("/api/security/ip-rules", { cookie: admin.cookie, body: { action: "deny", cidr } })).status).toBe(201);

@@ -9,7 +9,7 @@ type Policy = { policy: { requireTwoFactor: boolean } };
 
 /** The owner turns the policy on (or off) through the API, as the panel does. */
 async function setPolicy(h: Harness, t: SeededTenant, requireTwoFactor: boolean) {
-  const owner = await h.signIn(t.owner);
+  const owner = await h.session(t.owner);
   await h.stepUp(owner.cookie, "TENANT_POLICY_CHANGE", t.owner);
   const res = await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor } });
   expect(res.status).toBe(200);
@@ -20,12 +20,12 @@ describe("the tenant policy", () => {
   it("only an owner changes it, with step-up; admins may read it; both outcomes are audited", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     expect((await h.call<Policy>("/api/tenant/policy", { cookie: admin.cookie })).body.policy).toEqual({ requireTwoFactor: false, requirePhishingResistant: "off" });
     await h.stepUp(admin.cookie, "TENANT_POLICY_CHANGE", t.admin);
     const refused = await h.call("/api/tenant/policy", { cookie: admin.cookie, method: "PATCH", body: { requireTwoFactor: true } });
     expect(refused.status).toBe(403);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: true } })).status).toBe(428);
     await setPolicy(h, t, true);
     expect((await h.call<Policy>("/api/tenant/policy", { cookie: owner.cookie })).body.policy).toEqual({ requireTwoFactor: true, requirePhishingResistant: "off" });
@@ -39,7 +39,7 @@ describe("the tenant policy", () => {
   it("a bad body is 400 and changes nothing", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const res = await h.call("/api/tenant/policy", { cookie: owner.cookie, method: "PATCH", body: { requireTwoFactor: "yes" } });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("VALIDATION_FAILED");
@@ -108,7 +108,7 @@ describe("the required-2FA gate", () => {
     const t = await seedTenant();
     await setPolicy(h, t, true);
     const member = await h.login(t.member.email);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     h.clock.advanceSeconds(2); // past the in-isolate copies: the KV entries answer
     for (const { cookie } of [member, admin]) {
       const counter = countingD1(env.DB);

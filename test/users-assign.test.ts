@@ -28,7 +28,7 @@ describe("nobody hands out more access than they have", () => {
     const h = new Harness();
     const t = await seedTenant();
     const editor = await memberWith(t, ["SETTINGS_SECURITY_EDIT"]);
-    const { cookie } = await h.signIn(editor);
+    const { cookie } = await h.session(editor);
     await h.stepUp(cookie, "ROLE_CHANGE", editor);
     const res = await h.call(`/api/users/${t.member.id}/role`, { cookie, method: "PATCH", body: { role: "admin" } });
     expect(res.status).toBe(403);
@@ -41,11 +41,11 @@ describe("nobody hands out more access than they have", () => {
   it("an admin assigns roles up to admin, never owner; an owner assigns any", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "ROLE_CHANGE", t.admin);
     expect((await h.call(`/api/users/${t.member.id}/role`, { cookie: admin.cookie, method: "PATCH", body: { role: "owner" } })).status).toBe(403);
     expect((await h.call(`/api/users/${t.member.id}/role`, { cookie: admin.cookie, method: "PATCH", body: { role: "admin" } })).status).toBe(200);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     expect((await h.call(`/api/users/${t.member.id}/role`, { cookie: owner.cookie, method: "PATCH", body: { role: "owner" } })).status).toBe(200);
   });
@@ -54,7 +54,7 @@ describe("nobody hands out more access than they have", () => {
     const h = new Harness();
     const t = await seedTenant();
     const editor = await memberWith(t, ["SETTINGS_SECURITY_EDIT"]);
-    const { cookie } = await h.signIn(editor);
+    const { cookie } = await h.session(editor);
     await h.stepUp(cookie, "ROLE_CHANGE", editor);
     const path = `/api/users/${t.member.id}/permissions`;
     const res = await h.call(path, { cookie, method: "PATCH", body: { grant: ["SETTINGS_SECURITY_VIEW", "SETTINGS_SECURITY_EDIT"] } });

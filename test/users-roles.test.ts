@@ -12,7 +12,7 @@ describe("GET /api/users", () => {
     const h = new Harness();
     const t = await seedTenant();
     await seedTenant("other");
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const res = await h.call<{ users: { id: string; role: string; totpEnabled: boolean }[] }>("/api/users", { cookie: admin.cookie });
     expect(res.status).toBe(200);
     expect(res.body.users.map((u) => u.id).sort()).toEqual([t.owner.id, t.admin.id, t.member.id].sort());
@@ -29,7 +29,7 @@ describe("GET /api/users", () => {
       env.DB.prepare("UPDATE users SET scim_external_id = 'ext-1' WHERE id = ?").bind(t.admin.id),
       env.DB.prepare("UPDATE users SET password_hash = 'provisioned:no-password' WHERE id = ?").bind(t.member.id),
     ]);
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     const res = await h.call<{ users: { id: string; sso: boolean; scim: boolean }[] }>("/api/users", { cookie: admin.cookie });
     const marks = Object.fromEntries(res.body.users.map((u) => [u.id, [u.sso, u.scim]]));
     expect(marks).toEqual({ [t.owner.id]: [false, false], [t.admin.id]: [false, true], [t.member.id]: [true, false] });
@@ -48,7 +48,7 @@ describe("PATCH /api/users/:id/role", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await setRole(h, owner.cookie, t.member.id, "admin")).status).toBe(428);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     const res = await setRole(h, owner.cookie, t.member.id, "admin");
@@ -65,7 +65,7 @@ describe("PATCH /api/users/:id/role", () => {
   it("nobody changes their own role", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "ROLE_CHANGE", t.admin);
     const res = await setRole(h, admin.cookie, t.admin.id, "owner");
     expect(res.status).toBe(403);
@@ -75,7 +75,7 @@ describe("PATCH /api/users/:id/role", () => {
   it("only an owner grants owner; an admin cannot touch an owner", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const admin = await h.signIn(t.admin);
+    const admin = await h.session(t.admin);
     await h.stepUp(admin.cookie, "ROLE_CHANGE", t.admin);
     expect((await setRole(h, admin.cookie, t.member.id, "owner")).status).toBe(403);
     expect((await setRole(h, admin.cookie, t.owner.id, "member")).status).toBe(403);
@@ -86,10 +86,10 @@ describe("PATCH /api/users/:id/role", () => {
   it("an owner can demote another owner while one owner remains", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     expect((await setRole(h, owner.cookie, t.admin.id, "owner")).status).toBe(200);
-    const second = await h.signIn(t.admin); // now an owner
+    const second = await h.session(t.admin); // now an owner
     await h.stepUp(second.cookie, "ROLE_CHANGE", t.admin);
     expect((await setRole(h, second.cookie, t.owner.id, "member")).status).toBe(200);
     // t.admin is now the only owner; nobody else can demote them, and they cannot demote themselves.
@@ -101,8 +101,8 @@ describe("PATCH /api/users/:id/role", () => {
     const h = new Harness();
     const t = await seedTenant();
     await env.DB.prepare("UPDATE users SET role = 'owner' WHERE id = ?").bind(t.admin.id).run();
-    const a = await h.signIn(t.owner);
-    const b = await h.signIn({ ...t.admin, role: "owner" });
+    const a = await h.session(t.owner);
+    const b = await h.session({ ...t.admin, role: "owner" });
     await h.stepUp(a.cookie, "ROLE_CHANGE", t.owner);
     await h.stepUp(b.cookie, "ROLE_CHANGE", t.admin);
     const results = await Promise.all([setRole(h, a.cookie, t.admin.id, "member"), setRole(h, b.cookie, t.owner.id, "member")]);
@@ -115,7 +115,7 @@ describe("PATCH /api/users/:id/role", () => {
     const h = new Harness();
     const t = await seedTenant();
     const other = await seedTenant("other");
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     expect((await setRole(h, owner.cookie, other.member.id, "admin")).status).toBe(404);
   });
@@ -123,7 +123,7 @@ describe("PATCH /api/users/:id/role", () => {
   it("400 for an unknown role", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     expect((await setRole(h, owner.cookie, t.member.id, "superuser")).status).toBe(400);
   });
 });
@@ -133,7 +133,7 @@ describe("PATCH /api/users/:id/permissions", () => {
     const h = new Harness();
     const t = await seedTenant();
     const member = await h.login(t.member.email);
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     await h.stepUp(owner.cookie, "ROLE_CHANGE", t.owner);
     const res = await h.call<UserBody>(`/api/users/${t.member.id}/permissions`, { cookie: owner.cookie, method: "PATCH", body: { grant: ["SETTINGS_SECURITY_VIEW"] } });
     expect(res.status).toBe(200);
@@ -146,7 +146,7 @@ describe("PATCH /api/users/:id/permissions", () => {
   it("400 when a permission is both granted and revoked, or nothing is asked", async () => {
     const h = new Harness();
     const t = await seedTenant();
-    const owner = await h.signIn(t.owner);
+    const owner = await h.session(t.owner);
     const both = await h.call(`/api/users/${t.member.id}/permissions`, { cookie: owner.cookie, method: "PATCH", body: { grant: ["SETTINGS_TEAM_VIEW"], revoke: ["SETTINGS_TEAM_VIEW"] } });
     expect(both.status).toBe(400);
     expect((await h.call(`/api/users/${t.member.id}/permissions`, { cookie: owner.cookie, method: "PATCH", body: {} })).status).toBe(400);
