@@ -1,22 +1,22 @@
 // A signed-in session for the tests that are not about signing in (Harness.session): the
 // session row and its cached state made by the code every sign-in makes them with
-// (prepareSession in src/sessions/service.ts, writeCachedState in src/sessions/cache.ts, the
-// cookie as src/auth/start-session.ts sets it), without the way in's own steps: no throttle,
+// (prepareSession in src/sessions/service.ts, writeCachedState in src/sessions/cache.ts,
+// setSessionCookie in src/sessions/cookies.ts, the disabled tenant's refusal of
+// src/auth/start-session.ts), without the way in's own steps: no throttle,
 // no password or second factor checked, no LOGIN_SUCCEEDED / SESSION_CREATED rows, no
 // device cookie. A sign-in through POST /api/auth/login costs a test about ten D1 and KV
 // round trips and an audit drain; this costs two writes. The tests about signing in (and
 // any that reads what a sign-in records) use Harness.signIn, which posts to /login.
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { setCookie } from "hono/cookie";
 import { amrOf } from "../src/auth/sign-in";
-import { tenants, userSessions, users } from "../src/db/schema";
+import { assertTenantActive } from "../src/auth/start-session";
+import { userSessions, users } from "../src/db/schema";
 import type { AppEnv } from "../src/env";
 import { type ClockOptions, requestContext } from "../src/lib/request-context";
 import { writeCachedState } from "../src/sessions/cache";
+import { setSessionCookie } from "../src/sessions/cookies";
 import { prepareSession } from "../src/sessions/service";
-import { SESSION_COOKIE } from "../src/sessions/token";
-import { sessionTimeouts } from "../src/sessions/config";
 
 export type FixtureSession = { sessionId: string; userId: string };
 
@@ -27,14 +27,14 @@ export function sessionFixture(options: ClockOptions) {
     const db = c.var.db;
     const user = await db.query.users.findFirst({ where: eq(users.id, userId) });
     if (!user) throw new Error(`no member ${userId}`);
-    const tenant = await db.query.tenants.findFirst({ columns: { disabledAt: true }, where: eq(tenants.id, user.tenantId) });
     // Sign-in would refuse these: a test of them signs in through /login.
-    if (user.disabledAt !== null || !tenant || tenant.disabledAt !== null) throw new Error(`${user.email} could not sign in: use Harness.signIn`);
+    if (user.disabledAt !== null) throw new Error(`${user.email} is disabled: use Harness.signIn`);
+    await assertTenantActive(c, user);
     // The factors the member signs in with: a password, and TOTP when they have it.
     const { row, token, state } = await prepareSession(c, user, amrOf(["pwd"], user.totpEnabled ? "totp" : null));
     await db.insert(userSessions).values(row);
     await writeCachedState(c.env.SESSION_CACHE, state, c.get("now"));
-    setCookie(c, SESSION_COOKIE, token, { path: "/", secure: true, httpOnly: true, sameSite: "Lax", prefix: "host", maxAge: sessionTimeouts(c.env).absoluteSeconds });
+    setSessionCookie(c, token);
     return c.json<FixtureSession>({ sessionId: row.id, userId: user.id });
   });
 }

@@ -11,7 +11,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import { setCookie } from "hono/cookie";
 import { type AuditEvent, commitWithAudit } from "../audit/service";
 import { assertInBatch, isInvariantViolation } from "../db/invariants";
 import { type User, tenants, userSessions } from "../db/schema";
@@ -19,10 +18,9 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { errorSummary, log } from "../lib/log";
 import { writeCachedState } from "../sessions/cache";
-import { sessionTimeouts } from "../sessions/config";
+import { setSessionCookie } from "../sessions/cookies";
 import { issueSnapshot } from "../sessions/snapshot-check";
 import { type SessionFederation, prepareSession } from "../sessions/service";
-import { SESSION_COOKIE } from "../sessions/token";
 import { signInUnavailable } from "./throttle";
 
 export type StartSessionOptions = {
@@ -78,14 +76,7 @@ export async function startSession(c: Context<AppEnv>, user: User, options: Star
   await writeCachedState(c.env.SESSION_CACHE, state, c.get("now")).catch((err: unknown) => {
     log.error("session cache not written at sign-in; the session is read from D1", { error: errorSummary(err) });
   });
-  setCookie(c, SESSION_COOKIE, token, {
-    path: "/",
-    secure: true,
-    httpOnly: true,
-    sameSite: "Lax",
-    prefix: "host",
-    maxAge: sessionTimeouts(c.env).absoluteSeconds,
-  });
+  setSessionCookie(c, token);
   // The session's first snapshot (src/sessions/snapshot.ts); without one the next request reads KV.
   await issueSnapshot(c, state, c.get("now")).catch(() => undefined);
   return { row, state };
