@@ -14,7 +14,8 @@
  * - Held back: a refused row is retried on ./schedule.ts's backoff for a day from its first
  *   failure, then dead-lettered (./dead-letters.ts) and the rows after it go on.
  * Where the cursor starts: at the chain's head before the first rows appended while
- * webhooks are configured (noteAppended), so turning webhooks on does not send the history.
+ * webhooks are configured, or past the legacy rows a first drain imported (noteAppended),
+ * so neither turning webhooks on nor the import sends the history.
  */
 import { and, asc, gt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -63,9 +64,9 @@ export class WebhookDelivery {
     storage.sql.exec(DDL);
   }
 
-  /** A drain appended rows after `headBefore` while webhooks are configured: the cursor starts there if it has not started yet. */
-  noteAppended(headBefore: number): void {
-    if (this.cursor() === null) this.write({ seq: headBefore, ...CLEAR });
+  /** A drain appended rows, news after `newsAfter` (./queue.ts), while webhooks are configured: the cursor starts there if it has not started yet. */
+  noteAppended(newsAfter: number): void {
+    if (this.cursor() === null) this.write({ seq: newsAfter, ...CLEAR });
   }
 
   /** Sends what waits (requested replays first when `replays`), under the lease. */

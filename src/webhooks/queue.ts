@@ -55,14 +55,14 @@ export function webhooksOn(env: Bindings) {
 }
 
 /**
- * After a drain appended rows (from `headBefore` + 1) to the tenant's chain: nothing when
+ * After a drain appended rows to the tenant's chain, news after `newsAfter`: nothing when
  * webhooks are off; else the cursor starts if it has not, and the queue is told. A send that
  * fails is logged: the tenant's next append tells it again, and the delivery it starts
  * takes every row after the cursor.
  */
-export async function pokeAfterAppend(env: Bindings, delivery: WebhookDelivery, tenantId: string, headBefore: number): Promise<void> {
+export async function pokeAfterAppend(env: Bindings, delivery: WebhookDelivery, tenantId: string, newsAfter: number): Promise<void> {
   if (!webhooksOn(env)) return;
-  delivery.noteAppended(headBefore);
+  delivery.noteAppended(newsAfter);
   if (!env.WEBHOOK_QUEUE) {
     log.error("webhooks configured but the WEBHOOK_QUEUE binding is missing", { tenantId });
     return;
